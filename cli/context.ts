@@ -1,0 +1,13 @@
+// What every command receives besides its options: injected cwd, env and streams (testable without a process).
+export interface CommandContext {
+  cwd: string;
+  env: Record<string, string | undefined>;
+  stdout: { write(chunk: string): unknown; isTTY?: boolean };
+  stderr: { write(chunk: string): unknown; isTTY?: boolean };
+  /** Aborted on SIGINT/SIGTERM (long-running commands: app, org). */
+  signal?: AbortSignal;
+}
+
+export function processContext(signal?: AbortSignal): CommandContext {
+  return { cwd: process.cwd(), env: process.env, stdout: process.stdout, stderr: process.stderr, signal };
+}

@@ -1,0 +1,125 @@
+#!/usr/bin/env node
+// Commander wiring only. Each command lazily imports its function; ONE error boundary turns errors into exit codes.
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Command, Option } from 'commander';
+import { processContext, type CommandContext } from './context.js';
+import { ConfigError, ExitError, HostError } from '../src/core/errors.js';
+
+const int = (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new ConfigError(`expected a non-negative integer, got "${v}"`);
+  return n;
+};
+const size = (v: string) => {
+  const m = /^(\d+(?:\.\d+)?)\s*([kmg]i?b?)?$/i.exec(v.trim());
+  if (!m) throw new ConfigError(`expected a size like 50MiB, got "${v}"`);
+  const unit = (m[2] ?? '').toLowerCase()[0];
+  const mult = unit === 'k' ? 1024 : unit === 'm' ? 1024 ** 2 : unit === 'g' ? 1024 ** 3 : 1;
+  return Math.floor(Number(m[1]) * mult);
+};
+
+export function buildProgram(ctx: CommandContext, setExit: (code: number) => void): Command {
+  const program = new Command('keyloop')
+    .description('Find secrets in git history, verify them with their issuer, and close the loop with owners.')
+    .version('0.1.0')
+    .showHelpAfterError()
+    .configureOutput({ writeOut: (s) => ctx.stdout.write(s), writeErr: (s) => ctx.stderr.write(s) });
+
+  program
+    .command('scan')
+    .description('scan a git repository (every blob in every ref) or a plain directory')
+    .argument('[path]', 'repository or directory to scan', '.')
+    .addOption(new Option('--format <format>', 'output format (default: table on a TTY, else json)').choices(['table', 'json', 'sarif', 'csv']))
+    .option('-o, --output <file>', 'write the report to FILE instead of stdout')
+    .option('--reveal', 'include the plaintext secret in the output', false)
+    .option('--staged', 'scan only staged (index) content: the pre-commit case', false)
+    .option('--range <A..B>', 'scan only blobs introduced by commits in A..B: the push case')
+    .option('--no-history', 'scan only the HEAD tree')
+    .addOption(new Option('--git-backend <backend>', 'git object reader').choices(['auto', 'native', 'isomorphic']).default('auto'))
+    .option('--max-blob-size <size>', 'skip blobs larger than this (reported as skipped)', size, 50 * 1024 ** 2)
+    .option('--config <file>', 'configuration file (default: .keyloop.yaml at the scanned root)')
+    .option('--baseline <file>', 'a previous JSON report: report only findings not in it')
+    .option('--detectors <dir>', 'load detectors from DIR instead of the built-in catalog')
+    .option('--jobs <n>', 'detection worker threads (default: 1 per core)', int)
+    .option('--verify', 'check each secret with its issuer (live | dead | unknown)', false)
+    .option('--verify-unsafe', 'also run verification checks that have side effects (named in the detector)', false)
+    .option('--only-live', 'report only findings verified live (implies --verify)', false)
+    .option('--github-url <url>', 'GitHub API base URL used to verify GitHub tokens (default: $GITHUB_API_URL or https://api.github.com)')
+    .option('--no-progress', 'never print the progress line')
+    .action(async (path: string, opts) => {
+      const { scanCommand } = await import('./commands/scan.js');
+      setExit(await scanCommand({ ...opts, path }, ctx));
+    });
+
+  const detectors = program.command('detectors').description('list and check the detector catalog');
+  detectors
+    .command('list')
+    .description('list detectors (id, name, keywords, verifies?)')
+    .addOption(new Option('--format <format>', 'output format').choices(['table', 'json']).default('table'))
+    .option('--detectors <dir>', 'detector directory (default: built-in catalog)')
+    .action(async (opts) => {
+      const { detectorsListCommand } = await import('./commands/detectors.js');
+      setExit(await detectorsListCommand(opts, ctx));
+    });
+  detectors
+    .command('check')
+    .description('validate detectors: unique ids, RE2 patterns, one capture group, every sample behaves')
+    .option('--detectors <dir>', 'detector directory (default: built-in catalog)')
+    .action(async (opts) => {
+      const { detectorsCheckCommand } = await import('./commands/detectors.js');
+      setExit(await detectorsCheckCommand(opts, ctx));
+    });
+
+  return program;
+}
+
+export async function main(argv: string[], ctx: CommandContext = processContext()): Promise<number> {
+  let code = 0;
+  const program = buildProgram(ctx, (c) => (code = c));
+  program.exitOverride();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return code;
+  } catch (err) {
+    return errorToExit(err, ctx);
+  }
+}
+
+function errorToExit(err: unknown, ctx: CommandContext): number {
+  const e = err as { code?: string; exitCode?: number; message?: string };
+  if (typeof e?.code === 'string' && e.code.startsWith('commander.')) {
+    // commander already printed help/version or the usage error.
+    return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help' ? 0 : 2;
+  }
+  if (err instanceof ExitError) {
+    if (err.message) ctx.stderr.write(err.message + '\n');
+    return err.code;
+  }
+  if (err instanceof ConfigError) {
+    ctx.stderr.write(`keyloop: ${err.message}\n`);
+    return 2;
+  }
+  if (err instanceof HostError) {
+    ctx.stderr.write(`keyloop: ${err.message}\n`);
+    return 2;
+  }
+  const msg = err instanceof Error ? (err.stack ?? err.message) : String(err);
+  ctx.stderr.write(`keyloop: internal error (a bug, please report): ${msg}\n`);
+  return 2;
+}
+
+function isEntry(): boolean {
+  try {
+    return !!process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);
+  } catch {
+    return false;
+  }
+}
+if (isEntry()) {
+  const ac = new AbortController();
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => ac.abort());
+  main(process.argv.slice(2), processContext(ac.signal)).then((code) => {
+    process.exitCode = code;
+  });
+}

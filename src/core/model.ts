@@ -1,0 +1,98 @@
+// Domain model shared by every stage: zod schema and inferred type under one name.
+import { z } from 'zod';
+
+export const Author = z.object({ name: z.string(), email: z.string() });
+export type Author = z.infer<typeof Author>;
+
+/** Where a blob entered history: the commit that introduced it at `path` (differs from every parent there). */
+export const Origin = z.object({
+  commit: z.string(),
+  author: Author,
+  /** Author date, ISO 8601. */
+  date: z.string(),
+  subject: z.string(),
+  path: z.string(),
+});
+export type Origin = z.infer<typeof Origin>;
+
+/** A unit of content to scan: a git blob (oid = blob sha) or a plain file (oid = null). */
+export interface ScanItem {
+  /** Blob object id, or null for a file read from a plain directory / working tree. */
+  oid: string | null;
+  /** Every place this content appears (one per introducing commit+path; one entry with commit '' for plain files). */
+  origins: Origin[];
+  size: number;
+}
+
+export const VerificationStatus = z.enum(['live', 'dead', 'unknown']);
+export type VerificationStatus = z.infer<typeof VerificationStatus>;
+
+export const Verification = z.object({
+  status: VerificationStatus,
+  checkedAt: z.string(),
+  reason: z.string(),
+  /** What the issuer said about the key when cheap to learn: login, scopes, account, arn, team, expiry … */
+  identity: z.record(z.string(), z.string()).optional(),
+});
+export type Verification = z.infer<typeof Verification>;
+
+export const Location = z.object({
+  /** Commit that introduced the blob at `path`; null for plain files / staged content. */
+  commit: z.string().nullable(),
+  author: Author.nullable(),
+  date: z.string().nullable(),
+  path: z.string(),
+  /** 1-based line; 1-based column in UTF-16 code units of the line (SARIF's default columnKind). */
+  line: z.number().int().positive(),
+  column: z.number().int().positive(),
+  /** Blob oid the match was found in, null for plain files. */
+  blob: z.string().nullable(),
+  /** Decoders applied to reach the secret, outermost first (e.g. ["base64"]); absent when found in plain text. */
+  decoded: z.array(z.string()).optional(),
+});
+export type Location = z.infer<typeof Location>;
+
+export const Finding = z.object({
+  detector: z.string(),
+  /** Human name of the detector. */
+  name: z.string(),
+  provider: z.string(),
+  severity: z.enum(['low', 'medium', 'high', 'critical']),
+  /** hex HMAC-SHA256(fingerprint key, detector + "\0" + secret). */
+  fingerprint: z.string(),
+  /** Plaintext: present only with --reveal. */
+  secret: z.string().optional(),
+  redacted: z.string(),
+  locations: z.array(Location),
+  verification: Verification.optional(),
+});
+export type Finding = z.infer<typeof Finding>;
+
+/** Raw match from the detection engine, before grouping into findings. Holds plaintext: never log it. */
+export interface Match {
+  detectorId: string;
+  /** The captured secret (UTF-8 decoded). */
+  secret: string;
+  /** Named companion values found near the secret (e.g. AWS key id beside its secret key). */
+  parts: Record<string, string>;
+  /** Byte offset of the secret in the scanned buffer (original buffer when decoded: offset of the encoded span). */
+  offset: number;
+  line: number;
+  column: number;
+  decoded?: string[];
+}
+
+export interface SkippedItem {
+  path: string;
+  blob: string | null;
+  reason: 'binary' | 'too-large' | 'unreadable' | 'missing-object' | 'corrupt-object' | 'excluded' | 'error';
+  detail?: string;
+}
+
+export interface ScanStats {
+  blobs: number;
+  bytes: number;
+  skipped: number;
+  findings: number;
+  elapsedMs: number;
+}

@@ -1,0 +1,66 @@
+// detectors/*.yaml as written: one file per provider, validated with zod. See README "Adding a detector".
+import { z } from 'zod';
+import { VerifySpec } from '../verification/spec.js';
+
+export const Checksum = z.enum(['github-crc32', 'npm-crc32', 'pypi-macaroon', 'jwt', 'luhn']);
+export type Checksum = z.infer<typeof Checksum>;
+
+export const Companion = z
+  .object({
+    /** Name under which the value is passed to verification ({{parts.NAME}}). */
+    name: z.string().regex(/^[a-z][a-z0-9_]*$/),
+    /** RE2 pattern with exactly one capture group. */
+    pattern: z.string(),
+    /** Bytes searched either side of the secret. */
+    within: z.number().int().positive().max(65536).default(1024),
+    /** When true a secret without its companion nearby is not reported. */
+    required: z.boolean().default(false),
+  })
+  .strict();
+export type Companion = z.infer<typeof Companion>;
+
+export const DetectorDef = z
+  .object({
+    id: z.string().regex(/^[a-z0-9][a-z0-9-]*[a-z0-9]$/),
+    name: z.string().min(3),
+    /** Case-insensitive literals; the detector runs only near a hit of one of them. At least one. */
+    keywords: z.array(z.string().min(2)).min(1),
+    /** RE2 pattern with exactly one capture group: the secret. */
+    pattern: z.string(),
+    severity: z.enum(['low', 'medium', 'high', 'critical']).default('high'),
+    /** Minimum Shannon entropy (bits per character) of the captured secret. */
+    entropy: z.number().min(0).max(8).optional(),
+    checksum: Checksum.optional(),
+    /** RE2 patterns: a secret (captured text) matching any of them is dropped. */
+    allow: z.array(z.string()).default([]),
+    /** Generic (keyword/assignment) detectors lose to a provider detector claiming the same secret. */
+    generic: z.boolean().default(false),
+    /** The pattern may span lines (PEM blocks): the engine searches a larger window. */
+    multiline: z.boolean().default(false),
+    companions: z.array(Companion).default([]),
+    verify: VerifySpec.optional(),
+    references: z.array(z.string()).default([]),
+    /** Texts that must produce a finding of this detector, and that secret when given as {text, secret}. */
+    examples: z.array(z.union([z.string(), z.object({ text: z.string(), secret: z.string() }).strict()])).min(1),
+    /** Texts that must not produce a finding of this detector. */
+    negative_examples: z.array(z.string()).default([]),
+  })
+  .strict();
+export type DetectorDef = z.infer<typeof DetectorDef>;
+
+export const ProviderFile = z
+  .object({
+    provider: z
+      .object({
+        /** Lowercase issuer id, same as the file name without .yaml. */
+        id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/),
+        name: z.string(),
+        /** Markdown rotation steps, quoted in issue bodies. */
+        rotation: z.string().optional(),
+        references: z.array(z.string()).default([]),
+      })
+      .strict(),
+    detectors: z.array(DetectorDef).min(1),
+  })
+  .strict();
+export type ProviderFile = z.infer<typeof ProviderFile>;

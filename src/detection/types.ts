@@ -1,0 +1,30 @@
+// Contract between the detection engine and its callers (pipeline, worker pool, catalog tests).
+import type { Match } from '../core/model.js';
+import type { DetectorDef, ProviderFile } from './schema.js';
+
+export type ProviderInfo = ProviderFile['provider'];
+
+/** A detector as loaded: its definition plus the provider it belongs to and the file it came from. */
+export interface LoadedDetector {
+  def: DetectorDef;
+  provider: ProviderInfo;
+  file: string;
+}
+
+export interface Catalog {
+  detectors: LoadedDetector[];
+  byId: Map<string, LoadedDetector>;
+  providers: Map<string, ProviderInfo>;
+}
+
+export interface ScanContext {
+  /** Path of the content (first origin's path); drives path-aware filters (lockfiles, minified bundles…). */
+  path: string;
+}
+
+/** Synchronous, pure matcher over one Buffer. Construct once per thread. */
+export interface Engine {
+  readonly catalog: Catalog;
+  /** All matches in `data` (already filtered: checksums, entropy, allow patterns, inline keyloop:allow, placeholders). */
+  scan(data: Buffer, ctx: ScanContext): Match[];
+}
