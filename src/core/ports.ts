@@ -1,5 +1,5 @@
 // Ports: what the core needs from the outside world. Adapters implement these; the core imports no adapter.
-import type { Origin } from './model.js';
+import type { Origin, Verification } from './model.js';
 
 /** Which blobs of a repository to enumerate. */
 export type BlobSelection =
@@ -62,3 +62,12 @@ export interface Clock {
   now(): Date;
 }
 export const systemClock: Clock = { now: () => new Date() };
+
+/**
+ * Verification results by finding fingerprint, kept for a TTL so re-scans do not call issuers again.
+ * In-memory in src/verification/cache.ts; the SQLite store implements it for persistent runs. Sync or async.
+ */
+export interface VerificationCache {
+  get(fingerprint: string): Verification | undefined | Promise<Verification | undefined>;
+  set(fingerprint: string, verification: Verification, ttlMs: number): void | Promise<void>;
+}
