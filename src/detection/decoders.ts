@@ -1,0 +1,128 @@
+// Encoded spans worth rescanning: base64/base64url runs (Kubernetes Secret `data:`), percent-encoding (URLs,
+// form bodies) and JSON/JS string escapes (notebooks, minified bundles). Each decoder finds candidate spans in
+// a Buffer and returns the decoded bytes; the engine rescans them with the same detectors.
+import RE2 from 're2';
+
+export type DecoderName = 'base64' | 'base64url' | 'percent' | 'json-string';
+
+export interface DecodedSpan {
+  decoder: DecoderName;
+  /** Byte range of the encoded text in the scanned buffer. */
+  start: number;
+  end: number;
+  bytes: Buffer;
+}
+
+// Long enough to hold a 15-byte secret; shorter runs are mostly identifiers.
+const BASE64_RUN = new RE2('[A-Za-z0-9+/]{20,}={0,2}', 'g');
+const BASE64URL_RUN = new RE2('[A-Za-z0-9_-]{20,}', 'g');
+const PERCENT_RUN = new RE2('[^\\s"\'<>`]*%[0-9A-Fa-f]{2}[^\\s"\'<>`]*', 'g');
+// Runs of adjacent string literals (`"a\n", "b\n"` as in notebook cells) holding at least one escape.
+const JSON_STRINGS = new RE2('"(?:[^"\\\\\\r\\n]|\\\\.)*\\\\(?:[^"\\\\\\r\\n]|\\\\.)*"(?:\\s*,\\s*"(?:[^"\\\\\\r\\n]|\\\\.)*")*', 'g');
+const HAS_ESCAPE = new RE2('\\\\(?:[nrt"/\\\\]|u[0-9A-Fa-f]{4})');
+
+/** Text, not binary noise: no NUL/control bytes except whitespace, at most a few invalid UTF-8 sequences. */
+export function looksLikeText(b: Buffer): boolean {
+  if (b.length === 0) return false;
+  let bad = 0;
+  for (let i = 0; i < b.length; i++) {
+    const c = b[i]!;
+    if (c < 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) return false;
+    if (c === 0x7f) bad++;
+  }
+  if (bad > 0) return false;
+  // Random bytes are almost never valid UTF-8; base64 of text always is.
+  const s = b.toString('utf8');
+  let repl = 0;
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) === 0xfffd) repl++;
+  return repl === 0;
+}
+
+function runs(re: RE2, data: Buffer): { start: number; end: number }[] {
+  const out: { start: number; end: number }[] = [];
+  re.lastIndex = 0;
+  let m: ReturnType<RE2['exec']>;
+  while ((m = re.exec(data)) !== null) {
+    const start = m.index;
+    const end = start + (m[0] as Buffer).length;
+    out.push({ start, end });
+    if (end === start) re.lastIndex = end + 1;
+  }
+  return out;
+}
+
+function decodePercent(s: string): Buffer {
+  const out: number[] = [];
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x25 && /^[0-9A-Fa-f]{2}$/.test(s.slice(i + 1, i + 3))) {
+      out.push(parseInt(s.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else if (c === 0x2b) out.push(0x20);
+    else for (const b of Buffer.from(s[i]!, 'utf8')) out.push(b);
+  }
+  return Buffer.from(out);
+}
+
+const SIMPLE_ESCAPES: Record<string, string> = { n: '\n', r: '\r', t: '\t', b: '\b', f: '\f', v: '\v', '0': '\0', '/': '/', '\\': '\\', '"': '"', "'": "'" };
+
+/** Decodes a run of adjacent JSON/JS string literals into their concatenated value. */
+function decodeJsonStrings(s: string): Buffer {
+  let out = '';
+  const literal = /"((?:[^"\\\r\n]|\\.)*)"/g;
+  let m: RegExpExecArray | null;
+  while ((m = literal.exec(s)) !== null) {
+    out += m[1]!.replace(/\\(u[0-9A-Fa-f]{4}|x[0-9A-Fa-f]{2}|.)/g, (_, e: string) => {
+      if (e.length > 1) return String.fromCharCode(parseInt(e.slice(1), 16));
+      return SIMPLE_ESCAPES[e] ?? e;
+    });
+  }
+  return Buffer.from(out, 'utf8');
+}
+
+/**
+ * Candidate encoded spans of `data`, decoded, within `budget.bytes` of decoded output (decremented).
+ * Only spans that decode to text differing from the original are returned.
+ */
+export function findEncodedSpans(data: Buffer, budget: { bytes: number }): DecodedSpan[] {
+  const out: DecodedSpan[] = [];
+  const push = (span: DecodedSpan): boolean => {
+    if (budget.bytes - span.bytes.length < 0) return false;
+    budget.bytes -= span.bytes.length;
+    out.push(span);
+    return true;
+  };
+  const seenB64 = new Set<number>();
+  for (const { start, end } of runs(BASE64_RUN, data)) {
+    const text = data.toString('latin1', start, end);
+    // Mostly-letter runs are identifiers, not base64: real encodings mix digits or both cases densely.
+    if (!/[0-9+/]/.test(text) && !/[A-Z].*[a-z].*[A-Z]/.test(text)) continue;
+    const bytes = Buffer.from(text, 'base64');
+    if (bytes.length < 12 || !looksLikeText(bytes)) continue;
+    seenB64.add(start);
+    if (!push({ decoder: 'base64', start, end, bytes })) return out;
+  }
+  for (const { start, end } of runs(BASE64URL_RUN, data)) {
+    if (seenB64.has(start)) continue;
+    const text = data.toString('latin1', start, end);
+    if (!/[-_]/.test(text)) continue; // plain base64 handled above
+    const bytes = Buffer.from(text, 'base64url');
+    if (bytes.length < 12 || !looksLikeText(bytes)) continue;
+    if (!push({ decoder: 'base64url', start, end, bytes })) return out;
+  }
+  if (data.includes(0x25)) {
+    for (const { start, end } of runs(PERCENT_RUN, data)) {
+      const bytes = decodePercent(data.toString('utf8', start, end));
+      if (!looksLikeText(bytes)) continue;
+      if (!push({ decoder: 'percent', start, end, bytes })) return out;
+    }
+  }
+  if (HAS_ESCAPE.test(data)) {
+    for (const { start, end } of runs(JSON_STRINGS, data)) {
+      const bytes = decodeJsonStrings(data.toString('utf8', start, end));
+      if (bytes.length === 0) continue;
+      if (!push({ decoder: 'json-string', start, end, bytes })) return out;
+    }
+  }
+  return out;
+}

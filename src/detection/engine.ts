@@ -1,0 +1,371 @@
+// The detection engine: one keyword prefilter pass per blob, then each candidate detector's RE2 on bounded
+// windows around the keyword hits (or over the whole Buffer for literal-prefix tokens), then filters,
+// companions, generic-vs-provider overlap, and a bounded rescan of decoded spans.
+import RE2 from 're2';
+import type { Match } from '../core/model.js';
+import { validChecksum } from './checksums.js';
+import { findEncodedSpans } from './decoders.js';
+import { shannonEntropy } from './entropy.js';
+import { falsePositiveReason } from './filters.js';
+import { escapeRe2, leadingLiteral } from './regex.js';
+import type { DetectorDef } from './schema.js';
+import type { Catalog, Engine, LoadedDetector, ScanContext } from './types.js';
+
+export interface EngineOptions {
+  /** Bytes searched either side of a keyword hit before extending to line boundaries. Default 256. */
+  window?: number;
+  /** Window either side of a keyword hit for multiline detectors. Default 4096. */
+  multilineWindow?: number;
+  /** How far a window may grow to reach a line boundary (minified one-line files). Default 1024. */
+  lineExtension?: number;
+  /** Decoder nesting depth (0 disables decoding). Default 2. */
+  decodeDepth?: number;
+  /** Decoded bytes rescanned per blob. Default 1 MiB. */
+  decodeBudget?: number;
+}
+
+/** Why a candidate was dropped; reported by `explain` for `detectors check` and debugging. */
+export interface Rejection {
+  detectorId: string;
+  reason: string;
+}
+
+interface Compiled {
+  loaded: LoadedDetector;
+  def: DetectorDef;
+  re: RE2;
+  allow: RE2[];
+  companions: { name: string; re: RE2; within: number; required: boolean }[];
+  /** Literal-prefix token: run over the whole Buffer (GB/s) instead of windows. */
+  whole: boolean;
+  window: number;
+}
+
+const BINARY_PROBE = 8192;
+const LINE_CONTEXT = 512;
+const ALLOW_MARKER = 'keyloop:allow';
+
+/** Content with a NUL byte in its first 8 KiB is binary and is not scanned. */
+export function isBinary(buf: Buffer): boolean {
+  const n = Math.min(buf.length, BINARY_PROBE);
+  return buf.subarray(0, n).indexOf(0) !== -1;
+}
+
+/** 1-based line and UTF-16 column for byte offsets, computing newline positions only as far as needed. */
+class LineIndex {
+  private readonly newlines: number[] = [];
+  private scanned = 0;
+  constructor(private readonly data: Buffer) {}
+
+  locate(offset: number): { line: number; column: number; lineStart: number } {
+    while (this.scanned <= offset) {
+      const nl = this.data.indexOf(0x0a, this.scanned);
+      if (nl === -1) {
+        this.scanned = this.data.length + 1;
+        break;
+      }
+      this.newlines.push(nl);
+      this.scanned = nl + 1;
+    }
+    // Number of newlines strictly before offset.
+    let lo = 0;
+    let hi = this.newlines.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.newlines[mid]! < offset) lo = mid + 1;
+      else hi = mid;
+    }
+    const lineStart = lo === 0 ? 0 : this.newlines[lo - 1]! + 1;
+    const column = this.data.toString('utf8', lineStart, offset).length + 1;
+    return { line: lo + 1, column, lineStart };
+  }
+}
+
+interface Candidate {
+  c: Compiled;
+  start: number;
+  end: number;
+}
+
+export class DetectionEngine implements Engine {
+  private readonly compiled: Compiled[];
+  private readonly keywordSet: InstanceType<typeof RE2.Set> | null;
+  /** Lowercased (latin1-folded) keywords and the compiled detectors each one triggers. */
+  private readonly keywords: { text: string; detectors: number[] }[];
+  private readonly window: number;
+  private readonly multilineWindow: number;
+  private readonly lineExtension: number;
+  private readonly decodeDepth: number;
+  private readonly decodeBudget: number;
+  /** Last scan's dropped candidates when `explain` is on. */
+  rejections: Rejection[] | null = null;
+
+  constructor(readonly catalog: Catalog, opts: EngineOptions = {}) {
+    this.window = opts.window ?? 256;
+    this.multilineWindow = Math.max(opts.multilineWindow ?? 4096, 4096);
+    this.lineExtension = opts.lineExtension ?? 1024;
+    this.decodeDepth = opts.decodeDepth ?? 2;
+    this.decodeBudget = opts.decodeBudget ?? 1 << 20;
+    this.compiled = catalog.detectors.map((loaded) => {
+      const def = loaded.def;
+      const lit = leadingLiteral(def.pattern);
+      return {
+        loaded,
+        def,
+        re: new RE2(def.pattern, 'gd'),
+        allow: def.allow.map((a) => new RE2(a)),
+        companions: def.companions.map((c) => ({ name: c.name, re: new RE2(c.pattern, 'gd'), within: c.within, required: c.required })),
+        whole: lit.length >= 2 && !def.multiline,
+        window: def.multiline ? this.multilineWindow : this.window,
+      };
+    });
+    const kwIndex = new Map<string, number[]>();
+    this.compiled.forEach((c, i) => {
+      for (const kw of new Set(c.def.keywords.map(foldKeyword))) {
+        const list = kwIndex.get(kw) ?? [];
+        list.push(i);
+        kwIndex.set(kw, list);
+      }
+    });
+    this.keywords = [...kwIndex].map(([text, detectors]) => ({ text, detectors }));
+    this.keywordSet = this.keywords.length
+      ? new RE2.Set(
+          this.keywords.map((k) => escapeRe2(Buffer.from(k.text, 'latin1').toString('utf8'))),
+          'i',
+        )
+      : null;
+  }
+
+  scan(data: Buffer, ctx: ScanContext): Match[] {
+    if (isBinary(data)) return [];
+    return this.scanAt(data, ctx, 0, { bytes: this.decodeBudget });
+  }
+
+  /** Like scan, and records why each candidate was dropped in `this.rejections`. */
+  explain(data: Buffer, ctx: ScanContext): { matches: Match[]; rejections: Rejection[] } {
+    this.rejections = [];
+    try {
+      return { matches: this.scan(data, ctx), rejections: this.rejections };
+    } finally {
+      this.rejections = null;
+    }
+  }
+
+  private scanAt(data: Buffer, ctx: ScanContext, depth: number, budget: { bytes: number }): Match[] {
+    const lines = new LineIndex(data);
+    const found: { m: Match; end: number; generic: boolean }[] = [];
+    for (const cand of this.candidates(data)) {
+      const m = this.evaluate(data, cand, lines, ctx);
+      if (m) found.push({ m, end: cand.end, generic: cand.c.def.generic });
+    }
+    if (depth < this.decodeDepth && budget.bytes > 0) {
+      const plain = new Set(found.map((f) => `${f.m.detectorId}\0${f.m.secret}`));
+      const seen = new Set<string>();
+      for (const span of findEncodedSpans(data, budget)) {
+        const inner = this.scanAt(span.bytes, ctx, depth + 1, budget);
+        if (inner.length === 0) continue;
+        const at = lines.locate(span.start);
+        for (const im of inner) {
+          const key = `${im.detectorId}\0${im.secret}`;
+          if (plain.has(key) || seen.has(`${key}\0${span.start}`)) continue;
+          seen.add(`${key}\0${span.start}`);
+          if (lineAt(data, span.start, span.end).includes(ALLOW_MARKER)) continue;
+          const generic = this.catalog.byId.get(im.detectorId)?.def.generic ?? false;
+          found.push({
+            m: { ...im, offset: span.start, line: at.line, column: at.column, decoded: [span.decoder, ...(im.decoded ?? [])] },
+            end: span.end,
+            generic,
+          });
+        }
+      }
+    }
+    return resolveOverlaps(found).sort((a, b) => a.offset - b.offset || a.detectorId.localeCompare(b.detectorId));
+  }
+
+  /** Raw regex matches of the detectors whose keywords occur in `data`, deduped by (detector, offset). */
+  private candidates(data: Buffer): Candidate[] {
+    if (!this.keywordSet) return [];
+    const hitKeywords = this.keywordSet.match(data);
+    if (hitKeywords.length === 0) return [];
+    const out: Candidate[] = [];
+    const windows = new Map<number, number[]>(); // detector → flat [start, end, start, end…]
+    const wholeDone = new Set<number>();
+    let folded: string | null = null;
+    for (const k of hitKeywords) {
+      const kw = this.keywords[k]!;
+      const windowed = kw.detectors.filter((d) => !this.compiled[d]!.whole);
+      for (const d of kw.detectors) {
+        if (this.compiled[d]!.whole && !wholeDone.has(d)) {
+          wholeDone.add(d);
+          this.run(this.compiled[d]!, data, 0, data.length, out);
+        }
+      }
+      if (windowed.length === 0) continue;
+      // latin1 keeps one char per byte, so string offsets are byte offsets.
+      folded ??= data.toString('latin1').toLowerCase();
+      for (let p = folded.indexOf(kw.text); p !== -1; p = folded.indexOf(kw.text, p + 1)) {
+        for (const d of windowed) {
+          const w = this.compiled[d]!.window;
+          let list = windows.get(d);
+          if (!list) windows.set(d, (list = []));
+          list.push(Math.max(0, p - w), Math.min(data.length, p + kw.text.length + w));
+        }
+      }
+    }
+    for (const [d, flat] of windows) {
+      const c = this.compiled[d]!;
+      for (const [s, e] of this.mergeWindows(data, flat)) this.run(c, data, s, e, out);
+    }
+    // Two windows never overlap after merging, but the whole-buffer path and windows of the same detector
+    // cannot both run; still, dedupe defensively by (detector, offset).
+    const seen = new Set<string>();
+    return out.filter((cand) => {
+      const key = `${cand.c.def.id}\0${cand.start}`;
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    });
+  }
+
+  /** Sorts, merges and extends windows to line boundaries (bounded), merging again after extension. */
+  private mergeWindows(data: Buffer, flat: number[]): [number, number][] {
+    const pairs: [number, number][] = [];
+    for (let i = 0; i < flat.length; i += 2) pairs.push([flat[i]!, flat[i + 1]!]);
+    pairs.sort((a, b) => a[0] - b[0]);
+    const merged: [number, number][] = [];
+    for (const [s, e] of pairs) {
+      const last = merged[merged.length - 1];
+      if (last && s <= last[1]) last[1] = Math.max(last[1], e);
+      else merged.push([s, e]);
+    }
+    const out: [number, number][] = [];
+    for (const [s0, e0] of merged) {
+      const s = extendBack(data, s0, this.lineExtension);
+      const e = extendForward(data, e0, this.lineExtension);
+      const last = out[out.length - 1];
+      if (last && s <= last[1]) last[1] = Math.max(last[1], e);
+      else out.push([s, e]);
+    }
+    return out;
+  }
+
+  private run(c: Compiled, data: Buffer, start: number, end: number, out: Candidate[]): void {
+    const sub = start === 0 && end === data.length ? data : data.subarray(start, end);
+    // A window cut inside a line (not at a newline or the buffer's end) may truncate a token: matches touching
+    // such a cut are not trusted.
+    const cutStart = start > 0 && data[start - 1] !== 0x0a;
+    const cutEnd = end < data.length && data[end] !== 0x0a && data[end] !== 0x0d;
+    const re = c.re;
+    re.lastIndex = 0;
+    let m: ReturnType<RE2['exec']>;
+    while ((m = re.exec(sub)) !== null) {
+      const whole = m[0] as Buffer;
+      const mEnd = m.index + whole.length;
+      if (whole.length === 0) re.lastIndex = m.index + 1;
+      if ((cutStart && m.index === 0) || (cutEnd && mEnd === sub.length)) continue;
+      const idx = (m as unknown as { indices?: ([number, number] | undefined)[] }).indices?.[1];
+      if (!idx || idx[1] <= idx[0]) continue;
+      out.push({ c, start: start + idx[0], end: start + idx[1] });
+    }
+  }
+
+  private reject(c: Compiled, reason: string): null {
+    this.rejections?.push({ detectorId: c.def.id, reason });
+    return null;
+  }
+
+  private evaluate(data: Buffer, cand: Candidate, lines: LineIndex, ctx: ScanContext): Match | null {
+    const { c, start, end } = cand;
+    const def = c.def;
+    const secret = data.toString('utf8', start, end);
+    if (def.entropy !== undefined) {
+      const h = shannonEntropy(secret);
+      if (h < def.entropy) return this.reject(c, `entropy ${h.toFixed(2)} < ${def.entropy}`);
+    }
+    if (def.checksum && !validChecksum(def.checksum, secret)) return this.reject(c, `checksum ${def.checksum} fails`);
+    for (const a of c.allow) if (a.test(secret)) return this.reject(c, `allow pattern ${a.source}`);
+    const line = lineAt(data, start, end);
+    if (line.includes(ALLOW_MARKER)) return this.reject(c, 'inline keyloop:allow');
+    const fp = falsePositiveReason(secret, { line, path: ctx.path, detector: def });
+    if (fp) return this.reject(c, fp);
+    const parts: Record<string, string> = {};
+    for (const comp of c.companions) {
+      const value = findCompanion(data, comp.re, start, end, comp.within);
+      if (value !== null) parts[comp.name] = value;
+      else if (comp.required) return this.reject(c, `required companion ${comp.name} missing`);
+    }
+    const { line: ln, column } = lines.locate(start);
+    return { detectorId: def.id, secret, parts, offset: start, line: ln, column };
+  }
+}
+
+function foldKeyword(kw: string): string {
+  return Buffer.from(kw, 'utf8').toString('latin1').toLowerCase();
+}
+
+function extendBack(data: Buffer, s: number, max: number): number {
+  if (s === 0) return 0;
+  const floor = Math.max(0, s - max);
+  const nl = data.lastIndexOf(0x0a, s - 1);
+  return nl >= floor ? nl + 1 : nl === -1 && floor === 0 ? 0 : floor;
+}
+
+function extendForward(data: Buffer, e: number, max: number): number {
+  if (e >= data.length) return data.length;
+  const ceil = Math.min(data.length, e + max);
+  const nl = data.subarray(e, ceil).indexOf(0x0a);
+  return nl === -1 ? ceil : e + nl;
+}
+
+/** The line holding [start, end), bounded to LINE_CONTEXT bytes either side (minified files), without \r. */
+function lineAt(data: Buffer, start: number, end: number): string {
+  const s = extendBack(data, start, LINE_CONTEXT);
+  const e = extendForward(data, end, LINE_CONTEXT);
+  return data.toString('utf8', s, e).replace(/\r$/, '');
+}
+
+/** The companion match closest to the secret within `within` bytes either side, not overlapping it. */
+function findCompanion(data: Buffer, re: RE2, start: number, end: number, within: number): string | null {
+  const ws = Math.max(0, start - within);
+  const we = Math.min(data.length, end + within);
+  const sub = data.subarray(ws, we);
+  re.lastIndex = 0;
+  let best: string | null = null;
+  let bestDist = Infinity;
+  let m: ReturnType<RE2['exec']>;
+  while ((m = re.exec(sub)) !== null) {
+    if ((m[0] as Buffer).length === 0) re.lastIndex = m.index + 1;
+    const idx = (m as unknown as { indices?: ([number, number] | undefined)[] }).indices?.[1];
+    if (!idx) continue;
+    const cs = ws + idx[0];
+    const ce = ws + idx[1];
+    if (cs < end && ce > start) continue;
+    const dist = ce <= start ? start - ce : cs - end;
+    if (dist < bestDist) {
+      bestDist = dist;
+      best = data.toString('utf8', cs, ce);
+    }
+  }
+  return best;
+}
+
+/**
+ * A generic detector's match loses to a provider detector's match on the same secret (same span, a span
+ * containing or contained in it, or the same text). Two provider detectors on one span both stay.
+ */
+function resolveOverlaps(found: { m: Match; end: number; generic: boolean }[]): Match[] {
+  const providers = found.filter((f) => !f.generic);
+  if (providers.length === 0 || providers.length === found.length) return found.map((f) => f.m);
+  const texts = new Set(providers.map((p) => p.m.secret));
+  return found
+    .filter((f) => {
+      if (!f.generic) return true;
+      if (texts.has(f.m.secret)) return false;
+      return !providers.some((p) => p.m.offset < f.end && f.m.offset < p.end && !p.m.decoded === !f.m.decoded);
+    })
+    .map((f) => f.m);
+}
+
+export function createEngine(catalog: Catalog, opts?: EngineOptions): DetectionEngine {
+  return new DetectionEngine(catalog, opts);
+}
