@@ -169,6 +169,23 @@ describe('store', () => {
     s.close();
   });
 
+  it('implements the VerificationCache port with a TTL over the history', async () => {
+    let now = new Date('2024-05-01T00:00:00Z');
+    const s = openStore(join(tmp(), 'k.db'), { key: randomBytes(32), clock: { now: () => now } });
+    const f = finding(randomToken('ghp_', 36));
+    s.recordRepoScan(null, 'acme/api', { findings: [f], blobs: [] });
+    const cache = s.verificationCache();
+    expect(await cache.get(f.fingerprint)).toBeUndefined();
+    const v = { status: 'live' as const, checkedAt: now.toISOString(), reason: '200', identity: { login: 'alice' } };
+    await cache.set(f.fingerprint, v, 60_000);
+    expect(await cache.get(f.fingerprint)).toEqual(v);
+    now = new Date(now.getTime() + 61_000);
+    expect(await cache.get(f.fingerprint)).toBeUndefined();
+    expect(s.verifications(f.fingerprint)).toHaveLength(1);
+    await cache.set('f'.repeat(64), v, 60_000); // unknown secret: ignored, no throw
+    s.close();
+  });
+
   it('resumes an unfinished run and refuses one held by a live process', () => {
     const db = join(tmp(), 'k.db');
     const s = openStore(db, { key: randomBytes(32) });

@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { systemClock, type Clock } from '../core/ports.js';
+import { systemClock, type Clock, type VerificationCache } from '../core/ports.js';
 import { ConfigError, InternalError } from '../core/errors.js';
 import type { Verification } from '../core/model.js';
 import { loadMigrations, migrate } from './migrate.js';
@@ -412,20 +412,44 @@ export class Store {
   // ---- verifications --------------------------------------------------------------------------------------
 
   /** Appends a verification (history is kept) and its event. */
-  addVerification(fingerprint: string, v: Verification): void {
+  addVerification(fingerprint: string, v: Verification, expiresAt?: string): void {
     this.db
       .transaction(() => {
         const id = this.secretId(fingerprint);
-        this.q('INSERT INTO verifications (secret_id, status, checked_at, reason, identity) VALUES (?, ?, ?, ?, ?)').run(
+        this.q('INSERT INTO verifications (secret_id, status, checked_at, reason, identity, expires_at) VALUES (?, ?, ?, ?, ?, ?)').run(
           id,
           v.status,
           v.checkedAt,
           v.reason,
           v.identity ? JSON.stringify(v.identity) : null,
+          expiresAt ?? null,
         );
         this.insertEvent({ kind: `verified-${v.status}`, detail: { reason: v.reason } }, id, null, null, v.checkedAt);
       })
       .immediate();
+  }
+
+  /**
+   * The verifier's cache port over the verifications table: `set` appends to the history (with its event),
+   * `get` serves the latest result still inside its TTL. Secrets not in the store are not cached.
+   */
+  verificationCache(): VerificationCache {
+    return {
+      get: (fp) => {
+        const r = this.q(
+          `SELECT v.* FROM verifications v JOIN secrets s ON s.id = v.secret_id
+           WHERE s.fingerprint = ? AND v.expires_at > ? ORDER BY v.checked_at DESC, v.id DESC LIMIT 1`,
+        ).get(fp, this.now()) as Row | undefined;
+        if (!r) return undefined;
+        const { id: _id, ...v } = toVerification(r);
+        return v;
+      },
+      set: (fp, v, ttlMs) => {
+        if (!this.getSecret(fp)) return;
+        const base = Math.max(Date.parse(v.checkedAt) || 0, this.clock.now().getTime());
+        this.addVerification(fp, v, new Date(base + Math.max(0, ttlMs)).toISOString());
+      },
+    };
   }
 
   /** Oldest first. */
