@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, Option } from 'commander';
 import { processContext, type CommandContext } from './context.js';
 import { ConfigError, ExitError, HostError } from '../src/core/errors.js';
+import { VERSION } from '../src/version.js';
 
 const int = (v: string) => {
   const n = Number(v);
@@ -22,7 +23,7 @@ const size = (v: string) => {
 export function buildProgram(ctx: CommandContext, setExit: (code: number) => void): Command {
   const program = new Command('keyloop')
     .description('Find secrets in git history, verify them with their issuer, and close the loop with owners.')
-    .version('0.1.0')
+    .version(VERSION)
     .showHelpAfterError()
     .configureOutput({ writeOut: (s) => ctx.stdout.write(s), writeErr: (s) => ctx.stderr.write(s) });
 

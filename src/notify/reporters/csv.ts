@@ -1,0 +1,28 @@
+import type { Reporter } from './types.js';
+
+const HEADER = ['detector', 'fingerprint', 'redacted', 'status', 'commit', 'author_name', 'author_email', 'date', 'path', 'line', 'column', 'decoded'];
+
+/** RFC 4180 cell; cells a spreadsheet would evaluate as a formula are prefixed with a quote (CSV injection). */
+function cell(v: string | number | null | undefined): string {
+  let s = v === null || v === undefined ? '' : String(v);
+  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/** One row per location. */
+export const csvReporter: Reporter = ({ findings, reveal }) => {
+  const header = reveal ? [...HEADER.slice(0, 3), 'secret', ...HEADER.slice(3)] : HEADER;
+  const rows = [header.join(',')];
+  for (const f of findings) {
+    for (const l of f.locations) {
+      const base = [f.detector, f.fingerprint, f.redacted];
+      if (reveal) base.push(f.secret);
+      rows.push(
+        [...base, f.verification?.status ?? '', l.commit, l.author?.name, l.author?.email, l.date, l.path, l.line, l.column, l.decoded?.join('>') ?? '']
+          .map(cell)
+          .join(','),
+      );
+    }
+  }
+  return rows.join('\r\n') + '\r\n';
+};

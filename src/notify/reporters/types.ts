@@ -1,0 +1,32 @@
+// One interface for every output format. Reporters never see the plaintext unless `reveal` is set.
+import type { Finding } from '../../core/model.js';
+import type { RawFinding } from '../../core/pipeline.js';
+import type { ScanStats, SkippedItem } from '../../core/model.js';
+
+export interface ReportInput {
+  findings: RawFinding[];
+  reveal: boolean;
+  stats: ScanStats;
+  skipped: SkippedItem[];
+  toolVersion: string;
+  /** Help URI per detector id (first reference), for SARIF rules. */
+  helpUri?: (detectorId: string) => string | undefined;
+}
+
+export type Reporter = (input: ReportInput) => string;
+
+/** The public shape of a finding: plaintext only with reveal. Field order is stable for golden tests. */
+export function publicFinding(f: RawFinding, reveal: boolean): Finding {
+  const out: Finding = {
+    detector: f.detector,
+    name: f.name,
+    provider: f.provider,
+    severity: f.severity,
+    fingerprint: f.fingerprint,
+    ...(reveal ? { secret: f.secret } : {}),
+    redacted: f.redacted,
+    locations: f.locations,
+  };
+  if (f.verification) out.verification = f.verification;
+  return out;
+}

@@ -1,0 +1,142 @@
+// Composition root of `keyloop scan`: config → target → catalog/engine → pipeline → suppression → verification.
+import picomatch from 'picomatch';
+import RE2 from 're2';
+import { loadConfig, type LoadedConfig } from '../config/load.js';
+import { scanSource, inThreadMatcher, type ContentSource, type Matcher, type RawFinding, type ScanResult } from '../core/pipeline.js';
+import type { ScanStats } from '../core/model.js';
+import { createEngine } from '../detection/engine.js';
+import { defaultDetectorsDir, loadCatalog } from '../detection/load.js';
+import type { Catalog } from '../detection/types.js';
+import { resolveTarget, type ResolvedTarget } from '../sources/resolve.js';
+import { gitSource } from '../core/pipeline.js';
+import { directorySource } from '../sources/directory-source.js';
+import { loadBaseline } from './baseline.js';
+import { createVerifier } from '../verification/verify.js';
+import { MemoryVerificationCache } from '../verification/cache.js';
+import type { Logger } from '../util/logger.js';
+import type { SecretRegistry } from '../util/redact.js';
+
+export interface ScanPathOptions {
+  path: string;
+  cwd: string;
+  env: Record<string, string | undefined>;
+  staged?: boolean;
+  range?: string;
+  /** false = --no-history (HEAD tree only). */
+  history?: boolean;
+  gitBackend: 'auto' | 'native' | 'isomorphic';
+  maxBlobSize: number;
+  config?: string;
+  baseline?: string;
+  detectorsDir?: string;
+  jobs?: number;
+  verify?: boolean;
+  verifyUnsafe?: boolean;
+  githubUrl?: string;
+  registry: SecretRegistry;
+  logger: Logger;
+  signal?: AbortSignal;
+  onProgress?: (s: ScanStats) => void;
+  /** Replace the matcher (worker pool); defaults to in-thread. */
+  matcher?: Matcher;
+  fetch?: typeof fetch;
+}
+
+export interface ScanPathResult {
+  result: ScanResult;
+  catalog: Catalog;
+  config: LoadedConfig;
+  target: ResolvedTarget;
+  /** One-line messages for the user (unreadable files, corrupt objects, too-large blobs). */
+  messages: string[];
+  /** True when there was content but none of it could be read: exit code 2. */
+  nothingScanned: boolean;
+}
+
+const ERROR_REASONS = new Set(['unreadable', 'missing-object', 'corrupt-object', 'error']);
+
+export async function scanPath(opts: ScanPathOptions): Promise<ScanPathResult> {
+  const target = await resolveTarget(opts.path, {
+    staged: !!opts.staged,
+    range: opts.range,
+    noHistory: opts.history === false,
+    backend: opts.gitBackend,
+  });
+  try {
+    const root = target.kind === 'git' ? target.root : target.root;
+    const config = loadConfig({ root, explicit: opts.config, env: opts.env });
+    const catalog = loadCatalog(opts.detectorsDir ?? defaultDetectorsDir());
+    const engine = createEngine(catalog);
+    const excluded = config.paths.exclude.length ? picomatch(config.paths.exclude, { dot: true }) : null;
+
+    const source: ContentSource =
+      target.kind === 'git' ? await gitSource(target.objects, target.selection) : await directorySource(target.root, { ignoreFiles: true });
+    const result = await scanSource(source, opts.matcher ?? inThreadMatcher(engine), catalog, {
+      maxBlobSize: opts.maxBlobSize,
+      excludePath: excluded ? (p) => excluded(p) : undefined,
+      fingerprintKey: config.fingerprintKey,
+      registry: opts.registry,
+      signal: opts.signal,
+      onProgress: opts.onProgress,
+    });
+
+    result.findings = suppress(result.findings, config, opts.baseline ? loadBaseline(opts.baseline) : null);
+    result.stats.findings = result.findings.length;
+
+    if (opts.verify && result.findings.length > 0) await verifyFindings(result.findings, catalog, config, opts);
+
+    const messages = [
+      ...result.problems.map((p) => `${p.kind}${p.oid ? ` ${p.oid.slice(0, 12)}` : ''}: ${p.detail}`),
+      ...result.skipped
+        .filter((s) => ERROR_REASONS.has(s.reason) || s.reason === 'too-large')
+        .map((s) => `skipped ${s.path}${s.blob ? ` (blob ${s.blob.slice(0, 12)})` : ''}: ${s.reason}${s.detail ? ` (${s.detail})` : ''}`),
+    ];
+    const errors = result.skipped.filter((s) => ERROR_REASONS.has(s.reason)).length + result.problems.length;
+    const nothingScanned = result.stats.blobs === 0 && errors > 0;
+    return { result, catalog, config, target, messages, nothingScanned };
+  } finally {
+    if (target.kind === 'git') await target.objects.close();
+  }
+}
+
+/** Config allowlists, disabled detectors and the baseline. */
+export function suppress(findings: RawFinding[], config: LoadedConfig, baseline: Set<string> | null): RawFinding[] {
+  const allowRes = config.allow.regexes.map((r) => new RE2(r));
+  const allowFp = new Set(config.allow.fingerprints);
+  const only = new Set(config.detectors.only);
+  const disabled = new Set(config.detectors.disable);
+  return findings.filter(
+    (f) =>
+      !disabled.has(f.detector) &&
+      (only.size === 0 || only.has(f.detector)) &&
+      !allowFp.has(f.fingerprint) &&
+      !allowRes.some((re) => re.test(f.secret)) &&
+      !(baseline && baseline.has(f.fingerprint)),
+  );
+}
+
+async function verifyFindings(findings: RawFinding[], catalog: Catalog, config: LoadedConfig, opts: ScanPathOptions) {
+  const baseUrls: Record<string, string> = {};
+  for (const [id, o] of Object.entries(config.issuers)) baseUrls[id] = o.baseUrl;
+  const github = opts.githubUrl ?? opts.env.GITHUB_API_URL;
+  if (github && !baseUrls.github) baseUrls.github = github;
+  const verifier = createVerifier({
+    baseUrls,
+    timeoutMs: config.verify.timeoutMs,
+    allowUnsafe: !!opts.verifyUnsafe,
+    cache: new MemoryVerificationCache(),
+    cacheTtlMs: config.verify.cacheTtlHours * 3600_000,
+    logger: opts.logger,
+    registry: opts.registry,
+    ...(opts.fetch ? { fetch: opts.fetch } : {}),
+  });
+  const reqs = findings.flatMap((f) => {
+    const detector = catalog.byId.get(f.detector);
+    return detector ? [{ detector, secret: f.secret, parts: f.parts, fingerprint: f.fingerprint }] : [];
+  });
+  const results = await verifier.verifyAll(reqs);
+  for (const f of findings) {
+    const v = results.get(f.fingerprint);
+    if (v) f.verification = v;
+  }
+}

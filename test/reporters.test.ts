@@ -1,0 +1,112 @@
+import { describe, expect, it } from 'vitest';
+import { reporters } from '../src/notify/reporters/index.js';
+import type { RawFinding } from '../src/core/pipeline.js';
+import type { ReportInput } from '../src/notify/reporters/types.js';
+
+// Synthetic, obviously fake secret built at test time (not a credential format anyone issues).
+const SECRET = ['tok', 'en_', 'Zq9'.repeat(8), 'a1B2'].join('');
+
+function finding(over: Partial<RawFinding> = {}): RawFinding {
+  return {
+    detector: 'example-token',
+    name: 'Example token',
+    provider: 'example',
+    severity: 'high',
+    fingerprint: 'ab'.repeat(32),
+    secret: SECRET,
+    parts: {},
+    redacted: 'token_…a1B2',
+    locations: [
+      {
+        commit: 'c'.repeat(40),
+        author: { name: 'Alice, "A"', email: 'alice@example.test' },
+        date: '2024-01-03T12:00:00.000Z',
+        path: 'config/app settings.env',
+        line: 3,
+        column: 14,
+        blob: 'b'.repeat(40),
+      },
+      { commit: null, author: null, date: null, path: '=cmd|calc', line: 1, column: 1, blob: null, decoded: ['base64'] },
+    ],
+    ...over,
+  };
+}
+
+function input(over: Partial<ReportInput> = {}): ReportInput {
+  return {
+    findings: [finding()],
+    reveal: false,
+    stats: { blobs: 2, bytes: 2_000_000, skipped: 1, findings: 1, elapsedMs: 500 },
+    skipped: [{ path: 'big.bin', blob: null, reason: 'binary' }],
+    toolVersion: '0.1.0',
+    ...over,
+  };
+}
+
+describe('reporters', () => {
+  it('registry covers every CLI --format choice', () => {
+    expect(Object.keys(reporters).sort()).toEqual(['csv', 'json', 'sarif', 'table']);
+  });
+
+  for (const [name, reporter] of Object.entries(reporters)) {
+    it(`${name}: never contains the plaintext without --reveal, contains it with`, () => {
+      expect(reporter(input())).not.toContain(SECRET);
+      expect(reporter(input({ reveal: true }))).toContain(SECRET);
+    });
+  }
+
+  it('json: the documented shape', () => {
+    const out = JSON.parse(reporters.json(input()));
+    expect(out).toHaveLength(1);
+    expect(Object.keys(out[0])).toEqual(['detector', 'name', 'provider', 'severity', 'fingerprint', 'redacted', 'locations']);
+    expect(out[0].locations[0]).toEqual({
+      commit: 'c'.repeat(40),
+      author: { name: 'Alice, "A"', email: 'alice@example.test' },
+      date: '2024-01-03T12:00:00.000Z',
+      path: 'config/app settings.env',
+      line: 3,
+      column: 14,
+      blob: 'b'.repeat(40),
+    });
+    expect(out[0].locations[1].decoded).toEqual(['base64']);
+    const revealed = JSON.parse(reporters.json(input({ reveal: true })));
+    expect(revealed[0].secret).toBe(SECRET);
+  });
+
+  it('sarif: 2.1.0 with rules, partialFingerprints and capped locations', () => {
+    const many = finding({
+      locations: Array.from({ length: 1500 }, (_, i) => ({ ...finding().locations[0]!, line: i + 1 })),
+    });
+    const log = JSON.parse(reporters.sarif(input({ findings: [many, finding({ detector: 'other-token', fingerprint: 'cd'.repeat(32) })] })));
+    expect(log.version).toBe('2.1.0');
+    const run = log.runs[0];
+    expect(run.tool.driver.name).toBe('keyloop');
+    expect(run.tool.driver.rules.map((r: { id: string }) => r.id)).toEqual(['example-token', 'other-token']);
+    for (const r of run.results) {
+      expect(run.tool.driver.rules[r.ruleIndex].id).toBe(r.ruleId);
+      expect(r.partialFingerprints['keyloop/v1']).toMatch(/^[0-9a-f]{64}$/);
+      expect(r.locations.length).toBeLessThanOrEqual(1000);
+      for (const l of r.locations) expect(l.physicalLocation.region.startLine).toBeGreaterThan(0);
+    }
+    expect(run.results[0].properties.locationCount).toBe(1500);
+    expect(run.results[0].locations[0].physicalLocation.artifactLocation.uri).toBe('config/app%20settings.env');
+  });
+
+  it('csv: one row per location, quoted, formula cells neutralised', () => {
+    const rows = reporters.csv(input()).trimEnd().split('\r\n');
+    expect(rows).toHaveLength(3);
+    expect(rows[0]).toBe('detector,fingerprint,redacted,status,commit,author_name,author_email,date,path,line,column,decoded');
+    expect(rows[1]).toContain('"Alice, ""A"""');
+    expect(rows[2]).toContain(",'=cmd|calc,");
+  });
+
+  it('table: first location, extra location count, summary with skips', () => {
+    const out = reporters.table(input());
+    expect(out).toContain('config/app settings.env:3 +1');
+    expect(out).toContain('1 finding(s), 2 location(s) in 2 blob(s), 2.0 MB, 0.50 s; 1 skipped (1 binary)');
+    expect(out).not.toContain('STATUS');
+    const verified = reporters.table(input({ findings: [finding({ verification: { status: 'live', checkedAt: 'x', reason: 'r' } })] }));
+    expect(verified).toContain('STATUS');
+    expect(verified).toContain('live');
+  });
+});
