@@ -1,0 +1,168 @@
+// Webhook payloads → the normalized jobs the queue stores and the handlers run (zod at the boundary).
+// Only what the work needs is kept: a raw push payload carries commit messages, which may hold a secret.
+import { z } from 'zod';
+import { ConfigError } from '../core/errors.js';
+
+export const ZERO_SHA = '0000000000000000000000000000000000000000';
+const Sha = z.string().regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/, 'expected a hex commit id');
+
+const RepoRef = z.object({
+  id: z.number().int().optional(),
+  full_name: z.string().regex(/^[^/\s]+\/[^/\s]+$/, 'expected owner/name'),
+  clone_url: z.string().optional(),
+  default_branch: z.string().optional(),
+  private: z.boolean().optional(),
+});
+
+const InstallationRef = z.object({ id: z.number().int().positive() });
+
+const PushPayload = z.object({
+  ref: z.string().min(1),
+  before: Sha,
+  after: Sha,
+  created: z.boolean().optional(),
+  deleted: z.boolean().optional(),
+  forced: z.boolean().optional(),
+  repository: RepoRef,
+  installation: InstallationRef.optional(),
+  head_commit: z.object({ id: Sha }).nullable().optional(),
+});
+
+const RepoLite = z.object({ id: z.number().int().optional(), full_name: z.string(), private: z.boolean().optional() });
+
+const InstallationPayload = z.object({
+  action: z.string(),
+  installation: InstallationRef.extend({ account: z.object({ login: z.string() }).nullable().optional() }),
+  repositories: z.array(RepoLite).nullable().optional(),
+});
+
+const InstallationRepositoriesPayload = z.object({
+  action: z.string(),
+  installation: InstallationRef,
+  repositories_added: z.array(RepoLite).default([]),
+  repositories_removed: z.array(RepoLite).default([]),
+});
+
+export const RepoInfo = z.object({
+  fullName: z.string(),
+  githubId: z.number().int().optional(),
+  cloneUrl: z.string().optional(),
+  defaultBranch: z.string().optional(),
+  private: z.boolean(),
+});
+export type RepoInfo = z.infer<typeof RepoInfo>;
+
+export const PushJob = z.object({
+  kind: z.literal('push'),
+  repo: RepoInfo,
+  installationId: z.number().int().positive().optional(),
+  ref: z.string(),
+  before: Sha,
+  after: Sha,
+  created: z.boolean(),
+  deleted: z.boolean(),
+  forced: z.boolean(),
+});
+export type PushJob = z.infer<typeof PushJob>;
+
+export const ReposJob = z.object({
+  kind: z.literal('repos'),
+  installationId: z.number().int().positive(),
+  /** What GitHub said happened, e.g. 'created', 'deleted', 'added', 'removed'. */
+  action: z.string(),
+  added: z.array(RepoInfo),
+  removed: z.array(z.string()),
+  /** The whole installation went away (installation.deleted): forget every repo registered under it. */
+  forgetInstallation: z.boolean(),
+});
+export type ReposJob = z.infer<typeof ReposJob>;
+
+export const Job = z.discriminatedUnion('kind', [PushJob, ReposJob]);
+export type Job = z.infer<typeof Job>;
+
+export const HANDLED_EVENTS = ['push', 'installation', 'installation_repositories'] as const;
+
+export interface NormalizedEvent {
+  /** null: acknowledged and ignored (other events, or actions we do not act on). */
+  job: Job | null;
+  action: string | null;
+  installationId: number | null;
+  repo: string | null;
+}
+
+function repoInfo(r: z.infer<typeof RepoLite> | z.infer<typeof RepoRef>): RepoInfo {
+  const full = r as z.infer<typeof RepoRef>;
+  return RepoInfo.parse({
+    fullName: r.full_name,
+    githubId: r.id,
+    cloneUrl: full.clone_url,
+    defaultBranch: full.default_branch,
+    private: r.private ?? true,
+  });
+}
+
+function parse<T>(schema: z.ZodType<T>, payload: unknown, event: string): T {
+  const r = schema.safeParse(payload);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    throw new ConfigError(`${event} payload: ${issue?.message ?? 'invalid'}`, issue?.path.join('.') || undefined);
+  }
+  return r.data;
+}
+
+/** Throws ConfigError when a handled event's payload does not have the fields we rely on. */
+export function normalizeEvent(event: string, payload: unknown): NormalizedEvent {
+  const action = typeof (payload as { action?: unknown })?.action === 'string' ? (payload as { action: string }).action : null;
+  if (event === 'push') {
+    const p = parse(PushPayload, payload, event);
+    const deleted = p.deleted ?? p.after === ZERO_SHA;
+    const job: PushJob = {
+      kind: 'push',
+      repo: repoInfo(p.repository),
+      installationId: p.installation?.id,
+      ref: p.ref,
+      before: p.before,
+      after: p.after,
+      created: p.created ?? p.before === ZERO_SHA,
+      deleted,
+      forced: p.forced ?? false,
+    };
+    return { job, action: null, installationId: p.installation?.id ?? null, repo: p.repository.full_name };
+  }
+  if (event === 'installation') {
+    const p = parse(InstallationPayload, payload, event);
+    const repos = (p.repositories ?? []).map(repoInfo);
+    const id = p.installation.id;
+    if (p.action === 'created' || p.action === 'unsuspend' || p.action === 'new_permissions_accepted') {
+      return { job: { kind: 'repos', installationId: id, action: p.action, added: repos, removed: [], forgetInstallation: false }, action, installationId: id, repo: null };
+    }
+    if (p.action === 'deleted' || p.action === 'suspend') {
+      return {
+        job: { kind: 'repos', installationId: id, action: p.action, added: [], removed: repos.map((r) => r.fullName), forgetInstallation: true },
+        action,
+        installationId: id,
+        repo: null,
+      };
+    }
+    return { job: null, action, installationId: id, repo: null };
+  }
+  if (event === 'installation_repositories') {
+    const p = parse(InstallationRepositoriesPayload, payload, event);
+    const id = p.installation.id;
+    return {
+      job: {
+        kind: 'repos',
+        installationId: id,
+        action: p.action,
+        added: p.repositories_added.map(repoInfo),
+        removed: p.repositories_removed.map((r) => r.full_name),
+        forgetInstallation: false,
+      },
+      action,
+      installationId: id,
+      repo: null,
+    };
+  }
+  const inst = (payload as { installation?: { id?: unknown } })?.installation?.id;
+  return { job: null, action, installationId: typeof inst === 'number' ? inst : null, repo: null };
+}
