@@ -126,3 +126,19 @@ export function findEncodedSpans(data: Buffer, budget: { bytes: number }): Decod
   }
   return out;
 }
+
+/** Decodes `text` with the named decoder as a whole (for comparing an encoded capture with a decoded secret). */
+export function decodeWith(decoder: string, text: string): string {
+  switch (decoder) {
+    case 'base64':
+      return Buffer.from(text, 'base64').toString('utf8');
+    case 'base64url':
+      return Buffer.from(text, 'base64url').toString('utf8');
+    case 'percent':
+      return decodePercent(text).toString('utf8');
+    case 'json-string':
+      return decodeJsonStrings(`"${text}"`).toString('utf8');
+    default:
+      return text;
+  }
+}

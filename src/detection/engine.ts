@@ -4,7 +4,7 @@
 import RE2 from 're2';
 import type { Match } from '../core/model.js';
 import { validChecksum } from './checksums.js';
-import { findEncodedSpans } from './decoders.js';
+import { decodeWith, findEncodedSpans } from './decoders.js';
 import { shannonEntropy } from './entropy.js';
 import { falsePositiveReason } from './filters.js';
 import { escapeRe2, leadingLiteral } from './regex.js';
@@ -361,9 +361,22 @@ function resolveOverlaps(found: { m: Match; end: number; generic: boolean }[]): 
     .filter((f) => {
       if (!f.generic) return true;
       if (texts.has(f.m.secret)) return false;
-      return !providers.some((p) => p.m.offset < f.end && f.m.offset < p.end && !p.m.decoded === !f.m.decoded);
+      return !providers.some((p) => p.m.offset < f.end && f.m.offset < p.end && sameClaim(f.m, p.m));
     })
     .map((f) => f.m);
+}
+
+/**
+ * Whether overlapping matches claim one secret. Both plain (or both from one decoded span): yes. A plain generic
+ * match over an encoded span claims the provider's decoded secret only if its capture decodes to it; otherwise
+ * it is a different value that happens to sit in the same JSON string or URL.
+ */
+function sameClaim(generic: Match, provider: Match): boolean {
+  if (!generic.decoded === !provider.decoded) return true;
+  if (generic.decoded || !provider.decoded) return false;
+  let text = generic.secret;
+  for (const d of provider.decoded) text = decodeWith(d, text);
+  return text.includes(provider.secret);
 }
 
 export function createEngine(catalog: Catalog, opts?: EngineOptions): DetectionEngine {

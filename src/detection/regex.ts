@@ -76,8 +76,11 @@ export function leadingLiteral(pattern: string): string {
     } else break;
     i++;
   }
-  // A quantifier after the literal makes its last character optional or repeated.
-  if (/^[?*{]/.test(pattern.slice(i))) lit = lit.slice(0, -1);
+  // A quantifier after the literal makes its last character optional or repeated; after a closing group, the
+  // whole literal.
+  const rest = pattern.slice(i);
+  if (/^\)+[?*{]/.test(rest)) return '';
+  if (/^[?*{]/.test(rest)) lit = lit.slice(0, -1);
   return lit;
 }
 
