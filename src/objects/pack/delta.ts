@@ -1,0 +1,76 @@
+// Git delta application (OFS_DELTA / REF_DELTA payloads), also reporting which target bytes were copied from the base.
+import { PackFormatError } from './errors.js';
+
+/**
+ * Copy ranges of a target, after merging copies that continue each other in the base (git splits copies at
+ * 64 KiB). Flat triples: [targetStart, targetEnd, baseStart, ...]. Target bytes outside these were inserted.
+ */
+export type CopyRanges = Int32Array | number[];
+
+function varint(d: Buffer, pos: number): [number, number] {
+  let v = 0;
+  let shift = 1;
+  let b: number;
+  do {
+    if (pos >= d.length) throw new PackFormatError('delta: truncated size header');
+    b = d[pos++]!;
+    v += (b & 0x7f) * shift;
+    shift *= 128;
+  } while (b & 0x80);
+  return [v, pos];
+}
+
+/** Sizes from a delta's header without applying it. */
+export function deltaSizes(delta: Buffer): { baseSize: number; targetSize: number } {
+  const [baseSize, p] = varint(delta, 0);
+  const [targetSize] = varint(delta, p);
+  return { baseSize, targetSize };
+}
+
+export interface Applied {
+  data: Buffer;
+  copies: number[];
+}
+
+export function applyDelta(base: Buffer, delta: Buffer, wantCopies = false): Applied {
+  let [baseSize, pos] = varint(delta, 0);
+  if (baseSize !== base.length) throw new PackFormatError(`delta: base size ${baseSize} ≠ actual ${base.length}`);
+  let targetSize: number;
+  [targetSize, pos] = varint(delta, pos);
+  const out = Buffer.allocUnsafe(targetSize);
+  const copies: number[] = [];
+  let o = 0;
+  const n = delta.length;
+  while (pos < n) {
+    const cmd = delta[pos++]!;
+    if (cmd & 0x80) {
+      let off = 0;
+      let size = 0;
+      if (cmd & 0x01) off = delta[pos++]!;
+      if (cmd & 0x02) off |= delta[pos++]! << 8;
+      if (cmd & 0x04) off |= delta[pos++]! << 16;
+      if (cmd & 0x08) off = (off | (delta[pos++]! << 24)) >>> 0;
+      if (cmd & 0x10) size = delta[pos++]!;
+      if (cmd & 0x20) size |= delta[pos++]! << 8;
+      if (cmd & 0x40) size |= delta[pos++]! << 16;
+      if (size === 0) size = 0x10000;
+      if (pos > n) throw new PackFormatError('delta: truncated copy instruction');
+      if (off + size > base.length || o + size > targetSize) throw new PackFormatError('delta: copy out of bounds');
+      base.copy(out, o, off, off + size);
+      if (wantCopies) {
+        const k = copies.length;
+        // merge with the previous copy when it continues it in both base and target
+        if (k > 0 && copies[k - 2] === o && copies[k - 1]! + (copies[k - 2]! - copies[k - 3]!) === off) copies[k - 2] = o + size;
+        else copies.push(o, o + size, off);
+      }
+      o += size;
+    } else if (cmd !== 0) {
+      if (pos + cmd > n || o + cmd > targetSize) throw new PackFormatError('delta: insert out of bounds');
+      delta.copy(out, o, pos, pos + cmd);
+      pos += cmd;
+      o += cmd;
+    } else throw new PackFormatError('delta: reserved opcode 0');
+  }
+  if (o !== targetSize) throw new PackFormatError(`delta: produced ${o} bytes, header says ${targetSize}`);
+  return { data: out, copies };
+}

@@ -1,0 +1,72 @@
+// Parser for git pack index files (.idx version 2): oid ↔ offset, including the 64-bit offset table.
+import { InternalError } from '../../core/errors.js';
+import { PackFormatError } from './errors.js';
+
+export interface PackIndex {
+  readonly count: number;
+  readonly hashLength: number;
+  /** Oids back to back (count × hashLength bytes), sorted. */
+  readonly oids: Buffer;
+  /** Object offsets in the pack, in oid order. Numbers: packs over 4 GiB need 64-bit offsets (exact below 2^53). */
+  readonly offsets: Float64Array;
+  /** Trailing checksum of the pack this index describes (hex). */
+  readonly packChecksum: string;
+}
+
+const MAGIC = 0xff744f63; // "\377tOc"
+
+export function parsePackIndex(buf: Buffer, hashLength = 20, name = 'pack index'): PackIndex {
+  if (buf.length < 8 + 256 * 4 + 2 * hashLength) throw new PackFormatError(`${name}: truncated (${buf.length} bytes)`);
+  if (buf.readUInt32BE(0) !== MAGIC) throw new PackFormatError(`${name}: not a version 2 pack index (version 1 indexes are not supported)`);
+  const version = buf.readUInt32BE(4);
+  if (version !== 2) throw new PackFormatError(`${name}: unsupported index version ${version}`);
+  const fanout = 8;
+  const count = buf.readUInt32BE(fanout + 255 * 4);
+  const oidsAt = fanout + 256 * 4;
+  const crcAt = oidsAt + count * hashLength;
+  const off32At = crcAt + count * 4;
+  const off64At = off32At + count * 4;
+  if (buf.length < off64At + 2 * hashLength) throw new PackFormatError(`${name}: truncated for ${count} objects`);
+  const large = (buf.length - off64At - 2 * hashLength) / 8;
+  if (!Number.isInteger(large)) throw new PackFormatError(`${name}: bad size ${buf.length} for ${count} objects`);
+  const offsets = new Float64Array(count);
+  for (let i = 0; i < count; i++) {
+    const v = buf.readUInt32BE(off32At + i * 4);
+    if (v & 0x80000000) {
+      const j = v & 0x7fffffff;
+      if (j >= large) throw new PackFormatError(`${name}: 64-bit offset index ${j} out of range`);
+      const hi = buf.readUInt32BE(off64At + j * 8);
+      const lo = buf.readUInt32BE(off64At + j * 8 + 4);
+      if (hi >= 0x200000) throw new PackFormatError(`${name}: offset beyond 2^53`);
+      offsets[i] = hi * 0x100000000 + lo;
+    } else offsets[i] = v;
+  }
+  const trailer = off64At + large * 8;
+  return {
+    count,
+    hashLength,
+    oids: buf.subarray(oidsAt, crcAt),
+    offsets,
+    packChecksum: buf.toString('hex', trailer, trailer + hashLength),
+  };
+}
+
+/** Index of `oid` (raw bytes) in the sorted oid table, or -1. */
+export function findOid(idx: PackIndex, oid: Buffer): number {
+  const h = idx.hashLength;
+  if (oid.length !== h) throw new InternalError(`oid of ${oid.length} bytes for a ${h}-byte index`);
+  let lo = 0;
+  let hi = idx.count - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const c = idx.oids.compare(oid, 0, h, mid * h, mid * h + h);
+    if (c === 0) return mid;
+    if (c < 0) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -1;
+}
+
+export function oidAt(idx: PackIndex, i: number): string {
+  return idx.oids.toString('hex', i * idx.hashLength, (i + 1) * idx.hashLength);
+}

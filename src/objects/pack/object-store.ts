@@ -1,0 +1,378 @@
+// A repository's object database read in pure JS: every pack (and alternates) plus loose objects.
+// Blob iteration goes pack by pack in offset order, inflating each object once thanks to a
+// reference-counted cache of delta bases, and reports for each delta which target bytes it copied.
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { inflateSync } from 'node:zlib';
+import { applyDelta } from './delta.js';
+import { PackFormatError } from './errors.js';
+import { OBJ_BLOB, OBJ_OFS_DELTA, OBJ_REF_DELTA, PackFile, TYPE_NAMES, type ObjectType } from './pack-file.js';
+
+export interface StoredObject {
+  type: ObjectType;
+  data: Buffer;
+}
+
+export interface PackedBlob {
+  oid: string;
+  data: Buffer;
+  /** Present when the blob is stored as a delta: its base and the target ranges copied from it. */
+  delta?: { baseOid: string; copies: number[] };
+}
+
+export interface BlobProblem {
+  oid: string;
+  error: 'corrupt-object' | 'too-large';
+  detail: string;
+  size?: number;
+}
+
+export type BlobIteration = PackedBlob | BlobProblem;
+
+export interface IterateOptions {
+  /** Blobs to yield (others are read only when needed as delta bases). Default: all. */
+  want?: (oid: string) => boolean;
+  /** Larger blobs yield a 'too-large' problem instead of data. */
+  maxBlobSize?: number;
+  /** Byte budget of the delta-base cache; bases evicted beyond it are re-read on demand. Default 256 MiB. */
+  cacheBytes?: number;
+}
+
+export interface StoreProblem {
+  kind: 'corrupt-object';
+  detail: string;
+}
+
+function objectDirs(objectsDir: string, seen = new Set<string>()): string[] {
+  const dir = path.resolve(objectsDir);
+  if (seen.has(dir) || !existsSync(dir)) return [];
+  seen.add(dir);
+  const out = [dir];
+  const alt = path.join(dir, 'info', 'alternates');
+  if (existsSync(alt)) {
+    for (const line of readFileSync(alt, 'utf8').split('\n')) {
+      const l = line.trim();
+      if (!l || l.startsWith('#')) continue;
+      out.push(...objectDirs(path.resolve(dir, l), seen));
+    }
+  }
+  return out;
+}
+
+/** Hash length from the repository's object format (sha1 unless extensions.objectformat = sha256). */
+function hashLengthOf(gitDir: string): number {
+  try {
+    const cfg = readFileSync(path.join(gitDir, 'config'), 'utf8');
+    return /^\s*objectformat\s*=\s*sha256\s*$/im.test(cfg) ? 32 : 20;
+  } catch {
+    return 20;
+  }
+}
+
+export class ObjectStore {
+  readonly packs: PackFile[] = [];
+  readonly objectDirs: string[];
+  readonly hashLength: number;
+  /** Packs that could not be opened (bad index, not a pack…): reported, the rest is still read. */
+  readonly problems: StoreProblem[] = [];
+
+  private constructor(readonly gitDir: string) {
+    this.hashLength = hashLengthOf(gitDir);
+    this.objectDirs = objectDirs(path.join(gitDir, 'objects'));
+    for (const d of this.objectDirs) {
+      const packDir = path.join(d, 'pack');
+      if (!existsSync(packDir)) continue;
+      const names = readdirSync(packDir)
+        .filter((n) => n.endsWith('.pack') && existsSync(path.join(packDir, n.slice(0, -5) + '.idx')))
+        .map((n) => ({ n, t: statSync(path.join(packDir, n)).mtimeMs }))
+        // newest first, like git: fresh packs hold recent objects
+        .sort((a, b) => b.t - a.t || a.n.localeCompare(b.n));
+      for (const { n } of names) {
+        try {
+          this.packs.push(new PackFile(path.join(packDir, n), this.hashLength));
+        } catch (e) {
+          this.problems.push({ kind: 'corrupt-object', detail: (e as Error).message });
+        }
+      }
+    }
+  }
+
+  /** Opens `gitDir` (a bare repo or a .git dir; a work tree's root is accepted too). */
+  static open(dir: string): ObjectStore {
+    const dotGit = path.join(dir, '.git');
+    let gitDir = dir;
+    if (existsSync(dotGit)) {
+      gitDir = dotGit;
+      if (statSync(dotGit).isFile()) {
+        const m = /^gitdir:\s*(.+)$/m.exec(readFileSync(dotGit, 'utf8'));
+        if (m) gitDir = path.resolve(dir, m[1]!.trim());
+      }
+    }
+    if (!existsSync(path.join(gitDir, 'objects'))) throw new PackFormatError(`${dir}: not a git directory (no objects/)`);
+    return new ObjectStore(gitDir);
+  }
+
+  close(): void {
+    for (const p of this.packs) p.close();
+  }
+
+  private loosePath(oid: string): string | null {
+    for (const d of this.objectDirs) {
+      const p = path.join(d, oid.slice(0, 2), oid.slice(2));
+      if (existsSync(p)) return p;
+    }
+    return null;
+  }
+
+  /** Any object by oid (packs first, then loose), or null when absent. Throws PackFormatError when corrupt. */
+  read(oid: string): StoredObject | null {
+    for (const p of this.packs) {
+      const off = p.findOffset(oid);
+      if (off >= 0) return p.readAt(off, (o) => (o === oid ? null : this.read(o)));
+    }
+    const lp = this.loosePath(oid);
+    return lp ? readLoose(lp, oid) : null;
+  }
+
+  /**
+   * Every blob once (deduplicated across packs and loose objects), packs in offset order.
+   * Errors on single objects are yielded as problems; iteration goes on.
+   */
+  *blobs(opts: IterateOptions = {}): Generator<BlobIteration> {
+    const seen = new Set<string>();
+    for (const pack of this.packs) yield* this.packBlobs(pack, seen, opts);
+    yield* this.looseBlobs(seen, opts);
+  }
+
+  private *packBlobs(pack: PackFile, seen: Set<string>, opts: IterateOptions): Generator<BlobIteration> {
+    const want = opts.want ?? (() => true);
+    const maxSize = opts.maxBlobSize ?? Infinity;
+    const cacheLimit = opts.cacheBytes ?? 256 << 20;
+    const { offsets, idx } = pack.order();
+    const n = offsets.length;
+    const posOf = (off: number): number => {
+      let lo = 0;
+      let hi = n - 1;
+      while (lo <= hi) {
+        const mid = (lo + hi) >>> 1;
+        const v = offsets[mid]!;
+        if (v === off) return mid;
+        if (v < off) lo = mid + 1;
+        else hi = mid - 1;
+      }
+      return -1;
+    };
+    // Pass 1: headers only. Resolve each entry's real type and its base, count blob-delta children per base.
+    const type = new Uint8Array(n);
+    const basePos = new Int32Array(n).fill(-1);
+    const external = new Map<number, string>(); // pos → REF_DELTA base oid outside this pack
+    const bad = new Map<number, string>();
+    const pending: number[] = [];
+    for (let i = 0; i < n; i++) {
+      try {
+        const h = pack.header(offsets[i]!);
+        if (h.type === OBJ_OFS_DELTA || h.type === OBJ_REF_DELTA) {
+          let bp = -1;
+          if (h.baseOffset !== undefined) {
+            bp = posOf(h.baseOffset);
+            if (bp < 0) throw new PackFormatError(`${pack.packPath}: delta at ${h.offset} points at no object (${h.baseOffset})`);
+          } else {
+            const off = pack.findOffset(h.baseOid!);
+            if (off >= 0) bp = posOf(off);
+            else external.set(i, h.baseOid!);
+          }
+          basePos[i] = bp;
+          if (bp >= 0 && type[bp]) type[i] = type[bp]!;
+          else pending.push(i);
+        } else type[i] = h.type;
+      } catch (e) {
+        bad.set(i, (e as Error).message);
+      }
+    }
+    // forward REF_DELTA bases and out-of-pack bases: resolve types until stable
+    for (let changed = true; changed && pending.length; ) {
+      changed = false;
+      for (let k = pending.length - 1; k >= 0; k--) {
+        const i = pending[k]!;
+        const bp = basePos[i]!;
+        let t = 0;
+        if (bp >= 0) t = type[bp]!;
+        else {
+          const ext = this.typeOfExternal(external.get(i)!);
+          t = ext ?? 255; // 255: base missing, reported when reached if it is a blob we cannot tell
+        }
+        if (t) {
+          type[i] = t;
+          pending.splice(k, 1);
+          changed = true;
+        }
+      }
+    }
+    for (const i of pending) bad.set(i, `${pack.packPath}: delta base chain of object at ${offsets[i]} does not resolve`);
+    const refs = new Uint32Array(n);
+    for (let i = 0; i < n; i++) if (type[i] === OBJ_BLOB && basePos[i]! >= 0) refs[basePos[i]!]!++;
+
+    // Pass 2: materialize blobs in pack order.
+    const cache = new Map<number, Buffer>();
+    let cacheSize = 0;
+    const put = (pos: number, data: Buffer) => {
+      if (refs[pos] === 0 || cache.has(pos)) return;
+      cache.set(pos, data);
+      cacheSize += data.length;
+      // oldest first: pack order means the oldest cached bases are the least likely to be needed soon
+      for (const [k, v] of cache) {
+        if (cacheSize <= cacheLimit || k === pos) break;
+        cache.delete(k);
+        cacheSize -= v.length;
+      }
+    };
+    const release = (pos: number) => {
+      if (refs[pos]! > 0 && --refs[pos]! === 0) {
+        const v = cache.get(pos);
+        if (v) {
+          cache.delete(pos);
+          cacheSize -= v.length;
+        }
+      }
+    };
+    const oidOf = (pos: number) => pack.oidOfIndex(idx[pos]!);
+    const materialize = (pos: number, depth: number): { data: Buffer; copies?: number[] } => {
+      if (depth > 10_000) throw new PackFormatError(`${pack.packPath}: delta chain too deep`);
+      const why = bad.get(pos);
+      if (why) throw new PackFormatError(why);
+      const random = depth > 0;
+      const h = pack.header(offsets[pos]!, random);
+      if (h.type === OBJ_BLOB) return { data: pack.inflate(h, random) };
+      const delta = pack.inflate(h, random);
+      let base: Buffer;
+      const bp = basePos[pos]!;
+      if (bp >= 0) {
+        const cached = cache.get(bp);
+        if (cached) base = cached;
+        else {
+          base = materialize(bp, depth + 1).data;
+          // a forward base (REF_DELTA) read early, or an evicted one: keep it for its turn and its other children
+          put(bp, base);
+        }
+      } else {
+        const ext = this.read(external.get(pos)!);
+        if (!ext) throw new PackFormatError(`${pack.packPath}: delta base ${external.get(pos)} not found`);
+        base = ext.data;
+      }
+      return applyDelta(base, delta, true);
+    };
+
+    for (let i = 0; i < n; i++) {
+      if (type[i] !== OBJ_BLOB && !(type[i] === 255 || bad.has(i))) continue;
+      const oid = oidOf(i);
+      const wanted = !seen.has(oid) && want(oid);
+      if (bad.has(i) || type[i] === 255) {
+        // its type is unknown: report it only when a blob scan could have wanted it
+        if (wanted) {
+          seen.add(oid);
+          yield { oid, error: 'corrupt-object', detail: bad.get(i) ?? `${pack.packPath}: delta base missing` };
+        }
+        continue;
+      }
+      if (!wanted && refs[i] === 0) {
+        if (basePos[i]! >= 0) release(basePos[i]!);
+        continue;
+      }
+      let got: { data: Buffer; copies?: number[] };
+      try {
+        const cached = cache.get(i);
+        if (cached) got = { data: cached };
+        else {
+          if (refs[i] === 0 && basePos[i]! < 0 && external.get(i) === undefined) {
+            // too large and nobody's base: report without inflating
+            const h = pack.header(offsets[i]!);
+            if (h.size > maxSize) {
+              seen.add(oid);
+              yield { oid, error: 'too-large', detail: `${h.size} bytes`, size: h.size };
+              continue;
+            }
+          }
+          got = materialize(i, 0);
+        }
+      } catch (e) {
+        if (basePos[i]! >= 0) release(basePos[i]!);
+        if (wanted) {
+          seen.add(oid);
+          yield { oid, error: 'corrupt-object', detail: (e as Error).message };
+        }
+        continue;
+      }
+      if (basePos[i]! >= 0) release(basePos[i]!);
+      put(i, got.data);
+      if (!wanted) continue;
+      seen.add(oid);
+      if (got.data.length > maxSize) {
+        yield { oid, error: 'too-large', detail: `${got.data.length} bytes`, size: got.data.length };
+        continue;
+      }
+      const bp = basePos[i]!;
+      if (got.copies && bp >= 0) yield { oid, data: got.data, delta: { baseOid: oidOf(bp), copies: got.copies } };
+      else if (got.copies && external.has(i)) yield { oid, data: got.data, delta: { baseOid: external.get(i)!, copies: got.copies } };
+      else yield { oid, data: got.data };
+    }
+  }
+
+  private typeOfExternal(oid: string): number | null {
+    try {
+      const o = this.read(oid);
+      if (!o) return null;
+      return { commit: 1, tree: 2, blob: 3, tag: 4 }[o.type];
+    } catch {
+      return null;
+    }
+  }
+
+  private *looseBlobs(seen: Set<string>, opts: IterateOptions): Generator<BlobIteration> {
+    const want = opts.want ?? (() => true);
+    const maxSize = opts.maxBlobSize ?? Infinity;
+    const hexLen = this.hashLength * 2;
+    for (const d of this.objectDirs) {
+      let fan: string[];
+      try {
+        fan = readdirSync(d).filter((x) => /^[0-9a-f]{2}$/.test(x)).sort();
+      } catch {
+        continue;
+      }
+      for (const f of fan) {
+        for (const rest of readdirSync(path.join(d, f)).sort()) {
+          const oid = f + rest;
+          if (oid.length !== hexLen || !/^[0-9a-f]+$/.test(rest) || seen.has(oid) || !want(oid)) continue;
+          let o: StoredObject;
+          try {
+            o = readLoose(path.join(d, f, rest), oid);
+          } catch (e) {
+            seen.add(oid);
+            yield { oid, error: 'corrupt-object', detail: (e as Error).message };
+            continue;
+          }
+          if (o.type !== 'blob') continue;
+          seen.add(oid);
+          if (o.data.length > maxSize) yield { oid, error: 'too-large', detail: `${o.data.length} bytes`, size: o.data.length };
+          else yield { oid, data: o.data };
+        }
+      }
+    }
+  }
+}
+
+export function readLoose(file: string, oid: string): StoredObject {
+  let raw: Buffer;
+  try {
+    raw = inflateSync(readFileSync(file));
+  } catch (e) {
+    throw new PackFormatError(`loose object ${oid}: ${(e as Error).message}`);
+  }
+  const nul = raw.indexOf(0);
+  const m = nul > 0 ? /^(commit|tree|blob|tag) (\d+)$/.exec(raw.toString('latin1', 0, nul)) : null;
+  if (!m) throw new PackFormatError(`loose object ${oid}: bad header`);
+  const data = raw.subarray(nul + 1);
+  if (data.length !== Number(m[2])) throw new PackFormatError(`loose object ${oid}: size ${data.length} ≠ header ${m[2]}`);
+  return { type: m[1] as ObjectType, data };
+}
+
+export const typeName = (t: number): ObjectType | undefined => TYPE_NAMES[t];

@@ -1,0 +1,204 @@
+// One .pack + .idx pair read with positional reads through a sliding window: never the whole pack in memory.
+import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
+import { inflateSync } from 'node:zlib';
+import { applyDelta } from './delta.js';
+import { PackFormatError } from './errors.js';
+import { findOid, oidAt, parsePackIndex, type PackIndex } from './idx.js';
+
+export const OBJ_COMMIT = 1;
+export const OBJ_TREE = 2;
+export const OBJ_BLOB = 3;
+export const OBJ_TAG = 4;
+export const OBJ_OFS_DELTA = 6;
+export const OBJ_REF_DELTA = 7;
+export type ObjectType = 'commit' | 'tree' | 'blob' | 'tag';
+export const TYPE_NAMES: Record<number, ObjectType> = { 1: 'commit', 2: 'tree', 3: 'blob', 4: 'tag' };
+
+export interface EntryHeader {
+  offset: number;
+  /** Raw pack type (1-4, 6, 7). */
+  type: number;
+  /** Inflated size of the entry's payload (the delta itself for delta entries). */
+  size: number;
+  /** Where the zlib stream starts. */
+  dataOffset: number;
+  /** OFS_DELTA: offset of the base in this pack. */
+  baseOffset?: number;
+  /** REF_DELTA: base oid (hex). */
+  baseOid?: string;
+}
+
+const WINDOW = 8 << 20;
+
+export class PackFile {
+  readonly idx: PackIndex;
+  readonly packPath: string;
+  readonly size: number;
+  private fd: number;
+  private win: Buffer = Buffer.alloc(0);
+  private winStart = 0;
+  /** Offsets in pack order and, for each, its index in the oid table. */
+  private sortedOffsets: Float64Array | null = null;
+  private sortedIdx: Uint32Array | null = null;
+
+  constructor(packPath: string, hashLength = 20) {
+    this.packPath = packPath;
+    const idxPath = packPath.replace(/\.pack$/, '.idx');
+    this.idx = parsePackIndex(readFileSync(idxPath), hashLength, idxPath);
+    this.fd = openSync(packPath, 'r');
+    this.size = fstatSync(this.fd).size;
+    const head = Buffer.alloc(12);
+    readSync(this.fd, head, 0, 12, 0);
+    if (head.toString('latin1', 0, 4) !== 'PACK') throw new PackFormatError(`${packPath}: not a pack file`);
+    const version = head.readUInt32BE(4);
+    if (version !== 2 && version !== 3) throw new PackFormatError(`${packPath}: unsupported pack version ${version}`);
+    const n = head.readUInt32BE(8);
+    if (n !== this.idx.count) throw new PackFormatError(`${packPath}: pack has ${n} objects, index ${this.idx.count}`);
+    const trailer = Buffer.alloc(hashLength);
+    readSync(this.fd, trailer, 0, hashLength, this.size - hashLength);
+    if (trailer.toString('hex') !== this.idx.packChecksum) throw new PackFormatError(`${packPath}: index does not belong to this pack`);
+  }
+
+  close(): void {
+    if (this.fd >= 0) closeSync(this.fd);
+    this.fd = -1;
+    this.win = Buffer.alloc(0);
+  }
+
+  /** Bytes [pos, pos+len) of the pack; a view into the window when it fits (valid until the next read). */
+  bytes(pos: number, len: number, random = false): Buffer {
+    if (pos < this.winStart || pos + len > this.winStart + this.win.length) {
+      if (pos < 0 || pos + len > this.size) throw new PackFormatError(`${this.packPath}: read past end at ${pos}`);
+      // random reads (an evicted base far behind) must not drag the sequential window backwards
+      if (random || len > WINDOW / 2) {
+        const b = Buffer.allocUnsafe(len);
+        this.readFully(b, pos);
+        return b;
+      }
+      const want = Math.min(WINDOW, this.size - pos);
+      if (this.win.length !== WINDOW) this.win = Buffer.allocUnsafe(WINDOW);
+      this.readFully(this.win.subarray(0, want), pos);
+      this.winStart = pos;
+      return this.win.subarray(0, len);
+    }
+    return this.win.subarray(pos - this.winStart, pos - this.winStart + len);
+  }
+
+  private readFully(b: Buffer, pos: number): void {
+    let done = 0;
+    while (done < b.length) {
+      const n = readSync(this.fd, b, done, b.length - done, pos + done);
+      if (n <= 0) throw new PackFormatError(`${this.packPath}: short read at ${pos + done}`);
+      done += n;
+    }
+  }
+
+  /** Pack-order offsets and their oid-table indices (computed once). */
+  order(): { offsets: Float64Array; idx: Uint32Array } {
+    if (!this.sortedOffsets) {
+      const n = this.idx.count;
+      const ix = new Uint32Array(n);
+      for (let i = 0; i < n; i++) ix[i] = i;
+      const offs = this.idx.offsets;
+      ix.sort((a, b) => offs[a]! - offs[b]!);
+      const so = new Float64Array(n);
+      for (let i = 0; i < n; i++) so[i] = offs[ix[i]!]!;
+      this.sortedOffsets = so;
+      this.sortedIdx = ix;
+    }
+    return { offsets: this.sortedOffsets, idx: this.sortedIdx! };
+  }
+
+  /** End of the entry starting at `offset` (start of the next entry, or the trailer). */
+  entryEnd(offset: number): number {
+    const { offsets } = this.order();
+    let lo = 0;
+    let hi = offsets.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      if (offsets[mid]! <= offset) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return lo < offsets.length ? offsets[lo]! : this.size - this.idx.hashLength;
+  }
+
+  header(offset: number, random = false): EntryHeader {
+    const max = Math.min(32 + this.idx.hashLength, this.size - offset);
+    if (offset < 12 || max <= 0) throw new PackFormatError(`${this.packPath}: bad object offset ${offset}`);
+    const b = this.bytes(offset, max, random);
+    let p = 0;
+    let c = b[p++]!;
+    const type = (c >> 4) & 7;
+    let size = c & 15;
+    let shift = 16;
+    while (c & 0x80) {
+      if (p >= b.length) throw new PackFormatError(`${this.packPath}: truncated header at ${offset}`);
+      c = b[p++]!;
+      size += (c & 0x7f) * shift;
+      shift *= 128;
+    }
+    if (type === OBJ_OFS_DELTA) {
+      c = b[p++]!;
+      let rel = c & 0x7f;
+      while (c & 0x80) {
+        if (p >= b.length) throw new PackFormatError(`${this.packPath}: truncated delta offset at ${offset}`);
+        c = b[p++]!;
+        rel = (rel + 1) * 128 + (c & 0x7f);
+      }
+      const baseOffset = offset - rel;
+      if (rel <= 0 || baseOffset < 12) throw new PackFormatError(`${this.packPath}: bad delta base offset at ${offset}`);
+      return { offset, type, size, dataOffset: offset + p, baseOffset };
+    }
+    if (type === OBJ_REF_DELTA) {
+      const h = this.idx.hashLength;
+      if (p + h > b.length) throw new PackFormatError(`${this.packPath}: truncated delta base at ${offset}`);
+      return { offset, type, size, dataOffset: offset + p + h, baseOid: b.toString('hex', p, p + h) };
+    }
+    if (type < 1 || type > 4) throw new PackFormatError(`${this.packPath}: bad object type ${type} at ${offset}`);
+    return { offset, type, size, dataOffset: offset + p };
+  }
+
+  /** Inflated payload of an entry (the delta itself for delta entries). */
+  inflate(h: EntryHeader, random = false): Buffer {
+    const end = this.entryEnd(h.offset);
+    if (end <= h.dataOffset) throw new PackFormatError(`${this.packPath}: object at ${h.offset} has no data`);
+    const src = this.bytes(h.dataOffset, end - h.dataOffset, random);
+    let out: Buffer;
+    try {
+      // one output chunk of the known size: no chunk list to concatenate
+      out = inflateSync(src, { maxOutputLength: Math.max(h.size, 1), chunkSize: Math.max(h.size, 64) });
+    } catch (e) {
+      throw new PackFormatError(`${this.packPath}: cannot inflate object at ${h.offset}: ${(e as Error).message}`);
+    }
+    if (out.length !== h.size) throw new PackFormatError(`${this.packPath}: object at ${h.offset} inflates to ${out.length} bytes, header says ${h.size}`);
+    return out;
+  }
+
+  findOffset(oidHex: string): number {
+    const i = findOid(this.idx, Buffer.from(oidHex, 'hex'));
+    return i < 0 ? -1 : this.idx.offsets[i]!;
+  }
+
+  oidOfIndex(i: number): string {
+    return oidAt(this.idx, i);
+  }
+
+  /**
+   * Random-access read of a whole object (deltas resolved). `resolveRef` finds a REF_DELTA base outside this
+   * pack. Deep chains recurse through bases; fine for occasional reads, the iterator avoids it with a cache.
+   */
+  readAt(offset: number, resolveRef?: (oid: string) => { type: ObjectType; data: Buffer } | null, depth = 0): { type: ObjectType; data: Buffer } {
+    if (depth > 10_000) throw new PackFormatError(`${this.packPath}: delta chain too deep at ${offset}`);
+    const h = this.header(offset, true);
+    if (h.type <= 4) return { type: TYPE_NAMES[h.type]!, data: this.inflate(h, true) };
+    const delta = this.inflate(h, true);
+    let base: { type: ObjectType; data: Buffer } | null;
+    if (h.baseOffset !== undefined) base = this.readAt(h.baseOffset, resolveRef, depth + 1);
+    else {
+      const inPack = this.findOffset(h.baseOid!);
+      base = inPack >= 0 ? this.readAt(inPack, resolveRef, depth + 1) : (resolveRef?.(h.baseOid!) ?? null);
+      if (!base) throw new PackFormatError(`${this.packPath}: delta base ${h.baseOid} not found`);
+    }
+    return { type: base.type, data: applyDelta(base.data, delta).data };
+  }
+}
