@@ -1,0 +1,4 @@
+export * from './bots.js';
+export * from './codeowners.js';
+export * from './noreply.js';
+export * from './owners.js';

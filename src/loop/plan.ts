@@ -1,0 +1,214 @@
+// The lifecycle planner: (subjects with their verification history and known issue) + config + clock → actions.
+// Pure: no I/O, so every rule is unit-tested and --dry-run prints exactly what a real run would do.
+import type { Verification } from '../core/model.js';
+import {
+  ACCEPTED_RISK_LABEL,
+  FALSE_POSITIVE_LABEL,
+  issueLabels,
+  issueTitle,
+  renderIssueBody,
+  renderNewLocationsComment,
+  renderReminderComment,
+  renderReopenComment,
+  renderRevokedComment,
+} from '../notify/issue-body.js';
+import { parsePrincipal, type LoopConfig } from './config.js';
+import type { Action, Subject } from './types.js';
+
+const DAY = 86_400_000;
+
+/** Where a subject's issue lives: the repo itself when private; the security repo (or nowhere) when public. */
+export function issueRepoFor(s: Pick<Subject, 'repo' | 'repoPrivate'>, cfg: LoopConfig): string | null {
+  if (s.repoPrivate) return s.repo;
+  return cfg.issues.repo ?? null;
+}
+
+/** Trailing dead checks, unknowns skipped (they prove nothing either way), stopped by a live one. */
+export function deadStreak(vs: readonly Verification[]): { count: number; since: string | null } {
+  let count = 0;
+  let since: string | null = null;
+  for (let i = vs.length - 1; i >= 0; i--) {
+    const v = vs[i]!;
+    if (v.status === 'unknown') continue;
+    if (v.status === 'live') break;
+    count++;
+    since = v.checkedAt;
+  }
+  return { count, since };
+}
+
+/** Start of the current live period: the first live check after the last dead one. */
+export function liveSince(vs: readonly Verification[]): string | null {
+  let since: string | null = null;
+  for (let i = vs.length - 1; i >= 0; i--) {
+    const v = vs[i]!;
+    if (v.status === 'dead') break;
+    if (v.status === 'live') since = v.checkedAt;
+  }
+  return since;
+}
+
+export function latest(vs: readonly Verification[]): Verification | null {
+  return vs.at(-1) ?? null;
+}
+
+/** Does this secret deserve an issue it does not have yet? (Triage and the issue's own state are checked elsewhere.) */
+export function wantsIssue(s: Pick<Subject, 'secretStatus' | 'verifications'>, cfg: LoopConfig): boolean {
+  if (s.secretStatus === 'false-positive' || s.secretStatus === 'ignored') return false;
+  const v = latest(s.verifications);
+  const status = v?.status ?? 'unknown';
+  return status === 'live' || (status === 'unknown' && cfg.issues.openOn === 'live-or-unknown');
+}
+
+/** Tokens GitHub's credential revocation API accepts. */
+export function isRevocableGitHubToken(provider: string, detector: string): boolean {
+  return provider === 'github' && !/app|oauth-client|webhook/.test(detector);
+}
+
+const mention = (p: string) => {
+  const x = parsePrincipal(p);
+  return x.kind === 'team' ? `${x.org}/${x.slug}` : x.login;
+};
+
+export function plan(subjects: readonly Subject[], cfg: LoopConfig, now: Date): Action[] {
+  const actions: Action[] = [];
+  const closeAfter = cfg.issues.closeAfterDeadChecks;
+  for (const s of subjects) {
+    const base = { fingerprint: s.fingerprint, subjectRepo: s.repo };
+    const issue = s.issue;
+    const v = latest(s.verifications);
+
+    if (issue && !issue.inStore) actions.push({ ...base, kind: 'adopt', issue });
+    else if (issue?.storeState && issue.storeState !== issue.state) actions.push({ ...base, kind: 'sync-issue', issue });
+
+    if (s.secretStatus === 'false-positive' || s.secretStatus === 'ignored') {
+      if (issue?.state === 'open') {
+        actions.push({ ...base, kind: 'close-triaged', issue, verdict: s.secretStatus === 'ignored' ? 'accepted-risk' : 'false-positive' });
+      }
+      continue;
+    }
+
+    if (issue?.state === 'closed') {
+      if (issue.labels.includes(FALSE_POSITIVE_LABEL)) {
+        actions.push({ ...base, kind: 'triage-from-github', issue, verdict: 'false-positive' });
+        continue;
+      }
+      if (issue.labels.includes(ACCEPTED_RISK_LABEL) || issue.stateReason === 'not_planned') {
+        actions.push({ ...base, kind: 'triage-from-github', issue, verdict: 'accepted-risk' });
+        continue;
+      }
+    }
+
+    if (cfg.policy.revokeGitHubTokens && v?.status === 'live' && !s.revokeRequested && isRevocableGitHubToken(s.provider, s.detector)) {
+      actions.push({ ...base, kind: 'revoke-token' });
+    }
+
+    if (!issue) {
+      if (!cfg.issues.enabled || !wantsIssue(s, cfg)) continue;
+      const issueRepo = issueRepoFor(s, cfg);
+      if (!issueRepo) {
+        actions.push({
+          ...base,
+          kind: 'warn',
+          message: `${s.repo} is public: no issue opened for secret ${s.fingerprint.slice(0, 12)} (an issue there would advertise the key); set issues.repo to a private security repo`,
+        });
+        continue;
+      }
+      const owners = s.owners ?? { assignees: [], candidates: [], teams: [], notes: [] };
+      const sorted = [...s.locations].sort((a, b) => (a.date ?? '').localeCompare(b.date ?? '') || a.path.localeCompare(b.path));
+      actions.push({
+        ...base,
+        kind: 'open',
+        issueRepo,
+        title: issueTitle(s, sorted[0]?.path ?? '(unknown path)'),
+        body: renderIssueBody({
+          subject: s,
+          locations: sorted,
+          verification: v,
+          assignees: owners.assignees,
+          teams: owners.teams,
+          now,
+          webUrl: cfg.issues.webUrl,
+          closeAfterDeadChecks: closeAfter,
+          elsewhere: issueRepo !== s.repo,
+        }),
+        labels: issueLabels(s, cfg.issues.labels),
+        assignees: owners.assignees,
+        candidates: owners.candidates,
+        teams: owners.teams,
+        locations: sorted.map((l) => l.key),
+      });
+      continue;
+    }
+
+    const fresh = s.locations.filter((l) => !s.reportedLocations.has(l.key));
+    if (fresh.length > 0) {
+      actions.push({
+        ...base,
+        kind: 'comment-locations',
+        issue,
+        body: renderNewLocationsComment(cfg.issues.webUrl, s.repo, fresh),
+        locations: fresh.map((l) => l.key),
+      });
+    }
+
+    // Unknown never opens, closes or reopens anything.
+    if (!v || v.status === 'unknown') continue;
+
+    if (issue.state === 'open') {
+      const streak = deadStreak(s.verifications);
+      if (v.status === 'dead' && streak.count >= closeAfter) {
+        actions.push({ ...base, kind: 'close-revoked', issue, body: renderRevokedComment(streak.since!, streak.count), revokedAt: streak.since! });
+        continue;
+      }
+      if (v.status === 'live') {
+        const since = liveSince(s.verifications) ?? v.checkedAt;
+        const liveDays = (now.getTime() - Date.parse(since)) / DAY;
+        const sinceReminder = s.lastReminderAt ? (now.getTime() - Date.parse(s.lastReminderAt)) / DAY : Infinity;
+        if (liveDays > cfg.policy.maxLiveDays && sinceReminder >= cfg.policy.remindEveryDays) {
+          const mentions = [...new Set([...issue.assignees, ...(s.owners?.teams ?? []), ...(cfg.policy.escalate ? [mention(cfg.policy.escalate)] : [])])];
+          actions.push({
+            ...base,
+            kind: 'remind',
+            issue,
+            mentions,
+            body: renderReminderComment({ liveSince: since, now, mentions, maxLiveDays: cfg.policy.maxLiveDays }),
+          });
+        }
+      }
+    } else if (v.status === 'live') {
+      actions.push({ ...base, kind: 'reopen', issue, body: renderReopenComment(v, s.secretStatus === 'revoked' ? 'keyloop' : 'someone') });
+    }
+  }
+  return actions;
+}
+
+/** One line per action, for --dry-run and logs. Never holds a secret (bodies are not printed). */
+export function describeAction(a: Action): string {
+  const fp = a.fingerprint.slice(0, 12);
+  const at = 'issue' in a ? `${a.issue.repo}#${a.issue.number}` : '';
+  switch (a.kind) {
+    case 'open':
+      return `open issue in ${a.issueRepo}: "${a.title}" [${a.labels.join(', ')}] assignees: ${a.assignees.map((x) => '@' + x).join(' ') || '(none)'}${a.teams.length ? ` teams: ${a.teams.map((t) => '@' + t).join(' ')}` : ''} (${fp})`;
+    case 'adopt':
+      return `adopt ${at} (found on GitHub by its marker) for ${a.subjectRepo} (${fp})`;
+    case 'sync-issue':
+      return `record ${at} as ${a.issue.state} (changed on GitHub) (${fp})`;
+    case 'comment-locations':
+      return `comment on ${at}: ${a.locations.length} new location(s) (${fp})`;
+    case 'close-revoked':
+      return `close ${at} as completed: verified revoked at ${a.revokedAt} (${fp})`;
+    case 'reopen':
+      return `reopen ${at}: key is live again (${fp})`;
+    case 'remind':
+      return `remind on ${at}: ${a.mentions.map((m) => '@' + m).join(' ') || '(nobody to mention)'} (${fp})`;
+    case 'triage-from-github':
+      return `mark ${fp} as ${a.verdict} (closed on GitHub as such: ${at})`;
+    case 'close-triaged':
+      return `close ${at} as not planned: triaged ${a.verdict} (${fp})`;
+    case 'revoke-token':
+      return `send GitHub token ${fp} in ${a.subjectRepo} to POST /credentials/revoke`;
+    case 'warn':
+      return `warning: ${a.message}`;
+  }
+}
