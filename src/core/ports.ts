@@ -71,3 +71,85 @@ export interface VerificationCache {
   get(fingerprint: string): Verification | undefined | Promise<Verification | undefined>;
   set(fingerprint: string, verification: Verification, ttlMs: number): void | Promise<void>;
 }
+
+/** A repository as the host (GitHub, GHES) describes it. */
+export interface HostedRepo {
+  /** owner/name */
+  fullName: string;
+  owner: string;
+  name: string;
+  /** null for an empty repository. */
+  defaultBranch: string | null;
+  /** HTTPS clone URL; credentials never go into it. */
+  cloneUrl: string;
+  private: boolean;
+  fork: boolean;
+  archived: boolean;
+  /** Size in KB as reported by the host (0 for empty). */
+  sizeKb: number;
+}
+
+export interface RepoFilter {
+  includeForks?: boolean;
+  includeArchived?: boolean;
+  /** Globs (picomatch) on the repo name or owner/name; empty = all. */
+  include?: string[];
+  exclude?: string[];
+}
+
+/** Credentials for git over HTTPS (Basic auth, e.g. x-access-token:<token>), never embedded in a URL. */
+export interface GitCredentials {
+  username: string;
+  password: string;
+}
+
+/** Where repositories come from: list an org's (or an installation's) repos and fetch them. */
+export interface RepoHost {
+  /** Every repo of `owner` that passes `filter`, following pagination. HostError when the owner is unknown. */
+  listRepos(owner: string, filter?: RepoFilter): Promise<HostedRepo[]>;
+  /** One repo, or null when it does not exist (or is not visible). */
+  getRepo(fullName: string): Promise<HostedRepo | null>;
+  /** Credentials for cloning/fetching `fullName`, or null for anonymous access. */
+  gitCredentials(fullName: string): Promise<GitCredentials | null>;
+}
+
+export interface TrackedIssue {
+  repo: string;
+  number: number;
+  url: string;
+  title: string;
+  body: string;
+  state: 'open' | 'closed';
+  stateReason: string | null;
+  labels: string[];
+  assignees: string[];
+}
+
+export interface IssueSpec {
+  title: string;
+  body: string;
+  labels: string[];
+  assignees: string[];
+  /** Hidden marker in the body that identifies the issue across runs (e.g. `<!-- keyloop:fp=… -->`). */
+  marker: string;
+}
+
+/**
+ * Issues on the host, idempotent like renovate's platform: calling ensure* twice with the same input changes
+ * nothing the second time. Implemented in src/adapters/github/issue-tracker.ts.
+ */
+export interface IssueTracker {
+  /** Issues in `repo` carrying every label in `labels`, open and closed. */
+  listIssues(repo: string, labels: string[]): Promise<TrackedIssue[]>;
+  /** Creates the issue, or updates (and with `reopen`, reopens) the one carrying `spec.marker`. */
+  ensureIssue(
+    repo: string,
+    spec: IssueSpec,
+    opts?: { reopen?: boolean },
+  ): Promise<{ issue: TrackedIssue; action: 'created' | 'updated' | 'reopened' | 'unchanged' }>;
+  /** Closes the issue (with an optional final comment); a no-op when already closed. */
+  ensureIssueClosed(repo: string, number: number, opts?: { comment?: string; reason?: 'completed' | 'not_planned' }): Promise<'closed' | 'already-closed'>;
+  comment(repo: string, number: number, body: string): Promise<void>;
+  /** Whether `login` can be assigned issues in `repo`. */
+  canAssign(repo: string, login: string): Promise<boolean>;
+}
