@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Server } from 'node:http';
 import { sign } from '@octokit/webhooks-methods';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openAppDb } from '../src/app/db.js';
+import { openStore } from '../src/store/sqlite.js';
 import { DeliveryQueue, type Delivery } from '../src/app/queue.js';
 import { closeServer, createAppServer, listen, WEBHOOK_PATH } from '../src/app/server.js';
 import { createLogger } from '../src/util/logger.js';
@@ -42,7 +42,7 @@ const open: Harness[] = [];
 
 async function start(opts: { maxBody?: number; handler?: (d: Delivery) => Promise<unknown> } = {}): Promise<Harness> {
   const dbPath = path.join(await tempDir('keyloop-app-'), 'keyloop.db');
-  const db = openAppDb(dbPath);
+  const db = openStore(dbPath).db;
   const seen: Delivery[] = [];
   const logs: string[] = [];
   const logger = createLogger({ registry: new SecretRegistry(), level: 'debug', write: (l) => logs.push(l) });

@@ -1,5 +1,6 @@
 // Durable webhook queue: deliveries live in SQLite (written before the 2xx reply), p-queue workers run them,
 // at most one per repository at a time, retried with backoff, then marked failed with their error.
+import { setMaxListeners } from 'node:events';
 import type Database from 'better-sqlite3';
 import PQueue from 'p-queue';
 import { ConfigError } from '../core/errors.js';
@@ -98,6 +99,8 @@ export class DeliveryQueue {
     this.log = opts.logger ?? silentLogger;
     this.scrub = opts.scrub ?? ((t) => t);
     this.pq = new PQueue({ concurrency: this.concurrency });
+    // Every running handler (and the git/HTTP calls under it) listens on the one shutdown signal.
+    setMaxListeners(0, this.abort.signal);
     const db = this.db;
     this.stmts = {
       insert: db.prepare(
