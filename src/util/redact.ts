@@ -2,6 +2,9 @@
 
 /** `ghp_…a1B2`: a short literal prefix when the token has one, an ellipsis, the last 4 characters. Short secrets show nothing. */
 export function redact(secret: string): string {
+  // PEM/OpenSSH/PGP blocks: the armor header says what it is; no key material is shown.
+  const armor = /^(-----BEGIN [A-Z0-9 ]+-----)/.exec(secret)?.[1] ?? /^(PuTTY-User-Key-File-\d+: [\w-]+)/.exec(secret)?.[1];
+  if (armor) return `${armor}…`;
   if (secret.length < 12) return '…';
   const prefix = /^([A-Za-z]{2,8}[_-](?:[A-Za-z0-9]{1,6}[_-])?)/.exec(secret)?.[1] ?? '';
   const keep = prefix.length <= 12 ? prefix : '';
