@@ -1,5 +1,9 @@
 // Global false-positive filters that do not cost recall: placeholders, documentation keys, references to
-// environment variables, template expressions. Applied by the engine to every candidate secret.
+// environment variables, template expressions, hashes that only look random (lockfile integrity, go.sum, git
+// SHAs, SRI), ids, data: URIs, public keys, and minified-bundle identifiers. Applied by the engine to every
+// candidate secret. Rules that could hide a real key apply only to generic (keyword/assignment) detectors:
+// a provider-format token is dropped only when it is a placeholder, a documented example or sits inside a
+// public key, data: URI or integrity hash.
 import type { DetectorDef } from './schema.js';
 
 export interface FilterContext {
@@ -9,13 +13,135 @@ export interface FilterContext {
   detector: DetectorDef;
 }
 
-const PLACEHOLDER_WORDS = /(?:x{4,}|\*{4,}|changeme|your[_-]?(?:api[_-]?)?(?:key|token|secret)|example|dummy|placeholder|redacted)/i;
-const TEMPLATE = /^(?:\$\{[^}]*\}|\$\(.*\)|\{\{.*\}\}|%\(\w+\)s|<[^>]+>|\$[A-Z_][A-Z0-9_]*)$/;
+// ---------------------------------------------------------------------------------------------------------------
+// Placeholders and templates (every detector).
+
+/** Whole-value references to something else: shell/compose/helm/jinja/python-format/angle-bracket/Windows vars. */
+const TEMPLATE =
+  /^(?:\$\{[^}]*\}|\$\(.*\)|\{\{.*\}\}|\{%.*%\}|%\(\w+\)[sd]|<[^>]+>|\$[A-Za-z_][A-Za-z0-9_]*|%[A-Za-z_][A-Za-z0-9_]*%|#\{[^}]*\}|@[A-Za-z_][A-Za-z0-9_]*@|\[\[.*\]\])$/;
+/** A template expression anywhere in the value ("Bearer ${TOKEN}", "sk_live_{{ key }}"). */
+const EMBEDDED_TEMPLATE = /\$\{[A-Za-z_][\w.:-]*\}|\{\{\s*[.$]?[\w.\s|"'()-]+\}\}|%\([\w]+\)s/;
+/** Masking and filler that no issuer emits. `x{4,}` is ~1e-4 likely in a random 100-char base62 token: accepted. */
+const MASK = /x{4,}|\*{3,}|•{3,}|…|\.{3,}|#{4,}|_{5,}/i;
+const PLACEHOLDER_WORDS =
+  /changeme|change[_-]me|your[_-]?(?:own[_-]?)?(?:api[_-]?|access[_-]?|secret[_-]?|auth[_-]?|app[_-]?|client[_-]?)?(?:key|token|secret|password|pass)|example|placeholder|redacted|replace[_-]?(?:me|this|with)|insert[_-]?(?:your|key|token|here)|put[_-]?your|enter[_-]?your|goes[_-]?here|not[_-]?a[_-]?real|do[_-]?not[_-]?use|dummy/i;
+/** Whole-value words people put where a secret goes. Only generic detectors can capture these. */
+const WEAK_WORDS =
+  /^(?:test(?:ing)?|secret|password|passwd|token|apikey|api[_-]?key|none|null|nil|undefined|true|false|empty|default|foo|bar|baz|foobar|qwerty|letmein|admin|root|user(?:name)?|pass|abc(?:123|def)?|123(?:456(?:78(?:9)?)?)?|sample|fake|mock|demo|todo|fixme|tbd|n\/a|string|value|key|my[_-]?\w+|\w+[_-](?:here|goes))$/i;
+/** Substrings that mark a value as a fixture in generic matches (a provider token never needs these words). */
+const FIXTURE_WORDS = /dummy|fake|mock|sample|test[_-]?(?:key|token|secret|password)|not[_-]?real|foobar|lorem/i;
+
+/** Public documentation keys (AWS docs, Azurite's emulator key, Stripe's docs test key …). */
+const DOCUMENTED = new Set([
+  'AKIAIOSFODNN7EXAMPLE',
+  'AKIAI44QH8DHBEXAMPLE',
+  'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
+  'je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY',
+  'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==',
+  'sk_test_4eC39HqLyjWDarjtT1zdp7dc',
+  'sk_test_BQokikJOvBiI2HlWgH4olfQ2',
+  'pk_test_TYooMQauvdEDq54NiTphI7jx',
+  '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',
+  'xoxb-17653672481-19874698323-pdFZKVeTuE8sk7oOcBrzbqgy',
+  'AIzaSyDaGmWKa4JsXZ-HjGw7ISLn_3namBGewQe',
+]);
+
+/** Environment / secret-store lookups written where a literal would go. */
+const ENV_REFERENCE =
+  /^(?:process\.env|import\.meta\.env|Deno\.env|Bun\.env|os\.environ|os\.getenv|getenv|System\.getenv|System\.getProperty|Environment\.GetEnvironmentVariable|ENV\[|ENV\.fetch|env\(|\$_ENV|\$_SERVER|secrets\.|vars\.|env\.|settings\.|config\.|Config\.|this\.|self\.|props\.|ctx\.|context\.)/;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Values that only look random.
+
+const HASH_PREFIXED = /^(?:sha1|sha224|sha256|sha384|sha512|md5|blake2b|h1):/i;
+const SRI = /^(?:sha(?:1|256|384|512))-[A-Za-z0-9+/]{20,}={0,2}$/;
+const INTEGRITY_LINE = /\bintegrity\b|\bresolved\b.*#|\bchecksum\b|\bshasum\b|\bsha(?:1|256|512)?sum\b|\bdigest\b|\bh1:|\bhash\b/i;
+const LOCKFILE =
+  /(?:^|\/)(?:package-lock\.json|npm-shrinkwrap\.json|yarn\.lock|pnpm-lock\.ya?ml|bun\.lockb?|go\.sum|Cargo\.lock|poetry\.lock|Pipfile\.lock|uv\.lock|Gemfile\.lock|composer\.lock|packages\.lock\.json|flake\.lock|mix\.lock|pubspec\.lock|Podfile\.lock|gradle\.lockfile|.+\.lock)$/;
+const GIT_SHA = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
+const SHA_KEY = /\b(?:commit|sha|rev(?:ision)?|ref|hash|digest|checksum|etag|oid|tree|parent|head|base)\w*\s*["']?\s*[:=]/i;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** The key of the assignment on the line names an id rather than a secret ("tenant_id", "secretId", "uuid"). */
+const ID_KEY = /(?:^|[\s"'{,;(])[\w.-]*(?:[_.-]id|Id|ID|uuid|UUID|guid|GUID)["']?\s*[:=]/;
+const DATA_URI = /data:[a-z]+\/[a-z0-9.+-]+(?:;[a-z0-9-]+=[^;,]*)*;base64,[A-Za-z0-9+/=]+/gi;
+const PUBLIC_KEY_LINE = /(?:^|\s|["'])(?:ssh-(?:rsa|dss|ed25519)|ecdsa-sha2-nistp\d+|sk-(?:ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com) AAAA[A-Za-z0-9+/]+={0,3}/;
+const PUBLIC_BLOCK = /-----BEGIN (?:CERTIFICATE|PUBLIC KEY|RSA PUBLIC KEY|PGP PUBLIC KEY BLOCK|X509 CRL|CERTIFICATE REQUEST|NEW CERTIFICATE REQUEST)-----/;
+const MINIFIED_PATH = /(?:\.min\.(?:js|mjs|css)|[.-](?:bundle|chunk)\.m?js|[.-][0-9a-f]{8,20}\.m?js|\.js\.map)$/i;
+/** camelCase/snake identifiers, dotted member chains, and short hex hashes: what a bundler leaves on a long line. */
+const CODE_IDENTIFIER = /^[A-Za-z_$][A-Za-z_$]*\d{0,3}(?:\.[A-Za-z_$][A-Za-z_$]*\d{0,3})*$/;
+
+function occursIn(secret: string, line: string, re: RegExp): boolean {
+  re.lastIndex = 0;
+  for (const m of line.matchAll(re)) if (m[0].includes(secret)) return true;
+  return false;
+}
+
+/** A run of one character, or an ascending/descending run of the alphabet or digits ("abcdef…", "123456…"). */
+function trivialSequence(s: string): boolean {
+  if (/^(.)\1+$/.test(s)) return true;
+  if (s.length < 6) return false;
+  let up = 0;
+  let down = 0;
+  for (let i = 1; i < s.length; i++) {
+    const d = s.charCodeAt(i) - s.charCodeAt(i - 1);
+    if (d === 1) up++;
+    else if (d === -1) down++;
+  }
+  return Math.max(up, down) >= s.length - 2;
+}
 
 /** A reason the candidate is not a real secret, or null to keep it. */
 export function falsePositiveReason(secret: string, ctx: FilterContext): string | null {
-  if (TEMPLATE.test(secret)) return 'template or variable reference';
+  const generic = ctx.detector.generic;
+  const bare = secret.replace(/^["'`]|["'`]$/g, '');
+
+  if (TEMPLATE.test(bare)) return 'template or variable reference';
+  if (EMBEDDED_TEMPLATE.test(secret)) return 'template expression';
+  if (MASK.test(secret)) return 'masked or filler value';
   if (PLACEHOLDER_WORDS.test(secret)) return 'placeholder';
-  if (ctx.detector.generic && /^(.)\1+$/.test(secret)) return 'repeated character';
+  if (DOCUMENTED.has(secret) || /EXAMPLE(?:KEY)?$/.test(secret)) return 'documentation example key';
+  if (ENV_REFERENCE.test(bare)) return 'environment or config reference';
+  if (SRI.test(secret) || HASH_PREFIXED.test(secret)) return 'integrity hash';
+  if (occursIn(secret, ctx.line, DATA_URI)) return 'inside a data: URI';
+  if (PUBLIC_KEY_LINE.test(ctx.line) && !/PRIVATE KEY/.test(secret)) {
+    const blob = /AAAA[A-Za-z0-9+/]+={0,3}/.exec(ctx.line)?.[0] ?? '';
+    if (blob.includes(secret) || secret.includes(blob)) return 'SSH public key';
+  }
+  if (PUBLIC_BLOCK.test(secret) && !/PRIVATE KEY/.test(secret)) return 'public key or certificate';
+
+  if (!generic) {
+    // A provider token in a lockfile is real only outside the integrity/checksum fields (registry URLs can carry tokens).
+    if (LOCKFILE.test(ctx.path) && INTEGRITY_LINE.test(ctx.line) && /(?:sha\d+-|h1:)[A-Za-z0-9+/=]*$/.test(lineBefore(ctx.line, secret))) {
+      return 'lockfile integrity hash';
+    }
+    return null;
+  }
+
+  // Generic detectors only: their match is a value next to a suggestive key, so more shapes are benign.
+  if (WEAK_WORDS.test(bare)) return 'placeholder word';
+  if (FIXTURE_WORDS.test(secret)) return 'fixture value';
+  if (trivialSequence(bare)) return 'trivial sequence';
+  if (LOCKFILE.test(ctx.path)) return 'lockfile';
+  if (INTEGRITY_LINE.test(ctx.line) && /^[A-Za-z0-9+/=_-]+$/.test(secret) && !/secret|token|passw|api_?key/i.test(keyOf(ctx.line, secret))) {
+    return 'checksum or digest';
+  }
+  if (GIT_SHA.test(secret) && SHA_KEY.test(ctx.line)) return 'git object id';
+  if (UUID.test(secret) && ID_KEY.test(lineBefore(ctx.line, secret))) return 'identifier (UUID)';
+  if ((MINIFIED_PATH.test(ctx.path) || ctx.line.length > 1000) && (CODE_IDENTIFIER.test(secret) || /^[0-9a-f]{6,32}$/.test(secret))) {
+    return 'minified-code identifier';
+  }
+  if (CODE_IDENTIFIER.test(bare) && bare.includes('.')) return 'code reference';
+  if (/^(?:https?|file):\/\/[^:@\s]+$/.test(bare) || /^\.{0,2}\/[\w./-]+$/.test(bare)) return 'URL or path without credentials';
   return null;
+}
+
+function lineBefore(line: string, secret: string): string {
+  const i = line.indexOf(secret);
+  return i === -1 ? line : line.slice(0, i);
+}
+
+/** The key of the assignment holding `secret`: the last word before the value on the line. */
+function keyOf(line: string, secret: string): string {
+  const before = lineBefore(line, secret);
+  return /([\w.-]+)["']?\s*[:=]+>?\s*["']?$/.exec(before)?.[1] ?? before.slice(-40);
 }
