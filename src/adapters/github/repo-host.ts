@@ -1,0 +1,98 @@
+// RepoHost over the GitHub REST API: org repos (or an App installation's), with fork/archived/glob filters.
+import picomatch from 'picomatch';
+import type { GitCredentials, HostedRepo, RepoFilter, RepoHost } from '../../core/ports.js';
+import { hostError, type GitHubClient } from './client.js';
+
+interface ApiRepo {
+  name: string;
+  full_name: string;
+  owner: { login: string } | null;
+  default_branch?: string | null;
+  clone_url?: string;
+  private: boolean;
+  fork: boolean;
+  archived?: boolean;
+  size?: number;
+}
+
+export function toHostedRepo(r: ApiRepo): HostedRepo {
+  return {
+    fullName: r.full_name,
+    owner: r.owner?.login ?? r.full_name.split('/')[0]!,
+    name: r.name,
+    // GitHub reports a default branch even for an empty repo; size 0 + a failed HEAD resolve tells it apart.
+    defaultBranch: r.default_branch ?? null,
+    cloneUrl: r.clone_url ?? '',
+    private: r.private,
+    fork: r.fork,
+    archived: r.archived ?? false,
+    sizeKb: r.size ?? 0,
+  };
+}
+
+/** Applies --include-forks / --include-archived / --repos / --exclude. Globs match the name or owner/name. */
+export function repoFilter(filter: RepoFilter = {}): (r: HostedRepo) => boolean {
+  const opts = { nocase: true, dot: true };
+  const inc = filter.include?.length ? picomatch(filter.include, opts) : null;
+  const exc = filter.exclude?.length ? picomatch(filter.exclude, opts) : null;
+  return (r) =>
+    (filter.includeForks || !r.fork) &&
+    (filter.includeArchived || !r.archived) &&
+    (!inc || inc(r.name) || inc(r.fullName)) &&
+    !(exc && (exc(r.name) || exc(r.fullName)));
+}
+
+export interface GitHubRepoHostOptions {
+  /** 'org': GET /orgs/{org}/repos; 'installation': GET /installation/repositories (App token). */
+  mode?: 'org' | 'installation';
+  /** Token for git over HTTPS (sent as x-access-token Basic auth); a function for tokens that rotate. */
+  token?: string | (() => Promise<string | undefined>);
+}
+
+export class GitHubRepoHost implements RepoHost {
+  constructor(
+    private readonly octokit: GitHubClient,
+    private readonly opts: GitHubRepoHostOptions = {},
+  ) {}
+
+  async listRepos(owner: string, filter?: RepoFilter): Promise<HostedRepo[]> {
+    const keep = repoFilter(filter);
+    const out: HostedRepo[] = [];
+    try {
+      if (this.opts.mode === 'installation') {
+        const it = this.octokit.paginate.iterator(this.octokit.rest.apps.listReposAccessibleToInstallation, { per_page: 100 });
+        for await (const page of it) {
+          for (const r of page.data as unknown as ApiRepo[]) {
+            const h = toHostedRepo(r);
+            if (h.owner.toLowerCase() === owner.toLowerCase() && keep(h)) out.push(h);
+          }
+        }
+      } else {
+        const it = this.octokit.paginate.iterator(this.octokit.rest.repos.listForOrg, { org: owner, type: 'all', per_page: 100 });
+        for await (const page of it) for (const r of page.data as ApiRepo[]) {
+          const h = toHostedRepo(r);
+          if (keep(h)) out.push(h);
+        }
+      }
+    } catch (err) {
+      throw hostError(`listing repositories of ${owner}`, err);
+    }
+    return out.sort((a, b) => a.fullName.localeCompare(b.fullName));
+  }
+
+  async getRepo(fullName: string): Promise<HostedRepo | null> {
+    const [owner, repo] = fullName.split('/') as [string, string];
+    try {
+      const { data } = await this.octokit.rest.repos.get({ owner, repo });
+      return toHostedRepo(data as ApiRepo);
+    } catch (err) {
+      if ((err as { status?: number }).status === 404) return null;
+      throw hostError(`getting ${fullName}`, err);
+    }
+  }
+
+  async gitCredentials(_fullName: string): Promise<GitCredentials | null> {
+    const t = typeof this.opts.token === 'function' ? await this.opts.token() : this.opts.token;
+    return t ? { username: 'x-access-token', password: t } : null;
+  }
+}
