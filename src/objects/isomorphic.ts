@@ -31,6 +31,7 @@ export class IsomorphicGitObjects implements GitObjects {
   /** One cache for every isomorphic-git call: it keeps parsed pack indexes between reads. */
   private readonly cache: object = {};
   private readonly trees = new Map<string, TreeEntry[]>();
+  private readonly commitTrees = new Map<string, string>();
 
   constructor(opts: IsomorphicOptions) {
     this.gitdir = opts.gitDir;
@@ -137,6 +138,7 @@ export class IsomorphicGitObjects implements GitObjects {
         continue;
       }
       commits++;
+      this.commitTrees.set(oid, c.tree);
       const parents = shallow.has(oid) ? [] : c.parent;
       stack.push(...parents);
       const meta: CommitMeta = {
@@ -156,7 +158,7 @@ export class IsomorphicGitObjects implements GitObjects {
 
   /** Paths whose blob differs from every parent's blob at that path (all paths for a root commit). */
   private async introduced(tree: string, parents: string[]): Promise<Map<string, string>> {
-    const parentTrees = await Promise.all(parents.map(async (p) => (await git.readCommit({ ...this.base, oid: p })).commit.tree));
+    const parentTrees = await Promise.all(parents.map((p) => this.treeOf(p)));
     const first = new Map<string, string>();
     await this.diffTree(parentTrees[0] ?? null, tree, '', first);
     for (const pt of parentTrees.slice(1)) {
@@ -166,6 +168,13 @@ export class IsomorphicGitObjects implements GitObjects {
       for (const p of first.keys()) if (!other.has(p)) first.delete(p);
     }
     return first;
+  }
+
+  /** Tree of a commit; memoized because every commit is read again as its children's parent. */
+  private async treeOf(commit: string): Promise<string> {
+    let t = this.commitTrees.get(commit);
+    if (!t) this.commitTrees.set(commit, (t = (await git.readCommit({ ...this.base, oid: commit })).commit.tree));
+    return t;
   }
 
   private async readTree(oid: string): Promise<TreeEntry[]> {
@@ -269,6 +278,7 @@ export class IsomorphicGitObjects implements GitObjects {
 
   async close(): Promise<void> {
     this.trees.clear();
+    this.commitTrees.clear();
   }
 }
 
