@@ -3,3 +3,4 @@ export { PackFile, type ObjectType } from './pack-file.js';
 export { applyDelta, deltaSizes, type CopyRanges } from './delta.js';
 export { parsePackIndex, type PackIndex } from './idx.js';
 export { PackFormatError } from './errors.js';
+export { scanPackDeltaAware, deltaRegions, defaultMargin, type BlobScan, type DeltaScanOptions, type DeltaScanStats } from './delta-scan.js';
