@@ -1,0 +1,6 @@
+export { createVerifier, verifyFindings, onlyLive, issuerOf } from './verify.js';
+export type { Verifier, VerifierOptions, VerifyRequest, IssuerLimits } from './verify.js';
+export { MemoryVerificationCache } from './cache.js';
+export type { VerificationCache } from './cache.js';
+export { codeVerifiers } from './issuers/index.js';
+export type { CodeVerifier, CodeVerifierContext } from './issuers/index.js';

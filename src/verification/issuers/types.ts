@@ -1,0 +1,26 @@
+// Contract for verifiers written in code (signing schemes the declarative spec cannot express).
+import type { HttpRequest, HttpResponse } from '../http-client.js';
+import type { Outcome } from '../http.js';
+
+export interface CodeVerifierContext {
+  secret: string;
+  parts: Record<string, string>;
+  /** Approved base URL (operator override, or the official one after host checks); join paths with joinUrl. */
+  baseUrl: string;
+  /** Sends one request under the runtime's rules. 3xx, 429, 5xx, timeouts and network errors throw Inconclusive. */
+  send(req: HttpRequest): Promise<HttpResponse>;
+  now(): Date;
+  /** Registers derived sensitive values (signatures, JWTs) with the secret registry so logs scrub them. */
+  sensitive(value: string): void;
+}
+
+export interface CodeVerifier {
+  /** Name used in a detector's `verify: {kind: code, verifier: <name>}`. */
+  name: string;
+  /** Official base URL (https); may use {{parts.NAME}} for a host label, then `allowedHosts` applies. */
+  baseUrl: string;
+  allowedHosts?: string[];
+  /** What the verifier reads from the secret and parts, for docs and generated tests. */
+  needs: string;
+  verify(ctx: CodeVerifierContext): Promise<Outcome>;
+}
