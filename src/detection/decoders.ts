@@ -51,6 +51,31 @@ function runs(re: RE2, data: Buffer): { start: number; end: number }[] {
   return out;
 }
 
+const B64_STD = alphabet('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/');
+const B64_URL = alphabet('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_');
+function alphabet(chars: string): Uint8Array {
+  const t = new Uint8Array(256);
+  for (const c of chars) t[c.charCodeAt(0)] = 1;
+  return t;
+}
+
+/** The maximal runs of `alpha` bytes (≥ 20, plus `=` padding) containing each offset, deduped, in order. */
+function runsAround(data: Buffer, offsets: number[], alpha: Uint8Array): { start: number; end: number }[] {
+  const out: { start: number; end: number }[] = [];
+  let covered = -1;
+  for (const p of [...offsets].sort((a, b) => a - b)) {
+    if (p < covered || !alpha[data[p]!]) continue;
+    let s = p;
+    while (s > 0 && alpha[data[s - 1]!]) s--;
+    let e = p;
+    while (e < data.length && alpha[data[e]!]) e++;
+    covered = e;
+    while (e < data.length && e - covered < 2 && data[e] === 0x3d) e++;
+    if (covered - s >= 20) out.push({ start: s, end: e });
+  }
+  return out;
+}
+
 function decodePercent(s: string): Buffer {
   const out: number[] = [];
   for (let i = 0; i < s.length; i++) {
@@ -84,7 +109,12 @@ function decodeJsonStrings(s: string): Buffer {
  * Candidate encoded spans of `data`, decoded, within `budget.bytes` of decoded output (decremented).
  * Only spans that decode to text differing from the original are returned.
  */
-export function findEncodedSpans(data: Buffer, budget: { bytes: number }): DecodedSpan[] {
+export function findEncodedSpans(
+  data: Buffer,
+  budget: { bytes: number },
+  /** Offsets inside base64 runs worth decoding (null: find every run), and whether to try the text decoders. */
+  which: { base64: number[] | null; text: boolean } = { base64: null, text: true },
+): DecodedSpan[] {
   const out: DecodedSpan[] = [];
   const push = (span: DecodedSpan): boolean => {
     if (budget.bytes - span.bytes.length < 0) return false;
@@ -93,7 +123,9 @@ export function findEncodedSpans(data: Buffer, budget: { bytes: number }): Decod
     return true;
   };
   const seenB64 = new Set<number>();
-  for (const { start, end } of runs(BASE64_RUN, data)) {
+  const b64Runs = which.base64 === null ? runs(BASE64_RUN, data) : runsAround(data, which.base64, B64_STD);
+  const b64UrlRuns = which.base64 === null ? runs(BASE64URL_RUN, data) : runsAround(data, which.base64, B64_URL);
+  for (const { start, end } of b64Runs) {
     const text = data.toString('latin1', start, end);
     // Mostly-letter runs are identifiers, not base64: real encodings mix digits or both cases densely.
     if (!/[0-9+/]/.test(text) && !/[A-Z].*[a-z].*[A-Z]/.test(text)) continue;
@@ -102,7 +134,7 @@ export function findEncodedSpans(data: Buffer, budget: { bytes: number }): Decod
     seenB64.add(start);
     if (!push({ decoder: 'base64', start, end, bytes })) return out;
   }
-  for (const { start, end } of runs(BASE64URL_RUN, data)) {
+  for (const { start, end } of b64UrlRuns) {
     if (seenB64.has(start)) continue;
     const text = data.toString('latin1', start, end);
     if (!/[-_]/.test(text)) continue; // plain base64 handled above
@@ -110,6 +142,7 @@ export function findEncodedSpans(data: Buffer, budget: { bytes: number }): Decod
     if (bytes.length < 12 || !looksLikeText(bytes)) continue;
     if (!push({ decoder: 'base64url', start, end, bytes })) return out;
   }
+  if (!which.text) return out;
   if (data.includes(0x25)) {
     for (const { start, end } of runs(PERCENT_RUN, data)) {
       const bytes = decodePercent(data.toString('utf8', start, end));

@@ -7,7 +7,8 @@ import { validChecksum } from './checksums.js';
 import { decodeWith, findEncodedSpans } from './decoders.js';
 import { shannonEntropy } from './entropy.js';
 import { falsePositiveReason } from './filters.js';
-import { escapeRe2, leadingLiteral } from './regex.js';
+import { Prefilter } from './prefilter.js';
+import { leadingLiteral } from './regex.js';
 import type { DetectorDef } from './schema.js';
 import type { Catalog, Engine, LoadedDetector, ScanContext } from './types.js';
 
@@ -89,8 +90,8 @@ interface Candidate {
 
 export class DetectionEngine implements Engine {
   private readonly compiled: Compiled[];
-  private readonly keywordSet: InstanceType<typeof RE2.Set> | null;
-  /** Lowercased (latin1-folded) keywords and the compiled detectors each one triggers. */
+  private readonly prefilter: Prefilter;
+  /** Lowercased keywords and the compiled detectors each one triggers. */
   private readonly keywords: { text: string; detectors: number[] }[];
   private readonly window: number;
   private readonly multilineWindow: number;
@@ -128,12 +129,7 @@ export class DetectionEngine implements Engine {
       }
     });
     this.keywords = [...kwIndex].map(([text, detectors]) => ({ text, detectors }));
-    this.keywordSet = this.keywords.length
-      ? new RE2.Set(
-          this.keywords.map((k) => escapeRe2(Buffer.from(k.text, 'latin1').toString('utf8'))),
-          'i',
-        )
-      : null;
+    this.prefilter = new Prefilter(this.keywords.map((k) => k.text));
   }
 
   scan(data: Buffer, ctx: ScanContext): Match[] {
@@ -154,14 +150,17 @@ export class DetectionEngine implements Engine {
   private scanAt(data: Buffer, ctx: ScanContext, depth: number, budget: { bytes: number }): Match[] {
     const lines = new LineIndex(data);
     const found: { m: Match; end: number; generic: boolean }[] = [];
-    for (const cand of this.candidates(data)) {
+    const hits = this.prefilter.hits(data);
+    for (const cand of this.candidates(data, hits.keywords)) {
       const m = this.evaluate(data, cand, lines, ctx);
       if (m) found.push({ m, end: cand.end, generic: cand.c.def.generic });
     }
-    if (depth < this.decodeDepth && budget.bytes > 0) {
+    // Decoding keeps ASCII letters of JSON escapes and percent-encoding, so without a keyword in the blob there is
+    // nothing to find there; base64 hides them, hence the Set's base64 forms.
+    if (depth < this.decodeDepth && budget.bytes > 0 && (hits.base64.length > 0 || hits.keywords.length > 0)) {
       const plain = new Set(found.map((f) => `${f.m.detectorId}\0${f.m.secret}`));
       const seen = new Set<string>();
-      for (const span of findEncodedSpans(data, budget)) {
+      for (const span of findEncodedSpans(data, budget, { base64: hits.base64, text: hits.keywords.length > 0 })) {
         const inner = this.scanAt(span.bytes, ctx, depth + 1, budget);
         if (inner.length === 0) continue;
         const at = lines.locate(span.start);
@@ -183,35 +182,34 @@ export class DetectionEngine implements Engine {
   }
 
   /** Raw regex matches of the detectors whose keywords occur in `data`, deduped by (detector, offset). */
-  private candidates(data: Buffer): Candidate[] {
-    if (!this.keywordSet) return [];
-    const hitKeywords = this.keywordSet.match(data);
+  private candidates(data: Buffer, hitKeywords: number[]): Candidate[] {
     if (hitKeywords.length === 0) return [];
     const out: Candidate[] = [];
     const windows = new Map<number, number[]>(); // detector → flat [start, end, start, end…]
     const wholeDone = new Set<number>();
-    let folded: string | null = null;
+    const located: number[] = [];
     for (const k of hitKeywords) {
       const kw = this.keywords[k]!;
-      const windowed = kw.detectors.filter((d) => !this.compiled[d]!.whole);
+      let windowed = false;
       for (const d of kw.detectors) {
-        if (this.compiled[d]!.whole && !wholeDone.has(d)) {
+        if (!this.compiled[d]!.whole) windowed = true;
+        else if (!wholeDone.has(d)) {
           wholeDone.add(d);
           this.run(this.compiled[d]!, data, 0, data.length, out);
         }
       }
-      if (windowed.length === 0) continue;
-      // latin1 keeps one char per byte, so string offsets are byte offsets.
-      folded ??= data.toString('latin1').toLowerCase();
-      for (let p = folded.indexOf(kw.text); p !== -1; p = folded.indexOf(kw.text, p + 1)) {
-        for (const d of windowed) {
-          const w = this.compiled[d]!.window;
-          let list = windows.get(d);
-          if (!list) windows.set(d, (list = []));
-          list.push(Math.max(0, p - w), Math.min(data.length, p + kw.text.length + w));
-        }
-      }
+      if (windowed) located.push(k);
     }
+    this.prefilter.positions(data, located, (k, p) => {
+      const kw = this.keywords[k]!;
+      for (const d of kw.detectors) {
+        const c = this.compiled[d]!;
+        if (c.whole) continue;
+        let list = windows.get(d);
+        if (!list) windows.set(d, (list = []));
+        list.push(Math.max(0, p - c.window), Math.min(data.length, p + kw.text.length + c.window));
+      }
+    });
     for (const [d, flat] of windows) {
       const c = this.compiled[d]!;
       for (const [s, e] of this.mergeWindows(data, flat)) this.run(c, data, s, e, out);
@@ -300,7 +298,7 @@ export class DetectionEngine implements Engine {
 }
 
 function foldKeyword(kw: string): string {
-  return Buffer.from(kw, 'utf8').toString('latin1').toLowerCase();
+  return kw.toLowerCase();
 }
 
 function extendBack(data: Buffer, s: number, max: number): number {
