@@ -152,7 +152,7 @@ function tableHost(commitLogins: Record<string, string | null>, assignable: Reco
       calls.commits++;
       return commitLogins[sha] ?? null;
     },
-    async canBeAssigned(repo, login) {
+    async canAssign(repo, login) {
       calls.assign++;
       return (assignable[repo] ?? []).includes(login);
     },

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Verification } from '../src/core/model.js';
 import { parseLoopConfig, type LoopConfig } from '../src/loop/config.js';
 import { deadStreak, describeAction, liveSince, plan } from '../src/loop/plan.js';
-import type { Action, Subject, TrackedIssue } from '../src/loop/types.js';
+import type { Action, Subject, KnownIssue } from '../src/loop/types.js';
 import { parseMarker, locationKey } from '../src/notify/issue-body.js';
 
 const FP = 'a'.repeat(64);
@@ -44,7 +44,7 @@ function subject(over: Partial<Subject> = {}): Subject {
   };
 }
 
-const issue = (over: Partial<TrackedIssue> = {}): TrackedIssue => ({
+const issue = (over: Partial<KnownIssue> = {}): KnownIssue => ({
   repo: 'acme/api',
   number: 7,
   state: 'open',

@@ -35,7 +35,7 @@ export interface AttributionHost {
   /** Commits API `author.login` of `sha` in `repo` (owner/name); null when the email maps to no account. */
   commitAuthorLogin(repo: string, sha: string): Promise<string | null>;
   /** `checkUserCanBeAssigned` in the repo the issue will live in. */
-  canBeAssigned(repo: string, login: string): Promise<boolean>;
+  canAssign(repo: string, login: string): Promise<boolean>;
 }
 
 export interface AttributionLocation {
@@ -73,7 +73,7 @@ export class Attributor {
     const k = `${repo}\0${login.toLowerCase()}`;
     let p = this.assignable.get(k);
     if (!p) {
-      p = this.host.canBeAssigned(repo, login);
+      p = this.host.canAssign(repo, login);
       this.assignable.set(k, p);
     }
     return p;

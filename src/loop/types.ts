@@ -1,11 +1,12 @@
 // Shapes shared by the lifecycle planner (pure) and its executor (talks to GitHub and the store).
 import type { Verification } from '../core/model.js';
+import type { IssueTracker } from '../core/ports.js';
 import type { BodyLocation, IssueSubject } from '../notify/issue-body.js';
 
 export type SecretStatus = 'open' | 'false-positive' | 'revoked' | 'ignored';
 
 /** An issue as GitHub (or the store, when GitHub was not asked) knows it. */
-export interface TrackedIssue {
+export interface KnownIssue {
   /** Repo the issue lives in. */
   repo: string;
   number: number;
@@ -31,7 +32,7 @@ export interface Subject extends IssueSubject {
   locations: SubjectLocation[];
   /** Full verification history, oldest first. */
   verifications: Verification[];
-  issue: TrackedIssue | null;
+  issue: KnownIssue | null;
   /** Location keys already shown in the issue (body or comments). */
   reportedLocations: ReadonlySet<string>;
   lastReminderAt: string | null;
@@ -67,15 +68,29 @@ export type Action =
       teams: string[];
       locations: string[];
     })
-  | (Base & { kind: 'adopt'; issue: TrackedIssue })
-  | (Base & { kind: 'comment-locations'; issue: TrackedIssue; body: string; locations: string[] })
-  | (Base & { kind: 'close-revoked'; issue: TrackedIssue; body: string; revokedAt: string })
-  | (Base & { kind: 'reopen'; issue: TrackedIssue; body: string })
-  | (Base & { kind: 'remind'; issue: TrackedIssue; body: string; mentions: string[] })
-  | (Base & { kind: 'triage-from-github'; issue: TrackedIssue; verdict: 'false-positive' | 'accepted-risk' })
-  | (Base & { kind: 'close-triaged'; issue: TrackedIssue; verdict: 'false-positive' | 'accepted-risk' })
-  | (Base & { kind: 'sync-issue'; issue: TrackedIssue })
+  | (Base & { kind: 'adopt'; issue: KnownIssue })
+  | (Base & { kind: 'comment-locations'; issue: KnownIssue; body: string; locations: string[] })
+  | (Base & { kind: 'close-revoked'; issue: KnownIssue; body: string; revokedAt: string })
+  | (Base & { kind: 'reopen'; issue: KnownIssue; body: string })
+  | (Base & { kind: 'remind'; issue: KnownIssue; body: string; mentions: string[] })
+  | (Base & { kind: 'triage-from-github'; issue: KnownIssue; verdict: 'false-positive' | 'accepted-risk' })
+  | (Base & { kind: 'close-triaged'; issue: KnownIssue; verdict: 'false-positive' | 'accepted-risk' })
+  | (Base & { kind: 'sync-issue'; issue: KnownIssue })
   | (Base & { kind: 'revoke-token' })
   | (Base & { kind: 'warn'; message: string });
 
 export type ActionKind = Action['kind'];
+
+/** The IssueTracker port plus what the lifecycle needs beyond renovate-style ensure*: implemented for GitHub in
+ *  src/adapters/github/issue-tracker.ts. */
+export interface LoopTracker extends IssueTracker {
+  /** Reopens a closed issue, commenting first. */
+  reopenIssue(repo: string, number: number, comment?: string): Promise<void>;
+  /** Adds labels, keeping the issue's others. */
+  addLabels(repo: string, number: number, labels: string[]): Promise<void>;
+  removeLabels(repo: string, number: number, labels: string[]): Promise<void>;
+  /** Commits API `author.login`, null when the author email maps to no account. */
+  commitAuthorLogin(repo: string, sha: string): Promise<string | null>;
+  /** POST /credentials/revoke, unauthenticated, in batches of at most 1000. */
+  revokeCredentials(tokens: string[]): Promise<void>;
+}

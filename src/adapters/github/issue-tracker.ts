@@ -1,17 +1,18 @@
 // The IssueTracker port (plus the lifecycle's extras) over octokit. Idempotent ensure* in renovate's style:
 // issues are found again by the hidden marker in their body, never by title.
-import { Octokit, RequestError } from 'octokit';
+import { RequestError } from 'octokit';
 import type { IssueSpec, TrackedIssue } from '../../core/ports.js';
 import { HostError } from '../../core/errors.js';
 import type { LoopTracker } from '../../loop/types.js';
+import { createGitHubClient, type GitHubClient } from './client.js';
 
 export interface GitHubIssueTrackerOptions {
   /** Authenticated client (token or installation) with retry/throttling as the caller wants. */
-  octokit: Octokit;
+  octokit: GitHubClient;
   /** API base URL; the unauthenticated revoke call goes there too. */
   baseUrl: string;
   /** Client for POST /credentials/revoke, which must be unauthenticated (default: a bare Octokit on baseUrl). */
-  anonymous?: Octokit;
+  anonymous?: GitHubClient;
 }
 
 const split = (repo: string) => {
@@ -57,12 +58,12 @@ function toTracked(repo: string, i: RawIssue): TrackedIssue {
 }
 
 export class GitHubIssueTracker implements LoopTracker {
-  private readonly octokit: Octokit;
-  private readonly anonymous: Octokit;
+  private readonly octokit: GitHubClient;
+  private readonly anonymous: GitHubClient;
 
   constructor(opts: GitHubIssueTrackerOptions) {
     this.octokit = opts.octokit;
-    this.anonymous = opts.anonymous ?? new Octokit({ baseUrl: opts.baseUrl, throttle: { enabled: false }, retry: { enabled: false } });
+    this.anonymous = opts.anonymous ?? createGitHubClient({ baseUrl: opts.baseUrl, retries: 0 });
   }
 
   async listIssues(repo: string, labels: string[]): Promise<TrackedIssue[]> {
@@ -204,14 +205,4 @@ export class GitHubIssueTracker implements LoopTracker {
       }
     }
   }
-}
-
-/** A token-authenticated client for commands that talk to GitHub on their own (triage, the loop's CLI runs). */
-export function tokenOctokit(opts: { token?: string; baseUrl: string; throttle?: boolean }): Octokit {
-  return new Octokit({
-    ...(opts.token ? { auth: opts.token } : {}),
-    baseUrl: opts.baseUrl,
-    userAgent: 'keyloop',
-    ...(opts.throttle === false ? { throttle: { enabled: false }, retry: { enabled: false } } : {}),
-  });
 }
