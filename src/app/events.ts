@@ -77,7 +77,15 @@ export const ReposJob = z.object({
 });
 export type ReposJob = z.infer<typeof ReposJob>;
 
-export const Job = z.discriminatedUnion('kind', [PushJob, ReposJob]);
+/** A whole-history scan of a repository the App was just added to (queued by a repos job when enabled). */
+export const FullScanJob = z.object({
+  kind: z.literal('full-scan'),
+  repo: RepoInfo,
+  installationId: z.number().int().positive().optional(),
+});
+export type FullScanJob = z.infer<typeof FullScanJob>;
+
+export const Job = z.discriminatedUnion('kind', [PushJob, ReposJob, FullScanJob]);
 export type Job = z.infer<typeof Job>;
 
 export const HANDLED_EVENTS = ['push', 'installation', 'installation_repositories'] as const;

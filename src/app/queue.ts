@@ -143,7 +143,7 @@ export class DeliveryQueue {
       event: d.event,
       action: d.action,
       installationId: d.installationId,
-      repo: d.job?.kind === 'push' ? d.job.repo.fullName : d.repo,
+      repo: d.job?.kind === 'push' || d.job?.kind === 'full-scan' ? d.job.repo.fullName : d.repo,
       job: d.job ? JSON.stringify(d.job) : null,
       status,
       receivedAt: this.clock.now().toISOString(),

@@ -1,0 +1,311 @@
+// What a delivery does. push: fetch the mirror, scan only the blobs the push introduced, store, verify, hand the
+// findings to the issue loop, and put a `keyloop` check run on the pushed commit. installation events: register
+// or forget repositories (optionally queueing a full scan of new ones).
+import type { BlobSelection } from '../core/ports.js';
+import { gitSource, inThreadMatcher, scanSource, type RawFinding } from '../core/pipeline.js';
+import type { Engine } from '../detection/types.js';
+import { hostError, type GitHubClient } from '../adapters/github/client.js';
+import { publishCheckRun, renderCheckRun, type CheckFinding } from '../adapters/github/check-runs.js';
+import { openRepo } from '../objects/open.js';
+import type { Store } from '../store/sqlite.js';
+import type { Verifier } from '../verification/verify.js';
+import type { Logger } from '../util/logger.js';
+import type { SecretRegistry } from '../util/redact.js';
+import type { FullScanJob, Job, PushJob, RepoInfo, ReposJob } from './events.js';
+import type { GitMirrors } from './git-mirror.js';
+import { planPush } from './push-range.js';
+import { PermanentError, type Delivery, type DeliveryHandler, type DeliveryInput } from './queue.js';
+
+/** How the App reaches GitHub: an App installation, or a plain token for `keyloop receive` debugging. */
+export interface GitHubAccess {
+  /** Token for fetching the repo over HTTPS (undefined: anonymous). */
+  gitToken(installationId: number | undefined): Promise<string | undefined>;
+  client(installationId: number | undefined): Promise<GitHubClient>;
+}
+
+export interface LoopInput {
+  repo: RepoInfo;
+  /** Verified findings with plaintext (in-process only); the loop decides issues, owners, closes. */
+  findings: RawFinding[];
+  client: GitHubClient;
+  runId: number;
+  signal: AbortSignal;
+}
+/** The issue loop (src/loop): returns the issues it opened or updated, for the check-run summary. */
+export type FindingsLoop = (input: LoopInput) => Promise<{ issues: { ref: string; url: string | null }[] }>;
+
+export interface AppDeps {
+  store: Store;
+  mirrors: GitMirrors;
+  github: GitHubAccess;
+  engine: Engine;
+  registry: SecretRegistry;
+  logger: Logger;
+  fingerprintKey: string;
+  maxBlobSize: number;
+  verifier?: Verifier;
+  loop?: FindingsLoop;
+  /** Post the `keyloop` check run on pushed commits (default true). */
+  checkRuns?: boolean;
+  /** Queue a full-history scan of repositories the App is newly installed on. */
+  scanNewRepos?: boolean;
+  /** How follow-up work (full scans) is queued; set by the composition root. */
+  enqueue?: (d: DeliveryInput) => unknown;
+  /** Clone URL when the payload has none (installation events): default from the API's repo. */
+  cloneUrl?: (repo: RepoInfo) => string | undefined;
+}
+
+export interface ScanSummary {
+  kind: string;
+  repo: string;
+  commits: number;
+  blobs: number;
+  findings: number;
+  newSecrets: number;
+  conclusion?: 'success' | 'failure';
+  checkRunId?: number;
+  reason?: string;
+  timings: Record<string, number>;
+}
+
+const withoutPlaintext = (f: RawFinding): CheckFinding => {
+  const { secret: _s, parts: _p, ...rest } = f;
+  return rest;
+};
+
+export function createHandler(deps: AppDeps): DeliveryHandler {
+  return async (d: Delivery, signal: AbortSignal) => {
+    const job: Job = d.job;
+    switch (job.kind) {
+      case 'push':
+        return handlePush(deps, job, signal);
+      case 'repos':
+        return handleRepos(deps, job, d.guid);
+      case 'full-scan':
+        return handleFullScan(deps, job, signal);
+    }
+  };
+}
+
+async function cloneUrlOf(deps: AppDeps, repo: RepoInfo, installationId: number | undefined): Promise<string> {
+  const url = repo.cloneUrl ?? deps.cloneUrl?.(repo);
+  if (url) return url;
+  const [owner, name] = repo.fullName.split('/') as [string, string];
+  const client = await deps.github.client(installationId);
+  try {
+    const { data } = await client.rest.repos.get({ owner, repo: name });
+    return data.clone_url;
+  } catch (err) {
+    const e = hostError(`repository ${repo.fullName}`, err);
+    if (e.status === 404) throw new PermanentError(e.message);
+    throw e;
+  }
+}
+
+interface ScanOutcome {
+  findings: RawFinding[];
+  commits: number;
+  blobs: number;
+  newSecrets: number;
+  issues: { ref: string; url: string | null }[];
+  runId: number;
+}
+
+/** scan → store → verify → loop, for one repo and one selection. */
+async function scanAndRecord(
+  deps: AppDeps,
+  repo: RepoInfo,
+  gitDir: string,
+  selection: BlobSelection,
+  installationId: number | undefined,
+  target: string,
+  kind: 'push' | 'app',
+  signal: AbortSignal,
+  timings: Record<string, number>,
+  skipKnownBlobs: boolean,
+): Promise<ScanOutcome> {
+  const run = deps.store.beginRun(kind, target);
+  try {
+    const objects = await openRepo(gitDir);
+    if (!objects) throw new PermanentError(`mirror ${gitDir} is not a git repository`);
+    const blobs = new Map<string, 'scanned' | 'skipped'>();
+    const known = skipKnownBlobs ? deps.store.scannedBlobs(repo.fullName) : null;
+    let t = Date.now();
+    let result;
+    let commits: number;
+    try {
+      const source = await gitSource(objects, selection);
+      commits = source.commits;
+      result = await scanSource(source, inThreadMatcher(deps.engine), deps.engine.catalog, {
+        maxBlobSize: deps.maxBlobSize,
+        fingerprintKey: deps.fingerprintKey,
+        registry: deps.registry,
+        signal,
+        ...(known ? { skipItem: (id: string) => known.has(id) } : {}),
+        onItem: (id, outcome) => blobs.set(id, outcome),
+      });
+    } finally {
+      await objects.close();
+    }
+    signal.throwIfAborted();
+    timings.scanMs = Date.now() - t;
+
+    t = Date.now();
+    const rec = deps.store.recordRepoScan(run.id, repo.fullName, {
+      findings: result.findings,
+      blobs,
+      bytesScanned: result.stats.bytes,
+      elapsedMs: result.stats.elapsedMs,
+    });
+    timings.storeMs = Date.now() - t;
+
+    if (deps.verifier && result.findings.length > 0) {
+      t = Date.now();
+      const reqs = result.findings.flatMap((f) => {
+        const detector = deps.engine.catalog.byId.get(f.detector);
+        return detector ? [{ detector, secret: f.secret, parts: f.parts, fingerprint: f.fingerprint }] : [];
+      });
+      const verdicts = await deps.verifier.verifyAll(reqs);
+      for (const f of result.findings) {
+        const v = verdicts.get(f.fingerprint);
+        if (v) f.verification = v;
+      }
+      timings.verifyMs = Date.now() - t;
+    }
+
+    let issues: ScanOutcome['issues'] = [];
+    if (deps.loop && result.findings.length > 0) {
+      t = Date.now();
+      const client = await deps.github.client(installationId);
+      ({ issues } = await deps.loop({ repo, findings: result.findings, client, runId: run.id, signal }));
+      timings.loopMs = Date.now() - t;
+    }
+    deps.store.finishRun(run.id, 'completed');
+    return { findings: result.findings, commits, blobs: blobs.size, newSecrets: rec.newSecrets, issues, runId: run.id };
+  } catch (err) {
+    const msg = deps.registry.scrub((err as Error).message ?? String(err));
+    deps.store.recordRepoFailure(run.id, repo.fullName, msg);
+    deps.store.finishRun(run.id, signal.aborted ? 'interrupted' : 'failed', msg);
+    throw err;
+  }
+}
+
+async function handlePush(deps: AppDeps, job: PushJob, signal: AbortSignal): Promise<ScanSummary> {
+  const started = Date.now();
+  const timings: Record<string, number> = {};
+  const base = { repo: job.repo.fullName, commits: 0, blobs: 0, findings: 0, newSecrets: 0, timings };
+  if (job.deleted) return { ...base, kind: 'skipped', reason: 'branch-deleted' };
+
+  const cloneUrl = await cloneUrlOf(deps, job.repo, job.installationId);
+  const token = await deps.github.gitToken(job.installationId);
+  deps.store.upsertRepo({ fullName: job.repo.fullName, cloneUrl, defaultBranch: job.repo.defaultBranch ?? null, private: job.repo.private });
+  const sync = await deps.mirrors.sync({ fullName: job.repo.fullName, cloneUrl, token }, signal);
+  timings.fetchMs = sync.fetchMs;
+  deps.store.upsertRepo({ fullName: job.repo.fullName, mirrorPath: sync.gitDir });
+
+  const plan = await planPush(sync.gitDir, job, sync.fresh ? sync.refsAfter : sync.refsBefore);
+  if (!plan.scan) return { ...base, kind: 'skipped', reason: plan.reason };
+
+  const scope = `${plan.kind} ${job.ref.replace(/^refs\/(heads|tags)\//, '')} ${plan.kind === 'new-ref' ? '' : job.before.slice(0, 7) + '..'}${job.after.slice(0, 7)}`;
+  const out = await scanAndRecord(deps, job.repo, sync.gitDir, plan.selection, job.installationId, `${job.repo.fullName}@${job.after}`, 'push', signal, timings, false);
+
+  let conclusion: ScanSummary['conclusion'];
+  let checkRunId: number | undefined;
+  if (deps.checkRuns ?? true) {
+    const t = Date.now();
+    const rendered = renderCheckRun({
+      headSha: job.after,
+      findings: out.findings.map(withoutPlaintext),
+      scope: scope.trim(),
+      commits: out.commits,
+      blobs: out.blobs,
+      issues: out.issues,
+    });
+    conclusion = rendered.conclusion;
+    const client = await deps.github.client(job.installationId);
+    checkRunId = await publishCheckRun(client, job.repo.fullName, rendered, (s) => deps.registry.scrub(s));
+    timings.checkRunMs = Date.now() - t;
+  }
+  timings.totalMs = Date.now() - started;
+  deps.logger.info(
+    `app: push ${job.repo.fullName} ${scope.trim()}: ${out.blobs} blob(s), ${out.findings.length} finding(s)` +
+      (conclusion ? `, check ${conclusion}` : '') + ` in ${timings.totalMs} ms`,
+  );
+  return {
+    ...base,
+    kind: plan.kind,
+    commits: out.commits,
+    blobs: out.blobs,
+    findings: out.findings.length,
+    newSecrets: out.newSecrets,
+    ...(conclusion ? { conclusion } : {}),
+    ...(checkRunId !== undefined ? { checkRunId } : {}),
+  };
+}
+
+async function handleFullScan(deps: AppDeps, job: FullScanJob, signal: AbortSignal): Promise<ScanSummary> {
+  const timings: Record<string, number> = {};
+  const cloneUrl = await cloneUrlOf(deps, job.repo, job.installationId);
+  const token = await deps.github.gitToken(job.installationId);
+  deps.store.upsertRepo({ fullName: job.repo.fullName, cloneUrl, private: job.repo.private });
+  const sync = await deps.mirrors.sync({ fullName: job.repo.fullName, cloneUrl, token }, signal);
+  timings.fetchMs = sync.fetchMs;
+  deps.store.upsertRepo({ fullName: job.repo.fullName, mirrorPath: sync.gitDir });
+  if (sync.refsAfter.size === 0) return { kind: 'full-scan', repo: job.repo.fullName, commits: 0, blobs: 0, findings: 0, newSecrets: 0, reason: 'empty-repository', timings };
+  const out = await scanAndRecord(deps, job.repo, sync.gitDir, { kind: 'all' }, job.installationId, job.repo.fullName, 'app', signal, timings, true);
+  deps.logger.info(`app: full scan ${job.repo.fullName}: ${out.blobs} blob(s), ${out.findings.length} finding(s)`);
+  return { kind: 'full-scan', repo: job.repo.fullName, commits: out.commits, blobs: out.blobs, findings: out.findings.length, newSecrets: out.newSecrets, timings };
+}
+
+function handleRepos(deps: AppDeps, job: ReposJob, guid: string): { added: string[]; removed: string[]; scansQueued: number } {
+  const db = deps.store.db;
+  const now = new Date().toISOString();
+  let removed: string[] = job.removed;
+  let scansQueued = 0;
+  db.transaction(() => {
+    const add = db.prepare(
+      `INSERT INTO app_repos (full_name, github_id, installation_id, private, added_at, removed_at) VALUES (?, ?, ?, ?, ?, NULL)
+       ON CONFLICT (full_name) DO UPDATE SET github_id = coalesce(excluded.github_id, github_id),
+         installation_id = excluded.installation_id, private = excluded.private, removed_at = NULL`,
+    );
+    for (const r of job.added) {
+      deps.store.upsertRepo({ fullName: r.fullName, private: r.private });
+      add.run(r.fullName, r.githubId ?? null, job.installationId, r.private ? 1 : 0, now);
+    }
+    if (job.forgetInstallation) {
+      removed = [
+        ...new Set([
+          ...removed,
+          ...(db.prepare('SELECT full_name FROM app_repos WHERE installation_id = ? AND removed_at IS NULL').pluck().all(job.installationId) as string[]),
+        ]),
+      ];
+    }
+    const forget = db.prepare('UPDATE app_repos SET removed_at = ? WHERE full_name = ? AND removed_at IS NULL');
+    for (const name of removed) forget.run(now, name);
+  }).immediate();
+  if (deps.scanNewRepos && deps.enqueue) {
+    for (const r of job.added) {
+      // Derived GUIDs keep the follow-up idempotent when GitHub redelivers the installation event.
+      deps.enqueue({
+        guid: `${guid}:scan:${r.fullName}`,
+        event: 'keyloop.full-scan',
+        action: null,
+        installationId: job.installationId,
+        repo: r.fullName,
+        job: { kind: 'full-scan', repo: r, installationId: job.installationId },
+      });
+      scansQueued++;
+    }
+  }
+  deps.logger.info(`app: installation ${job.installationId} ${job.action}: +${job.added.length} -${removed.length} repo(s)`);
+  return { added: job.added.map((r) => r.fullName), removed, scansQueued };
+}
+
+/** Repositories the App currently covers (not removed), for healthz and tests. */
+export function installedRepos(store: Store): { fullName: string; installationId: number }[] {
+  return (store.db.prepare('SELECT full_name AS fullName, installation_id AS installationId FROM app_repos WHERE removed_at IS NULL ORDER BY full_name').all() as {
+    fullName: string;
+    installationId: number;
+  }[]);
+}
+

@@ -1,0 +1,163 @@
+// Composition root of the App: store + mirrors + engine + verifier + GitHub access → handler → durable queue → server.
+// `keyloop app` starts all of it; `keyloop receive` uses the same runtime without the server.
+import type { Server } from 'node:http';
+import { createEngine } from '../detection/engine.js';
+import { defaultDetectorsDir, loadCatalog } from '../detection/load.js';
+import { GitHubApp } from '../adapters/github/app.js';
+import { createGitHubClient, type GitHubClientOptions } from '../adapters/github/client.js';
+import { loadKey } from '../store/secret-key.js';
+import { openStore, type Store } from '../store/sqlite.js';
+import { createVerifier } from '../verification/verify.js';
+import type { Logger } from '../util/logger.js';
+import type { SecretRegistry } from '../util/redact.js';
+import { GitMirrors } from './git-mirror.js';
+import { createHandler, type AppDeps, type FindingsLoop, type GitHubAccess } from './handlers.js';
+import { DeliveryQueue, PermanentError } from './queue.js';
+import { closeServer, createAppServer, listen } from './server.js';
+
+export interface AppRuntimeOptions {
+  dbPath: string;
+  cacheDir: string;
+  githubUrl: string;
+  env: Record<string, string | undefined>;
+  logger: Logger;
+  registry: SecretRegistry;
+  /** App credentials; without them `token` (or anonymous) access is used (receive/debugging). */
+  app?: { appId: number; privateKey: string };
+  token?: string;
+  fingerprintKey: string;
+  maxBlobSize?: number;
+  detectorsDir?: string;
+  /** Verify findings with their issuers (default true). */
+  verify?: boolean;
+  /** Issuer base URL overrides (`github` defaults to githubUrl). */
+  issuerUrls?: Record<string, string>;
+  checkRuns?: boolean;
+  scanNewRepos?: boolean;
+  concurrency?: number;
+  maxAttempts?: number;
+  backoff?: (failures: number) => number;
+  /** Octokit knobs for installation clients (tests: throttle off). */
+  client?: Omit<GitHubClientOptions, 'baseUrl' | 'token'>;
+  loop?: FindingsLoop;
+  /** Store key file (default: KEYLOOP_KEY or ~/.config/keyloop/store.key). */
+  keyFile?: string;
+}
+
+export interface AppRuntime {
+  store: Store;
+  queue: DeliveryQueue;
+  deps: AppDeps;
+  githubApp: GitHubApp | null;
+  close(graceMs?: number): Promise<{ finished: number; requeued: number }>;
+}
+
+export function appAccess(app: GitHubApp): GitHubAccess {
+  const need = (id: number | undefined): number => {
+    if (id === undefined) throw new PermanentError('the delivery names no installation: is it from this GitHub App?');
+    return id;
+  };
+  return {
+    gitToken: async (id) => (await app.installationToken(need(id))).token,
+    client: (id) => app.installationClient(need(id)),
+  };
+}
+
+export function tokenAccess(baseUrl: string, token: string | undefined, opts: AppRuntimeOptions['client'] = {}): GitHubAccess {
+  const client = createGitHubClient({ ...opts, baseUrl, ...(token ? { token } : {}) });
+  return { gitToken: async () => token, client: async () => client };
+}
+
+export function createAppRuntime(opts: AppRuntimeOptions): AppRuntime {
+  const store = openStore(opts.dbPath, { key: () => loadKey({ env: opts.env, keyFile: opts.keyFile, create: true }) });
+  try {
+    const catalog = loadCatalog(opts.detectorsDir ?? defaultDetectorsDir());
+    const engine = createEngine(catalog);
+    const githubApp = opts.app
+      ? new GitHubApp({ appId: opts.app.appId, privateKey: opts.app.privateKey, baseUrl: opts.githubUrl, logger: opts.logger, client: opts.client })
+      : null;
+    const github = githubApp ? appAccess(githubApp) : tokenAccess(opts.githubUrl, opts.token, { ...opts.client, logger: opts.logger });
+    const verifier =
+      opts.verify === false
+        ? undefined
+        : createVerifier({
+            baseUrls: { github: opts.githubUrl, ...opts.issuerUrls },
+            registry: opts.registry,
+            logger: opts.logger,
+            cache: store.verificationCache(),
+          });
+    const deps: AppDeps = {
+      store,
+      mirrors: new GitMirrors(opts.cacheDir),
+      github,
+      engine,
+      registry: opts.registry,
+      logger: opts.logger,
+      fingerprintKey: opts.fingerprintKey,
+      maxBlobSize: opts.maxBlobSize ?? 50 * 1024 * 1024,
+      ...(verifier ? { verifier } : {}),
+      ...(opts.loop ? { loop: opts.loop } : {}),
+      checkRuns: opts.checkRuns ?? true,
+      scanNewRepos: opts.scanNewRepos ?? false,
+    };
+    const queue = new DeliveryQueue({
+      db: store.db,
+      handler: createHandler(deps),
+      concurrency: opts.concurrency ?? 2,
+      maxAttempts: opts.maxAttempts ?? 5,
+      ...(opts.backoff ? { backoff: opts.backoff } : {}),
+      logger: opts.logger,
+      scrub: (t) => opts.registry.scrub(t),
+    });
+    deps.enqueue = (d) => queue.enqueue(d);
+    return {
+      store,
+      queue,
+      deps,
+      githubApp,
+      async close(graceMs = 20_000) {
+        const r = await queue.stop(graceMs);
+        store.close();
+        return r;
+      },
+    };
+  } catch (err) {
+    store.close();
+    throw err;
+  }
+}
+
+export interface RunningApp extends AppRuntime {
+  server: Server;
+  url: string;
+  /** Stop accepting webhooks, finish or requeue work in flight, close the database. */
+  shutdown(graceMs?: number): Promise<{ finished: number; requeued: number }>;
+}
+
+export async function startApp(
+  opts: AppRuntimeOptions & { secret: string; port: number; host: string; maxBody?: number },
+): Promise<RunningApp> {
+  const rt = createAppRuntime(opts);
+  const server = createAppServer({ secret: opts.secret, queue: rt.queue, logger: opts.logger, ...(opts.maxBody ? { maxBody: opts.maxBody } : {}) });
+  let url: string;
+  try {
+    url = await listen(server, opts.port, opts.host);
+  } catch (err) {
+    await rt.close(0);
+    throw err;
+  }
+  rt.queue.start();
+  let stopping: Promise<{ finished: number; requeued: number }> | null = null;
+  return {
+    ...rt,
+    server,
+    url,
+    shutdown(graceMs) {
+      stopping ??= (async () => {
+        await closeServer(server);
+        return rt.close(graceMs);
+      })();
+      return stopping;
+    },
+  };
+}
