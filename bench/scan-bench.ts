@@ -1,0 +1,171 @@
+// `npm run bench [-- REPO] [--backend pack|native] [--size GB] [--verify]`: full-history scan speed against
+// `git cat-file --batch-all-objects` (the native read floor) and `git log -p --all`, with peak RSS and a check
+// that every secret planted in the generated corpus was found. Runs from dist/. The scan runs in a child
+// process so its peak RSS (process.resourceUsage().maxRSS, worker threads included) is the scan's alone.
+import { spawnSync } from 'node:child_process';
+import { existsSync, openSync, closeSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createEngine } from '../src/detection/engine.js';
+import { loadCatalog } from '../src/detection/load.js';
+import { openRepo } from '../src/objects/open.js';
+import { ObjectStore, scanPackDeltaAware, type DeltaScanStats } from '../src/objects/pack/index.js';
+import { scanGit } from '../src/core/pipeline.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const argv = process.argv.slice(2);
+const flag = (n: string) => argv.includes(`--${n}`);
+const value = (n: string, d: string) => {
+  const i = argv.indexOf(`--${n}`);
+  return i >= 0 && argv[i + 1] ? argv[i + 1]! : d;
+};
+const positional = argv.filter((a, i) => !a.startsWith('--') && !['--backend', '--size', '--child', '--runs'].includes(argv[i - 1] ?? ''));
+const MAX_BLOB = 50 << 20;
+
+interface ChildResult {
+  backend: string;
+  deltaAware: boolean;
+  enumerateMs: number;
+  scanMs: number;
+  blobs: number;
+  bytes: number;
+  scannedBytes: number;
+  findings: number;
+  matches: number;
+  secrets: string[];
+  maxRssMb: number;
+  stats?: DeltaScanStats;
+  digest?: string;
+}
+
+async function child(repo: string, backend: string, deltaAware: boolean): Promise<ChildResult> {
+  const engine = createEngine(loadCatalog(path.join(root, 'detectors')));
+  const objects = await openRepo(repo, 'native');
+  if (!objects) throw new Error(`${repo}: not a git repository`);
+  const secrets = new Set<string>();
+  const t0 = Date.now();
+  if (backend === 'native') {
+    const res = await scanGit(objects, { kind: 'all' }, engine, { maxBlobSize: MAX_BLOB });
+    for (const f of res.findings) secrets.add(f.secret);
+    const t1 = Date.now();
+    await objects.close();
+    return {
+      backend, deltaAware: false, enumerateMs: 0, scanMs: t1 - t0, blobs: res.stats.blobs, bytes: res.stats.bytes, scannedBytes: res.stats.bytes,
+      findings: res.findings.length, matches: res.findings.reduce((s, f) => s + f.locations.length, 0), secrets: [...secrets],
+      maxRssMb: process.resourceUsage().maxRSS / 1024,
+    };
+  }
+  // pack: provenance from the enumeration stage (as the pipeline does), contents from the pure-JS pack reader
+  const en = await objects.enumerate({ kind: 'all' });
+  await objects.close();
+  const pathOf = new Map(en.blobs.map((b) => [b.oid, b.origins[0]?.path ?? '']));
+  const t1 = Date.now();
+  const store = ObjectStore.open(repo);
+  const stats: DeltaScanStats = { blobs: 0, bytes: 0, scannedBytes: 0, full: 0, regions: 0, binary: 0, problems: 0 };
+  const keys = new Set<string>();
+  let matches = 0;
+  const digest: string[] = [];
+  for (const r of scanPackDeltaAware(store, engine, { deltaAware, maxBlobSize: MAX_BLOB, want: (o) => pathOf.has(o), pathOf: (o) => pathOf.get(o) }, stats)) {
+    if (!('matches' in r)) continue;
+    for (const m of r.matches) {
+      matches++;
+      secrets.add(m.secret);
+      keys.add(`${m.detectorId}\0${m.secret}`);
+      if (flag('verify')) digest.push(`${r.oid} ${m.detectorId} ${m.offset} ${m.line}:${m.column} ${JSON.stringify(m.parts)} ${m.decoded ?? ''} ${m.secret}`);
+    }
+  }
+  store.close();
+  const t2 = Date.now();
+  const { createHash } = await import('node:crypto');
+  return {
+    backend, deltaAware, enumerateMs: t1 - t0, scanMs: t2 - t1, blobs: stats.blobs, bytes: stats.bytes, scannedBytes: stats.scannedBytes,
+    findings: keys.size, matches, secrets: [...secrets], maxRssMb: process.resourceUsage().maxRSS / 1024, stats,
+    ...(flag('verify') ? { digest: createHash('sha256').update(digest.sort().join('\n')).digest('hex') } : {}),
+  };
+}
+
+function timeToDevNull(cmd: string, args: string[], cwd: string): number {
+  const fd = openSync('/dev/null', 'w');
+  try {
+    const t = process.hrtime.bigint();
+    const r = spawnSync(cmd, args, { cwd, stdio: ['ignore', fd, 'inherit'], env: { ...process.env, GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1', GIT_PAGER: 'cat' } });
+    if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}`);
+    return Number(process.hrtime.bigint() - t) / 1e6;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function runChild(repo: string, backend: string, deltaAware: boolean): ChildResult {
+  const args = [fileURLToPath(import.meta.url), '--child', repo, '--backend', backend, ...(deltaAware ? [] : ['--full']), ...(flag('verify') ? ['--verify'] : [])];
+  const r = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 28, stdio: ['ignore', 'pipe', 'inherit'] });
+  if (r.status !== 0) throw new Error(`scan child exited ${r.status}`);
+  return JSON.parse(r.stdout) as ChildResult;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const mb = (b: number) => (b / 1e6).toFixed(0);
+
+async function main() {
+  if (flag('child')) {
+    const repo = value('child', '');
+    const res = await child(repo, value('backend', 'pack'), !flag('full'));
+    process.stdout.write(JSON.stringify(res));
+    return;
+  }
+  const size = value('size', '2');
+  let repo = positional[0];
+  if (!repo) {
+    repo = path.join(root, 'corpus', '.generated', `large-${size}g.git`);
+    if (!existsSync(path.join(repo, 'keyloop-planted.json'))) {
+      process.stderr.write(`generating ${repo} (once)…\n`);
+      const g = spawnSync(process.execPath, [path.join(root, 'corpus', 'gen-large', 'generate.mjs'), '--size', size, '--out', repo], { stdio: 'inherit' });
+      if (g.status !== 0) throw new Error('corpus generation failed');
+    }
+  }
+  repo = path.resolve(repo);
+  const backend = value('backend', 'pack');
+  const runs = Number(value('runs', '3'));
+  const check = spawnSync('git', ['cat-file', '--batch-all-objects', '--batch-check=%(objecttype) %(objectsize)'], { cwd: repo, encoding: 'utf8', maxBuffer: 1 << 30 });
+  let blobs = 0;
+  let bytes = 0;
+  for (const l of check.stdout.split('\n')) if (l.startsWith('blob ')) (blobs++, (bytes += Number(l.slice(5))));
+  console.log(`repo: ${repo}\n  ${blobs} blobs, ${mb(bytes)} MB unique blob bytes (all objects in the odb)`);
+
+  const catFile = median(Array.from({ length: runs }, () => timeToDevNull('git', ['cat-file', '--batch-all-objects', '--batch', '--unordered'], repo!)));
+  console.log(`git cat-file --batch-all-objects --batch --unordered: ${(catFile / 1000).toFixed(2)} s (${mb(bytes / (catFile / 1000))} MB/s)`);
+  const log = flag('no-log') ? NaN : timeToDevNull('git', ['log', '-p', '--all'], repo);
+  if (!Number.isNaN(log)) console.log(`git log -p --all: ${(log / 1000).toFixed(2)} s`);
+
+  const results = Array.from({ length: runs }, () => runChild(repo!, backend, true));
+  const res = results.sort((a, b) => a.enumerateMs + a.scanMs - (b.enumerateMs + b.scanMs))[Math.floor(runs / 2)]!;
+  const total = res.enumerateMs + res.scanMs;
+  console.log(`scan (${backend}${backend === 'pack' ? ', delta-aware' : ''}): ${(total / 1000).toFixed(2)} s` +
+    (backend === 'pack' ? ` = enumerate ${(res.enumerateMs / 1000).toFixed(2)} s + read+detect ${(res.scanMs / 1000).toFixed(2)} s` : '') +
+    ` — ${mb(res.bytes / (total / 1000))} MB/s over ${res.blobs} blobs / ${mb(res.bytes)} MB; scanned ${mb(res.scannedBytes)} MB`);
+  if (res.stats) console.log(`  blobs scanned whole ${res.stats.full}, by delta regions ${res.stats.regions}, binary ${res.stats.binary}, problems ${res.stats.problems}`);
+  console.log(`  findings ${res.findings} (detector+secret), ${res.matches} blob matches`);
+  console.log(`  ratio to cat-file: ${(total / catFile).toFixed(2)}× (target ≤ 3×); read+detect alone ${(res.scanMs / catFile).toFixed(2)}×`);
+  if (!Number.isNaN(log)) console.log(`  ratio to git log -p --all: ${(total / log).toFixed(2)}×`);
+  console.log(`  peak RSS of the scan process: ${res.maxRssMb.toFixed(0)} MB (target ≤ 400 MB); runs: ${results.map((r) => ((r.enumerateMs + r.scanMs) / 1000).toFixed(2)).join(', ')} s`);
+
+  const labels = path.join(repo, 'keyloop-planted.json');
+  if (existsSync(labels)) {
+    const planted = (JSON.parse(readFileSync(labels, 'utf8')) as { planted: { kind: string; secret: string; removed: boolean }[] }).planted;
+    const found = new Set(res.secrets);
+    const missed = planted.filter((p) => !found.has(p.secret));
+    console.log(`  planted secrets found: ${planted.length - missed.length}/${planted.length} (${planted.filter((p) => p.removed).length} deleted later)` +
+      (missed.length ? ` — MISSED: ${missed.map((m) => m.kind).join(', ')}` : ''));
+  }
+  if (flag('verify') && backend === 'pack') {
+    const ref = runChild(repo, backend, false);
+    const same = ref.digest === res.digest;
+    console.log(`verify: full scan of every blob ${((ref.enumerateMs + ref.scanMs) / 1000).toFixed(2)} s, ${ref.matches} matches; delta-aware results ${same ? 'IDENTICAL' : 'DIFFER'}`);
+    if (!same) process.exitCode = 1;
+  }
+}
+
+main().catch((e) => {
+  console.error(e instanceof Error ? e.message : e);
+  process.exit(1);
+});
