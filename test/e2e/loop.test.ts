@@ -1,0 +1,261 @@
+// The whole loop against the fake GitHub and the fake issuer: plant keys, scan, open assigned issues without
+// the secret, close on revocation, reopen on resurrection, survive a lost database, route public leaks.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { allIssueText, createWorld, ghTokens, type World } from './loop-world.js';
+
+const alice = { name: 'Alice', email: '1001+alice@users.noreply.github.com' };
+const bob = { name: 'Bob', email: 'bob@corp.example' };
+const dave = { name: 'Dave', email: 'dave@corp.example' };
+const botAuthor = { name: 'dependabot[bot]', email: '49699333+dependabot[bot]@users.noreply.github.com' };
+
+const CONFIG = {
+  owners: { fallback: 'sec-lead' },
+  issues: { repo: 'acme/security' },
+  policy: { maxLiveDays: 7, remindEveryDays: 3, escalate: '@acme/sec-leads' },
+};
+
+describe('issue loop end to end', () => {
+  let w: World;
+  const [A, B, C, D] = ghTokens(4, 7);
+  const date = (d: number) => ({ date: `2024-12-${String(d).padStart(2, '0')}T10:00:00+00:00` });
+
+  beforeAll(async () => {
+    w = await createWorld('2025-01-01T00:00:00Z');
+    w.gh.emails.set('bob@corp.example', 'bob');
+    w.gh.emails.set('dave@corp.example', 'dave');
+    w.gh.setAssignable('acme/api', 'alice', 'carol');
+    w.gh.setAssignable('acme/site', 'dave');
+    w.gh.setAssignable('acme/security', 'sec-lead');
+    await w.addRepo('acme/api', {
+      private: true,
+      commits: [
+        { id: 'c1', author: { ...alice, ...date(1) }, files: { 'README.md': '# api\n', '.github/CODEOWNERS': '* @carol @acme/platform\n' } },
+        { id: 'c2', author: { ...alice, ...date(2) }, files: { 'config/prod.env': `DEBUG=0\nGITHUB_TOKEN=${A}\n` } },
+        { id: 'c3', author: { ...bob, ...date(3) }, files: { 'deploy/ci.yml': `env:\n  TOKEN: ${B}\n` } },
+        { id: 'c4', author: { ...botAuthor, ...date(4) }, files: { 'deps/lock.env': `X_TOKEN=${D}\n` } },
+      ],
+    });
+    await w.addRepo('acme/site', {
+      private: false,
+      commits: [{ id: 's1', author: { ...dave, ...date(5) }, files: { 'index.js': `const token = "${C}";\n` } }],
+    });
+    await w.addRepo('acme/security', { private: true, commits: [{ id: 'x1', files: { 'README.md': 'triage\n' } }] });
+    for (const t of [A, B, C, D]) w.issuer.setKey('github', t!, 'live');
+    w.issuer.setKey('github', D!, 'dead');
+  });
+
+  afterAll(async () => {
+    await w?.close();
+  });
+
+  const fpOf = (token: string) => w.store.listSecrets().find((s) => w.store.revealSecret(s.fingerprint).secret === token)!.fingerprint;
+  const issuesIn = (repo: string) => w.gh.issues.filter((i) => i.repo === repo);
+  const issueFor = (token: string) => {
+    const fp = fpOf(token);
+    return w.gh.issues.find((i) => i.body.includes(`keyloop:fingerprint=${fp}`))!;
+  };
+
+  it('dry run plans without touching GitHub or the store', async () => {
+    await w.scanAll();
+    const posts = w.gh.requests.filter((r) => r.method !== 'GET').length;
+    const r = await w.loop(CONFIG, { dryRun: true });
+    expect(r.lines.filter((l) => l.startsWith('open issue'))).toHaveLength(3);
+    expect(r.lines.join('\n')).not.toContain(A);
+    expect(w.gh.issues).toHaveLength(0);
+    expect(w.gh.requests.filter((r) => r.method !== 'GET').length).toBe(posts);
+    expect(w.store.listIssues()).toHaveLength(0);
+  });
+
+  it('run 1: one assigned issue per live (secret, repo), owners by commit author then CODEOWNERS', async () => {
+    const r = await w.loop(CONFIG);
+    expect(r.executed.filter((e) => !e.ok)).toEqual([]);
+
+    expect(issuesIn('acme/api')).toHaveLength(2);
+    const a = issueFor(A!);
+    const b = issueFor(B!);
+    expect(a.title).toBe('Leaked GitHub key in config/prod.env');
+    expect(a.labels).toEqual(['keyloop', 'secret:github-pat-classic', 'severity:critical']);
+    // alice from her noreply address, offline.
+    expect(a.assignees).toEqual(['alice']);
+    // bob maps to a login via the commits API but cannot be assigned: CODEOWNERS (carol) owns deploy/ci.yml.
+    expect(b.assignees).toEqual(['carol']);
+    expect(b.body).toContain('@acme/platform');
+    expect(w.store.getEmailLogin('bob@corp.example')?.login).toBe('bob');
+
+    // The public repo gets nothing; its issue lives in the private security repo, assigned to the fallback.
+    expect(issuesIn('acme/site')).toHaveLength(0);
+    const sec = issuesIn('acme/security');
+    expect(sec).toHaveLength(1);
+    expect(sec[0]!.title).toBe('Leaked GitHub key in index.js');
+    expect(sec[0]!.body).toContain('keyloop:repo=acme/site');
+    expect(sec[0]!.body).toContain('https://github.com/acme/site/blob/');
+    expect(sec[0]!.assignees).toEqual(['sec-lead']);
+
+    // The dead token (committed by a bot) gets no issue.
+    expect(w.gh.issues).toHaveLength(3);
+    expect(a.body).toMatch(/Verification \| \*\*live\*\*/);
+    expect(a.body).toContain('login: `user-');
+    expect(a.body).toContain('settings/tokens');
+    expect(a.body).toMatch(/Exposure so far \| 29 days/);
+    expect(w.store.listIssues({ state: 'open' })).toHaveLength(3);
+    expect(w.store.owners(fpOf(A!))).toContainEqual(expect.objectContaining({ login: 'alice', source: 'commit-author' }));
+    expect(w.store.owners(fpOf(B!))).toContainEqual(expect.objectContaining({ login: 'carol', source: 'codeowners' }));
+  });
+
+  it('never puts a planted secret in any title, body or comment', () => {
+    const text = allIssueText(w.gh);
+    for (const t of [A, B, C, D]) expect(text).not.toContain(t);
+  });
+
+  it('run 2 with nothing new changes nothing on GitHub', async () => {
+    w.clock.advanceDays(1);
+    const writes = w.gh.requests.filter((r) => r.method !== 'GET').length;
+    const r = await w.loop(CONFIG);
+    expect(r.actions).toEqual([]);
+    expect(w.gh.requests.filter((r) => r.method !== 'GET').length).toBe(writes);
+  });
+
+  it('a key flipped to dead closes its issue after two consecutive dead checks', async () => {
+    w.issuer.setKey('github', A!, 'dead');
+    w.clock.advanceDays(1);
+    await w.loop(CONFIG);
+    expect(issueFor(A!).state).toBe('open');
+    w.clock.advanceDays(1);
+    await w.loop(CONFIG);
+    const a = issueFor(A!);
+    expect(a.state).toBe('closed');
+    expect(a.state_reason).toBe('completed');
+    expect(a.comments.at(-1)!.body).toMatch(/Verified revoked at 2025-01-03T00:00:00\.000Z/);
+    expect(w.store.getSecret(fpOf(A!))!.status).toBe('revoked');
+  });
+
+  it('an unknown answer never closes or reopens anything', async () => {
+    w.issuer.setIssuer('github', '5xx');
+    w.clock.advanceDays(1);
+    const r = await w.loop(CONFIG);
+    expect(r.actions).toEqual([]);
+    w.issuer.setIssuer('github', undefined);
+  });
+
+  it('the key live again reopens the issue with a comment', async () => {
+    w.issuer.setKey('github', A!, 'live');
+    w.clock.advanceDays(1);
+    await w.loop(CONFIG);
+    const a = issueFor(A!);
+    expect(a.state).toBe('open');
+    expect(a.comments.at(-1)!.body).toContain('live** again');
+  });
+
+  it('new locations of the same secret get one comment listing them', async () => {
+    await w.addCommits('acme/api', [{ id: 'c5', author: { ...bob, ...date(20) }, files: { 'deploy/cd.yml': `token: ${B}\n`, 'deploy/other.yml': `t2: ${B}\n` } }]);
+    await w.scan('acme/api');
+    w.clock.advanceDays(1);
+    const before = issueFor(B!).comments.length;
+    await w.loop(CONFIG);
+    const b = issueFor(B!);
+    expect(b.comments.length).toBe(before + 1);
+    expect(b.comments.at(-1)!.body).toContain('2 new locations');
+    expect(b.comments.at(-1)!.body).toContain('deploy/cd.yml#L1');
+    w.clock.advanceDays(1);
+    await w.loop(CONFIG);
+    expect(issueFor(B!).comments.length).toBe(before + 1);
+  });
+
+  it('reminds once a key stays live past policy.maxLiveDays, then at most every remindEveryDays', async () => {
+    w.clock.advanceDays(2); // B live since Jan 1: now past 7 days
+    await w.loop(CONFIG);
+    const b = issueFor(B!);
+    const reminders = () => issueFor(B!).comments.filter((c) => c.body.includes('⏰')).length;
+    expect(reminders()).toBe(1);
+    expect(b.comments.at(-1)!.body).toContain('@acme/sec-leads');
+    expect(b.comments.at(-1)!.body).toContain('@carol');
+    w.clock.advanceDays(1);
+    await w.loop(CONFIG);
+    expect(reminders()).toBe(1);
+    w.clock.advanceDays(3);
+    await w.loop(CONFIG);
+    expect(reminders()).toBe(2);
+    const kinds = new Set(w.store.events().map((e) => e.kind));
+    for (const k of ['issue-opened', 'closed', 'reopened', 'commented', 'issue-reminded', 'verified-live', 'verified-dead']) expect(kinds).toContain(k);
+  });
+
+  it('after the database is lost, a rerun finds the issues by marker and opens no duplicate', async () => {
+    const count = w.gh.issues.length;
+    w.freshDb();
+    await w.scanAll();
+    w.clock.advanceDays(1);
+    const r = await w.loop(CONFIG);
+    expect(w.gh.issues.length).toBe(count);
+    expect(r.actions.filter((a) => a.kind === 'open')).toEqual([]);
+    expect(r.actions.filter((a) => a.kind === 'adopt').length).toBeGreaterThanOrEqual(3);
+    expect(w.store.listIssues()).toHaveLength(count);
+    // and the comment stream does not restart: no "new locations" comments for adopted issues
+    expect(r.actions.filter((a) => a.kind === 'comment-locations')).toEqual([]);
+  });
+
+  it('an issue closed on GitHub with the false-positive label is picked up as a triage verdict', async () => {
+    const c = issuesIn('acme/security')[0]!;
+    c.state = 'closed';
+    c.state_reason = 'not_planned';
+    c.labels.push('false-positive');
+    w.clock.advanceDays(1);
+    await w.loop(CONFIG);
+    const fp = /keyloop:fingerprint=([0-9a-f]{64})/.exec(c.body)![1]!;
+    expect(w.store.getSecret(fp)!.status).toBe('false-positive');
+    expect(w.store.events({ fingerprint: fp, kind: 'triaged' })).toHaveLength(1);
+    // and stays closed although the key is live
+    w.clock.advanceDays(1);
+    await w.loop(CONFIG);
+    expect(c.state).toBe('closed');
+  });
+
+  it('policy.revokeGitHubTokens sends live GitHub tokens to POST /credentials/revoke, unauthenticated, once', async () => {
+    w.clock.advanceDays(1);
+    await w.loop({ ...CONFIG, policy: { ...CONFIG.policy, revokeGitHubTokens: true } });
+    const calls = w.gh.requestsTo('POST', '/credentials/revoke');
+    expect(calls).toHaveLength(1);
+    expect(calls[0]!.as).toBeNull();
+    expect([...w.gh.revoked].sort()).toEqual([A!, B!].sort());
+    w.clock.advanceDays(1);
+    await w.loop({ ...CONFIG, policy: { ...CONFIG.policy, revokeGitHubTokens: true } });
+    expect(w.gh.requestsTo('POST', '/credentials/revoke')).toHaveLength(1);
+  });
+
+  it('every action was recorded as an event, and still no secret anywhere on GitHub', () => {
+    const kinds = new Set(w.store.events().map((e) => e.kind));
+    for (const k of ['issue-adopted', 'triaged', 'token-revoke-requested']) expect(kinds).toContain(k);
+    const text = allIssueText(w.gh);
+    for (const t of [A, B, C, D]) expect(text).not.toContain(t);
+    const events = JSON.stringify(w.store.events());
+    for (const t of [A, B, C, D]) expect(events).not.toContain(t);
+  });
+});
+
+describe('assignment refused at creation', () => {
+  let w: World;
+  afterAll(async () => {
+    await w?.close();
+  });
+
+  it('a 422 on assignment falls back to the next owner', async () => {
+    w = await createWorld('2025-01-01T00:00:00Z');
+    const [T] = ghTokens(1, 99);
+    w.gh.setAssignable('acme/app', 'alice', 'carol');
+    await w.addRepo('acme/app', {
+      private: true,
+      commits: [{ id: 'c1', author: { ...alice, date: '2024-12-01T00:00:00Z' }, files: { CODEOWNERS: '* @carol\n', '.env': `GH=${T}\n` } }],
+    });
+    w.issuer.setKey('github', T!, 'live');
+    await w.scanAll();
+    // alice passes checkUserCanBeAssigned, but the create call is refused (permissions changed meanwhile).
+    w.gh.fault({ method: 'POST', path: '/repos/acme/app/issues', kind: 'status', status: 422, times: 1 });
+    const r = await w.loop({});
+    expect(r.executed.map((e) => e.ok)).toEqual([true]);
+    const posts = w.gh.requestsTo('POST', '/repos/acme/app/issues');
+    // The fake drops a faulted request's body unread: the first attempt is known by its 422.
+    expect(posts.map((p) => p.status)).toEqual([422, 201]);
+    expect((posts[1]!.body as { assignees?: string[] }).assignees).toEqual(['carol']);
+    expect(w.gh.issues.map((i) => i.assignees)).toEqual([['carol']]);
+    expect(w.store.events({ kind: 'issue-opened' })[0]!.detail?.rejected).toEqual(['alice']);
+  });
+});
