@@ -72,6 +72,52 @@ export function buildProgram(ctx: CommandContext, setExit: (code: number) => voi
       setExit(await detectorsCheckCommand(opts, ctx));
     });
 
+  // ---- org / secrets / where (store-backed org crawl) ----
+  const list = (v: string, prev: string[] = []) => [...prev, ...v.split(',').map((s) => s.trim()).filter(Boolean)];
+  program
+    .command('org')
+    .description('scan every repository of a GitHub org into the SQLite store (incremental; resumes after a crash)')
+    .argument('<org>', 'GitHub organization')
+    .option('--include-forks', 'also scan forks', false)
+    .option('--include-archived', 'also scan archived repositories', false)
+    .option('--repos <glob>', 'only repositories whose name or owner/name matches (repeatable, comma-separated)', list)
+    .option('--exclude <glob>', 'skip repositories whose name or owner/name matches (repeatable, comma-separated)', list)
+    .option('--cache-dir <dir>', 'where the bare mirrors live (default: $XDG_CACHE_HOME/keyloop or ~/.cache/keyloop)')
+    .option('--db <file>', 'SQLite database', 'keyloop.db')
+    .option('--key-file <file>', 'store encryption key file, created 0600 on first use (default: ~/.config/keyloop/store.key; $KEYLOOP_KEY wins)')
+    .option('--github-url <url>', 'GitHub API base URL (default: $GITHUB_API_URL or https://api.github.com; GHES: https://HOST/api/v3)')
+    .option('--token <token>', 'GitHub token (default: $GITHUB_TOKEN)')
+    .option('--concurrency <n>', 'repositories processed at once', int, 4)
+    .addOption(new Option('--format <format>', 'run summary format').choices(['table', 'json']).default('table'))
+    .addOption(new Option('--git-backend <backend>', 'git implementation').choices(['auto', 'native', 'isomorphic']).default('auto'))
+    .option('--max-blob-size <size>', 'skip blobs larger than this', size, 50 * 1024 ** 2)
+    .option('--config <file>', 'configuration file (allowlists, excluded paths, fingerprint key)')
+    .option('--detectors <dir>', 'load detectors from DIR instead of the built-in catalog')
+    .option('--no-progress', 'never print the progress line')
+    .action(async (org: string, opts) => {
+      const { orgCommand } = await import('./commands/org.js');
+      setExit(await orgCommand({ ...opts, org }, ctx));
+    });
+  program
+    .command('secrets')
+    .description('inventory of stored secrets: repos, first/last seen, still at HEAD or only in history, verification, owner')
+    .option('--db <file>', 'SQLite database', 'keyloop.db')
+    .addOption(new Option('--format <format>', 'output format').choices(['table', 'json']).default('table'))
+    .action(async (opts) => {
+      const { secretsCommand } = await import('./commands/secrets.js');
+      setExit(await secretsCommand(opts, ctx));
+    });
+  program
+    .command('where')
+    .description('every repo/commit/path/line where a stored secret appears')
+    .argument('<fingerprint>', 'fingerprint or a unique prefix (8+ hex characters)')
+    .option('--db <file>', 'SQLite database', 'keyloop.db')
+    .addOption(new Option('--format <format>', 'output format').choices(['table', 'json']).default('table'))
+    .action(async (fingerprint: string, opts) => {
+      const { whereCommand } = await import('./commands/where.js');
+      setExit(await whereCommand({ ...opts, fingerprint }, ctx));
+    });
+
   return program;
 }
 

@@ -1,0 +1,117 @@
+// `keyloop org ORG`: crawl every repository of a GitHub org into the store. All work happens in src/sources/github-org.ts.
+// Exit codes: 0 every repo scanned; 1 at least one repo failed (or the after-scan hook failed); 2 bad
+// arguments/config or the org could not be listed; 130 interrupted (SIGINT/SIGTERM; rerun to resume).
+import { resolve } from 'node:path';
+import type { CommandContext } from '../context.js';
+import { ConfigError } from '../../src/core/errors.js';
+import { createGitHubClient, GitHubRepoHost, resolveGitHubUrl, resolveToken } from '../../src/adapters/github/index.js';
+import { loadConfig } from '../../src/config/load.js';
+import { createEngine } from '../../src/detection/engine.js';
+import { defaultDetectorsDir, loadCatalog } from '../../src/detection/load.js';
+import { suppress } from '../../src/run/scan.js';
+import { scanOrg, type AfterScanContext, type OrgScanSummary } from '../../src/sources/github-org.js';
+import { defaultCacheDir } from '../../src/sources/mirror.js';
+import { loadKey, openStore } from '../../src/store/index.js';
+import { createLogger } from '../../src/util/logger.js';
+import { SecretRegistry } from '../../src/util/redact.js';
+import picomatch from 'picomatch';
+import { renderTable } from './secrets.js';
+
+export interface OrgCommandOptions {
+  org: string;
+  includeForks: boolean;
+  includeArchived: boolean;
+  repos?: string[];
+  exclude?: string[];
+  cacheDir?: string;
+  db: string;
+  keyFile?: string;
+  githubUrl?: string;
+  token?: string;
+  format: 'table' | 'json';
+  concurrency: number;
+  gitBackend: 'auto' | 'native' | 'isomorphic';
+  maxBlobSize: number;
+  config?: string;
+  detectors?: string;
+  progress: boolean;
+}
+
+/** What later features plug in without touching argument parsing (verification + issues at the end of the run). */
+export interface OrgCommandDeps {
+  afterScan?: (ctx: AfterScanContext) => Promise<void>;
+  /** Test knobs for the GitHub client (shorter rate-limit waits). */
+  client?: { retryAfterBaseValue?: number; throttle?: boolean };
+}
+
+export async function orgCommand(opts: OrgCommandOptions, ctx: CommandContext, deps: OrgCommandDeps = {}): Promise<number> {
+  if (!/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/.test(opts.org)) throw new ConfigError(`not a GitHub organization name: "${opts.org}"`, 'ORG');
+  if (!Number.isInteger(opts.concurrency) || opts.concurrency < 1) throw new ConfigError('must be at least 1', '--concurrency');
+  const registry = new SecretRegistry();
+  const token = resolveToken(opts.token, ctx.env);
+  if (token) registry.add(token);
+  const logger = createLogger({ registry, write: (l) => ctx.stderr.write(l + '\n') });
+  const baseUrl = resolveGitHubUrl(opts.githubUrl, ctx.env);
+  if (!token) logger.warn('no token (--token / GITHUB_TOKEN): only public repositories, and a low API rate limit');
+
+  const config = loadConfig({ root: ctx.cwd, explicit: opts.config ? resolve(ctx.cwd, opts.config) : undefined, env: ctx.env });
+  const catalog = loadCatalog(opts.detectors ? resolve(ctx.cwd, opts.detectors) : defaultDetectorsDir());
+  const engine = createEngine(catalog);
+  const excluded = config.paths.exclude.length ? picomatch(config.paths.exclude, { dot: true }) : null;
+
+  const octokit = createGitHubClient({ baseUrl, token, logger, ...deps.client });
+  const host = new GitHubRepoHost(octokit, { token });
+  const store = openStore(resolve(ctx.cwd, opts.db), {
+    key: () => loadKey({ env: ctx.env, keyFile: opts.keyFile ? resolve(ctx.cwd, opts.keyFile) : undefined, create: true }),
+  });
+  const showProgress = opts.progress && !!ctx.stderr.isTTY;
+  let done = 0;
+  let summary: OrgScanSummary;
+  try {
+    summary = await scanOrg({
+      org: opts.org,
+      host,
+      store,
+      engine,
+      cacheDir: opts.cacheDir ? resolve(ctx.cwd, opts.cacheDir) : defaultCacheDir(ctx.env),
+      filter: { includeForks: opts.includeForks, includeArchived: opts.includeArchived, include: opts.repos, exclude: opts.exclude },
+      concurrency: opts.concurrency,
+      maxBlobSize: opts.maxBlobSize,
+      fingerprintKey: config.fingerprintKey,
+      gitBackend: opts.gitBackend,
+      excludePath: excluded ? (p) => excluded(p) : undefined,
+      suppress: (f) => suppress(f, config, null),
+      registry,
+      logger,
+      signal: ctx.signal,
+      onRepo: showProgress ? (o) => ctx.stderr.write(`\r\x1b[K[${++done}] ${o.repo} ${o.status}`) : undefined,
+      afterScan: deps.afterScan,
+    });
+  } finally {
+    if (showProgress) ctx.stderr.write('\r\x1b[K');
+    store.close();
+  }
+
+  ctx.stdout.write(opts.format === 'json' ? JSON.stringify(summaryJson(summary), null, 2) + '\n' : summaryTable(summary));
+  if (summary.status === 'interrupted') return 130;
+  return summary.failed > 0 || summary.status === 'failed' ? 1 : 0;
+}
+
+function summaryJson(s: OrgScanSummary) {
+  return { runId: s.runId, org: s.org, status: s.status, resumed: s.resumed, elapsedMs: s.elapsedMs, run: s.run, repos: s.repos };
+}
+
+function summaryTable(s: OrgScanSummary): string {
+  const rows = s.repos
+    .filter((r) => r.status !== 'resumed')
+    .map((r) => [r.repo, r.status, r.mirror ?? '-', String(r.blobsScanned), String(r.findings), String(r.newSecrets), `${r.elapsedMs} ms`, r.error ?? '']);
+  const run = s.run;
+  const resumed = s.repos.filter((r) => r.status === 'resumed').length;
+  return (
+    renderTable(['REPO', 'STATUS', 'MIRROR', 'BLOBS', 'FINDINGS', 'NEW', 'TIME', 'ERROR'], rows, { maxWidth: { 0: 40, 7: 80 } }) +
+    '\n' +
+    `run ${run.id} ${run.status}${s.resumed ? ` (resumed; ${resumed} repos done before)` : ''}: ${run.reposTotal} repos, ` +
+    `${run.reposDone} done, ${run.reposFailed} failed; ${run.blobsScanned} blobs scanned (${(run.bytesScanned / 1e6).toFixed(1)} MB), ` +
+    `${run.findings} findings, ${run.newSecrets} new secrets; ${(s.elapsedMs / 1000).toFixed(2)} s\n`
+  );
+}

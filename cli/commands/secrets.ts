@@ -1,0 +1,99 @@
+// `keyloop secrets`: the inventory of every secret in the store, with whether it is still at the default branch HEAD.
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { CommandContext } from '../context.js';
+import { ConfigError } from '../../src/core/errors.js';
+import { headBlobs } from '../../src/sources/mirror.js';
+import { openStore, type Store } from '../../src/store/index.js';
+import type { LocationRow, SecretSummary } from '../../src/store/types.js';
+
+export interface SecretsCommandOptions {
+  db: string;
+  format: 'table' | 'json';
+}
+
+/** 'head': in the default branch's current tree; 'history': only in past commits; 'unknown': no mirror to check. */
+export type Presence = 'head' | 'history' | 'unknown';
+
+export interface InventoryRow extends Omit<SecretSummary, 'id'> {
+  presence: Presence;
+}
+
+export function openExistingStore(db: string, cwd: string): Store {
+  const path = resolve(cwd, db);
+  if (!existsSync(path)) throw new ConfigError(`no database at ${path} (run \`keyloop org\` first, or pass --db)`, '--db');
+  return openStore(path);
+}
+
+/** Checks each location's blob against the HEAD tree of its repo's mirror (one `ls-tree` per repo). */
+export async function presenceOf(locations: LocationRow[]): Promise<Map<string, Presence>> {
+  const heads = new Map<string, Promise<Set<string> | null>>();
+  const headOf = (l: LocationRow) => {
+    if (!l.mirrorPath || !existsSync(l.mirrorPath)) return Promise.resolve(null);
+    let p = heads.get(l.mirrorPath);
+    if (!p) {
+      p = headBlobs(l.mirrorPath).catch(() => null);
+      heads.set(l.mirrorPath, p);
+    }
+    return p;
+  };
+  const out = new Map<string, Presence>();
+  for (const l of locations) {
+    if (out.get(l.fingerprint) === 'head') continue;
+    const set = l.blob ? await headOf(l) : null;
+    const here: Presence = set === null ? 'unknown' : set.has(l.blob!) ? 'head' : 'history';
+    const prev = out.get(l.fingerprint);
+    // Any HEAD hit wins; a checked "history" beats "unknown".
+    if (!prev || here === 'head' || (prev === 'unknown' && here === 'history')) out.set(l.fingerprint, here);
+  }
+  return out;
+}
+
+export async function inventory(store: Store): Promise<InventoryRow[]> {
+  const presence = await presenceOf(store.locations());
+  return store.inventory().map(({ id: _id, ...s }) => ({ ...s, presence: presence.get(s.fingerprint) ?? 'unknown' }));
+}
+
+export async function secretsCommand(opts: SecretsCommandOptions, ctx: CommandContext): Promise<number> {
+  const store = openExistingStore(opts.db, ctx.cwd);
+  let rows: InventoryRow[];
+  try {
+    rows = await inventory(store);
+  } finally {
+    store.close();
+  }
+  if (opts.format === 'json') {
+    ctx.stdout.write(JSON.stringify(rows, null, 2) + '\n');
+    return 0;
+  }
+  const day = (s: string | null) => s?.slice(0, 10) ?? '-';
+  const table = rows.map((r) => [
+    r.detector,
+    r.fingerprint.slice(0, 12),
+    r.redacted,
+    String(r.repos.length),
+    day(r.firstSeen),
+    day(r.lastSeen),
+    r.status,
+    r.presence,
+    r.lastVerification ? `${r.lastVerification.status} ${day(r.lastVerification.checkedAt)}` : '-',
+    r.owners.join(',') || '-',
+  ]);
+  ctx.stdout.write(
+    renderTable(['DETECTOR', 'FINGERPRINT', 'SECRET', 'REPOS', 'FIRST SEEN', 'LAST SEEN', 'STATUS', 'PRESENT', 'VERIFIED', 'OWNER'], table, {
+      maxWidth: { 0: 28, 2: 20 },
+    }) + `\n${rows.length} secret(s); ${rows.filter((r) => r.presence === 'head').length} still at HEAD\n`,
+  );
+  return 0;
+}
+
+/** Plain aligned columns; cells longer than their max width are cut with an ellipsis. */
+export function renderTable(headers: string[], rows: string[][], opts: { maxWidth?: Record<number, number> } = {}): string {
+  const cut = (s: string, i: number) => {
+    const max = opts.maxWidth?.[i];
+    return max && s.length > max ? s.slice(0, max - 1) + '…' : s;
+  };
+  const cells = [headers, ...rows.map((r) => r.map(cut))];
+  const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
+  return cells.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n') + '\n';
+}

@@ -1,0 +1,245 @@
+// `keyloop org` as a library: list an org's repos, mirror each, scan only blobs not scanned before, record it
+// all in the store (one transaction per repo), repos in parallel. A killed run resumes where it stopped.
+import PQueue from 'p-queue';
+import { ConfigError, InternalError } from '../core/errors.js';
+import { gitSource, inThreadMatcher, scanSource, type Matcher, type RawFinding } from '../core/pipeline.js';
+import type { HostedRepo, RepoFilter, RepoHost } from '../core/ports.js';
+import type { Engine } from '../detection/types.js';
+import { openRepo } from '../objects/open.js';
+import type { Store } from '../store/sqlite.js';
+import type { RunRow } from '../store/types.js';
+import { silentLogger, type Logger } from '../util/logger.js';
+import type { SecretRegistry } from '../util/redact.js';
+import { syncMirror, MirrorError } from './mirror.js';
+
+export interface RepoOutcome {
+  repo: string;
+  /** 'resumed': finished by the interrupted run this one continues, not touched again. */
+  status: 'done' | 'failed' | 'resumed';
+  mirror?: 'cloned' | 'fetched';
+  blobsScanned: number;
+  blobsSkipped: number;
+  bytesScanned: number;
+  findings: number;
+  newSecrets: number;
+  elapsedMs: number;
+  error?: string;
+}
+
+/** What the end-of-run hook receives: verification and issues plug in here (src/loop). */
+export interface AfterScanContext {
+  runId: number;
+  org: string;
+  store: Store;
+  host: RepoHost;
+  /** Every repo listed for this run (filters applied). */
+  repos: HostedRepo[];
+  outcomes: RepoOutcome[];
+  /** Fingerprints of every finding seen in this process's part of the run (new or not). */
+  fingerprints: Set<string>;
+  signal?: AbortSignal;
+  logger: Logger;
+}
+
+export interface OrgScanOptions {
+  org: string;
+  host: RepoHost;
+  store: Store;
+  engine: Engine;
+  /** Replace the in-thread matcher (worker pool). */
+  matcher?: Matcher;
+  cacheDir: string;
+  filter?: RepoFilter;
+  /** Repos processed at once (default 4). */
+  concurrency?: number;
+  maxBlobSize: number;
+  fingerprintKey?: string;
+  gitBackend?: 'auto' | 'native' | 'isomorphic';
+  excludePath?: (path: string) => boolean;
+  /** Drop findings before they are stored (config allowlists). */
+  suppress?: (findings: RawFinding[]) => RawFinding[];
+  registry?: SecretRegistry;
+  logger?: Logger;
+  signal?: AbortSignal;
+  onRepo?: (o: RepoOutcome) => void;
+  /** Runs after every repo is recorded; a throw marks the run failed (its message is kept on the run). */
+  afterScan?: (ctx: AfterScanContext) => Promise<void>;
+}
+
+export interface OrgScanSummary {
+  runId: number;
+  org: string;
+  resumed: boolean;
+  status: RunRow['status'];
+  repos: RepoOutcome[];
+  /** Counters over the whole run (including the part done before a resume). */
+  run: RunRow;
+  failed: number;
+  elapsedMs: number;
+}
+
+/** Skip reasons that mean "could not read", not "looked at": those blobs are retried next run. */
+const RETRY_REASONS = new Set(['missing-object', 'corrupt-object', 'unreadable', 'error']);
+
+export async function scanOrg(opts: OrgScanOptions): Promise<OrgScanSummary> {
+  const started = Date.now();
+  const log = opts.logger ?? silentLogger;
+  const { store } = opts;
+  const handle = store.beginRun('org', opts.org);
+  if (handle.resumed) log.info(`resuming run ${handle.id} (${handle.finishedRepos.size} repos already done)`);
+
+  let repos: HostedRepo[];
+  try {
+    repos = await opts.host.listRepos(opts.org, opts.filter);
+  } catch (err) {
+    store.finishRun(handle.id, 'failed', (err as Error).message);
+    throw err;
+  }
+  store.setRunTotal(handle.id, repos.length);
+  log.info(`${opts.org}: ${repos.length} repositories`);
+
+  const outcomes: RepoOutcome[] = [];
+  let fatal: unknown;
+  const fingerprints = new Set<string>();
+  const queue = new PQueue({ concurrency: Math.max(1, opts.concurrency ?? 4) });
+  const matcher = opts.matcher ?? inThreadMatcher(opts.engine);
+
+  const push = (o: RepoOutcome) => {
+    outcomes.push(o);
+    opts.onRepo?.(o);
+  };
+
+  for (const repo of repos) {
+    if (handle.finishedRepos.has(repo.fullName)) {
+      push({ repo: repo.fullName, status: 'resumed', blobsScanned: 0, blobsSkipped: 0, bytesScanned: 0, findings: 0, newSecrets: 0, elapsedMs: 0 });
+      continue;
+    }
+    queue
+      .add(async () => {
+        if (opts.signal?.aborted || fatal) return;
+        const o = await scanOneRepo(repo, handle.id, opts, matcher, fingerprints, log);
+        if (o) push(o);
+      })
+      .catch((err: unknown) => {
+        // Not a repo's fault (bad key, unwritable database, a bug): stop the whole run.
+        fatal ??= err;
+        queue.clear();
+      });
+  }
+  await queue.onIdle();
+  if (fatal) {
+    store.finishRun(handle.id, 'failed', (fatal as Error).message);
+    throw fatal;
+  }
+
+  let status: 'completed' | 'failed' | 'interrupted' = opts.signal?.aborted ? 'interrupted' : 'completed';
+  let error: string | undefined;
+  if (status === 'completed' && opts.afterScan) {
+    try {
+      await opts.afterScan({ runId: handle.id, org: opts.org, store, host: opts.host, repos, outcomes, fingerprints, signal: opts.signal, logger: log });
+    } catch (err) {
+      status = opts.signal?.aborted ? 'interrupted' : 'failed';
+      error = `after-scan: ${(err as Error).message}`;
+      log.error(error);
+    }
+  }
+  const run = store.finishRun(handle.id, status, error);
+  outcomes.sort((a, b) => a.repo.localeCompare(b.repo));
+  return {
+    runId: handle.id,
+    org: opts.org,
+    resumed: handle.resumed,
+    status,
+    repos: outcomes,
+    run,
+    failed: outcomes.filter((o) => o.status === 'failed').length,
+    elapsedMs: Date.now() - started,
+  };
+}
+
+async function scanOneRepo(
+  repo: HostedRepo,
+  runId: number,
+  opts: OrgScanOptions,
+  matcher: Matcher,
+  fingerprints: Set<string>,
+  log: Logger,
+): Promise<RepoOutcome | null> {
+  const t0 = Date.now();
+  const { store } = opts;
+  const base = { repo: repo.fullName, blobsScanned: 0, blobsSkipped: 0, bytesScanned: 0, findings: 0, newSecrets: 0 };
+  let mirror: RepoOutcome['mirror'];
+  const fail = (message: string): RepoOutcome => {
+    const elapsedMs = Date.now() - t0;
+    store.recordRepoFailure(runId, repo.fullName, message, elapsedMs);
+    log.warn(`${repo.fullName}: ${message}`);
+    return { ...base, status: 'failed', mirror, elapsedMs, error: message };
+  };
+  try {
+    const credentials = await opts.host.gitCredentials(repo.fullName);
+    const m = await syncMirror(repo, { cacheDir: opts.cacheDir, credentials, backend: opts.gitBackend, signal: opts.signal });
+    mirror = m.action;
+    store.upsertRepo({
+      fullName: repo.fullName,
+      defaultBranch: repo.defaultBranch,
+      cloneUrl: repo.cloneUrl,
+      fork: repo.fork,
+      archived: repo.archived,
+      private: repo.private,
+      mirrorPath: m.path,
+    });
+    if (opts.signal?.aborted) return null;
+    const objects = await openRepo(m.path, opts.gitBackend ?? 'auto');
+    if (!objects) return fail(`mirror at ${m.path} is not a git repository`);
+    try {
+      const already = store.scannedBlobs(repo.fullName);
+      const looked: Array<[string, 'scanned' | 'skipped']> = [];
+      const source = await gitSource(objects, { kind: 'all' });
+      const result = await scanSource(source, matcher, opts.engine.catalog, {
+        maxBlobSize: opts.maxBlobSize,
+        skipItem: (oid) => already.has(oid),
+        onItem: (oid, outcome) => looked.push([oid, outcome]),
+        excludePath: opts.excludePath,
+        fingerprintKey: opts.fingerprintKey,
+        registry: opts.registry,
+        signal: opts.signal,
+      });
+      // An interrupted scan is not recorded: the resumed run rescans this repo from its last committed state.
+      if (opts.signal?.aborted) return null;
+      for (const f of result.findings) opts.registry?.add(f.secret);
+      const findings = opts.suppress ? opts.suppress(result.findings) : result.findings;
+      const retry = new Set(result.skipped.filter((s) => s.blob && RETRY_REASONS.has(s.reason)).map((s) => s.blob!));
+      const headCommit = m.empty ? null : await objects.resolve('HEAD');
+      const rec = store.recordRepoScan(runId, repo.fullName, {
+        findings,
+        blobs: looked.filter(([oid]) => !retry.has(oid)),
+        bytesScanned: result.stats.bytes,
+        headCommit,
+        elapsedMs: Date.now() - t0,
+      });
+      for (const f of findings) fingerprints.add(f.fingerprint);
+      const problems = [...result.problems.map((p) => `${p.kind}: ${p.detail}`), ...[...retry].map((oid) => `unreadable blob ${oid.slice(0, 12)}`)];
+      if (problems.length) return fail(`${problems.length} problem(s) reading objects (corrupt or missing): ${problems.slice(0, 3).join('; ')}`);
+      const o: RepoOutcome = {
+        ...base,
+        status: 'done',
+        mirror,
+        blobsScanned: rec.blobsScanned,
+        blobsSkipped: rec.blobsSkipped,
+        bytesScanned: result.stats.bytes,
+        findings: findings.length,
+        newSecrets: rec.newSecrets,
+        elapsedMs: Date.now() - t0,
+      };
+      log.debug(`${repo.fullName}: ${mirror}, ${o.blobsScanned} blobs scanned, ${o.findings} findings in ${o.elapsedMs} ms`);
+      return o;
+    } finally {
+      await objects.close();
+    }
+  } catch (err) {
+    if (opts.signal?.aborted) return null;
+    if (err instanceof ConfigError || err instanceof InternalError) throw err;
+    if (err instanceof MirrorError) return fail(`${err.kind}: ${err.message}`);
+    return fail(opts.registry ? opts.registry.scrub((err as Error).message) : (err as Error).message);
+  }
+}
