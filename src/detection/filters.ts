@@ -24,7 +24,7 @@ const EMBEDDED_TEMPLATE = /\$\{[A-Za-z_][\w.:-]*\}|\{\{\s*[.$]?[\w.\s|"'()-]+\}\
 /** Masking and filler that no issuer emits. `x{4,}` is ~1e-4 likely in a random 100-char base62 token: accepted. */
 const MASK = /x{4,}|\*{3,}|•{3,}|…|\.{3,}|#{4,}|_{5,}/i;
 const PLACEHOLDER_WORDS =
-  /changeme|change[_-]me|your[_-]?(?:own[_-]?)?(?:api[_-]?|access[_-]?|secret[_-]?|auth[_-]?|app[_-]?|client[_-]?)?(?:key|token|secret|password|pass)|example|placeholder|redacted|replace[_-]?(?:me|this|with)|insert[_-]?(?:your|key|token|here)|put[_-]?your|enter[_-]?your|goes[_-]?here|not[_-]?a[_-]?real|do[_-]?not[_-]?use|dummy/i;
+  /changeme|change[_-]me|your[_-]?(?:own[_-]?)?(?:api[_-]?|access[_-]?|secret[_-]?|auth[_-]?|app[_-]?|client[_-]?)?(?:key|token|secret|password|pass)|example|placeholder|redacted|replace[_-]?(?:me|this|with)|insert[_-]?(?:your|key|token|here)|put[_-]?your|enter[_-]?your|goes[_-]?here|(?:key|token|secret|password|pass)[_-]?here|not[_-]?a[_-]?real|do[_-]?not[_-]?use|dummy/i;
 /** Whole-value words people put where a secret goes. Only generic detectors can capture these. */
 const WEAK_WORDS =
   /^(?:test(?:ing)?|secret|password|passwd|token|apikey|api[_-]?key|none|null|nil|undefined|true|false|empty|default|foo|bar|baz|foobar|qwerty|letmein|admin|root|user(?:name)?|pass|abc(?:123|def)?|123(?:456(?:78(?:9)?)?)?|sample|fake|mock|demo|todo|fixme|tbd|n\/a|string|value|key|my[_-]?\w+|\w+[_-](?:here|goes))$/i;
@@ -49,6 +49,14 @@ const DOCUMENTED = new Set([
 /** Environment / secret-store lookups written where a literal would go. */
 const ENV_REFERENCE =
   /^(?:process\.env|import\.meta\.env|Deno\.env|Bun\.env|os\.environ|os\.getenv|getenv|System\.getenv|System\.getProperty|Environment\.GetEnvironmentVariable|ENV\[|ENV\.fetch|env\(|\$_ENV|\$_SERVER|secrets\.|vars\.|env\.|settings\.|config\.|Config\.|this\.|self\.|props\.|ctx\.|context\.)/;
+
+/** Keys that name where a secret lives or how it is used, not the secret itself. */
+const REFERENCE_KEY =
+  /(?:author|tokeniz\w*|(?:token|secret|key|credentials?|password)[_.-]?(?:url|uri|endpoint|type|expir\w*|ttl|lifetime|length|len|count|limit|name|names|id|ids|ref|arn|file|path|dir|header|field|param|version|provider|store|vault|ring|alias|size|prefix|env|var|label|policy|rotation\w*)|public[_.-]?key|pub[_.-]?key|site[_.-]?key|publishable[_.-]?key|key[_.-]?id|max[_.-]?tokens?|num[_.-]?tokens?|tokens?[_.-]?(?:used|usage|budget))$/i;
+/** Keys whose values are chosen by people: judged by the password detector's floor, not randomness floors. */
+const HUMAN_KEY = /passw|pwd|passphrase/i;
+/** CamelCase / snake / kebab / SCREAMING identifiers: what config keys and class names look like, not keys. */
+const IDENTIFIER_WORDS = /^(?:[A-Za-z][a-z]+(?:[A-Z][a-z]+)+|[a-z]+(?:[_.-][a-z]+)+|[A-Z]+(?:_[A-Z]+)+)$/;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Values that only look random.
@@ -99,6 +107,7 @@ export function falsePositiveReason(secret: string, ctx: FilterContext): string 
   if (EMBEDDED_TEMPLATE.test(secret)) return 'template expression';
   if (MASK.test(secret)) return 'masked or filler value';
   if (PLACEHOLDER_WORDS.test(secret)) return 'placeholder';
+  if (trivialSequence(bare)) return 'trivial sequence';
   if (DOCUMENTED.has(secret) || /EXAMPLE(?:KEY)?$/.test(secret)) return 'documentation example key';
   if (ENV_REFERENCE.test(bare)) return 'environment or config reference';
   if (SRI.test(secret) || HASH_PREFIXED.test(secret)) return 'integrity hash';
@@ -118,9 +127,17 @@ export function falsePositiveReason(secret: string, ctx: FilterContext): string 
   }
 
   // Generic detectors only: their match is a value next to a suggestive key, so more shapes are benign.
+  const key = keyOf(ctx.line, secret);
+  if (REFERENCE_KEY.test(key)) return 'key names a reference to a secret, not the secret';
   if (WEAK_WORDS.test(bare)) return 'placeholder word';
+  if (HUMAN_KEY.test(key)) {
+    if (/^\$2[aby]?\$\d\d\$|^\$(?:argon2|pbkdf2|scrypt|6|5|1)\$/.test(bare)) return 'password hash, not a password';
+  } else {
+    const floor = randomnessFloor(bare);
+    if (floor) return floor;
+    if (IDENTIFIER_WORDS.test(bare)) return 'identifier made of words';
+  }
   if (FIXTURE_WORDS.test(secret)) return 'fixture value';
-  if (trivialSequence(bare)) return 'trivial sequence';
   if (LOCKFILE.test(ctx.path)) return 'lockfile';
   if (INTEGRITY_LINE.test(ctx.line) && /^[A-Za-z0-9+/=_-]+$/.test(secret) && !/secret|token|passw|api_?key/i.test(keyOf(ctx.line, secret))) {
     return 'checksum or digest';
@@ -133,6 +150,41 @@ export function falsePositiveReason(secret: string, ctx: FilterContext): string 
   if (CODE_IDENTIFIER.test(bare) && bare.includes('.')) return 'code reference';
   if (/^(?:https?|file):\/\/[^:@\s]+$/.test(bare) || /^\.{0,2}\/[\w./-]+$/.test(bare)) return 'URL or path without credentials';
   return null;
+}
+
+/**
+ * Per-charset entropy floors for generic matches, in bits per character. A random string of length n over an
+ * alphabet of k symbols has an expected Shannon entropy of about log2(k) − (k−1)/(2n·ln 2), capped by log2(n):
+ *   hex (k=16):     n=16 → 3.3, n=32 → 3.7, n=64 → 3.8      floor 3.0
+ *   alnum (k=62):   n=16 → 3.8, n=24 → 4.2, n=32 → 4.6      floor min(3.5, log2(n) − 0.5)
+ *   base64 (k≥64):  n=20 → 4.1, n=32 → 4.6, n=44 → 5.0      floor min(4.0, log2(n) − 0.5)
+ * The floors sit ~0.5 bit under those expectations (≥ 98 % of random values pass) and above what words,
+ * identifiers and paths score (English text ≈ 2.5–3.3 on short strings). Hex is judged separately because its
+ * 16-symbol alphabet caps it at 4 bits: a hex key would fail a base64 floor. Human passwords are not random and
+ * are judged by their detector's lower floor (2.5) plus the placeholder lists instead.
+ */
+export function randomnessFloor(value: string): string | null {
+  const n = value.length;
+  if (n < 8) return 'too short for a generated secret';
+  const h = shannon(value);
+  let floor: number;
+  let kind: string;
+  if (/^[0-9a-fA-F]+$/.test(value)) {
+    [floor, kind] = [3.0, 'hex'];
+  } else if (/^[A-Za-z0-9]+$/.test(value)) {
+    [floor, kind] = [Math.min(3.5, Math.log2(n) - 0.5), 'alphanumeric'];
+  } else {
+    [floor, kind] = [Math.min(4.0, Math.log2(n) - 0.5), 'base64/symbol'];
+  }
+  return h < floor ? `entropy ${h.toFixed(2)} below the ${kind} floor ${floor.toFixed(2)}` : null;
+}
+
+function shannon(s: string): number {
+  const counts = new Map<string, number>();
+  for (const ch of s) counts.set(ch, (counts.get(ch) ?? 0) + 1);
+  let h = 0;
+  for (const c of counts.values()) h -= (c / s.length) * Math.log2(c / s.length);
+  return h;
 }
 
 function lineBefore(line: string, secret: string): string {
