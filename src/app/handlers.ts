@@ -30,6 +30,8 @@ export interface LoopInput {
   client: GitHubClient;
   runId: number;
   signal: AbortSignal;
+  /** Checks at or after this instant were made for this delivery: the loop need not repeat them. */
+  verifiedSince: string;
 }
 /** The issue loop (src/loop): returns the issues it opened or updated, for the check-run summary. */
 export type FindingsLoop = (input: LoopInput) => Promise<{ issues: { ref: string; url: string | null }[] }>;
@@ -159,6 +161,7 @@ async function scanAndRecord(
     });
     timings.storeMs = Date.now() - t;
 
+    const verifiedSince = new Date().toISOString();
     if (deps.verifier && result.findings.length > 0) {
       t = Date.now();
       const reqs = result.findings.flatMap((f) => {
@@ -177,7 +180,7 @@ async function scanAndRecord(
     if (deps.loop && result.findings.length > 0) {
       t = Date.now();
       const client = await deps.github.client(installationId);
-      ({ issues } = await deps.loop({ repo, findings: result.findings, client, runId: run.id, signal }));
+      ({ issues } = await deps.loop({ repo, findings: result.findings, client, runId: run.id, signal, verifiedSince }));
       timings.loopMs = Date.now() - t;
     }
     deps.store.finishRun(run.id, 'completed');

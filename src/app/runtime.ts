@@ -5,9 +5,14 @@ import { createEngine } from '../detection/engine.js';
 import { defaultDetectorsDir, loadCatalog } from '../detection/load.js';
 import { GitHubApp } from '../adapters/github/app.js';
 import { createGitHubClient, type GitHubClientOptions } from '../adapters/github/client.js';
+import { GitHubIssueTracker } from '../adapters/github/issue-tracker.js';
+import { systemClock } from '../core/ports.js';
+import type { Catalog } from '../detection/types.js';
+import type { LoopConfig } from '../loop/config.js';
+import { catalogReverify, runIssueLoop } from '../loop/run.js';
 import { loadKey } from '../store/secret-key.js';
 import { openStore, type Store } from '../store/sqlite.js';
-import { createVerifier } from '../verification/verify.js';
+import { createVerifier, type Verifier } from '../verification/verify.js';
 import type { Logger } from '../util/logger.js';
 import type { SecretRegistry } from '../util/redact.js';
 import { GitMirrors } from './git-mirror.js';
@@ -39,7 +44,8 @@ export interface AppRuntimeOptions {
   backoff?: (failures: number) => number;
   /** Octokit knobs for installation clients (tests: throttle off). */
   client?: Omit<GitHubClientOptions, 'baseUrl' | 'token'>;
-  loop?: FindingsLoop;
+  /** Run the issue loop (src/loop) on each push's findings with this config; omit for check runs only. */
+  loopConfig?: LoopConfig;
   /** Store key file (default: KEYLOOP_KEY or ~/.config/keyloop/store.key). */
   keyFile?: string;
 }
@@ -66,6 +72,38 @@ export function appAccess(app: GitHubApp): GitHubAccess {
 export function tokenAccess(baseUrl: string, token: string | undefined, opts: AppRuntimeOptions['client'] = {}): GitHubAccess {
   const client = createGitHubClient({ ...opts, baseUrl, ...(token ? { token } : {}) });
   return { gitToken: async () => token, client: async () => client };
+}
+
+/** The issue loop for one leaking repo, as the App runs it after each scan (issues in the repo or triage repo). */
+export function issueLoop(opts: { store: Store; config: LoopConfig; catalog: Catalog; verifier?: Verifier; baseUrl: string; registry: SecretRegistry; logger: Logger }): FindingsLoop {
+  return async ({ repo, findings, client, runId, verifiedSince }) => {
+    const tracker = new GitHubIssueTracker({ octokit: client, baseUrl: opts.baseUrl });
+    const r = await runIssueLoop({
+      store: opts.store,
+      tracker,
+      config: opts.config,
+      clock: systemClock,
+      registry: opts.registry,
+      logger: opts.logger,
+      ...(opts.verifier ? { reverify: catalogReverify(opts.verifier, opts.catalog) } : {}),
+      verifiedSince,
+      catalog: opts.catalog,
+      runId,
+      repos: [repo.fullName],
+    });
+    for (const w of r.warnings) opts.logger.warn(`app: ${repo.fullName}: ${w}`);
+    const seen = new Set<string>();
+    const issues: { ref: string; url: string | null }[] = [];
+    for (const f of findings) {
+      for (const i of opts.store.issuesFor(f.fingerprint, repo.fullName)) {
+        const ref = `${i.repo}#${i.number}`;
+        if (i.state !== 'open' || seen.has(ref)) continue;
+        seen.add(ref);
+        issues.push({ ref, url: i.url });
+      }
+    }
+    return { issues };
+  };
 }
 
 export function createAppRuntime(opts: AppRuntimeOptions): AppRuntime {
@@ -96,7 +134,9 @@ export function createAppRuntime(opts: AppRuntimeOptions): AppRuntime {
       fingerprintKey: opts.fingerprintKey,
       maxBlobSize: opts.maxBlobSize ?? 50 * 1024 * 1024,
       ...(verifier ? { verifier } : {}),
-      ...(opts.loop ? { loop: opts.loop } : {}),
+      ...(opts.loopConfig
+        ? { loop: issueLoop({ store, config: opts.loopConfig, catalog, ...(verifier ? { verifier } : {}), baseUrl: opts.githubUrl, registry: opts.registry, logger: opts.logger }) }
+        : {}),
       checkRuns: opts.checkRuns ?? true,
       scanNewRepos: opts.scanNewRepos ?? false,
     };

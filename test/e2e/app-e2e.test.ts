@@ -7,6 +7,7 @@ import path from 'node:path';
 import { sign } from '@octokit/webhooks-methods';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type RunningApp } from '../../src/app/runtime.js';
+import { defaultLoopConfig } from '../../src/loop/config.js';
 import { WEBHOOK_PATH } from '../../src/app/server.js';
 import { createLogger } from '../../src/util/logger.js';
 import { SecretRegistry } from '../../src/util/redact.js';
@@ -54,6 +55,7 @@ beforeAll(async () => {
     fingerprintKey: 'e2e-fingerprint-key',
     client: { throttle: false, retries: 0 },
     backoff: () => 50,
+    loopConfig: defaultLoopConfig(),
     secret: SECRET,
     port: 0,
     host: '127.0.0.1',
@@ -113,7 +115,7 @@ type Output = { title: string; summary: string; annotations: { path: string; sta
 const outputOf = (run: FakeCheckRun) => run.output as Output;
 
 function expectNoPlaintext() {
-  const everything = JSON.stringify({ checks: fake.checkRuns, requests: fake.requests.map((r) => r.body), logs });
+  const everything = JSON.stringify({ checks: fake.checkRuns, issues: fake.issues, requests: fake.requests.map((r) => r.body), logs });
   for (const t of issued) expect(everything).not.toContain(t);
 }
 
@@ -140,6 +142,10 @@ describe('keyloop app against the fake GitHub', () => {
     expect(fake.requestsTo('POST', `/app/installations/${INSTALLATION}/access_tokens`).length).toBe(1);
     expect(fake.requestsTo('POST', `/repos/${REPO}/check-runs`)[0]!.as).toBe(`installation:${INSTALLATION}`);
     expect(app.store.listSecrets().map((s) => s.redacted)).toContain(`ghp_…${token.slice(-4)}`);
+    // The issue loop opened one issue for the live key in the leaking (private) repo; the check links it.
+    expect(fake.issues).toHaveLength(1);
+    expect(fake.issues[0]).toMatchObject({ repo: REPO, state: 'open' });
+    expect(out.summary).toContain(`Tracked in: [${REPO}#${fake.issues[0]!.number}]`);
     expectNoPlaintext();
   });
 
@@ -166,6 +172,7 @@ describe('keyloop app against the fake GitHub', () => {
     const out = outputOf(runs[0]!);
     expect(out.annotations).toEqual([expect.objectContaining({ path: 'feature.yml', start_line: 2, annotation_level: 'warning' })]);
     expect(out.title).toMatch(/1 secret found \(1 revoked\)/);
+    expect(fake.issues).toHaveLength(1); // a dead key gets no issue
     expectNoPlaintext();
   });
 
