@@ -68,6 +68,7 @@ export function judge(spec: HttpVerify, res: HttpResponse): Outcome {
     }
     return true;
   };
+  // Rule lists may be empty here (server-error rules only); the schema requires at least one of each otherwise.
   const live = spec.live.find(matches);
   if (live) {
     const identity = extractIdentity(spec.identity, res, () => json());

@@ -10,7 +10,7 @@ import { buildRequest, judge, type Outcome } from './http.js';
 import { codeVerifiers as defaultCodeVerifiers } from './issuers/index.js';
 import type { CodeVerifier } from './issuers/types.js';
 import { checkDataDerivedUrl, systemLookup, type Lookup } from './net.js';
-import type { VerifySpec } from './spec.js';
+import type { HttpVerify, VerifySpec } from './spec.js';
 import { encodeHostValue, placeholders, render, UnsafeValueError } from './template.js';
 
 export interface IssuerLimits {
@@ -69,6 +69,11 @@ function withinBase(url: string, base: string): boolean {
   }
 }
 
+function serverErrorRules(spec: HttpVerify): HttpVerify {
+  const bodyRules = (rules: HttpVerify['live']) => rules.filter((r) => r.body_contains !== undefined || r.json !== undefined);
+  return { ...spec, live: bodyRules(spec.live), dead: bodyRules(spec.dead) };
+}
+
 function partIsSensitive(v: string): boolean {
   return v.length >= 16 && !v.includes('@') && !/^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/.test(v);
 }
@@ -122,7 +127,7 @@ export function createVerifier(opts: VerifierOptions): Verifier {
     }
   };
 
-  const send = async (issuer: string, base: string, req: HttpRequest): Promise<HttpResponse> => {
+  const send = async (issuer: string, base: string, req: HttpRequest, passServerErrors = false): Promise<HttpResponse> => {
     // A verifier may only talk to the base it was approved for (parsed: 'https://a.com@evil' shares a string prefix).
     if (!withinBase(req.url, base)) throw new Inconclusive('refused: request outside the issuer base URL');
     const res = await exchange(fetchImpl, req, timeoutMs);
@@ -140,7 +145,7 @@ export function createVerifier(opts: VerifierOptions): Verifier {
       throw new Inconclusive(`rate limited (HTTP ${res.status}${after})`, ms);
     }
     if (res.status >= 300 && res.status < 400) throw new Inconclusive(`redirect (HTTP ${res.status}) not followed`);
-    if (res.status >= 500) throw new Inconclusive(`issuer error: HTTP ${res.status}`);
+    if (res.status >= 500 && !passServerErrors) throw new Inconclusive(`issuer error: HTTP ${res.status}`);
     if (res.status < 200) throw new Inconclusive(`unexpected response: HTTP ${res.status}`);
     return res;
   };
@@ -206,7 +211,11 @@ export function createVerifier(opts: VerifierOptions): Verifier {
           if (spec.kind === 'http') {
             const built = buildRequest(spec, base, { secret, parts });
             if (!built.ok) return { status: 'unknown', reason: built.reason };
-            return judge(spec, await send(issuer, base, built.request));
+            const res = await send(issuer, base, built.request, true);
+            if (res.status < 500) return judge(spec, res);
+            // A 5xx is an outage unless a rule names it together with a body (Mandrill answers 500 Invalid_Key).
+            const o = judge(serverErrorRules(spec), res);
+            return o.status === 'unknown' ? { status: 'unknown', reason: `issuer error: HTTP ${res.status}` } : o;
           }
           return await code!.verify({
             secret,

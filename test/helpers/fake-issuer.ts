@@ -212,7 +212,7 @@ export const ENDPOINTS: Record<string, Endpoint[]> = {
     {
       method: 'POST',
       path: /^\/(services|workflows|triggers)\/T[A-Z0-9]+\/[AB][A-Z0-9]+\/[A-Za-z0-9]+$/,
-      credential: (r) => r.path,
+      credential: (r) => r.path.split('/').pop() ?? null,
       // The verifier sends a malformed payload on purpose, so a live hook answers invalid_payload and posts nothing.
       live: (_id, r) => (isJson(r.body) ? { status: 200, body: 'ok' } : { status: 400, body: 'invalid_payload' }),
       dead: () => ({ status: 403, body: 'invalid_token' }),
@@ -267,7 +267,7 @@ export const ENDPOINTS: Record<string, Endpoint[]> = {
   ],
   mailgun: [tokenEndpoint('GET', /^\/v3\/domains$/, (r) => (basic(r)?.user === 'api' ? basic(r)!.pass : null), () => json(200, { total_count: 0, items: [] }), { status: 401, body: 'Forbidden' })],
   discord: [
-    tokenEndpoint('GET', /^\/api\/webhooks\/\d+\/[A-Za-z0-9_-]+$/, (r) => r.path, () => json(200, { type: 1, id: '1', name: 'deploys', channel_id: '2' }), json(401, { message: 'Invalid Webhook Token', code: 50027 })),
+    tokenEndpoint('GET', /^\/api\/webhooks\/\d+\/[A-Za-z0-9_-]+$/, (r) => r.path.split('/').pop() ?? null, () => json(200, { type: 1, id: '1', name: 'deploys', channel_id: '2' }), json(401, { message: 'Invalid Webhook Token', code: 50027 })),
     tokenEndpoint('GET', /^\/api\/v\d+\/users\/[@A-Za-z0-9]+$/, (r) => scheme(r, 'Bot'), (id) => json(200, { id: '1', username: `bot-${id.slice(-4)}` }), json(401, { message: '401: Unauthorized', code: 0 })),
   ],
   telegram: [tokenEndpoint('GET', /^\/bot[^/]+\/getMe$/, (r) => decodeURIComponent(/^\/bot([^/]+)\/getMe$/.exec(r.path)?.[1] ?? ''), (id) => json(200, { ok: true, result: { id: 1, is_bot: true, username: `b${id.slice(-4)}_bot` } }), json(401, { ok: false, error_code: 401, description: 'Unauthorized' }))],
@@ -306,6 +306,34 @@ export const ENDPOINTS: Record<string, Endpoint[]> = {
   ],
 };
 
+export interface EchoSpec {
+  method: string;
+  path: string;
+  live: EchoRule[];
+  dead: EchoRule[];
+}
+interface EchoRule {
+  status: number[];
+  body_contains?: string;
+  json?: { path: string; equals: string | number | boolean | null };
+}
+
+function ruleResponse(rule: EchoRule): Resp {
+  const status = rule.status[0]!;
+  if (rule.json) {
+    const body: Record<string, unknown> = {};
+    let cur = body;
+    const keys = rule.json.path.split('.');
+    keys.slice(0, -1).forEach((k) => {
+      cur = cur[k] = {} as Record<string, unknown>;
+    });
+    cur[keys.at(-1)!] = rule.json.equals;
+    if (rule.body_contains) body.detail = rule.body_contains;
+    return json(status, body);
+  }
+  return { status, body: rule.body_contains ?? (status < 300 ? '{}' : '{"error":"unauthorized"}') };
+}
+
 function isJson(s: string): boolean {
   try {
     JSON.parse(s);
@@ -332,6 +360,7 @@ export class FakeIssuer {
   private readonly keys = new Map<string, Behaviour>();
   private readonly issuerBehaviour = new Map<string, Behaviour>();
   private readonly stalled = new Set<http.ServerResponse>();
+  private readonly echo = new Map<string, Endpoint[]>();
   private server!: http.Server;
   url = '';
 
@@ -363,6 +392,40 @@ export class FakeIssuer {
     else this.issuerBehaviour.delete(issuer);
   }
 
+  /** True when a hand-written endpoint (real issuer behaviour) serves this method and path. */
+  static knows(issuer: string, method: string, renderedPath: string): boolean {
+    const p = renderedPath.split('?')[0]!;
+    return !!ENDPOINTS[issuer]?.some((e) => e.method === method && e.path.test(p));
+  }
+
+  /**
+   * For issuers without a hand-written endpoint: answer from the verify block itself (spec-echo). The request must
+   * carry a registered key somewhere (header, Basic, path, body); live/dead answers satisfy the block's first
+   * rule. This proves the runtime's plumbing for the block, not that the block matches the real issuer.
+   */
+  addEcho(issuer: string, spec: EchoSpec): void {
+    const pathPart = spec.path.split('?')[0]!;
+    const re = new RegExp('^' + pathPart.split(/\{\{[^}]+\}\}/).map((x) => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('[^?#]+') + '$');
+    const list = this.echo.get(issuer) ?? [];
+    list.push({
+      method: spec.method,
+      path: re,
+      credential: (r) => {
+        const b = basic(r);
+        const text = [r.rawUrl, decodeURIComponent(r.rawUrl), JSON.stringify(r.headers), r.body, b ? `${b.user}:${b.pass}` : ''].join('\n');
+        for (const k of this.keysOf(issuer)) if (text.includes(k)) return k;
+        return null;
+      },
+      live: () => ruleResponse(spec.live[0]!),
+      dead: () => ruleResponse(spec.dead[0]!),
+    });
+    this.echo.set(issuer, list);
+  }
+
+  private keysOf(issuer: string): string[] {
+    return [...this.keys.keys()].filter((k) => k.startsWith(issuer + '\0')).map((k) => k.slice(issuer.length + 1));
+  }
+
   reset(): void {
     this.requests.length = 0;
     this.keys.clear();
@@ -392,7 +455,7 @@ export class FakeIssuer {
     this.requests.push({ issuer, method, path: path + (m?.[3] ?? ''), rawUrl, headers: req.headers, body, at: performance.now() });
     const r: Req = { method, path, query, headers: req.headers, body, rawUrl };
 
-    const endpoint = ENDPOINTS[issuer]?.find((e) => e.method === method && e.path.test(path));
+    const endpoint = [...(this.echo.get(issuer) ?? []), ...(ENDPOINTS[issuer] ?? [])].find((e) => e.method === method && e.path.test(path));
     if (!endpoint) return this.send(res, json(404, { message: 'Not Found' }));
     const cred = endpoint.credential(r, this);
     let behaviour = this.issuerBehaviour.get(issuer);

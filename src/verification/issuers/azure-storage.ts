@@ -45,7 +45,10 @@ export const azureStorage: CodeVerifier = {
       url: joinUrl(ctx.baseUrl, `/?${query.toString()}`),
       headers: { ...msHeaders, authorization: `SharedKey ${account}:${sig}`, 'user-agent': 'keyloop-verify' },
     });
-    if (res.status === 200) return { status: 'live', reason: 'list containers succeeded', identity: { account } };
+    if (res.status === 200) {
+      if (!res.body.includes('<EnumerationResults')) return { status: 'unknown', reason: 'unexpected response: HTTP 200 without a container list' };
+      return { status: 'live', reason: 'list containers succeeded', identity: { account } };
+    }
     const code = /<Code>([^<]{1,64})<\/Code>/.exec(res.body)?.[1];
     // AuthorizationFailure (firewall, disabled shared key) says nothing about whether the key is right.
     if (res.status === 403 && code === 'AuthenticationFailed') return { status: 'dead', reason: 'SharedKey: AuthenticationFailed' };
