@@ -118,6 +118,95 @@ export function buildProgram(ctx: CommandContext, setExit: (code: number) => voi
       setExit(await whereCommand({ ...opts, fingerprint }, ctx));
     });
 
+  // ---- section:app (GitHub App server and offline webhook replay) ----
+  const appShared = (c: Command) =>
+    c
+      .option('--db <file>', 'SQLite database (deliveries, findings, issues)', 'keyloop.db')
+      .option('--cache-dir <dir>', 'where the bare mirrors live (default: $XDG_CACHE_HOME/keyloop or ~/.cache/keyloop)')
+      .option('--github-url <url>', 'GitHub API base URL (default: $GITHUB_API_URL or https://api.github.com; GHES: https://HOST/api/v3)')
+      .option('--key-file <file>', 'store encryption key file (default: ~/.config/keyloop/store.key; $KEYLOOP_KEY wins)')
+      .option('--config <file>', 'configuration file (allowlists, fingerprint key, owners/issues/policy)')
+      .option('--detectors <dir>', 'load detectors from DIR instead of the built-in catalog')
+      .option('--max-blob-size <size>', 'skip blobs larger than this', size, 50 * 1024 ** 2)
+      .option('--no-verify', 'do not check found secrets with their issuer')
+      .option('--no-issues', 'do not run the issue loop (check runs only)')
+      .option('--no-check-runs', 'do not create the keyloop check run on pushed commits')
+      .option('--scan-new-repos', 'queue a full-history scan of repositories the App is newly installed on', false)
+      .addOption(new Option('--log-level <level>', 'stderr log level').choices(['debug', 'info', 'warn', 'error']).default('info'));
+  appShared(
+    program
+      .command('app')
+      .description('run the GitHub App: verify and queue webhooks, scan each push, check runs and issues (env: APP_ID, PRIVATE_KEY or PRIVATE_KEY_PATH, WEBHOOK_SECRET)')
+      .option('--port <n>', 'port to listen on', int, 3000)
+      .option('--host <host>', 'address to bind', '0.0.0.0')
+      .option('--concurrency <n>', 'deliveries processed at once (one per repository at a time)', int, 2)
+      .option('--max-body <size>', 'largest webhook body accepted (413 above)', size, 25 * 1024 ** 2)
+      .option('--shutdown-grace <seconds>', 'on SIGTERM, how long work in flight may finish before it is requeued', int, 20),
+  ).action(async (opts) => {
+    const { appCommand } = await import('./commands/app.js');
+    setExit(await appCommand(opts, ctx));
+  });
+  appShared(
+    program
+      .command('receive')
+      .description('replay a webhook payload (JSON file, - for stdin) through the App handler without a server')
+      .argument('<file>', 'payload JSON as GitHub sent it')
+      .requiredOption('--event <name>', 'the X-GitHub-Event name (push, installation, installation_repositories)')
+      .option('--id <guid>', 'X-GitHub-Delivery to record (default: a fresh one, so the replay always runs)')
+      .option('--token <token>', 'GitHub token when no App credentials are set (default: $GITHUB_TOKEN)'),
+  ).action(async (file: string, opts) => {
+    const { receiveCommand } = await import('./commands/receive.js');
+    setExit(await receiveCommand({ ...opts, file }, ctx));
+  });
+  // ---- end section:app ----
+
+  // ---- section:loop (issues / triage / report) ----
+  program
+    .command('issues')
+    .description('run the issue loop over the store: re-verify, open/comment/close/reopen/remind (what `keyloop org` runs at its end)')
+    .option('--dry-run', 'print the planned actions only; change nothing on GitHub or in the store', false)
+    .option('--no-verify', 'plan on the stored verifications; do not ask the issuers again')
+    .option('--repos <owner/name>', 'only secrets leaked in these repositories (repeatable, comma-separated)', (v: string, prev: string[] = []) => [...prev, ...v.split(',').map((s) => s.trim()).filter(Boolean)])
+    .option('--db <file>', 'SQLite database', 'keyloop.db')
+    .option('--key-file <file>', 'store encryption key file (default: ~/.config/keyloop/store.key; $KEYLOOP_KEY wins)')
+    .option('--github-url <url>', 'GitHub API base URL (default: $GITHUB_API_URL or https://api.github.com)')
+    .option('--token <token>', 'GitHub token (default: $GITHUB_TOKEN)')
+    .option('--config <file>', 'configuration file with owners/issues/policy (default: .keyloop.yaml)')
+    .option('--detectors <dir>', 'detector directory (provider names and rotation steps; default: built-in)')
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .action(async (opts) => {
+      const { issuesCommand } = await import('./commands/issues.js');
+      setExit(await issuesCommand(opts, ctx));
+    });
+  program
+    .command('triage')
+    .description('record a verdict on a secret and label + close (or reopen) its issues')
+    .argument('<fingerprint>', 'fingerprint or a unique prefix (8+ hex characters)')
+    .option('--false-positive', 'not a secret: close its issues, suppress it in later scans')
+    .option('--accepted-risk', 'a real secret kept knowingly: close its issues, no reminders')
+    .option('--reopen', 'track it again: reopen its issues')
+    .option('--note <text>', 'why (recorded in the store and quoted on the issue)')
+    .option('--db <file>', 'SQLite database', 'keyloop.db')
+    .option('--github-url <url>', 'GitHub API base URL (default: $GITHUB_API_URL or https://api.github.com)')
+    .option('--token <token>', 'GitHub token (default: $GITHUB_TOKEN)')
+    .option('--no-github', 'update the store only; the next loop run syncs the issues')
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .action(async (fingerprint: string, opts) => {
+      const { triageCommand } = await import('./commands/triage.js');
+      setExit(await triageCommand({ ...opts, fingerprint }, ctx));
+    });
+  program
+    .command('report')
+    .description('loop report: open/closed/live/dead, time to rotate, exposure windows, per repo/owner, detector precision')
+    .addOption(new Option('--format <format>', 'output format').choices(['md', 'json', 'html']).default('md'))
+    .option('--db <file>', 'SQLite database', 'keyloop.db')
+    .option('-o, --output <file>', 'write the report to FILE instead of stdout')
+    .action(async (opts) => {
+      const { reportCommand } = await import('./commands/report.js');
+      setExit(await reportCommand(opts, ctx));
+    });
+  // ---- end section:loop ----
+
   return program;
 }
 

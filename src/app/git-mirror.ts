@@ -7,6 +7,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { HostError } from '../core/errors.js';
 import { gitRunner } from '../objects/git-process.js';
+import { mirrorDir } from '../sources/mirror.js';
 
 export interface MirrorSync {
   gitDir: string;
@@ -26,14 +27,10 @@ export interface MirrorSource {
   token?: string;
 }
 
-function safeSegment(s: string): string {
-  if (!/^[A-Za-z0-9._-]+$/.test(s) || s === '.' || s === '..') throw new HostError(`unexpected repository name segment "${s}"`);
-  return s;
-}
-
-export function mirrorPath(cacheDir: string, fullName: string): string {
-  const [owner, name] = fullName.split('/');
-  return path.join(cacheDir, safeSegment(owner ?? ''), `${safeSegment(name ?? '')}.git`);
+/** Same layout as the org crawl's mirrors (src/sources/mirror.ts), so one cache dir serves both. */
+export function mirrorPath(cacheDir: string, fullName: string, cloneUrl: string): string {
+  const [owner = '', name = ''] = fullName.split('/');
+  return mirrorDir(cacheDir, { cloneUrl, owner, name });
 }
 
 /** ref → peeled commit oid for heads and tags (annotated tags peeled; tags of non-commits dropped). */
@@ -56,7 +53,7 @@ export class GitMirrors {
   constructor(private readonly cacheDir: string) {}
 
   async sync(src: MirrorSource, signal?: AbortSignal): Promise<MirrorSync> {
-    const gitDir = mirrorPath(this.cacheDir, src.fullName);
+    const gitDir = mirrorPath(this.cacheDir, src.fullName, src.cloneUrl);
     const fresh = !existsSync(path.join(gitDir, 'HEAD'));
     const git = gitRunner(gitDir);
     if (fresh) {
