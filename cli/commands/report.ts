@@ -1,0 +1,39 @@
+// `keyloop report`: open/closed/live/dead counts, time to rotate, exposure windows, per-repo and per-owner tables,
+// oldest live keys and detector precision, as Markdown, JSON or one self-contained HTML file.
+import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { CommandContext } from '../context.js';
+import { ConfigError } from '../../src/core/errors.js';
+import { systemClock, type Clock } from '../../src/core/ports.js';
+import { buildReport } from '../../src/notify/report.js';
+import { renderReportHtml } from '../../src/notify/report-html.js';
+import { renderReportMarkdown } from '../../src/notify/report-md.js';
+import { openExistingStore } from './secrets.js';
+
+export interface ReportCommandOptions {
+  format: 'md' | 'json' | 'html';
+  db: string;
+  output?: string;
+}
+
+export async function reportCommand(opts: ReportCommandOptions, ctx: CommandContext, clock: Clock = systemClock): Promise<number> {
+  if (!['md', 'json', 'html'].includes(opts.format)) throw new ConfigError(`unknown format "${opts.format}" (md, json, html)`, '--format');
+  const store = openExistingStore(opts.db, ctx.cwd);
+  let text: string;
+  try {
+    const data = buildReport(store, clock.now());
+    text = opts.format === 'json' ? JSON.stringify(data, null, 2) + '\n' : opts.format === 'html' ? renderReportHtml(data) : renderReportMarkdown(data);
+  } finally {
+    store.close();
+  }
+  if (opts.output) {
+    const path = resolve(ctx.cwd, opts.output);
+    try {
+      writeFileSync(path, text);
+    } catch (err) {
+      throw new ConfigError(`cannot write ${path}: ${(err as Error).message}`, '--output');
+    }
+    ctx.stderr.write(`report written to ${path}\n`);
+  } else ctx.stdout.write(text);
+  return 0;
+}

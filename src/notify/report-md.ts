@@ -1,0 +1,65 @@
+// Markdown rendering of the loop report (for a wiki page, a PR comment or a terminal).
+import { humanDuration, percent, type GroupReport, type ReportData, type SecretReport } from './report.js';
+
+const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/[\r\n]+/g, ' ');
+const day = (iso: string | null) => (iso ? iso.slice(0, 10) : '—');
+
+function table(head: string[], rows: string[][]): string {
+  if (rows.length === 0) return '_none_\n';
+  return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`)].join('\n') + '\n';
+}
+
+function groupTable(title: string, groups: GroupReport[]): string {
+  return (
+    `## ${title}\n\n` +
+    table(
+      [title === 'Repositories' ? 'Repository' : 'Owner', 'Secrets', 'Live', 'Dead', 'Unknown', 'Rotated', 'Open issues', 'Closed issues', 'Median time to rotate'],
+      groups.map((g) => [g.key, String(g.secrets), String(g.live), String(g.dead), String(g.unknown), String(g.rotated), String(g.issuesOpen), String(g.issuesClosed), humanDuration(g.medianTimeToRotateMs)]),
+    )
+  );
+}
+
+const secretRow = (s: SecretReport) => [
+  `\`${s.fingerprint.slice(0, 12)}\``,
+  s.detector,
+  `\`${s.redacted}\``,
+  s.repos.join(', '),
+  s.verification ?? 'unverified',
+  day(s.firstCommitAt),
+  s.rotatedAt ? day(s.rotatedAt) : s.exposureOpen ? 'not yet' : '—',
+  `${humanDuration(s.exposureMs)}${s.exposureOpen ? ' (open)' : ''}`,
+  s.owners.map((o) => `@${o}`).join(' ') || '—',
+];
+
+export function renderReportMarkdown(d: ReportData): string {
+  const t = d.totals;
+  const out: string[] = [];
+  out.push(`# keyloop report`, '', `Generated ${d.generatedAt}.`, '');
+  out.push('## Summary', '');
+  out.push(
+    table(
+      ['Secrets', 'Live', 'Dead', 'Unknown', 'Unverified', 'Rotated', 'False positives', 'Accepted risk', 'Open issues', 'Closed issues'],
+      [[t.secrets, t.live, t.dead, t.unknown, t.unverified, t.rotated, t.falsePositives, t.acceptedRisk, t.issuesOpen, t.issuesClosed].map(String)],
+    ),
+  );
+  out.push('## Time from detection to rotation', '');
+  out.push(
+    d.timeToRotate.count
+      ? `${d.timeToRotate.count} rotated secret(s): mean **${humanDuration(d.timeToRotate.meanMs)}**, median **${humanDuration(d.timeToRotate.medianMs)}**.\n`
+      : '_No secret rotated yet._\n',
+  );
+  out.push('## Oldest live keys', '');
+  out.push(table(['Fingerprint', 'Detector', 'Preview', 'Repos', 'Status', 'First commit', 'Rotated', 'Exposure', 'Owners'], d.oldestLive.map(secretRow)));
+  out.push(groupTable('Repositories', d.repos));
+  out.push(groupTable('Owners', d.owners));
+  out.push('## Detector precision (from triage)', '');
+  out.push(
+    table(
+      ['Detector', 'Secrets', 'True positives', 'False positives', 'Untriaged', 'Precision'],
+      d.precision.map((p) => [p.detector, String(p.secrets), String(p.truePositives), String(p.falsePositives), String(p.untriaged), percent(p.precision)]),
+    ),
+  );
+  out.push('## Exposure window per secret', '', 'From the first commit that introduced the secret to its rotation (or now, while it may still work).', '');
+  out.push(table(['Fingerprint', 'Detector', 'Preview', 'Repos', 'Status', 'First commit', 'Rotated', 'Exposure', 'Owners'], d.secrets.map(secretRow)));
+  return out.join('\n');
+}

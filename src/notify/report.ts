@@ -1,0 +1,220 @@
+// The loop's report: what is open, what was rotated and how fast, who owns what, how precise each detector is.
+// Computed from the store only; renderers (Markdown, JSON, HTML) format this one structure.
+import type { Verification } from '../core/model.js';
+import type { Store } from '../store/sqlite.js';
+import type { SecretStatus } from '../store/types.js';
+
+export interface SecretReport {
+  fingerprint: string;
+  detector: string;
+  provider: string;
+  name: string;
+  severity: string;
+  redacted: string;
+  /** Triage status in the store. */
+  status: SecretStatus;
+  /** Latest verification result, null when never checked. */
+  verification: Verification['status'] | null;
+  checkedAt: string | null;
+  repos: string[];
+  owners: string[];
+  /** Earliest author date of a commit introducing the secret. */
+  firstCommitAt: string | null;
+  detectedAt: string;
+  /** First dead check after the last live one: when keyloop saw the key rotated. */
+  rotatedAt: string | null;
+  /** End of the exposure window: rotation, else the first dead check (dead on arrival), else now. */
+  exposureEndAt: string;
+  /** True while the key may still work (live / unknown / never checked). */
+  exposureOpen: boolean;
+  exposureMs: number | null;
+  timeToRotateMs: number | null;
+  issuesOpen: number;
+  issuesClosed: number;
+}
+
+export interface GroupReport {
+  key: string;
+  secrets: number;
+  live: number;
+  dead: number;
+  unknown: number;
+  rotated: number;
+  issuesOpen: number;
+  issuesClosed: number;
+  meanTimeToRotateMs: number | null;
+  medianTimeToRotateMs: number | null;
+}
+
+export interface DetectorPrecision {
+  detector: string;
+  secrets: number;
+  /** Verified live at least once, revoked, or triaged as an accepted risk. */
+  truePositives: number;
+  falsePositives: number;
+  untriaged: number;
+  /** TP / (TP + FP); null when nothing is triaged yet. */
+  precision: number | null;
+}
+
+export interface ReportData {
+  generatedAt: string;
+  totals: {
+    secrets: number;
+    live: number;
+    dead: number;
+    unknown: number;
+    unverified: number;
+    rotated: number;
+    falsePositives: number;
+    acceptedRisk: number;
+    issuesOpen: number;
+    issuesClosed: number;
+  };
+  timeToRotate: { count: number; meanMs: number | null; medianMs: number | null; valuesMs: number[] };
+  secrets: SecretReport[];
+  repos: GroupReport[];
+  owners: GroupReport[];
+  oldestLive: SecretReport[];
+  precision: DetectorPrecision[];
+}
+
+export function median(xs: readonly number[]): number | null {
+  if (xs.length === 0) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+export function mean(xs: readonly number[]): number | null {
+  return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null;
+}
+
+/** Rotation as keyloop observed it: the first dead check after the last live one, with no live check since. */
+export function rotationOf(vs: readonly Verification[]): { rotatedAt: string | null; firstDeadAt: string | null; everLive: boolean } {
+  let lastLive = -1;
+  vs.forEach((v, i) => v.status === 'live' && (lastLive = i));
+  const firstDeadAfter = vs.slice(lastLive + 1).find((v) => v.status === 'dead')?.checkedAt ?? null;
+  return { rotatedAt: lastLive >= 0 ? firstDeadAfter : null, firstDeadAt: firstDeadAfter, everLive: lastLive >= 0 };
+}
+
+export function buildReport(store: Store, now: Date): ReportData {
+  const secrets = store.listSecrets();
+  const locations = store.locations();
+  const issues = store.listIssues();
+  const nowIso = now.toISOString();
+  const locBy = new Map<string, typeof locations>();
+  for (const l of locations) locBy.set(l.fingerprint, [...(locBy.get(l.fingerprint) ?? []), l]);
+
+  const rows: SecretReport[] = secrets.map((s) => {
+    const vs = store.verifications(s.fingerprint);
+    const last = vs.at(-1) ?? null;
+    const locs = locBy.get(s.fingerprint) ?? [];
+    const dates = locs.map((l) => l.date).filter((d): d is string => !!d).sort((a, b) => Date.parse(a) - Date.parse(b));
+    const firstCommitAt = dates[0] ? new Date(Date.parse(dates[0])).toISOString() : null;
+    const { rotatedAt, firstDeadAt } = rotationOf(vs);
+    const definitive = [...vs].reverse().find((v) => v.status !== 'unknown');
+    const isDeadNow = definitive?.status === 'dead';
+    const exposureOpen = !isDeadNow;
+    const exposureEndAt = isDeadNow ? (rotatedAt ?? firstDeadAt ?? nowIso) : nowIso;
+    const own = store.owners(s.fingerprint).map((o) => o.login);
+    const si = issues.filter((i) => i.fingerprint === s.fingerprint);
+    return {
+      fingerprint: s.fingerprint,
+      detector: s.detector,
+      provider: s.provider,
+      name: s.name,
+      severity: s.severity,
+      redacted: s.redacted,
+      status: s.status,
+      verification: last?.status ?? null,
+      checkedAt: last?.checkedAt ?? null,
+      repos: [...new Set(locs.map((l) => l.repo))].sort(),
+      owners: [...new Set(own)].sort(),
+      firstCommitAt,
+      detectedAt: s.detectedAt,
+      rotatedAt: isDeadNow ? rotatedAt : null,
+      exposureEndAt,
+      exposureOpen,
+      exposureMs: firstCommitAt ? Math.max(0, Date.parse(exposureEndAt) - Date.parse(firstCommitAt)) : null,
+      timeToRotateMs: isDeadNow && rotatedAt ? Math.max(0, Date.parse(rotatedAt) - Date.parse(s.detectedAt)) : null,
+      issuesOpen: si.filter((i) => i.state === 'open').length,
+      issuesClosed: si.filter((i) => i.state === 'closed').length,
+    };
+  });
+
+  const ttr = rows.map((r) => r.timeToRotateMs).filter((x): x is number => x !== null);
+  const group = (keyOf: (r: SecretReport) => string[]): GroupReport[] => {
+    const m = new Map<string, SecretReport[]>();
+    for (const r of rows) for (const k of keyOf(r)) m.set(k, [...(m.get(k) ?? []), r]);
+    return [...m.entries()]
+      .map(([key, rs]) => {
+        const t = rs.map((r) => r.timeToRotateMs).filter((x): x is number => x !== null);
+        return {
+          key,
+          secrets: rs.length,
+          live: rs.filter((r) => r.verification === 'live').length,
+          dead: rs.filter((r) => r.verification === 'dead').length,
+          unknown: rs.filter((r) => r.verification === 'unknown').length,
+          rotated: t.length,
+          issuesOpen: rs.reduce((a, r) => a + r.issuesOpen, 0),
+          issuesClosed: rs.reduce((a, r) => a + r.issuesClosed, 0),
+          meanTimeToRotateMs: mean(t),
+          medianTimeToRotateMs: median(t),
+        };
+      })
+      .sort((a, b) => b.live - a.live || b.secrets - a.secrets || a.key.localeCompare(b.key));
+  };
+
+  const byDetector = new Map<string, SecretReport[]>();
+  for (const r of rows) byDetector.set(r.detector, [...(byDetector.get(r.detector) ?? []), r]);
+  const everLive = new Set(secrets.filter((s) => store.verifications(s.fingerprint).some((v) => v.status === 'live')).map((s) => s.fingerprint));
+  const precision: DetectorPrecision[] = [...byDetector.entries()]
+    .map(([detector, rs]) => {
+      const fp = rs.filter((r) => r.status === 'false-positive').length;
+      const tp = rs.filter((r) => r.status !== 'false-positive' && (everLive.has(r.fingerprint) || r.status === 'ignored' || r.status === 'revoked')).length;
+      return { detector, secrets: rs.length, truePositives: tp, falsePositives: fp, untriaged: rs.length - tp - fp, precision: tp + fp ? tp / (tp + fp) : null };
+    })
+    .sort((a, b) => a.detector.localeCompare(b.detector));
+
+  return {
+    generatedAt: nowIso,
+    totals: {
+      secrets: rows.length,
+      live: rows.filter((r) => r.verification === 'live').length,
+      dead: rows.filter((r) => r.verification === 'dead').length,
+      unknown: rows.filter((r) => r.verification === 'unknown').length,
+      unverified: rows.filter((r) => r.verification === null).length,
+      rotated: ttr.length,
+      falsePositives: rows.filter((r) => r.status === 'false-positive').length,
+      acceptedRisk: rows.filter((r) => r.status === 'ignored').length,
+      issuesOpen: issues.filter((i) => i.state === 'open').length,
+      issuesClosed: issues.filter((i) => i.state === 'closed').length,
+    },
+    timeToRotate: { count: ttr.length, meanMs: mean(ttr), medianMs: median(ttr), valuesMs: [...ttr].sort((a, b) => a - b) },
+    secrets: [...rows].sort((a, b) => (a.firstCommitAt ?? a.detectedAt).localeCompare(b.firstCommitAt ?? b.detectedAt)),
+    repos: group((r) => r.repos),
+    owners: group((r) => (r.owners.length ? r.owners : ['(unowned)'])),
+    oldestLive: rows
+      .filter((r) => r.verification === 'live' && r.status !== 'false-positive')
+      .sort((a, b) => (a.firstCommitAt ?? a.detectedAt).localeCompare(b.firstCommitAt ?? b.detectedAt))
+      .slice(0, 10),
+    precision,
+  };
+}
+
+/** `3d 4h`, `5h 12m`, `42m`; '—' for null. */
+export function humanDuration(ms: number | null): string {
+  if (ms === null || !Number.isFinite(ms)) return '—';
+  const m = Math.round(ms / 60_000);
+  const d = Math.floor(m / 1440);
+  const h = Math.floor((m % 1440) / 60);
+  const min = m % 60;
+  if (d > 0) return `${d}d ${h}h`;
+  if (h > 0) return `${h}h ${min}m`;
+  return `${min}m`;
+}
+
+export function percent(x: number | null): string {
+  return x === null ? '—' : `${(x * 100).toFixed(1)}%`;
+}
