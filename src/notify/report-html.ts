@@ -123,7 +123,7 @@ ${card('false-positives', 'false positives', t.falsePositives)}${card('mean-ttr'
 </div>
 <p id="chart-error"></p>
 <h2>Exposure timeline</h2>
-<div class="legend muted"><span><i style="background:var(--live)"></i>live</span><span><i style="background:var(--dead)"></i>dead (rotated)</span><span><i style="background:var(--unknown)"></i>unknown / unverified</span><span><i style="background:var(--fp)"></i>false positive</span></div>
+<div class="legend muted"><span><i style="background:var(--live)"></i>live</span><span><i style="background:var(--dead)"></i>dead</span><span><i style="background:var(--unknown)"></i>unknown / unverified</span><span><i style="background:var(--fp)"></i>false positive</span></div>
 <svg id="timeline" xmlns="http://www.w3.org/2000/svg" role="img" aria-label="exposure window per secret"></svg>
 <h2>Time from detection to rotation</h2>
 <svg id="ttr-histogram" xmlns="http://www.w3.org/2000/svg" role="img" aria-label="time to rotate distribution"></svg>
