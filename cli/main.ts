@@ -93,6 +93,8 @@ export function buildProgram(ctx: CommandContext, setExit: (code: number) => voi
     .option('--max-blob-size <size>', 'skip blobs larger than this', size, 50 * 1024 ** 2)
     .option('--config <file>', 'configuration file (allowlists, excluded paths, fingerprint key)')
     .option('--detectors <dir>', 'load detectors from DIR instead of the built-in catalog')
+    .option('--refetch', 'fetch every repository even when GitHub reports no push since the last scan', false)
+    .option('--rescan', 'scan every blob again (after adding detectors); stored rows are not duplicated', false)
     .option('--no-progress', 'never print the progress line')
     .action(async (org: string, opts) => {
       const { orgCommand } = await import('./commands/org.js');

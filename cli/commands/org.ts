@@ -35,6 +35,8 @@ export interface OrgCommandOptions {
   config?: string;
   detectors?: string;
   progress: boolean;
+  refetch: boolean;
+  rescan: boolean;
 }
 
 /** What later features plug in without touching argument parsing (verification + issues at the end of the run). */
@@ -77,6 +79,8 @@ export async function orgCommand(opts: OrgCommandOptions, ctx: CommandContext, d
       filter: { includeForks: opts.includeForks, includeArchived: opts.includeArchived, include: opts.repos, exclude: opts.exclude },
       concurrency: opts.concurrency,
       maxBlobSize: opts.maxBlobSize,
+      refetch: opts.refetch,
+      rescan: opts.rescan,
       fingerprintKey: config.fingerprintKey,
       gitBackend: opts.gitBackend,
       excludePath: excluded ? (p) => excluded(p) : undefined,

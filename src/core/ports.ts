@@ -87,6 +87,8 @@ export interface HostedRepo {
   archived: boolean;
   /** Size in KB as reported by the host (0 for empty). */
   sizeKb: number;
+  /** Last push as reported by the host (ISO 8601): an unchanged value lets a crawl skip the fetch. */
+  pushedAt?: string | null;
 }
 
 export interface RepoFilter {

@@ -1,5 +1,6 @@
 // `keyloop org` as a library: list an org's repos, mirror each, scan only blobs not scanned before, record it
 // all in the store (one transaction per repo), repos in parallel. A killed run resumes where it stopped.
+import { existsSync } from 'node:fs';
 import PQueue from 'p-queue';
 import { ConfigError, InternalError } from '../core/errors.js';
 import { gitSource, inThreadMatcher, scanSource, type Matcher, type RawFinding } from '../core/pipeline.js';
@@ -16,7 +17,8 @@ export interface RepoOutcome {
   repo: string;
   /** 'resumed': finished by the interrupted run this one continues, not touched again. */
   status: 'done' | 'failed' | 'resumed';
-  mirror?: 'cloned' | 'fetched';
+  /** 'unchanged': the host reports no push since the last successful scan, so nothing was fetched. */
+  mirror?: 'cloned' | 'fetched' | 'unchanged';
   blobsScanned: number;
   blobsSkipped: number;
   bytesScanned: number;
@@ -53,6 +55,10 @@ export interface OrgScanOptions {
   /** Repos processed at once (default 4). */
   concurrency?: number;
   maxBlobSize: number;
+  /** Fetch every repo even when its pushed_at is unchanged since the last successful scan. */
+  refetch?: boolean;
+  /** Scan every blob again (e.g. after adding detectors); rows already stored are not duplicated. */
+  rescan?: boolean;
   fingerprintKey?: string;
   gitBackend?: 'auto' | 'native' | 'isomorphic';
   excludePath?: (path: string) => boolean;
@@ -176,6 +182,21 @@ async function scanOneRepo(
     return { ...base, status: 'failed', mirror, elapsedMs, error: message };
   };
   try {
+    const prev = store.getRepo(repo.fullName);
+    if (
+      !opts.refetch &&
+      !opts.rescan &&
+      repo.pushedAt &&
+      prev?.pushedAt === repo.pushedAt &&
+      prev.lastScannedAt &&
+      prev.lastError === null &&
+      prev.defaultBranch === repo.defaultBranch &&
+      prev.mirrorPath &&
+      existsSync(prev.mirrorPath)
+    ) {
+      store.recordRepoScan(runId, repo.fullName, { findings: [], blobs: [], elapsedMs: Date.now() - t0 });
+      return { ...base, status: 'done', mirror: 'unchanged', elapsedMs: Date.now() - t0 };
+    }
     const credentials = await opts.host.gitCredentials(repo.fullName);
     const m = await syncMirror(repo, { cacheDir: opts.cacheDir, credentials, backend: opts.gitBackend, signal: opts.signal });
     mirror = m.action;
@@ -197,7 +218,7 @@ async function scanOneRepo(
       const source = await gitSource(objects, { kind: 'all' });
       const result = await scanSource(source, matcher, opts.engine.catalog, {
         maxBlobSize: opts.maxBlobSize,
-        skipItem: (oid) => already.has(oid),
+        skipItem: opts.rescan ? undefined : (oid) => already.has(oid),
         onItem: (oid, outcome) => looked.push([oid, outcome]),
         excludePath: opts.excludePath,
         fingerprintKey: opts.fingerprintKey,
@@ -215,6 +236,7 @@ async function scanOneRepo(
         blobs: looked.filter(([oid]) => !retry.has(oid)),
         bytesScanned: result.stats.bytes,
         headCommit,
+        pushedAt: repo.pushedAt ?? null,
         elapsedMs: Date.now() - t0,
       });
       for (const f of findings) fingerprints.add(f.fingerprint);

@@ -296,11 +296,9 @@ export class Store {
           if (outcome === 'scanned') blobsScanned++;
           else blobsSkipped++;
         }
-        this.q('UPDATE repos SET last_scanned_at = ?, last_error = NULL, head_commit = coalesce(?, head_commit) WHERE id = ?').run(
-          now,
-          input.headCommit ?? null,
-          repoId,
-        );
+        this.q(
+          'UPDATE repos SET last_scanned_at = ?, last_error = NULL, head_commit = coalesce(?, head_commit), pushed_at = coalesce(?, pushed_at) WHERE id = ?',
+        ).run(now, input.headCommit ?? null, input.pushedAt ?? null, repoId);
         if (runId !== null) {
           this.q(
             `INSERT INTO run_repos (run_id, repo_id, status, finished_at, elapsed_ms, blobs_scanned, blobs_skipped, bytes_scanned, findings, error)
@@ -667,6 +665,7 @@ function toRepo(r: Row): RepoRow {
     headCommit: (r.head_commit as string | null) ?? null,
     lastScannedAt: (r.last_scanned_at as string | null) ?? null,
     lastError: (r.last_error as string | null) ?? null,
+    pushedAt: (r.pushed_at as string | null) ?? null,
   };
 }
 

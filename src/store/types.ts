@@ -58,6 +58,8 @@ export interface RepoRow {
   headCommit: string | null;
   lastScannedAt: string | null;
   lastError: string | null;
+  /** Host's pushed_at recorded with the last successful scan. */
+  pushedAt: string | null;
 }
 
 export interface RunRow {
@@ -104,6 +106,8 @@ export interface RepoScanInput {
   blobs: Iterable<readonly [oid: string, outcome: 'scanned' | 'skipped']>;
   bytesScanned?: number;
   headCommit?: string | null;
+  /** Host's pushed_at as listed before this scan's fetch (saved only with a successful scan). */
+  pushedAt?: string | null;
   elapsedMs?: number;
 }
 

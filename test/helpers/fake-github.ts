@@ -5,7 +5,8 @@ import { execFile, spawn } from 'node:child_process';
 import { createPublicKey, verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { basename, dirname } from 'node:path';
+import { readdirSync, statSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 
 export interface FakeRepo {
   id: number;
@@ -141,6 +142,8 @@ export class FakeGitHub {
   readonly assignable = new Map<string, Set<string>>();
   /** org → member logins. */
   readonly members = new Map<string, Set<string>>();
+  /** Orgs that exist even without repos (lowercase); an org with repos always exists. */
+  readonly orgs = new Set<string>();
   /** Commit author email → login (what GitHub's commit → user mapping does); unmapped emails give author null. */
   readonly emails = new Map<string, string>();
   readonly installations = new Map<number, FakeInstallation>();
@@ -157,6 +160,8 @@ export class FakeGitHub {
   readonly routes: Array<{ method: string; pattern: RegExp; keys: string[]; handler: Handler }> = [];
   /** Remaining core quota reported in x-ratelimit-remaining / GET /rate_limit. */
   rateRemaining = 5000;
+  /** Added latency per request (ms): widens the window for kill-mid-run tests. */
+  delayMs = 0;
 
   constructor(private readonly opts: FakeGitHubOptions = {}) {
     for (const [t, login] of Object.entries(opts.tokens ?? {})) this.tokens.set(t, login);
@@ -250,6 +255,7 @@ export class FakeGitHub {
       apiBase = `${this.url}/api/v3`;
     }
     const method = (req.method ?? 'GET').toUpperCase();
+    if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
     const query = Object.fromEntries(u.searchParams);
     const entry: LoggedRequest = { method, path, query, status: 0, as: null, at: Date.now() };
     this.requests.push(entry);
@@ -475,10 +481,26 @@ export class FakeGitHub {
       disabled: false,
       default_branch: r.defaultBranch,
       size: r.size,
+      pushed_at: this.pushedAt(r),
       clone_url: this.cloneUrl(r.fullName),
       html_url: `${this.url}/${r.fullName}`,
       url: `${this.url}/repos/${r.fullName}`,
     };
+  }
+
+  /** Like GitHub's pushed_at: the newest ref update of the served bare repo (loose refs or packed-refs mtime). */
+  pushedAt(r: FakeRepo): string | null {
+    if (!r.gitDir) return null;
+    let newest = 0;
+    const visit = (p: string) => {
+      const st = statSync(p, { throwIfNoEntry: false });
+      if (!st) return;
+      if (st.isDirectory()) for (const e of readdirSync(p)) visit(join(p, e));
+      else newest = Math.max(newest, st.mtimeMs);
+    };
+    visit(join(r.gitDir, 'refs'));
+    visit(join(r.gitDir, 'packed-refs'));
+    return newest ? new Date(newest).toISOString() : null;
   }
 
   private issueJson(i: FakeIssue): Record<string, unknown> {
@@ -531,6 +553,8 @@ export class FakeGitHub {
     });
 
     this.route('GET', '/orgs/:org/repos', (c) => {
+      const org = c.params.org!.toLowerCase();
+      if (!this.orgs.has(org) && ![...this.repos.values()].some((r) => r.owner.toLowerCase() === org)) return c.send(404, { message: 'Not Found' });
       const type = c.query.get('type') ?? 'all';
       const repos = [...this.repos.values()]
         .filter((r) => r.owner.toLowerCase() === c.params.org!.toLowerCase())

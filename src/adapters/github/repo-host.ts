@@ -13,6 +13,7 @@ interface ApiRepo {
   fork: boolean;
   archived?: boolean;
   size?: number;
+  pushed_at?: string | null;
 }
 
 export function toHostedRepo(r: ApiRepo): HostedRepo {
@@ -27,6 +28,7 @@ export function toHostedRepo(r: ApiRepo): HostedRepo {
     fork: r.fork,
     archived: r.archived ?? false,
     sizeKb: r.size ?? 0,
+    pushedAt: r.pushed_at ?? null,
   };
 }
 
