@@ -86,3 +86,38 @@ export function issueLoopAfterScan(setup: IssueLoopSetup & { startedAt?: string 
     ctx.logger.info(`issue loop: ${result.actions.length} action(s), ${result.reverified} secret(s) re-verified${failed ? `, ${failed} failed` : ''}`);
   };
 }
+
+/**
+ * The afterScan hook as the `keyloop org` command builds it from its own flags (config file, detectors,
+ * GitHub URL/token, --dry-run): `orgCommand(opts, ctx, { afterScan: await orgIssueLoop(opts, ctx) })`.
+ */
+export async function orgIssueLoop(
+  opts: { config?: string; detectors?: string; githubUrl?: string; token?: string; dryRun?: boolean; verify?: boolean },
+  ctx: { cwd: string; env: Record<string, string | undefined>; stdout: { write(s: string): unknown }; stderr: { write(s: string): unknown } },
+  knobs: { client?: IssueLoopSetup['client']; clock?: Clock } = {},
+): Promise<(ctx: AfterScanContext) => Promise<void>> {
+  const { resolve } = await import('node:path');
+  const { loadConfig } = await import('../config/load.js');
+  const { defaultDetectorsDir, loadCatalog } = await import('../detection/load.js');
+  const { resolveGitHubUrl, resolveToken } = await import('../adapters/github/client.js');
+  const { createLogger } = await import('../util/logger.js');
+  const { SecretRegistry } = await import('../util/redact.js');
+  const registry = new SecretRegistry();
+  const token = resolveToken(opts.token, ctx.env);
+  if (token) registry.add(token);
+  const clock = knobs.clock ?? systemClock;
+  return issueLoopAfterScan({
+    config: loadConfig({ root: ctx.cwd, explicit: opts.config ? resolve(ctx.cwd, opts.config) : undefined, env: ctx.env }),
+    catalog: loadCatalog(opts.detectors ? resolve(ctx.cwd, opts.detectors) : defaultDetectorsDir()),
+    githubUrl: resolveGitHubUrl(opts.githubUrl, ctx.env),
+    ...(token ? { token } : {}),
+    registry,
+    logger: createLogger({ registry, write: (l) => ctx.stderr.write(l + '\n') }),
+    dryRun: opts.dryRun ?? false,
+    verify: opts.verify ?? true,
+    clock,
+    startedAt: clock.now().toISOString(),
+    print: (l) => ctx.stdout.write(`would ${l}\n`),
+    ...(knobs.client ? { client: knobs.client } : {}),
+  });
+}
