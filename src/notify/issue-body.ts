@@ -161,11 +161,10 @@ export function renderIssueBody(input: BodyInput): string {
   if (locations.length > 50) out.push(`- … and ${locations.length - 50} more (\`keyloop report\` lists them all)`);
   out.push('');
   out.push('### How to fix', '');
-  out.push('1. **Rotate the key first.** Deleting the file or rewriting history does not help: the key is already exposed.');
-  if (s.rotation?.trim()) out.push('', s.rotation.trim(), '');
-  else out.push(`2. Revoke it in the ${plain(s.providerName)} console and issue a new one; update the places that use it.`);
-  if (s.references?.length) out.push('', `References: ${s.references.map((r) => `<${r}>`).join(', ')}`);
-  out.push('');
+  out.push('**Rotate the key first**: deleting the file or rewriting history does not help, the key is already exposed.', '');
+  if (s.rotation?.trim()) out.push(`Steps for ${plain(s.providerName)}:`, '', s.rotation.trim(), '');
+  else out.push(`Revoke it in the ${plain(s.providerName)} console, issue a new one, and update the places that use it.`, '');
+  if (s.references?.length) out.push(`References: ${s.references.map((r) => `<${r}>`).join(', ')}`, '');
   out.push(
     `keyloop re-checks the key on every run and **closes this issue by itself** once the issuer reports it revoked ` +
       `on ${input.closeAfterDeadChecks} consecutive check${input.closeAfterDeadChecks === 1 ? '' : 's'}. If it comes back to life, the issue is reopened.`,
