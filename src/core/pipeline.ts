@@ -43,7 +43,7 @@ export interface ContentSource {
 /** Runs the engine over a stream of contents: in-thread, or a worker pool with the same shape. */
 export type Matcher = (
   items: AsyncIterable<{ id: string; data: Buffer; path: string }>,
-) => AsyncIterable<{ id: string; matches: Match[] }>;
+) => AsyncIterable<{ id: string; matches: Match[]; /** detection threw on this item (a bug): skipped, the rest goes on */ error?: string }>;
 
 export function inThreadMatcher(engine: Engine): Matcher {
   return async function* (items) {
@@ -110,8 +110,12 @@ export async function scanSource(source: ContentSource, matcher: Matcher, catalo
   }
 
   let lastProgress = 0;
-  for await (const { id, matches } of matcher(contents())) {
+  for await (const { id, matches, error } of matcher(contents())) {
     const item = byId.get(id)!;
+    if (error) {
+      skip(item, 'error', `detection failed: ${error}`);
+      continue;
+    }
     for (const m of matches) addMatch(groups, m, item, catalog, opts);
     opts.onItem?.(id, 'scanned');
     if (opts.onProgress && Date.now() - lastProgress > 250) {

@@ -1,10 +1,12 @@
 // Composition root of `keyloop scan`: config → target → catalog/engine → pipeline → suppression → verification.
+import { availableParallelism } from 'node:os';
 import picomatch from 'picomatch';
 import RE2 from 're2';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
 import { scanSource, inThreadMatcher, type ContentSource, type Matcher, type RawFinding, type ScanResult } from '../core/pipeline.js';
 import type { ScanStats } from '../core/model.js';
 import { createEngine } from '../detection/engine.js';
+import { createScanPool, type ScanPool } from '../detection/pool.js';
 import { defaultDetectorsDir, loadCatalog } from '../detection/load.js';
 import type { Catalog } from '../detection/types.js';
 import { resolveTarget, type ResolvedTarget } from '../sources/resolve.js';
@@ -65,20 +67,23 @@ export async function scanPath(opts: ScanPathOptions): Promise<ScanPathResult> {
   try {
     const root = target.kind === 'git' ? target.root : target.root;
     const config = loadConfig({ root, explicit: opts.config, env: opts.env });
-    const catalog = loadCatalog(opts.detectorsDir ?? defaultDetectorsDir());
+    const detectorsDir = opts.detectorsDir ?? defaultDetectorsDir();
+    const catalog = loadCatalog(detectorsDir);
     const engine = createEngine(catalog);
     const excluded = config.paths.exclude.length ? picomatch(config.paths.exclude, { dot: true }) : null;
 
     const source: ContentSource =
       target.kind === 'git' ? await gitSource(target.objects, target.selection) : await directorySource(target.root, { ignoreFiles: true });
-    const result = await scanSource(source, opts.matcher ?? inThreadMatcher(engine), catalog, {
+    const pool = opts.matcher ? null : openPool(source, detectorsDir, opts);
+    const matcher: Matcher = opts.matcher ?? (pool ? poolMatcher(pool) : inThreadMatcher(engine));
+    const result = await scanSource(source, matcher, catalog, {
       maxBlobSize: opts.maxBlobSize,
       excludePath: excluded ? (p) => excluded(p) : undefined,
       fingerprintKey: config.fingerprintKey,
       registry: opts.registry,
       signal: opts.signal,
       onProgress: opts.onProgress,
-    });
+    }).finally(() => pool?.close());
 
     result.findings = suppress(result.findings, config, opts.baseline ? loadBaseline(opts.baseline) : null);
     result.stats.findings = result.findings.length;
@@ -97,6 +102,21 @@ export async function scanPath(opts: ScanPathOptions): Promise<ScanPathResult> {
   } finally {
     if (target.kind === 'git') await target.objects.close();
   }
+}
+
+/** Below this many bytes a worker pool costs more (each worker compiles the catalog) than it saves. */
+const POOL_MIN_BYTES = 32 * 1024 * 1024;
+
+function openPool(source: ContentSource, detectorsDir: string, opts: ScanPathOptions): ScanPool | null {
+  const bytes = source.items.reduce((n, i) => n + (i.size <= opts.maxBlobSize ? i.size : 0), 0);
+  const jobs = opts.jobs ?? (bytes >= POOL_MIN_BYTES ? availableParallelism() : 1);
+  return jobs > 1 ? createScanPool({ detectorsDir, jobs }) : null;
+}
+
+function poolMatcher(pool: ScanPool): Matcher {
+  return async function* (items) {
+    for await (const r of pool.scan(items)) yield r.error ? { id: r.id, matches: [], error: r.error } : { id: r.id, matches: r.matches };
+  };
 }
 
 /** Config allowlists, disabled detectors and the baseline. */
