@@ -136,7 +136,10 @@ export async function runIssueLoop(deps: LoopDeps): Promise<LoopResult> {
   }
 
   // 3. Subjects.
-  const events = store.events();
+  // Only the kinds the planner reads: verification events alone grow by one per secret per run.
+  const events = ['issue-opened', 'issue-adopted', 'commented', 'issue-reminded', 'token-revoke-requested']
+    .flatMap((kind) => store.events({ kind }))
+    .sort((a, b) => a.id - b.id);
   const catalogProvider = (id: string) => deps.catalog?.providers.get(id);
   const subjects: Subject[] = [];
   for (const [k, p] of byPair) {
