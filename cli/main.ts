@@ -111,7 +111,7 @@ export function buildProgram(ctx: CommandContext, setExit: (code: number) => voi
     .command('secrets')
     .description('inventory of stored secrets: repos, first/last seen, still at HEAD or only in history, verification, owner')
     .option('--db <file>', 'SQLite database', 'keyloop.db')
-    .addOption(new Option('--format <format>', 'output format').choices(['table', 'json']).default('table'))
+    .addOption(new Option('--format <format>', 'output format (sarif: open secrets, paths as owner/repo/path)').choices(['table', 'json', 'sarif']).default('table'))
     .action(async (opts) => {
       const { secretsCommand } = await import('./commands/secrets.js');
       setExit(await secretsCommand(opts, ctx));

@@ -228,6 +228,12 @@ describe('keyloop org', () => {
     const w = JSON.parse(where.out) as { presence: string; locations: Array<{ repo: string; path: string; line: number; commit: string }> };
     expect(w.presence).toBe('history');
     expect(w.locations).toEqual([expect.objectContaining({ repo: 'acme/r020', path: '.env', line: 1, commit: org.repos.get('r020')!.sha.c2 })]);
+    const sarif = await runCli(['secrets', '--db', db, '--format', 'sarif'], dir);
+    expect(sarif.code).toBe(0);
+    const log = JSON.parse(sarif.out) as { runs: Array<{ results: Array<{ locations: Array<{ physicalLocation: { artifactLocation: { uri: string } } }> }> }> };
+    const uris = log.runs[0]!.results.flatMap((r) => r.locations.map((l) => l.physicalLocation.artifactLocation.uri));
+    expect(uris).toContain('acme/r020/.env');
+    for (const t of org.planted) expect(sarif.out).not.toContain(t);
     const table = await runCli(['secrets', '--db', db], dir);
     expect(table.out).toMatch(/DETECTOR\s+FINGERPRINT/);
     expect(table.out).toMatch(/still at HEAD/);

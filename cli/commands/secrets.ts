@@ -6,10 +6,13 @@ import { ConfigError } from '../../src/core/errors.js';
 import { headBlobs } from '../../src/sources/mirror.js';
 import { openStore, type Store } from '../../src/store/index.js';
 import type { LocationRow, SecretSummary } from '../../src/store/types.js';
+import type { RawFinding } from '../../src/core/pipeline.js';
+import { sarifReporter } from '../../src/notify/reporters/index.js';
+import { VERSION } from '../../src/version.js';
 
 export interface SecretsCommandOptions {
   db: string;
-  format: 'table' | 'json';
+  format: 'table' | 'json' | 'sarif';
 }
 
 /** 'head': in the default branch's current tree; 'history': only in past commits; 'unknown': no mirror to check. */
@@ -57,10 +60,16 @@ export async function inventory(store: Store): Promise<InventoryRow[]> {
 export async function secretsCommand(opts: SecretsCommandOptions, ctx: CommandContext): Promise<number> {
   const store = openExistingStore(opts.db, ctx.cwd);
   let rows: InventoryRow[];
+  let locations: LocationRow[];
   try {
     rows = await inventory(store);
+    locations = opts.format === 'sarif' ? store.locations() : [];
   } finally {
     store.close();
+  }
+  if (opts.format === 'sarif') {
+    ctx.stdout.write(inventorySarif(rows, locations));
+    return 0;
   }
   if (opts.format === 'json') {
     ctx.stdout.write(JSON.stringify(rows, null, 2) + '\n');
@@ -96,4 +105,38 @@ export function renderTable(headers: string[], rows: string[][], opts: { maxWidt
   const cells = [headers, ...rows.map((r) => r.map(cut))];
   const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
   return cells.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n') + '\n';
+}
+
+/**
+ * The org inventory as SARIF (one result per location; the artifact path is `owner/repo/path`). The store holds
+ * no plaintext, and the reporter only prints it with reveal, which is never set here.
+ */
+export function inventorySarif(rows: InventoryRow[], locations: LocationRow[]): string {
+  const byFp = new Map<string, LocationRow[]>();
+  for (const l of locations) byFp.set(l.fingerprint, [...(byFp.get(l.fingerprint) ?? []), l]);
+  const findings: RawFinding[] = rows
+    .filter((r) => r.status === 'open')
+    .map((r) => ({
+      detector: r.detector,
+      name: r.name,
+      provider: r.provider,
+      severity: r.severity,
+      fingerprint: r.fingerprint,
+      secret: '',
+      parts: {},
+      redacted: r.redacted,
+      locations: (byFp.get(r.fingerprint) ?? []).map((l) => ({
+        commit: l.commit,
+        author: l.authorName !== null ? { name: l.authorName, email: l.authorEmail ?? '' } : null,
+        date: l.date,
+        path: `${l.repo}/${l.path}`,
+        line: l.line,
+        column: l.column,
+        blob: l.blob,
+        ...(l.decoded ? { decoded: l.decoded } : {}),
+      })),
+      ...(r.lastVerification ? { verification: r.lastVerification } : {}),
+    }))
+    .filter((f) => f.locations.length > 0);
+  return sarifReporter({ findings, reveal: false, stats: { blobs: 0, bytes: 0, skipped: 0, findings: findings.length, elapsedMs: 0 }, skipped: [], toolVersion: VERSION });
 }
