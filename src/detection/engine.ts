@@ -23,6 +23,11 @@ export interface EngineOptions {
   decodeDepth?: number;
   /** Decoded bytes rescanned per blob. Default 1 MiB. */
   decodeBudget?: number;
+  /**
+   * Brute force, for tests and `bench/engine-bench --compare`: every detector over every whole buffer and every
+   * encoded span decoded, no prefilter. Same filters, companions and overlap rules: the fast path must agree.
+   */
+  reference?: boolean;
 }
 
 /** Why a candidate was dropped; reported by `explain` for `detectors check` and debugging. */
@@ -98,6 +103,7 @@ export class DetectionEngine implements Engine {
   private readonly lineExtension: number;
   private readonly decodeDepth: number;
   private readonly decodeBudget: number;
+  private readonly reference: boolean;
   /** Last scan's dropped candidates when `explain` is on. */
   rejections: Rejection[] | null = null;
 
@@ -107,6 +113,7 @@ export class DetectionEngine implements Engine {
     this.lineExtension = opts.lineExtension ?? 1024;
     this.decodeDepth = opts.decodeDepth ?? 2;
     this.decodeBudget = opts.decodeBudget ?? 1 << 20;
+    this.reference = opts.reference ?? false;
     this.compiled = catalog.detectors.map((loaded) => {
       const def = loaded.def;
       const lit = leadingLiteral(def.pattern);
@@ -150,17 +157,19 @@ export class DetectionEngine implements Engine {
   private scanAt(data: Buffer, ctx: ScanContext, depth: number, budget: { bytes: number }): Match[] {
     const lines = new LineIndex(data);
     const found: { m: Match; end: number; generic: boolean }[] = [];
-    const hits = this.prefilter.hits(data);
-    for (const cand of this.candidates(data, hits.keywords)) {
+    const hits = this.reference ? { keywords: [], base64: [] } : this.prefilter.hits(data);
+    const cands = this.reference ? this.referenceCandidates(data) : this.candidates(data, hits.keywords);
+    for (const cand of cands) {
       const m = this.evaluate(data, cand, lines, ctx);
       if (m) found.push({ m, end: cand.end, generic: cand.c.def.generic });
     }
     // Decoding keeps ASCII letters of JSON escapes and percent-encoding, so without a keyword in the blob there is
     // nothing to find there; base64 hides them, hence the Set's base64 forms.
-    if (depth < this.decodeDepth && budget.bytes > 0 && (hits.base64.length > 0 || hits.keywords.length > 0)) {
+    if (depth < this.decodeDepth && budget.bytes > 0 && (this.reference || hits.base64.length > 0 || hits.keywords.length > 0)) {
       const plain = new Set(found.map((f) => `${f.m.detectorId}\0${f.m.secret}`));
       const seen = new Set<string>();
-      for (const span of findEncodedSpans(data, budget, { base64: hits.base64, text: hits.keywords.length > 0 })) {
+      const which = this.reference ? { base64: null, text: true } : { base64: hits.base64, text: hits.keywords.length > 0 };
+      for (const span of findEncodedSpans(data, budget, which)) {
         const inner = this.scanAt(span.bytes, ctx, depth + 1, budget);
         if (inner.length === 0) continue;
         const at = lines.locate(span.start);
@@ -179,6 +188,12 @@ export class DetectionEngine implements Engine {
       }
     }
     return resolveOverlaps(found).sort((a, b) => a.offset - b.offset || a.detectorId.localeCompare(b.detectorId));
+  }
+
+  private referenceCandidates(data: Buffer): Candidate[] {
+    const out: Candidate[] = [];
+    for (const c of this.compiled) this.run(c, data, 0, data.length, out);
+    return out;
   }
 
   /** Raw regex matches of the detectors whose keywords occur in `data`, deduped by (detector, offset). */
