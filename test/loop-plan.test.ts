@@ -200,6 +200,11 @@ describe('plan: state recovery and revocation', () => {
     expect(plan([subject({ issue: issue(), provider: 'aws', detector: 'aws-access-key' })], config, NOW)).toEqual([]);
   });
 
+  it('issues.enabled: false plans no issue work, only revocations', () => {
+    const off = cfg({ issues: { enabled: false }, policy: { revokeGitHubTokens: true } });
+    expect(kinds(plan([subject(), subject({ issue: issue(), verifications: [v('dead', '2025-01-18T00:00:00Z'), v('dead', '2025-01-19T00:00:00Z')] })], off, NOW))).toEqual(['revoke-token']);
+  });
+
   it('describeAction prints one line per action without bodies', () => {
     const lines = plan([subject()], cfg(), NOW).map(describeAction);
     expect(lines).toEqual([`open issue in acme/api: "Leaked GitHub key in config/prod.env" [keyloop, secret:github-pat-classic, severity:critical] assignees: @alice teams: @acme/security (${FP.slice(0, 12)})`]);

@@ -78,6 +78,13 @@ export function plan(subjects: readonly Subject[], cfg: LoopConfig, now: Date): 
     const issue = s.issue;
     const v = latest(s.verifications);
 
+    const revocable = cfg.policy.revokeGitHubTokens && v?.status === 'live' && !s.revokeRequested && isRevocableGitHubToken(s.provider, s.detector);
+    if (!cfg.issues.enabled) {
+      // Issues off: only the revocation policy acts.
+      if (revocable && s.secretStatus !== 'false-positive') actions.push({ ...base, kind: 'revoke-token' });
+      continue;
+    }
+
     if (issue && !issue.inStore) actions.push({ ...base, kind: 'adopt', issue });
     else if (issue?.storeState && issue.storeState !== issue.state) actions.push({ ...base, kind: 'sync-issue', issue });
 
@@ -99,12 +106,10 @@ export function plan(subjects: readonly Subject[], cfg: LoopConfig, now: Date): 
       }
     }
 
-    if (cfg.policy.revokeGitHubTokens && v?.status === 'live' && !s.revokeRequested && isRevocableGitHubToken(s.provider, s.detector)) {
-      actions.push({ ...base, kind: 'revoke-token' });
-    }
+    if (revocable) actions.push({ ...base, kind: 'revoke-token' });
 
     if (!issue) {
-      if (!cfg.issues.enabled || !wantsIssue(s, cfg)) continue;
+      if (!wantsIssue(s, cfg)) continue;
       const issueRepo = issueRepoFor(s, cfg);
       if (!issueRepo) {
         actions.push({

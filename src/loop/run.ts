@@ -148,7 +148,7 @@ export async function runIssueLoop(deps: LoopDeps): Promise<LoopResult> {
     const target = issueRepoFor({ repo: subjectRepo, repoPrivate: p.repo.private }, config);
     const stored = store.issuesFor(fp, subjectRepo);
     // Issues in a repo we could not list this run must not be acted on (or duplicated).
-    if (stored.some((i) => !listed.has(i.repo)) || (target && !listed.has(target) && config.issues.enabled)) continue;
+    if (config.issues.enabled && (stored.some((i) => !listed.has(i.repo)) || (target && !listed.has(target)))) continue;
     const issue = pickIssue(remote.get(k) ?? [], stored);
     const provider = catalogProvider(p.secret.provider);
     const det = deps.catalog?.byId.get(p.secret.detector);
