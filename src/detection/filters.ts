@@ -27,7 +27,7 @@ const PLACEHOLDER_WORDS =
   /changeme|change[_-]me|your[_-]?(?:own[_-]?)?(?:api[_-]?|access[_-]?|secret[_-]?|auth[_-]?|app[_-]?|client[_-]?)?(?:key|token|secret|password|pass)|example|placeholder|redacted|replace[_-]?(?:me|this|with)|insert[_-]?(?:your|key|token|here)|put[_-]?your|enter[_-]?your|goes[_-]?here|(?:key|token|secret|password|pass)[_-]?here|not[_-]?a[_-]?real|do[_-]?not[_-]?use|dummy/i;
 /** Whole-value words people put where a secret goes. Only generic detectors can capture these. */
 const WEAK_WORDS =
-  /^(?:test(?:ing)?|secret|password|passwd|token|apikey|api[_-]?key|none|null|nil|undefined|true|false|empty|default|foo|bar|baz|foobar|qwerty|letmein|admin|root|user(?:name)?|pass|abc(?:123|def)?|123(?:456(?:78(?:9)?)?)?|sample|fake|mock|demo|todo|fixme|tbd|n\/a|string|value|key|my[_-]?\w+|\w+[_-](?:here|goes))$/i;
+  /^(?:test(?:ing)?|secret|password|passwd|token|apikey|api[_-]?key|none|null|nil|undefined|true|false|empty|default|foo|bar|baz|foobar|qwerty|letmein|admin|root|user(?:name)?|pass|abc(?:123|def)?|123(?:456(?:78(?:9)?)?)?|sample|fake|mock|demo|todo|fixme|tbd|n\/a|string|value|key|my[_-]?(?:secret|token|key|password|pass|api[_-]?key)\w*|\w+[_-](?:here|goes))$/i;
 /** Substrings that mark a value as a fixture in generic matches (a provider token never needs these words). */
 const FIXTURE_WORDS = /dummy|fake|mock|sample|test[_-]?(?:key|token|secret|password)|not[_-]?real|foobar|lorem/i;
 
@@ -55,6 +55,12 @@ const REFERENCE_KEY =
   /(?:author|tokeniz\w*|(?:token|secret|key|credentials?|password)[_.-]?(?:url|uri|endpoint|type|expir\w*|ttl|lifetime|length|len|count|limit|name|names|id|ids|ref|arn|file|path|dir|header|field|param|version|provider|store|vault|ring|alias|size|prefix|env|var|label|policy|rotation\w*)|public[_.-]?key|pub[_.-]?key|site[_.-]?key|publishable[_.-]?key|key[_.-]?id|max[_.-]?tokens?|num[_.-]?tokens?|tokens?[_.-]?(?:used|usage|budget))$/i;
 /** Keys whose values are chosen by people: judged by the password detector's floor, not randomness floors. */
 const HUMAN_KEY = /passw|pwd|passphrase/i;
+/** Shapes of provider tokens: a generic match starting like one was rejected (truncated, bad checksum) by its provider detector. */
+const PROVIDER_PREFIX =
+  /^(?:gh[pousr]_|github_pat_|glpat-|gl[a-z]{2,6}-|npm_|xox[abeprs]-|xapp-|sk_(?:live|test)_|rk_live_|whsec_|sk-(?:proj|ant|or)-|AKIA|ASIA|ABIA|ACCA|AIza|SG\.|hf_|pypi-|dop_v1_|doo_v1_|dor_v1_|shp(?:at|ca|pa|ss)_|EAAA|sq0(?:atp|csp)-|HRKU-|PMAK-|dckr_(?:pat|oat)_|rubygems_|oy2|lin_(?:api|oauth)_|ntn_|dapi|hv[sb]\.|age-secret-key-1|sntry[su]_|glc_|glsa_|NRAK-|nfp_|sbp_|sb_secret_|r8_|gsk_|pplx-|xai-|figd_|CFPAT-|pscale_|pul-|bkua_|CCIPAT_|sq[pau]_|rnd_|tfp_)/i;
+/** Twilio resource SIDs (account, API key, app…) are identifiers; their secrets are separate. */
+const TWILIO_SID = /^(?:AC|SK|AP|PN|MG|MM|CA|SM)[0-9a-f]{32}$/;
+
 /** CamelCase / snake / kebab / SCREAMING identifiers: what config keys and class names look like, not keys. */
 const IDENTIFIER_WORDS = /^(?:[A-Za-z][a-z]+(?:[A-Z][a-z]+)+|[a-z]+(?:[_.-][a-z]+)+|[A-Z]+(?:_[A-Z]+)+)$/;
 
@@ -130,6 +136,8 @@ export function falsePositiveReason(secret: string, ctx: FilterContext): string 
   const key = keyOf(ctx.line, secret);
   if (REFERENCE_KEY.test(key)) return 'key names a reference to a secret, not the secret';
   if (WEAK_WORDS.test(bare)) return 'placeholder word';
+  if (PROVIDER_PREFIX.test(bare)) return 'provider-format token its own detector rejected (truncated or bad checksum)';
+  if (TWILIO_SID.test(bare)) return 'Twilio SID (an identifier)';
   if (HUMAN_KEY.test(key)) {
     if (/^\$2[aby]?\$\d\d\$|^\$(?:argon2|pbkdf2|scrypt|6|5|1)\$/.test(bare)) return 'password hash, not a password';
   } else {

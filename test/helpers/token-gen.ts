@@ -57,6 +57,7 @@ type Node =
   | { t: 'alt'; options: Node[] }
   | { t: 'group'; capture: boolean; body: Node }
   | { t: 'rep'; body: Node; min: number; max: number }
+  | { t: 'boundary' }
   | { t: 'empty' };
 
 const PRINTABLE = Array.from({ length: 95 }, (_, i) => String.fromCharCode(32 + i));
@@ -108,7 +109,11 @@ class Parser {
       this.i += m[0].length - 1;
     } else return atom;
     this.i++;
-    if (this.src[this.i] === '?') this.i++; // lazy
+    // A lazy filler (`[\w.-]{0,20}?` between a provider name and "key") is short in real text: keep it minimal.
+    if (this.src[this.i] === '?') {
+      this.i++;
+      max = Math.min(max, min + 1);
+    }
     return { t: 'rep', body: atom, min, max };
   }
 
@@ -154,6 +159,7 @@ class Parser {
       case 't':
         return set(['\t']);
       case 'b':
+        return inClass ? ['\b'] : { t: 'boundary' };
       case 'B':
       case 'A':
       case 'z':
@@ -209,31 +215,41 @@ class Parser {
 interface GenState {
   rand: () => number;
   captures: string[];
+  out: string;
 }
 
-function emit(n: Node, st: GenState): string {
+const WORD_CHAR = /\w/;
+
+function emit(n: Node, st: GenState): void {
   switch (n.t) {
     case 'empty':
-      return '';
+      return;
+    case 'boundary':
+      // A word boundary between two word characters needs a separator; elsewhere it holds already.
+      if (st.out.length > 0 && WORD_CHAR.test(st.out[st.out.length - 1]!)) st.out += ' ';
+      return;
     case 'lit':
-      return n.chars[Math.floor(st.rand() * n.chars.length)] ?? '';
+      st.out += n.chars[Math.floor(st.rand() * n.chars.length)] ?? '';
+      return;
     case 'seq':
-      return n.items.map((x) => emit(x, st)).join('');
+      for (const x of n.items) emit(x, st);
+      return;
     case 'alt':
-      return emit(n.options[Math.floor(st.rand() * n.options.length)]!, st);
+      emit(n.options[Math.floor(st.rand() * n.options.length)]!, st);
+      return;
     case 'rep': {
       const count = n.min + Math.floor(st.rand() * (n.max - n.min + 1));
-      let s = '';
-      for (let k = 0; k < count; k++) s += emit(n.body, st);
-      return s;
+      for (let k = 0; k < count; k++) emit(n.body, st);
+      return;
     }
     case 'group': {
       if (!n.capture) return emit(n.body, st);
       const slot = st.captures.length;
       st.captures.push('');
-      const text = emit(n.body, st);
-      st.captures[slot] = text;
-      return text;
+      const start = st.out.length;
+      emit(n.body, st);
+      st.captures[slot] = st.out.slice(start);
+      return;
     }
   }
 }
@@ -241,9 +257,9 @@ function emit(n: Node, st: GenState): string {
 /** Text matching `pattern` and what its first capture group captured. */
 export function generateFromPattern(pattern: string, rand: () => number): { text: string; secret: string } {
   const tree = new Parser(pattern).parse();
-  const st: GenState = { rand, captures: [] };
-  const text = emit(tree, st);
-  return { text, secret: st.captures[0] ?? text };
+  const st: GenState = { rand, captures: [], out: '' };
+  emit(tree, st);
+  return { text: st.out, secret: st.captures[0] ?? st.out };
 }
 
 export function shannon(s: string): number {
@@ -299,12 +315,16 @@ export function generateSample(def: DetectorDef, rand: () => number): GeneratedS
     if (!m || m[1] !== secret) continue;
     if (def.entropy !== undefined && shannon(secret) < def.entropy) continue;
     if (allow.some((a) => a.test(secret))) continue;
-    const lower = text.toLowerCase();
-    if (!def.keywords.some((k) => lower.includes(k.toLowerCase()))) text = `${def.keywords[0]} ${text}`;
     for (const c of def.companions.filter((x) => x.required)) {
       text += `\n${generateFromPattern(c.pattern, rand).text}`;
     }
     return { text, secret };
   }
   throw new Error(`token-gen: could not generate a sample for ${def.id}`);
+}
+
+/** The CRC32 rule of GitHub/npm tokens, restated independently of src/detection/checksums.ts. */
+export function validateCrc32ForTest(token: string): boolean {
+  const m = /^(?:gh[pousr]_|npm_)([A-Za-z0-9]{30})([A-Za-z0-9]{6})$/.exec(token);
+  return !!m && base62(crc32(m[1]!), 6) === m[2];
 }

@@ -1,0 +1,166 @@
+// `npm run bench:accuracy [-- --keep] [--seed N] [--large-mib N] [--json]`: builds the labelled corpus (a real git
+// history with a fresh synthetic secret per detector example in many carriers, plus decoys), scans it with the
+// product's own `scanPath` (full history, real engine and filters) and prints recall, precision and false
+// positives per detector, per carrier and per decoy family. Exits 1 when recall < 98 % or any decoy is reported.
+// Runs from dist/.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { buildCorpus, type CorpusManifest } from '../corpus/builder.js';
+import { defaultDetectorsDir, loadCatalog } from '../src/detection/load.js';
+import { scanPath } from '../src/run/scan.js';
+import type { RawFinding } from '../src/core/pipeline.js';
+import { silentLogger } from '../src/util/logger.js';
+import { SecretRegistry } from '../src/util/redact.js';
+
+const argv = process.argv.slice(2);
+const flag = (n: string) => argv.includes(`--${n}`);
+const num = (n: string, d: number) => {
+  const i = argv.indexOf(`--${n}`);
+  return i >= 0 && argv[i + 1] ? Number(argv[i + 1]) : d;
+};
+
+export interface DetectorRow {
+  detector: string;
+  planted: number;
+  found: number;
+  falsePositives: number;
+}
+
+export interface AccuracyReport {
+  planted: number;
+  found: number;
+  recall: number;
+  precision: number;
+  falsePositives: number;
+  /** Other detectors reporting a planted secret (e.g. an RSA key that is also a GitHub App key). */
+  coDetections: number;
+  decoyFindings: { path: string; family: string; detector: string }[];
+  missed: { detector: string; path: string; carrier: string }[];
+  unexpected: { detector: string; path: string }[];
+  byDetector: DetectorRow[];
+  byCarrier: { carrier: string; planted: number; found: number }[];
+  scanMs: number;
+  blobs: number;
+  bytes: number;
+}
+
+/** Compares findings with the manifest's labels. Pure: exported for tests. */
+export function score(manifest: CorpusManifest, findings: RawFinding[]): Omit<AccuracyReport, 'scanMs' | 'blobs' | 'bytes'> {
+  const key = (d: string, s: string) => `${d}\0${s}`;
+  const found = new Set(findings.map((f) => key(f.detector, f.secret)));
+  const planted = new Set(manifest.labels.map((l) => key(l.detector, l.secret)));
+  const plantedSecrets = manifest.labels.map((l) => l.secret);
+  const decoyPaths = new Map(manifest.decoys.map((d) => [d.path, d.family]));
+
+  const rows = new Map<string, DetectorRow>();
+  const row = (d: string) => {
+    let r = rows.get(d);
+    if (!r) rows.set(d, (r = { detector: d, planted: 0, found: 0, falsePositives: 0 }));
+    return r;
+  };
+  const carriers = new Map<string, { carrier: string; planted: number; found: number }>();
+  const missed: AccuracyReport['missed'] = [];
+  for (const l of manifest.labels) {
+    const r = row(l.detector);
+    const c = carriers.get(l.carrier) ?? { carrier: l.carrier, planted: 0, found: 0 };
+    carriers.set(l.carrier, c);
+    r.planted++;
+    c.planted++;
+    if (found.has(key(l.detector, l.secret))) {
+      r.found++;
+      c.found++;
+    } else missed.push({ detector: l.detector, path: l.path, carrier: l.carrier });
+  }
+
+  let coDetections = 0;
+  let falsePositives = 0;
+  const unexpected: AccuracyReport['unexpected'] = [];
+  const decoyFindings: AccuracyReport['decoyFindings'] = [];
+  for (const f of findings) {
+    for (const loc of f.locations) {
+      const family = decoyPaths.get(loc.path);
+      if (family) decoyFindings.push({ path: loc.path, family, detector: f.detector });
+    }
+    if (planted.has(key(f.detector, f.secret))) continue;
+    if (plantedSecrets.some((s) => s.includes(f.secret) || f.secret.includes(s))) {
+      coDetections++;
+      continue;
+    }
+    falsePositives++;
+    row(f.detector).falsePositives++;
+    unexpected.push({ detector: f.detector, path: f.locations[0]?.path ?? '?' });
+  }
+  const labelled = manifest.labels.length;
+  const tp = labelled - missed.length;
+  return {
+    planted: labelled,
+    found: tp,
+    recall: labelled ? tp / labelled : 1,
+    precision: tp + falsePositives ? tp / (tp + falsePositives) : 1,
+    falsePositives,
+    coDetections,
+    decoyFindings,
+    missed,
+    unexpected,
+    byDetector: [...rows.values()].sort((a, b) => a.detector.localeCompare(b.detector)),
+    byCarrier: [...carriers.values()].sort((a, b) => a.carrier.localeCompare(b.carrier)),
+  };
+}
+
+const pct = (n: number, d: number) => (d === 0 ? '   -  ' : `${((100 * n) / d).toFixed(1).padStart(5)}%`);
+
+function print(r: AccuracyReport, m: CorpusManifest): void {
+  const out: string[] = [];
+  out.push(`corpus: ${m.commits} commits, ${r.blobs} blobs, ${(r.bytes / 1048576).toFixed(1)} MiB; scan ${r.scanMs} ms`);
+  out.push('');
+  out.push(`${'detector'.padEnd(36)} planted  found  recall   FP`);
+  for (const d of r.byDetector) {
+    out.push(`${d.detector.padEnd(36)} ${String(d.planted).padStart(7)} ${String(d.found).padStart(6)} ${pct(d.found, d.planted)} ${String(d.falsePositives).padStart(4)}`);
+  }
+  out.push('');
+  out.push(`${'carrier'.padEnd(20)} planted  found  recall`);
+  for (const c of r.byCarrier) out.push(`${c.carrier.padEnd(20)} ${String(c.planted).padStart(7)} ${String(c.found).padStart(6)} ${pct(c.found, c.planted)}`);
+  out.push('');
+  const families = [...new Set(m.decoys.map((d) => d.family))];
+  out.push(`${'decoy family'.padEnd(28)} files  findings`);
+  for (const fam of families) {
+    out.push(`${fam.padEnd(28)} ${String(m.decoys.filter((d) => d.family === fam).length).padStart(5)} ${String(r.decoyFindings.filter((d) => d.family === fam).length).padStart(9)}`);
+  }
+  out.push('');
+  for (const x of r.missed) out.push(`missed      ${x.detector} in ${x.path} (${x.carrier})`);
+  for (const x of r.unexpected) out.push(`unexpected  ${x.detector} in ${x.path}`);
+  for (const x of r.decoyFindings) out.push(`decoy hit   ${x.detector} in ${x.path} (${x.family})`);
+  out.push('');
+  out.push(`overall: recall ${pct(r.found, r.planted).trim()} (${r.found}/${r.planted}), precision ${(100 * r.precision).toFixed(1)}%, false positives ${r.falsePositives}, co-detections ${r.coDetections}, decoy findings ${r.decoyFindings.length}`);
+  process.stdout.write(out.join('\n') + '\n');
+}
+
+async function main(): Promise<void> {
+  const work = mkdtempSync(join(tmpdir(), 'keyloop-accuracy-'));
+  try {
+    const catalog = loadCatalog(defaultDetectorsDir());
+    const manifest = buildCorpus(join(work, 'repo'), catalog, { seed: num('seed', 0x6b65796c), largeMiB: num('large-mib', 4) });
+    const started = Date.now();
+    const { result } = await scanPath({
+      path: manifest.dir,
+      cwd: manifest.dir,
+      env: {},
+      history: true,
+      gitBackend: 'auto',
+      maxBlobSize: 64 << 20,
+      registry: new SecretRegistry(),
+      logger: silentLogger,
+    });
+    const report: AccuracyReport = { ...score(manifest, result.findings), scanMs: Date.now() - started, blobs: result.stats.blobs, bytes: result.stats.bytes };
+    if (flag('json')) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+    else print(report, manifest);
+    if (report.recall < 0.98 || report.decoyFindings.length > 0) process.exitCode = 1;
+  } finally {
+    if (flag('keep')) process.stderr.write(`corpus kept in ${work}\n`);
+    else rmSync(work, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();
