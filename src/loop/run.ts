@@ -101,7 +101,14 @@ export async function runIssueLoop(deps: LoopDeps): Promise<LoopResult> {
         }
         deps.registry.add(plain.secret);
         for (const v of Object.values(plain.parts)) deps.registry.add(v);
-        const v = await deps.reverify!({ fingerprint: fp, detector: s.detector, secret: plain.secret, parts: plain.parts });
+        let v: Verification | null;
+        try {
+          v = await deps.reverify!({ fingerprint: fp, detector: s.detector, secret: plain.secret, parts: plain.parts });
+        } catch (err) {
+          // A verifier bug must not stop the loop: this secret simply gets no check this run.
+          warnings.push(`re-verifying ${fp.slice(0, 12)} failed: ${deps.registry.scrub((err as Error).message)}`);
+          return;
+        }
         if (!v) return;
         if (!deps.dryRun) store.addVerification(fp, v);
         else verificationsOverlay.set(fp, v);
