@@ -187,9 +187,14 @@ async function isoSync(repo: HostedRepo, dir: string, exists: boolean, opts: Mir
       const tmp = `${dir}.partial`;
       await rm(tmp, { recursive: true, force: true });
       await mkdir(tmp, { recursive: true });
-      await git.init({ fs, gitdir: tmp, bare: true, defaultBranch: repo.defaultBranch ?? 'main' });
-      await git.addRemote({ fs, gitdir: tmp, remote: 'origin', url: repo.cloneUrl });
-      await isoFetchAll(git, { ...common, gitdir: tmp }, repo);
+      try {
+        await git.init({ fs, gitdir: tmp, bare: true, defaultBranch: repo.defaultBranch ?? 'main' });
+        await git.addRemote({ fs, gitdir: tmp, remote: 'origin', url: repo.cloneUrl });
+        await isoFetchAll(git, { ...common, gitdir: tmp }, repo);
+      } catch (err) {
+        await rm(tmp, { recursive: true, force: true });
+        throw err;
+      }
       await rename(tmp, dir);
     } else {
       await git.setConfig({ fs, gitdir: dir, path: 'remote.origin.url', value: repo.cloneUrl });
@@ -213,6 +218,16 @@ async function isoFetchAll(git: typeof import('isomorphic-git'), common: Record<
     const branch = r.ref.slice('refs/heads/'.length);
     const res = await git.fetch({ ...(common as unknown as Parameters<typeof git.fetch>[0]), ref: branch, remoteRef: branch, singleBranch: true, tags: true, prune: false });
     if (res.fetchHead) await git.writeRef({ fs: fsm, gitdir: common.gitdir, ref: r.ref, value: res.fetchHead, force: true });
+  }
+  // Tags: fetch each one the mirror lacks, then point the ref at the server's object (annotated tags too).
+  const tags = await git.listServerRefs({ http: common.http as never, url: repo.cloneUrl, onAuth: common.onAuth as never, onAuthFailure: common.onAuthFailure as never, prefix: 'refs/tags/' });
+  const have = async (oid: string) => git.readObject({ fs: fsm, gitdir: common.gitdir, oid, format: 'deflated' }).then(() => true, () => false);
+  for (const t of tags) {
+    if (t.ref.endsWith('^{}')) continue;
+    if (!(await have(t.oid))) {
+      await git.fetch({ ...(common as unknown as Parameters<typeof git.fetch>[0]), remoteRef: t.ref, ref: t.ref, singleBranch: true, tags: false, prune: false });
+    }
+    if (await have(t.oid)) await git.writeRef({ fs: fsm, gitdir: common.gitdir, ref: t.ref, value: t.oid, force: true });
   }
   // Drop branches the remote no longer has (fetch --prune).
   const remote = new Set(refs.map((r) => r.ref));

@@ -1,0 +1,123 @@
+// Mirrors against the fake GitHub's git http-backend: native and isomorphic-git, auth, 404, corrupt packs.
+import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { HostedRepo } from '../src/core/ports.js';
+import { headBlobs, MirrorError, mirrorDir, syncMirror } from '../src/sources/mirror.js';
+import { startFakeGitHub, type FakeGitHub } from './helpers/fake-github.js';
+import { buildRepo, git, tempDir, type BuiltRepo } from './helpers/git-repo.js';
+
+const TOKEN = 'fake-mirror-' + randomBytes(8).toString('hex');
+const creds = { username: 'x-access-token', password: TOKEN };
+let fake: FakeGitHub;
+let repo: BuiltRepo;
+
+const hosted = (name: string, defaultBranch = 'main'): HostedRepo => ({
+  fullName: `acme/${name}`,
+  owner: 'acme',
+  name,
+  defaultBranch,
+  cloneUrl: fake.cloneUrl(`acme/${name}`),
+  private: true,
+  fork: false,
+  archived: false,
+  sizeKb: 1,
+});
+
+const refsOf = async (gitDir: string) =>
+  (await git(gitDir, 'for-each-ref', '--format=%(refname) %(objectname)', 'refs/heads', 'refs/tags')).split('\n').filter(Boolean).sort();
+
+beforeAll(async () => {
+  fake = await startFakeGitHub({ tokens: { [TOKEN]: 'crawler' } });
+  repo = await buildRepo({
+    bare: true,
+    commits: [
+      { id: 'c1', files: { 'a.txt': 'one\n', 'gone.txt': 'bye\n' } },
+      { id: 'c2', files: { 'gone.txt': null, 'b.txt': 'two\n' } },
+      { id: 'f1', branch: 'feature', parents: ['c1'], files: { 'f.txt': 'feature\n' } },
+    ],
+    tags: { v1: 'c1' },
+  });
+  fake.addRepo('acme/api', { gitDir: repo.gitDir });
+});
+afterAll(async () => {
+  await fake.close();
+});
+
+describe.each(['native', 'isomorphic'] as const)('mirror (%s)', (backend) => {
+  it('clones every branch and tag, fetches new commits, prunes deleted branches, keeps no token on disk', async () => {
+    const cache = await tempDir();
+    const first = await syncMirror(hosted('api'), { cacheDir: cache, credentials: creds, backend });
+    expect(first).toMatchObject({ action: 'cloned', empty: false, path: mirrorDir(cache, hosted('api')) });
+    expect(await refsOf(first.path)).toEqual(await refsOf(repo.gitDir));
+    const head = await headBlobs(first.path);
+    expect(head.size).toBe(2); // a.txt, b.txt at main; gone.txt only in history
+
+    const work = await tempDir();
+    await git(work, 'clone', '-q', repo.gitDir, 'w');
+    const w = join(work, 'w');
+    writeFileSync(join(w, 'c.txt'), 'three\n');
+    await git(w, 'add', 'c.txt');
+    await git(w, 'commit', '-qm', 'c3');
+    await git(w, 'push', '-q', 'origin', 'main', ':feature');
+    const second = await syncMirror(hosted('api'), { cacheDir: cache, credentials: creds, backend });
+    expect(second.action).toBe('fetched');
+    expect(await refsOf(second.path)).toEqual(await refsOf(repo.gitDir));
+    expect((await headBlobs(second.path)).size).toBe(3);
+
+    for (const f of ['config', 'HEAD', 'packed-refs', 'FETCH_HEAD']) {
+      const p = join(second.path, f);
+      let text = '';
+      try {
+        text = readFileSync(p, 'utf8');
+      } catch {
+        continue;
+      }
+      expect(text).not.toContain(TOKEN);
+      expect(text).not.toMatch(/\/\/[^/\s]*@/);
+    }
+    // Restore the fixture for the other backend.
+    await git(w, 'push', '-q', 'origin', `${repo.sha.f1}:refs/heads/feature`);
+    await git(repo.gitDir, 'update-ref', 'refs/heads/main', repo.sha.c2!);
+  });
+
+  it('classifies a wrong token as auth and a missing repo as not-found, leaving no partial mirror', async () => {
+    const cache = await tempDir();
+    const bad = syncMirror(hosted('api'), { cacheDir: cache, credentials: { username: 'x-access-token', password: 'nope-nope' }, backend });
+    await expect(bad).rejects.toMatchObject({ kind: 'auth' });
+    await expect(bad).rejects.toBeInstanceOf(MirrorError);
+    await expect(syncMirror(hosted('missing'), { cacheDir: cache, credentials: creds, backend })).rejects.toMatchObject({ kind: 'not-found' });
+    const hostDir = readdirSync(join(cache, 'mirrors'));
+    const leftovers = hostDir.flatMap((h) => readdirSync(join(cache, 'mirrors', h, 'acme')));
+    expect(leftovers).toEqual([]);
+  });
+});
+
+describe('mirror failures', () => {
+  it('reports a repository whose served pack is corrupt', async () => {
+    const broken = await buildRepo({ bare: true, commits: [{ id: 'c1', files: { 'big.txt': randomBytes(64 * 1024).toString('hex') } }] });
+    await git(broken.gitDir, 'repack', '-a', '-d', '-q');
+    const packDir = join(broken.gitDir, 'objects', 'pack');
+    const pack = join(packDir, readdirSync(packDir).find((f) => f.endsWith('.pack'))!);
+    const bytes = readFileSync(pack);
+    for (let i = 200; i < bytes.length - 100; i += 997) bytes[i] = bytes[i]! ^ 0xff;
+    writeFileSync(pack, bytes);
+    fake.addRepo('acme/broken', { gitDir: broken.gitDir });
+    const cache = await tempDir();
+    const err = await syncMirror(hosted('broken'), { cacheDir: cache, credentials: creds, backend: 'native' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(MirrorError);
+    expect((err as MirrorError).kind).toBe('corrupt');
+    expect((err as Error).message).not.toContain(TOKEN);
+  });
+
+  it('mirrors an empty repository', async () => {
+    const empty = await buildRepo({ bare: true });
+    fake.addRepo('acme/empty', { gitDir: empty.gitDir });
+    const cache = await tempDir();
+    const m = await syncMirror(hosted('empty'), { cacheDir: cache, credentials: creds, backend: 'native' });
+    expect(m).toMatchObject({ action: 'cloned', empty: true });
+    expect((await headBlobs(m.path)).size).toBe(0);
+  });
+});
+
