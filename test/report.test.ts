@@ -166,6 +166,16 @@ describe('report data', () => {
     }
   });
 
+  it('an empty store gives an empty report, not an error', () => {
+    const empty = openStore(path.join(dir, 'empty.db'), { key: KEY });
+    const d = buildReport(empty, NOW);
+    empty.close();
+    expect(d.totals.secrets).toBe(0);
+    expect(d.timeToRotate).toEqual({ count: 0, meanMs: null, medianMs: null, valuesMs: [] });
+    expect(renderReportMarkdown(d)).toContain('_No secret rotated yet._');
+    expect(renderReportHtml(d)).toContain('data-figure="secrets"><span class="num">0<');
+  });
+
   it('report --db on a missing file is a one-line error', async () => {
     const r = await runCli(['report', '--db', path.join(dir, 'nope.db')]);
     expect(r.code).toBe(2);
@@ -175,6 +185,7 @@ describe('report data', () => {
 
 const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
 const chromiumNote = CHROMIUM ? '' : ' (SKIPPED: no chromium at /usr/bin/chromium — install Debian `chromium` to run this test)';
+if (!CHROMIUM) console.warn(`report.test.ts: HTML report rendering test skipped: /usr/bin/chromium not found (apt-get install chromium)`);
 
 function chromium(args: string[]): Promise<string> {
   const profile = mkdtempSync(path.join(tmpdir(), 'keyloop-chromium-'));
