@@ -2,7 +2,7 @@
 // the real detector catalog and a real SQLite file.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -259,6 +259,32 @@ describe('keyloop org', () => {
       const again = await runCli(args, dir);
       expect(again.code).toBe(0);
       expect((JSON.parse(again.out) as { repos: Array<{ repo: string; blobsScanned: number }> }).repos.filter((r) => r.blobsScanned > 0).map((r) => r.repo)).toEqual(['acme/r003']);
+    } finally {
+      await small.fake.close();
+    }
+  });
+
+  it('records a repo whose local mirror is corrupt as failed; the run goes on', { timeout: 60_000 }, async () => {
+    const small = await makeOrg(2);
+    try {
+      const dir = await tempDir();
+      const db = join(dir, 'k.db');
+      const cache = join(dir, 'c');
+      expect((await runLib(small, db, cache)).summary.failed).toBe(0);
+      const mirror = join(cache, 'mirrors', new URL(small.fake.url).host.replace(':', '_'), 'acme', 'r001.git');
+      const packs = join(mirror, 'objects', 'pack');
+      const packFiles = readdirSync(packs).filter((f) => f.endsWith('.pack'));
+      expect(packFiles.length).toBeGreaterThan(0);
+      for (const f of packFiles) {
+        const bytes = readFileSync(join(packs, f));
+        for (let i = 40; i < bytes.length - 40; i += 7) bytes[i] = bytes[i]! ^ 0x5a;
+        writeFileSync(join(packs, f), bytes);
+      }
+      const { summary } = await runLib(small, db, cache, { rescan: true });
+      const r = summary.repos.find((x) => x.repo === 'acme/r001')!;
+      expect(r.status).toBe('failed');
+      expect(r.error).toMatch(/corrupt|missing|unreadable|problem/i);
+      expect(summary.repos.find((x) => x.repo === 'acme/r000')!.status).toBe('done');
     } finally {
       await small.fake.close();
     }
