@@ -183,9 +183,10 @@ describe('report data', () => {
   });
 });
 
-const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
+// KEYLOOP_CHROMIUM points at another binary (or at nothing, to check the skip path).
+const CHROMIUM = (process.env.KEYLOOP_CHROMIUM ? [process.env.KEYLOOP_CHROMIUM] : ['/usr/bin/chromium', '/usr/bin/chromium-browser']).find((p) => existsSync(p));
 const chromiumNote = CHROMIUM ? '' : ' (SKIPPED: no chromium at /usr/bin/chromium — install Debian `chromium` to run this test)';
-if (!CHROMIUM) console.warn(`report.test.ts: HTML report rendering test skipped: /usr/bin/chromium not found (apt-get install chromium)`);
+if (!CHROMIUM) console.warn(`report.test.ts: HTML report rendering test skipped: no Chromium at ${process.env.KEYLOOP_CHROMIUM ?? "/usr/bin/chromium"} (Debian: apt-get install chromium)`);
 
 function chromium(args: string[]): Promise<string> {
   const profile = mkdtempSync(path.join(tmpdir(), 'keyloop-chromium-'));
