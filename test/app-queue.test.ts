@@ -135,18 +135,28 @@ describe('DeliveryQueue', () => {
     const record = (d: Delivery) => runs.set(d.guid, (runs.get(d.guid) ?? 0) + 1);
 
     const db1 = openStore(file).db;
+    let active = 0;
     const q1 = new DeliveryQueue({
       db: db1,
       concurrency: 2,
       handler: async (d, signal) => {
-        // Slow work so most of the burst is still queued at shutdown; honours the abort like real handlers.
-        await new Promise<void>((resolve, reject) => {
-          const t = setTimeout(resolve, 30);
-          signal.addEventListener('abort', () => {
-            clearTimeout(t);
-            reject(signal.reason);
+        active++;
+        try {
+          // Slow work so most of the burst is still queued at shutdown; honours the abort like real handlers.
+          await new Promise<void>((resolve, reject) => {
+            const onAbort = () => {
+              clearTimeout(t);
+              reject(signal.reason);
+            };
+            const t = setTimeout(() => {
+              signal.removeEventListener('abort', onAbort);
+              resolve();
+            }, 30);
+            signal.addEventListener('abort', onAbort, { once: true });
           });
-        });
+        } finally {
+          active--;
+        }
         record(d);
       },
     });
@@ -164,7 +174,9 @@ describe('DeliveryQueue', () => {
       expect(res.status).toBe(202);
     }
     await closeServer(server);
-    // Stop with a grace shorter than one delivery so in-flight work is aborted and requeued, not lost.
+    // Stop while a delivery is certainly in flight…
+    while (active === 0) await new Promise((r) => setTimeout(r, 1));
+    // …with a grace shorter than one delivery so in-flight work is aborted and requeued, not lost.
     const stopped = await q1.stop(5);
     const mid = q1.counts();
     expect(mid.queued).toBeGreaterThan(50);
