@@ -58,9 +58,23 @@ export interface LoopResult {
 const TOKEN_REVOCABLE = /^(ghp_|gho_|ghu_|ghr_|github_pat_)/;
 
 export async function runIssueLoop(deps: LoopDeps): Promise<LoopResult> {
-  const { store, config, clock } = deps;
+  const { store, clock } = deps;
+  let config = deps.config;
   const logger = deps.logger ?? silentLogger;
   const warnings: string[] = [];
+  // The security repo receives issues about public leaks: if it is public itself (or missing), it must not.
+  if (config.issues.enabled && config.issues.repo) {
+    let priv: boolean | null = null;
+    try {
+      priv = await deps.tracker.repoIsPrivate(config.issues.repo);
+    } catch (err) {
+      warnings.push(`cannot check issues.repo ${config.issues.repo}: ${(err as Error).message}`);
+    }
+    if (priv !== true) {
+      warnings.push(`issues.repo ${config.issues.repo} is ${priv === false ? 'public' : 'not visible'}: leaks in public repos get no issue this run`);
+      config = { ...config, issues: { ...config.issues, repo: undefined } };
+    }
+  }
   // Dry runs do not store their checks: planning sees them through this overlay.
   const verificationsOverlay = new Map<string, Verification>();
   const ownerSources = new Map<string, Map<string, string>>();

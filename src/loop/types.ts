@@ -91,6 +91,8 @@ export interface LoopTracker extends IssueTracker {
   removeLabels(repo: string, number: number, labels: string[]): Promise<void>;
   /** Commits API `author.login`, null when the author email maps to no account. */
   commitAuthorLogin(repo: string, sha: string): Promise<string | null>;
+  /** Whether `repo` is private; null when it cannot be seen. */
+  repoIsPrivate(repo: string): Promise<boolean | null>;
   /** POST /credentials/revoke, unauthenticated, in batches of at most 1000. */
   revokeCredentials(tokens: string[]): Promise<void>;
 }

@@ -259,3 +259,23 @@ describe('assignment refused at creation', () => {
     expect(w.store.events({ kind: 'issue-opened' })[0]!.detail?.rejected).toEqual(['alice']);
   });
 });
+
+describe('a public security repo', () => {
+  let w: World;
+  afterAll(async () => {
+    await w?.close();
+  });
+
+  it('never receives issues about public leaks', async () => {
+    w = await createWorld('2025-01-01T00:00:00Z');
+    const [T] = ghTokens(1, 123);
+    await w.addRepo('acme/site', { private: false, commits: [{ id: 's1', files: { 'a.js': `k="${T}"\n` } }] });
+    await w.addRepo('acme/security', { private: false, commits: [{ id: 'x1', files: { 'README.md': 'x\n' } }] });
+    w.issuer.setKey('github', T!, 'live');
+    await w.scanAll();
+    const r = await w.loop({ issues: { repo: 'acme/security' } });
+    expect(w.gh.issues).toEqual([]);
+    expect(r.warnings.join('\n')).toContain('issues.repo acme/security is public');
+    expect(r.warnings.join('\n')).toContain('acme/site is public: no issue opened');
+  });
+});

@@ -196,6 +196,16 @@ export class GitHubIssueTracker implements LoopTracker {
     }
   }
 
+  async repoIsPrivate(repo: string): Promise<boolean | null> {
+    try {
+      const { data } = await this.octokit.rest.repos.get(split(repo));
+      return data.private;
+    } catch (err) {
+      if (err instanceof RequestError && err.status === 404) return null;
+      throw hostError(`reading ${repo}`, err);
+    }
+  }
+
   async revokeCredentials(tokens: string[]): Promise<void> {
     for (let i = 0; i < tokens.length; i += 1000) {
       try {
