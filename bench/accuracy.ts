@@ -51,7 +51,8 @@ export function score(manifest: CorpusManifest, findings: RawFinding[]): Omit<Ac
   const key = (d: string, s: string) => `${d}\0${s}`;
   const found = new Set(findings.map((f) => key(f.detector, f.secret)));
   const planted = new Set(manifest.labels.map((l) => key(l.detector, l.secret)));
-  const plantedSecrets = manifest.labels.map((l) => l.secret);
+  // Planted secrets as written and as a JSON-string decoder sees them (a GCP key's escaped "\n").
+  const plantedSecrets = manifest.labels.flatMap((l) => [l.secret, l.secret.replace(/\\n/g, '\n')]);
   const decoyPaths = new Map(manifest.decoys.map((d) => [d.path, d.family]));
 
   const rows = new Map<string, DetectorRow>();

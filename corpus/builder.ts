@@ -58,7 +58,10 @@ function realisticSecret(d: LoadedDetector, generated: string, rand: () => numbe
   const lines: string[] = [];
   for (let i = 0; i < 12; i++) lines.push(Array.from({ length: 64 }, () => b64[Math.floor(rand() * 64)]).join(''));
   const pem = `-----BEGIN ${armor[1]}-----\n${lines.join('\n')}\n-----END ${armor[1]}-----`;
-  return new RE2(d.def.pattern).test(pem) ? pem : generated;
+  // JSON-embedded keys (GCP service accounts) carry the newlines escaped.
+  const escaped = `${pem.split('\n').join('\\n')}\\n`;
+  const re = new RE2(d.def.pattern);
+  return re.test(pem) ? pem : re.test(`"private_key": "${escaped}"`) ? escaped : generated;
 }
 
 /** The secret an example plants: given explicitly, or the first capture of the detector's pattern. */

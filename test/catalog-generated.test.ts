@@ -35,7 +35,10 @@ describe('generated secrets', () => {
       for (let i = 0; i < SAMPLES; i++) {
         const { text, secret } = generateSample(def, rand);
         const embedded = ['# service configuration', 'LOG_LEVEL=info', text, 'TIMEOUT_MS=5000', ''].join('\r\n');
-        const ok = found(text, def.id, secret) && found(embedded, def.id, secret);
+        // A second secret of the same kind on the next line must not hide behind the first one's terminator.
+        const next = generateSample(def, rand);
+        const pair = `${text}\n${next.text}\n`;
+        const ok = found(text, def.id, secret) && found(embedded, def.id, secret) && found(pair, def.id, secret) && found(pair, def.id, next.secret);
         if (!ok) {
           misses++;
           first ||= JSON.stringify(text).slice(0, 160);
