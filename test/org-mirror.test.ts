@@ -3,10 +3,16 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createGitHubClient, GitHubRepoHost } from '../src/adapters/github/index.js';
 import type { HostedRepo } from '../src/core/ports.js';
+import { createEngine } from '../src/detection/engine.js';
+import { defaultDetectorsDir, loadCatalog } from '../src/detection/load.js';
+import { scanOrg } from '../src/sources/github-org.js';
+import { openStore } from '../src/store/index.js';
 import { headBlobs, MirrorError, mirrorDir, syncMirror } from '../src/sources/mirror.js';
 import { startFakeGitHub, type FakeGitHub } from './helpers/fake-github.js';
 import { buildRepo, git, tempDir, type BuiltRepo } from './helpers/git-repo.js';
+import { withCrc32Tail } from './helpers/token-gen.js';
 
 const TOKEN = 'fake-mirror-' + randomBytes(8).toString('hex');
 const creds = { username: 'x-access-token', password: TOKEN };
@@ -121,3 +127,43 @@ describe('mirror failures', () => {
   });
 });
 
+
+describe('org scan with the isomorphic backend', () => {
+  it('stores the same locations as the native backend', { timeout: 60_000 }, async () => {
+    const B62 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+    const t = withCrc32Tail('ghp_', [...randomBytes(30)].map((b) => B62[b % 62]).join(''));
+    const own = await startFakeGitHub({ tokens: { [TOKEN]: 'crawler' } });
+    try {
+      const r = await buildRepo({
+        bare: true,
+        commits: [
+          { id: 'c1', files: { 'app/.env': `GITHUB_TOKEN=${t}\n` } },
+          { id: 'b1', branch: 'topic', parents: ['c1'], files: { 'copy.txt': `token: ${t}\n` } },
+          { id: 'c2', files: { 'app/.env': null } },
+        ],
+      });
+      own.addRepo('acme/svc', { gitDir: r.gitDir });
+      const engine = createEngine(loadCatalog(defaultDetectorsDir()));
+      const host = new GitHubRepoHost(createGitHubClient({ baseUrl: own.url, token: TOKEN, throttle: false }), { token: TOKEN });
+      const rows = async (backend: 'native' | 'isomorphic') => {
+        const dir = await tempDir();
+        const store = openStore(join(dir, 'k.db'), { key: randomBytes(32) });
+        try {
+          const s = await scanOrg({ org: 'acme', host, store, engine, cacheDir: join(dir, 'c'), maxBlobSize: 1 << 20, gitBackend: backend });
+          expect(s.failed).toBe(0);
+          return store.locations().map(({ mirrorPath: _m, ...l }) => l);
+        } finally {
+          store.close();
+        }
+      };
+      const native = await rows('native');
+      expect(native.map((l) => [l.path, l.commit])).toEqual([
+        ['app/.env', r.sha.c1],
+        ['copy.txt', r.sha.b1],
+      ]);
+      expect(await rows('isomorphic')).toEqual(native);
+    } finally {
+      await own.close();
+    }
+  });
+});
