@@ -221,4 +221,35 @@ describe('keyloop app against the fake GitHub', () => {
     expect(installedRepos(app.store).map((r) => r.fullName)).not.toContain('acme/new');
     expect(app.store.getRepo('acme/new')).toBeDefined(); // findings history is kept
   });
+
+  it('with --scan-new-repos, a newly added repository gets a full-history scan (clone URL from the API)', async () => {
+    const token = liveToken();
+    issued.push(token);
+    const other = await buildRepo({
+      bare: true,
+      commits: [
+        { id: 'a', files: { 'old.env': `TOKEN=${token}\n` } },
+        { id: 'b', files: { 'old.env': null, 'README.md': 'cleaned\n' } },
+      ],
+    });
+    fake.addRepo('acme/other', { gitDir: other.gitDir });
+    app.deps.scanNewRepos = true;
+    try {
+      const body = JSON.stringify({ action: 'added', installation: { id: INSTALLATION }, repositories_added: [{ id: 11, full_name: 'acme/other', private: true }], repositories_removed: [] });
+      const guid = randomUUID();
+      const res = await fetch(app.url + WEBHOOK_PATH, {
+        method: 'POST',
+        body,
+        headers: { 'content-type': 'application/json', 'x-github-event': 'installation_repositories', 'x-github-delivery': guid, 'x-hub-signature-256': await sign(SECRET, body) },
+      });
+      expect(res.status).toBe(202);
+      await app.queue.drained();
+      expect(app.queue.get(guid)).toMatchObject({ status: 'done', result: { scansQueued: 1 } });
+      // The key was deleted at HEAD but lives in history: the full scan finds it.
+      expect(app.queue.get(`${guid}:scan:acme/other`)).toMatchObject({ status: 'done', result: { kind: 'full-scan', repo: 'acme/other', commits: 2, findings: 1 } });
+      expectNoPlaintext();
+    } finally {
+      app.deps.scanNewRepos = false;
+    }
+  });
 });
