@@ -48,7 +48,7 @@ export const FALSE_POSITIVE_LABEL = 'false-positive';
 export const ACCEPTED_RISK_LABEL = 'accepted-risk';
 
 export function issueTitle(s: IssueSubject, firstPath: string): string {
-  const title = `Leaked ${s.providerName} key in ${firstPath}`;
+  const title = `Leaked ${s.providerName} key in ${firstPath}`.replace(/[\u0000-\u001f\u007f]+/g, ' ');
   return title.length > 250 ? title.slice(0, 249) + '…' : title;
 }
 
