@@ -285,6 +285,14 @@ export function makeJwt(rand: () => number): string {
   return `${header}.${payload}.${sig}`;
 }
 
+/** A structurally valid PyPI API token: `pypi-` + base64url of a v2 binary macaroon (location, id, signature). */
+export function makePypiToken(location: string, rand: () => number): string {
+  const bytes = (n: number) => Buffer.from(Array.from({ length: n }, () => Math.floor(rand() * 256)));
+  const loc = Buffer.from(location);
+  const body = Buffer.concat([Buffer.from([2, 1, loc.length]), loc, Buffer.from([2, 32]), bytes(32), Buffer.from([0, 0, 6, 32]), bytes(32)]);
+  return `pypi-${body.toString('base64url')}`;
+}
+
 export interface GeneratedSample {
   /** Text that the detector must report (keyword, secret and required companions included). */
   text: string;
@@ -306,6 +314,10 @@ export function generateSample(def: DetectorDef, rand: () => number): GeneratedS
       const fixed = withCrc32Tail(m[1]!, m[2]!.slice(0, 30));
       text = text.replace(secret, fixed);
       secret = fixed;
+    } else if (def.checksum === 'pypi-macaroon') {
+      const token = makePypiToken(secret.startsWith('pypi-AgENdGVzdC5weXBp') ? 'test.pypi.org' : 'pypi.org', rand);
+      text = text.replace(secret, token);
+      secret = token;
     } else if (def.checksum === 'jwt') {
       const jwt = makeJwt(rand);
       text = text.replace(secret, jwt);
