@@ -95,16 +95,14 @@ export function buildProgram(ctx: CommandContext, setExit: (code: number) => voi
     .option('--detectors <dir>', 'load detectors from DIR instead of the built-in catalog')
     .option('--refetch', 'fetch every repository even when GitHub reports no push since the last scan', false)
     .option('--rescan', 'scan every blob again (after adding detectors); stored rows are not duplicated', false)
-    .option('--issues', 'after the scan, verify secrets and open/update/close GitHub issues (the issue loop)', false)
+    .option('--issues', 'after the scan, verify secrets and open/update/close GitHub issues (default: on when .keyloop.yaml has an issues: section)')
+    .option('--no-issues', 'do not run the issue loop after the scan')
     .option('--dry-run', 'with --issues: print what the issue loop would do, change nothing', false)
     .option('--no-progress', 'never print the progress line')
     .action(async (org: string, opts) => {
       const { orgCommand } = await import('./commands/org.js');
-      let afterScan;
-      if (opts.issues || opts.dryRun) {
-        const { orgIssueLoop } = await import('../src/loop/org-hook.js');
-        afterScan = await orgIssueLoop(opts, ctx);
-      }
+      const { orgIssueLoop } = await import('../src/loop/org-hook.js');
+      const afterScan = await orgIssueLoop(opts, ctx);
       setExit(await orgCommand({ ...opts, org }, ctx, { afterScan }));
     });
   program

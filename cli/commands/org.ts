@@ -9,6 +9,7 @@ import { loadConfig } from '../../src/config/load.js';
 import { createEngine } from '../../src/detection/engine.js';
 import { defaultDetectorsDir, loadCatalog } from '../../src/detection/load.js';
 import { suppress } from '../../src/run/scan.js';
+import { suppressedFingerprints } from '../../src/loop/triage.js';
 import { scanOrg, type AfterScanContext, type OrgScanSummary } from '../../src/sources/github-org.js';
 import { defaultCacheDir } from '../../src/sources/mirror.js';
 import { loadKey, openStore } from '../../src/store/index.js';
@@ -67,6 +68,8 @@ export async function orgCommand(opts: OrgCommandOptions, ctx: CommandContext, d
     key: () => loadKey({ env: ctx.env, keyFile: opts.keyFile ? resolve(ctx.cwd, opts.keyFile) : undefined, create: true }),
   });
   const showProgress = opts.progress && !!ctx.stderr.isTTY;
+  // Secrets triaged as false positives are not recorded again (triage feeds later scans).
+  const triaged = suppressedFingerprints(store);
   let done = 0;
   let summary: OrgScanSummary;
   try {
@@ -84,7 +87,7 @@ export async function orgCommand(opts: OrgCommandOptions, ctx: CommandContext, d
       fingerprintKey: config.fingerprintKey,
       gitBackend: opts.gitBackend,
       excludePath: excluded ? (p) => excluded(p) : undefined,
-      suppress: (f) => suppress(f, config, null),
+      suppress: (f) => suppress(f, config, triaged),
       registry,
       logger,
       signal: ctx.signal,

@@ -7,6 +7,7 @@ import type { z } from 'zod';
 import { ConfigError } from '../core/errors.js';
 import { DEFAULT_FINGERPRINT_KEY } from '../core/fingerprint.js';
 import { ConfigFile } from './schema.js';
+import { parseLoopConfig, type LoopConfig } from '../loop/config.js';
 
 export const CONFIG_FILE_NAME = '.keyloop.yaml';
 
@@ -14,6 +15,8 @@ export interface LoadedConfig extends ConfigFile {
   /** File the config came from, or null when defaults only. */
   source: string | null;
   fingerprintKey: string;
+  /** owners / issues / policy, validated (defaults filled) so a bad value fails at load, not mid-run. */
+  loop: LoopConfig;
 }
 
 export function formatZodError(err: z.ZodError, file: string): ConfigError {
@@ -48,5 +51,6 @@ export function loadConfig(opts: { root: string; explicit?: string; env: Record<
     }
   });
   const fingerprintKey = opts.env.KEYLOOP_FINGERPRINT_KEY || cfg.fingerprint?.key || DEFAULT_FINGERPRINT_KEY;
-  return { ...cfg, source, fingerprintKey };
+  const loop = parseLoopConfig(cfg, source ?? CONFIG_FILE_NAME);
+  return { ...cfg, source, fingerprintKey, loop };
 }

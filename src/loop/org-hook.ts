@@ -92,22 +92,27 @@ export function issueLoopAfterScan(setup: IssueLoopSetup & { startedAt?: string 
  * GitHub URL/token, --dry-run): `orgCommand(opts, ctx, { afterScan: await orgIssueLoop(opts, ctx) })`.
  */
 export async function orgIssueLoop(
-  opts: { config?: string; detectors?: string; githubUrl?: string; token?: string; dryRun?: boolean; verify?: boolean },
+  opts: { config?: string; detectors?: string; githubUrl?: string; token?: string; dryRun?: boolean; verify?: boolean; issues?: boolean },
   ctx: { cwd: string; env: Record<string, string | undefined>; stdout: { write(s: string): unknown }; stderr: { write(s: string): unknown } },
   knobs: { client?: IssueLoopSetup['client']; clock?: Clock } = {},
-): Promise<(ctx: AfterScanContext) => Promise<void>> {
+): Promise<((ctx: AfterScanContext) => Promise<void>) | undefined> {
   const { resolve } = await import('node:path');
   const { loadConfig } = await import('../config/load.js');
   const { defaultDetectorsDir, loadCatalog } = await import('../detection/load.js');
   const { resolveGitHubUrl, resolveToken } = await import('../adapters/github/client.js');
   const { createLogger } = await import('../util/logger.js');
   const { SecretRegistry } = await import('../util/redact.js');
+  const config = loadConfig({ root: ctx.cwd, explicit: opts.config ? resolve(ctx.cwd, opts.config) : undefined, env: ctx.env });
+  // The loop runs after every org run once the config has an `issues:` section (where issues go, who is
+  // assigned); --issues / --dry-run turn it on without one, --no-issues turns it off.
+  const enabled = opts.issues ?? (opts.dryRun || config.issues !== undefined);
+  if (!enabled) return undefined;
   const registry = new SecretRegistry();
   const token = resolveToken(opts.token, ctx.env);
   if (token) registry.add(token);
   const clock = knobs.clock ?? systemClock;
   return issueLoopAfterScan({
-    config: loadConfig({ root: ctx.cwd, explicit: opts.config ? resolve(ctx.cwd, opts.config) : undefined, env: ctx.env }),
+    config,
     catalog: loadCatalog(opts.detectors ? resolve(ctx.cwd, opts.detectors) : defaultDetectorsDir()),
     githubUrl: resolveGitHubUrl(opts.githubUrl, ctx.env),
     ...(token ? { token } : {}),

@@ -76,7 +76,7 @@ describe('keyloop org → issues → triage → report', () => {
 
   it('org opens one issue per live secret at the end of the run', async () => {
     const { c, err } = ctx();
-    const hook = await orgIssueLoop({}, c, { client: { throttle: false } });
+    const hook = await orgIssueLoop({ issues: true }, c, { client: { throttle: false } });
     expect(await orgCommand(orgOpts(), c, { afterScan: hook, client: { throttle: false } })).toBe(0);
     expect(err()).toMatch(/issue loop: 2 action\(s\)/);
     expect(gh.issues.map((i) => i.title).sort()).toEqual(['Leaked GitHub key in app/.env', 'Leaked GitHub key in tests/fixture.txt']);

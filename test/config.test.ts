@@ -1,0 +1,60 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config/load.js';
+import { ConfigError } from '../src/core/errors.js';
+import { DEFAULT_FINGERPRINT_KEY } from '../src/core/fingerprint.js';
+import { tempDir } from './helpers/git-repo.js';
+
+async function withConfig(text: string) {
+  const dir = await tempDir();
+  writeFileSync(join(dir, '.keyloop.yaml'), text);
+  return dir;
+}
+
+describe('loadConfig', () => {
+  it('defaults when there is no file; env key wins over the file', async () => {
+    const dir = await tempDir();
+    const c = loadConfig({ root: dir, env: {} });
+    expect(c.source).toBeNull();
+    expect(c.fingerprintKey).toBe(DEFAULT_FINGERPRINT_KEY);
+    expect(c.loop.policy.maxLiveDays).toBe(7);
+    const d = await withConfig('fingerprint:\n  key: from-the-file-123\n');
+    expect(loadConfig({ root: d, env: {} }).fingerprintKey).toBe('from-the-file-123');
+    expect(loadConfig({ root: d, env: { KEYLOOP_FINGERPRINT_KEY: 'from-env-4567' } }).fingerprintKey).toBe('from-env-4567');
+  });
+
+  it.each([
+    ['unknown top-level key', 'pathz:\n  exclude: []\n', '(root)'],
+    ['wrong type deep inside', 'paths:\n  exclude: "src/**"\n', 'paths.exclude'],
+    ['regex RE2 cannot compile', 'allow:\n  regexes: ["(?<=x)y"]\n', 'allow.regexes.0'],
+    ['issuer id not lowercase', 'issuers:\n  GitHub: { baseUrl: "https://x.test" }\n', 'issuers'],
+    ['loop policy validated at load', 'policy:\n  maxLiveDays: -3\n', 'policy.maxLiveDays'],
+    ['not YAML', 'paths: [\n', '.keyloop.yaml'],
+  ])('%s → ConfigError naming the field', async (_name, text, field) => {
+    const dir = await withConfig(text);
+    let err: unknown;
+    try {
+      loadConfig({ root: dir, env: {} });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as Error).message).toContain(field);
+    expect((err as Error).message.split('\n')).toHaveLength(1);
+  });
+});
+
+describe('issue loop enablement for keyloop org', () => {
+  const ctx = (cwd: string) => ({ cwd, env: {}, stdout: { write: () => true }, stderr: { write: () => true } });
+  it('on when .keyloop.yaml has an issues: section or --issues/--dry-run; off otherwise and with --no-issues', async () => {
+    const { orgIssueLoop } = await import('../src/loop/org-hook.js');
+    const none = await tempDir();
+    expect(await orgIssueLoop({}, ctx(none))).toBeUndefined();
+    expect(typeof (await orgIssueLoop({ issues: true }, ctx(none)))).toBe('function');
+    expect(typeof (await orgIssueLoop({ dryRun: true }, ctx(none)))).toBe('function');
+    const configured = await withConfig('issues:\n  openOn: live\n');
+    expect(typeof (await orgIssueLoop({}, ctx(configured)))).toBe('function');
+    expect(await orgIssueLoop({ issues: false }, ctx(configured))).toBeUndefined();
+  });
+});
