@@ -56,5 +56,6 @@ describe('issue loop enablement for keyloop org', () => {
     const configured = await withConfig('issues:\n  openOn: live\n');
     expect(typeof (await orgIssueLoop({}, ctx(configured)))).toBe('function');
     expect(await orgIssueLoop({ issues: false }, ctx(configured))).toBeUndefined();
+    expect(await orgIssueLoop({}, ctx(await withConfig('issues:\n  enabled: false\n')))).toBeUndefined();
   });
 });

@@ -104,8 +104,8 @@ export async function orgIssueLoop(
   const { SecretRegistry } = await import('../util/redact.js');
   const config = loadConfig({ root: ctx.cwd, explicit: opts.config ? resolve(ctx.cwd, opts.config) : undefined, env: ctx.env });
   // The loop runs after every org run once the config has an `issues:` section (where issues go, who is
-  // assigned); --issues / --dry-run turn it on without one, --no-issues turns it off.
-  const enabled = opts.issues ?? (opts.dryRun || config.issues !== undefined);
+  // assigned) and `issues.enabled` is not false; --issues / --dry-run turn it on without one, --no-issues turns it off.
+  const enabled = opts.issues ?? (opts.dryRun || (config.issues !== undefined && config.loop.issues.enabled));
   if (!enabled) return undefined;
   const registry = new SecretRegistry();
   const token = resolveToken(opts.token, ctx.env);
