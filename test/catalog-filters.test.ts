@@ -35,6 +35,10 @@ const FAMILIES: [string, string, string, string, string][] = [
   ['certificate', `-----BEGIN CERTIFICATE-----\n${b64(300)}\n-----END CERTIFICATE-----`, 'a.crt', `-----BEGIN PRIVATE KEY-----\n${b64(300)}\n-----END PRIVATE KEY-----`, 'private-key-pkcs8'],
   ['minified identifiers', `!function(e){var n={apiKey:e.apiKey,token:t.authToken,secret:e.secretKeyName};${'x=1;'.repeat(400)}}()`, 'vendor.4f3a9c2e.js', `!function(e){var n={apiKey:"${alnum(32)}"};${'x=1;'.repeat(400)}}()`, 'generic-secret-assignment'],
   ['env references', 'const apiKey = process.env.API_KEY;\ntoken = os.environ["TOKEN"]\nString secret = System.getenv("APP_SECRET");', 'a.ts', `const apiKey = "${alnum(32)}";`, 'generic-secret-assignment'],
+  ['type annotations', 'interface Opts {\n  password: BinaryLike;\n  token: BasePreTokenGenerationV2TriggerEvent;\n  secret: kEnumerableProperty;\n}', 'types.d.ts', `const password = "${alnum(13)}7";`, 'generic-password-assignment'],
+  ['code expressions', 'password: signer.getDateTime()\nconst pass = { password: z.string().min(8) };', 'README.md', `password: ${alnum(13)}7`, 'generic-password-assignment'],
+  ['typed sequences', 'token: 1234567890abcdef12341234567890abcdef1234', 'README.md', `token: ${hex(40)}`, 'generic-secret-assignment'],
+  ['values naming a secret', 'auth: { token: existingtoken123, apiKey: useraccesstoken123 }', 'README.md', `auth: { token: ${alnum(24)} }`, 'generic-secret-assignment'],
   ['bad checksum', `GITHUB_TOKEN=${withCrc32Tail('ghp_', alnum(30)).slice(0, -1)}Q`.replace(/QQ$/, 'QR'), 'a.env', `NPM_TOKEN=${withCrc32Tail('npm_', alnum(30))}`, 'npm-access-token'],
 ];
 

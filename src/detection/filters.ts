@@ -46,6 +46,9 @@ const DOCUMENTED = new Set([
   'AIzaSyDaGmWKa4JsXZ-HjGw7ISLn_3namBGewQe',
 ]);
 
+/** Parts of widely copied documentation tokens (the jwt.io example token's payload and signature). */
+const DOCUMENTED_PARTS = ['eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ', 'SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c'];
+
 /** Environment / secret-store lookups written where a literal would go. */
 const ENV_REFERENCE =
   /^(?:process\.env|import\.meta\.env|Deno\.env|Bun\.env|os\.environ|os\.getenv|getenv|System\.getenv|System\.getProperty|Environment\.GetEnvironmentVariable|ENV\[|ENV\.fetch|env\(|\$_ENV|\$_SERVER|secrets\.|vars\.|env\.|settings\.|config\.|Config\.|this\.|self\.|props\.|ctx\.|context\.)/;
@@ -62,7 +65,13 @@ const PROVIDER_PREFIX =
 const TWILIO_SID = /^(?:AC|SK|AP|PN|MG|MM|CA|SM)[0-9a-f]{32}$/;
 
 /** CamelCase / snake / kebab / SCREAMING identifiers: what config keys and class names look like, not keys. */
-const IDENTIFIER_WORDS = /^(?:[A-Za-z][a-z]+(?:[A-Z][a-z]+)+|[a-z]+(?:[_.-][a-z]+)+|[A-Z]+(?:_[A-Z]+)+)$/;
+const IDENTIFIER_WORDS = /^(?:[A-Za-z][a-z]+(?:[A-Z][a-z]+)+|[a-z]+(?:[A-Z][a-z0-9]+)+|(?:[A-Z][a-z0-9]+){2,}|[a-z]+(?:[_.-][a-z]+)+|[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)$/;
+/** A generated secret never spells out what it is ("existingtoken123", "mysecretpassword"). */
+const SECRET_WORDS_IN_VALUE = /token|secret|passw|apikey|api_key|private_?key/i;
+/** Calls, member chains and conditionals: code on the right of `password:` in source files. */
+const CODE_EXPRESSION = /[()]/;
+const CODE_FILE = /\.(?:[cm]?[jt]sx?|java|kt|kts|cs|go|py|rb|php|swift|scala|rs|c|cc|cpp|h|hpp|groovy|dart)$/i;
+const PATH_LIKE = /^[\w.-]+(?:\/[\w.-]+){3,}$/;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Values that only look random.
@@ -90,6 +99,14 @@ function occursIn(secret: string, line: string, re: RegExp): boolean {
   return false;
 }
 
+/** Half or more adjacent pairs step by ±1 ("1234567890abcdef1234…"): typed by a person, never generated. */
+function mostlySequential(s: string): boolean {
+  if (s.length < 12) return false;
+  let steps = 0;
+  for (let i = 1; i < s.length; i++) if (Math.abs(s.charCodeAt(i) - s.charCodeAt(i - 1)) === 1) steps++;
+  return steps >= (s.length - 1) / 2;
+}
+
 /** A run of one character, or an ascending/descending run of the alphabet or digits ("abcdef…", "123456…"). */
 function trivialSequence(s: string): boolean {
   if (/^(.)\1+$/.test(s)) return true;
@@ -114,7 +131,7 @@ export function falsePositiveReason(secret: string, ctx: FilterContext): string 
   if (MASK.test(secret)) return 'masked or filler value';
   if (PLACEHOLDER_WORDS.test(secret)) return 'placeholder';
   if (trivialSequence(bare)) return 'trivial sequence';
-  if (DOCUMENTED.has(secret) || /EXAMPLE(?:KEY)?$/.test(secret)) return 'documentation example key';
+  if (DOCUMENTED.has(secret) || DOCUMENTED_PARTS.some((p) => secret.includes(p)) || /EXAMPLE(?:KEY)?$/.test(secret)) return 'documentation example key';
   if (ENV_REFERENCE.test(bare)) return 'environment or config reference';
   if (SRI.test(secret) || HASH_PREFIXED.test(secret)) return 'integrity hash';
   if (occursIn(secret, ctx.line, DATA_URI)) return 'inside a data: URI';
@@ -138,8 +155,16 @@ export function falsePositiveReason(secret: string, ctx: FilterContext): string 
   if (WEAK_WORDS.test(bare)) return 'placeholder word';
   if (PROVIDER_PREFIX.test(bare)) return 'provider-format token its own detector rejected (truncated or bad checksum)';
   if (TWILIO_SID.test(bare)) return 'Twilio SID (an identifier)';
+  if (mostlySequential(bare)) return 'typed sequence ("1234…abcd…")';
+  if (SECRET_WORDS_IN_VALUE.test(bare)) return 'value names a secret instead of being one';
+  if (PATH_LIKE.test(bare) && bare.split('/').filter((seg) => seg.length >= 3 && /^[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*$/.test(seg)).length >= 2) return 'path-like value';
+  const quoted = /["'`]$/.test(lineBefore(ctx.line, secret));
+  if (!quoted && (CODE_EXPRESSION.test(bare) || (CODE_FILE.test(ctx.path) && /^[A-Za-z_$][A-Za-z_$]*$/.test(bare)))) {
+    return 'code expression or identifier, not a literal';
+  }
   if (HUMAN_KEY.test(key)) {
     if (/^\$2[aby]?\$\d\d\$|^\$(?:argon2|pbkdf2|scrypt|6|5|1)\$/.test(bare)) return 'password hash, not a password';
+    if (/^[a-z]+$/.test(bare)) return 'a single lowercase word (test value or placeholder)';
   } else {
     const floor = randomnessFloor(bare);
     if (floor) return floor;
