@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Deterministic benchmark repository: realistic source files that evolve by small edits over ≥ 20k commits,
+// Deterministic benchmark repository: realistic source files that evolve over ≥ 20k commits the way real code does
+// (most commits one or two contiguous hunks, occasional large rewrites, new files, renames),
 // branches, merges and tags, with labelled synthetic secrets planted (some deleted later). One `git fast-import`
 // stream, then an aggressive repack so the pack resembles a real mirror's (deep delta chains).
 //
@@ -190,7 +191,7 @@ for (let i = 0; i < nFiles; i++) {
   }
   files.push({ path: p, ext, lines, weight: Math.sqrt(len) });
 }
-const totalWeight = files.reduce((s, f) => s + f.weight, 0);
+let totalWeight = files.reduce((s, f) => s + f.weight, 0);
 const pickFile = () => {
   let x = r() * totalWeight;
   for (const f of files) if ((x -= f.weight) <= 0) return f;
@@ -245,7 +246,7 @@ const live = []; // planted secrets still in a file: { label, file, lineRef }
 const tips = { main: 0 };
 let tagCount = 0;
 
-function commitCmd(branch, changed, msg, parents) {
+function commitCmd(branch, changed, msg, parents, deleted = []) {
   const m = ++mark;
   const who = pick(PEOPLE);
   const when = `${EPOCH + commits * 1800 + int(1800)} +0000`;
@@ -253,6 +254,7 @@ function commitCmd(branch, changed, msg, parents) {
   data(msg);
   if (parents[0]) emit(`from :${parents[0]}\n`);
   for (const p of parents.slice(1)) emit(`merge :${p}\n`);
+  for (const p of deleted) emit(`D ${p}\n`);
   for (const f of changed) {
     const content = f.lines.join('\n') + '\n';
     uniqueBytes += Buffer.byteLength(content);
@@ -264,18 +266,78 @@ function commitCmd(branch, changed, msg, parents) {
   return m;
 }
 
+const protectedLine = (f, l) => l !== undefined && live.some((s) => s.file === f && s.lineRef === l);
+
+// A real history's delta profile: most commits touch one or two contiguous hunks of a file; now and then a
+// file is largely rewritten. (Scattered edits all over a file would make every delta a patchwork.)
 function edit(f) {
-  const n = 1 + int(5);
-  for (let e = 0; e < n; e++) {
+  if (r() < 0.03 && f.lines.length > 20) {
+    // larger rewrite: a contiguous block of 20–40 % of the file replaced by new code (planted lines kept)
+    const len = Math.round(f.lines.length * (0.2 + 0.2 * r()));
+    const at = int(f.lines.length - len);
+    const kept = [];
+    for (let k = at; k < at + len; k++) if (protectedLine(f, f.lines[k]) || insidePlanted(f, k)) kept.push(f.lines[k]);
+    const fresh = Array.from({ length: len - kept.length }, () => line(f.ext));
+    f.lines.splice(at, len, ...fresh.slice(0, fresh.length >> 1), ...kept, ...fresh.slice(fresh.length >> 1));
+    return;
+  }
+  const hunks = r() < 0.7 ? 1 : r() < 0.85 ? 2 : 3;
+  for (let h = 0; h < hunks; h++) {
     const at = int(f.lines.length + 1);
     const op = r();
-    if (op < 0.45) f.lines.splice(at, 0, ...Array.from({ length: 1 + int(4) }, () => line(f.ext)));
-    else if (op < 0.7 && f.lines.length > 10) {
+    if (op < 0.45) f.lines.splice(at, 0, ...Array.from({ length: 1 + int(6) }, () => line(f.ext)));
+    else if (op < 0.65 && f.lines.length > 10) {
       // never cut a planted secret by accident: deletions are explicit below
-      const l = f.lines[at];
-      if (l !== undefined && !live.some((s) => s.file === f && s.lineRef === l)) f.lines.splice(at, 1);
-    } else if (at < f.lines.length && !live.some((s) => s.file === f && s.lineRef === f.lines[at])) f.lines[at] = line(f.ext);
+      let n = 1 + int(3);
+      while (n-- > 0 && at < f.lines.length && !protectedLine(f, f.lines[at]) && !insidePlanted(f, at)) f.lines.splice(at, 1);
+    } else {
+      for (let k = at, n = 1 + int(4); n > 0 && k < f.lines.length; k++, n--) {
+        if (protectedLine(f, f.lines[k]) || insidePlanted(f, k)) break;
+        f.lines[k] = line(f.ext);
+      }
+    }
   }
+}
+
+// lines of a multi-line planted secret (a PEM body) are not edited either
+function insidePlanted(f, at) {
+  for (const s of live) {
+    if (s.file !== f || s.count < 2) continue;
+    const start = f.lines.indexOf(s.lineRef);
+    if (start >= 0 && at >= start && at < start + s.count) return true;
+  }
+  return false;
+}
+
+function newFile() {
+  const ext = pick(EXTS);
+  let p;
+  do p = `packages/${pick(PKGS)}/${pick(['src', 'lib', 'test'])}/${pick(WORDS)}/${ident()}.${ext}`;
+  while (usedPaths.has(p));
+  usedPaths.add(p);
+  const bytes = Math.min(200_000, Math.round(6_000 * Math.exp((r() + r() - 1) * 1.4)));
+  const lines = [];
+  let len = 0;
+  while (len < bytes) {
+    const l = line(ext);
+    lines.push(l);
+    len += l.length + 1;
+  }
+  const f = { path: p, ext, lines, weight: Math.sqrt(len) };
+  files.push(f);
+  totalWeight += f.weight;
+  return f;
+}
+
+function rename(f) {
+  const parts = f.path.split('/');
+  let p;
+  do p = [...parts.slice(0, -2), pick(WORDS), parts[parts.length - 1]].join('/');
+  while (usedPaths.has(p));
+  usedPaths.add(p);
+  const old = f.path;
+  f.path = p;
+  return old;
 }
 
 function plantOrRemove(changed) {
@@ -303,13 +365,24 @@ function plantOrRemove(changed) {
 
 function regularCommit(branch) {
   const changed = new Set();
-  for (let k = 1 + (r() < 0.35 ? 1 : 0) + (r() < 0.1 ? 1 : 0); k > 0; k--) {
+  const deleted = [];
+  const x = r();
+  if (x < 0.012) changed.add(newFile());
+  else if (x < 0.017) {
+    // a rename, sometimes with an edit (git's rename detection and the packer's path-based delta bases see both)
     const f = pickFile();
-    edit(f);
+    deleted.push(rename(f));
+    if (r() < 0.5) edit(f);
     changed.add(f);
+  } else {
+    for (let k = 1 + (r() < 0.2 ? 1 : 0) + (r() < 0.05 ? 1 : 0); k > 0; k--) {
+      const f = pickFile();
+      edit(f);
+      changed.add(f);
+    }
   }
   plantOrRemove(changed);
-  return commitCmd(branch, [...changed], `${pick(['fix', 'feat', 'refactor', 'chore', 'docs', 'test'])}: ${comment()}`, [tips[branch]]);
+  return commitCmd(branch, [...changed], `${pick(['fix', 'feat', 'refactor', 'chore', 'docs', 'test'])}: ${comment()}`, [tips[branch]], deleted);
 }
 
 // initial import in a few commits so the first trees are not huge

@@ -38,7 +38,24 @@ export interface ContentSource {
   problems: EnumerationProblem[];
   /** Streams contents; items over maxBlobSize yield `tooLarge`. Order is the source's choice. */
   read(ids: string[], maxBlobSize: number): AsyncIterable<{ id: string; data?: Buffer; error?: SkippedItem['reason']; detail?: string }>;
+  /**
+   * Optional fused read + match (the pack reader's delta-aware scan). When present, scanSource hands it the ids
+   * instead of calling read() and the matcher; it must report exactly what a full scan of each item would.
+   */
+  scan?(ids: string[], opts: FusedScanOptions): AsyncIterable<FusedResult>;
 }
+
+export interface FusedScanOptions {
+  maxBlobSize: number;
+  /** Path given to the engine for an item (its first non-excluded origin). */
+  pathOf: (id: string) => string;
+  signal?: AbortSignal;
+}
+
+/** One item of a fused scan: matched (`error`: detection threw on it), or not scanned for `skip`. */
+export type FusedResult =
+  | { id: string; size: number; matches: Match[]; error?: string }
+  | { id: string; skip: SkippedItem['reason']; detail?: string };
 
 /** Runs the engine over a stream of contents: in-thread, or a worker pool with the same shape. */
 export type Matcher = (
@@ -109,8 +126,25 @@ export async function scanSource(source: ContentSource, matcher: Matcher, catalo
     }
   }
 
+  async function* fused(scan: NonNullable<ContentSource['scan']>) {
+    const pathOf = (id: string) => byId.get(id)?.origins[0]?.path ?? '';
+    for await (const r of scan(toRead, { maxBlobSize: opts.maxBlobSize, pathOf, signal: opts.signal })) {
+      if (opts.signal?.aborted) return;
+      const item = byId.get(r.id);
+      if (!item) continue;
+      if ('skip' in r) {
+        skip(item, r.skip, r.detail);
+        continue;
+      }
+      stats.blobs++;
+      stats.bytes += r.size;
+      yield r.error === undefined ? { id: r.id, matches: r.matches } : { id: r.id, matches: [], error: r.error };
+    }
+  }
+
   let lastProgress = 0;
-  for await (const { id, matches, error } of matcher(contents())) {
+  const results = source.scan ? fused(source.scan.bind(source)) : matcher(contents());
+  for await (const { id, matches, error } of results) {
     const item = byId.get(id)!;
     if (error) {
       skip(item, 'error', `detection failed: ${error}`);

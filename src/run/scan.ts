@@ -12,6 +12,8 @@ import type { Catalog } from '../detection/types.js';
 import { resolveTarget, type ResolvedTarget } from '../sources/resolve.js';
 import { gitSource } from '../core/pipeline.js';
 import { directorySource } from '../sources/directory-source.js';
+import { packReaderEnabled, packSource } from '../objects/pack/source.js';
+import type { PackScanStats } from '../objects/pack/scan-pool.js';
 import { loadBaseline } from './baseline.js';
 import { createVerifier } from '../verification/verify.js';
 import { MemoryVerificationCache } from '../verification/cache.js';
@@ -39,6 +41,8 @@ export interface ScanPathOptions {
   logger: Logger;
   signal?: AbortSignal;
   onProgress?: (s: ScanStats) => void;
+  /** Told what the pack fast path scanned (only called when it ran). */
+  onPackStats?: (s: PackScanStats & { fallback: number }) => void;
   /** Replace the matcher (worker pool); defaults to in-thread. */
   matcher?: Matcher;
   fetch?: typeof fetch;
@@ -72,9 +76,14 @@ export async function scanPath(opts: ScanPathOptions): Promise<ScanPathResult> {
     const engine = createEngine(catalog);
     const excluded = config.paths.exclude.length ? picomatch(config.paths.exclude, { dot: true }) : null;
 
-    const source: ContentSource =
+    let source: ContentSource =
       target.kind === 'git' ? await gitSource(target.objects, target.selection) : await directorySource(target.root, { ignoreFiles: true });
-    const pool = opts.matcher ? null : openPool(source, detectorsDir, opts);
+    // Full history without an injected matcher: the pack reader's delta-aware scan (KEYLOOP_PACK_READER=0: off).
+    // Narrow selections stay on the normal path: delta-aware scanning reads every blob of the pack.
+    if (target.kind === 'git' && target.selection.kind === 'all' && !opts.matcher && packReaderEnabled(opts.env)) {
+      source = packSource(source, target.root, { detectorsDir, jobs: jobsFor(source, opts), engine, onStats: opts.onPackStats }) ?? source;
+    }
+    const pool = opts.matcher || source.scan ? null : openPool(source, detectorsDir, opts);
     const matcher: Matcher = opts.matcher ?? (pool ? poolMatcher(pool) : inThreadMatcher(engine));
     const result = await scanSource(source, matcher, catalog, {
       maxBlobSize: opts.maxBlobSize,
@@ -107,9 +116,13 @@ export async function scanPath(opts: ScanPathOptions): Promise<ScanPathResult> {
 /** Below this many bytes a worker pool costs more (each worker compiles the catalog) than it saves. */
 const POOL_MIN_BYTES = 32 * 1024 * 1024;
 
-function openPool(source: ContentSource, detectorsDir: string, opts: ScanPathOptions): ScanPool | null {
+function jobsFor(source: ContentSource, opts: ScanPathOptions): number {
   const bytes = source.items.reduce((n, i) => n + (i.size <= opts.maxBlobSize ? i.size : 0), 0);
-  const jobs = opts.jobs ?? (bytes >= POOL_MIN_BYTES ? availableParallelism() : 1);
+  return opts.jobs ?? (bytes >= POOL_MIN_BYTES ? availableParallelism() : 1);
+}
+
+function openPool(source: ContentSource, detectorsDir: string, opts: ScanPathOptions): ScanPool | null {
+  const jobs = jobsFor(source, opts);
   return jobs > 1 ? createScanPool({ detectorsDir, jobs }) : null;
 }
 

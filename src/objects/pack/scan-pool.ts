@@ -1,0 +1,325 @@
+// Delta-aware detection across worker threads. The calling thread reads and inflates the pack; workers scan.
+// A delta target is routed to the worker that scanned its base, behind it in that worker's queue, so the
+// worker already holds the base's clean/dirty verdict when the target arrives (no round trip, no waiting);
+// a target whose base went nowhere (binary, too large, read elsewhere) is scanned whole. Items travel in
+// ~1 MiB transferable batches under a high/low-water mark on bytes in flight, as in src/detection/pool.ts.
+//
+// Workers run the compiled scan-worker.js next to this file; under vitest (TypeScript source) the pool scans
+// in this thread. Workers are never terminated (node-re2 #235, see src/detection/pool.ts): close() parks
+// them for the next pool.
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { HostError, InternalError } from '../../core/errors.js';
+import { createEngine, type EngineOptions } from '../../detection/engine.js';
+import { loadCatalog } from '../../detection/load.js';
+import type { Engine } from '../../detection/types.js';
+import { DeltaScanCore, defaultMargin, type CoreOptions, type JobResult, type ScanJob } from './scan-core.js';
+
+export interface PoolJob extends ScanJob {
+  /** false: scanned only to vouch for its deltas (not selected, or excluded); no result is yielded. */
+  report: boolean;
+}
+
+export interface PackScanStats {
+  scannedBytes: number;
+  full: number;
+  regions: number;
+  binary: number;
+  peakInFlightBytes: number;
+}
+
+export interface PackPoolInit {
+  type: 'init';
+  detectorsDir: string;
+  engineOptions?: EngineOptions;
+}
+export interface PackPoolReset {
+  type: 'reset';
+  core: Partial<CoreOptions>;
+}
+export interface PackPoolBatch {
+  type: 'batch';
+  batchId: number;
+  jobs: { oid: string; path: string; report: boolean; baseOid?: string; copies?: number[] }[];
+  offsets: number[];
+  buffer: ArrayBuffer;
+}
+export interface PackPoolResult {
+  type: 'result';
+  batchId: number;
+  results: JobResult[];
+  counts: { scannedBytes: number; full: number; regions: number; binary: number };
+}
+
+export interface PackScanPoolOptions {
+  detectorsDir: string;
+  /** This thread's engine over the same catalog (in-thread scanning, margin); built from detectorsDir if absent. */
+  engine?: Engine;
+  /** Worker threads; ≤ 1 scans in the calling thread. */
+  jobs: number;
+  engineOptions?: EngineOptions;
+  /** Default true. */
+  deltaAware?: boolean;
+  margin?: number;
+  maxRegionBlob?: number;
+  batchBytes?: number;
+  highWaterBytes?: number;
+  lowWaterBytes?: number;
+}
+
+export interface PackScanPool {
+  readonly mode: 'in-thread' | 'workers';
+  readonly jobs: number;
+  readonly stats: PackScanStats;
+  /** Results of reported jobs, in completion order. One scan at a time; verdicts do not carry over between scans. */
+  scan(jobs: Iterable<PoolJob> | AsyncIterable<PoolJob>): AsyncIterable<JobResult>;
+  close(): Promise<void>;
+}
+
+export function packWorkerEntry(): string | null {
+  const js = fileURLToPath(new URL('./scan-worker.js', import.meta.url));
+  return existsSync(js) ? js : null;
+}
+
+function coreOptions(engine: Engine, opts: PackScanPoolOptions): CoreOptions {
+  return {
+    deltaAware: opts.deltaAware ?? true,
+    margin: opts.margin ?? defaultMargin(engine),
+    maxRegionBlob: opts.maxRegionBlob ?? 512 * 1024,
+  };
+}
+
+export function createPackScanPool(opts: PackScanPoolOptions): PackScanPool {
+  const entry = packWorkerEntry();
+  const engine = opts.engine ?? createEngine(loadCatalog(opts.detectorsDir), opts.engineOptions);
+  if (opts.jobs <= 1 || entry === null) return new InThreadPackPool(engine, coreOptions(engine, opts));
+  return new WorkerPackPool(entry, opts, coreOptions(engine, opts));
+}
+
+const newStats = (): PackScanStats => ({ scannedBytes: 0, full: 0, regions: 0, binary: 0, peakInFlightBytes: 0 });
+
+function count(stats: PackScanStats, r: JobResult): void {
+  stats.scannedBytes += r.scanned;
+  stats[r.mode]++;
+}
+
+class InThreadPackPool implements PackScanPool {
+  readonly mode = 'in-thread' as const;
+  readonly jobs = 1;
+  readonly stats = newStats();
+  private readonly core: DeltaScanCore;
+  constructor(engine: Engine, core: CoreOptions) {
+    this.core = new DeltaScanCore(engine, core);
+  }
+
+  async *scan(jobs: Iterable<PoolJob> | AsyncIterable<PoolJob>): AsyncIterable<JobResult> {
+    this.core.reset();
+    for await (const job of jobs) {
+      this.stats.peakInFlightBytes = Math.max(this.stats.peakInFlightBytes, job.data.length);
+      const r = this.core.run(job);
+      count(this.stats, r);
+      if (job.report) yield r;
+    }
+  }
+
+  async close(): Promise<void> {}
+}
+
+const parked: Worker[] = [];
+
+interface Slot {
+  worker: Worker;
+  ready: Promise<void>;
+  pendingBytes: number;
+  batch: PoolJob[];
+  batchBytes: number;
+}
+
+class WorkerPackPool implements PackScanPool {
+  readonly mode = 'workers' as const;
+  readonly jobs: number;
+  readonly stats = newStats();
+  private readonly slots: Slot[];
+  private readonly batchBytes: number;
+  private readonly high: number;
+  private readonly low: number;
+  private inFlight = 0;
+  private nextBatch = 0;
+  private readonly batches = new Map<number, { bytes: number; slot: Slot }>();
+  private results: JobResult[] = [];
+  private failure: Error | null = null;
+  private waiters: (() => void)[] = [];
+  private scanning = false;
+  private readonly crashed = new Set<Worker>();
+
+  constructor(
+    entry: string,
+    opts: PackScanPoolOptions,
+    private readonly core: CoreOptions,
+  ) {
+    this.jobs = opts.jobs;
+    this.batchBytes = opts.batchBytes ?? 1 << 20;
+    this.high = opts.highWaterBytes ?? 4 * this.batchBytes * opts.jobs;
+    this.low = opts.lowWaterBytes ?? Math.floor(this.high / 2);
+    this.slots = Array.from({ length: opts.jobs }, () => {
+      const worker = parked.pop() ?? new Worker(entry);
+      worker.ref();
+      const slot: Slot = { worker, pendingBytes: 0, ready: Promise.resolve(), batch: [], batchBytes: 0 };
+      slot.ready = new Promise<void>((resolve, reject) => {
+        worker.on('message', (msg: PackPoolResult | { type: 'ready' } | { type: 'fatal'; message: string }) => {
+          if (msg.type === 'ready') resolve();
+          else if (msg.type === 'fatal') {
+            const err = new HostError(`pack scan worker failed to start: ${msg.message}`);
+            reject(err);
+            this.fail(err);
+          } else this.onResult(msg);
+        });
+        worker.on('error', (err) => {
+          this.crashed.add(worker);
+          reject(err);
+          this.fail(new InternalError(`pack scan worker crashed: ${err.message}`));
+        });
+        worker.on('exit', (code) => {
+          this.crashed.add(worker);
+          this.fail(new InternalError(`pack scan worker exited with code ${code}`));
+        });
+      });
+      worker.postMessage({ type: 'init', detectorsDir: opts.detectorsDir, engineOptions: opts.engineOptions } satisfies PackPoolInit);
+      slot.ready.catch(() => undefined);
+      return slot;
+    });
+  }
+
+  private wake(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
+
+  private wait(): Promise<void> {
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  private fail(err: Error): void {
+    this.failure ??= err;
+    this.wake();
+  }
+
+  private onResult(msg: PackPoolResult): void {
+    const b = this.batches.get(msg.batchId);
+    if (b) {
+      this.batches.delete(msg.batchId);
+      this.inFlight -= b.bytes;
+      b.slot.pendingBytes -= b.bytes;
+    }
+    this.stats.scannedBytes += msg.counts.scannedBytes;
+    this.stats.full += msg.counts.full;
+    this.stats.regions += msg.counts.regions;
+    this.stats.binary += msg.counts.binary;
+    for (const r of msg.results) this.results.push(r);
+    this.wake();
+  }
+
+  private dispatch(slot: Slot): void {
+    const batch = slot.batch;
+    const bytes = slot.batchBytes;
+    slot.batch = [];
+    slot.batchBytes = 0;
+    if (batch.length === 0) return;
+    const buffer = new ArrayBuffer(bytes);
+    const view = Buffer.from(buffer);
+    const offsets = [0];
+    let at = 0;
+    for (const job of batch) {
+      job.data.copy(view, at);
+      at += job.data.length;
+      offsets.push(at);
+    }
+    const batchId = this.nextBatch++;
+    const jobs = batch.map((j) => ({ oid: j.oid, path: j.path, report: j.report, ...(j.delta ? { baseOid: j.delta.baseOid, copies: j.delta.copies } : {}) }));
+    // at least one byte per batch so empty blobs keep the scan alive until their results arrive
+    const weight = Math.max(1, bytes);
+    this.batches.set(batchId, { bytes: weight, slot });
+    this.inFlight += weight;
+    slot.pendingBytes += weight;
+    this.stats.peakInFlightBytes = Math.max(this.stats.peakInFlightBytes, this.inFlight);
+    slot.worker.postMessage({ type: 'batch', batchId, jobs, offsets, buffer } satisfies PackPoolBatch, [buffer]);
+  }
+
+  async *scan(jobs: Iterable<PoolJob> | AsyncIterable<PoolJob>): AsyncIterable<JobResult> {
+    if (this.scanning) throw new InternalError('pack scan pool: one scan at a time');
+    this.scanning = true;
+    for (const s of this.slots) s.worker.postMessage({ type: 'reset', core: this.core } satisfies PackPoolReset);
+    // which slot scanned (or will scan) each blob: its deltas go to the same queue
+    const owner = new Map<string, Slot>();
+    let produced = false;
+    let abandoned = false;
+    const producer = (async () => {
+      await Promise.all(this.slots.map((s) => s.ready));
+      for await (const job of jobs) {
+        if (this.failure || abandoned) break;
+        const base = job.delta ? owner.get(job.delta.baseOid) : undefined;
+        // a new chain goes to the least loaded slot (bytes in flight and queued)
+        const slot = base ?? this.slots.reduce((a, b) => (b.pendingBytes + b.batchBytes < a.pendingBytes + a.batchBytes ? b : a));
+        owner.set(job.oid, slot);
+        slot.batch.push(job);
+        slot.batchBytes += job.data.length;
+        if (slot.batchBytes >= this.batchBytes) {
+          this.dispatch(slot);
+          if (this.inFlight >= this.high) {
+            while (this.inFlight > this.low && !this.failure && !abandoned) await this.wait();
+          }
+        }
+      }
+      if (!this.failure && !abandoned) for (const s of this.slots) this.dispatch(s);
+    })().then(
+      () => {
+        produced = true;
+        this.wake();
+      },
+      (err: unknown) => this.fail(err instanceof Error ? err : new InternalError(String(err))),
+    );
+    let completed = false;
+    try {
+      for (;;) {
+        if (this.failure) throw this.failure;
+        if (this.results.length) {
+          const out = this.results;
+          this.results = [];
+          yield* out;
+          continue;
+        }
+        if (produced && this.inFlight === 0) break;
+        await this.wait();
+      }
+      await producer;
+      if (this.failure) throw this.failure;
+      completed = true;
+    } finally {
+      if (!completed) {
+        abandoned = true;
+        this.wake();
+        await producer;
+        while (this.inFlight > 0 && !this.failure) await this.wait();
+        this.results = [];
+      }
+      for (const s of this.slots) {
+        s.batch = [];
+        s.batchBytes = 0;
+      }
+      this.scanning = false;
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.slots) {
+      if (this.crashed.has(s.worker)) continue;
+      s.worker.removeAllListeners('message');
+      s.worker.removeAllListeners('error');
+      s.worker.removeAllListeners('exit');
+      s.worker.unref();
+      parked.push(s.worker);
+    }
+  }
+}

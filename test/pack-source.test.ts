@@ -1,0 +1,153 @@
+// The pack fast path of `keyloop scan` (pure-JS pack reader + delta-aware matching) must produce exactly the
+// findings, locations and skips of the normal path (git cat-file + a full scan of every blob). Fixture repos
+// put secrets at delta boundaries, edit and break them in place, cut PEM keys far from their header, rename
+// files, and spread objects over several packs plus loose objects.
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadCatalog } from '../src/detection/load.js';
+import { packReaderEnabled } from '../src/objects/pack/source.js';
+import type { PackScanStats } from '../src/objects/pack/scan-pool.js';
+import { scanPath } from '../src/run/scan.js';
+import { silentLogger } from '../src/util/logger.js';
+import { SecretRegistry } from '../src/util/redact.js';
+import { buildRepo, git, type CommitSpec } from './helpers/git-repo.js';
+import { generateSample, rng } from './helpers/token-gen.js';
+
+const DETECTORS = join(import.meta.dirname, '..', 'detectors');
+const catalog = loadCatalog(DETECTORS);
+const pem = catalog.detectors.map((d) => d.def).filter((d) => d.multiline);
+
+interface FileState {
+  path: string;
+  lines: string[];
+}
+
+/** One step of history over `files`: plant a sample (PEM keys often), break a token, cut a block, rename, or grow. */
+function step(files: FileState[], r: () => number, c: number): Record<string, string | null> {
+  const int = (n: number) => Math.floor(r() * n);
+  const words = ['const', 'return', 'value', 'key', 'token', 'secret', 'password', 'config', 'user', 'data', 'api', 'client', 'auth'];
+  const line = () => '  ' + Array.from({ length: 3 + int(10) }, () => words[int(words.length)]).join(' ') + (r() < 0.3 ? ' = ' + int(1e6) : '');
+  const detectors = catalog.detectors.map((d) => d.def);
+  const changed: Record<string, string | null> = {};
+  const f = files[int(files.length)]!;
+  const op = r();
+  const at = int(f.lines.length);
+  if (op < 0.14) {
+    const def = r() < 0.3 && pem.length ? pem[int(pem.length)]! : detectors[int(detectors.length)]!;
+    const s = generateSample(def, r);
+    f.lines.splice(at, 0, ...s.text.split('\n'));
+  } else if (op < 0.32) {
+    const idx = f.lines.findIndex((l, i) => i >= at && /[A-Za-z0-9+/]{20,}|-----/.test(l));
+    const i = idx >= 0 ? idx : at;
+    const l = f.lines[i] ?? '';
+    const p = int(l.length + 1);
+    f.lines[i] = l.slice(0, p) + 'Qz9'[int(3)] + l.slice(p + (r() < 0.5 ? 1 : 0));
+  } else if (op < 0.38) {
+    f.lines.splice(at, 1 + int(3));
+  } else if (op < 0.42 && f.lines.length > 100) {
+    changed[f.path] = null;
+    f.path = f.path.replace(/(\.\w+)$/, `-r${c}$1`);
+  } else {
+    for (let k = 0; k < 1 + int(4); k++) f.lines.splice(int(f.lines.length), r() < 0.5 ? 1 : 0, line());
+  }
+  changed[f.path] = f.lines.join('\n') + '\n';
+  return changed;
+}
+
+function initialFiles(r: () => number): FileState[] {
+  const int = (n: number) => Math.floor(r() * n);
+  return Array.from({ length: 12 }, (_, i) => ({
+    path: `src/m${i % 3}/file${i}.${['js', 'py', 'yaml', 'env'][i % 4]}`,
+    lines: Array.from({ length: 80 + int(400) }, (_, k) => `  line ${k} of file ${i} value ${int(1e6)}`),
+  }));
+}
+
+/** A repo with one big repacked pack, a second pack, and loose objects on top. */
+async function fixture(seed: number) {
+  const r = rng(seed);
+  const files = initialFiles(r);
+  const commits: CommitSpec[] = [];
+  for (let c = 0; c < 220; c++) commits.push({ id: `c${c}`, branch: c % 11 === 5 ? 'side' : 'main', files: step(files, r, c) });
+  const repo = await buildRepo({ commits });
+  await git(repo.dir, 'repack', '-adf', '--depth=50', '--window=250');
+  await git(repo.dir, 'checkout', '-q', '-f', 'main');
+  const byCli = async (n: number, from: number) => {
+    for (let c = from; c < from + n; c++) {
+      for (const [p, content] of Object.entries(step(files, r, c))) {
+        const abs = join(repo.dir, p);
+        if (content === null) await git(repo.dir, 'rm', '-q', '--cached', '--ignore-unmatch', p);
+        else {
+          mkdirSync(dirname(abs), { recursive: true });
+          writeFileSync(abs, content);
+        }
+      }
+      await git(repo.dir, 'add', '-A');
+      await git(repo.dir, '-c', 'user.name=Pack Test', '-c', 'user.email=pack@example.test', 'commit', '-q', '--allow-empty', '-m', `cli ${c}`);
+    }
+  };
+  // the files state tracks main only from here (the side branch's edits are in history, not in the tree)
+  await byCli(40, 1000);
+  await git(repo.dir, 'repack', '-d', '-q'); // a second pack of the loose objects
+  await byCli(25, 2000); // and loose objects
+  const counts = await git(repo.dir, 'count-objects', '-v');
+  return { repo, counts };
+}
+
+const base = { cwd: '/', history: true, gitBackend: 'auto' as const, maxBlobSize: 64 << 20, detectorsDir: DETECTORS, logger: silentLogger };
+
+describe('pack fast path of keyloop scan', () => {
+  for (const seed of [7, 8]) {
+    it(`reports exactly what the cat-file path reports (seed ${seed}; two packs + loose objects)`, async () => {
+      const { repo, counts } = await fixture(seed);
+      expect(Number(/packs: (\d+)/.exec(counts)![1])).toBeGreaterThanOrEqual(2);
+      expect(Number(/count: (\d+)/.exec(counts)![1])).toBeGreaterThan(0);
+
+      let packStats: (PackScanStats & { fallback: number }) | null = null;
+      const fast = await scanPath({ ...base, path: repo.dir, env: {}, registry: new SecretRegistry(), onPackStats: (s) => (packStats = s) });
+      let offStats: unknown = null;
+      const slow = await scanPath({ ...base, path: repo.dir, env: { KEYLOOP_PACK_READER: '0' }, registry: new SecretRegistry(), onPackStats: (s) => (offStats = s) });
+      expect(offStats).toBeNull();
+      expect(packStats).not.toBeNull();
+      const ps = packStats!;
+      // the fast path really was delta-aware (this history is secret-dense, so most blobs are still scanned whole)
+      expect(ps.regions).toBeGreaterThan(30);
+      expect(ps.fallback).toBe(0);
+
+      expect(fast.result.findings.length).toBeGreaterThan(15);
+      expect(fast.result.findings.some((f) => pem.some((d) => d.id === f.detector))).toBe(true);
+      expect(JSON.stringify(fast.result.findings)).toBe(JSON.stringify(slow.result.findings));
+      const skips = (x: typeof fast) => x.result.skipped.map((s) => JSON.stringify(s)).sort();
+      expect(skips(fast)).toEqual(skips(slow));
+      expect({ ...fast.result.stats, elapsedMs: 0 }).toEqual({ ...slow.result.stats, elapsedMs: 0 });
+      expect(fast.messages.sort()).toEqual(slow.messages.sort());
+    });
+  }
+
+  it('reports too-large and missing blobs as the normal path does (missing ones go through the fallback read)', async () => {
+    const { repo } = await fixture(9);
+    // delete one loose blob: the reader never yields it, so the fast path asks the wrapped source for it
+    const objects = join(repo.gitDir, 'objects');
+    const candidates = readdirSync(objects).filter((d) => /^[0-9a-f]{2}$/.test(d)).flatMap((d) => readdirSync(join(objects, d)).map((f) => d + f));
+    let victim = '';
+    for (const oid of candidates) if ((await git(repo.dir, 'cat-file', '-t', oid)) === 'blob') victim = oid;
+    expect(victim).not.toBe('');
+    rmSync(join(objects, victim.slice(0, 2), victim.slice(2)));
+
+    const small = { ...base, maxBlobSize: 4000 };
+    let packStats: (PackScanStats & { fallback: number }) | null = null;
+    const fast = await scanPath({ ...small, path: repo.dir, env: {}, registry: new SecretRegistry(), onPackStats: (s) => (packStats = s) });
+    const slow = await scanPath({ ...small, path: repo.dir, env: { KEYLOOP_PACK_READER: 'off' }, registry: new SecretRegistry() });
+    expect(packStats).not.toBeNull();
+    expect(fast.result.skipped.filter((s) => s.reason === 'too-large').length).toBeGreaterThan(10);
+    expect(JSON.stringify(fast.result.findings)).toBe(JSON.stringify(slow.result.findings));
+    expect(fast.result.skipped.map((s) => JSON.stringify(s)).sort()).toEqual(slow.result.skipped.map((s) => JSON.stringify(s)).sort());
+    expect(fast.messages.sort()).toEqual(slow.messages.sort());
+  });
+
+  it('KEYLOOP_PACK_READER turns it off', () => {
+    expect(packReaderEnabled({})).toBe(true);
+    expect(packReaderEnabled({ KEYLOOP_PACK_READER: '1' })).toBe(true);
+    for (const v of ['0', 'false', 'off', 'NO']) expect(packReaderEnabled({ KEYLOOP_PACK_READER: v })).toBe(false);
+  });
+});
