@@ -79,6 +79,13 @@ export function scanAll(engine: DetectionEngine, files: SampleFile[]): { ms: num
   return { ms, cpuMs: (c.user + c.system) / 1000, keys, perFile };
 }
 
+/** Raw regex matches (before filters) as comparable keys. */
+export function rawKeys(engine: DetectionEngine, files: SampleFile[]): string[] {
+  const keys: string[] = [];
+  for (const f of files) for (const c of engine.rawCandidates(f.data)) keys.push(`${f.path}\t${c.detectorId}\t${c.start}-${c.end}\traw`);
+  return keys;
+}
+
 /** Findings of `fast` missing from `ref` and vice versa. */
 export function diff(fast: string[], ref: string[]): { missed: string[]; added: string[] } {
   const f = new Set(fast);
@@ -120,9 +127,12 @@ function main(): void {
 
   if (flag('compare') && last) {
     t = performance.now();
-    const ref = scanAll(createEngine(catalog, { reference: true }), files);
-    console.log(`reference: ${(ref.ms / 1000).toFixed(1)} s (${(bytes / 1e3 / ref.ms).toFixed(2)} MB/s), ${ref.keys.length} findings`);
-    const { missed, added } = diff(last.keys, ref.keys);
+    const refEngine = createEngine(catalog, { reference: true });
+    const ref = scanAll(refEngine, files);
+    const refRaw = rawKeys(refEngine, files);
+    const fastRaw = rawKeys(engine, files);
+    console.log(`reference: ${(ref.ms / 1000).toFixed(1)} s (${(bytes / 1e3 / ref.ms).toFixed(2)} MB/s), ${ref.keys.length} findings, ${refRaw.length} raw matches before filters (fast: ${fastRaw.length})`);
+    const { missed, added } = diff([...last.keys, ...fastRaw], [...ref.keys, ...refRaw]);
     for (const k of missed) console.log(`MISSED ${k}`);
     for (const k of added) console.log(`ADDED  ${k}`);
     console.log(missed.length === 0 && added.length === 0 ? 'compare: identical to the reference' : `compare: ${missed.length} missed, ${added.length} added`);

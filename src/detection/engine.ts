@@ -1,6 +1,8 @@
-// The detection engine: one keyword prefilter pass per blob, then each candidate detector's RE2 on bounded
-// windows around the keyword hits (or over the whole Buffer for literal-prefix tokens), then filters,
-// companions, generic-vs-provider overlap, and a bounded rescan of decoded spans.
+// The detection engine: one keyword prefilter pass per blob (RE2.Set), then for each detector whose keyword
+// occurs, its probes (cheap necessary conditions, see regex.ts) over the Buffer and, only when one matches, the
+// detector itself over the whole Buffer; then filters, companions, generic-vs-provider overlap, and a bounded
+// rescan of decoded spans. Running a detector over the whole blob (never windows) keeps its matches exactly those
+// of the brute-force reference; the probes make that cheap, since real source almost never matches.
 import RE2 from 're2';
 import type { Match } from '../core/model.js';
 import { validChecksum } from './checksums.js';
@@ -8,17 +10,11 @@ import { decodeWith, findEncodedSpans } from './decoders.js';
 import { shannonEntropy } from './entropy.js';
 import { falsePositiveReason } from './filters.js';
 import { Prefilter } from './prefilter.js';
-import { leadingLiteral } from './regex.js';
+import { probePatterns } from './regex.js';
 import type { DetectorDef } from './schema.js';
 import type { Catalog, Engine, LoadedDetector, ScanContext } from './types.js';
 
 export interface EngineOptions {
-  /** Bytes searched either side of a keyword hit before extending to line boundaries. Default 256. */
-  window?: number;
-  /** Window either side of a keyword hit for multiline detectors. Default 4096. */
-  multilineWindow?: number;
-  /** How far a window may grow to reach a line boundary (minified one-line files). Default 1024. */
-  lineExtension?: number;
   /** Decoder nesting depth (0 disables decoding). Default 2. */
   decodeDepth?: number;
   /** Decoded bytes rescanned per blob. Default 1 MiB. */
@@ -42,10 +38,23 @@ interface Compiled {
   re: RE2;
   allow: RE2[];
   companions: { name: string; re: RE2; within: number; required: boolean }[];
-  /** Literal-prefix token: run over the whole Buffer (GB/s) instead of windows. */
-  whole: boolean;
-  window: number;
+  /** Necessary conditions RE2 searches faster than `re` (literal prefixes); empty: run `re` directly. */
+  probes: RE2[];
+  probeSources: string[];
 }
+
+interface CachedSet {
+  set: InstanceType<typeof RE2.Set>;
+  /** Detector of each pattern in the Set. */
+  owner: number[];
+  bytes: number;
+  ns: number;
+}
+
+/** Blobs from this size with at least SET_MIN_DETECTORS candidates are probed with one RE2.Set. */
+const SET_MIN_BYTES = 64 << 10;
+const SET_MIN_DETECTORS = 6;
+const MAX_CACHED_SETS = 64;
 
 const BINARY_PROBE = 8192;
 const LINE_CONTEXT = 512;
@@ -98,9 +107,10 @@ export class DetectionEngine implements Engine {
   private readonly prefilter: Prefilter;
   /** Lowercased keywords and the compiled detectors each one triggers. */
   private readonly keywords: { text: string; detectors: number[] }[];
-  private readonly window: number;
-  private readonly multilineWindow: number;
-  private readonly lineExtension: number;
+  /** Per-detector stamp of the last candidates() call that ran it (dedupes detectors sharing keywords). */
+  private readonly ran: Uint32Array;
+  private stamp = 0;
+  private readonly sets = new Map<string, CachedSet | null>();
   private readonly decodeDepth: number;
   private readonly decodeBudget: number;
   private readonly reference: boolean;
@@ -108,35 +118,37 @@ export class DetectionEngine implements Engine {
   rejections: Rejection[] | null = null;
 
   constructor(readonly catalog: Catalog, opts: EngineOptions = {}) {
-    this.window = opts.window ?? 256;
-    this.multilineWindow = Math.max(opts.multilineWindow ?? 4096, 4096);
-    this.lineExtension = opts.lineExtension ?? 1024;
     this.decodeDepth = opts.decodeDepth ?? 2;
     this.decodeBudget = opts.decodeBudget ?? 1 << 20;
     this.reference = opts.reference ?? false;
     this.compiled = catalog.detectors.map((loaded) => {
       const def = loaded.def;
-      const lit = leadingLiteral(def.pattern);
       return {
         loaded,
         def,
         re: new RE2(def.pattern, 'gd'),
         allow: def.allow.map((a) => new RE2(a)),
         companions: def.companions.map((c) => ({ name: c.name, re: new RE2(c.pattern, 'gd'), within: c.within, required: c.required })),
-        whole: lit.length >= 2 && !def.multiline,
-        window: def.multiline ? this.multilineWindow : this.window,
+        ...compileProbes(def.pattern),
       };
     });
+    this.ran = new Uint32Array(this.compiled.length);
     const kwIndex = new Map<string, number[]>();
+    const spellings = new Map<string, Set<string>>();
     this.compiled.forEach((c, i) => {
-      for (const kw of new Set(c.def.keywords.map(foldKeyword))) {
+      for (const written of c.def.keywords) {
+        const kw = foldKeyword(written);
         const list = kwIndex.get(kw) ?? [];
-        list.push(i);
+        if (list[list.length - 1] !== i) list.push(i);
         kwIndex.set(kw, list);
+        spellings.set(kw, (spellings.get(kw) ?? new Set()).add(written));
       }
     });
     this.keywords = [...kwIndex].map(([text, detectors]) => ({ text, detectors }));
-    this.prefilter = new Prefilter(this.keywords.map((k) => k.text));
+    this.prefilter = new Prefilter(
+      this.keywords.map((k) => k.text),
+      this.keywords.map((k) => [...spellings.get(k.text)!]),
+    );
   }
 
   scan(data: Buffer, ctx: ScanContext): Match[] {
@@ -152,6 +164,16 @@ export class DetectionEngine implements Engine {
     } finally {
       this.rejections = null;
     }
+  }
+
+  /**
+   * The regex matches before any filter (no decoding): what `--compare` and the reference test check beyond the
+   * findings, so a filter that drops everything cannot hide a candidate the fast path missed.
+   */
+  rawCandidates(data: Buffer): { detectorId: string; start: number; end: number }[] {
+    if (isBinary(data)) return [];
+    const cands = this.reference ? this.referenceCandidates(data) : this.candidates(data, this.prefilter.hits(data).keywords);
+    return cands.map((c) => ({ detectorId: c.c.def.id, start: c.start, end: c.end }));
   }
 
   private scanAt(data: Buffer, ctx: ScanContext, depth: number, budget: { bytes: number }): Match[] {
@@ -192,93 +214,91 @@ export class DetectionEngine implements Engine {
 
   private referenceCandidates(data: Buffer): Candidate[] {
     const out: Candidate[] = [];
-    for (const c of this.compiled) this.run(c, data, 0, data.length, out);
+    for (const c of this.compiled) this.run(c, data, out);
     return out;
   }
 
-  /** Raw regex matches of the detectors whose keywords occur in `data`, deduped by (detector, offset). */
+  /**
+   * Raw regex matches of the detectors whose keywords occur in `data`: each runs over the whole Buffer, once, and
+   * only if one of its probes matches somewhere (a probe is a necessary condition, so nothing is lost).
+   */
   private candidates(data: Buffer, hitKeywords: number[]): Candidate[] {
-    if (hitKeywords.length === 0) return [];
     const out: Candidate[] = [];
-    const windows = new Map<number, number[]>(); // detector → flat [start, end, start, end…]
-    const wholeDone = new Set<number>();
-    const located: number[] = [];
+    if (hitKeywords.length === 0) return out;
+    const stamp = (this.stamp = (this.stamp + 1) >>> 0 || 1);
+    const todo: number[] = [];
     for (const k of hitKeywords) {
-      const kw = this.keywords[k]!;
-      let windowed = false;
-      for (const d of kw.detectors) {
-        if (!this.compiled[d]!.whole) windowed = true;
-        else if (!wholeDone.has(d)) {
-          wholeDone.add(d);
-          this.run(this.compiled[d]!, data, 0, data.length, out);
+      for (const d of this.keywords[k]!.detectors) {
+        if (this.ran[d] === stamp) continue;
+        this.ran[d] = stamp;
+        todo.push(d);
+      }
+    }
+    const passed = data.length >= SET_MIN_BYTES && todo.length >= SET_MIN_DETECTORS ? this.probeSet(data, todo) : null;
+    for (const d of todo) {
+      const c = this.compiled[d]!;
+      if (passed ? !passed.has(d) : c.probes.length > 0 && !c.probes.some((p) => p.test(data))) continue;
+      this.run(c, data, out);
+    }
+    return out;
+  }
+
+  /**
+   * Large blobs contain most keywords, and one pass per candidate detector adds up: there, one RE2.Set of the
+   * candidates' probes (or patterns) says which can match. Sets are cached by candidate list. A Set whose
+   * automaton outgrows RE2's memory throws, and one much slower than its members is retired: both fall back to
+   * the per-detector probes (null).
+   */
+  private probeSet(data: Buffer, todo: number[]): Set<number> | null {
+    todo.sort((a, b) => a - b);
+    const sig = todo.join(',');
+    let entry = this.sets.get(sig);
+    if (entry === undefined) {
+      if (this.sets.size >= MAX_CACHED_SETS) this.sets.delete(this.sets.keys().next().value!);
+      const owner: number[] = [];
+      const patterns: string[] = [];
+      for (const d of todo) {
+        const c = this.compiled[d]!;
+        for (const p of c.probes.length > 0 ? c.probeSources : [c.def.pattern]) {
+          patterns.push(p);
+          owner.push(d);
         }
       }
-      if (windowed) located.push(k);
-    }
-    this.prefilter.positions(data, located, (k, p) => {
-      const kw = this.keywords[k]!;
-      for (const d of kw.detectors) {
-        const c = this.compiled[d]!;
-        if (c.whole) continue;
-        let list = windows.get(d);
-        if (!list) windows.set(d, (list = []));
-        list.push(Math.max(0, p - c.window), Math.min(data.length, p + kw.text.length + c.window));
+      try {
+        entry = { set: new RE2.Set(patterns), owner, bytes: 0, ns: 0 };
+      } catch {
+        entry = null;
       }
-    });
-    for (const [d, flat] of windows) {
-      const c = this.compiled[d]!;
-      for (const [s, e] of this.mergeWindows(data, flat)) this.run(c, data, s, e, out);
+      this.sets.set(sig, entry);
     }
-    // Two windows never overlap after merging, but the whole-buffer path and windows of the same detector
-    // cannot both run; still, dedupe defensively by (detector, offset).
-    const seen = new Set<string>();
-    return out.filter((cand) => {
-      const key = `${cand.c.def.id}\0${cand.start}`;
-      if (seen.has(key)) return false;
-      seen.add(key);
-      return true;
-    });
+    if (entry === null) return null;
+    const t0 = process.hrtime.bigint();
+    let hits: number[];
+    try {
+      hits = entry.set.match(data);
+    } catch {
+      this.sets.set(sig, null);
+      return null;
+    }
+    entry.ns += Number(process.hrtime.bigint() - t0);
+    entry.bytes += data.length;
+    // Slower than ~100 MB/s on a few MB: the combined automaton thrashes; the probes one by one are faster.
+    if (entry.bytes > 4 << 20 && entry.ns > entry.bytes * 10) this.sets.set(sig, null);
+    const passed = new Set<number>();
+    for (const i of hits) passed.add(entry.owner[i]!);
+    return passed;
   }
 
-  /** Sorts, merges and extends windows to line boundaries (bounded), merging again after extension. */
-  private mergeWindows(data: Buffer, flat: number[]): [number, number][] {
-    const pairs: [number, number][] = [];
-    for (let i = 0; i < flat.length; i += 2) pairs.push([flat[i]!, flat[i + 1]!]);
-    pairs.sort((a, b) => a[0] - b[0]);
-    const merged: [number, number][] = [];
-    for (const [s, e] of pairs) {
-      const last = merged[merged.length - 1];
-      if (last && s <= last[1]) last[1] = Math.max(last[1], e);
-      else merged.push([s, e]);
-    }
-    const out: [number, number][] = [];
-    for (const [s0, e0] of merged) {
-      const s = extendBack(data, s0, this.lineExtension);
-      const e = extendForward(data, e0, this.lineExtension);
-      const last = out[out.length - 1];
-      if (last && s <= last[1]) last[1] = Math.max(last[1], e);
-      else out.push([s, e]);
-    }
-    return out;
-  }
-
-  private run(c: Compiled, data: Buffer, start: number, end: number, out: Candidate[]): void {
-    const sub = start === 0 && end === data.length ? data : data.subarray(start, end);
-    // A window cut inside a line (not at a newline or the buffer's end) may truncate a token: matches touching
-    // such a cut are not trusted.
-    const cutStart = start > 0 && data[start - 1] !== 0x0a;
-    const cutEnd = end < data.length && data[end] !== 0x0a && data[end] !== 0x0d;
+  /** Every match of `c` over the whole Buffer (leftmost-first, non-overlapping), as RE2 reports them. */
+  private run(c: Compiled, data: Buffer, out: Candidate[]): void {
     const re = c.re;
     re.lastIndex = 0;
     let m: ReturnType<RE2['exec']>;
-    while ((m = re.exec(sub)) !== null) {
-      const whole = m[0] as Buffer;
-      const mEnd = m.index + whole.length;
-      if (whole.length === 0) re.lastIndex = m.index + 1;
-      if ((cutStart && m.index === 0) || (cutEnd && mEnd === sub.length)) continue;
+    while ((m = re.exec(data)) !== null) {
+      if ((m[0] as Buffer).length === 0) re.lastIndex = m.index + 1;
       const idx = (m as unknown as { indices?: ([number, number] | undefined)[] }).indices?.[1];
       if (!idx || idx[1] <= idx[0]) continue;
-      out.push({ c, start: start + idx[0], end: start + idx[1] });
+      out.push({ c, start: idx[0], end: idx[1] });
     }
   }
 
@@ -390,6 +410,16 @@ function sameClaim(generic: Match, provider: Match): boolean {
   let text = generic.secret;
   for (const d of provider.decoded) text = decodeWith(d, text);
   return text.includes(provider.secret);
+}
+
+/** The detector's probes compiled, or none when the pattern has no cheaper necessary condition (or RE2 refuses one). */
+function compileProbes(pattern: string): { probes: RE2[]; probeSources: string[] } {
+  try {
+    const probeSources = probePatterns(pattern);
+    return { probes: probeSources.map((p) => new RE2(p)), probeSources };
+  } catch {
+    return { probes: [], probeSources: [] };
+  }
 }
 
 export function createEngine(catalog: Catalog, opts?: EngineOptions): DetectionEngine {

@@ -13,8 +13,12 @@ export interface KeywordHits {
 
 const MAX_CACHED_ALTERNATIONS = 512;
 const FEW_HITS = 64;
-/** Shorter base64 forms occur by chance in ordinary text and would trigger decoding everywhere. */
-const MIN_FORM = 6;
+/**
+ * Keywords of 3 bytes (`://`) give base64 forms of 3–4 characters, which occur by chance now and then; decoding
+ * runs only around them, so that costs little, and without them a base64-encoded `rnd_…` token would be missed.
+ */
+const MIN_FORM = 3;
+const MIN_KEYWORD = 3;
 const MAX_BASE64_HITS = 4096;
 
 /**
@@ -42,17 +46,25 @@ export class Prefilter {
   private readonly forms: Buffer[];
   private readonly alternations = new Map<string, RE2>();
 
-  /** `keywords` are case-insensitive literals, lowercased. */
-  constructor(readonly keywords: readonly string[]) {
+  /**
+   * `keywords` are case-insensitive literals, lowercased; `spellings[i]` are keyword i as detectors wrote it
+   * ("AKCp"), whose base64 forms are searched too.
+   */
+  constructor(
+    readonly keywords: readonly string[],
+    spellings: readonly (readonly string[])[] = [],
+  ) {
     const forms = new Set<string>();
     // Case variants: base64 of "Token" and "token" differ in more than case.
-    for (const kw of keywords) {
-      if (kw.length < 5) continue;
-      for (const v of new Set([kw, kw.toUpperCase(), kw[0]!.toUpperCase() + kw.slice(1)])) for (const f of base64Forms(v)) forms.add(f);
-    }
+    keywords.forEach((kw, i) => {
+      if (Buffer.byteLength(kw) < MIN_KEYWORD) return;
+      const variants = new Set([kw, kw.toUpperCase(), kw[0]!.toUpperCase() + kw.slice(1), ...(spellings[i] ?? [])]);
+      for (const v of variants) for (const f of base64Forms(v)) forms.add(f);
+    });
     this.b64Start = keywords.length;
     this.forms = [...forms].map((f) => Buffer.from(f, 'latin1'));
-    const patterns = [...keywords, ...forms].map(escapeRe2);
+    // Base64 is case-sensitive: its forms are matched exactly, inside the case-insensitive keyword Set.
+    const patterns = [...keywords.map(escapeRe2), ...[...forms].map((f) => `(?-i:${escapeRe2(f)})`)];
     this.set = patterns.length ? new RE2.Set(patterns, 'i') : null;
   }
 
@@ -64,7 +76,6 @@ export class Prefilter {
     for (const i of all) {
       if (i < this.b64Start) keywords.push(i);
       else {
-        // The Set matched case-insensitively; base64 is case-sensitive, so confirm with an exact search.
         const form = this.forms[i - this.b64Start]!;
         for (let p = data.indexOf(form); p !== -1 && base64.length < MAX_BASE64_HITS; p = data.indexOf(form, p + 1)) base64.push(p);
       }

@@ -1,0 +1,124 @@
+// The fast engine (keyword Set → probes → detectors over whole blobs) against the brute-force reference (every
+// detector over every whole blob, every encoded span decoded, same filters), on the real catalog: a fresh
+// synthetic secret for every detector wrapped in realistic files (plain, JSON, YAML, .env, minified, base64 in a
+// Kubernetes Secret, percent-encoded, JSON-escaped), next to real source from node_modules. Findings and raw
+// regex matches must be identical.
+import { join } from 'node:path';
+import RE2 from 're2';
+import { describe, expect, it } from 'vitest';
+import { loadSample, type SampleFile } from '../bench/engine-bench.js';
+import { createEngine, type DetectionEngine } from '../src/detection/engine.js';
+import { loadCatalog } from '../src/detection/load.js';
+import { probePatterns } from '../src/detection/regex.js';
+import { generateSample, rng } from './helpers/token-gen.js';
+
+const DIR = join(import.meta.dirname, '..', 'detectors');
+const catalog = loadCatalog(DIR);
+
+function carriers(seed: number): SampleFile[] {
+  const rand = rng(seed);
+  const files: SampleFile[] = [];
+  const filler = 'const options = { retries: 3, timeout: 1000 }; // token refresh handled by the client\n';
+  catalog.detectors.forEach(({ def }, i) => {
+    const { text, secret } = generateSample(def, rand);
+    const add = (path: string, body: string) => files.push({ path, data: Buffer.from(body, 'utf8') });
+    switch (i % 8) {
+      case 0:
+        add(`src/config-${i}.js`, `${filler.repeat(20)}${text}\n${filler.repeat(20)}`);
+        break;
+      case 1:
+        add(`config/settings-${i}.json`, `{\n  "name": "svc",\n  "note": ${JSON.stringify(text)},\n  "retries": 3\n}\n`);
+        break;
+      case 2:
+        add(`deploy/values-${i}.yaml`, `service:\n  name: api\n  config: |\n    ${text.split('\n').join('\n    ')}\n  replicas: 2\n`);
+        break;
+      case 3:
+        add(`k8s/secret-${i}.yaml`, `apiVersion: v1\nkind: Secret\ndata:\n  value: ${Buffer.from(text).toString('base64')}\n`);
+        break;
+      case 4:
+        add(`dist/bundle-${i}.min.js`, `${'function(e,t){return e.key||t.token},'.repeat(400)}var c=${JSON.stringify(text)};${'x=1;'.repeat(400)}`);
+        break;
+      case 5:
+        add(`docs/callback-${i}.md`, `See https://hooks.example.test/cb?payload=${encodeURIComponent(text)}&x=1 for details.\n`);
+        break;
+      case 6:
+        add(`.env.${i}`, `# local settings\nPORT=8080\n${text}\nDEBUG=false\n`);
+        break;
+      default:
+        // Two secrets of one detector on adjacent lines, and the plain secret alone.
+        add(`notes/pair-${i}.txt`, `${text}\n${generateSample(def, rand).text}\n${secret}\n`);
+    }
+  });
+  return files;
+}
+
+function findings(engine: DetectionEngine, files: SampleFile[]): string[] {
+  const out: string[] = [];
+  for (const f of files) {
+    for (const m of engine.scan(f.data, { path: f.path })) out.push(`${f.path} ${m.detectorId} @${m.offset} ${m.decoded?.join('+') ?? ''} ${m.secret}`);
+    for (const c of engine.rawCandidates(f.data)) out.push(`${f.path} raw ${c.detectorId} ${c.start}-${c.end}`);
+  }
+  return out.sort();
+}
+
+describe('fast engine = brute-force reference on the real catalog', () => {
+  const fast = createEngine(catalog);
+  const reference = createEngine(catalog, { reference: true });
+
+  it('generated secrets of every detector in realistic carriers', () => {
+    const files = carriers(20240611);
+    const got = findings(fast, files);
+    expect(got).toEqual(findings(reference, files));
+    // The sample is meaningful: most detectors report their planted secret.
+    const reported = new Set(got.filter((k) => !k.includes(' raw ')).map((k) => k.split(' ')[1]));
+    expect(reported.size).toBeGreaterThan(catalog.detectors.length * 0.8);
+  });
+
+  it('real source (node_modules) with a secret spliced into the largest files', () => {
+    const files = loadSample(join(import.meta.dirname, '..', 'node_modules'), 1_500_000);
+    expect(files.length).toBeGreaterThan(20);
+    const rand = rng(7);
+    // Large blobs take the combined-Set path: plant secrets there too.
+    const big = [...files].sort((a, b) => b.data.length - a.data.length).slice(0, 3);
+    big.forEach((f, i) => {
+      const { def } = catalog.detectors[(i * 37) % catalog.detectors.length]!;
+      const mid = f.data.indexOf(0x0a, f.data.length >> 1) + 1;
+      f.data = Buffer.concat([f.data.subarray(0, mid), Buffer.from(`${generateSample(def, rand).text}\n`), f.data.subarray(mid)]);
+    });
+    expect(findings(fast, files)).toEqual(findings(reference, files));
+  });
+});
+
+describe('probes', () => {
+  it('are necessary conditions: every generated sample that matches a detector matches one of its probes', () => {
+    const rand = rng(99);
+    let probed = 0;
+    for (const { def } of catalog.detectors) {
+      const probes = probePatterns(def.pattern).map((p) => new RE2(p));
+      if (probes.length === 0) continue;
+      probed++;
+      const full = new RE2(def.pattern);
+      for (let k = 0; k < 5; k++) {
+        const { text } = generateSample(def, rand);
+        if (full.test(text)) expect(probes.some((p) => p.test(text)), `${def.id}: ${probePatterns(def.pattern).join(' || ')}`).toBe(true);
+      }
+    }
+    expect(probed).toBeGreaterThan(150);
+  });
+
+  it('drop leading \\b, optional prefixes and anchors, split small leading alternations, start at a literal run', () => {
+    expect(probePatterns('\\b(ghp_[A-Za-z0-9]{36})(?:[^A-Za-z0-9]|$)')).toEqual(['ghp_[A-Za-z0-9]{36}(?:[^A-Za-z0-9]|$)']);
+    expect(probePatterns('\\b((?:sqp|sqa)_[a-f0-9]{40})\\b')).toEqual(['sqp_[a-f0-9]{40}\\b', 'sqa_[a-f0-9]{40}\\b']);
+    expect(probePatterns('(?m)^\\s*(?://[^\\s=]+/)?:?_authToken\\s*=\\s*(\\S+)')).toEqual(['(?m)_authToken\\s*=\\s*(\\S+)']);
+    expect(probePatterns('\\b[a-z][a-z0-9+.-]{1,20}://[^\\s:@]{1,64}:([^\\s:@]{6,128})@')).toEqual(['://[^\\s:@]{1,64}:([^\\s:@]{6,128})@']);
+    expect(probePatterns('(?i)(?:export\\s+)?[A-Za-z0-9_.-]{0,40}?(?:secret|token)\\s*=\\s*(\\w{16,})')).toEqual([
+      '(?i)secret\\s*=\\s*(\\w{16,})',
+      '(?i)token\\s*=\\s*(\\w{16,})',
+    ]);
+    // A flag set inside a group ends with it: not spliced into what follows.
+    expect(probePatterns('\\b((?i)abc)def')).toEqual(['((?i)abc)def']);
+    // Top-level alternation, backreference-like escapes and \Q are left alone.
+    expect(probePatterns('a+b|cd')).toEqual([]);
+    expect(probePatterns('\\Qx\\E(y)')).toEqual([]);
+  });
+});
