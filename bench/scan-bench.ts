@@ -1,4 +1,4 @@
-// `npm run bench [-- REPO] [--backend pack|native] [--size GB] [--verify]`: full-history scan speed against
+// `npm run bench [-- REPO] [--backend pack|native] [--jobs N] [--size GB] [--runs N] [--verify] [--no-log]`: full-history scan speed against
 // `git cat-file --batch-all-objects` (the native read floor) and `git log -p --all`, with peak RSS and a check
 // that every secret planted in the generated corpus was found. Runs from dist/. The scan runs in a child
 // process so its peak RSS (process.resourceUsage().maxRSS, worker threads included) is the scan's alone.
@@ -9,8 +9,9 @@ import { fileURLToPath } from 'node:url';
 import { createEngine } from '../src/detection/engine.js';
 import { loadCatalog } from '../src/detection/load.js';
 import { openRepo } from '../src/objects/open.js';
-import { ObjectStore, scanPackDeltaAware, type DeltaScanStats } from '../src/objects/pack/index.js';
-import { scanGit } from '../src/core/pipeline.js';
+import { packSource, type PackScanStats } from '../src/objects/pack/index.js';
+import { gitSource, inThreadMatcher, scanSource, type ContentSource, type Matcher } from '../src/core/pipeline.js';
+import { createScanPool, type ScanPool } from '../src/detection/pool.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const argv = process.argv.slice(2);
@@ -19,12 +20,13 @@ const value = (n: string, d: string) => {
   const i = argv.indexOf(`--${n}`);
   return i >= 0 && argv[i + 1] ? argv[i + 1]! : d;
 };
-const positional = argv.filter((a, i) => !a.startsWith('--') && !['--backend', '--size', '--child', '--runs'].includes(argv[i - 1] ?? ''));
+const positional = argv.filter((a, i) => !a.startsWith('--') && !['--backend', '--size', '--child', '--runs', '--jobs'].includes(argv[i - 1] ?? ''));
 const MAX_BLOB = 50 << 20;
 
 interface ChildResult {
   backend: string;
   deltaAware: boolean;
+  jobs: number;
   enumerateMs: number;
   scanMs: number;
   blobs: number;
@@ -34,53 +36,44 @@ interface ChildResult {
   matches: number;
   secrets: string[];
   maxRssMb: number;
-  stats?: DeltaScanStats;
+  stats?: PackScanStats & { fallback: number };
   digest?: string;
 }
 
-async function child(repo: string, backend: string, deltaAware: boolean): Promise<ChildResult> {
-  const engine = createEngine(loadCatalog(path.join(root, 'detectors')));
+async function child(repo: string, backend: string, deltaAware: boolean, jobs: number): Promise<ChildResult> {
+  const detectorsDir = path.join(root, 'detectors');
+  const engine = createEngine(loadCatalog(detectorsDir));
   const objects = await openRepo(repo, 'native');
   if (!objects) throw new Error(`${repo}: not a git repository`);
-  const secrets = new Set<string>();
   const t0 = Date.now();
-  if (backend === 'native') {
-    const res = await scanGit(objects, { kind: 'all' }, engine, { maxBlobSize: MAX_BLOB });
-    for (const f of res.findings) secrets.add(f.secret);
-    const t1 = Date.now();
-    await objects.close();
-    return {
-      backend, deltaAware: false, enumerateMs: 0, scanMs: t1 - t0, blobs: res.stats.blobs, bytes: res.stats.bytes, scannedBytes: res.stats.bytes,
-      findings: res.findings.length, matches: res.findings.reduce((s, f) => s + f.locations.length, 0), secrets: [...secrets],
-      maxRssMb: process.resourceUsage().maxRSS / 1024,
-    };
-  }
-  // pack: provenance from the enumeration stage (as the pipeline does), contents from the pure-JS pack reader
-  const en = await objects.enumerate({ kind: 'all' });
-  await objects.close();
-  const pathOf = new Map(en.blobs.map((b) => [b.oid, b.origins[0]?.path ?? '']));
+  // the same composition as `keyloop scan`: enumerate (provenance) → [pack fast path] → scanSource
+  const base = await gitSource(objects, { kind: 'all' });
   const t1 = Date.now();
-  const store = ObjectStore.open(repo);
-  const stats: DeltaScanStats = { blobs: 0, bytes: 0, scannedBytes: 0, full: 0, regions: 0, binary: 0, problems: 0 };
-  const keys = new Set<string>();
-  let matches = 0;
-  const digest: string[] = [];
-  for (const r of scanPackDeltaAware(store, engine, { deltaAware, maxBlobSize: MAX_BLOB, want: (o) => pathOf.has(o), pathOf: (o) => pathOf.get(o) }, stats)) {
-    if (!('matches' in r)) continue;
-    for (const m of r.matches) {
-      matches++;
-      secrets.add(m.secret);
-      keys.add(`${m.detectorId}\0${m.secret}`);
-      if (flag('verify')) digest.push(`${r.oid} ${m.detectorId} ${m.offset} ${m.line}:${m.column} ${JSON.stringify(m.parts)} ${m.decoded ?? ''} ${m.secret}`);
-    }
-  }
-  store.close();
+  let stats: (PackScanStats & { fallback: number }) | undefined;
+  let source: ContentSource = base;
+  let pool: ScanPool | null = null;
+  if (backend === 'pack') {
+    const fast = packSource(base, repo, { detectorsDir, jobs, engine, deltaAware, onStats: (s) => (stats = s) });
+    if (!fast) throw new Error(`${repo}: the pack reader cannot read this repository`);
+    source = fast;
+  } else if (jobs > 1) pool = createScanPool({ detectorsDir, jobs });
+  const matcher: Matcher = pool
+    ? async function* (items) {
+        for await (const r of pool!.scan(items)) yield r.error ? { id: r.id, matches: [], error: r.error } : { id: r.id, matches: r.matches };
+      }
+    : inThreadMatcher(engine);
+  const res = await scanSource(source, matcher, engine.catalog, { maxBlobSize: MAX_BLOB });
+  await pool?.close();
   const t2 = Date.now();
+  await objects.close();
+  const secrets = new Set(res.findings.map((f) => f.secret));
   const { createHash } = await import('node:crypto');
   return {
-    backend, deltaAware, enumerateMs: t1 - t0, scanMs: t2 - t1, blobs: stats.blobs, bytes: stats.bytes, scannedBytes: stats.scannedBytes,
-    findings: keys.size, matches, secrets: [...secrets], maxRssMb: process.resourceUsage().maxRSS / 1024, stats,
-    ...(flag('verify') ? { digest: createHash('sha256').update(digest.sort().join('\n')).digest('hex') } : {}),
+    backend, deltaAware, jobs, enumerateMs: t1 - t0, scanMs: t2 - t1, blobs: res.stats.blobs, bytes: res.stats.bytes,
+    scannedBytes: stats?.scannedBytes ?? res.stats.bytes, findings: res.findings.length,
+    matches: res.findings.reduce((s, f) => s + f.locations.length, 0), secrets: [...secrets],
+    maxRssMb: process.resourceUsage().maxRSS / 1024, ...(stats ? { stats } : {}),
+    ...(flag('verify') ? { digest: createHash('sha256').update(JSON.stringify(res.findings)).digest('hex') } : {}),
   };
 }
 
@@ -96,8 +89,8 @@ function timeToDevNull(cmd: string, args: string[], cwd: string): number {
   }
 }
 
-function runChild(repo: string, backend: string, deltaAware: boolean): ChildResult {
-  const args = [fileURLToPath(import.meta.url), '--child', repo, '--backend', backend, ...(deltaAware ? [] : ['--full']), ...(flag('verify') ? ['--verify'] : [])];
+function runChild(repo: string, backend: string, deltaAware: boolean, jobs: number): ChildResult {
+  const args = [fileURLToPath(import.meta.url), '--child', repo, '--backend', backend, '--jobs', String(jobs), ...(deltaAware ? [] : ['--full']), ...(flag('verify') ? ['--verify'] : [])];
   const r = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 28, stdio: ['ignore', 'pipe', 'inherit'] });
   if (r.status !== 0) throw new Error(`scan child exited ${r.status}`);
   return JSON.parse(r.stdout) as ChildResult;
@@ -109,7 +102,7 @@ const mb = (b: number) => (b / 1e6).toFixed(0);
 async function main() {
   if (flag('child')) {
     const repo = value('child', '');
-    const res = await child(repo, value('backend', 'pack'), !flag('full'));
+    const res = await child(repo, value('backend', 'pack'), !flag('full'), Number(value('jobs', '2')));
     process.stdout.write(JSON.stringify(res));
     return;
   }
@@ -126,6 +119,7 @@ async function main() {
   repo = path.resolve(repo);
   const backend = value('backend', 'pack');
   const runs = Number(value('runs', '3'));
+  const jobs = Number(value('jobs', '2'));
   const check = spawnSync('git', ['cat-file', '--batch-all-objects', '--batch-check=%(objecttype) %(objectsize)'], { cwd: repo, encoding: 'utf8', maxBuffer: 1 << 30 });
   let blobs = 0;
   let bytes = 0;
@@ -137,13 +131,13 @@ async function main() {
   const log = flag('no-log') ? NaN : timeToDevNull('git', ['log', '-p', '--all'], repo);
   if (!Number.isNaN(log)) console.log(`git log -p --all: ${(log / 1000).toFixed(2)} s`);
 
-  const results = Array.from({ length: runs }, () => runChild(repo!, backend, true));
+  const results = Array.from({ length: runs }, () => runChild(repo!, backend, true, jobs));
   const res = results.sort((a, b) => a.enumerateMs + a.scanMs - (b.enumerateMs + b.scanMs))[Math.floor(runs / 2)]!;
   const total = res.enumerateMs + res.scanMs;
-  console.log(`scan (${backend}${backend === 'pack' ? ', delta-aware' : ''}): ${(total / 1000).toFixed(2)} s` +
-    (backend === 'pack' ? ` = enumerate ${(res.enumerateMs / 1000).toFixed(2)} s + read+detect ${(res.scanMs / 1000).toFixed(2)} s` : '') +
+  console.log(`scan (${backend}${backend === 'pack' ? ', delta-aware' : ''}, ${res.jobs} worker${res.jobs === 1 ? '' : 's'}): ${(total / 1000).toFixed(2)} s` +
+    ` = enumerate ${(res.enumerateMs / 1000).toFixed(2)} s + read+detect ${(res.scanMs / 1000).toFixed(2)} s` +
     ` — ${mb(res.bytes / (total / 1000))} MB/s over ${res.blobs} blobs / ${mb(res.bytes)} MB; scanned ${mb(res.scannedBytes)} MB`);
-  if (res.stats) console.log(`  blobs scanned whole ${res.stats.full}, by delta regions ${res.stats.regions}, binary ${res.stats.binary}, problems ${res.stats.problems}`);
+  if (res.stats) console.log(`  blobs scanned whole ${res.stats.full}, by delta regions ${res.stats.regions}, binary ${res.stats.binary}, read back by the fallback ${res.stats.fallback}; peak bytes in flight ${mb(res.stats.peakInFlightBytes)} MB`);
   console.log(`  findings ${res.findings} (detector+secret), ${res.matches} blob matches`);
   console.log(`  ratio to cat-file: ${(total / catFile).toFixed(2)}× (target ≤ 3×); read+detect alone ${(res.scanMs / catFile).toFixed(2)}×`);
   if (!Number.isNaN(log)) console.log(`  ratio to git log -p --all: ${(total / log).toFixed(2)}×`);
@@ -158,9 +152,9 @@ async function main() {
       (missed.length ? ` — MISSED: ${missed.map((m) => m.kind).join(', ')}` : ''));
   }
   if (flag('verify') && backend === 'pack') {
-    const ref = runChild(repo, backend, false);
+    const ref = runChild(repo, backend, false, jobs);
     const same = ref.digest === res.digest;
-    console.log(`verify: full scan of every blob ${((ref.enumerateMs + ref.scanMs) / 1000).toFixed(2)} s, ${ref.matches} matches; delta-aware results ${same ? 'IDENTICAL' : 'DIFFER'}`);
+    console.log(`verify: full scan of every blob ${((ref.enumerateMs + ref.scanMs) / 1000).toFixed(2)} s, ${ref.matches} matches; delta-aware findings ${same ? 'IDENTICAL' : 'DIFFER'}`);
     if (!same) process.exitCode = 1;
   }
 }
