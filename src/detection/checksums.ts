@@ -1,25 +1,13 @@
 // Structural checks that reject look-alikes without a network call: CRC32 tails (GitHub, npm), JWT shape,
 // Luhn, PyPI macaroons.
+import { crc32 as zlibCrc32 } from 'node:zlib';
 import type { Checksum } from './schema.js';
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 
-const CRC_TABLE = (() => {
-  const t = new Int32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c;
-  }
-  return t;
-})();
-
 /** CRC-32 (IEEE 802.3, as zlib) of the UTF-8 bytes of `s`. */
 export function crc32(s: string | Uint8Array): number {
-  const bytes = typeof s === 'string' ? Buffer.from(s, 'utf8') : s;
-  let c = -1;
-  for (let i = 0; i < bytes.length; i++) c = CRC_TABLE[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
-  return (c ^ -1) >>> 0;
+  return zlibCrc32(s);
 }
 
 /** Base62 (0-9A-Za-z) of `n`, left-padded with '0' to `width`. */

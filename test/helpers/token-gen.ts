@@ -1,6 +1,7 @@
 // Synthetic secrets generated at test time from each detector's own pattern, so tests and the accuracy corpus
 // never depend on committed credential-looking strings. Checksummed formats (GitHub, npm) get a valid CRC32 tail.
 import { createHash } from 'node:crypto';
+import { crc32 as zlibCrc32 } from 'node:zlib';
 import RE2 from 're2';
 import type { DetectorDef } from '../../src/detection/schema.js';
 
@@ -18,20 +19,8 @@ export function rng(seed: number): () => number {
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 
-const CRC_TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
-
 export function crc32(s: string): number {
-  let c = 0xffffffff;
-  for (const b of Buffer.from(s, 'utf8')) c = CRC_TABLE[(c ^ b) & 0xff]! ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
+  return zlibCrc32(s);
 }
 
 export function base62(n: number, width: number): string {
