@@ -345,7 +345,9 @@ function plantOrRemove(changed) {
     const kind = KINDS[planted.length % KINDS.length];
     const f = pickFile();
     const s = SECRETS[kind]();
-    const at = int(f.lines.length + 1);
+    let at = int(f.lines.length + 1);
+    // not inside another planted PEM block: that would cut both keys
+    while (at < f.lines.length && insidePlanted(f, at)) at++;
     f.lines.splice(at, 0, ...s.lines);
     const label = { kind, secret: s.secret, ...(s.also ? { companion: s.also } : {}), path: f.path, commitIndex: commits, removed: false };
     planted.push(label);
