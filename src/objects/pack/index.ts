@@ -7,3 +7,5 @@ export { scanPackDeltaAware, deltaRegions, defaultMargin, type BlobScan, type De
 export { DeltaScanCore, type JobResult, type ScanJob } from './scan-core.js';
 export { createPackScanPool, type PackScanPool, type PackScanStats, type PoolJob } from './scan-pool.js';
 export { packSource, packReaderEnabled, type PackSourceOptions } from './source.js';
+export { enumerateAll } from './enumerate.js';
+export { ObjectReader } from './object-reader.js';

@@ -124,6 +124,12 @@ export class ObjectStore {
     return null;
   }
 
+  /** A loose object by oid, or null when there is none. Throws PackFormatError when corrupt. */
+  readLooseObject(oid: string): StoredObject | null {
+    const lp = this.loosePath(oid);
+    return lp ? readLoose(lp, oid) : null;
+  }
+
   /** Any object by oid (packs first, then loose), or null when absent. Throws PackFormatError when corrupt. */
   read(oid: string): StoredObject | null {
     for (const p of this.packs) {
