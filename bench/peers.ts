@@ -21,9 +21,11 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join, relative, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import RE2 from 're2';
 import { z } from 'zod';
 import { buildCorpus, type CorpusManifest } from '../corpus/builder.js';
 import { defaultDetectorsDir, loadCatalog } from '../src/detection/load.js';
+import type { Catalog } from '../src/detection/types.js';
 import { scanPath } from '../src/run/scan.js';
 import { silentLogger } from '../src/util/logger.js';
 import { SecretRegistry } from '../src/util/redact.js';
@@ -61,6 +63,8 @@ export interface ToolRow {
   found: number;
   recall: number;
   falsePositives: number;
+  /** Findings of a planted credential's companion value (a Twilio SK… key id next to its secret): not counted as false positives. */
+  companionFindings: number;
   decoyFindings: number;
   wallMs: number;
   missedByCarrier: Record<string, number>;
@@ -78,7 +82,7 @@ const forms = (secret: string) => [norm(secret), Buffer.from(norm(secret)).toStr
 const MIN_PARTIAL = 8;
 
 /** Scores findings against the labels with the containment rule described at the top. Pure: exported for tests. */
-export function scoreFindings(manifest: CorpusManifest, findings: PeerFinding[]): Omit<ToolRow, 'tool' | 'input' | 'wallMs'> {
+export function scoreFindings(manifest: CorpusManifest, findings: PeerFinding[], companions: string[] = []): Omit<ToolRow, 'tool' | 'input' | 'wallMs'> {
   const labels = manifest.labels.map((l) => ({ ...l, ns: forms(l.secret) }));
   const relates = (text: string, secret: string) => text.includes(secret) || (text.length >= MIN_PARTIAL && secret.includes(text));
   const found = new Set<number>();
@@ -86,6 +90,7 @@ export function scoreFindings(manifest: CorpusManifest, findings: PeerFinding[])
   const decoyPaths = new Map(manifest.decoys.map((d) => [d.path, d.family]));
   const decoyHits = new Set<string>();
   const decoyFamilies: Record<string, number> = {};
+  const companionHits = new Set<string>();
   for (const f of findings) {
     const texts = f.texts.map(norm).filter((t) => t.length > 0);
     let hit = false;
@@ -100,6 +105,10 @@ export function scoreFindings(manifest: CorpusManifest, findings: PeerFinding[])
     if (family && !decoyHits.has(`${f.path}\0${key}`)) {
       decoyHits.add(`${f.path}\0${key}`);
       decoyFamilies[family] = (decoyFamilies[family] ?? 0) + 1;
+    }
+    if (!hit && texts.some((t) => companions.some((c) => relates(t, c)))) {
+      companionHits.add(key);
+      continue;
     }
     if (!hit && !fp.has(key)) fp.set(key, `${f.rule} @ ${f.path}`);
   }
@@ -117,6 +126,7 @@ export function scoreFindings(manifest: CorpusManifest, findings: PeerFinding[])
     found: found.size,
     recall: labels.length ? found.size / labels.length : 1,
     falsePositives: fp.size,
+    companionFindings: companionHits.size,
     decoyFindings: decoyHits.size,
     missedByCarrier,
     missedByDetector,
@@ -124,6 +134,30 @@ export function scoreFindings(manifest: CorpusManifest, findings: PeerFinding[])
     falsePositiveSamples: [...fp.values()].slice(0, 12),
     decoyFamilies,
   };
+}
+
+/**
+ * The companion values of planted credentials (a key id next to its secret), found by running the planted
+ * detector's companion patterns over the planted file. A tool that reports the companion on its own has not
+ * invented a secret, so such findings are counted apart from false positives.
+ */
+export function companionValues(manifest: CorpusManifest, catalog: Catalog, readPlanted: (path: string) => string | null): string[] {
+  const byId = new Map(catalog.detectors.map((d) => [d.def.id, d]));
+  const out = new Set<string>();
+  for (const l of manifest.labels) {
+    const comps = byId.get(l.detector)?.def.companions ?? [];
+    if (comps.length === 0) continue;
+    const text = readPlanted(l.path);
+    if (text === null) continue;
+    for (const c of comps) {
+      const re = new RE2(c.pattern, 'g');
+      for (const m of text.matchAll(re)) {
+        const v = m[1] ?? m[0];
+        if (v.length >= MIN_PARTIAL) out.add(norm(v));
+      }
+    }
+  }
+  return [...out];
 }
 
 // ------------------------------------------------------------------------------------------------ blob dump
@@ -162,6 +196,13 @@ export function dumpBlobs(repo: string, out: string): Map<string, string> {
     writeFileSync(abs, body);
   }
   return mapping;
+}
+
+/** The last added or modified version of `path` anywhere in the history (planted files may be deleted later). */
+function plantedText(repo: string, path: string): string | null {
+  const git = (args: string[]) => execFileSync('git', args, { cwd: repo, encoding: 'utf8', maxBuffer: 1 << 28, env: { ...process.env, GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1' } });
+  const commit = git(['log', '--all', '--diff-filter=AM', '-1', '--format=%H', '--', path]).trim();
+  return commit ? git(['show', `${commit}:${path}`]) : null;
 }
 
 // -------------------------------------------------------------------------------------------------- peers
@@ -282,6 +323,7 @@ async function main(): Promise<void> {
     const manifest = buildCorpus(join(work, 'repo'), catalog, { seed: num('seed', 0x6b65796c), largeMiB: num('large-mib', 4) });
     const folder = join(work, 'blobs');
     const mapping = dumpBlobs(manifest.dir, folder);
+    const companions = companionValues(manifest, catalog, (p) => plantedText(manifest.dir, p));
     const families = [...new Set(manifest.decoys.map((d) => d.family))];
     process.stderr.write(`corpus: ${manifest.commits} commits, ${manifest.labels.length} planted secrets, ${manifest.decoys.length} decoy files in ${families.length} families; ${mapping.size} blobs written for the peers\n`);
 
@@ -290,7 +332,7 @@ async function main(): Promise<void> {
       process.stderr.write(`running ${tool} on ${input}…\n`);
       const t0 = Date.now();
       const findings = await fn();
-      rows.push({ tool, input, wallMs: Date.now() - t0, ...scoreFindings(manifest, findings) });
+      rows.push({ tool, input, wallMs: Date.now() - t0, ...scoreFindings(manifest, findings, companions) });
     };
     await run('keyloop', 'git history', () => runKeyloop(manifest.dir, true));
     await run('keyloop', 'blob folder', () => runKeyloop(folder, false, mapping));
@@ -312,10 +354,14 @@ async function main(): Promise<void> {
       out.push(`  missed by carrier: ${list(r.missedByCarrier)}`);
       out.push(`  missed by detector (${Object.keys(r.missedByDetector).length}): ${list(r.missedByDetector, 25)}`);
       const mine = new Set(r.missed);
+      const detectorsFound = new Set(manifest.labels.filter((_, i) => !mine.has(i)).map((l) => l.detector));
+      const carrierMisses = r.missed.filter((i) => detectorsFound.has(manifest.labels[i]!.detector)).length;
+      out.push(`  missed planted secrets of a format the tool found elsewhere in the corpus (carrier misses): ${carrierMisses}; of formats it never found: ${r.missed.length - carrierMisses}`);
       const better = [...keyloopMissed].filter((i) => !mine.has(i)).map((i) => `${manifest.labels[i]!.detector} in ${manifest.labels[i]!.path}`);
       if (r !== rows[0]) out.push(`  found where keyloop (git history) missed: ${better.length ? better.join('; ') : 'none'}`);
       const fams = Object.entries(r.decoyFamilies);
       out.push(`  decoy findings by family: ${fams.length ? fams.map(([c, n]) => `${c} ${n}`).join(', ') : 'none'}`);
+      if (r.companionFindings) out.push(`  companion values reported on their own (not counted as false positives): ${r.companionFindings}`);
       if (r.falsePositiveSamples.length) out.push(`  false positives (rule @ path, first ${r.falsePositiveSamples.length}): ${r.falsePositiveSamples.join('; ')}`);
     }
     process.stdout.write(out.join('\n') + '\n');
