@@ -43,5 +43,5 @@ port.on('message', (msg: PackPoolInit | PackPoolReset | PackPoolBatch) => {
     counts[r.mode]++;
     if (j.report) results.push(r);
   });
-  port.postMessage({ type: 'result', batchId: msg.batchId, results, counts } satisfies PackPoolResult);
+  port.postMessage({ type: 'result', batchId: msg.batchId, results, counts, buffer: msg.buffer } satisfies PackPoolResult, [msg.buffer]);
 });
