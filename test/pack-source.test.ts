@@ -145,6 +145,21 @@ describe('pack fast path of keyloop scan', () => {
     expect(fast.messages.sort()).toEqual(slow.messages.sort());
   });
 
+  it('reads only the selected blobs when paths.exclude leaves a small part of the history', async () => {
+    const { repo } = await fixture(10);
+    const cfg = join(repo.dir, '..', `keyloop-pack-${process.pid}.yaml`);
+    writeFileSync(cfg, 'paths:\n  exclude: ["src/m1/**", "src/m2/**", "**/*.py"]\n');
+    let packStats: (PackScanStats & { fallback: number }) | null = null;
+    const fast = await scanPath({ ...base, config: cfg, path: repo.dir, env: {}, registry: new SecretRegistry(), onPackStats: (s) => (packStats = s) });
+    const slow = await scanPath({ ...base, config: cfg, path: repo.dir, env: { KEYLOOP_PACK_READER: '0' }, registry: new SecretRegistry() });
+    rmSync(cfg);
+    expect(packStats!.fallback).toBe(fast.result.stats.blobs);
+    expect(packStats!.regions).toBe(0);
+    expect(fast.result.findings.length).toBeGreaterThan(3);
+    expect(JSON.stringify(fast.result.findings)).toBe(JSON.stringify(slow.result.findings));
+    expect(fast.result.skipped.map((s) => JSON.stringify(s)).sort()).toEqual(slow.result.skipped.map((s) => JSON.stringify(s)).sort());
+  });
+
   it('KEYLOOP_PACK_READER turns it off', () => {
     expect(packReaderEnabled({})).toBe(true);
     expect(packReaderEnabled({ KEYLOOP_PACK_READER: '1' })).toBe(true);

@@ -74,11 +74,15 @@ async function* fusedScan(base: ContentSource, store: ObjectStore, ids: string[]
     }
     const convert = (r: JobResult): FusedResult =>
       r.mode === 'binary' ? { id: r.oid, skip: 'binary' } : { id: r.oid, size: r.size, matches: r.matches, ...(r.error !== undefined ? { error: r.error } : {}) };
-    for await (const r of pool.scan(jobs())) {
+    // Delta-aware scanning reads every blob of the packs; for a small part of the history (most paths excluded)
+    // reading just those blobs through the wrapped source is cheaper.
+    if (ids.length * 2 >= base.items.length) {
+      for await (const r of pool.scan(jobs())) {
+        while (skips.length) yield skips.shift()!;
+        yield convert(r);
+      }
       while (skips.length) yield skips.shift()!;
-      yield convert(r);
     }
-    while (skips.length) yield skips.shift()!;
     if (o.signal?.aborted) return;
 
     // whatever the pack reader did not deliver: read by the wrapped source, scanned whole
