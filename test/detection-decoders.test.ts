@@ -1,0 +1,60 @@
+// The decoders' span finders skip most of a buffer (percent: windows around `%XX`; JSON strings: only lines that
+// can start a literal with an escape). They must report exactly what the plain regexes report over the whole
+// buffer: checked here on fuzzed bytes dense in the characters that matter (delimiters, escapes, line breaks,
+// invalid UTF-8) and on real source.
+import { join } from 'node:path';
+import RE2 from 're2';
+import { describe, expect, it } from 'vitest';
+import { loadSample } from '../bench/engine-bench.js';
+import { jsonStringRuns, percentRuns, runs } from '../src/detection/decoders.js';
+import { rng } from './helpers/token-gen.js';
+
+// The same sources as decoders.ts, compiled here so the comparison does not share state with the code under test.
+const PERCENT_RUN = new RE2('[^\\s"\'<>`]*%[0-9A-Fa-f]{2}[^\\s"\'<>`]*', 'g');
+const JSON_STRINGS = new RE2('"(?:[^"\\\\\\r\\n]|\\\\.)*\\\\(?:[^"\\\\\\r\\n]|\\\\.)*"(?:\\s*,\\s*"(?:[^"\\\\\\r\\n]|\\\\.)*")*', 'g');
+
+const PIECES = ['%', '%2F', '%4', '%zz', '%aF', '\\', '\\n', '\\"', '\\\\', '"', "'", ',', ' ', '\t', '\n', '\r\n', '\f', '\v', '<', '>', '`', 'a', 'Z', '9', '+', '=', 'é', '€'];
+const RAW = [0x80, 0xc3, 0xe2, 0xff, 0x00];
+
+function fuzz(rand: () => number, n: number): Buffer {
+  const parts: Buffer[] = [];
+  for (let i = 0; i < n; i++) {
+    const r = rand();
+    if (r < 0.04) parts.push(Buffer.from([RAW[Math.floor(rand() * RAW.length)]!]));
+    else parts.push(Buffer.from(PIECES[Math.floor(rand() * PIECES.length)]!, 'utf8'));
+  }
+  return Buffer.concat(parts);
+}
+
+describe('decoder span finders = whole-buffer regex', () => {
+  it('on fuzzed bytes', () => {
+    const rand = rng(4242);
+    let percent = 0;
+    let json = 0;
+    for (let k = 0; k < 3000; k++) {
+      const data = fuzz(rand, 5 + Math.floor(rand() * 120));
+      const p = percentRuns(data);
+      expect(p, data.toString('latin1')).toEqual(runs(PERCENT_RUN, data));
+      const j = jsonStringRuns(data);
+      expect(j, data.toString('latin1')).toEqual(runs(JSON_STRINGS, data));
+      percent += p.length;
+      json += j.length;
+    }
+    // The fuzz reaches both finders' interesting cases, not only empty results.
+    expect(percent).toBeGreaterThan(1000);
+    expect(json).toBeGreaterThan(1000);
+  });
+
+  it('on real source', () => {
+    const files = loadSample(join(import.meta.dirname, '..', 'node_modules'), 50_000_000);
+    let found = 0;
+    for (const f of files) {
+      const p = percentRuns(f.data);
+      const j = jsonStringRuns(f.data);
+      expect(p, f.path).toEqual(runs(PERCENT_RUN, f.data));
+      expect(j, f.path).toEqual(runs(JSON_STRINGS, f.data));
+      found += p.length + j.length;
+    }
+    expect(found).toBeGreaterThan(500);
+  });
+});
