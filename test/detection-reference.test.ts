@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { loadSample, type SampleFile } from '../bench/engine-bench.js';
 import { createEngine, type DetectionEngine } from '../src/detection/engine.js';
 import { loadCatalog } from '../src/detection/load.js';
-import { probePatterns } from '../src/detection/regex.js';
+import { probePatterns, probeSpecs, startBound, withoutCaptures } from '../src/detection/regex.js';
 import { generateSample, rng } from './helpers/token-gen.js';
 
 const DIR = join(import.meta.dirname, '..', 'detectors');
@@ -120,5 +120,52 @@ describe('probes', () => {
     // Top-level alternation, backreference-like escapes and \Q are left alone.
     expect(probePatterns('a+b|cd')).toEqual([]);
     expect(probePatterns('\\Qx\\E(y)')).toEqual([]);
+  });
+});
+
+describe('start bounds', () => {
+  it('never exceed the start of a match: every detector, generated samples after whitespace-, export- and word-rich filler', () => {
+    const rand = rng(123);
+    const fillers = ['', 'export   \t\n  ', 'x'.repeat(300), 'const a = 1;\n'.repeat(30), ' \u00e9\u20ac '.repeat(40), 'export MY_'];
+    let checked = 0;
+    for (const { def } of catalog.detectors) {
+      const specs = probeSpecs(def.pattern);
+      if (specs.length === 0) continue;
+      const probes = specs.map((s) => new RE2(withoutCaptures(s.source)));
+      const bounds = specs.map((s) => startBound(s.prefix));
+      const full = new RE2(def.pattern, 'g');
+      for (let k = 0; k < 3; k++) {
+        const filler = fillers[Math.floor(rand() * fillers.length)]!;
+        const data = Buffer.from(`${filler}${generateSample(def, rand).text}\n${filler}${generateSample(def, rand).text}`, 'utf8');
+        let from = Infinity;
+        probes.forEach((p, i) => {
+          const m = p.exec(data);
+          if (m) from = Math.min(from, bounds[i] ? bounds[i]!(data, m.index) : 0);
+        });
+        full.lastIndex = 0;
+        let m: ReturnType<RE2['exec']>;
+        while ((m = full.exec(data)) !== null) {
+          expect(m.index, `${def.id}: ${specs.map((s) => s.prefix).join(' || ')}`).toBeGreaterThanOrEqual(from);
+          checked++;
+          if ((m[0] as Buffer).length === 0) full.lastIndex = m.index + 1;
+        }
+      }
+    }
+    expect(checked).toBeGreaterThan(300);
+  });
+
+  it('walk optional prefixes back over unbounded whitespace and bounded classes', () => {
+    const b = startBound('(?i)(?:export\\s+)?[A-Za-z0-9_.-]{0,4}?')!;
+    const data = Buffer.from(`${'y'.repeat(300)}\n  export   \t\n MY_SECRET=abc`);
+    // 4 characters of up to 4 bytes each, then the whitespace run, then "export": back to 6 bytes before the run.
+    expect(b(data, data.indexOf('SECRET'))).toBe(294);
+    expect(startBound('')!(data, 17)).toBe(17);
+    // Unbounded group repetition and flag groups are beyond the walk: no bound (run from the start).
+    expect(startBound('(?:ab)+')).toBeNull();
+    expect(startBound('(?i:ab)')).toBeNull();
+  });
+
+  it('withoutCaptures keeps classes, escapes and named groups apart', () => {
+    expect(withoutCaptures('(a)[(]\\((?P<n>b)(?<m>c)(?:d)(?i)')).toBe('(?:a)[(]\\((?:b)(?:c)(?:d)(?i)');
   });
 });

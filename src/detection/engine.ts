@@ -10,7 +10,7 @@ import { decodeWith, findEncodedSpans } from './decoders.js';
 import { shannonEntropy } from './entropy.js';
 import { falsePositiveReason } from './filters.js';
 import { Prefilter } from './prefilter.js';
-import { probePatterns } from './regex.js';
+import { probeSpecs, startBound, withoutCaptures, type StartBound } from './regex.js';
 import type { DetectorDef } from './schema.js';
 import type { Catalog, Engine, LoadedDetector, ScanContext } from './types.js';
 
@@ -41,12 +41,15 @@ interface Compiled {
   /** Necessary conditions RE2 searches faster than `re` (literal prefixes); empty: run `re` directly. */
   probes: RE2[];
   probeSources: string[];
+  /** Per probe: where a match can start given the probe's first match (null: anywhere). */
+  bounds: (StartBound | null)[];
 }
 
 interface CachedSet {
   set: InstanceType<typeof RE2.Set>;
-  /** Detector of each pattern in the Set. */
+  /** Detector of each pattern in the Set, and which of its probes the pattern is (-1: the detector itself). */
   owner: number[];
+  probeIdx: number[];
   bytes: number;
   ns: number;
 }
@@ -237,10 +240,33 @@ export class DetectionEngine implements Engine {
     const passed = data.length >= SET_MIN_BYTES && todo.length >= SET_MIN_DETECTORS ? this.probeSet(data, todo) : null;
     for (const d of todo) {
       const c = this.compiled[d]!;
-      if (passed ? !passed.has(d) : c.probes.length > 0 && !c.probes.some((p) => p.test(data))) continue;
-      this.run(c, data, out);
+      if (c.probes.length === 0) {
+        if (!passed || passed.has(d)) this.run(c, data, out, 0);
+        continue;
+      }
+      if (passed && !passed.has(d)) continue;
+      const from = this.startOf(c, data, passed?.get(d) ?? null);
+      if (from !== -1) this.run(c, data, out, from);
     }
     return out;
+  }
+
+  /**
+   * Where `c` can first match in `data`, from its probes' first matches and their prefixes' bounds (regex.ts),
+   * or -1 when no probe matches. `only`: the probes known to match (from the Set); the others are not run.
+   */
+  private startOf(c: Compiled, data: Buffer, only: Set<number> | null): number {
+    let from = -1;
+    for (let i = 0; i < c.probes.length; i++) {
+      if (only && !only.has(i)) continue;
+      const m = c.probes[i]!.exec(data);
+      if (m === null) continue;
+      const bound = c.bounds[i];
+      const q = bound ? bound(data, m.index) : 0;
+      if (from === -1 || q < from) from = q;
+      if (from === 0) break;
+    }
+    return from;
   }
 
   /**
@@ -249,23 +275,26 @@ export class DetectionEngine implements Engine {
    * automaton outgrows RE2's memory throws, and one much slower than its members is retired: both fall back to
    * the per-detector probes (null).
    */
-  private probeSet(data: Buffer, todo: number[]): Set<number> | null {
+  private probeSet(data: Buffer, todo: number[]): Map<number, Set<number>> | null {
     todo.sort((a, b) => a - b);
     const sig = todo.join(',');
     let entry = this.sets.get(sig);
     if (entry === undefined) {
       if (this.sets.size >= MAX_CACHED_SETS) this.sets.delete(this.sets.keys().next().value!);
       const owner: number[] = [];
+      const probeIdx: number[] = [];
       const patterns: string[] = [];
       for (const d of todo) {
         const c = this.compiled[d]!;
-        for (const p of c.probes.length > 0 ? c.probeSources : [c.def.pattern]) {
+        const sources = c.probes.length > 0 ? c.probeSources : [c.def.pattern];
+        sources.forEach((p, i) => {
           patterns.push(p);
           owner.push(d);
-        }
+          probeIdx.push(c.probes.length > 0 ? i : -1);
+        });
       }
       try {
-        entry = { set: new RE2.Set(patterns), owner, bytes: 0, ns: 0 };
+        entry = { set: new RE2.Set(patterns), owner, probeIdx, bytes: 0, ns: 0 };
       } catch {
         entry = null;
       }
@@ -284,15 +313,23 @@ export class DetectionEngine implements Engine {
     entry.bytes += data.length;
     // Slower than ~100 MB/s on a few MB: the combined automaton thrashes; the probes one by one are faster.
     if (entry.bytes > 4 << 20 && entry.ns > entry.bytes * 10) this.sets.set(sig, null);
-    const passed = new Set<number>();
-    for (const i of hits) passed.add(entry.owner[i]!);
+    const passed = new Map<number, Set<number>>();
+    for (const i of hits) {
+      const d = entry.owner[i]!;
+      let probes = passed.get(d);
+      if (!probes) passed.set(d, (probes = new Set()));
+      probes.add(entry.probeIdx[i]!);
+    }
     return passed;
   }
 
-  /** Every match of `c` over the whole Buffer (leftmost-first, non-overlapping), as RE2 reports them. */
-  private run(c: Compiled, data: Buffer, out: Candidate[]): void {
+  /**
+   * Every match of `c` over the whole Buffer (leftmost-first, non-overlapping), as RE2 reports them, searching
+   * from `from`: no match starts before it, and RE2 still reads the bytes before as context.
+   */
+  private run(c: Compiled, data: Buffer, out: Candidate[], from = 0): void {
     const re = c.re;
-    re.lastIndex = 0;
+    re.lastIndex = from;
     let m: ReturnType<RE2['exec']>;
     while ((m = re.exec(data)) !== null) {
       if ((m[0] as Buffer).length === 0) re.lastIndex = m.index + 1;
@@ -413,12 +450,12 @@ function sameClaim(generic: Match, provider: Match): boolean {
 }
 
 /** The detector's probes compiled, or none when the pattern has no cheaper necessary condition (or RE2 refuses one). */
-function compileProbes(pattern: string): { probes: RE2[]; probeSources: string[] } {
+function compileProbes(pattern: string): { probes: RE2[]; probeSources: string[]; bounds: (StartBound | null)[] } {
   try {
-    const probeSources = probePatterns(pattern);
-    return { probes: probeSources.map((p) => new RE2(p)), probeSources };
+    const specs = probeSpecs(pattern);
+    return { probes: specs.map((p) => new RE2(withoutCaptures(p.source))), probeSources: specs.map((p) => p.source), bounds: specs.map((p) => startBound(p.prefix)) };
   } catch {
-    return { probes: [], probeSources: [] };
+    return { probes: [], probeSources: [], bounds: [] };
   }
 }
 

@@ -109,6 +109,10 @@ interface Elem {
   flags: boolean;
   /** Unquantified plain or capturing group: its body may be spliced into the sequence. */
   body?: string;
+  /** The element without its quantifier, and the most repetitions the quantifier allows. */
+  atom: string;
+  max: number;
+  zeroWidth: boolean;
 }
 
 /** Index just past the group opening at `start` (which holds '('), skipping escapes and classes. */
@@ -175,17 +179,21 @@ function splitPattern(p: string): Elem[][] | null {
       i++;
     }
     // Quantifier (RE2 reads a `{` that is not a valid repeat as a literal).
+    const atomEnd = i;
     let min = 1;
+    let max = 1;
     let quantified = false;
     const q = p[i];
     if (q === '*' || q === '+' || q === '?') {
       min = q === '+' ? 1 : 0;
+      max = q === '?' ? 1 : Infinity;
       quantified = true;
       i++;
     } else if (q === '{') {
-      const m = /^\{(\d+)(?:,(\d*))?\}/.exec(p.slice(i));
+      const m = /^\{(\d+)(?:(,)(\d*))?\}/.exec(p.slice(i));
       if (m) {
         min = Number(m[1]);
+        max = m[2] === undefined ? min : m[3] ? Number(m[3]) : Infinity;
         quantified = true;
         i += m[0].length;
       }
@@ -196,6 +204,9 @@ function splitPattern(p: string): Elem[][] | null {
       optional: zeroWidth || min === 0,
       flags,
       body: quantified ? undefined : body,
+      atom: p.slice(start, atomEnd),
+      max,
+      zeroWidth,
     });
   }
   return alts;
@@ -203,13 +214,24 @@ function splitPattern(p: string): Elem[][] | null {
 
 const MAX_PROBES = 4;
 
-/** Probes for the sequence `elems` under the leading flag groups `flags`. */
-function probesOf(elems: Elem[], flags: string, budget: number, depth: number): string[] | null {
+/**
+ * A probe and the regex of what the pattern matches before it on the same path (`prefix`): a match of the
+ * pattern starts where `prefix` matches, ending where the probe matches.
+ */
+export interface ProbeSpec {
+  source: string;
+  prefix: string;
+}
+
+/** Probes for the sequence `elems` under the leading flag groups `flags`, after the path prefix `prefix`. */
+function probesOf(elems: Elem[], flags: string, budget: number, depth: number, prefix: string): ProbeSpec[] | null {
   let k = 0;
   let f = flags;
+  let pre = prefix;
   // Skip zero-width and optional leading elements, keeping inline flag groups.
   while (k < elems.length && (elems[k]!.optional || elems[k]!.flags)) {
     if (elems[k]!.flags) f += elems[k]!.src;
+    pre += elems[k]!.src;
     k++;
   }
   if (k >= elems.length) return null;
@@ -218,12 +240,12 @@ function probesOf(elems: Elem[], flags: string, budget: number, depth: number): 
   if (first.body !== undefined && depth < 4) {
     const inner = splitPattern(first.body);
     // Flags set inside a group end with it: spliced into the sequence they would reach past it.
-    if (inner && inner.some((alt) => alt.some((e) => e.flags))) return [f + elems.slice(k).map((e) => e.src).join('')];
-    if (inner && inner.length === 1) return probesOf([...inner[0]!, ...rest], f, budget, depth + 1);
+    if (inner && inner.some((alt) => alt.some((e) => e.flags))) return [{ source: f + elems.slice(k).map((e) => e.src).join(''), prefix: pre }];
+    if (inner && inner.length === 1) return probesOf([...inner[0]!, ...rest], f, budget, depth + 1, pre);
     if (inner && inner.length > 1 && inner.length <= budget) {
-      const out: string[] = [];
+      const out: ProbeSpec[] = [];
       for (const alt of inner) {
-        const sub = probesOf([...alt, ...rest], f, Math.max(1, Math.floor(budget / inner.length)), depth + 1);
+        const sub = probesOf([...alt, ...rest], f, Math.max(1, Math.floor(budget / inner.length)), depth + 1, pre);
         if (!sub) return null;
         out.push(...sub);
       }
@@ -237,7 +259,7 @@ function probesOf(elems: Elem[], flags: string, budget: number, depth: number): 
   if (j + 1 >= elems.length) j = elems.length;
   if (j === elems.length) j = k;
   for (let x = k; x < j; x++) if (elems[x]!.flags) f += elems[x]!.src;
-  return [f + elems.slice(j).map((e) => e.src).join('')];
+  return [{ source: f + elems.slice(j).map((e) => e.src).join(''), prefix: pre + elems.slice(k, j).map((e) => e.src).join('') }];
 }
 
 /** A single unquantified literal character (plain or an escaped punctuation mark). */
@@ -251,9 +273,144 @@ function isLiteral(e: Elem): boolean {
  * cheaper than the pattern itself.
  */
 export function probePatterns(pattern: string): string[] {
+  return probeSpecs(pattern).map((s) => s.source);
+}
+
+/**
+ * `pattern` with every capturing group made non-capturing: same matches, and RE2 finds a match's bounds with
+ * its DFAs alone instead of also tracking submatches (where a probe matches is all the engine asks).
+ */
+export function withoutCaptures(pattern: string): string {
+  let out = '';
+  let i = 0;
+  while (i < pattern.length) {
+    const c = pattern[i]!;
+    if (c === '\\') {
+      if (pattern[i + 1] === 'Q') {
+        const end = pattern.indexOf('\\E', i + 2);
+        const stop = end < 0 ? pattern.length : end + 2;
+        out += pattern.slice(i, stop);
+        i = stop;
+      } else {
+        out += pattern.slice(i, i + 2);
+        i += 2;
+      }
+    } else if (c === '[') {
+      const end = skipClass(pattern, i);
+      out += pattern.slice(i, end);
+      i = end;
+    } else if (c === '(' && pattern[i + 1] !== '?') {
+      out += '(?:';
+      i++;
+    } else if (c === '(' && /^\(\?P?<[A-Za-z_]\w*>/.test(pattern.slice(i))) {
+      out += '(?:';
+      i = pattern.indexOf('>', i) + 1;
+    } else {
+      out += c;
+      i++;
+    }
+  }
+  return out;
+}
+
+/** probePatterns with each probe's path prefix. */
+export function probeSpecs(pattern: string): ProbeSpec[] {
   const alts = splitPattern(pattern);
   if (!alts || alts.length !== 1) return [];
-  const probes = probesOf(alts[0]!, '', MAX_PROBES, 0);
-  if (!probes || (probes.length === 1 && probes[0] === pattern)) return [];
+  const probes = probesOf(alts[0]!, '', MAX_PROBES, 0, '');
+  if (!probes || (probes.length === 1 && probes[0]!.source === pattern)) return [];
   return probes;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Where a match can start, given where its probe matches first.
+//
+// A probe's first match at t0 bounds every match of the pattern along that path: the probe part starts at some
+// t >= t0, and the prefix before it ends at t, so the match starts no earlier than `back(t0)`, where `back` walks
+// the prefix right to left: a bounded element steps back by its longest byte length, an unbounded single-character
+// repetition (`\s+`) by the run of bytes it could match that ends there (bytes >= 0x80 counted in, conservatively),
+// an alternation takes its furthest alternative. Each step is monotone and never moves forward, so the bound holds
+// for every t >= t0. Running the detector from there (RE2 still sees the bytes before as context for `\b` and
+// `^`) reports exactly its whole-buffer matches.
+
+/** Lowest byte offset where a match can start whose probe part starts at or after `pos`. */
+export type StartBound = (data: Buffer, pos: number) => number;
+
+/** The prefix's start bound, or null when it has a shape this cannot bound (then run from the buffer's start). */
+export function startBound(prefix: string): StartBound | null {
+  if (prefix === '') return (_d, pos) => pos;
+  const b = backOf(prefix, '');
+  return b && ((data, pos) => Math.max(0, b(data, pos)));
+}
+
+function backOf(src: string, flags: string): StartBound | null {
+  const alts = splitPattern(src);
+  if (!alts) return null;
+  const seqs: StartBound[][] = [];
+  for (const alt of alts) {
+    let f = flags;
+    const seq: StartBound[] = [];
+    for (const e of alt) {
+      if (e.flags) {
+        // `(?i)` applies to what follows; `(?i:…)` is a group this does not look into.
+        if (!/^\(\?[A-Za-z-]*\)$/.test(e.src)) return null;
+        f += e.src;
+        continue;
+      }
+      const b = elemBack(e, f);
+      if (!b) return null;
+      seq.push(b);
+    }
+    seqs.push(seq.reverse());
+  }
+  return (data, pos) => {
+    let best = pos;
+    for (const seq of seqs) {
+      let p = pos;
+      for (const b of seq) p = b(data, p);
+      if (p < best) best = p;
+    }
+    return best;
+  };
+}
+
+function elemBack(e: Elem, flags: string): StartBound | null {
+  if (e.zeroWidth) return (_d, pos) => pos;
+  const a = e.atom;
+  if (a.startsWith('(')) {
+    let body: string;
+    if (a.startsWith('(?:')) body = a.slice(3, -1);
+    else if (/^\(\?P?<[A-Za-z_]\w*>/.test(a)) body = a.slice(a.indexOf('>') + 1, -1);
+    else if (!a.startsWith('(?')) body = a.slice(1, -1);
+    else return null;
+    if (!Number.isFinite(e.max)) return null;
+    const inner = backOf(body, flags);
+    if (!inner) return null;
+    const n = e.max;
+    return (data, pos) => {
+      let p = pos;
+      for (let i = 0; i < n; i++) p = inner(data, p);
+      return p;
+    };
+  }
+  if (Number.isFinite(e.max)) {
+    // One character: one byte when it is an ASCII literal, else up to four (UTF-8).
+    const width = /^(?:[\x20-\x7e]|\\[^A-Za-z0-9])$/.test(a) && a !== '.' ? 1 : 4;
+    const n = e.max * width;
+    return (_d, pos) => pos - n;
+  }
+  // Unbounded repetition of one character: back over the run of bytes it can match.
+  let re: RE2;
+  try {
+    re = new RE2(`${flags}^(?:${a})$`);
+  } catch {
+    return null;
+  }
+  const member = new Uint8Array(256).fill(1);
+  for (let c = 0; c < 0x80; c++) member[c] = re.test(Buffer.from([c])) ? 1 : 0;
+  return (data, pos) => {
+    let p = pos;
+    while (p > 0 && member[data[p - 1]!]) p--;
+    return p;
+  };
 }
