@@ -1,12 +1,14 @@
 // Delta-aware scanning must report exactly what a full scan of every blob reports: same blobs, same matches
 // (offsets, lines, columns, companions, decoders). Histories put secrets right at delta boundaries, edit them
 // in place, break and mend PEM keys far from their header, add required companions later, and rename files.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Match } from '../src/core/model.js';
 import { createEngine } from '../src/detection/engine.js';
 import { loadCatalog } from '../src/detection/load.js';
-import { deltaRegions, ObjectStore, scanPackDeltaAware, type BlobScan, type DeltaScanStats } from '../src/objects/pack/index.js';
+import { defaultMargin, deltaRegions, ObjectStore, scanPackDeltaAware, type BlobScan, type DeltaScanStats } from '../src/objects/pack/index.js';
 import { buildRepo, git, type CommitSpec } from './helpers/git-repo.js';
 import { generateSample, rng } from './helpers/token-gen.js';
 
@@ -100,6 +102,46 @@ describe('delta-aware pack scan', () => {
       expect(ds.blobs).toBe(fs.blobs);
     });
   }
+
+  it('a required companion added beyond the margin: the base is dirty (a candidate lacking only it), so the delta is scanned whole', async () => {
+    // a catalog of one detector whose companion may sit further away than the delta margin
+    const dir = mkdtempSync(join(tmpdir(), 'keyloop-companion-'));
+    writeFileSync(
+      join(dir, 'paired.yaml'),
+      [
+        'provider: { id: paired, name: Paired }',
+        'detectors:',
+        '  - id: paired-secret',
+        '    name: Paired secret',
+        '    keywords: [ pairsecret ]',
+        "    pattern: 'pairsecret=([a-z0-9]{20})'",
+        '    companions:',
+        "      - { name: pair_id, pattern: 'pairid=([a-z0-9]{10})', within: 12000, required: true }",
+        '    examples: [ "pairsecret=q1w2e3r4t5y6u7i8o9p0 pairid=a1s2d3f4g5" ]',
+        '',
+      ].join('\n'),
+    );
+    const paired = createEngine(loadCatalog(dir));
+    const filler = Array.from({ length: 150 }, (_, i) => `  filler line ${i} of the config file`).join('\n');
+    // the version with the companion is the smaller one, so git stores it as a delta of the other
+    const padding = Array.from({ length: 20 }, (_, i) => `  trailing padding ${i}`).join('\n');
+    const before = `pairsecret=q1w2e3r4t5y6u7i8o9p0\n${filler}\n${padding}\n`;
+    const after = `pairsecret=q1w2e3r4t5y6u7i8o9p0\n${filler}\npairid=a1s2d3f4g5\n`;
+    expect(after.length - before.indexOf('\n')).toBeGreaterThan(defaultMargin() + 1000);
+    const r = await buildRepo({ bare: true, commits: [{ id: 'a', files: { 'conf.txt': before } }, { id: 'b', files: { 'conf.txt': after } }] });
+    await git(r.dir, 'repack', '-adf', '--depth=50', '--window=250');
+    const store = ObjectStore.open(r.dir);
+    const stats: DeltaScanStats = newStats();
+    const afterOid = (await git(r.dir, 'rev-parse', `${r.sha.b}:conf.txt`)).toString().trim();
+    const delta = [...store.blobs()].find((b) => b.oid === afterOid);
+    expect(delta && 'delta' in delta && delta.delta).toBeTruthy();
+    const found = [...scanPackDeltaAware(store, paired, {}, stats)].flatMap((b) => ('matches' in b ? b.matches : []));
+    store.close();
+    expect(stats.blobs).toBe(2);
+    expect(found.map((m) => [m.detectorId, m.parts])).toEqual([['paired-secret', { pair_id: 'a1s2d3f4g5' }]]);
+    // the base had no finding, yet its delta was scanned whole
+    expect(stats.full).toBe(2);
+  });
 
   it('regions cover inserts and seams, widened to whole lines', () => {
     const data = Buffer.from(Array.from({ length: 400 }, (_, i) => `line ${i}`).join('\n') + '\n');

@@ -1,5 +1,5 @@
 // The pack scan pool on real worker threads (a tsc build of src/objects/pack, as workers cannot load TS):
-// delta targets routed to their base's worker, regions scanned there, results equal a full scan of every blob.
+// targets planned by regions (speculatively while their base is out), scanned on either worker, results equal a full scan of every blob.
 import { execFileSync } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -87,7 +87,7 @@ describe('pack scan pool (compiled build, 2 workers)', () => {
       for (const [oid, ms] of reference) expect(got.get(oid), oid).toEqual(ms);
     }
     expect([...reference.values()].filter((m) => m.length > 0).length).toBeGreaterThan(20);
-    // routing by base keeps every region scan the single thread could do (per round)
+    // speculative planning ends with the same modes as the single thread (per round)
     expect(inThread.regions).toBeGreaterThan(30);
     expect(pool.stats.regions).toBe(2 * inThread.regions);
     // one batch per worker can be dispatched past the high-water mark before the producer waits

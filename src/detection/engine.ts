@@ -119,6 +119,10 @@ export class DetectionEngine implements Engine {
   private readonly reference: boolean;
   /** Last scan's dropped candidates when `explain` is on. */
   rejections: Rejection[] | null = null;
+  /** Per keyword: whether it triggers a multiline detector (whose matches span more than the delta margin). */
+  private readonly multilineKeyword: Uint8Array;
+  /** Set during scanVerdict: a multiline keyword, or a candidate that failed only for want of a required companion. */
+  private dirtyHint = false;
 
   constructor(readonly catalog: Catalog, opts: EngineOptions = {}) {
     this.decodeDepth = opts.decodeDepth ?? 2;
@@ -148,6 +152,10 @@ export class DetectionEngine implements Engine {
       }
     });
     this.keywords = [...kwIndex].map(([text, detectors]) => ({ text, detectors }));
+    this.multilineKeyword = new Uint8Array(this.keywords.length);
+    this.keywords.forEach((k, i) => {
+      if (k.detectors.some((d) => this.compiled[d]!.def.multiline)) this.multilineKeyword[i] = 1;
+    });
     this.prefilter = new Prefilter(
       this.keywords.map((k) => k.text),
       this.keywords.map((k) => [...spellings.get(k.text)!]),
@@ -157,6 +165,19 @@ export class DetectionEngine implements Engine {
   scan(data: Buffer, ctx: ScanContext): Match[] {
     if (isBinary(data)) return [];
     return this.scanAt(data, ctx, 0, { bytes: this.decodeBudget });
+  }
+
+  /**
+   * `scan`, plus whether `data` is *dirty* for delta-aware scanning (src/objects/pack/scan-core.ts): it has a
+   * match, a keyword of a multiline detector, or a candidate that only lacked a required companion. A clean blob
+   * has none of these, so every match a delta of it can gain lies within the delta margin of a changed byte:
+   * companions (up to 4 KiB away) and PEM blocks do not stretch that margin.
+   */
+  scanVerdict(data: Buffer, ctx: ScanContext): { matches: Match[]; dirty: boolean } {
+    if (isBinary(data)) return { matches: [], dirty: false };
+    this.dirtyHint = false;
+    const matches = this.scanAt(data, ctx, 0, { bytes: this.decodeBudget }, true);
+    return { matches, dirty: matches.length > 0 || this.dirtyHint };
   }
 
   /** Like scan, and records why each candidate was dropped in `this.rejections`. */
@@ -179,10 +200,11 @@ export class DetectionEngine implements Engine {
     return cands.map((c) => ({ detectorId: c.c.def.id, start: c.start, end: c.end }));
   }
 
-  private scanAt(data: Buffer, ctx: ScanContext, depth: number, budget: { bytes: number }): Match[] {
+  private scanAt(data: Buffer, ctx: ScanContext, depth: number, budget: { bytes: number }, verdict = false): Match[] {
     const lines = new LineIndex(data);
     const found: { m: Match; end: number; generic: boolean }[] = [];
     const hits = this.reference ? { keywords: [], base64: [] } : this.prefilter.hits(data);
+    if (verdict && depth === 0 && hits.keywords.some((k) => this.multilineKeyword[k] === 1)) this.dirtyHint = true;
     const cands = this.reference ? this.referenceCandidates(data) : this.candidates(data, hits.keywords);
     for (const cand of cands) {
       const m = this.evaluate(data, cand, lines, ctx);
@@ -362,7 +384,10 @@ export class DetectionEngine implements Engine {
     for (const comp of c.companions) {
       const value = findCompanion(data, comp.re, start, end, comp.within);
       if (value !== null) parts[comp.name] = value;
-      else if (comp.required) return this.reject(c, `required companion ${comp.name} missing`);
+      else if (comp.required) {
+        this.dirtyHint = true;
+        return this.reject(c, `required companion ${comp.name} missing`);
+      }
     }
     const { line: ln, column } = lines.locate(start);
     return { detectorId: def.id, secret, parts, offset: start, line: ln, column };

@@ -27,4 +27,6 @@ export interface Engine {
   readonly catalog: Catalog;
   /** All matches in `data` (already filtered: checksums, entropy, allow patterns, inline keyloop:allow, placeholders). */
   scan(data: Buffer, ctx: ScanContext): Match[];
+  /** `scan` plus the delta-scanning verdict (see DetectionEngine.scanVerdict). */
+  scanVerdict(data: Buffer, ctx: ScanContext): { matches: Match[]; dirty: boolean };
 }

@@ -1,16 +1,10 @@
-// Delta-aware detection over a pack: blobs stored whole are scanned completely; a blob stored as a delta whose
-// base was scanned clean (no match, no multiline-detector keyword) with the same path is scanned only around
-// the bytes the delta inserted (plus every seam between copies), each region widened by a margin and extended
-// to line boundaries. If a region finds anything, the whole blob is rescanned, and any blob whose base had a
-// match is scanned whole: every reported match comes from a full scan of its own blob (own offsets, lines,
-// columns, companions), so results equal a full scan of every blob as long as the engine is local (a match
-// depends only on bytes within the margin), which holds for the windowed keyword engine. Multiline detectors
-// (PEM blocks, windows of 4 KiB and more) break that radius, so a multiline keyword anywhere in a blob, or
-// inherited from its base, sends the blob and its descendants to full scans.
+// Delta-aware detection over a pack, in this thread: blobs in pack order, each planned by the DeltaPlanner
+// (scan-core.ts: whole, or only around what its delta changed when its base is clean) and scanned by `runTask`.
+// Every reported match comes from a full scan of its own blob, so results equal a full scan of every blob.
 import type { Match } from '../../core/model.js';
 import type { Engine } from '../../detection/types.js';
 import type { ObjectStore } from './object-store.js';
-import { DeltaScanCore, defaultMargin, deltaRegions } from './scan-core.js';
+import { DeltaPlanner, defaultMargin, deltaRegions, runTask, type TaskResult } from './scan-core.js';
 
 export interface DeltaScanOptions {
   /** Path of a blob (first origin): the engine's path-aware filters use it. Missing paths count as ''. */
@@ -20,7 +14,7 @@ export interface DeltaScanOptions {
   maxBlobSize?: number;
   /** false: scan every blob whole (the reference the delta-aware mode must equal). Default true. */
   deltaAware?: boolean;
-  /** Bytes either side of each inserted range / seam. Default: from the catalog, at least 4 KiB. */
+  /** Bytes either side of each inserted range / seam. Default: defaultMargin(). */
   margin?: number;
   /** Regions only for blobs up to this size (the engine's per-blob decode budget is not local). Default 512 KiB. */
   maxRegionBlob?: number;
@@ -49,7 +43,7 @@ export { defaultMargin, deltaRegions };
 export function* scanPackDeltaAware(store: ObjectStore, engine: Engine, opts: DeltaScanOptions = {}, stats?: DeltaScanStats): Generator<BlobScan> {
   const st: DeltaScanStats = stats ?? { blobs: 0, bytes: 0, scannedBytes: 0, full: 0, regions: 0, binary: 0, problems: 0 };
   const deltaAware = opts.deltaAware ?? true;
-  const core = new DeltaScanCore(engine, { deltaAware, margin: opts.margin ?? defaultMargin(engine), maxRegionBlob: opts.maxRegionBlob ?? 512 * 1024 });
+  const planner = new DeltaPlanner({ deltaAware, margin: opts.margin ?? defaultMargin(engine), maxRegionBlob: opts.maxRegionBlob ?? 512 * 1024 });
   const pathOf = opts.pathOf ?? (() => undefined);
   const want = opts.want;
   // A base must be scanned to vouch for its deltas, so with delta-aware scanning every blob is read;
@@ -64,7 +58,9 @@ export function* scanPackDeltaAware(store: ObjectStore, engine: Engine, opts: De
       }
       continue;
     }
-    const r = core.run({ oid: b.oid, path: pathOf(b.oid) ?? '', data: b.data, delta: b.delta });
+    // in one thread every base is settled before its targets, so nothing is held or rescanned
+    const settled = planner.settle(runTask(engine, planner.plan({ oid: b.oid, path: pathOf(b.oid) ?? '', data: b.data, delta: b.delta, report: wanted })));
+    const r = settled.done[0] as TaskResult;
     if (r.error) throw new Error(r.error);
     st.scannedBytes += r.scanned;
     if (r.mode === 'binary') {

@@ -4,7 +4,7 @@ export { applyDelta, deltaSizes, type CopyRanges } from './delta.js';
 export { parsePackIndex, type PackIndex } from './idx.js';
 export { PackFormatError } from './errors.js';
 export { scanPackDeltaAware, deltaRegions, defaultMargin, type BlobScan, type DeltaScanOptions, type DeltaScanStats } from './delta-scan.js';
-export { DeltaScanCore, type JobResult, type ScanJob } from './scan-core.js';
+export { DeltaPlanner, runTask, type JobResult, type ScanJob, type ScanTask, type TaskResult } from './scan-core.js';
 export { createPackScanPool, type PackScanPool, type PackScanStats, type PoolJob } from './scan-pool.js';
 export { packSource, packReaderEnabled, type PackSourceOptions } from './source.js';
 export { enumerateAll } from './enumerate.js';

@@ -1,7 +1,13 @@
-// The per-thread half of the delta-aware scan: one blob at a time, with the clean/dirty verdicts of the blobs
-// this thread scanned before. The pack scan pool routes a delta target to the thread that scanned its base, so
-// each thread only ever needs its own verdicts; an unknown base means a full scan, never a skipped byte.
-import RE2 from 're2';
+// Delta-aware detection in two halves. The planner (the thread reading the pack) holds every blob's verdict and
+// decides, per blob, whether to scan it whole or only around what its delta changed; `runTask` (any thread)
+// scans. A blob is *clean* when its full scan found no match, no multiline keyword and no candidate lacking only a
+// required companion (Engine.scanVerdict); a delta of a clean base with the same path can only gain matches
+// within the margin of a changed byte, so only those regions are scanned, and a region that finds anything sends
+// the blob to a full scan. Matches are therefore always those of a full scan of their own blob.
+//
+// Targets are planned before their base's verdict is back (workers scan in parallel, in any order): such a
+// target is scanned by regions speculatively and its result held until the base settles; if the base turns out
+// dirty, the target is scanned again, whole. Nothing is ever skipped on a guess.
 import type { Match } from '../../core/model.js';
 import { isBinary } from '../../detection/engine.js';
 import type { Engine } from '../../detection/types.js';
@@ -13,6 +19,8 @@ export interface ScanJob {
   data: Buffer;
   /** Stored as a delta: its base and the target ranges copied from it. */
   delta?: { baseOid: string; copies: number[] };
+  /** false: scanned only to vouch for its deltas (not selected, or excluded); no result is reported. */
+  report?: boolean;
 }
 
 export type JobMode = 'full' | 'regions' | 'binary';
@@ -28,6 +36,22 @@ export interface JobResult {
   error?: string;
 }
 
+/** What one thread is asked to scan: the whole blob, or (when `regions` is set) only those byte ranges first. */
+export interface ScanTask {
+  oid: string;
+  path: string;
+  data: Buffer;
+  report: boolean;
+  /** Flat [start, end, start, end…] ranges; a dirty range turns the task into a full scan on the spot. */
+  regions?: number[];
+}
+
+export interface TaskResult extends JobResult {
+  report: boolean;
+  /** The blob's verdict: it (or, for 'regions', a scanned range) had a match or a margin-breaking hint. */
+  dirty: boolean;
+}
+
 export interface CoreOptions {
   /** Bytes either side of each inserted range / seam. */
   margin: number;
@@ -37,20 +61,18 @@ export interface CoreOptions {
   deltaAware: boolean;
 }
 
-export function multilineKeywords(engine: Engine): RE2 | null {
-  const kws = new Set<string>();
-  for (const d of engine.catalog.detectors) if (d.def.multiline) for (const k of d.def.keywords) kws.add(k);
-  if (kws.size === 0) return null;
-  const esc = [...kws].map((k) => k.replace(/[\\^$.*+?()[\]{}|-]/g, '\\$&'));
-  return new RE2(esc.join('|'), 'i');
-}
+/** Longest match (capture and context) the margin allows for, outside multiline detectors. */
+export const MAX_LOCAL_MATCH = 2048;
+/** The engine reads up to this many bytes of a match's line either side (filters, keyloop:allow). */
+const LINE_CONTEXT = 512;
 
-/** Default margin: twice the engine's dependency radius (window + line extension + a token, required companions). */
-export function defaultMargin(engine: Engine): number {
-  let companion = 0;
-  for (const d of engine.catalog.detectors) for (const c of d.def.companions) if (c.required) companion = Math.max(companion, c.within);
-  const radius = Math.max(256 + 1024 + 320, 512 + 320, companion + 320);
-  return Math.max(4096, 2 * radius);
+/**
+ * The margin: every byte a clean-to-dirty change can depend on — a match (≤ MAX_LOCAL_MATCH) and its line context
+ * either side. Required companions and multiline detectors are excluded: a candidate lacking only its companion,
+ * or a multiline keyword, makes a blob dirty, so its deltas are scanned whole.
+ */
+export function defaultMargin(_engine?: Engine): number {
+  return MAX_LOCAL_MATCH + 2 * LINE_CONTEXT + 128;
 }
 
 /** Scan regions of a delta target: inserted ranges and seams, widened by `margin`, on line boundaries, merged. */
@@ -87,57 +109,120 @@ export function deltaRegions(data: Buffer, baseLength: number, copies: number[],
   return out;
 }
 
-export class DeltaScanCore {
-  /** Blobs whose full scan is known empty and free of multiline keywords: their length and path. */
-  private readonly clean = new Map<string, { length: number; path: string }>();
-  private readonly ml: RE2 | null;
-
-  constructor(
-    private readonly engine: Engine,
-    private readonly opts: CoreOptions,
-  ) {
-    this.ml = multilineKeywords(engine);
-  }
-
-  /** Forget verdicts (a new scan, possibly of another repository). */
-  reset(opts?: Partial<CoreOptions>): void {
-    this.clean.clear();
-    if (opts) Object.assign(this.opts, opts);
-  }
-
-  run(job: ScanJob): JobResult {
-    const { data, path } = job;
-    if (isBinary(data)) return { oid: job.oid, matches: [], mode: 'binary', size: data.length, scanned: 0 };
-    const base = this.opts.deltaAware && job.delta ? this.clean.get(job.delta.baseOid) : undefined;
-    let scanned = 0;
-    try {
-      if (
-        base !== undefined &&
-        data.length <= this.opts.maxRegionBlob &&
-        base.path === path &&
-        // a NUL later in the blob would make a region look binary to the engine
-        data.indexOf(0, 8192) === -1
-      ) {
-        let hit = false;
-        for (const [s, e] of deltaRegions(data, base.length, job.delta!.copies, this.opts.margin)) {
-          const sub = data.subarray(s, e);
-          scanned += e - s;
-          if (this.engine.scan(sub, { path }).length > 0 || (this.ml && this.ml.test(sub))) {
-            hit = true;
-            break;
-          }
-        }
-        if (!hit) {
-          this.clean.set(job.oid, { length: data.length, path });
-          return { oid: job.oid, matches: [], mode: 'regions', size: data.length, scanned };
-        }
+/** Scans one task: its regions first when it has any (a dirty region means a full scan), else the whole blob. */
+export function runTask(engine: Engine, task: ScanTask): TaskResult {
+  const { data, path, oid, report } = task;
+  const size = data.length;
+  if (isBinary(data)) return { oid, report, matches: [], mode: 'binary', size, scanned: 0, dirty: true };
+  let scanned = 0;
+  try {
+    // a NUL past the first 8 KiB would make a region look binary to the engine: scan such a blob whole
+    if (task.regions && data.indexOf(0, 8192) === -1) {
+      let dirty = false;
+      const r = task.regions;
+      for (let k = 0; k < r.length && !dirty; k += 2) {
+        scanned += r[k + 1]! - r[k]!;
+        dirty = engine.scanVerdict(data.subarray(r[k]!, r[k + 1]!), { path }).dirty;
       }
-      const matches = this.engine.scan(data, { path });
-      scanned += data.length;
-      if (this.opts.deltaAware && matches.length === 0 && !(this.ml && this.ml.test(data))) this.clean.set(job.oid, { length: data.length, path });
-      return { oid: job.oid, matches, mode: 'full', size: data.length, scanned };
-    } catch (err) {
-      return { oid: job.oid, matches: [], mode: 'full', size: data.length, scanned, error: (err as Error).message };
+      if (!dirty) return { oid, report, matches: [], mode: 'regions', size, scanned, dirty: false };
+    }
+    const v = engine.scanVerdict(data, { path });
+    return { oid, report, matches: v.matches, mode: 'full', size, scanned: scanned + size, dirty: v.dirty };
+  } catch (err) {
+    return { oid, report, matches: [], mode: 'full', size, scanned, dirty: true, error: (err as Error).message };
+  }
+}
+
+const PENDING = 0;
+const CLEAN = 1;
+const DIRTY = 2;
+
+interface Verdict {
+  status: typeof PENDING | typeof CLEAN | typeof DIRTY;
+  length: number;
+  path: string;
+  /** Region results of deltas planned on this blob before its verdict was known. */
+  held?: TaskResult[];
+}
+
+export interface Settled {
+  /** Final results, in the order they became final. */
+  done: TaskResult[];
+  /** Speculative targets whose base turned out dirty: scan these again with `planFull`. */
+  redo: ScanJob[];
+}
+
+/** The verdicts of one scan, kept by the thread that reads the pack. */
+export class DeltaPlanner {
+  private readonly verdicts = new Map<string, Verdict>();
+  /** Targets planned by regions whose results are not final yet, with their base (kept for a full rescan). */
+  private readonly open = new Map<string, { job: ScanJob; baseOid: string }>();
+  /** Speculative plans (base pending when planned) and how many had to be scanned again. */
+  speculative = 0;
+  rescanned = 0;
+
+  constructor(private readonly opts: CoreOptions) {}
+
+  /** Targets whose data is kept for a possible rescan. */
+  get openCount(): number {
+    return this.open.size;
+  }
+
+  plan(job: ScanJob): ScanTask {
+    const report = job.report ?? true;
+    const base = this.opts.deltaAware && job.delta ? this.verdicts.get(job.delta.baseOid) : undefined;
+    this.verdicts.set(job.oid, { status: PENDING, length: job.data.length, path: job.path });
+    if (base === undefined || base.status === DIRTY || base.path !== job.path || job.data.length > this.opts.maxRegionBlob) {
+      return { oid: job.oid, path: job.path, data: job.data, report };
+    }
+    if (base.status === PENDING) this.speculative++;
+    const regions = deltaRegions(job.data, base.length, job.delta!.copies, this.opts.margin).flat();
+    this.open.set(job.oid, { job, baseOid: job.delta!.baseOid });
+    return { oid: job.oid, path: job.path, data: job.data, report, regions };
+  }
+
+  /** A full scan of a job planned before (a rescan): its verdict stays pending until the result is settled. */
+  planFull(job: ScanJob): ScanTask {
+    this.rescanned++;
+    return { oid: job.oid, path: job.path, data: job.data, report: job.report ?? true };
+  }
+
+  settle(r: TaskResult, into: Settled = { done: [], redo: [] }): Settled {
+    const open = this.open.get(r.oid);
+    if (r.mode !== 'regions' || !open) {
+      this.open.delete(r.oid);
+      this.finish(r, r.dirty || r.mode === 'binary' || r.error !== undefined ? DIRTY : CLEAN, into);
+      return into;
+    }
+    const base = this.verdicts.get(open.baseOid)!;
+    if (base.status === CLEAN) this.finish(r, CLEAN, into);
+    else if (base.status === DIRTY) this.redo(r.oid, into);
+    else (base.held ??= []).push(r);
+    return into;
+  }
+
+  private redo(oid: string, into: Settled): void {
+    const open = this.open.get(oid)!;
+    this.open.delete(oid);
+    into.redo.push(open.job);
+  }
+
+  private finish(first: TaskResult, firstStatus: typeof CLEAN | typeof DIRTY, into: Settled): void {
+    // iterative: a chain of held targets settles in one go
+    const todo: [TaskResult, typeof CLEAN | typeof DIRTY][] = [[first, firstStatus]];
+    for (let next = todo.pop(); next; next = todo.pop()) {
+      const [r, status] = next;
+      this.open.delete(r.oid);
+      const v = this.verdicts.get(r.oid)!;
+      v.status = status;
+      into.done.push(r);
+      const held = v.held;
+      if (!held) continue;
+      v.held = undefined;
+      for (const h of held) {
+        if (status === CLEAN) todo.push([h, CLEAN]);
+        else this.redo(h.oid, into);
+      }
     }
   }
 }

@@ -1,8 +1,9 @@
-// Delta-aware detection across worker threads. The calling thread reads and inflates the pack; workers scan.
-// A delta target is routed to the worker that scanned its base, behind it in that worker's queue, so the
-// worker already holds the base's clean/dirty verdict when the target arrives (no round trip, no waiting);
-// a target whose base went nowhere (binary, too large, read elsewhere) is scanned whole. Items travel in
-// ~1 MiB transferable batches under a high/low-water mark on bytes in flight, as in src/detection/pool.ts.
+// Delta-aware detection across worker threads. The calling thread reads and inflates the pack and plans each
+// blob (scan-core.ts DeltaPlanner: whole, or by regions when its base is clean or still being scanned); workers
+// scan whatever they are sent, so every task goes to the least loaded worker. Region results of a target whose
+// base is still out are held here until the base settles (and the target is rescanned whole if the base is
+// dirty). Items travel in ~1 MiB transferable batches under a high/low-water mark on bytes in flight, as in
+// src/detection/pool.ts.
 //
 // Workers run the compiled scan-worker.js next to this file; under vitest (TypeScript source) the pool scans
 // in this thread. Workers are never terminated (node-re2 #235, see src/detection/pool.ts): close() parks
@@ -14,7 +15,7 @@ import { HostError, InternalError } from '../../core/errors.js';
 import { createEngine, type EngineOptions } from '../../detection/engine.js';
 import { loadCatalog } from '../../detection/load.js';
 import type { Engine } from '../../detection/types.js';
-import { DeltaScanCore, defaultMargin, type CoreOptions, type JobResult, type ScanJob } from './scan-core.js';
+import { DeltaPlanner, defaultMargin, runTask, type CoreOptions, type JobResult, type ScanJob, type ScanTask, type Settled, type TaskResult } from './scan-core.js';
 
 export interface PoolJob extends ScanJob {
   /** false: scanned only to vouch for its deltas (not selected, or excluded); no result is yielded. */
@@ -27,6 +28,9 @@ export interface PackScanStats {
   regions: number;
   binary: number;
   peakInFlightBytes: number;
+  /** Targets planned by regions before their base's verdict was back, and those rescanned whole (dirty base). */
+  speculative: number;
+  rescanned: number;
 }
 
 export interface PackPoolInit {
@@ -34,22 +38,18 @@ export interface PackPoolInit {
   detectorsDir: string;
   engineOptions?: EngineOptions;
 }
-export interface PackPoolReset {
-  type: 'reset';
-  core: Partial<CoreOptions>;
-}
 export interface PackPoolBatch {
   type: 'batch';
   batchId: number;
-  jobs: { oid: string; path: string; report: boolean; baseOid?: string; copies?: number[] }[];
+  jobs: { oid: string; path: string; report: boolean; regions?: number[] }[];
   offsets: number[];
   buffer: ArrayBuffer;
 }
 export interface PackPoolResult {
   type: 'result';
   batchId: number;
-  results: JobResult[];
-  counts: { scannedBytes: number; full: number; regions: number; binary: number };
+  /** One per task (reported or not: the planner needs every verdict). */
+  results: TaskResult[];
   /** The batch's buffer, handed back for reuse (dead 1 MiB buffers piling up in each isolate cost RSS). */
   buffer: ArrayBuffer;
 }
@@ -99,30 +99,43 @@ export function createPackScanPool(opts: PackScanPoolOptions): PackScanPool {
   return new WorkerPackPool(entry, opts, coreOptions(engine, opts));
 }
 
-const newStats = (): PackScanStats => ({ scannedBytes: 0, full: 0, regions: 0, binary: 0, peakInFlightBytes: 0 });
+const newStats = (): PackScanStats => ({ scannedBytes: 0, full: 0, regions: 0, binary: 0, peakInFlightBytes: 0, speculative: 0, rescanned: 0 });
 
-function count(stats: PackScanStats, r: JobResult): void {
-  stats.scannedBytes += r.scanned;
-  stats[r.mode]++;
+/** Settled results count by their final mode; `scannedBytes` (counted per task) includes rescans. */
+function count(stats: PackScanStats, done: TaskResult[]): void {
+  for (const r of done) stats[r.mode]++;
 }
+
+const toJob = (r: TaskResult): JobResult => {
+  const { report: _report, dirty: _dirty, ...job } = r;
+  return job;
+};
 
 class InThreadPackPool implements PackScanPool {
   readonly mode = 'in-thread' as const;
   readonly jobs = 1;
   readonly stats = newStats();
-  private readonly core: DeltaScanCore;
-  constructor(engine: Engine, core: CoreOptions) {
-    this.core = new DeltaScanCore(engine, core);
-  }
+  constructor(
+    private readonly engine: Engine,
+    private readonly core: CoreOptions,
+  ) {}
 
   async *scan(jobs: Iterable<PoolJob> | AsyncIterable<PoolJob>): AsyncIterable<JobResult> {
-    this.core.reset();
+    const planner = new DeltaPlanner(this.core);
     for await (const job of jobs) {
       this.stats.peakInFlightBytes = Math.max(this.stats.peakInFlightBytes, job.data.length);
-      const r = this.core.run(job);
-      count(this.stats, r);
-      if (job.report) yield r;
+      const tasks: ScanTask[] = [planner.plan(job)];
+      for (let t = tasks.pop(); t; t = tasks.pop()) {
+        const r = runTask(this.engine, t);
+        this.stats.scannedBytes += r.scanned;
+        const settled = planner.settle(r);
+        count(this.stats, settled.done);
+        for (const j of settled.redo) tasks.push(planner.planFull(j));
+        for (const d of settled.done) if (d.report) yield toJob(d);
+      }
     }
+    this.stats.speculative += planner.speculative;
+    this.stats.rescanned += planner.rescanned;
   }
 
   async close(): Promise<void> {}
@@ -134,7 +147,7 @@ interface Slot {
   worker: Worker;
   ready: Promise<void>;
   pendingBytes: number;
-  batch: PoolJob[];
+  batch: ScanTask[];
   batchBytes: number;
 }
 
@@ -155,6 +168,8 @@ class WorkerPackPool implements PackScanPool {
   private scanning = false;
   private readonly crashed = new Set<Worker>();
   private readonly spare: ArrayBuffer[] = [];
+  /** The current scan's planner (verdicts live here, not in the workers). */
+  private planner: DeltaPlanner | null = null;
 
   constructor(
     entry: string,
@@ -216,13 +231,30 @@ class WorkerPackPool implements PackScanPool {
       this.inFlight -= b.bytes;
       b.slot.pendingBytes -= b.bytes;
     }
-    this.stats.scannedBytes += msg.counts.scannedBytes;
-    this.stats.full += msg.counts.full;
-    this.stats.regions += msg.counts.regions;
-    this.stats.binary += msg.counts.binary;
-    for (const r of msg.results) this.results.push(r);
     if (msg.buffer.byteLength === this.batchBytes * 2 && this.spare.length < 16) this.spare.push(msg.buffer);
+    const planner = this.planner;
+    if (planner) {
+      const settled: Settled = { done: [], redo: [] };
+      for (const r of msg.results) {
+        this.stats.scannedBytes += r.scanned;
+        planner.settle(r, settled);
+      }
+      count(this.stats, settled.done);
+      for (const d of settled.done) if (d.report) this.results.push(toJob(d));
+      if (settled.redo.length) {
+        for (const j of settled.redo) this.enqueue(planner.planFull(j));
+        for (const s of this.slots) this.dispatch(s);
+      }
+    }
     this.wake();
+  }
+
+  /** Queues a task on the least loaded worker (bytes in flight and queued); true when that batch is full. */
+  private enqueue(task: ScanTask): Slot | null {
+    const slot = this.slots.reduce((a, b) => (b.pendingBytes + b.batchBytes < a.pendingBytes + a.batchBytes ? b : a));
+    slot.batch.push(task);
+    slot.batchBytes += task.data.length;
+    return slot.batchBytes >= this.batchBytes ? slot : null;
   }
 
   private dispatch(slot: Slot): void {
@@ -242,7 +274,7 @@ class WorkerPackPool implements PackScanPool {
       offsets.push(at);
     }
     const batchId = this.nextBatch++;
-    const jobs = batch.map((j) => ({ oid: j.oid, path: j.path, report: j.report, ...(j.delta ? { baseOid: j.delta.baseOid, copies: j.delta.copies } : {}) }));
+    const jobs = batch.map((j) => ({ oid: j.oid, path: j.path, report: j.report, ...(j.regions ? { regions: j.regions } : {}) }));
     // at least one byte per batch so empty blobs keep the scan alive until their results arrive
     const weight = Math.max(1, bytes);
     this.batches.set(batchId, { bytes: weight, slot });
@@ -255,23 +287,16 @@ class WorkerPackPool implements PackScanPool {
   async *scan(jobs: Iterable<PoolJob> | AsyncIterable<PoolJob>): AsyncIterable<JobResult> {
     if (this.scanning) throw new InternalError('pack scan pool: one scan at a time');
     this.scanning = true;
-    for (const s of this.slots) s.worker.postMessage({ type: 'reset', core: this.core } satisfies PackPoolReset);
-    // which slot scanned (or will scan) each blob: its deltas go to the same queue
-    const owner = new Map<string, Slot>();
+    const planner = (this.planner = new DeltaPlanner(this.core));
     let produced = false;
     let abandoned = false;
     const producer = (async () => {
       await Promise.all(this.slots.map((s) => s.ready));
       for await (const job of jobs) {
         if (this.failure || abandoned) break;
-        const base = job.delta ? owner.get(job.delta.baseOid) : undefined;
-        // a new chain goes to the least loaded slot (bytes in flight and queued)
-        const slot = base ?? this.slots.reduce((a, b) => (b.pendingBytes + b.batchBytes < a.pendingBytes + a.batchBytes ? b : a));
-        owner.set(job.oid, slot);
-        slot.batch.push(job);
-        slot.batchBytes += job.data.length;
-        if (slot.batchBytes >= this.batchBytes) {
-          this.dispatch(slot);
+        const full = this.enqueue(planner.plan(job));
+        if (full) {
+          this.dispatch(full);
           if (this.inFlight >= this.high) {
             while (this.inFlight > this.low && !this.failure && !abandoned) await this.wait();
           }
@@ -300,6 +325,7 @@ class WorkerPackPool implements PackScanPool {
       }
       await producer;
       if (this.failure) throw this.failure;
+      if (planner.openCount > 0) throw new InternalError(`pack scan pool: ${planner.openCount} delta targets never settled`);
       completed = true;
     } finally {
       if (!completed) {
@@ -313,6 +339,9 @@ class WorkerPackPool implements PackScanPool {
         s.batch = [];
         s.batchBytes = 0;
       }
+      this.stats.speculative += planner.speculative;
+      this.stats.rescanned += planner.rescanned;
+      this.planner = null;
       this.scanning = false;
     }
   }
