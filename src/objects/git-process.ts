@@ -26,15 +26,16 @@ export function gitEnv(base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv
 
 export interface GitRunner {
   readonly gitDir: string;
-  spawn(args: string[]): ChildProcessWithoutNullStreams;
+  /** `env` adds variables for this one process (e.g. GIT_FLUSH=0 for a long stream read in bulk). */
+  spawn(args: string[], env?: Record<string, string>): ChildProcessWithoutNullStreams;
   run(args: string[], input?: string | Buffer): Promise<{ code: number; stdout: Buffer; stderr: string }>;
 }
 
 export function gitRunner(gitDir: string, workTree?: string): GitRunner {
   const prefix = ['--git-dir', gitDir, ...(workTree ? ['--work-tree', workTree] : []), ...HARDENING];
   const env = gitEnv();
-  const start = (args: string[]) =>
-    spawn('git', [...prefix, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'], cwd: workTree ?? gitDir });
+  const start = (args: string[], extra?: Record<string, string>) =>
+    spawn('git', [...prefix, ...args], { env: extra ? { ...env, ...extra } : env, stdio: ['pipe', 'pipe', 'pipe'], cwd: workTree ?? gitDir });
   return {
     gitDir,
     spawn: start,

@@ -1,7 +1,9 @@
 // GitObjects over the git CLI: a handful of streaming processes per call, never one per commit.
 import { ConfigError } from '../core/errors.js';
 import type { BlobRead, BlobSelection, Enumeration, EnumerationProblem, GitObjects } from '../core/ports.js';
-import { ByteReader, gitRunner, nulTokens, type GitRunner } from './git-process.js';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import type { Author } from '../core/model.js';
+import { ByteReader, gitRunner, type GitRunner } from './git-process.js';
 import { isBlobMode, isNullOid, isoUtc, OriginCollector, type CommitMeta } from './provenance.js';
 
 const LOG_FORMAT = '--format=%x01%H%x00%P%x00%an%x00%ae%x00%at%x00%s%x00';
@@ -56,53 +58,26 @@ export class NativeGitObjects implements GitObjects {
   private async walk(revs: string[]): Promise<Enumeration> {
     const problems: EnumerationProblem[] = [];
     const collector = new OriginCollector();
+    // sizes are asked while the log still runs: a second core does cat-file's work instead of the wall clock
+    const sizer = new SizeQuery(this.git);
+    // git flushes after every commit into a pipe unless told not to: 60k tiny reads cost more than the parse
     const child = this.git.spawn([
       'log', '-c', '--raw', '--no-renames', '--no-abbrev', '-z', '--root', '--no-color', '--no-textconv',
       '--no-ext-diff', '--no-show-signature', LOG_FORMAT, ...revs, '--',
-    ]);
+    ], { GIT_FLUSH: '0' });
     child.stdin.end();
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? 1)));
-
-    let commits = 0;
-    let meta: CommitMeta | null = null;
-    let header: string[] | null = null;
-    // after a raw entry comes its path: the blob it introduces, or '' when the path is to be skipped
-    let pending: string | null = null;
-    for await (const tok of nulTokens(child.stdout)) {
-      if (header) {
-        header.push(tok.toString('utf8'));
-        if (header.length === 6) {
-          const [commit, , name, email, at, subject] = header as [string, string, string, string, string, string];
-          meta = { commit, author: { name, email }, date: isoUtc(Number(at)), subject };
-          header = null;
-        }
-        continue;
-      }
-      if (pending !== null) {
-        if (pending) collector.add(pending, meta!, tok.toString('utf8'));
-        pending = null;
-        continue;
-      }
-      if (tok[0] === 1) {
-        commits++;
-        header = [tok.toString('utf8', 1)];
-        continue;
-      }
-      let s = tok.toString('latin1');
-      if (s.startsWith('\n')) s = s.slice(1);
-      if (!s.startsWith(':')) continue; // the format's own terminators
-      const parents = s.length - s.replace(/^:+/, '').length;
-      const f = s.slice(parents).split(' ');
-      const dstMode = f[parents]!;
-      const srcShas = f.slice(parents + 1, 2 * parents + 1);
-      const dst = f[2 * parents + 1]!;
-      pending = isBlobMode(dstMode) && !isNullOid(dst) && !srcShas.includes(dst) ? dst : '';
-    }
+    const parser = new RawLogParser((oid, meta, path) => {
+      if (collector.add(oid, meta, path)) sizer.ask(oid);
+    });
+    for await (const chunk of child.stdout) parser.push(chunk as Buffer);
+    parser.end();
     const code = await exited;
     if (code !== 0) problems.push(classify(stderr, 'git log'));
-    return { blobs: collector.finish(await this.sizes(collector.oids(), problems), problems), problems, commits };
+    const sizes = await sizer.finish(() => collector.oids(), problems);
+    return { blobs: collector.finish(sizes, problems), problems, commits: parser.commits };
   }
 
   private async commitMeta(rev: string): Promise<CommitMeta | null> {
@@ -146,26 +121,9 @@ export class NativeGitObjects implements GitObjects {
 
   /** Sizes of the given blobs in one `cat-file --batch-check`; absent from the map when missing. */
   private async sizes(oids: string[], problems: EnumerationProblem[]): Promise<Map<string, number>> {
-    const sizes = new Map<string, number>();
-    if (oids.length === 0) return sizes;
-    const r = await this.git.run(
-      ['cat-file', '--batch-check=%(objectname) %(objecttype) %(objectsize)'],
-      oids.join('\n') + '\n',
-    );
-    for (const line of r.stdout.toString().split('\n')) {
-      const [oid, type, size] = line.split(' ');
-      if (type === 'blob' && oid) sizes.set(oid, Number(size));
-    }
-    if (r.code !== 0) {
-      problems.push(classify(r.stderr, 'git cat-file'));
-      // a corrupt object kills batch-check: learn the remaining sizes one process at a time
-      for (const oid of oids) {
-        if (sizes.has(oid)) continue;
-        const one = await this.git.run(['cat-file', '-s', oid]);
-        if (one.code === 0) sizes.set(oid, Number(one.stdout.toString().trim()));
-      }
-    }
-    return sizes;
+    const q = new SizeQuery(this.git);
+    for (const oid of oids) q.ask(oid);
+    return q.finish(() => oids, problems);
   }
 
   async *read(oids: Iterable<string>, opts: { maxBlobSize: number }): AsyncIterable<BlobRead> {
@@ -282,4 +240,267 @@ function classify(stderr: string, what: string): EnumerationProblem {
       ? 'corrupt-object'
       : 'git-error';
   return { kind, ...(m ? { oid: m[1] } : {}), detail: `${what}: ${line}` };
+}
+
+/**
+ * `cat-file --batch-check` fed while the caller is still finding oids. Sizes are absent from the result when
+ * the object is missing; a process that dies (a corrupt object) is reported once and the remaining sizes are
+ * learned one process at a time, as before.
+ */
+class SizeQuery {
+  private child: ChildProcessWithoutNullStreams | null = null;
+  private exited: Promise<number> | null = null;
+  private stderr = '';
+  /** Every oid asked, in order: git answers one line per request, in request order. */
+  private readonly asked: string[] = [];
+  private sent = 0;
+  private answered = 0;
+  private carry: Buffer | null = null;
+  private readonly sizes = new Map<string, number>();
+
+  constructor(private readonly git: GitRunner) {}
+
+  ask(oid: string): void {
+    this.asked.push(oid);
+    if (this.asked.length - this.sent >= 2048) this.send();
+  }
+
+  private send(): void {
+    if (this.sent === this.asked.length) return;
+    if (!this.child) this.start();
+    let bytes = 0;
+    for (let i = this.sent; i < this.asked.length; i++) bytes += this.asked[i]!.length + 1;
+    const out = Buffer.allocUnsafe(bytes);
+    let o = 0;
+    for (; this.sent < this.asked.length; this.sent++) {
+      const oid = this.asked[this.sent]!;
+      for (let i = 0; i < oid.length; i++) out[o++] = oid.charCodeAt(i);
+      out[o++] = 10;
+    }
+    this.child!.stdin.write(out);
+  }
+
+  private start(): void {
+    // --buffer: one write per 4 KiB of answers instead of one per object
+    const child = this.git.spawn(['cat-file', '--buffer', '--batch-check=%(objectname) %(objecttype) %(objectsize)']);
+    this.child = child;
+    child.stdin.on('error', () => {}); // git may die before reading everything; 'close' reports it
+    child.stderr.on('data', (d: Buffer) => (this.stderr += d.toString()));
+    child.stdout.on('data', (d: Buffer) => this.lines(d));
+    this.exited = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? 1)));
+  }
+
+  private lines(chunk: Buffer): void {
+    const b = this.carry ? Buffer.concat([this.carry, chunk]) : chunk;
+    this.carry = null;
+    let pos = 0;
+    for (let nl = b.indexOf(10, pos); nl !== -1; nl = b.indexOf(10, pos)) {
+      this.line(b, pos, nl);
+      pos = nl + 1;
+    }
+    if (pos < b.length) this.carry = Buffer.from(b.subarray(pos));
+  }
+
+  /** `<oid> blob <size>`; `<oid> missing` and other types leave no size. */
+  private line(b: Buffer, s: number, e: number): void {
+    const expected = this.asked[this.answered++];
+    // the answer names the oid asked (no need for a second copy of its string) unless git disagrees
+    let sp = expected === undefined ? s : s + expected.length;
+    const same = sp < e && b[sp] === 32 && sameAscii(b, s, sp, expected!);
+    if (!same) {
+      sp = s;
+      while (sp < e && b[sp] !== 32) sp++;
+    }
+    if (sp === s || e - sp < 7) return;
+    if (b[sp + 1] !== 0x62 || b[sp + 2] !== 0x6c || b[sp + 3] !== 0x6f || b[sp + 4] !== 0x62 || b[sp + 5] !== 32) return;
+    const oid = same ? expected! : b.toString('latin1', s, sp);
+    let size = 0;
+    for (let i = sp + 6; i < e; i++) {
+      const d = b[i]! - 48;
+      if (d < 0 || d > 9 || i - sp > 21) {
+        size = Number(b.toString('latin1', sp + 6, e));
+        break;
+      }
+      size = size * 10 + d;
+    }
+    this.sizes.set(oid, size);
+  }
+
+  async finish(oids: () => string[], problems: EnumerationProblem[]): Promise<Map<string, number>> {
+    this.send();
+    if (!this.child) return this.sizes;
+    this.child.stdin.end();
+    const code = await this.exited!;
+    if (this.carry) this.line(this.carry, 0, this.carry.length);
+    this.carry = null;
+    if (code !== 0) {
+      problems.push(classify(this.stderr.trim(), 'git cat-file'));
+      for (const oid of oids()) {
+        if (this.sizes.has(oid)) continue;
+        const one = await this.git.run(['cat-file', '-s', oid]);
+        if (one.code === 0) this.sizes.set(oid, Number(one.stdout.toString().trim()));
+      }
+    }
+    return this.sizes;
+  }
+}
+
+function sameAscii(b: Buffer, s: number, e: number, str: string): boolean {
+  if (e - s !== str.length) return false;
+  for (let i = 0; i < str.length; i++) if (b[s + i] !== str.charCodeAt(i)) return false;
+  return true;
+}
+
+const MODE_BYTES = ['100644', '100755', '120000', '100664'].map((m) => Buffer.from(m, 'latin1'));
+
+/**
+ * Incremental parser of `git log -c --raw -z` with LOG_FORMAT, over bytes: only the oids and paths that are
+ * kept are ever decoded. Records are `:<modes…> <oids…> <status>\0<path>\0`, with one `:` per parent.
+ */
+class RawLogParser {
+  commits = 0;
+  private carry: Buffer | null = null;
+  /** Header field being read (1..5) after a commit marker, or 0. */
+  private field = 0;
+  private commit = '';
+  private name = '';
+  private email = '';
+  private at = 0;
+  private meta: CommitMeta | null = null;
+  /** After a raw entry comes its path: the blob it introduces, or '' when the path is to be skipped. */
+  private pending: string | null = null;
+  private readonly authors = new Map<string, Map<string, Author>>();
+  private readonly paths = new Map<string, string>();
+
+  constructor(private readonly emit: (oid: string, meta: CommitMeta, path: string) => void) {}
+
+  push(chunk: Buffer): void {
+    let pos = 0;
+    let nul = chunk.indexOf(0);
+    if (this.carry) {
+      if (nul === -1) {
+        this.carry = Buffer.concat([this.carry, chunk]);
+        return;
+      }
+      const tok = Buffer.concat([this.carry, chunk.subarray(0, nul)]);
+      this.carry = null;
+      this.token(tok, 0, tok.length);
+      pos = nul + 1;
+      nul = chunk.indexOf(0, pos);
+    }
+    while (nul !== -1) {
+      this.token(chunk, pos, nul);
+      pos = nul + 1;
+      nul = chunk.indexOf(0, pos);
+    }
+    if (pos < chunk.length) this.carry = chunk.subarray(pos);
+  }
+
+  end(): void {
+    if (this.carry && this.carry.length) this.token(this.carry, 0, this.carry.length);
+    this.carry = null;
+  }
+
+  private token(b: Buffer, s: number, e: number): void {
+    if (this.field !== 0) {
+      this.headerField(b, s, e);
+      return;
+    }
+    if (this.pending !== null) {
+      if (this.pending) this.emit(this.pending, this.meta!, this.path(b, s, e));
+      this.pending = null;
+      return;
+    }
+    if (s < e && b[s] === 1) {
+      this.commits++;
+      this.commit = b.toString('latin1', s + 1, e);
+      this.field = 1;
+      return;
+    }
+    if (s < e && b[s] === 10) s++; // the newline between a commit's header and its first record
+    if (s < e && b[s] === 58) this.pending = this.record(b, s, e);
+  }
+
+  private headerField(b: Buffer, s: number, e: number): void {
+    switch (this.field++) {
+      case 1: // parents: the record's colons say how many
+        return;
+      case 2:
+        this.name = b.toString('utf8', s, e);
+        return;
+      case 3:
+        this.email = b.toString('utf8', s, e);
+        return;
+      case 4:
+        this.at = Number(b.toString('latin1', s, e));
+        return;
+      default: {
+        this.field = 0;
+        let byEmail = this.authors.get(this.name);
+        if (!byEmail) this.authors.set(this.name, (byEmail = new Map()));
+        let author = byEmail.get(this.email);
+        if (!author) byEmail.set(this.email, (author = { name: this.name, email: this.email }));
+        this.meta = { commit: this.commit, author, date: isoUtc(this.at), subject: b.toString('utf8', s, e) };
+      }
+    }
+  }
+
+  /** The blob a raw record introduces, or '' (not a blob, a deletion, or equal to some parent's). */
+  private record(b: Buffer, s: number, e: number): string {
+    let p = s;
+    while (p < e && b[p] === 58) p++;
+    const parents = p - s;
+    // fields: parents+1 modes, parents+1 oids, status; we need the last mode, the parents' oids and the last oid
+    for (let f = 0; f < parents; f++) p = skipField(b, p, e);
+    const modeStart = p;
+    const modeEnd = fieldEnd(b, p, e);
+    if (modeEnd >= e || !isBlobModeBytes(b, modeStart, modeEnd)) return '';
+    const srcStart = modeEnd + 1;
+    p = srcStart;
+    for (let f = 0; f < parents; f++) p = skipField(b, p, e);
+    const dstStart = p;
+    const dstEnd = fieldEnd(b, p, e);
+    if (dstStart >= e || dstEnd === dstStart) return '';
+    const len = dstEnd - dstStart;
+    let zeros = true;
+    for (let i = dstStart; i < dstEnd; i++) {
+      if (b[i] !== 48) {
+        zeros = false;
+        break;
+      }
+    }
+    if (zeros) return '';
+    for (let f = 0, q = srcStart; f < parents; f++) {
+      const qe = fieldEnd(b, q, e);
+      if (qe - q === len && b.compare(b, dstStart, dstEnd, q, qe) === 0) return '';
+      q = qe + 1;
+    }
+    return b.toString('latin1', dstStart, dstEnd);
+  }
+
+  private path(b: Buffer, s: number, e: number): string {
+    const p = b.toString('utf8', s, e);
+    const known = this.paths.get(p);
+    if (known !== undefined) return known;
+    this.paths.set(p, p);
+    return p;
+  }
+}
+
+function fieldEnd(b: Buffer, p: number, e: number): number {
+  while (p < e && b[p] !== 32) p++;
+  return p;
+}
+
+function skipField(b: Buffer, p: number, e: number): number {
+  return Math.min(fieldEnd(b, p, e) + 1, e);
+}
+
+function isBlobModeBytes(b: Buffer, s: number, e: number): boolean {
+  if (e - s !== 6) return false;
+  outer: for (const m of MODE_BYTES) {
+    for (let i = 0; i < 6; i++) if (b[s + i] !== m[i]) continue outer;
+    return true;
+  }
+  return false;
 }
