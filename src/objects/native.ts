@@ -10,6 +10,14 @@ const LOG_FORMAT = '--format=%x01%H%x00%P%x00%an%x00%ae%x00%at%x00%s%x00';
 const EMPTY_TREE_SHA1 = '4b825dc642cb6eb9a060e54bf8d69288fbee4904';
 const NO_ONE = { name: '', email: '' };
 
+/** The one `git log` the full-history walk parses (exported for the parser's tests). */
+export function logArgs(revs: string[]): string[] {
+  return [
+    'log', '-c', '--raw', '--no-renames', '--no-abbrev', '-z', '--root', '--no-color', '--no-textconv',
+    '--no-ext-diff', '--no-show-signature', LOG_FORMAT, ...revs, '--',
+  ];
+}
+
 export interface NativeOptions {
   /** The git directory (`.git`, a bare repo, or a worktree's gitdir). */
   gitDir: string;
@@ -61,10 +69,7 @@ export class NativeGitObjects implements GitObjects {
     // sizes are asked while the log still runs: a second core does cat-file's work instead of the wall clock
     const sizer = new SizeQuery(this.git);
     // git flushes after every commit into a pipe unless told not to: 60k tiny reads cost more than the parse
-    const child = this.git.spawn([
-      'log', '-c', '--raw', '--no-renames', '--no-abbrev', '-z', '--root', '--no-color', '--no-textconv',
-      '--no-ext-diff', '--no-show-signature', LOG_FORMAT, ...revs, '--',
-    ], { GIT_FLUSH: '0' });
+    const child = this.git.spawn(logArgs(revs), { GIT_FLUSH: '0' });
     child.stdin.end();
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -357,7 +362,7 @@ const MODE_BYTES = ['100644', '100755', '120000', '100664'].map((m) => Buffer.fr
  * Incremental parser of `git log -c --raw -z` with LOG_FORMAT, over bytes: only the oids and paths that are
  * kept are ever decoded. Records are `:<modes…> <oids…> <status>\0<path>\0`, with one `:` per parent.
  */
-class RawLogParser {
+export class RawLogParser {
   commits = 0;
   private carry: Buffer | null = null;
   /** Header field being read (1..5) after a commit marker, or 0. */
