@@ -61,8 +61,8 @@ function reference(stream: Buffer): Array<[string, string, string, string]> {
   for (let k = 0; k < toks.length; k++) {
     const tok = toks[k]!;
     if (tok[0] === 1) {
-      meta = [tok.toString('utf8', 1), ...toks.slice(k + 1, k + 6).map((t) => t.toString('utf8'))];
-      k += 5;
+      meta = [tok.toString('utf8', 1), ...toks.slice(k + 1, k + 5).map((t) => t.toString('utf8'))];
+      k += 4;
       continue;
     }
     let s = tok.toString('latin1');
@@ -73,7 +73,7 @@ function reference(stream: Buffer): Array<[string, string, string, string]> {
     const dst = f[2 * parents + 1]!;
     const path = toks[++k]!.toString('utf8');
     if (isBlobMode(f[parents]!) && !isNullOid(dst) && !f.slice(parents + 1, 2 * parents + 1).includes(dst)) {
-      out.push([dst, meta[0]!, `${meta[2]} <${meta[3]}> ${isoUtc(Number(meta[4]))} ${meta[5]}`, path]);
+      out.push([dst, meta[0]!, `${meta[1]} <${meta[2]}> ${isoUtc(Number(meta[3]))} ${meta[4]}`, path]);
     }
   }
   return out;

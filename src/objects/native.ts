@@ -7,6 +7,8 @@ import { ByteReader, gitRunner, type GitRunner } from './git-process.js';
 import { isBlobMode, isNullOid, isoUtc, OriginCollector, type CommitMeta } from './provenance.js';
 
 const LOG_FORMAT = '--format=%x01%H%x00%P%x00%an%x00%ae%x00%at%x00%s%x00';
+/** The walk's format: no parents (a raw record's colons say how many), 2.7 MB less to print and read on 65k commits. */
+const WALK_FORMAT = '--format=%x01%H%x00%an%x00%ae%x00%at%x00%s%x00';
 const EMPTY_TREE_SHA1 = '4b825dc642cb6eb9a060e54bf8d69288fbee4904';
 const NO_ONE = { name: '', email: '' };
 
@@ -14,7 +16,7 @@ const NO_ONE = { name: '', email: '' };
 export function logArgs(revs: string[]): string[] {
   return [
     'log', '-c', '--raw', '--no-renames', '--no-abbrev', '-z', '--root', '--no-color', '--no-textconv',
-    '--no-ext-diff', '--no-show-signature', LOG_FORMAT, ...revs, '--',
+    '--no-ext-diff', '--no-show-signature', WALK_FORMAT, ...revs, '--',
   ];
 }
 
@@ -77,7 +79,23 @@ export class NativeGitObjects implements GitObjects {
     const parser = new RawLogParser((oid, meta, path) => {
       if (collector.add(oid, meta, path)) sizer.ask(oid);
     });
-    for await (const chunk of child.stdout) parser.push(chunk as Buffer);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        child.stdout.on('data', (chunk: Buffer) => {
+          try {
+            parser.push(chunk);
+          } catch (err) {
+            reject(err);
+          }
+        });
+        child.stdout.on('end', resolve);
+        child.stdout.on('error', reject);
+      });
+    } catch (err) {
+      sizer.abort();
+      child.kill();
+      throw err;
+    }
     parser.end();
     const code = await exited;
     if (code !== 0) problems.push(classify(stderr, 'git log'));
@@ -287,7 +305,8 @@ class SizeQuery {
 
   private start(): void {
     // --buffer: one write per 4 KiB of answers instead of one per object
-    const child = this.git.spawn(['cat-file', '--buffer', '--batch-check=%(objectname) %(objecttype) %(objectsize)']);
+    // answers come one line per request, in order: the oid need not be echoed back
+    const child = this.git.spawn(['cat-file', '--buffer', '--batch-check=%(objecttype) %(objectsize)']);
     this.child = child;
     child.stdin.on('error', () => {}); // git may die before reading everything; 'close' reports it
     child.stderr.on('data', (d: Buffer) => (this.stderr += d.toString()));
@@ -306,29 +325,26 @@ class SizeQuery {
     if (pos < b.length) this.carry = Buffer.from(b.subarray(pos));
   }
 
-  /** `<oid> blob <size>`; `<oid> missing` and other types leave no size. */
+  /** `blob <size>` for the next oid asked; `<oid> missing` and other types leave no size. */
   private line(b: Buffer, s: number, e: number): void {
-    const expected = this.asked[this.answered++];
-    // the answer names the oid asked (no need for a second copy of its string) unless git disagrees
-    let sp = expected === undefined ? s : s + expected.length;
-    const same = sp < e && b[sp] === 32 && sameAscii(b, s, sp, expected!);
-    if (!same) {
-      sp = s;
-      while (sp < e && b[sp] !== 32) sp++;
-    }
-    if (sp === s || e - sp < 7) return;
-    if (b[sp + 1] !== 0x62 || b[sp + 2] !== 0x6c || b[sp + 3] !== 0x6f || b[sp + 4] !== 0x62 || b[sp + 5] !== 32) return;
-    const oid = same ? expected! : b.toString('latin1', s, sp);
+    const oid = this.asked[this.answered++];
+    if (oid === undefined || e - s < 6) return;
+    if (b[s] !== 0x62 || b[s + 1] !== 0x6c || b[s + 2] !== 0x6f || b[s + 3] !== 0x62 || b[s + 4] !== 32) return;
     let size = 0;
-    for (let i = sp + 6; i < e; i++) {
+    for (let i = s + 5; i < e; i++) {
       const d = b[i]! - 48;
-      if (d < 0 || d > 9 || i - sp > 21) {
-        size = Number(b.toString('latin1', sp + 6, e));
+      if (d < 0 || d > 9 || i - s > 20) {
+        size = Number(b.toString('latin1', s + 5, e));
         break;
       }
       size = size * 10 + d;
     }
     this.sizes.set(oid, size);
+  }
+
+  /** Stops the process when the caller gives up before `finish`. */
+  abort(): void {
+    this.child?.kill();
   }
 
   async finish(oids: () => string[], problems: EnumerationProblem[]): Promise<Map<string, number>> {
@@ -350,22 +366,16 @@ class SizeQuery {
   }
 }
 
-function sameAscii(b: Buffer, s: number, e: number, str: string): boolean {
-  if (e - s !== str.length) return false;
-  for (let i = 0; i < str.length; i++) if (b[s + i] !== str.charCodeAt(i)) return false;
-  return true;
-}
-
 const MODE_BYTES = ['100644', '100755', '120000', '100664'].map((m) => Buffer.from(m, 'latin1'));
 
 /**
- * Incremental parser of `git log -c --raw -z` with LOG_FORMAT, over bytes: only the oids and paths that are
+ * Incremental parser of `git log -c --raw -z` with WALK_FORMAT, over bytes: only the oids and paths that are
  * kept are ever decoded. Records are `:<modes…> <oids…> <status>\0<path>\0`, with one `:` per parent.
  */
 export class RawLogParser {
   commits = 0;
   private carry: Buffer | null = null;
-  /** Header field being read (1..5) after a commit marker, or 0. */
+  /** Header field being read (1..4) after a commit marker, or 0. */
   private field = 0;
   private commit = '';
   private name = '';
@@ -428,15 +438,13 @@ export class RawLogParser {
 
   private headerField(b: Buffer, s: number, e: number): void {
     switch (this.field++) {
-      case 1: // parents: the record's colons say how many
-        return;
-      case 2:
+      case 1:
         this.name = b.toString('utf8', s, e);
         return;
-      case 3:
+      case 2:
         this.email = b.toString('utf8', s, e);
         return;
-      case 4:
+      case 3:
         this.at = Number(b.toString('latin1', s, e));
         return;
       default: {

@@ -82,9 +82,11 @@ export class OriginCollector {
    */
   finish(sizes: Map<string, number>, problems: EnumerationProblem[]): BlobEntry[] {
     const blobs: BlobEntry[] = [];
-    const oids = sortOids([...this.byOid.keys()]);
-    for (const oid of oids) {
-      const origins = this.byOid.get(oid)!;
+    const lists = [...this.byOid.values()];
+    const order = sortOrder([...this.byOid.keys()]);
+    for (let i = 0; i < order.length; i++) {
+      const oid = order.keys[i]!;
+      const origins = lists[order.index[i]!]!;
       const size = sizes.get(oid);
       if (origins.length > 1) origins.sort(compareOrigins);
       const o = origins[0]!;
@@ -105,41 +107,58 @@ export class OriginCollector {
 
 const INDEX_BITS = 2 ** 21;
 
-/**
- * Sorted as `<` orders strings. Lowercase-hex oids sort as numbers (their first 8 digits, the position in the
- * low bits) in a Float64Array, several times faster than comparing 80k strings; equal prefixes are then
- * ordered by the whole string. Anything else takes the plain string sort.
- */
+/** Sorted as `<` orders strings (see sortOrder). */
 export function sortOids(oids: string[]): string[] {
+  return sortOrder(oids).keys;
+}
+
+/**
+ * `keys` sorted as `<` orders strings, and `index[i]`: where keys[i] was in the input. Lowercase-hex oids sort
+ * as numbers (their first 8 digits, the position in the low bits) in a Float64Array, several times faster
+ * than comparing 80k strings; equal prefixes are then ordered by the whole string. Anything else takes the
+ * plain string sort.
+ */
+export function sortOrder(oids: string[]): { keys: string[]; index: ArrayLike<number>; length: number } {
   const n = oids.length;
-  if (n >= INDEX_BITS) return oids.sort();
-  const keys = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    const oid = oids[i]!;
-    if (oid.length < 8) return oids.sort();
-    let v = 0;
-    for (let j = 0; j < 8; j++) {
-      const c = oid.charCodeAt(j);
-      const x = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : -1;
-      if (x < 0) return oids.sort();
-      v = v * 16 + x;
-    }
-    keys[i] = v * INDEX_BITS + i;
+  const keys = n < INDEX_BITS ? hexKeys(oids) : null;
+  if (!keys) {
+    const index = oids.map((_, i) => i).sort((a, b) => (oids[a]! < oids[b]! ? -1 : oids[a]! > oids[b]! ? 1 : 0));
+    return { keys: index.map((i) => oids[i]!), index, length: n };
   }
   keys.sort();
-  const out = new Array<string>(n);
-  for (let i = 0; i < n; i++) out[i] = oids[keys[i]! % INDEX_BITS]!;
+  const index = new Int32Array(n);
+  for (let i = 0; i < n; i++) index[i] = keys[i]! % INDEX_BITS;
   for (let i = 0; i < n; ) {
     const prefix = Math.floor(keys[i]! / INDEX_BITS);
     let j = i + 1;
     while (j < n && Math.floor(keys[j]! / INDEX_BITS) === prefix) j++;
     if (j - i > 1) {
-      const run = out.slice(i, j).sort();
-      for (let k = 0; k < run.length; k++) out[i + k] = run[k]!;
+      const run = Array.from(index.subarray(i, j)).sort((a, b) => (oids[a]! < oids[b]! ? -1 : oids[a]! > oids[b]! ? 1 : 0));
+      index.set(run, i);
     }
     i = j;
   }
-  return out;
+  const sorted = new Array<string>(n);
+  for (let i = 0; i < n; i++) sorted[i] = oids[index[i]!]!;
+  return { keys: sorted, index, length: n };
+}
+
+/** First 8 hex digits × 2^21 + position, or null when some oid is not lowercase hex. */
+function hexKeys(oids: string[]): Float64Array | null {
+  const keys = new Float64Array(oids.length);
+  for (let i = 0; i < oids.length; i++) {
+    const oid = oids[i]!;
+    if (oid.length < 8) return null;
+    let v = 0;
+    for (let j = 0; j < 8; j++) {
+      const c = oid.charCodeAt(j);
+      const x = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : -1;
+      if (x < 0) return null;
+      v = v * 16 + x;
+    }
+    keys[i] = v * INDEX_BITS + i;
+  }
+  return keys;
 }
 
 function dedupe(sorted: Origin[]): Origin[] {
