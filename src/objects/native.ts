@@ -4,7 +4,7 @@ import type { BlobRead, BlobSelection, Enumeration, EnumerationProblem, GitObjec
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import type { Author } from '../core/model.js';
 import { ByteReader, gitRunner, type GitRunner } from './git-process.js';
-import { isBlobMode, isNullOid, isoUtc, OriginCollector, type CommitMeta } from './provenance.js';
+import { isBlobMode, isNullOid, isoUtc, OriginCollector, type CommitMeta, type SizeOf } from './provenance.js';
 
 const LOG_FORMAT = '--format=%x01%H%x00%P%x00%an%x00%ae%x00%at%x00%s%x00';
 /** The walk's format: no parents (a raw record's colons say how many), 2.7 MB less to print and read on 65k commits. */
@@ -143,7 +143,7 @@ export class NativeGitObjects implements GitObjects {
   }
 
   /** Sizes of the given blobs in one `cat-file --batch-check`; absent from the map when missing. */
-  private async sizes(oids: string[], problems: EnumerationProblem[]): Promise<Map<string, number>> {
+  private async sizes(oids: string[], problems: EnumerationProblem[]): Promise<SizeOf> {
     const q = new SizeQuery(this.git);
     for (const oid of oids) q.ask(oid);
     return q.finish(() => oids, problems);
@@ -274,32 +274,39 @@ class SizeQuery {
   private child: ChildProcessWithoutNullStreams | null = null;
   private exited: Promise<number> | null = null;
   private stderr = '';
-  /** Every oid asked, in order: git answers one line per request, in request order. */
-  private readonly asked: string[] = [];
-  private sent = 0;
+  /** Oids not yet written to git; git answers one line per request, in request order. */
+  private unsent: string[] = [];
+  private asked = 0;
   private answered = 0;
   private carry: Buffer | null = null;
-  private readonly sizes = new Map<string, number>();
+  /** Size by request position, NaN until known: 8 bytes a blob instead of a Map entry and a second oid string. */
+  private sizes = new Float64Array(1024).fill(Number.NaN);
 
   constructor(private readonly git: GitRunner) {}
 
+  /** Asks the size of the next blob: the n-th call is answered at position n. */
   ask(oid: string): void {
-    this.asked.push(oid);
-    if (this.asked.length - this.sent >= 2048) this.send();
+    this.unsent.push(oid);
+    if (++this.asked > this.sizes.length) {
+      const grown = new Float64Array(this.sizes.length * 2).fill(Number.NaN);
+      grown.set(this.sizes);
+      this.sizes = grown;
+    }
+    if (this.unsent.length >= 8192) this.send();
   }
 
   private send(): void {
-    if (this.sent === this.asked.length) return;
+    if (this.unsent.length === 0) return;
     if (!this.child) this.start();
     let bytes = 0;
-    for (let i = this.sent; i < this.asked.length; i++) bytes += this.asked[i]!.length + 1;
+    for (const oid of this.unsent) bytes += oid.length + 1;
     const out = Buffer.allocUnsafe(bytes);
     let o = 0;
-    for (; this.sent < this.asked.length; this.sent++) {
-      const oid = this.asked[this.sent]!;
+    for (const oid of this.unsent) {
       for (let i = 0; i < oid.length; i++) out[o++] = oid.charCodeAt(i);
       out[o++] = 10;
     }
+    this.unsent = [];
     this.child!.stdin.write(out);
   }
 
@@ -327,8 +334,8 @@ class SizeQuery {
 
   /** `blob <size>` for the next oid asked; `<oid> missing` and other types leave no size. */
   private line(b: Buffer, s: number, e: number): void {
-    const oid = this.asked[this.answered++];
-    if (oid === undefined || e - s < 6) return;
+    const at = this.answered++;
+    if (at >= this.asked || e - s < 6) return;
     if (b[s] !== 0x62 || b[s + 1] !== 0x6c || b[s + 2] !== 0x6f || b[s + 3] !== 0x62 || b[s + 4] !== 32) return;
     let size = 0;
     for (let i = s + 5; i < e; i++) {
@@ -339,7 +346,7 @@ class SizeQuery {
       }
       size = size * 10 + d;
     }
-    this.sizes.set(oid, size);
+    this.sizes[at] = size;
   }
 
   /** Stops the process when the caller gives up before `finish`. */
@@ -347,22 +354,27 @@ class SizeQuery {
     this.child?.kill();
   }
 
-  async finish(oids: () => string[], problems: EnumerationProblem[]): Promise<Map<string, number>> {
+  async finish(oids: () => string[], problems: EnumerationProblem[]): Promise<SizeOf> {
+    const sizeOf: SizeOf = (_oid, index) => {
+      const v = this.sizes[index]!;
+      return Number.isNaN(v) ? undefined : v;
+    };
     this.send();
-    if (!this.child) return this.sizes;
+    if (!this.child) return sizeOf;
     this.child.stdin.end();
     const code = await this.exited!;
     if (this.carry) this.line(this.carry, 0, this.carry.length);
     this.carry = null;
     if (code !== 0) {
       problems.push(classify(this.stderr.trim(), 'git cat-file'));
-      for (const oid of oids()) {
-        if (this.sizes.has(oid)) continue;
-        const one = await this.git.run(['cat-file', '-s', oid]);
-        if (one.code === 0) this.sizes.set(oid, Number(one.stdout.toString().trim()));
+      const all = oids();
+      for (let i = 0; i < all.length; i++) {
+        if (sizeOf(all[i]!, i) !== undefined) continue;
+        const one = await this.git.run(['cat-file', '-s', all[i]!]);
+        if (one.code === 0) this.sizes[i] = Number(one.stdout.toString().trim());
       }
     }
-    return this.sizes;
+    return sizeOf;
   }
 }
 
@@ -385,7 +397,9 @@ export class RawLogParser {
   /** After a raw entry comes its path: the blob it introduces, or '' when the path is to be skipped. */
   private pending: string | null = null;
   private readonly authors = new Map<string, Map<string, Author>>();
-  private readonly paths = new Map<string, string>();
+  /** Paths, names and emails repeat across commits: decoded once, then found by their bytes. */
+  private readonly paths = new BytesInterner();
+  private readonly people = new BytesInterner();
 
   constructor(private readonly emit: (oid: string, meta: CommitMeta, path: string) => void) {}
 
@@ -439,13 +453,13 @@ export class RawLogParser {
   private headerField(b: Buffer, s: number, e: number): void {
     switch (this.field++) {
       case 1:
-        this.name = b.toString('utf8', s, e);
+        this.name = this.people.get(b, s, e);
         return;
       case 2:
-        this.email = b.toString('utf8', s, e);
+        this.email = this.people.get(b, s, e);
         return;
       case 3:
-        this.at = Number(b.toString('latin1', s, e));
+        this.at = digits(b, s, e);
         return;
       default: {
         this.field = 0;
@@ -485,19 +499,61 @@ export class RawLogParser {
     if (zeros) return '';
     for (let f = 0, q = srcStart; f < parents; f++) {
       const qe = fieldEnd(b, q, e);
-      if (qe - q === len && b.compare(b, dstStart, dstEnd, q, qe) === 0) return '';
+      if (qe - q === len && sameBytes(b, q, dstStart, len)) return '';
       q = qe + 1;
     }
     return b.toString('latin1', dstStart, dstEnd);
   }
 
   private path(b: Buffer, s: number, e: number): string {
-    const p = b.toString('utf8', s, e);
-    const known = this.paths.get(p);
-    if (known !== undefined) return known;
-    this.paths.set(p, p);
-    return p;
+    return this.paths.get(b, s, e);
   }
+
+}
+
+interface Interned {
+  bytes: Buffer;
+  text: string;
+  next: Interned | null;
+}
+
+/** UTF-8 strings by their bytes: a repeated value costs a hash and a comparison, not a decode and a new string. */
+class BytesInterner {
+  private readonly byHash = new Map<number, Interned>();
+
+  get(b: Buffer, s: number, e: number): string {
+    const len = e - s;
+    let h = 0x811c9dc5 ^ len;
+    for (let i = s; i < e; i++) h = Math.imul(h ^ b[i]!, 0x01000193);
+    const first = this.byHash.get(h);
+    for (let c: Interned | null | undefined = first; c; c = c.next) {
+      if (c.bytes.length !== len) continue;
+      let i = 0;
+      while (i < len && c.bytes[i] === b[s + i]) i++;
+      if (i === len) return c.text;
+    }
+    const text = b.toString('utf8', s, e);
+    this.byHash.set(h, { bytes: Buffer.from(b.subarray(s, e)), text, next: first ?? null });
+    return text;
+  }
+}
+
+/** `Number(text)` for the bytes, without the string when they are plain digits. */
+function digits(b: Buffer, s: number, e: number): number {
+  if (e - s < 1 || e - s > 15) return Number(b.toString('latin1', s, e));
+  let n = 0;
+  for (let i = s; i < e; i++) {
+    const d = b[i]! - 48;
+    if (d < 0 || d > 9) return Number(b.toString('latin1', s, e));
+    n = n * 10 + d;
+  }
+  return n;
+}
+
+/** Byte comparison in JS: oids differ within a byte or two, cheaper than a native compare call. */
+function sameBytes(b: Buffer, x: number, y: number, len: number): boolean {
+  for (let i = 0; i < len; i++) if (b[x + i] !== b[y + i]) return false;
+  return true;
 }
 
 function fieldEnd(b: Buffer, p: number, e: number): number {

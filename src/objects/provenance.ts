@@ -56,6 +56,9 @@ export function isoUtc(epochSeconds: number): string {
   );
 }
 
+/** Size of a blob given its oid and its position in `OriginCollector#oids()`; undefined when it is missing. */
+export type SizeOf = (oid: string, index: number) => number | undefined;
+
 /** Accumulates (blob, origin) pairs; one origin per (commit, path). */
 export class OriginCollector {
   private readonly byOid = new Map<string, Origin[]>();
@@ -77,17 +80,18 @@ export class OriginCollector {
   }
 
   /**
-   * Final, canonical form. `sizes` maps oid → size; an oid without a size is missing from the object
+   * Final, canonical form. `sizes` maps oid → size (or answers by the oid's position in `oids()`); an oid without a size is missing from the object
    * database: it is dropped from the blobs and reported as a problem instead.
    */
-  finish(sizes: Map<string, number>, problems: EnumerationProblem[]): BlobEntry[] {
+  finish(sizes: ReadonlyMap<string, number> | SizeOf, problems: EnumerationProblem[]): BlobEntry[] {
+    const sizeOf: SizeOf = typeof sizes === 'function' ? sizes : (oid) => sizes.get(oid);
     const blobs: BlobEntry[] = [];
     const lists = [...this.byOid.values()];
     const order = sortOrder([...this.byOid.keys()]);
     for (let i = 0; i < order.length; i++) {
       const oid = order.keys[i]!;
       const origins = lists[order.index[i]!]!;
-      const size = sizes.get(oid);
+      const size = sizeOf(oid, order.index[i]!);
       if (origins.length > 1) origins.sort(compareOrigins);
       const o = origins[0]!;
       if (size === undefined) {
