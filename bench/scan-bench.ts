@@ -137,7 +137,7 @@ async function main() {
   console.log(`scan (${backend}${backend === 'pack' ? ', delta-aware' : ''}, ${res.jobs} worker${res.jobs === 1 ? '' : 's'}): ${(total / 1000).toFixed(2)} s` +
     ` = enumerate ${(res.enumerateMs / 1000).toFixed(2)} s + read+detect ${(res.scanMs / 1000).toFixed(2)} s` +
     ` — ${mb(res.bytes / (total / 1000))} MB/s over ${res.blobs} blobs / ${mb(res.bytes)} MB; scanned ${mb(res.scannedBytes)} MB`);
-  if (res.stats) console.log(`  blobs scanned whole ${res.stats.full}, by delta regions ${res.stats.regions}, binary ${res.stats.binary}, read back by the fallback ${res.stats.fallback}; peak bytes in flight ${mb(res.stats.peakInFlightBytes)} MB`);
+  if (res.stats) console.log(`  blobs scanned whole ${res.stats.full}, by delta regions ${res.stats.regions}, binary ${res.stats.binary}, read back by the fallback ${res.stats.fallback}; speculative region plans ${res.stats.speculative} (rescanned whole ${res.stats.rescanned}); peak bytes in flight ${mb(res.stats.peakInFlightBytes)} MB`);
   console.log(`  findings ${res.findings} (detector+secret), ${res.matches} blob matches`);
   console.log(`  ratio to cat-file: ${(total / catFile).toFixed(2)}× (target ≤ 3×); read+detect alone ${(res.scanMs / catFile).toFixed(2)}×`);
   if (!Number.isNaN(log)) console.log(`  ratio to git log -p --all: ${(total / log).toFixed(2)}×`);

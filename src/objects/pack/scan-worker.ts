@@ -35,5 +35,6 @@ port.on('message', (msg: PackPoolInit | PackPoolBatch) => {
       ? runTask(engine, { oid: j.oid, path: j.path, data: blob, report: j.report, ...(j.regions ? { regions: j.regions } : {}) })
       : { oid: j.oid, report: j.report, matches: [], mode: 'full', size: blob.length, scanned: 0, dirty: true, error: 'pack scan worker has no engine' };
   });
-  port.postMessage({ type: 'result', batchId: msg.batchId, results, buffer: msg.buffer } satisfies PackPoolResult, [msg.buffer]);
+  // the shared buffer goes back to the pool with this message: nothing may read it after
+  port.postMessage({ type: 'result', batchId: msg.batchId, results } satisfies PackPoolResult);
 });
