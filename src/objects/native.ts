@@ -303,7 +303,7 @@ class SizeQuery {
     const out = Buffer.allocUnsafe(bytes);
     let o = 0;
     for (const oid of this.unsent) {
-      for (let i = 0; i < oid.length; i++) out[o++] = oid.charCodeAt(i);
+      o += out.write(oid, o, 'latin1');
       out[o++] = 10;
     }
     this.unsent = [];
