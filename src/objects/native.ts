@@ -386,7 +386,8 @@ const MODE_BYTES = ['100644', '100755', '120000', '100664'].map((m) => Buffer.fr
  */
 export class RawLogParser {
   commits = 0;
-  private carry: Buffer | null = null;
+  /** The unfinished token's pieces. */
+  private carry: Buffer[] = [];
   /** Header field being read (1..4) after a commit marker, or 0. */
   private field = 0;
   private commit = '';
@@ -406,13 +407,14 @@ export class RawLogParser {
   push(chunk: Buffer): void {
     let pos = 0;
     let nul = chunk.indexOf(0);
-    if (this.carry) {
+    if (this.carry.length) {
       if (nul === -1) {
-        this.carry = Buffer.concat([this.carry, chunk]);
+        this.carry.push(chunk); // joined once its end arrives: a huge token costs one copy, not one per chunk
         return;
       }
-      const tok = Buffer.concat([this.carry, chunk.subarray(0, nul)]);
-      this.carry = null;
+      this.carry.push(chunk.subarray(0, nul));
+      const tok = Buffer.concat(this.carry);
+      this.carry = [];
       this.token(tok, 0, tok.length);
       pos = nul + 1;
       nul = chunk.indexOf(0, pos);
@@ -422,12 +424,13 @@ export class RawLogParser {
       pos = nul + 1;
       nul = chunk.indexOf(0, pos);
     }
-    if (pos < chunk.length) this.carry = chunk.subarray(pos);
+    if (pos < chunk.length) this.carry.push(chunk.subarray(pos));
   }
 
   end(): void {
-    if (this.carry && this.carry.length) this.token(this.carry, 0, this.carry.length);
-    this.carry = null;
+    const tok = Buffer.concat(this.carry);
+    this.carry = [];
+    if (tok.length) this.token(tok, 0, tok.length);
   }
 
   private token(b: Buffer, s: number, e: number): void {

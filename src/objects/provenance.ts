@@ -80,8 +80,9 @@ export class OriginCollector {
   }
 
   /**
-   * Final, canonical form. `sizes` maps oid → size (or answers by the oid's position in `oids()`); an oid without a size is missing from the object
-   * database: it is dropped from the blobs and reported as a problem instead.
+   * Final, canonical form. `sizes` maps oid → size (or answers by the oid's position in `oids()`); an oid
+   * without a size is missing from the object database: it is dropped from the blobs and reported as a
+   * problem instead.
    */
   finish(sizes: ReadonlyMap<string, number> | SizeOf, problems: EnumerationProblem[]): BlobEntry[] {
     const sizeOf: SizeOf = typeof sizes === 'function' ? sizes : (oid) => sizes.get(oid);
