@@ -90,9 +90,21 @@ describe('pack scan pool (compiled build, 2 workers)', () => {
     // speculative planning ends with the same modes as the single thread (per round)
     expect(inThread.regions).toBeGreaterThan(30);
     expect(pool.stats.regions).toBe(2 * inThread.regions);
+    // jobs 2 = one worker plus this (reading) thread, which scans whenever the worker's queue is full
+    expect(pool.stats.helped).toBeGreaterThan(0);
+    expect(pool.stats.helped).toBeLessThan(pool.stats.full + pool.stats.regions + pool.stats.binary);
     // one batch per worker can be dispatched past the high-water mark before the producer waits
     expect(pool.stats.peakInFlightBytes).toBeLessThanOrEqual(256 * 1024 + 2 * (64 * 1024 + 200_000));
     await pool.close();
+
+    // two workers and a reader that only reads: the same results
+    const plain = built.createPackScanPool({ detectorsDir: DETECTORS, jobs: 2, readerHelps: false, batchBytes: 64 * 1024, highWaterBytes: 256 * 1024 });
+    const got = new Map<string, Match[]>();
+    for await (const r of plain.scan(jobs())) got.set(r.oid, r.matches);
+    for (const [oid, ms] of reference) expect(got.get(oid), oid).toEqual(ms);
+    expect(plain.stats.helped).toBe(0);
+    expect(plain.stats.regions).toBe(inThread.regions);
+    await plain.close();
     store.close();
   }, 120_000);
 });

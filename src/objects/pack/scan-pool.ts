@@ -10,6 +10,7 @@
 // them for the next pool.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 import { HostError, InternalError } from '../../core/errors.js';
 import { createEngine, type EngineOptions } from '../../detection/engine.js';
@@ -31,6 +32,8 @@ export interface PackScanStats {
   /** Targets planned by regions before their base's verdict was back, and those rescanned whole (dirty base). */
   speculative: number;
   rescanned: number;
+  /** Tasks the reading thread scanned itself while the workers were busy. */
+  helped: number;
 }
 
 export interface PackPoolInit {
@@ -60,8 +63,13 @@ export interface PackScanPoolOptions {
   detectorsDir: string;
   /** This thread's engine over the same catalog (in-thread scanning, margin); built from detectorsDir if absent. */
   engine?: Engine;
-  /** Worker threads; ≤ 1 scans in the calling thread. */
+  /**
+   * Threads that scan; ≤ 1 scans in the calling thread. By default (`readerHelps`) that is jobs − 1 workers plus
+   * the calling thread, which reads the pack and scans whenever the workers' queues are full.
+   */
   jobs: number;
+  /** false: `jobs` workers, and the calling thread only reads. Default true. */
+  readerHelps?: boolean;
   engineOptions?: EngineOptions;
   /** Default true. */
   deltaAware?: boolean;
@@ -98,10 +106,11 @@ export function createPackScanPool(opts: PackScanPoolOptions): PackScanPool {
   const entry = packWorkerEntry();
   const engine = opts.engine ?? createEngine(loadCatalog(opts.detectorsDir), opts.engineOptions);
   if (opts.jobs <= 1 || entry === null) return new InThreadPackPool(engine, coreOptions(engine, opts));
-  return new WorkerPackPool(entry, opts, coreOptions(engine, opts));
+  const helps = opts.readerHelps ?? true;
+  return new WorkerPackPool(entry, { ...opts, jobs: helps ? opts.jobs - 1 : opts.jobs }, coreOptions(engine, opts), helps ? engine : null);
 }
 
-const newStats = (): PackScanStats => ({ scannedBytes: 0, full: 0, regions: 0, binary: 0, peakInFlightBytes: 0, speculative: 0, rescanned: 0 });
+const newStats = (): PackScanStats => ({ scannedBytes: 0, full: 0, regions: 0, binary: 0, peakInFlightBytes: 0, speculative: 0, rescanned: 0, helped: 0 });
 
 /** Settled results count by their final mode; `scannedBytes` (counted per task) includes rescans. */
 function count(stats: PackScanStats, done: TaskResult[]): void {
@@ -170,18 +179,25 @@ class WorkerPackPool implements PackScanPool {
   private scanning = false;
   private readonly crashed = new Set<Worker>();
   private readonly spare: SharedArrayBuffer[] = [];
+  private readonly maxSpare: number;
   /** The current scan's planner (verdicts live here, not in the workers). */
   private planner: DeltaPlanner | null = null;
+  /** This thread's engine when it scans too (while the workers' queues are full). */
+  private readonly helper: Engine | null;
 
   constructor(
     entry: string,
     opts: PackScanPoolOptions,
     private readonly core: CoreOptions,
+    helper: Engine | null,
   ) {
+    this.helper = helper;
     this.jobs = opts.jobs;
     this.batchBytes = opts.batchBytes ?? 1 << 20;
     this.high = opts.highWaterBytes ?? 4 * this.batchBytes * opts.jobs;
     this.low = opts.lowWaterBytes ?? Math.floor(this.high / 2);
+    // enough reusable batch buffers for what can be in flight, no more (each is 2 batches' worth of RSS)
+    this.maxSpare = Math.ceil(this.high / this.batchBytes) + 2 * opts.jobs;
     this.slots = Array.from({ length: opts.jobs }, () => {
       const worker = parked.pop() ?? new Worker(entry);
       worker.ref();
@@ -232,23 +248,28 @@ class WorkerPackPool implements PackScanPool {
       this.batches.delete(msg.batchId);
       this.inFlight -= b.bytes;
       b.slot.pendingBytes -= b.bytes;
-      if (b.buffer.byteLength === this.batchBytes * 2 && this.spare.length < 16) this.spare.push(b.buffer);
+      if (b.buffer.byteLength === this.batchBytes * 2 && this.spare.length < this.maxSpare) this.spare.push(b.buffer);
     }
     const planner = this.planner;
-    if (planner) {
-      const settled: Settled = { done: [], redo: [] };
-      for (const r of msg.results) {
-        this.stats.scannedBytes += r.scanned;
-        planner.settle(r, settled);
-      }
-      count(this.stats, settled.done);
-      for (const d of settled.done) if (d.report) this.results.push(toJob(d));
-      if (settled.redo.length) {
-        for (const j of settled.redo) this.enqueue(planner.planFull(j));
-        for (const s of this.slots) this.dispatch(s);
-      }
-    }
+    this.absorb(msg.results);
     this.wake();
+  }
+
+  /** Settles finished tasks (from a worker or this thread): final results out, rescans dispatched. */
+  private absorb(results: TaskResult[]): void {
+    const planner = this.planner;
+    if (!planner) return;
+    const settled: Settled = { done: [], redo: [] };
+    for (const r of results) {
+      this.stats.scannedBytes += r.scanned;
+      planner.settle(r, settled);
+    }
+    count(this.stats, settled.done);
+    for (const d of settled.done) if (d.report) this.results.push(toJob(d));
+    if (settled.redo.length) {
+      for (const j of settled.redo) this.enqueue(planner.planFull(j));
+      for (const s of this.slots) this.dispatch(s);
+    }
   }
 
   /** Queues a task on the least loaded worker (bytes in flight and queued); true when that batch is full. */
@@ -296,10 +317,19 @@ class WorkerPackPool implements PackScanPool {
       await Promise.all(this.slots.map((s) => s.ready));
       for await (const job of jobs) {
         if (this.failure || abandoned) break;
-        const full = this.enqueue(planner.plan(job));
+        const task = planner.plan(job);
+        if (this.helper && this.inFlight >= this.high) {
+          // the workers have a full queue: scan this one here instead of waiting, then let their results in
+          this.absorb([runTask(this.helper, task)]);
+          this.stats.helped++;
+          await yieldToLoop();
+          continue;
+        }
+        const full = this.enqueue(task);
         if (full) {
           this.dispatch(full);
-          if (this.inFlight >= this.high) {
+          // (a helping reader scans instead of waiting: see above)
+          if (this.inFlight >= this.high && !this.helper) {
             while (this.inFlight > this.low && !this.failure && !abandoned) await this.wait();
           }
         }
