@@ -2,6 +2,8 @@
 // `git cat-file --batch-all-objects` (the native read floor) and `git log -p --all`, with peak RSS and a check
 // that every secret planted in the generated corpus was found. Runs from dist/. The scan runs in a child
 // process so its peak RSS (process.resourceUsage().maxRSS, worker threads included) is the scan's alone.
+// First import, as in the keyloop CLI: V8 heap tuning before anything allocates (see src/util/heap.ts).
+import '../src/util/heap.js';
 import { spawnSync } from 'node:child_process';
 import { existsSync, openSync, closeSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -12,6 +14,7 @@ import { openRepo } from '../src/objects/open.js';
 import { packSource, type PackScanStats } from '../src/objects/pack/index.js';
 import { gitSource, inThreadMatcher, scanSource, type ContentSource, type Matcher } from '../src/core/pipeline.js';
 import { createScanPool, type ScanPool } from '../src/detection/pool.js';
+
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const argv = process.argv.slice(2);

@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 // Commander wiring only. Each command lazily imports its function; ONE error boundary turns errors into exit codes.
+// First import: V8 heap tuning must come before anything allocates (see src/util/heap.ts).
+import '../src/util/heap.js';
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, Option } from 'commander';

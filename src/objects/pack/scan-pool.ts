@@ -15,7 +15,7 @@ import { Worker } from 'node:worker_threads';
 import { HostError, InternalError } from '../../core/errors.js';
 import { createEngine, type EngineOptions } from '../../detection/engine.js';
 import { loadCatalog } from '../../detection/load.js';
-import type { Engine } from '../../detection/types.js';
+import type { Catalog, Engine } from '../../detection/types.js';
 import { DeltaPlanner, defaultMargin, runTask, type CoreOptions, type JobResult, type ScanJob, type ScanTask, type Settled, type TaskResult } from './scan-core.js';
 
 export interface PoolJob extends ScanJob {
@@ -38,7 +38,13 @@ export interface PackScanStats {
 
 export interface PackPoolInit {
   type: 'init';
+  /** Identifies the catalog (a worker reused by the next pool keeps its engine when this is unchanged). */
   detectorsDir: string;
+  /**
+   * The catalog as this thread loaded it (structured clone): workers compile it without loading the YAML and
+   * schema modules themselves (~20 MB less per worker).
+   */
+  catalog: Catalog;
   engineOptions?: EngineOptions;
 }
 export interface PackPoolBatch {
@@ -107,7 +113,7 @@ export function createPackScanPool(opts: PackScanPoolOptions): PackScanPool {
   const engine = opts.engine ?? createEngine(loadCatalog(opts.detectorsDir), opts.engineOptions);
   if (opts.jobs <= 1 || entry === null) return new InThreadPackPool(engine, coreOptions(engine, opts));
   const helps = opts.readerHelps ?? true;
-  return new WorkerPackPool(entry, { ...opts, jobs: helps ? opts.jobs - 1 : opts.jobs }, coreOptions(engine, opts), helps ? engine : null);
+  return new WorkerPackPool(entry, { ...opts, jobs: helps ? opts.jobs - 1 : opts.jobs }, coreOptions(engine, opts), engine.catalog, helps ? engine : null);
 }
 
 const newStats = (): PackScanStats => ({ scannedBytes: 0, full: 0, regions: 0, binary: 0, peakInFlightBytes: 0, speculative: 0, rescanned: 0, helped: 0 });
@@ -189,6 +195,7 @@ class WorkerPackPool implements PackScanPool {
     entry: string,
     opts: PackScanPoolOptions,
     private readonly core: CoreOptions,
+    catalog: Catalog,
     helper: Engine | null,
   ) {
     this.helper = helper;
@@ -199,7 +206,8 @@ class WorkerPackPool implements PackScanPool {
     // enough reusable batch buffers for what can be in flight, no more (each is 2 batches' worth of RSS)
     this.maxSpare = Math.ceil(this.high / this.batchBytes) + 2 * opts.jobs;
     this.slots = Array.from({ length: opts.jobs }, () => {
-      const worker = parked.pop() ?? new Worker(entry);
+      // a scan worker allocates little but short-lived results: a 2 MB young generation is plenty (see util/heap.ts)
+      const worker = parked.pop() ?? new Worker(entry, { resourceLimits: { maxYoungGenerationSizeMb: 2 } });
       worker.ref();
       const slot: Slot = { worker, pendingBytes: 0, ready: Promise.resolve(), batch: [], batchBytes: 0 };
       slot.ready = new Promise<void>((resolve, reject) => {
@@ -221,7 +229,7 @@ class WorkerPackPool implements PackScanPool {
           this.fail(new InternalError(`pack scan worker exited with code ${code}`));
         });
       });
-      worker.postMessage({ type: 'init', detectorsDir: opts.detectorsDir, engineOptions: opts.engineOptions } satisfies PackPoolInit);
+      worker.postMessage({ type: 'init', detectorsDir: opts.detectorsDir, catalog, engineOptions: opts.engineOptions } satisfies PackPoolInit);
       slot.ready.catch(() => undefined);
       return slot;
     });

@@ -1,9 +1,10 @@
 // Worker-thread entry of the pack scan pool: one engine per thread, scanning whatever tasks it is sent (the
-// calling thread keeps the delta verdicts). Workers outlive pools (see scan-pool.ts), so each `init` may name
-// another catalog.
+// calling thread keeps the delta verdicts). Workers outlive pools (see scan-pool.ts), so each `init` may bring
+// another catalog; it comes loaded, so this thread never imports the YAML and schema modules.
+// First import: this isolate's young generation stays small too (see src/util/heap.ts).
+import '../../util/heap.js';
 import { parentPort } from 'node:worker_threads';
 import { createEngine } from '../../detection/engine.js';
-import { loadCatalog } from '../../detection/load.js';
 import type { Engine } from '../../detection/types.js';
 import { runTask, type TaskResult } from './scan-core.js';
 import type { PackPoolBatch, PackPoolInit, PackPoolResult } from './scan-pool.js';
@@ -18,7 +19,7 @@ port.on('message', (msg: PackPoolInit | PackPoolBatch) => {
       const key = JSON.stringify([msg.detectorsDir, msg.engineOptions ?? {}]);
       if (key !== engineKey || !engine) {
         engine = null;
-        engine = createEngine(loadCatalog(msg.detectorsDir), msg.engineOptions);
+        engine = createEngine(msg.catalog, msg.engineOptions);
         engineKey = key;
       }
       port.postMessage({ type: 'ready' });
