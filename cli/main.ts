@@ -44,7 +44,7 @@ export function buildProgram(ctx: CommandContext, setExit: (code: number) => voi
     .option('--config <file>', 'configuration file (default: .keyloop.yaml at the scanned root)')
     .option('--baseline <file>', 'a previous JSON report: report only findings not in it')
     .option('--detectors <dir>', 'load detectors from DIR instead of the built-in catalog')
-    .option('--jobs <n>', 'detection worker threads (default: 1 per core)', int)
+    .option('--jobs <n>', 'threads that run detection (default: 1 per core; on a full-history scan one of them also reads the packs)', int)
     .option('--verify', 'check each secret with its issuer (live | dead | unknown)', false)
     .option('--verify-unsafe', 'also run verification checks that have side effects (named in the detector)', false)
     .option('--only-live', 'report only findings verified live (implies --verify)', false)

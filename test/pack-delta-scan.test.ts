@@ -104,7 +104,10 @@ describe('delta-aware pack scan', () => {
   }
 
   it('a required companion added beyond the margin: the base is dirty (a candidate lacking only it), so the delta is scanned whole', async () => {
-    // a catalog of one detector whose companion may sit further away than the delta margin
+    // a catalog of one detector whose companion may sit further away than the delta margin; values assembled
+    // here so this file holds no assignment that looks like a secret (keyloop scans its own history)
+    const value = ['q1w2e', '3r4t5', 'y6u7i', '8o9p0'].join('');
+    const id = ['a1s2d', '3f4g5'].join('');
     const dir = mkdtempSync(join(tmpdir(), 'keyloop-companion-'));
     writeFileSync(
       join(dir, 'paired.yaml'),
@@ -117,7 +120,7 @@ describe('delta-aware pack scan', () => {
         "    pattern: 'pairsecret=([a-z0-9]{20})'",
         '    companions:',
         "      - { name: pair_id, pattern: 'pairid=([a-z0-9]{10})', within: 12000, required: true }",
-        '    examples: [ "pairsecret=q1w2e3r4t5y6u7i8o9p0 pairid=a1s2d3f4g5" ]',
+        `    examples: [ "pairsecret=${value} pairid=${id}" ]`,
         '',
       ].join('\n'),
     );
@@ -125,8 +128,8 @@ describe('delta-aware pack scan', () => {
     const filler = Array.from({ length: 150 }, (_, i) => `  filler line ${i} of the config file`).join('\n');
     // the version with the companion is the smaller one, so git stores it as a delta of the other
     const padding = Array.from({ length: 20 }, (_, i) => `  trailing padding ${i}`).join('\n');
-    const before = `pairsecret=q1w2e3r4t5y6u7i8o9p0\n${filler}\n${padding}\n`;
-    const after = `pairsecret=q1w2e3r4t5y6u7i8o9p0\n${filler}\npairid=a1s2d3f4g5\n`;
+    const before = `pairsecret=${value}\n${filler}\n${padding}\n`;
+    const after = `pairsecret=${value}\n${filler}\npairid=${id}\n`;
     expect(after.length - before.indexOf('\n')).toBeGreaterThan(defaultMargin() + 1000);
     const r = await buildRepo({ bare: true, commits: [{ id: 'a', files: { 'conf.txt': before } }, { id: 'b', files: { 'conf.txt': after } }] });
     await git(r.dir, 'repack', '-adf', '--depth=50', '--window=250');
@@ -138,7 +141,7 @@ describe('delta-aware pack scan', () => {
     const found = [...scanPackDeltaAware(store, paired, {}, stats)].flatMap((b) => ('matches' in b ? b.matches : []));
     store.close();
     expect(stats.blobs).toBe(2);
-    expect(found.map((m) => [m.detectorId, m.parts])).toEqual([['paired-secret', { pair_id: 'a1s2d3f4g5' }]]);
+    expect(found.map((m) => [m.detectorId, m.parts])).toEqual([['paired-secret', { pair_id: id }]]);
     // the base had no finding, yet its delta was scanned whole
     expect(stats.full).toBe(2);
   });
