@@ -2,11 +2,12 @@
 // findings, locations and skips of the normal path (git cat-file + a full scan of every blob). Fixture repos
 // put secrets at delta boundaries, edit and break them in place, cut PEM keys far from their header, rename
 // files, and spread objects over several packs plus loose objects.
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadCatalog } from '../src/detection/load.js';
-import { packReaderEnabled } from '../src/objects/pack/source.js';
+import { earlyPackPool, packReaderEnabled } from '../src/objects/pack/source.js';
 import type { PackScanStats } from '../src/objects/pack/scan-pool.js';
 import { scanPath } from '../src/run/scan.js';
 import { silentLogger } from '../src/util/logger.js';
@@ -159,6 +160,24 @@ describe('pack fast path of keyloop scan', () => {
     expect(JSON.stringify(fast.result.findings)).toBe(JSON.stringify(slow.result.findings));
     expect(fast.result.skipped.map((s) => JSON.stringify(s)).sort()).toEqual(slow.result.skipped.map((s) => JSON.stringify(s)).sort());
   });
+
+  it('starts its pool before the history walk only for packs of 32 MiB and more, and a pool given to it is the one it scans with', async () => {
+    const small = await buildRepo({ bare: true, commits: [{ id: 'a', files: { 'a.txt': 'hello\n' } }] });
+    await git(small.dir, 'repack', '-adq');
+    expect(earlyPackPool(small.dir, { detectorsDir: DETECTORS, jobs: 2 })).toBeNull();
+    // incompressible: the pack stays over 32 MiB
+    const big = await buildRepo({ bare: true, commits: [{ id: 'a', files: { 'blob.bin': randomBytes(33 << 20).toString('base64') } }] });
+    await git(big.dir, 'repack', '-adq');
+    expect(earlyPackPool(big.dir, { detectorsDir: DETECTORS, jobs: 1 })).toBeNull();
+    const pool = earlyPackPool(big.dir, { detectorsDir: DETECTORS, jobs: 2 });
+    expect(pool).not.toBeNull();
+    let packStats: (PackScanStats & { fallback: number }) | null = null;
+    const r = await scanPath({ ...base, path: big.dir, env: {}, jobs: 2, registry: new SecretRegistry(), onPackStats: (s) => (packStats = s) });
+    expect(packStats!.full).toBe(1);
+    expect(r.result.stats.blobs).toBe(1);
+    await pool!.close();
+    await pool!.close();
+  }, 60_000);
 
   it('KEYLOOP_PACK_READER turns it off', () => {
     expect(packReaderEnabled({})).toBe(true);

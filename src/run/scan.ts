@@ -12,7 +12,7 @@ import type { Catalog } from '../detection/types.js';
 import { resolveTarget, type ResolvedTarget } from '../sources/resolve.js';
 import { gitSource } from '../core/pipeline.js';
 import { directorySource } from '../sources/directory-source.js';
-import { packReaderEnabled, packSource } from '../objects/pack/source.js';
+import { earlyPackPool, packReaderEnabled, packSource } from '../objects/pack/source.js';
 import type { PackScanStats } from '../objects/pack/scan-pool.js';
 import { loadBaseline } from './baseline.js';
 import { createVerifier } from '../verification/verify.js';
@@ -76,13 +76,19 @@ export async function scanPath(opts: ScanPathOptions): Promise<ScanPathResult> {
     const engine = createEngine(catalog);
     const excluded = config.paths.exclude.length ? picomatch(config.paths.exclude, { dot: true }) : null;
 
-    let source: ContentSource =
-      target.kind === 'git' ? await gitSource(target.objects, target.selection) : await directorySource(target.root, { ignoreFiles: true });
     // Full history without an injected matcher: the pack reader's delta-aware scan (KEYLOOP_PACK_READER=0: off).
-    // Narrow selections stay on the normal path: delta-aware scanning reads every blob of the pack.
-    if (target.kind === 'git' && target.selection.kind === 'all' && !opts.matcher && packReaderEnabled(opts.env)) {
-      source = packSource(source, target.root, { detectorsDir, jobs: jobsFor(source, opts), engine, onStats: opts.onPackStats }) ?? source;
+    // Narrow selections stay on the normal path: delta-aware scanning reads every blob of the pack. Its workers
+    // start now and compile the catalog while git walks the history.
+    const fast = target.kind === 'git' && target.selection.kind === 'all' && !opts.matcher && packReaderEnabled(opts.env);
+    const early = fast ? earlyPackPool(target.root, { detectorsDir, jobs: opts.jobs ?? availableParallelism(), engine }) : null;
+    let source: ContentSource;
+    try {
+      source = target.kind === 'git' ? await gitSource(target.objects, target.selection) : await directorySource(target.root, { ignoreFiles: true });
+    } catch (err) {
+      await early?.close();
+      throw err;
     }
+    if (fast) source = packSource(source, target.root, { detectorsDir, jobs: jobsFor(source, opts), engine, onStats: opts.onPackStats, ...(early ? { pool: early } : {}) }) ?? source;
     const pool = opts.matcher || source.scan ? null : openPool(source, detectorsDir, opts);
     const matcher: Matcher = opts.matcher ?? (pool ? poolMatcher(pool) : inThreadMatcher(engine));
     const result = await scanSource(source, matcher, catalog, {
@@ -92,7 +98,11 @@ export async function scanPath(opts: ScanPathOptions): Promise<ScanPathResult> {
       registry: opts.registry,
       signal: opts.signal,
       onProgress: opts.onProgress,
-    }).finally(() => pool?.close());
+    }).finally(async () => {
+      await pool?.close();
+      // the fast path closes its pool when its scan ends; this covers a scan that never started
+      await early?.close();
+    });
 
     result.findings = suppress(result.findings, config, opts.baseline ? loadBaseline(opts.baseline) : null);
     result.stats.findings = result.findings.length;

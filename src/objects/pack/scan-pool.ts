@@ -386,7 +386,12 @@ class WorkerPackPool implements PackScanPool {
     }
   }
 
+  private closed = false;
+
+  /** Parks the workers for the next pool. Idempotent. */
   async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
     for (const s of this.slots) {
       if (this.crashed.has(s.worker)) continue;
       s.worker.removeAllListeners('message');

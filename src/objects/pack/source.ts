@@ -3,12 +3,14 @@
 // instead of `git cat-file --batch` + a full scan of every blob. Provenance is the wrapped source's.
 // Anything the reader cannot deliver (missing, corrupt, an unreadable pack) is read through the wrapped
 // source and scanned whole, so the findings equal the normal path's.
+import { readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
 import type { ContentSource, FusedResult, FusedScanOptions } from '../../core/pipeline.js';
 import type { EngineOptions } from '../../detection/engine.js';
 import type { Engine } from '../../detection/types.js';
 import { ObjectStore } from './object-store.js';
 import type { JobResult } from './scan-core.js';
-import { createPackScanPool, type PackScanStats, type PoolJob } from './scan-pool.js';
+import { createPackScanPool, type PackScanPool, type PackScanStats, type PoolJob } from './scan-pool.js';
 
 export interface PackSourceOptions {
   detectorsDir: string;
@@ -20,6 +22,32 @@ export interface PackSourceOptions {
   deltaAware?: boolean;
   /** Called when a scan ends, with what was scanned and how. */
   onStats?: (stats: PackScanStats & { fallback: number }) => void;
+  /** A pool started earlier (earlyPackPool), used instead of a new one; the scan closes it. */
+  pool?: PackScanPool;
+}
+
+/** Below this much pack data one thread scans (a worker compiles the whole catalog first). */
+const POOL_MIN_PACK_BYTES = 32 * 1024 * 1024;
+
+/**
+ * The fast path's pool, started before the history walk so its workers compile the catalog while git runs:
+ * `jobs` threads when the packs hold at least 32 MiB, else none (null: scan in this thread, decided later).
+ */
+export function earlyPackPool(gitDir: string, opts: Omit<PackSourceOptions, 'pool'>): PackScanPool | null {
+  const packDir = [path.join(gitDir, '.git', 'objects', 'pack'), path.join(gitDir, 'objects', 'pack')].find((d) => isDir(d));
+  if (!packDir || opts.jobs <= 1) return null;
+  let bytes = 0;
+  for (const f of readdirSync(packDir)) if (f.endsWith('.pack')) bytes += statSync(path.join(packDir, f)).size;
+  if (bytes < POOL_MIN_PACK_BYTES) return null;
+  return createPackScanPool({ detectorsDir: opts.detectorsDir, jobs: opts.jobs, engine: opts.engine, engineOptions: opts.engineOptions, deltaAware: opts.deltaAware });
+}
+
+function isDir(p: string): boolean {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 /** `KEYLOOP_PACK_READER=0` (or `false`, `off`) turns the fast path off. */
@@ -37,10 +65,12 @@ export function packSource<S extends ContentSource>(base: S, gitDir: string, opt
   try {
     store = ObjectStore.open(gitDir);
   } catch {
+    void opts.pool?.close();
     return null;
   }
   if (store.packs.length === 0 || store.problems.length > 0) {
     store.close();
+    void opts.pool?.close();
     return null;
   }
   return { ...base, scan: (ids: string[], o: FusedScanOptions) => fusedScan(base, store, ids, o, opts) };
@@ -53,7 +83,7 @@ async function* fusedScan(base: ContentSource, store: ObjectStore, ids: string[]
   // bases outside the selection (or excluded) are scanned to vouch for their deltas under their own first path
   const anyPath = new Map<string, string>();
   for (const it of base.items) if (it.blob && !wanted.has(it.blob)) anyPath.set(it.blob, it.origins[0]?.path ?? '');
-  const pool = createPackScanPool({ detectorsDir: opts.detectorsDir, jobs: opts.jobs, engine: opts.engine, engineOptions: opts.engineOptions, deltaAware: opts.deltaAware });
+  const pool = opts.pool ?? createPackScanPool({ detectorsDir: opts.detectorsDir, jobs: opts.jobs, engine: opts.engine, engineOptions: opts.engineOptions, deltaAware: opts.deltaAware });
   let fallback = 0;
   try {
     function* jobs(): Generator<PoolJob> {
