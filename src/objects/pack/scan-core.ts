@@ -44,6 +44,22 @@ export interface ScanTask {
   report: boolean;
   /** Flat [start, end, start, end…] ranges; a dirty range turns the task into a full scan on the spot. */
   regions?: number[];
+  /**
+   * `data` holds only the regions' bytes, back to back (what a worker is sent): a dirty range is reported as a
+   * dirty 'regions' result and the planner has the blob scanned again, whole.
+   */
+  regionsOnly?: boolean;
+  /** The blob's size when `data` holds only its regions. */
+  size?: number;
+}
+
+/** Bytes a task hands over: its regions' when it has any, else the whole blob. */
+export function taskBytes(task: ScanTask): number {
+  const r = task.regions;
+  if (!r) return task.data.length;
+  let n = 0;
+  for (let k = 0; k < r.length; k += 2) n += r[k + 1]! - r[k]!;
+  return n;
 }
 
 export interface TaskResult extends JobResult {
@@ -112,9 +128,22 @@ export function deltaRegions(data: Buffer, baseLength: number, copies: number[],
 /** Scans one task: its regions first when it has any (a dirty region means a full scan), else the whole blob. */
 export function runTask(engine: Engine, task: ScanTask): TaskResult {
   const { data, path, oid, report } = task;
-  const size = data.length;
-  if (isBinary(data)) return { oid, report, matches: [], mode: 'binary', size, scanned: 0, dirty: true };
+  const size = task.size ?? data.length;
   let scanned = 0;
+  if (task.regionsOnly) {
+    // the planner checked the whole blob is not binary; a dirty range is the planner's to rescan
+    try {
+      const r = task.regions!;
+      for (let k = 0; k < r.length; k += 2) {
+        scanned += r[k + 1]! - r[k]!;
+        if (engine.scanVerdict(data.subarray(r[k]!, r[k + 1]!), { path }).dirty) return { oid, report, matches: [], mode: 'regions', size, scanned, dirty: true };
+      }
+      return { oid, report, matches: [], mode: 'regions', size, scanned, dirty: false };
+    } catch (err) {
+      return { oid, report, matches: [], mode: 'regions', size, scanned, dirty: true, error: (err as Error).message };
+    }
+  }
+  if (isBinary(data)) return { oid, report, matches: [], mode: 'binary', size, scanned: 0, dirty: true };
   try {
     // a NUL past the first 8 KiB would make a region look binary to the engine: scan such a blob whole
     if (task.regions && data.indexOf(0, 8192) === -1) {
@@ -172,7 +201,14 @@ export class DeltaPlanner {
     const report = job.report ?? true;
     const base = this.opts.deltaAware && job.delta ? this.verdicts.get(job.delta.baseOid) : undefined;
     this.verdicts.set(job.oid, { status: PENDING, length: job.data.length, path: job.path });
-    if (base === undefined || base.status === DIRTY || base.path !== job.path || job.data.length > this.opts.maxRegionBlob) {
+    if (
+      base === undefined ||
+      base.status === DIRTY ||
+      base.path !== job.path ||
+      job.data.length > this.opts.maxRegionBlob ||
+      // binary, or a NUL past the first 8 KiB that would make a region look binary to the engine: whole
+      job.data.indexOf(0) !== -1
+    ) {
       return { oid: job.oid, path: job.path, data: job.data, report };
     }
     if (base.status === PENDING) this.speculative++;
@@ -189,6 +225,11 @@ export class DeltaPlanner {
 
   settle(r: TaskResult, into: Settled = { done: [], redo: [] }): Settled {
     const open = this.open.get(r.oid);
+    if (r.mode === 'regions' && r.dirty && open) {
+      // a regions-only task found something: the whole blob is scanned again (the data was kept for this)
+      this.redo(r.oid, into);
+      return into;
+    }
     if (r.mode !== 'regions' || !open) {
       this.open.delete(r.oid);
       this.finish(r, r.dirty || r.mode === 'binary' || r.error !== undefined ? DIRTY : CLEAN, into);

@@ -16,7 +16,7 @@ import { HostError, InternalError } from '../../core/errors.js';
 import { createEngine, type EngineOptions } from '../../detection/engine.js';
 import { loadCatalog } from '../../detection/load.js';
 import type { Catalog, Engine } from '../../detection/types.js';
-import { DeltaPlanner, defaultMargin, runTask, type CoreOptions, type JobResult, type ScanJob, type ScanTask, type Settled, type TaskResult } from './scan-core.js';
+import { DeltaPlanner, defaultMargin, runTask, taskBytes, type CoreOptions, type JobResult, type ScanJob, type ScanTask, type Settled, type TaskResult } from './scan-core.js';
 
 export interface PoolJob extends ScanJob {
   /** false: scanned only to vouch for its deltas (not selected, or excluded); no result is yielded. */
@@ -50,7 +50,7 @@ export interface PackPoolInit {
 export interface PackPoolBatch {
   type: 'batch';
   batchId: number;
-  jobs: { oid: string; path: string; report: boolean; regions?: number[] }[];
+  jobs: { oid: string; path: string; report: boolean; regions?: number[]; regionsOnly?: boolean; size?: number }[];
   offsets: number[];
   /**
    * Shared memory, reused for later batches once this one's result is back. Transferring an ArrayBuffer there
@@ -284,7 +284,7 @@ class WorkerPackPool implements PackScanPool {
   private enqueue(task: ScanTask): Slot | null {
     const slot = this.slots.reduce((a, b) => (b.pendingBytes + b.batchBytes < a.pendingBytes + a.batchBytes ? b : a));
     slot.batch.push(task);
-    slot.batchBytes += task.data.length;
+    slot.batchBytes += taskBytes(task);
     return slot.batchBytes >= this.batchBytes ? slot : null;
   }
 
@@ -298,14 +298,25 @@ class WorkerPackPool implements PackScanPool {
     const buffer = bytes <= this.batchBytes * 2 ? (this.spare.pop() ?? new SharedArrayBuffer(this.batchBytes * 2)) : new SharedArrayBuffer(bytes);
     const view = Buffer.from(buffer);
     const offsets = [0];
+    const jobs: PackPoolBatch['jobs'] = [];
     let at = 0;
-    for (const job of batch) {
-      job.data.copy(view, at);
-      at += job.data.length;
+    for (const task of batch) {
+      const start = at;
+      if (task.regions) {
+        // only the regions travel, back to back; a dirty one comes back as a rescan (the planner kept the blob)
+        const rebased: number[] = [];
+        for (let k = 0; k < task.regions.length; k += 2) {
+          at += task.data.copy(view, at, task.regions[k]!, task.regions[k + 1]!);
+          rebased.push(rebased.length ? rebased[rebased.length - 1]! : 0, at - start);
+        }
+        jobs.push({ oid: task.oid, path: task.path, report: task.report, regions: rebased, regionsOnly: true, size: task.data.length });
+      } else {
+        at += task.data.copy(view, at);
+        jobs.push({ oid: task.oid, path: task.path, report: task.report });
+      }
       offsets.push(at);
     }
     const batchId = this.nextBatch++;
-    const jobs = batch.map((j) => ({ oid: j.oid, path: j.path, report: j.report, ...(j.regions ? { regions: j.regions } : {}) }));
     // at least one byte per batch so empty blobs keep the scan alive until their results arrive
     const weight = Math.max(1, bytes);
     this.batches.set(batchId, { bytes: weight, slot, buffer });
