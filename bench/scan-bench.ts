@@ -138,7 +138,7 @@ async function main() {
   const results = Array.from({ length: runs }, () => runChild(repo!, backend, true, jobs));
   const res = results.sort((a, b) => a.enumerateMs + a.scanMs - (b.enumerateMs + b.scanMs))[Math.floor(runs / 2)]!;
   const total = res.enumerateMs + res.scanMs;
-  console.log(`scan (${backend}${backend === 'pack' ? ', delta-aware' : ''}, ${res.jobs} worker${res.jobs === 1 ? '' : 's'}): ${(total / 1000).toFixed(2)} s` +
+  console.log(`scan (${backend}${backend === 'pack' ? ', delta-aware' : ''}, --jobs ${res.jobs}${backend === 'pack' && res.jobs > 1 ? ` (${res.jobs - 1} worker${res.jobs === 2 ? '' : 's'} + the reading thread)` : ''}): ${(total / 1000).toFixed(2)} s` +
     ` = enumerate ${(res.enumerateMs / 1000).toFixed(2)} s + read+detect ${(res.scanMs / 1000).toFixed(2)} s` +
     ` — ${mb(res.bytes / (total / 1000))} MB/s over ${res.blobs} blobs / ${mb(res.bytes)} MB; scanned ${mb(res.scannedBytes)} MB`);
   if (res.stats) console.log(`  blobs scanned whole ${res.stats.full}, by delta regions ${res.stats.regions}, binary ${res.stats.binary}, read back by the fallback ${res.stats.fallback}; speculative region plans ${res.stats.speculative} (rescanned whole ${res.stats.rescanned}); peak bytes in flight ${mb(res.stats.peakInFlightBytes)} MB`);
