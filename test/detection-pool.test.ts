@@ -79,8 +79,17 @@ describe('worker pool (compiled build)', () => {
       if (expected.length) withMatches++;
     }
     expect(withMatches).toBeGreaterThan(30);
+    // jobs 2 = one worker plus this thread, which scans whenever the worker's queue is full
+    expect(pool.helped).toBeGreaterThan(0);
+    expect(pool.helped).toBeLessThan(input.length);
     // One batch may be dispatched past the high-water mark before the producer waits.
     expect(pool.peakInFlightBytes).toBeLessThanOrEqual(1024 * 1024 + 256 * 1024 + 40_100);
+    // two workers and a feeding thread that only feeds: the same results
+    const plain = built.createScanPool({ detectorsDir: FIXTURE, jobs: 2, readerHelps: false, batchBytes: 256 * 1024, highWaterBytes: 1024 * 1024 });
+    const same = await collect(plain, input);
+    for (const it of input) expect(same.get(it.id)?.matches).toEqual(got.get(it.id)?.matches);
+    expect(plain.helped).toBe(0);
+    await plain.close();
     // The pool is reusable, and an early stop drains without hanging.
     let n = 0;
     for await (const _ of pool.scan(input)) if (++n === 3) break;

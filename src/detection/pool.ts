@@ -11,6 +11,7 @@
 // in a process-wide list that the next pool reuses; they die with the process.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 import type { Match } from '../core/model.js';
 import { HostError, InternalError } from '../core/errors.js';
@@ -55,8 +56,13 @@ export interface BatchResult {
 
 export interface ScanPoolOptions {
   detectorsDir: string;
-  /** Worker threads; ≤ 1 scans in the calling thread. */
+  /**
+   * Threads that scan; ≤ 1 scans in the calling thread. By default (`readerHelps`) jobs − 1 workers plus the
+   * calling thread, which scans an item itself whenever the workers' queues are full instead of waiting.
+   */
   jobs: number;
+  /** false: `jobs` workers, and the calling thread only feeds them. Default true. */
+  readerHelps?: boolean;
   engineOptions?: EngineOptions;
   /** Target batch size in bytes. Default 1 MiB. */
   batchBytes?: number;
@@ -73,6 +79,8 @@ export interface ScanPool {
   scan(items: AsyncIterable<PoolItem> | Iterable<PoolItem>): AsyncIterable<PoolResult>;
   /** Highest in-flight byte count seen (for tests and the benchmark). */
   readonly peakInFlightBytes: number;
+  /** Items the calling thread scanned itself while the workers' queues were full (readerHelps). */
+  readonly helped: number;
   close(): Promise<void>;
 }
 
@@ -84,13 +92,17 @@ export function workerEntry(): string | null {
 export function createScanPool(opts: ScanPoolOptions): ScanPool {
   const entry = workerEntry();
   if (opts.jobs <= 1 || entry === null) return new InThreadPool(createEngine(loadCatalog(opts.detectorsDir), opts.engineOptions));
-  return new WorkerPool(entry, opts);
+  const helps = opts.readerHelps ?? true;
+  if (!helps) return new WorkerPool(entry, opts, null);
+  // built on first use, after the workers started: a bad catalog fails the way it always did (worker init)
+  return new WorkerPool(entry, { ...opts, jobs: opts.jobs - 1 }, () => createEngine(loadCatalog(opts.detectorsDir), opts.engineOptions));
 }
 
 class InThreadPool implements ScanPool {
   readonly mode = 'in-thread' as const;
   readonly jobs = 1;
   peakInFlightBytes = 0;
+  readonly helped = 0;
   constructor(private readonly engine: Engine) {}
 
   async *scan(items: AsyncIterable<PoolItem> | Iterable<PoolItem>): AsyncIterable<PoolResult> {
@@ -101,6 +113,14 @@ class InThreadPool implements ScanPool {
   }
 
   async close(): Promise<void> {}
+}
+
+function scanHere(engine: Engine, item: PoolItem): PoolResult {
+  try {
+    return { id: item.id, matches: engine.scan(item.data, { path: item.path }) };
+  } catch (err) {
+    return { id: item.id, matches: [], error: (err as Error).message };
+  }
 }
 
 const parked: Worker[] = [];
@@ -142,7 +162,16 @@ class WorkerPool implements ScanPool {
   private scanning = false;
   private crashed = new Set<Worker>();
 
-  constructor(entry: string, opts: ScanPoolOptions) {
+  /** Items the calling thread scanned itself while the workers were busy. */
+  helped = 0;
+  private helper: Engine | null = null;
+
+  constructor(
+    entry: string,
+    opts: ScanPoolOptions,
+    /** Builds this thread's engine when it scans too. */
+    private readonly makeHelper: (() => Engine) | null,
+  ) {
     this.jobs = opts.jobs;
     this.batchBytes = opts.batchBytes ?? 1 << 20;
     this.high = opts.highWaterBytes ?? 4 * this.batchBytes * opts.jobs;
@@ -234,13 +263,21 @@ class WorkerPool implements ScanPool {
       let bytes = 0;
       for await (const item of items) {
         if (this.failure || abandoned) break;
+        if (this.makeHelper && this.inFlight >= this.high) {
+          // the workers have a full queue: scan this one here, then let their results in
+          this.results.push(scanHere((this.helper ??= this.makeHelper()), item));
+          this.helped++;
+          this.wake();
+          await yieldToLoop();
+          continue;
+        }
         batch.push(item);
         bytes += item.data.length;
         if (bytes >= this.batchBytes) {
           this.dispatch(batch, bytes);
           batch = [];
           bytes = 0;
-          if (this.inFlight >= this.high) {
+          if (this.inFlight >= this.high && !this.makeHelper) {
             while (this.inFlight > this.low && !this.failure && !abandoned) await this.wait();
           }
         }
