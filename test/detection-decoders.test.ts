@@ -12,6 +12,8 @@ import { rng } from './helpers/token-gen.js';
 // The same sources as decoders.ts, compiled here so the comparison does not share state with the code under test.
 const PERCENT_RUN = new RE2('[^\\s"\'<>`]*%[0-9A-Fa-f]{2}[^\\s"\'<>`]*', 'g');
 const JSON_STRINGS = new RE2('"(?:[^"\\\\\\r\\n]|\\\\.)*\\\\(?:[^"\\\\\\r\\n]|\\\\.)*"(?:\\s*,\\s*"(?:[^"\\\\\\r\\n]|\\\\.)*")*', 'g');
+// The same runs kept within one line (what single-line detectors rescan).
+const JSON_STRINGS_1L = new RE2('"(?:[^"\\\\\\r\\n]|\\\\.)*\\\\(?:[^"\\\\\\r\\n]|\\\\.)*"(?:[ \\t]*,[ \\t]*"(?:[^"\\\\\\r\\n]|\\\\.)*")*', 'g');
 
 const PIECES = ['%', '%2F', '%4', '%zz', '%aF', '\\', '\\n', '\\"', '\\\\', '"', "'", ',', ' ', '\t', '\n', '\r\n', '\f', '\v', '<', '>', '`', 'a', 'Z', '9', '+', '=', 'é', '€'];
 const RAW = [0x80, 0xc3, 0xe2, 0xff, 0x00];
@@ -37,6 +39,9 @@ describe('decoder span finders = whole-buffer regex', () => {
       expect(p, data.toString('latin1')).toEqual(runs(PERCENT_RUN, data));
       const j = jsonStringRuns(data);
       expect(j, data.toString('latin1')).toEqual(runs(JSON_STRINGS, data));
+      const j1 = jsonStringRuns(data, true);
+      expect(j1, data.toString('latin1')).toEqual(runs(JSON_STRINGS_1L, data));
+      for (const r of j1) expect(data.subarray(r.start, r.end).includes(0x0a)).toBe(false);
       percent += p.length;
       json += j.length;
     }
@@ -53,6 +58,7 @@ describe('decoder span finders = whole-buffer regex', () => {
       const j = jsonStringRuns(f.data);
       expect(p, f.path).toEqual(runs(PERCENT_RUN, f.data));
       expect(j, f.path).toEqual(runs(JSON_STRINGS, f.data));
+      expect(jsonStringRuns(f.data, true), f.path).toEqual(runs(JSON_STRINGS_1L, f.data));
       found += p.length + j.length;
     }
     expect(found).toBeGreaterThan(500);

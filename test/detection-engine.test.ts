@@ -166,6 +166,38 @@ describe('overlaps', () => {
   });
 });
 
+describe('single-line detectors stay on one line', () => {
+  test('a match with a line break inside is not a candidate; on one line it is', () => {
+    const value = rand(24);
+    expect(scan(`db_password =\n  "${value}"\n`)).toEqual([]);
+    expect(scan(`password:\n  ${value}\n`)).toEqual([]);
+    expect(scan(`db_password = "${value}"\n`)).toEqual([expect.objectContaining({ detectorId: 'generic-secret', secret: value, line: 1 })]);
+    // the search resumes at the line break: the next line's own assignment is still found
+    expect(scan(`token =\n password = "${value}"\n`)).toEqual([expect.objectContaining({ secret: value, line: 2 })]);
+  });
+
+  test("the line breaks either side may be a match's context", () => {
+    const dir = catalogDir({
+      'zz.yaml': `provider: { id: zz, name: Zz }\ndetectors:
+  - id: zz-token
+    name: zz token
+    keywords: [zz_]
+    pattern: '(?:^|[^A-Za-z0-9_])(zz_[a-z]{20})(?:[^A-Za-z0-9_]|$)'
+    examples: ['x zz_abcdefghijklmnopqrst y']
+`,
+    });
+    const e = createEngine(loadCatalog(dir));
+    const tok = `zz_${rand(20, 'abcdefghijklmnopqrstuvwxyz')}`;
+    const ms = e.scan(Buffer.from(`first\n${tok}\nlast\n`), ctx);
+    expect(ms).toEqual([expect.objectContaining({ secret: tok, line: 2, column: 1 })]);
+  });
+
+  test('a multiline detector still spans lines', () => {
+    const pem = `-----BEGIN RSA PRIVATE KEY-----\n${rand(64)}\n${rand(64)}\n-----END RSA PRIVATE KEY-----`;
+    expect(scan(`key = """${pem}"""\n`)).toEqual([expect.objectContaining({ detectorId: 'pem-private-key', secret: pem })]);
+  });
+});
+
 describe('decoders', () => {
   test('base64 value in a Kubernetes Secret', () => {
     const tok = acmeToken();

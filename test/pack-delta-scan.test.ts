@@ -103,6 +103,50 @@ describe('delta-aware pack scan', () => {
     });
   }
 
+  it('a change at one end of a line finds a match at its other end', async () => {
+    const def = catalog.byId.get('github-pat-classic')!.def;
+    const token = generateSample(def, rng(7)).secret;
+    const lines = Array.from({ length: 1500 }, (_, i) => `  const value${i} = compute(${i}, "config entry");`);
+    // a line whose token is muted by the marker at its start (the marker reaches 512 bytes): the base is clean
+    const muted = `  // keyloop:allow ${'x'.repeat(400)} ${token}`;
+    const base = [...lines.slice(0, 1200), muted, ...lines.slice(1200)].join('\n') + '\n' + '// pad\n'.repeat(200);
+    // the target drops the marker, 400 bytes from the token (and the padding, so git stores it as the delta)
+    const target = [...lines.slice(0, 1200), muted.replace('keyloop:allow', 'a comment'), ...lines.slice(1200)].join('\n') + '\n';
+    const repo = await buildRepo({ bare: true, commits: [{ id: 'a', files: { 'src/app.js': base } }, { id: 'b', files: { 'src/app.js': target } }] });
+    await git(repo.dir, 'repack', '-adf', '--depth=50', '--window=250');
+    const store = ObjectStore.open(repo.dir);
+    const targetOid = (await git(repo.dir, 'rev-parse', `${repo.sha.b}:src/app.js`)).toString().trim();
+    expect([...store.blobs()].some((b) => b.oid === targetOid && 'delta' in b && b.delta)).toBe(true);
+    const stats = newStats();
+    const got = new Map<string, Match[]>();
+    for (const b of scanPackDeltaAware(store, engine, { pathOf: () => 'src/app.js' }, stats)) if ('matches' in b) got.set(b.oid, b.matches);
+    store.close();
+    expect(got.get(targetOid)!.map((m) => [m.secret, m.line])).toEqual([[token, 1201]]);
+    expect([...got.values()].flat().map((m) => m.detectorId)).toEqual([def.id]);
+    // the region (the long line) found it, so the target was rescanned whole
+    expect(stats.full).toBe(2);
+  });
+
+  it('a one-line edit of a clean base reads only that line', async () => {
+    const lines = Array.from({ length: 3000 }, (_, i) => `  const value${i} = compute(${i}, "config entry");`);
+    const v1 = lines.join('\n') + '\n';
+    const v2 = [...lines.slice(0, 1500), '  const changed = compute(1, "edited");', ...lines.slice(1501)].join('\n') + '\n' + '// pad\n'.repeat(100);
+    const repo = await buildRepo({ bare: true, commits: [{ id: 'a', files: { 'src/app.js': v2 } }, { id: 'b', files: { 'src/app.js': v1 } }] });
+    await git(repo.dir, 'repack', '-adf', '--depth=50', '--window=250');
+    const store = ObjectStore.open(repo.dir);
+    const stats = newStats();
+    for (const _ of scanPackDeltaAware(store, engine, { pathOf: () => 'src/app.js' }, stats));
+    const sizes = [...store.blobs()].map((b) => ('data' in b ? b.data.length : 0));
+    store.close();
+    expect(stats.regions).toBe(1);
+    expect(stats.full).toBe(1);
+    // the whole base, then the edited line and the seam at the target's end, each with the margin out to whole
+    // lines: a few hundred bytes (a 3 KB margin either side would read over 6 KB)
+    const regionBytes = stats.scannedBytes - Math.max(...sizes);
+    expect(regionBytes).toBeGreaterThan(0);
+    expect(regionBytes).toBeLessThan(1000);
+  });
+
   it('a required companion added beyond the margin: the base is dirty (a candidate lacking only it), so the delta is scanned whole', async () => {
     // a catalog of one detector whose companion may sit further away than the delta margin; values assembled
     // here so this file holds no assignment that looks like a secret (keyloop scans its own history)
@@ -155,7 +199,8 @@ describe('delta-aware pack scan', () => {
     const [s, e] = regions[0]!;
     expect(s).toBeLessThanOrEqual(1000 - 64);
     expect(e).toBeGreaterThanOrEqual(1010 + 64);
-    expect(s === 0 || data[s - 1] === 0x0a).toBe(true);
+    // from the line break before the first line (leading context of a match), through the last line's break
+    expect(s === 0 || data[s] === 0x0a).toBe(true);
     expect(data[e - 1]).toBe(0x0a);
     // identical copy of the whole base: nothing to scan
     expect(deltaRegions(data, n, [0, n, 0], 64)).toEqual([]);

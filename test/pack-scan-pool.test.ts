@@ -72,7 +72,8 @@ describe('pack scan pool (compiled build, 2 workers)', () => {
     // the same delta-aware scan in one thread: how many blobs it could scan by regions
     const inThread = { blobs: 0, bytes: 0, scannedBytes: 0, full: 0, regions: 0, binary: 0, problems: 0 };
     for (const _ of scanPackDeltaAware(store, engine, { pathOf: (o) => paths.get(o) }, inThread));
-    const pool = built.createPackScanPool({ detectorsDir: DETECTORS, jobs: 2, batchBytes: 64 * 1024, highWaterBytes: 256 * 1024 });
+    // small batches and high-water mark: delta regions are only the changed lines, so the queue must fill quickly
+    const pool = built.createPackScanPool({ detectorsDir: DETECTORS, jobs: 2, batchBytes: 8 * 1024, highWaterBytes: 16 * 1024 });
     expect(pool.mode).toBe('workers');
     function* jobs(): Generator<PoolJob> {
       for (const b of store.blobs()) if ('data' in b) yield { oid: b.oid, path: paths.get(b.oid) ?? '', data: b.data, delta: b.delta, report: true };
@@ -94,7 +95,7 @@ describe('pack scan pool (compiled build, 2 workers)', () => {
     expect(pool.stats.helped).toBeGreaterThan(0);
     expect(pool.stats.helped).toBeLessThan(pool.stats.full + pool.stats.regions + pool.stats.binary);
     // one batch per worker can be dispatched past the high-water mark before the producer waits
-    expect(pool.stats.peakInFlightBytes).toBeLessThanOrEqual(256 * 1024 + 2 * (64 * 1024 + 200_000));
+    expect(pool.stats.peakInFlightBytes).toBeLessThanOrEqual(16 * 1024 + 2 * (8 * 1024 + 200_000));
     await pool.close();
 
     // two workers and a reader that only reads: the same results

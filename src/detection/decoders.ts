@@ -11,15 +11,22 @@ export interface DecodedSpan {
   start: number;
   end: number;
   bytes: Buffer;
+  /** Which detectors rescan the decoded bytes (default: all). */
+  detectors?: 'single-line' | 'multiline';
 }
 
 // Long enough to hold a 15-byte secret; shorter runs are mostly identifiers.
 const BASE64_RUN = new RE2('[A-Za-z0-9+/]{20,}={0,2}', 'g');
 const BASE64URL_RUN = new RE2('[A-Za-z0-9_-]{20,}', 'g');
 const PERCENT_RUN = new RE2('[^\\s"\'<>`]*%[0-9A-Fa-f]{2}[^\\s"\'<>`]*', 'g');
-// Runs of adjacent string literals (`"a\n", "b\n"` as in notebook cells) holding at least one escape.
-const JSON_STRINGS = new RE2('"(?:[^"\\\\\\r\\n]|\\\\.)*\\\\(?:[^"\\\\\\r\\n]|\\\\.)*"(?:\\s*,\\s*"(?:[^"\\\\\\r\\n]|\\\\.)*")*', 'g');
+// Runs of adjacent string literals (`"a\n", "b\n"` as in notebook cells) whose first literal holds an escape:
+// across lines (for multiline detectors: a PEM block in a notebook cell), and within one line (for the others).
+const JSON_LITERAL = '"(?:[^"\\\\\\r\\n]|\\\\.)*"';
+const JSON_FIRST = '"(?:[^"\\\\\\r\\n]|\\\\.)*\\\\(?:[^"\\\\\\r\\n]|\\\\.)*"';
+const JSON_STRINGS = new RE2(`${JSON_FIRST}(?:\\s*,\\s*${JSON_LITERAL})*`, 'g');
 const JSON_LINE = new RE2(JSON_STRINGS.source);
+const JSON_STRINGS_1L = new RE2(`${JSON_FIRST}(?:[ \\t]*,[ \\t]*${JSON_LITERAL})*`, 'g');
+const JSON_LINE_1L = new RE2(JSON_STRINGS_1L.source);
 const HAS_ESCAPE = new RE2('\\\\(?:[nrt"/\\\\]|u[0-9A-Fa-f]{4})');
 
 /** Text, not binary noise: no NUL/control bytes except whitespace, at most a few invalid UTF-8 sequences. */
@@ -105,13 +112,15 @@ export function percentRuns(data: Buffer): { start: number; end: number }[] {
 }
 
 /**
- * JSON_STRINGS's matches over `data`, running it only from lines that can start one. A match's first literal
- * holds an escape and no line break, so it starts on a line with a backslash after it: the scan skips to the
- * line of the next backslash, asks RE2 whether a match starts on that line (the line alone suffices, the first
- * literal lying within it), and only then runs the whole-buffer regex from there (its continuations cross
- * lines), exactly where the whole-buffer scan's next match starts.
+ * JSON_STRINGS's matches over `data` (or, with `oneLine`, JSON_STRINGS_1L's), running the regex only from lines
+ * that can start one. A match's first literal holds an escape and no line break, so it starts on a line with a
+ * backslash after it: the scan skips to the line of the next backslash, asks RE2 whether a match starts on that
+ * line (the line alone suffices, the first literal lying within it), and only then runs the whole-buffer regex
+ * from there (JSON_STRINGS' continuations cross lines), exactly where the whole-buffer scan's next match starts.
  */
-export function jsonStringRuns(data: Buffer): { start: number; end: number }[] {
+export function jsonStringRuns(data: Buffer, oneLine = false): { start: number; end: number }[] {
+  const whole = oneLine ? JSON_STRINGS_1L : JSON_STRINGS;
+  const line = oneLine ? JSON_LINE_1L : JSON_LINE;
   const out: { start: number; end: number }[] = [];
   let p = 0;
   while (p < data.length) {
@@ -121,13 +130,13 @@ export function jsonStringRuns(data: Buffer): { start: number; end: number }[] {
     const ls = Math.max(p, nl + 1);
     const le0 = data.indexOf(0x0a, b);
     const le = le0 === -1 ? data.length : le0;
-    JSON_LINE.lastIndex = 0;
-    if (!JSON_LINE.test(data.subarray(ls, le))) {
+    line.lastIndex = 0;
+    if (!line.test(data.subarray(ls, le))) {
       p = le + 1;
       continue;
     }
-    JSON_STRINGS.lastIndex = ls;
-    const m = JSON_STRINGS.exec(data);
+    whole.lastIndex = ls;
+    const m = whole.exec(data);
     if (m === null) break; // cannot happen: a match starts on this line
     const end = m.index + (m[0] as Buffer).length;
     out.push({ start: m.index, end });
@@ -211,10 +220,20 @@ export function findEncodedSpans(
     }
   }
   if (HAS_ESCAPE.test(data)) {
-    for (const { start, end } of jsonStringRuns(data)) {
+    // Single-line detectors read runs within one line, so their decoded matches depend on that line alone, like
+    // plain ones (delta regions rely on it); multiline detectors read the runs that cross lines. A run within one
+    // line is both and is decoded once, for all.
+    const across = jsonStringRuns(data);
+    const within = jsonStringRuns(data, true);
+    const spans: { start: number; end: number; detectors?: DecodedSpan['detectors'] }[] = [];
+    const same = new Set(across.map((r) => `${r.start}:${r.end}`));
+    for (const r of within) spans.push(same.has(`${r.start}:${r.end}`) ? r : { ...r, detectors: 'single-line' });
+    for (const r of across) if (data.subarray(r.start, r.end).includes(0x0a)) spans.push({ ...r, detectors: 'multiline' });
+    spans.sort((a, b) => a.start - b.start || a.end - b.end);
+    for (const { start, end, detectors } of spans) {
       const bytes = decodeJsonStrings(data.toString('utf8', start, end));
       if (bytes.length === 0) continue;
-      if (!push({ decoder: 'json-string', start, end, bytes })) return out;
+      if (!push({ decoder: 'json-string', start, end, bytes, ...(detectors ? { detectors } : {}) })) return out;
     }
   }
   return out;

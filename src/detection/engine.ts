@@ -6,7 +6,7 @@
 import RE2 from 're2';
 import type { Match } from '../core/model.js';
 import { validChecksum } from './checksums.js';
-import { decodeWith, findEncodedSpans } from './decoders.js';
+import { decodeWith, findEncodedSpans, type DecodedSpan } from './decoders.js';
 import { shannonEntropy } from './entropy.js';
 import { falsePositiveReason } from './filters.js';
 import { Prefilter } from './prefilter.js';
@@ -200,12 +200,13 @@ export class DetectionEngine implements Engine {
     return cands.map((c) => ({ detectorId: c.c.def.id, start: c.start, end: c.end }));
   }
 
-  private scanAt(data: Buffer, ctx: ScanContext, depth: number, budget: { bytes: number }, verdict = false): Match[] {
+  /** `only`: which detectors run (a decoded span's scope, see DecodedSpan.detectors); all when absent. */
+  private scanAt(data: Buffer, ctx: ScanContext, depth: number, budget: { bytes: number }, verdict = false, only?: Scope): Match[] {
     const lines = new LineIndex(data);
     const found: { m: Match; end: number; generic: boolean }[] = [];
     const hits = this.reference ? { keywords: [], base64: [] } : this.prefilter.hits(data);
     if (verdict && depth === 0 && hits.keywords.some((k) => this.multilineKeyword[k] === 1)) this.dirtyHint = true;
-    const cands = this.reference ? this.referenceCandidates(data) : this.candidates(data, hits.keywords);
+    const cands = this.reference ? this.referenceCandidates(data, only) : this.candidates(data, hits.keywords, only);
     for (const cand of cands) {
       const m = this.evaluate(data, cand, lines, ctx);
       if (m) found.push({ m, end: cand.end, generic: cand.c.def.generic });
@@ -217,7 +218,7 @@ export class DetectionEngine implements Engine {
       const seen = new Set<string>();
       const which = this.reference ? { base64: null, text: true } : { base64: hits.base64, text: hits.keywords.length > 0 };
       for (const span of findEncodedSpans(data, budget, which)) {
-        const inner = this.scanAt(span.bytes, ctx, depth + 1, budget);
+        const inner = this.scanAt(span.bytes, ctx, depth + 1, budget, false, narrower(only, span.detectors));
         if (inner.length === 0) continue;
         const at = lines.locate(span.start);
         for (const im of inner) {
@@ -237,9 +238,9 @@ export class DetectionEngine implements Engine {
     return resolveOverlaps(found).sort((a, b) => a.offset - b.offset || a.detectorId.localeCompare(b.detectorId));
   }
 
-  private referenceCandidates(data: Buffer): Candidate[] {
+  private referenceCandidates(data: Buffer, only?: Scope): Candidate[] {
     const out: Candidate[] = [];
-    for (const c of this.compiled) this.run(c, data, out);
+    for (const c of this.compiled) if (inScope(c, only)) this.run(c, data, out);
     return out;
   }
 
@@ -247,7 +248,7 @@ export class DetectionEngine implements Engine {
    * Raw regex matches of the detectors whose keywords occur in `data`: each runs over the whole Buffer, once, and
    * only if one of its probes matches somewhere (a probe is a necessary condition, so nothing is lost).
    */
-  private candidates(data: Buffer, hitKeywords: number[]): Candidate[] {
+  private candidates(data: Buffer, hitKeywords: number[], only?: Scope): Candidate[] {
     const out: Candidate[] = [];
     if (hitKeywords.length === 0) return out;
     const stamp = (this.stamp = (this.stamp + 1) >>> 0 || 1);
@@ -256,6 +257,7 @@ export class DetectionEngine implements Engine {
       for (const d of this.keywords[k]!.detectors) {
         if (this.ran[d] === stamp) continue;
         this.ran[d] = stamp;
+        if (only && !inScope(this.compiled[d]!, only)) continue;
         todo.push(d);
       }
     }
@@ -347,14 +349,27 @@ export class DetectionEngine implements Engine {
 
   /**
    * Every match of `c` over the whole Buffer (leftmost-first, non-overlapping), as RE2 reports them, searching
-   * from `from`: no match starts before it, and RE2 still reads the bytes before as context.
+   * from `from`: no match starts before it, and RE2 still reads the bytes before as context. A single-line
+   * detector's matches with a line break inside (not at either end) are not candidates.
    */
   private run(c: Compiled, data: Buffer, out: Candidate[], from = 0): void {
     const re = c.re;
+    const oneLine = !c.def.multiline;
     re.lastIndex = from;
     let m: ReturnType<RE2['exec']>;
     while ((m = re.exec(data)) !== null) {
-      if ((m[0] as Buffer).length === 0) re.lastIndex = m.index + 1;
+      const whole = m[0] as Buffer;
+      if (whole.length === 0) re.lastIndex = m.index + 1;
+      if (oneLine) {
+        // A single-line detector's match stays on one line: it may take the line breaks either side as context
+        // (`(?:^|[^\w])…(?:[^\w]|$)`), never one inside. Such a match is dropped and the search resumes at that
+        // line break, so every line's matches depend on that line alone (delta regions rely on it).
+        const nl = whole.indexOf(0x0a, 1);
+        if (nl !== -1 && nl < whole.length - 1) {
+          re.lastIndex = m.index + nl;
+          continue;
+        }
+      }
       const idx = (m as unknown as { indices?: ([number, number] | undefined)[] }).indices?.[1];
       if (!idx || idx[1] <= idx[0]) continue;
       out.push({ c, start: idx[0], end: idx[1] });
@@ -392,6 +407,21 @@ export class DetectionEngine implements Engine {
     const { line: ln, column } = lines.locate(start);
     return { detectorId: def.id, secret, parts, offset: start, line: ln, column };
   }
+}
+
+type Scope = NonNullable<DecodedSpan['detectors']> | 'none';
+
+function inScope(c: Compiled, only: Scope | undefined): boolean {
+  if (!only) return true;
+  if (only === 'none') return false;
+  return only === 'multiline' ? c.def.multiline : !c.def.multiline;
+}
+
+/** A nested span's scope within its parent's: the detectors both allow. */
+function narrower(outer: Scope | undefined, inner: DecodedSpan['detectors']): Scope | undefined {
+  if (!outer) return inner;
+  if (!inner || inner === outer) return outer;
+  return 'none';
 }
 
 function foldKeyword(kw: string): string {

@@ -35,7 +35,7 @@ export const DetectorDef = z
     allow: z.array(z.string()).default([]),
     /** Generic (keyword/assignment) detectors lose to a provider detector claiming the same secret. */
     generic: z.boolean().default(false),
-    /** The pattern may span lines (PEM blocks): the engine searches a larger window. */
+    /** The pattern may span lines (PEM blocks). Other detectors' matches never contain a line break. */
     multiline: z.boolean().default(false),
     companions: z.array(Companion).default([]),
     verify: VerifySpec.optional(),

@@ -1,9 +1,9 @@
 // Delta-aware detection in two halves. The planner (the thread reading the pack) holds every blob's verdict and
 // decides, per blob, whether to scan it whole or only around what its delta changed; `runTask` (any thread)
 // scans. A blob is *clean* when its full scan found no match, no multiline keyword and no candidate lacking only a
-// required companion (Engine.scanVerdict); a delta of a clean base with the same path can only gain matches
-// within the margin of a changed byte, so only those regions are scanned, and a region that finds anything sends
-// the blob to a full scan. Matches are therefore always those of a full scan of their own blob.
+// required companion (Engine.scanVerdict); a delta of a clean base with the same path can only gain matches on
+// the lines it changed (see DELTA_MARGIN), so only those regions are scanned, and a region that finds anything
+// sends the blob to a full scan. Matches are therefore always those of a full scan of their own blob.
 //
 // Targets are planned before their base's verdict is back (workers scan in parallel, in any order): such a
 // target is scanned by regions speculatively and its result held until the base settles; if the base turns out
@@ -77,21 +77,24 @@ export interface CoreOptions {
   deltaAware: boolean;
 }
 
-/** Longest match (capture and context) the margin allows for, outside multiline detectors. */
-export const MAX_LOCAL_MATCH = 2048;
-/** The engine reads up to this many bytes of a match's line either side (filters, keyloop:allow). */
-const LINE_CONTEXT = 512;
-
 /**
- * The margin: every byte a clean-to-dirty change can depend on — a match (≤ MAX_LOCAL_MATCH) and its line context
- * either side. Required companions and multiline detectors are excluded: a candidate lacking only its companion,
- * or a multiline keyword, makes a blob dirty, so its deltas are scanned whole.
+ * Bytes either side of each inserted range or seam before a region snaps out to whole lines. Every match lies
+ * within one line: a single-line detector's match holds no line break except as context at either end, the
+ * decoded spans single-line detectors read never cross one (engine.ts, decoders.ts), a match's filters read only
+ * its line, and every match contains one of its detector's keywords. So the lines a delta touches are all a clean base's delta can gain matches on. What reaches further
+ * makes the base dirty instead: a multiline detector's keyword, a candidate lacking only a required companion.
+ * The margin only has to take in both lines at a seam; a little more costs next to nothing.
  */
+export const DELTA_MARGIN = 64;
+
 export function defaultMargin(_engine?: Engine): number {
-  return MAX_LOCAL_MATCH + 2 * LINE_CONTEXT + 128;
+  return DELTA_MARGIN;
 }
 
-/** Scan regions of a delta target: inserted ranges and seams, widened by `margin`, on line boundaries, merged. */
+/**
+ * Scan regions of a delta target: inserted ranges and seams, widened by `margin`, out to whole lines (from the
+ * line break before the first, through the one ending the last), merged.
+ */
 export function deltaRegions(data: Buffer, baseLength: number, copies: number[], margin: number): [number, number][] {
   const len = data.length;
   const dirty: [number, number][] = [];
@@ -113,7 +116,8 @@ export function deltaRegions(data: Buffer, baseLength: number, copies: number[],
   for (const [a, b] of dirty) {
     let s = Math.max(0, a - margin);
     let e = Math.min(len, b + margin);
-    s = s === 0 ? 0 : data.lastIndexOf(0x0a, s - 1) + 1;
+    // from the line break before the first line: a match may take it as leading context
+    s = s === 0 ? 0 : Math.max(0, data.lastIndexOf(0x0a, s - 1));
     if (e < len) {
       const nl = data.indexOf(0x0a, e);
       e = nl === -1 ? len : nl + 1;
