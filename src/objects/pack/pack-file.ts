@@ -165,8 +165,9 @@ export class PackFile {
     const src = this.bytes(h.dataOffset, end - h.dataOffset, random);
     let out: Buffer;
     try {
-      // one output chunk of the known size: no chunk list to concatenate
-      out = inflateSync(src, { maxOutputLength: Math.max(h.size, 1), chunkSize: Math.max(h.size, 64) });
+      // one output chunk one byte larger than the known size: zlib stops with room to spare, so node neither
+      // concatenates chunks nor allocates a spare chunk (which an exactly full one makes it do)
+      out = inflateSync(src, { maxOutputLength: Math.max(h.size, 1), chunkSize: Math.max(h.size + 1, 64) });
     } catch (e) {
       throw new PackFormatError(`${this.packPath}: cannot inflate object at ${h.offset}: ${(e as Error).message}`);
     }

@@ -196,9 +196,20 @@ export class DeltaPlanner {
 
   constructor(private readonly opts: CoreOptions) {}
 
+  /** Bytes of the targets kept for a possible rescan (whole blobs), and their peak. */
+  openBytes = 0;
+  peakOpenBytes = 0;
+
   /** Targets whose data is kept for a possible rescan. */
   get openCount(): number {
     return this.open.size;
+  }
+
+  private close(oid: string): void {
+    const o = this.open.get(oid);
+    if (!o) return;
+    this.openBytes -= o.job.data.length;
+    this.open.delete(oid);
   }
 
   plan(job: ScanJob): ScanTask {
@@ -218,6 +229,8 @@ export class DeltaPlanner {
     if (base.status === PENDING) this.speculative++;
     const regions = deltaRegions(job.data, base.length, job.delta!.copies, this.opts.margin).flat();
     this.open.set(job.oid, { job, baseOid: job.delta!.baseOid });
+    this.openBytes += job.data.length;
+    if (this.openBytes > this.peakOpenBytes) this.peakOpenBytes = this.openBytes;
     return { oid: job.oid, path: job.path, data: job.data, report, regions };
   }
 
@@ -235,7 +248,7 @@ export class DeltaPlanner {
       return into;
     }
     if (r.mode !== 'regions' || !open) {
-      this.open.delete(r.oid);
+      this.close(r.oid);
       this.finish(r, r.dirty || r.mode === 'binary' || r.error !== undefined ? DIRTY : CLEAN, into);
       return into;
     }
@@ -248,7 +261,7 @@ export class DeltaPlanner {
 
   private redo(oid: string, into: Settled): void {
     const open = this.open.get(oid)!;
-    this.open.delete(oid);
+    this.close(oid);
     into.redo.push(open.job);
   }
 
@@ -257,7 +270,7 @@ export class DeltaPlanner {
     const todo: [TaskResult, typeof CLEAN | typeof DIRTY][] = [[first, firstStatus]];
     for (let next = todo.pop(); next; next = todo.pop()) {
       const [r, status] = next;
-      this.open.delete(r.oid);
+      this.close(r.oid);
       const v = this.verdicts.get(r.oid)!;
       v.status = status;
       into.done.push(r);

@@ -34,6 +34,8 @@ export interface PackScanStats {
   rescanned: number;
   /** Tasks the reading thread scanned itself while the workers were busy. */
   helped: number;
+  /** Peak bytes of region-planned blobs kept for a possible rescan until their results were final. */
+  peakKeptBytes: number;
 }
 
 export interface PackPoolInit {
@@ -116,7 +118,7 @@ export function createPackScanPool(opts: PackScanPoolOptions): PackScanPool {
   return new WorkerPackPool(entry, { ...opts, jobs: helps ? opts.jobs - 1 : opts.jobs }, coreOptions(engine, opts), engine.catalog, helps ? engine : null);
 }
 
-const newStats = (): PackScanStats => ({ scannedBytes: 0, full: 0, regions: 0, binary: 0, peakInFlightBytes: 0, speculative: 0, rescanned: 0, helped: 0 });
+const newStats = (): PackScanStats => ({ scannedBytes: 0, full: 0, regions: 0, binary: 0, peakInFlightBytes: 0, speculative: 0, rescanned: 0, helped: 0, peakKeptBytes: 0 });
 
 /** Settled results count by their final mode; `scannedBytes` (counted per task) includes rescans. */
 function count(stats: PackScanStats, done: TaskResult[]): void {
@@ -165,7 +167,10 @@ interface Slot {
   ready: Promise<void>;
   pendingBytes: number;
   batch: ScanTask[];
+  /** Bytes the queued batch keeps alive (whole blobs, also of region tasks: kept for a rescan). */
   batchBytes: number;
+  /** Bytes the queued batch will copy to the worker (only the regions of region tasks). */
+  batchCopy: number;
 }
 
 class WorkerPackPool implements PackScanPool {
@@ -209,7 +214,7 @@ class WorkerPackPool implements PackScanPool {
       // a scan worker allocates little but short-lived results: a 2 MB young generation is plenty (see util/heap.ts)
       const worker = parked.pop() ?? new Worker(entry, { resourceLimits: { maxYoungGenerationSizeMb: 2 } });
       worker.ref();
-      const slot: Slot = { worker, pendingBytes: 0, ready: Promise.resolve(), batch: [], batchBytes: 0 };
+      const slot: Slot = { worker, pendingBytes: 0, ready: Promise.resolve(), batch: [], batchBytes: 0, batchCopy: 0 };
       slot.ready = new Promise<void>((resolve, reject) => {
         worker.on('message', (msg: PackPoolResult | { type: 'ready' } | { type: 'fatal'; message: string }) => {
           if (msg.type === 'ready') resolve();
@@ -284,15 +289,20 @@ class WorkerPackPool implements PackScanPool {
   private enqueue(task: ScanTask): Slot | null {
     const slot = this.slots.reduce((a, b) => (b.pendingBytes + b.batchBytes < a.pendingBytes + a.batchBytes ? b : a));
     slot.batch.push(task);
-    slot.batchBytes += taskBytes(task);
+    // weighed by what it keeps alive: a region task ships a few hundred bytes but keeps its whole blob (for a
+    // rescan) until its result is in, so counting shipped bytes would let thousands of blobs pile up per batch
+    slot.batchBytes += Math.max(task.data.length, taskBytes(task));
+    slot.batchCopy += taskBytes(task);
     return slot.batchBytes >= this.batchBytes ? slot : null;
   }
 
   private dispatch(slot: Slot): void {
     const batch = slot.batch;
-    const bytes = slot.batchBytes;
+    const bytes = slot.batchCopy;
+    const kept = slot.batchBytes;
     slot.batch = [];
     slot.batchBytes = 0;
+    slot.batchCopy = 0;
     if (batch.length === 0) return;
     // batches are reused buffers of twice the target size; a bigger one (a large blob) gets its own
     const buffer = bytes <= this.batchBytes * 2 ? (this.spare.pop() ?? new SharedArrayBuffer(this.batchBytes * 2)) : new SharedArrayBuffer(bytes);
@@ -317,8 +327,9 @@ class WorkerPackPool implements PackScanPool {
       offsets.push(at);
     }
     const batchId = this.nextBatch++;
-    // at least one byte per batch so empty blobs keep the scan alive until their results arrive
-    const weight = Math.max(1, bytes);
+    // in flight: what the batch keeps alive (at least one byte, so empty blobs keep the scan alive until their
+    // results arrive)
+    const weight = Math.max(1, kept);
     this.batches.set(batchId, { bytes: weight, slot, buffer });
     this.inFlight += weight;
     slot.pendingBytes += weight;
@@ -389,9 +400,11 @@ class WorkerPackPool implements PackScanPool {
       for (const s of this.slots) {
         s.batch = [];
         s.batchBytes = 0;
+        s.batchCopy = 0;
       }
       this.stats.speculative += planner.speculative;
       this.stats.rescanned += planner.rescanned;
+      this.stats.peakKeptBytes = Math.max(this.stats.peakKeptBytes, planner.peakOpenBytes);
       this.planner = null;
       this.scanning = false;
     }
