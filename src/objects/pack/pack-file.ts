@@ -1,7 +1,7 @@
 // One .pack + .idx pair read with positional reads through a sliding window: never the whole pack in memory.
 import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
-import { inflateSync } from 'node:zlib';
 import { applyDelta } from './delta.js';
+import { inflateKnownSize } from './inflate.js';
 import { PackFormatError } from './errors.js';
 import { findOid, oidAt, parsePackIndex, type PackIndex } from './idx.js';
 
@@ -165,13 +165,10 @@ export class PackFile {
     const src = this.bytes(h.dataOffset, end - h.dataOffset, random);
     let out: Buffer;
     try {
-      // one output chunk one byte larger than the known size: zlib stops with room to spare, so node neither
-      // concatenates chunks nor allocates a spare chunk (which an exactly full one makes it do)
-      out = inflateSync(src, { maxOutputLength: Math.max(h.size, 1), chunkSize: Math.max(h.size + 1, 64) });
+      out = inflateKnownSize(src, h.size);
     } catch (e) {
       throw new PackFormatError(`${this.packPath}: cannot inflate object at ${h.offset}: ${(e as Error).message}`);
     }
-    if (out.length !== h.size) throw new PackFormatError(`${this.packPath}: object at ${h.offset} inflates to ${out.length} bytes, header says ${h.size}`);
     return out;
   }
 
