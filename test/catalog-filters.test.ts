@@ -72,8 +72,8 @@ describe('false-positive filters', () => {
 
   it('keeps provider tokens that merely contain a filter word by chance, and drops documented keys', () => {
     const def = catalog.byId.get('aws-access-key-id')!.def;
-    expect(falsePositiveReason('AKIAIOSFODNN7EXAMPLE', { line: '', path: 'a', detector: def })).toMatch(/documentation|placeholder/);
+    expect(falsePositiveReason('AKIAIOSFODNN7EXAMPLE', { line: '', pathClass: 0, detector: def })).toMatch(/documentation|placeholder/);
     const gh = catalog.byId.get('github-pat-classic')!.def;
-    expect(falsePositiveReason('ghp_Testabc8Fakezz0Mock19qqWe3RtYu5IoP7', { line: '', path: 'a', detector: gh })).toBeNull();
+    expect(falsePositiveReason('ghp_Testabc8Fakezz0Mock19qqWe3RtYu5IoP7', { line: '', pathClass: 0, detector: gh })).toBeNull();
   });
 });

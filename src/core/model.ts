@@ -80,6 +80,11 @@ export interface Match {
   line: number;
   column: number;
   decoded?: string[];
+  /**
+   * A scan for any path (ScanContext.anyPath): bit k set when the match holds for paths of class k
+   * (detection/filters.ts pathClass). Resolved with the real path before the match leaves the scanner.
+   */
+  pathClasses?: number;
 }
 
 export interface SkippedItem {

@@ -8,7 +8,7 @@ import type { Match } from '../core/model.js';
 import { validChecksum } from './checksums.js';
 import { decodeWith, findEncodedSpans, type DecodedSpan } from './decoders.js';
 import { shannonEntropy } from './entropy.js';
-import { falsePositiveReason } from './filters.js';
+import { falsePositiveReason, pathClass, PATH_CLASSES } from './filters.js';
 import { Prefilter } from './prefilter.js';
 import { probeSpecs, startBound, withoutCaptures, type StartBound } from './regex.js';
 import type { DetectorDef } from './schema.js';
@@ -214,7 +214,13 @@ export class DetectionEngine implements Engine {
     // Decoding keeps ASCII letters of JSON escapes and percent-encoding, so without a keyword in the blob there is
     // nothing to find there; base64 hides them, hence the Set's base64 forms.
     if (depth < this.decodeDepth && budget.bytes > 0 && (this.reference || hits.base64.length > 0 || hits.keywords.length > 0)) {
-      const plain = new Set(found.map((f) => `${f.m.detectorId}\0${f.m.secret}`));
+      // a decoded match repeating a plain one (same detector and secret) is dropped, for the path classes in which
+      // the plain one holds
+      const plain = new Map<string, number>();
+      for (const f of found) {
+        const key = `${f.m.detectorId}\0${f.m.secret}`;
+        plain.set(key, (plain.get(key) ?? 0) | classesOf(f.m));
+      }
       const seen = new Set<string>();
       const which = this.reference ? { base64: null, text: true } : { base64: hits.base64, text: hits.keywords.length > 0 };
       for (const span of findEncodedSpans(data, budget, which)) {
@@ -223,12 +229,13 @@ export class DetectionEngine implements Engine {
         const at = lines.locate(span.start);
         for (const im of inner) {
           const key = `${im.detectorId}\0${im.secret}`;
-          if (plain.has(key) || seen.has(`${key}\0${span.start}`)) continue;
+          const classes = classesOf(im) & ~(plain.get(key) ?? 0);
+          if (classes === 0 || seen.has(`${key}\0${span.start}`)) continue;
           seen.add(`${key}\0${span.start}`);
           if (lineAt(data, span.start, span.end).includes(ALLOW_MARKER)) continue;
           const generic = this.catalog.byId.get(im.detectorId)?.def.generic ?? false;
           found.push({
-            m: { ...im, offset: span.start, line: at.line, column: at.column, decoded: [span.decoder, ...(im.decoded ?? [])] },
+            m: withClasses({ ...im, offset: span.start, line: at.line, column: at.column, decoded: [span.decoder, ...(im.decoded ?? [])] }, classes),
             end: span.end,
             generic,
           });
@@ -393,8 +400,21 @@ export class DetectionEngine implements Engine {
     for (const a of c.allow) if (a.test(secret)) return this.reject(c, `allow pattern ${a.source}`);
     const line = lineAt(data, start, end);
     if (line.includes(ALLOW_MARKER)) return this.reject(c, 'inline keyloop:allow');
-    const fp = falsePositiveReason(secret, { line, path: ctx.path, detector: def });
-    if (fp) return this.reject(c, fp);
+    // for every path class at once (ctx.anyPath), or for this path's
+    let classes: number | undefined;
+    if (ctx.anyPath) {
+      classes = 0;
+      let why = '';
+      for (let k = 0; k < PATH_CLASSES; k++) {
+        const r = falsePositiveReason(secret, { line, pathClass: k, detector: def });
+        if (r === null) classes |= 1 << k;
+        else why ||= r;
+      }
+      if (classes === 0) return this.reject(c, why);
+    } else {
+      const fp = falsePositiveReason(secret, { line, pathClass: pathClass(ctx.path), detector: def });
+      if (fp) return this.reject(c, fp);
+    }
     const parts: Record<string, string> = {};
     for (const comp of c.companions) {
       const value = findCompanion(data, comp.re, start, end, comp.within);
@@ -405,7 +425,7 @@ export class DetectionEngine implements Engine {
       }
     }
     const { line: ln, column } = lines.locate(start);
-    return { detectorId: def.id, secret, parts, offset: start, line: ln, column };
+    return { detectorId: def.id, secret, parts, offset: start, line: ln, column, ...(classes !== undefined ? { pathClasses: classes } : {}) };
   }
 }
 
@@ -481,14 +501,29 @@ function findCompanion(data: Buffer, re: RE2, start: number, end: number, within
 function resolveOverlaps(found: { m: Match; end: number; generic: boolean }[]): Match[] {
   const providers = found.filter((f) => !f.generic);
   if (providers.length === 0 || providers.length === found.length) return found.map((f) => f.m);
-  const texts = new Set(providers.map((p) => p.m.secret));
-  return found
-    .filter((f) => {
-      if (!f.generic) return true;
-      if (texts.has(f.m.secret)) return false;
-      return !providers.some((p) => p.m.offset < f.end && f.m.offset < p.end && sameClaim(f.m, p.m));
-    })
-    .map((f) => f.m);
+  // per path class (a match holds in the classes of its mask; one class when the path is known)
+  const texts = new Map<string, number>();
+  for (const p of providers) texts.set(p.m.secret, (texts.get(p.m.secret) ?? 0) | classesOf(p.m));
+  const out: Match[] = [];
+  for (const f of found) {
+    if (!f.generic) {
+      out.push(f.m);
+      continue;
+    }
+    let classes = classesOf(f.m) & ~(texts.get(f.m.secret) ?? 0);
+    for (const p of providers) if (classes !== 0 && p.m.offset < f.end && f.m.offset < p.end && sameClaim(f.m, p.m)) classes &= ~classesOf(p.m);
+    if (classes !== 0) out.push(withClasses(f.m, classes));
+  }
+  return out;
+}
+
+/** The path classes a match holds in: its mask (a scan for any path), or the one class of a known path. */
+function classesOf(m: Match): number {
+  return m.pathClasses ?? 1;
+}
+
+function withClasses(m: Match, classes: number): Match {
+  return m.pathClasses === undefined || m.pathClasses === classes ? m : { ...m, pathClasses: classes };
 }
 
 /**
@@ -512,6 +547,20 @@ function compileProbes(pattern: string): { probes: RE2[]; probeSources: string[]
   } catch {
     return { probes: [], probeSources: [], bounds: [] };
   }
+}
+
+/** The matches of a scan for any path (ScanContext.anyPath) that hold for `path`, without their class mask. */
+export function matchesForPath(matches: Match[], path: string): Match[] {
+  const bit = 1 << pathClass(path);
+  const out: Match[] = [];
+  for (const m of matches) {
+    if (m.pathClasses === undefined) out.push(m);
+    else if ((m.pathClasses & bit) !== 0) {
+      const { pathClasses: _, ...rest } = m;
+      out.push(rest);
+    }
+  }
+  return out;
 }
 
 export function createEngine(catalog: Catalog, opts?: EngineOptions): DetectionEngine {

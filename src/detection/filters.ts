@@ -9,8 +9,26 @@ import type { DetectorDef } from './schema.js';
 export interface FilterContext {
   /** The full line containing the secret (decoded text when found inside a decoded span). */
   line: string;
-  path: string;
+  /** What the filters know of the content's path: `pathClass(path)`. */
+  pathClass: number;
   detector: DetectorDef;
+}
+
+/** Path class bits: all the filters ever look at in a path. */
+export const PATH_LOCKFILE = 1;
+export const PATH_CODE = 2;
+export const PATH_MINIFIED = 4;
+/** Number of distinct path classes (every combination of the bits). */
+export const PATH_CLASSES = 8;
+
+/**
+ * The class of a path: whether it is a lockfile, a code file, a minified bundle. Filters read a path only through
+ * this, and each bit only adds reasons to drop a candidate; so matches found for class 0 (no path) include those
+ * of every path, and a scan can run before paths are known (src/objects/pack/source.ts) and keep, per match,
+ * the classes it holds in.
+ */
+export function pathClass(path: string): number {
+  return (LOCKFILE.test(path) ? PATH_LOCKFILE : 0) | (CODE_FILE.test(path) ? PATH_CODE : 0) | (MINIFIED_PATH.test(path) ? PATH_MINIFIED : 0);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -144,7 +162,7 @@ export function falsePositiveReason(secret: string, ctx: FilterContext): string 
 
   if (!generic) {
     // A provider token in a lockfile is real only outside the integrity/checksum fields (registry URLs can carry tokens).
-    if (LOCKFILE.test(ctx.path) && INTEGRITY_LINE.test(ctx.line) && /(?:sha\d+-|h1:)[A-Za-z0-9+/=]*$/.test(lineBefore(ctx.line, secret))) {
+    if ((ctx.pathClass & PATH_LOCKFILE) !== 0 && INTEGRITY_LINE.test(ctx.line) && /(?:sha\d+-|h1:)[A-Za-z0-9+/=]*$/.test(lineBefore(ctx.line, secret))) {
       return 'lockfile integrity hash';
     }
     return null;
@@ -160,7 +178,7 @@ export function falsePositiveReason(secret: string, ctx: FilterContext): string 
   if (SECRET_WORDS_IN_VALUE.test(bare)) return 'value names a secret instead of being one';
   if (PATH_LIKE.test(bare) && bare.split('/').filter((seg) => seg.length >= 3 && /^[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*$/.test(seg)).length >= 2) return 'path-like value';
   const quoted = /["'`]$/.test(lineBefore(ctx.line, secret));
-  if (!quoted && (CODE_EXPRESSION.test(bare) || (CODE_FILE.test(ctx.path) && /^[A-Za-z_$][A-Za-z_$]*$/.test(bare)))) {
+  if (!quoted && (CODE_EXPRESSION.test(bare) || ((ctx.pathClass & PATH_CODE) !== 0 && /^[A-Za-z_$][A-Za-z_$]*$/.test(bare)))) {
     return 'code expression or identifier, not a literal';
   }
   if (HUMAN_KEY.test(key)) {
@@ -172,13 +190,13 @@ export function falsePositiveReason(secret: string, ctx: FilterContext): string 
     if (IDENTIFIER_WORDS.test(bare)) return 'identifier made of words';
   }
   if (FIXTURE_WORDS.test(secret)) return 'fixture value';
-  if (LOCKFILE.test(ctx.path)) return 'lockfile';
+  if ((ctx.pathClass & PATH_LOCKFILE) !== 0) return 'lockfile';
   if (INTEGRITY_LINE.test(ctx.line) && /^[A-Za-z0-9+/=_-]+$/.test(secret) && !/secret|token|passw|api_?key/i.test(keyOf(ctx.line, secret))) {
     return 'checksum or digest';
   }
   if (GIT_SHA.test(secret) && SHA_KEY.test(ctx.line)) return 'git object id';
   if (UUID.test(secret) && ID_KEY.test(lineBefore(ctx.line, secret))) return 'identifier (UUID)';
-  if ((MINIFIED_PATH.test(ctx.path) || ctx.line.length > 1000) && (CODE_IDENTIFIER.test(secret) || /^[0-9a-f]{6,32}$/.test(secret))) {
+  if (((ctx.pathClass & PATH_MINIFIED) !== 0 || ctx.line.length > 1000) && (CODE_IDENTIFIER.test(secret) || /^[0-9a-f]{6,32}$/.test(secret))) {
     return 'minified-code identifier';
   }
   if (CODE_IDENTIFIER.test(bare) && bare.includes('.')) return 'code reference';

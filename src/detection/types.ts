@@ -20,6 +20,11 @@ export interface Catalog {
 export interface ScanContext {
   /** Path of the content (first origin's path); drives path-aware filters (lockfiles, minified bundles…). */
   path: string;
+  /**
+   * Scan for every path at once (`path` is ignored): each match carries the path classes it holds in
+   * (Match.pathClasses); `matchesForPath` keeps those of a path. Lets a scan start before paths are known.
+   */
+  anyPath?: boolean;
 }
 
 /** Synchronous, pure matcher over one Buffer. Construct once per thread. */
