@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { createEngine } from '../src/detection/engine.js';
 import { loadCatalog } from '../src/detection/load.js';
 import { openRepo } from '../src/objects/open.js';
-import { earlyPackPool, packSource, type PackScanStats } from '../src/objects/pack/index.js';
+import { earlyPackPool, packSource, startPrescan, type PackScanStats } from '../src/objects/pack/index.js';
 import { gitSource, inThreadMatcher, scanSource, type ContentSource, type Matcher } from '../src/core/pipeline.js';
 import { createScanPool, type ScanPool } from '../src/detection/pool.js';
 
@@ -49,15 +49,18 @@ async function child(repo: string, backend: string, deltaAware: boolean, jobs: n
   const objects = await openRepo(repo, 'native');
   if (!objects) throw new Error(`${repo}: not a git repository`);
   const t0 = Date.now();
-  // the same composition as `keyloop scan`: [pack pool started] + enumerate (provenance) → [pack fast path] → scanSource
+  // the same composition as `keyloop scan`: [pack pool started, prescan] + enumerate (provenance) → [pack fast
+  // path] → scanSource
   const early = backend === 'pack' ? earlyPackPool(repo, { detectorsDir, jobs, engine, deltaAware }) : null;
+  const prescan = early && !flag('no-prescan') ? startPrescan(repo, early, { maxBlobSize: MAX_BLOB }) : null;
   const base = await gitSource(objects, { kind: 'all' });
+  prescan?.walkDone();
   const t1 = Date.now();
   let stats: (PackScanStats & { fallback: number }) | undefined;
   let source: ContentSource = base;
   let pool: ScanPool | null = null;
   if (backend === 'pack') {
-    const fast = packSource(base, repo, { detectorsDir, jobs, engine, deltaAware, onStats: (s) => (stats = s), ...(early ? { pool: early } : {}) });
+    const fast = packSource(base, repo, { detectorsDir, jobs, engine, deltaAware, onStats: (s) => (stats = s), ...(early ? { pool: early } : {}), ...(prescan ? { prescan } : {}) });
     if (!fast) throw new Error(`${repo}: the pack reader cannot read this repository`);
     source = fast;
   } else if (jobs > 1) pool = createScanPool({ detectorsDir, jobs });

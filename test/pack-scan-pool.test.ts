@@ -10,6 +10,7 @@ import { createEngine } from '../src/detection/engine.js';
 import { loadCatalog } from '../src/detection/load.js';
 import { ObjectStore, scanPackDeltaAware } from '../src/objects/pack/index.js';
 import type { PoolJob } from '../src/objects/pack/scan-pool.js';
+import { startPrescan } from '../src/objects/pack/source.js';
 import { buildRepo, git, type CommitSpec } from './helpers/git-repo.js';
 import { generateSample, rng } from './helpers/token-gen.js';
 
@@ -73,7 +74,7 @@ describe('pack scan pool (compiled build, 2 workers)', () => {
     const inThread = { blobs: 0, bytes: 0, scannedBytes: 0, full: 0, regions: 0, binary: 0, problems: 0 };
     for (const _ of scanPackDeltaAware(store, engine, { pathOf: (o) => paths.get(o) }, inThread));
     // small batches and high-water mark: delta regions are only the changed lines, so the queue must fill quickly
-    const pool = built.createPackScanPool({ detectorsDir: DETECTORS, jobs: 2, batchBytes: 8 * 1024, highWaterBytes: 16 * 1024 });
+    const pool = built.createPackScanPool({ detectorsDir: DETECTORS, jobs: 2, batchBytes: 8 * 1024, highWaterBytes: 16 * 1024, keptHighBytes: 32 * 1024 });
     expect(pool.mode).toBe('workers');
     function* jobs(): Generator<PoolJob> {
       for (const b of store.blobs()) if ('data' in b) yield { oid: b.oid, path: paths.get(b.oid) ?? '', data: b.data, delta: b.delta, report: true };
@@ -97,10 +98,11 @@ describe('pack scan pool (compiled build, 2 workers)', () => {
     // one batch per worker can be dispatched past the high-water mark before the producer waits
     expect(pool.stats.peakInFlightBytes).toBeLessThanOrEqual(16 * 1024 + 2 * (8 * 1024 + 200_000));
     // in flight counts what a batch keeps alive: a region task ships only its regions but keeps its whole blob
-    // for a rescan, so the blobs kept stay within the same bound (counting shipped bytes let them pile up)
+    // for a rescan, and the reading thread stops helping while keptHighBytes are kept; so the blobs kept stay
+    // bounded (counting shipped bytes let them pile up)
     const largest = Math.max(...[...store.blobs()].map((b) => ('data' in b ? b.data.length : 0)));
     expect(pool.stats.peakKeptBytes).toBeGreaterThan(0);
-    expect(pool.stats.peakKeptBytes).toBeLessThanOrEqual(16 * 1024 + 2 * (8 * 1024 + largest));
+    expect(pool.stats.peakKeptBytes).toBeLessThanOrEqual(32 * 1024 + 2 * (8 * 1024 + largest));
     await pool.close();
 
     // two workers and a reader that only reads: the same results
@@ -113,4 +115,26 @@ describe('pack scan pool (compiled build, 2 workers)', () => {
     await plain.close();
     store.close();
   }, 120_000);
+
+  it('a prescan (started before the history walk) scans every blob on the workers, and this thread helps only after the walk', async () => {
+    const repo = await buildRepo({ bare: true, commits: history(5, 200) });
+    await git(repo.dir, 'repack', '-adf', '--depth=50', '--window=250');
+    const pool = built.createPackScanPool({ detectorsDir: DETECTORS, jobs: 2, batchBytes: 8 * 1024, highWaterBytes: 16 * 1024 });
+    const prescan = startPrescan(repo.dir, pool, { maxBlobSize: 64 << 20 })!;
+    expect(prescan).not.toBeNull();
+    expect(pool.helping).toBe(false);
+    // the walk never ends here: the worker scans everything, this thread only reads
+    const found = await prescan.findings;
+    const blobs = (await git(repo.dir, 'cat-file', '--batch-all-objects', '--batch-check=%(objecttype)')).split('\n').filter((t) => t === 'blob').length;
+    expect(found.size.size).toBe(blobs);
+    expect(found.matches.size).toBeGreaterThan(10);
+    // matches carry the path classes they hold in
+    expect([...found.matches.values()].flat().every((m) => typeof m.pathClasses === 'number' && m.pathClasses > 0)).toBe(true);
+    expect(pool.stats.helped).toBe(0);
+    expect(pool.stats.regions).toBeGreaterThan(30);
+    prescan.walkDone();
+    expect(pool.helping).toBe(true);
+    await prescan.cancel();
+    await pool.close();
+  }, 60_000);
 });

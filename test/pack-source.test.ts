@@ -179,6 +179,46 @@ describe('pack fast path of keyloop scan', () => {
     await pool!.close();
   }, 60_000);
 
+  it('a scan started before the history walk, for any path, reports what the cat-file path reports', async () => {
+    const { repo } = await fixture(11);
+    // values whose verdict depends on the path: an unquoted identifier (dropped in code files only), a provider
+    // token on a lockfile integrity line, a hex value in a minified bundle; each under paths of other classes too
+    const r = rng(5);
+    const gh = catalog.byId.get('github-pat-classic')!.def;
+    const files: Record<string, string> = {};
+    for (const [i, p] of ['cfg/settings.yaml', 'src/conf.js', 'app/package-lock.json', 'web/app.min.js', 'docs/notes.md'].entries()) {
+      const token = generateSample(gh, r).secret;
+      const ident = ['session', 'Secret', 'Holder', 'Value', String.fromCharCode(65 + i)].join('');
+      files[p] = [
+        `api_key = ${ident}`,
+        `"integrity": "sha512-${token}",`,
+        `password = "${randomBytes(12).toString('hex')}"`,
+        `secret_token: "${randomBytes(18).toString('base64')}"`,
+      ].join('\n') + '\n';
+    }
+    for (const [p, content] of Object.entries(files)) {
+      mkdirSync(dirname(join(repo.dir, p)), { recursive: true });
+      writeFileSync(join(repo.dir, p), content);
+    }
+    await git(repo.dir, 'add', '-A');
+    await git(repo.dir, '-c', 'user.name=Pack Test', '-c', 'user.email=pack@example.test', 'commit', '-q', '-m', 'path classes');
+    await git(repo.dir, 'repack', '-adq');
+
+    let packStats: (PackScanStats & { fallback: number; prescan?: boolean }) | null = null;
+    const fast = await scanPath({ ...base, path: repo.dir, env: {}, jobs: 2, packPoolMinBytes: 0, registry: new SecretRegistry(), onPackStats: (s) => (packStats = s) });
+    const slow = await scanPath({ ...base, path: repo.dir, env: { KEYLOOP_PACK_READER: '0' }, registry: new SecretRegistry() });
+    expect(packStats!.prescan).toBe(true);
+    expect(packStats!.regions).toBeGreaterThan(30);
+    expect(packStats!.fallback).toBe(0);
+    // the path-dependent values: found in some paths, dropped in others
+    const planted = fast.result.findings.filter((f) => f.locations.some((l) => Object.keys(files).includes(l.path)));
+    expect(planted.length).toBeGreaterThan(5);
+    expect(new Set(planted.flatMap((f) => f.locations.map((l) => l.path))).size).toBeLessThan(Object.keys(files).length * 4);
+    expect(JSON.stringify(fast.result.findings)).toBe(JSON.stringify(slow.result.findings));
+    expect(fast.result.skipped.map((s) => JSON.stringify(s)).sort()).toEqual(slow.result.skipped.map((s) => JSON.stringify(s)).sort());
+    expect({ ...fast.result.stats, elapsedMs: 0 }).toEqual({ ...slow.result.stats, elapsedMs: 0 });
+  }, 60_000);
+
   it('KEYLOOP_PACK_READER turns it off', () => {
     expect(packReaderEnabled({})).toBe(true);
     expect(packReaderEnabled({ KEYLOOP_PACK_READER: '1' })).toBe(true);

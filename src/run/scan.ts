@@ -12,7 +12,7 @@ import type { Catalog } from '../detection/types.js';
 import { resolveTarget, type ResolvedTarget } from '../sources/resolve.js';
 import { gitSource } from '../core/pipeline.js';
 import { directorySource } from '../sources/directory-source.js';
-import { earlyPackPool, packReaderEnabled, packSource } from '../objects/pack/source.js';
+import { earlyPackPool, packReaderEnabled, packSource, startPrescan } from '../objects/pack/source.js';
 import type { PackScanStats } from '../objects/pack/scan-pool.js';
 import { loadBaseline } from './baseline.js';
 import { createVerifier } from '../verification/verify.js';
@@ -42,7 +42,9 @@ export interface ScanPathOptions {
   signal?: AbortSignal;
   onProgress?: (s: ScanStats) => void;
   /** Told what the pack fast path scanned (only called when it ran). */
-  onPackStats?: (s: PackScanStats & { fallback: number }) => void;
+  onPackStats?: (s: PackScanStats & { fallback: number; prescan?: boolean }) => void;
+  /** Packs from this many bytes get a worker pool and a scan that starts during the history walk (default 32 MiB). */
+  packPoolMinBytes?: number;
   /** Replace the matcher (worker pool); defaults to in-thread. */
   matcher?: Matcher;
   fetch?: typeof fetch;
@@ -77,18 +79,21 @@ export async function scanPath(opts: ScanPathOptions): Promise<ScanPathResult> {
     const excluded = config.paths.exclude.length ? picomatch(config.paths.exclude, { dot: true }) : null;
 
     // Full history without an injected matcher: the pack reader's delta-aware scan (KEYLOOP_PACK_READER=0: off).
-    // Narrow selections stay on the normal path: delta-aware scanning reads every blob of the pack. Its workers
-    // start now and compile the catalog while git walks the history.
+    // Narrow selections stay on the normal path: delta-aware scanning reads every blob of the pack. With packs
+    // big enough for workers, the scan starts now, for any path, while git walks the history (startPrescan).
     const fast = target.kind === 'git' && target.selection.kind === 'all' && !opts.matcher && packReaderEnabled(opts.env);
-    const early = fast ? earlyPackPool(target.root, { detectorsDir, jobs: opts.jobs ?? availableParallelism(), engine }) : null;
+    const early = fast ? earlyPackPool(target.root, { detectorsDir, jobs: opts.jobs ?? availableParallelism(), engine, ...(opts.packPoolMinBytes !== undefined ? { minPackBytes: opts.packPoolMinBytes } : {}) }) : null;
+    const prescan = early ? startPrescan(target.root, early, { maxBlobSize: opts.maxBlobSize }) : null;
     let source: ContentSource;
     try {
       source = target.kind === 'git' ? await gitSource(target.objects, target.selection) : await directorySource(target.root, { ignoreFiles: true });
     } catch (err) {
+      await prescan?.cancel();
       await early?.close();
       throw err;
     }
-    if (fast) source = packSource(source, target.root, { detectorsDir, jobs: jobsFor(source, opts), engine, onStats: opts.onPackStats, ...(early ? { pool: early } : {}) }) ?? source;
+    prescan?.walkDone();
+    if (fast) source = packSource(source, target.root, { detectorsDir, jobs: jobsFor(source, opts), engine, onStats: opts.onPackStats, ...(early ? { pool: early } : {}), ...(prescan ? { prescan } : {}) }) ?? source;
     const pool = opts.matcher || source.scan ? null : openPool(source, detectorsDir, opts);
     const matcher: Matcher = opts.matcher ?? (pool ? poolMatcher(pool) : inThreadMatcher(engine));
     const result = await scanSource(source, matcher, catalog, {
@@ -101,6 +106,7 @@ export async function scanPath(opts: ScanPathOptions): Promise<ScanPathResult> {
     }).finally(async () => {
       await pool?.close();
       // the fast path closes its pool when its scan ends; this covers a scan that never started
+      await prescan?.cancel();
       await early?.close();
     });
 

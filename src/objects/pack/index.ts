@@ -6,6 +6,6 @@ export { PackFormatError } from './errors.js';
 export { scanPackDeltaAware, deltaRegions, defaultMargin, type BlobScan, type DeltaScanOptions, type DeltaScanStats } from './delta-scan.js';
 export { DeltaPlanner, runTask, type JobResult, type ScanJob, type ScanTask, type TaskResult } from './scan-core.js';
 export { createPackScanPool, type PackScanPool, type PackScanStats, type PoolJob } from './scan-pool.js';
-export { earlyPackPool, packSource, packReaderEnabled, type PackSourceOptions } from './source.js';
+export { earlyPackPool, packSource, packReaderEnabled, startPrescan, type PackSourceOptions, type Prescan } from './source.js';
 export { enumerateAll } from './enumerate.js';
 export { ObjectReader } from './object-reader.js';

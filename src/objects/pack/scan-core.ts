@@ -21,6 +21,8 @@ export interface ScanJob {
   delta?: { baseOid: string; copies: number[] };
   /** false: scanned only to vouch for its deltas (not selected, or excluded); no result is reported. */
   report?: boolean;
+  /** Scan for any path (`path` unused): matches carry their path classes (ScanContext.anyPath). */
+  anyPath?: boolean;
 }
 
 export type JobMode = 'full' | 'regions' | 'binary';
@@ -51,6 +53,8 @@ export interface ScanTask {
   regionsOnly?: boolean;
   /** The blob's size when `data` holds only its regions. */
   size?: number;
+  /** See ScanJob.anyPath. */
+  anyPath?: boolean;
 }
 
 /** Bytes a task hands over: its regions' when it has any, else the whole blob. */
@@ -131,7 +135,8 @@ export function deltaRegions(data: Buffer, baseLength: number, copies: number[],
 
 /** Scans one task: its regions first when it has any (a dirty region means a full scan), else the whole blob. */
 export function runTask(engine: Engine, task: ScanTask): TaskResult {
-  const { data, path, oid, report } = task;
+  const { data, oid, report } = task;
+  const ctx = task.anyPath ? { path: '', anyPath: true } : { path: task.path };
   const size = task.size ?? data.length;
   let scanned = 0;
   if (task.regionsOnly) {
@@ -140,7 +145,7 @@ export function runTask(engine: Engine, task: ScanTask): TaskResult {
       const r = task.regions!;
       for (let k = 0; k < r.length; k += 2) {
         scanned += r[k + 1]! - r[k]!;
-        if (engine.scanVerdict(data.subarray(r[k]!, r[k + 1]!), { path }).dirty) return { oid, report, matches: [], mode: 'regions', size, scanned, dirty: true };
+        if (engine.scanVerdict(data.subarray(r[k]!, r[k + 1]!), ctx).dirty) return { oid, report, matches: [], mode: 'regions', size, scanned, dirty: true };
       }
       return { oid, report, matches: [], mode: 'regions', size, scanned, dirty: false };
     } catch (err) {
@@ -155,11 +160,11 @@ export function runTask(engine: Engine, task: ScanTask): TaskResult {
       const r = task.regions;
       for (let k = 0; k < r.length && !dirty; k += 2) {
         scanned += r[k + 1]! - r[k]!;
-        dirty = engine.scanVerdict(data.subarray(r[k]!, r[k + 1]!), { path }).dirty;
+        dirty = engine.scanVerdict(data.subarray(r[k]!, r[k + 1]!), ctx).dirty;
       }
       if (!dirty) return { oid, report, matches: [], mode: 'regions', size, scanned, dirty: false };
     }
-    const v = engine.scanVerdict(data, { path });
+    const v = engine.scanVerdict(data, ctx);
     return { oid, report, matches: v.matches, mode: 'full', size, scanned: scanned + size, dirty: v.dirty };
   } catch (err) {
     return { oid, report, matches: [], mode: 'full', size, scanned, dirty: true, error: (err as Error).message };
@@ -174,6 +179,8 @@ interface Verdict {
   status: typeof PENDING | typeof CLEAN | typeof DIRTY;
   length: number;
   path: string;
+  /** Scanned for any path: its verdict holds whatever the path (matches for any path include those of each). */
+  anyPath: boolean;
   /** Region results of deltas planned on this blob before its verdict was known. */
   held?: TaskResult[];
 }
@@ -215,29 +222,30 @@ export class DeltaPlanner {
   plan(job: ScanJob): ScanTask {
     const report = job.report ?? true;
     const base = this.opts.deltaAware && job.delta ? this.verdicts.get(job.delta.baseOid) : undefined;
-    this.verdicts.set(job.oid, { status: PENDING, length: job.data.length, path: job.path });
+    const anyPath = job.anyPath ?? false;
+    this.verdicts.set(job.oid, { status: PENDING, length: job.data.length, path: job.path, anyPath });
     if (
       base === undefined ||
       base.status === DIRTY ||
-      base.path !== job.path ||
+      !(base.anyPath || (!anyPath && base.path === job.path)) ||
       job.data.length > this.opts.maxRegionBlob ||
       // binary, or a NUL past the first 8 KiB that would make a region look binary to the engine: whole
       job.data.indexOf(0) !== -1
     ) {
-      return { oid: job.oid, path: job.path, data: job.data, report };
+      return { oid: job.oid, path: job.path, data: job.data, report, ...(anyPath ? { anyPath } : {}) };
     }
     if (base.status === PENDING) this.speculative++;
     const regions = deltaRegions(job.data, base.length, job.delta!.copies, this.opts.margin).flat();
     this.open.set(job.oid, { job, baseOid: job.delta!.baseOid });
     this.openBytes += job.data.length;
     if (this.openBytes > this.peakOpenBytes) this.peakOpenBytes = this.openBytes;
-    return { oid: job.oid, path: job.path, data: job.data, report, regions };
+    return { oid: job.oid, path: job.path, data: job.data, report, regions, ...(anyPath ? { anyPath } : {}) };
   }
 
   /** A full scan of a job planned before (a rescan): its verdict stays pending until the result is settled. */
   planFull(job: ScanJob): ScanTask {
     this.rescanned++;
-    return { oid: job.oid, path: job.path, data: job.data, report: job.report ?? true };
+    return { oid: job.oid, path: job.path, data: job.data, report: job.report ?? true, ...(job.anyPath ? { anyPath: true } : {}) };
   }
 
   settle(r: TaskResult, into: Settled = { done: [], redo: [] }): Settled {

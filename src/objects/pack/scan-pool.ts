@@ -52,7 +52,7 @@ export interface PackPoolInit {
 export interface PackPoolBatch {
   type: 'batch';
   batchId: number;
-  jobs: { oid: string; path: string; report: boolean; regions?: number[]; regionsOnly?: boolean; size?: number }[];
+  jobs: { oid: string; path: string; report: boolean; regions?: number[]; regionsOnly?: boolean; size?: number; anyPath?: boolean }[];
   offsets: number[];
   /**
    * Shared memory, reused for later batches once this one's result is back. Transferring an ArrayBuffer there
@@ -86,12 +86,22 @@ export interface PackScanPoolOptions {
   batchBytes?: number;
   highWaterBytes?: number;
   lowWaterBytes?: number;
+  /**
+   * Blobs kept for their base's verdict (region tasks in flight, region results held) past which the reading
+   * thread stops scanning tasks itself and waits for the workers' verdicts. Default 4 × highWaterBytes.
+   */
+  keptHighBytes?: number;
 }
 
 export interface PackScanPool {
   readonly mode: 'in-thread' | 'workers';
   readonly jobs: number;
   readonly stats: PackScanStats;
+  /**
+   * Whether the calling thread scans tasks itself when the workers' queues are full (with `readerHelps`); off
+   * while it has other work (a prescan during the history walk), when it waits instead.
+   */
+  helping: boolean;
   /** Results of reported jobs, in completion order. One scan at a time; verdicts do not carry over between scans. */
   scan(jobs: Iterable<PoolJob> | AsyncIterable<PoolJob>): AsyncIterable<JobResult>;
   close(): Promise<void>;
@@ -134,6 +144,7 @@ class InThreadPackPool implements PackScanPool {
   readonly mode = 'in-thread' as const;
   readonly jobs = 1;
   readonly stats = newStats();
+  helping = true;
   constructor(
     private readonly engine: Engine,
     private readonly core: CoreOptions,
@@ -177,10 +188,12 @@ class WorkerPackPool implements PackScanPool {
   readonly mode = 'workers' as const;
   readonly jobs: number;
   readonly stats = newStats();
+  helping = true;
   private readonly slots: Slot[];
   private readonly batchBytes: number;
   private readonly high: number;
   private readonly low: number;
+  private readonly keptHigh: number;
   private inFlight = 0;
   private nextBatch = 0;
   private readonly batches = new Map<number, { bytes: number; slot: Slot; buffer: SharedArrayBuffer }>();
@@ -208,6 +221,7 @@ class WorkerPackPool implements PackScanPool {
     this.batchBytes = opts.batchBytes ?? 1 << 20;
     this.high = opts.highWaterBytes ?? 4 * this.batchBytes * opts.jobs;
     this.low = opts.lowWaterBytes ?? Math.floor(this.high / 2);
+    this.keptHigh = opts.keptHighBytes ?? 4 * this.high;
     // enough reusable batch buffers for what can be in flight, no more (each is 2 batches' worth of RSS)
     this.maxSpare = Math.ceil(this.high / this.batchBytes) + 2 * opts.jobs;
     this.slots = Array.from({ length: opts.jobs }, () => {
@@ -319,10 +333,10 @@ class WorkerPackPool implements PackScanPool {
           at += task.data.copy(view, at, task.regions[k]!, task.regions[k + 1]!);
           rebased.push(rebased.length ? rebased[rebased.length - 1]! : 0, at - start);
         }
-        jobs.push({ oid: task.oid, path: task.path, report: task.report, regions: rebased, regionsOnly: true, size: task.data.length });
+        jobs.push({ oid: task.oid, path: task.path, report: task.report, regions: rebased, regionsOnly: true, size: task.data.length, ...(task.anyPath ? { anyPath: true } : {}) });
       } else {
         at += task.data.copy(view, at);
-        jobs.push({ oid: task.oid, path: task.path, report: task.report });
+        jobs.push({ oid: task.oid, path: task.path, report: task.report, ...(task.anyPath ? { anyPath: true } : {}) });
       }
       offsets.push(at);
     }
@@ -348,7 +362,13 @@ class WorkerPackPool implements PackScanPool {
       for await (const job of jobs) {
         if (this.failure || abandoned) break;
         const task = planner.plan(job);
-        if (this.helper && this.inFlight >= this.high) {
+        if (this.helper && this.helping && this.inFlight >= this.high) {
+          if (planner.openBytes >= this.keptHigh) {
+            // blobs kept for their base's verdict (region results held, tasks in flight) pile up: scanning here
+            // would only add to them, so let the workers' verdicts in first
+            for (const s of this.slots) this.dispatch(s);
+            while (planner.openBytes >= this.keptHigh && this.inFlight > 0 && !this.failure && !abandoned) await this.wait();
+          }
           // the workers have a full queue: scan this one here instead of waiting, then let their results in
           this.absorb([runTask(this.helper, task)]);
           this.stats.helped++;
@@ -359,7 +379,7 @@ class WorkerPackPool implements PackScanPool {
         if (full) {
           this.dispatch(full);
           // (a helping reader scans instead of waiting: see above)
-          if (this.inFlight >= this.high && !this.helper) {
+          if (this.inFlight >= this.high && !(this.helper && this.helping)) {
             while (this.inFlight > this.low && !this.failure && !abandoned) await this.wait();
           }
         }

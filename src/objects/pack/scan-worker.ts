@@ -33,7 +33,7 @@ port.on('message', (msg: PackPoolInit | PackPoolBatch) => {
   const results: TaskResult[] = msg.jobs.map((j, i) => {
     const blob = data.subarray(msg.offsets[i], msg.offsets[i + 1]);
     return engine
-      ? runTask(engine, { oid: j.oid, path: j.path, data: blob, report: j.report, ...(j.regions ? { regions: j.regions, regionsOnly: j.regionsOnly ?? false } : {}), ...(j.size !== undefined ? { size: j.size } : {}) })
+      ? runTask(engine, { oid: j.oid, path: j.path, data: blob, report: j.report, ...(j.regions ? { regions: j.regions, regionsOnly: j.regionsOnly ?? false } : {}), ...(j.size !== undefined ? { size: j.size } : {}), ...(j.anyPath ? { anyPath: true } : {}) })
       : { oid: j.oid, report: j.report, matches: [], mode: 'full', size: blob.length, scanned: 0, dirty: true, error: 'pack scan worker has no engine' };
   });
   // the shared buffer goes back to the pool with this message: nothing may read it after

@@ -6,8 +6,9 @@
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { ContentSource, FusedResult, FusedScanOptions } from '../../core/pipeline.js';
-import type { EngineOptions } from '../../detection/engine.js';
+import { matchesForPath, type EngineOptions } from '../../detection/engine.js';
 import type { Engine } from '../../detection/types.js';
+import type { Match } from '../../core/model.js';
 import { ObjectStore } from './object-store.js';
 import type { JobResult } from './scan-core.js';
 import { createPackScanPool, type PackScanPool, type PackScanStats, type PoolJob } from './scan-pool.js';
@@ -20,10 +21,104 @@ export interface PackSourceOptions {
   engineOptions?: EngineOptions;
   /** false: every blob scanned whole (still from the pack reader). Default true. */
   deltaAware?: boolean;
-  /** Called when a scan ends, with what was scanned and how. */
-  onStats?: (stats: PackScanStats & { fallback: number }) => void;
+  /** Called when a scan ends, with what was scanned and how (`prescan`: it started before the history walk). */
+  onStats?: (stats: PackScanStats & { fallback: number; prescan?: boolean }) => void;
+  /** earlyPackPool: packs from this many bytes get a pool (default 32 MiB). */
+  minPackBytes?: number;
   /** A pool started earlier (earlyPackPool), used instead of a new one; the scan closes it. */
   pool?: PackScanPool;
+  /** A scan of the packs started before the history walk (startPrescan, on `pool`): its results are used. */
+  prescan?: Prescan;
+}
+
+/** What a prescan found, per blob oid. */
+interface PrescanFindings {
+  /** Blobs the reader delivered and the pool scanned (with their size), and how. */
+  size: Map<string, number>;
+  matches: Map<string, Match[]>;
+  binary: Set<string>;
+  errors: Map<string, string>;
+  tooLarge: Map<string, number>;
+}
+
+/**
+ * A scan of every blob of the packs that starts before the history walk: paths are not known yet, so blobs are
+ * scanned for any path (each match keeps the path classes it holds in) and the walk's paths are applied when
+ * its results are used. While git walks, this thread reads the packs in short slices between the walk's output
+ * and the workers scan; this thread scans too once the walk is over (`walkDone`).
+ */
+export interface Prescan {
+  walkDone(): void;
+  /** Stops reading (the scan ended before it used the prescan) and closes the pack reader; the pool stays open. */
+  cancel(): Promise<void>;
+  /** @internal */
+  readonly findings: Promise<PrescanFindings>;
+}
+
+/** Longest stretch of pack reading between two turns of the event loop while git walks (ms). */
+const WALK_SLICE_MS = 2;
+
+/**
+ * Starts the prescan on `pool` (earlyPackPool's: workers, so scanning does not compete with the walk for this
+ * thread), or returns null when the reader cannot open the repository's packs cleanly.
+ */
+export function startPrescan(gitDir: string, pool: PackScanPool, opts: { maxBlobSize: number }): Prescan | null {
+  let store: ObjectStore;
+  try {
+    store = ObjectStore.open(gitDir);
+  } catch {
+    return null;
+  }
+  if (store.packs.length === 0 || store.problems.length > 0) {
+    store.close();
+    return null;
+  }
+  let walking = true;
+  let cancelled = false;
+  pool.helping = false;
+  const found: PrescanFindings = { size: new Map(), matches: new Map(), binary: new Set(), errors: new Map(), tooLarge: new Map() };
+  async function* jobs(): AsyncGenerator<PoolJob> {
+    let slice = performance.now();
+    for (const b of store.blobs({ maxBlobSize: opts.maxBlobSize })) {
+      if (cancelled) return;
+      if (walking && performance.now() - slice > WALK_SLICE_MS) {
+        // let the walk's output in: git must never wait on a full pipe for this
+        await new Promise((resolve) => setImmediate(resolve));
+        slice = performance.now();
+      }
+      if (!('data' in b)) {
+        if (b.error === 'too-large') found.tooLarge.set(b.oid, b.size ?? 0);
+        continue;
+      }
+      yield { oid: b.oid, path: '', anyPath: true, data: b.data, delta: b.delta, report: true };
+    }
+  }
+  const findings = (async () => {
+    try {
+      for await (const r of pool.scan(jobs())) {
+        if (r.mode === 'binary') found.binary.add(r.oid);
+        else if (r.error !== undefined) found.errors.set(r.oid, r.error);
+        else if (r.matches.length > 0) found.matches.set(r.oid, r.matches);
+        found.size.set(r.oid, r.size);
+      }
+      return found;
+    } finally {
+      store.close();
+    }
+  })();
+  findings.catch(() => undefined);
+  return {
+    findings,
+    walkDone() {
+      walking = false;
+      pool.helping = true;
+    },
+    async cancel() {
+      cancelled = true;
+      walking = false;
+      await findings.catch(() => undefined);
+    },
+  };
 }
 
 /** Below this much pack data one thread scans (a worker compiles the whole catalog first). */
@@ -38,7 +133,7 @@ export function earlyPackPool(gitDir: string, opts: Omit<PackSourceOptions, 'poo
   if (!packDir || opts.jobs <= 1) return null;
   let bytes = 0;
   for (const f of readdirSync(packDir)) if (f.endsWith('.pack')) bytes += statSync(path.join(packDir, f)).size;
-  if (bytes < POOL_MIN_PACK_BYTES) return null;
+  if (bytes < (opts.minPackBytes ?? POOL_MIN_PACK_BYTES)) return null;
   return createPackScanPool({ detectorsDir: opts.detectorsDir, jobs: opts.jobs, engine: opts.engine, engineOptions: opts.engineOptions, deltaAware: opts.deltaAware });
 }
 
@@ -61,6 +156,11 @@ export function packReaderEnabled(env: Record<string, string | undefined>): bool
  * reader handles cleanly (no objects dir it can find, no pack, a pack or index it cannot open).
  */
 export function packSource<S extends ContentSource>(base: S, gitDir: string, opts: PackSourceOptions): S | null {
+  const prescan = opts.prescan;
+  if (prescan && opts.pool) {
+    const pool = opts.pool;
+    return { ...base, scan: (ids: string[], o: FusedScanOptions) => prescanned(base, prescan, pool, ids, o, opts) };
+  }
   let store: ObjectStore;
   try {
     store = ObjectStore.open(gitDir);
@@ -76,6 +176,39 @@ export function packSource<S extends ContentSource>(base: S, gitDir: string, opt
   return { ...base, scan: (ids: string[], o: FusedScanOptions) => fusedScan(base, store, ids, o, opts) };
 }
 
+const tooLarge = (id: string, size: number | undefined, o: FusedScanOptions): FusedResult => ({
+  id,
+  skip: 'too-large',
+  detail: `blob is ${size ?? '?'} bytes, over the ${o.maxBlobSize}-byte limit`,
+});
+
+const convert = (r: JobResult): FusedResult =>
+  r.mode === 'binary' ? { id: r.oid, skip: 'binary' } : { id: r.oid, size: r.size, matches: r.matches, ...(r.error !== undefined ? { error: r.error } : {}) };
+
+/** The prescan's results for `ids`, with each blob's path applied; what it did not deliver is read back. */
+async function* prescanned(base: ContentSource, prescan: Prescan, pool: PackScanPool, ids: string[], o: FusedScanOptions, opts: PackSourceOptions): AsyncIterable<FusedResult> {
+  const counter = { fallback: 0 };
+  try {
+    const found = await prescan.findings;
+    const rest: string[] = [];
+    for (const id of ids) {
+      if (o.signal?.aborted) return;
+      const size = found.size.get(id);
+      if (size === undefined) {
+        if (found.tooLarge.has(id)) yield tooLarge(id, found.tooLarge.get(id), o);
+        else rest.push(id);
+      } else if (found.binary.has(id)) yield { id, skip: 'binary' };
+      else if (found.errors.has(id)) yield { id, size, matches: [], error: found.errors.get(id)! };
+      else yield { id, size, matches: matchesForPath(found.matches.get(id) ?? [], o.pathOf(id)) };
+    }
+    yield* readBack(base, pool, rest, o, counter);
+  } finally {
+    opts.onStats?.({ ...pool.stats, fallback: counter.fallback, prescan: true });
+    await prescan.cancel();
+    await pool.close();
+  }
+}
+
 async function* fusedScan(base: ContentSource, store: ObjectStore, ids: string[], o: FusedScanOptions, opts: PackSourceOptions): AsyncIterable<FusedResult> {
   const wanted = new Set(ids);
   const done = new Set<string>();
@@ -84,7 +217,7 @@ async function* fusedScan(base: ContentSource, store: ObjectStore, ids: string[]
   const anyPath = new Map<string, string>();
   for (const it of base.items) if (it.blob && !wanted.has(it.blob)) anyPath.set(it.blob, it.origins[0]?.path ?? '');
   const pool = opts.pool ?? createPackScanPool({ detectorsDir: opts.detectorsDir, jobs: opts.jobs, engine: opts.engine, engineOptions: opts.engineOptions, deltaAware: opts.deltaAware });
-  let fallback = 0;
+  const counter = { fallback: 0 };
   try {
     function* jobs(): Generator<PoolJob> {
       for (const b of store.blobs({ maxBlobSize: o.maxBlobSize })) {
@@ -94,7 +227,7 @@ async function* fusedScan(base: ContentSource, store: ObjectStore, ids: string[]
           // too large: reported as the native reader does; corrupt or unresolvable: left for the fallback read
           if (report && b.error === 'too-large') {
             done.add(b.oid);
-            skips.push({ id: b.oid, skip: 'too-large', detail: `blob is ${b.size ?? '?'} bytes, over the ${o.maxBlobSize}-byte limit` });
+            skips.push(tooLarge(b.oid, b.size, o));
           }
           continue;
         }
@@ -102,8 +235,6 @@ async function* fusedScan(base: ContentSource, store: ObjectStore, ids: string[]
         yield { oid: b.oid, path: report ? o.pathOf(b.oid) : (anyPath.get(b.oid) ?? ''), data: b.data, delta: b.delta, report };
       }
     }
-    const convert = (r: JobResult): FusedResult =>
-      r.mode === 'binary' ? { id: r.oid, skip: 'binary' } : { id: r.oid, size: r.size, matches: r.matches, ...(r.error !== undefined ? { error: r.error } : {}) };
     // Delta-aware scanning reads every blob of the packs; for a small part of the history (most paths excluded)
     // reading just those blobs through the wrapped source is cheaper.
     if (ids.length * 2 >= base.items.length) {
@@ -114,29 +245,31 @@ async function* fusedScan(base: ContentSource, store: ObjectStore, ids: string[]
       while (skips.length) yield skips.shift()!;
     }
     if (o.signal?.aborted) return;
-
-    // whatever the pack reader did not deliver: read by the wrapped source, scanned whole
-    const rest = ids.filter((id) => !done.has(id));
-    if (rest.length > 0) {
-      const readBack = async function* (): AsyncGenerator<PoolJob> {
-        for await (const r of base.read(rest, o.maxBlobSize)) {
-          if (!r.data) {
-            skips.push({ id: r.id, skip: r.error ?? 'error', ...(r.detail !== undefined ? { detail: r.detail } : {}) });
-            continue;
-          }
-          fallback++;
-          yield { oid: r.id, path: o.pathOf(r.id), data: r.data, report: true };
-        }
-      };
-      for await (const r of pool.scan(readBack())) {
-        while (skips.length) yield skips.shift()!;
-        yield convert(r);
-      }
-      while (skips.length) yield skips.shift()!;
-    }
+    yield* readBack(base, pool, ids.filter((id) => !done.has(id)), o, counter);
   } finally {
-    opts.onStats?.({ ...pool.stats, fallback });
+    opts.onStats?.({ ...pool.stats, fallback: counter.fallback });
     await pool.close();
     store.close();
   }
+}
+
+/** Whatever the pack reader did not deliver: read by the wrapped source, scanned whole with its path. */
+async function* readBack(base: ContentSource, pool: PackScanPool, rest: string[], o: FusedScanOptions, counter: { fallback: number }): AsyncIterable<FusedResult> {
+  if (rest.length === 0 || o.signal?.aborted) return;
+  const skips: FusedResult[] = [];
+  const jobs = async function* (): AsyncGenerator<PoolJob> {
+    for await (const r of base.read(rest, o.maxBlobSize)) {
+      if (!r.data) {
+        skips.push({ id: r.id, skip: r.error ?? 'error', ...(r.detail !== undefined ? { detail: r.detail } : {}) });
+        continue;
+      }
+      counter.fallback++;
+      yield { oid: r.id, path: o.pathOf(r.id), data: r.data, report: true };
+    }
+  };
+  for await (const r of pool.scan(jobs())) {
+    while (skips.length) yield skips.shift()!;
+    yield convert(r);
+  }
+  while (skips.length) yield skips.shift()!;
 }
