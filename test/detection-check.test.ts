@@ -91,6 +91,7 @@ describe('checkCatalog', () => {
         detector('failing-example', { examples: "['k = zz_not-hex-at-all-here-no']" }),
         detector('wrong-secret', { examples: "[{ text: 'k = zz_0123456789abcdef01234567', secret: 'zz_ffffffffffffffffffffffff' }]" }),
         detector('matching-negative', { negative: "['zz_0123456789abcdef01234567']" }),
+        detector('keyword-outside', { pattern: 'secret\\s*=\\s*([a-f0-9]{24})', examples: "['zz_ x secret = 0123456789abcdef01234567']" }),
       ]),
       'gamma.yaml': provider('not-gamma', [detector('gamma-ok', { pattern: '\\b(zz_[0-9]{24})\\b', examples: "['zz_012345678901234567890123']" })]),
       'broken.yaml': 'provider: { id: broken, name: Broken }\ndetectors: []\n',
@@ -106,6 +107,7 @@ describe('checkCatalog', () => {
       expect.stringMatching(/^beta\.yaml failing-example examples\[0\] no finding/),
       expect.stringMatching(/^beta\.yaml wrong-secret examples\[0\] found a different secret/),
       expect.stringMatching(/^beta\.yaml matching-negative negative_examples\[0\] produces a finding/),
+      expect.stringMatching(/^beta\.yaml keyword-outside examples\[0\] a match holds none of the keywords \(zz_\)/),
     ]);
   });
 });

@@ -4,7 +4,7 @@ import type { ConfigError } from '../core/errors.js';
 import { createEngine } from './engine.js';
 import { detectorPatterns, providerFiles, readProviderFile } from './load.js';
 import { compileRe2, countCaptureGroups } from './regex.js';
-import type { ProviderFile } from './schema.js';
+import type { DetectorDef, ProviderFile } from './schema.js';
 import type { Catalog, LoadedDetector, ProviderInfo } from './types.js';
 
 export interface CatalogProblem {
@@ -76,6 +76,13 @@ export function checkCatalog(dir: string): CatalogProblem[] {
         problems.push({ file: f, detector: def.id, field: `examples[${i}]`, message: `no finding${why.length ? ` (dropped: ${why.join('; ')})` : ''}` });
       } else if (typeof ex !== 'string' && !mine.some((m) => m.secret === ex.secret)) {
         problems.push({ file: f, detector: def.id, field: `examples[${i}]`, message: `found a different secret than the one given (${mine.length} finding(s))` });
+      } else if (!matchesHoldKeyword(def, text)) {
+        problems.push({
+          file: f,
+          detector: def.id,
+          field: `examples[${i}]`,
+          message: `a match holds none of the keywords (${def.keywords.join(', ')}); delta-aware scans read only changed lines and need one in every match`,
+        });
       }
     });
     def.negative_examples.forEach((text, i) => {
@@ -86,4 +93,16 @@ export function checkCatalog(dir: string): CatalogProblem[] {
     });
   }
   return problems;
+}
+
+/** Whether every match of the detector's pattern in `text` (the whole match, not only the secret) holds a keyword. */
+function matchesHoldKeyword(def: DetectorDef, text: string): boolean {
+  const keywords = def.keywords.map((k) => k.toLowerCase());
+  const re = compileRe2(def.pattern, 'g');
+  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+    const whole = m[0].toLowerCase();
+    if (!keywords.some((k) => whole.includes(k))) return false;
+    if (m[0].length === 0) re.lastIndex++;
+  }
+  return true;
 }
