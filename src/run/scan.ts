@@ -15,8 +15,6 @@ import { directorySource } from '../sources/directory-source.js';
 import { earlyPackPool, packReaderEnabled, packSource, startPrescan } from '../objects/pack/source.js';
 import type { PackScanStats } from '../objects/pack/scan-pool.js';
 import { loadBaseline } from './baseline.js';
-import { createVerifier } from '../verification/verify.js';
-import { MemoryVerificationCache } from '../verification/cache.js';
 import type { Logger } from '../util/logger.js';
 import type { SecretRegistry } from '../util/redact.js';
 
@@ -165,6 +163,8 @@ export function suppress(findings: RawFinding[], config: LoadedConfig, baseline:
 }
 
 async function verifyFindings(findings: RawFinding[], catalog: Catalog, config: LoadedConfig, opts: ScanPathOptions) {
+  // loaded only for --verify: the scan itself never needs the issuers' HTTP clients
+  const [{ createVerifier }, { MemoryVerificationCache }] = await Promise.all([import('../verification/verify.js'), import('../verification/cache.js')]);
   const baseUrls: Record<string, string> = {};
   for (const [id, o] of Object.entries(config.issuers)) baseUrls[id] = o.baseUrl;
   const github = opts.githubUrl ?? opts.env.GITHUB_API_URL;
