@@ -41,6 +41,19 @@ function history(seed: number, commits: number): CommitSpec[] {
   return out;
 }
 
+describe('batch buffers', () => {
+  it('are sized by what a batch ships: powers of two from 64 KiB', async () => {
+    const { bufferSize } = await import('../src/objects/pack/scan-pool.js');
+    expect(bufferSize(0)).toBe(64 << 10);
+    expect(bufferSize(1)).toBe(64 << 10);
+    expect(bufferSize(64 << 10)).toBe(64 << 10);
+    expect(bufferSize((64 << 10) + 1)).toBe(128 << 10);
+    expect(bufferSize(300 << 10)).toBe(512 << 10);
+    expect(bufferSize(2 << 20)).toBe(2 << 20);
+    expect(bufferSize((2 << 20) + 5)).toBe(4 << 20);
+  });
+});
+
 describe('pack scan pool (compiled build, 2 workers)', () => {
   const out = resolve(`node_modules/.cache/keyloop-pack-pool-test-${process.pid}`);
   let built: typeof import('../src/objects/pack/scan-pool.js');

@@ -202,8 +202,10 @@ class WorkerPackPool implements PackScanPool {
   private waiters: (() => void)[] = [];
   private scanning = false;
   private readonly crashed = new Set<Worker>();
-  private readonly spare: SharedArrayBuffer[] = [];
-  private readonly maxSpare: number;
+  /** Reusable batch buffers by size (powers of two up to twice the batch size), within a byte budget. */
+  private readonly spare = new Map<number, SharedArrayBuffer[]>();
+  private spareBytes = 0;
+  private readonly maxSpareBytes: number;
   /** The current scan's planner (verdicts live here, not in the workers). */
   private planner: DeltaPlanner | null = null;
   /** This thread's engine when it scans too (while the workers' queues are full). */
@@ -222,8 +224,8 @@ class WorkerPackPool implements PackScanPool {
     this.high = opts.highWaterBytes ?? 4 * this.batchBytes * opts.jobs;
     this.low = opts.lowWaterBytes ?? Math.floor(this.high / 2);
     this.keptHigh = opts.keptHighBytes ?? 4 * this.high;
-    // enough reusable batch buffers for what can be in flight, no more (each is 2 batches' worth of RSS)
-    this.maxSpare = Math.ceil(this.high / this.batchBytes) + 2 * opts.jobs;
+    // enough reusable batch buffers for what can be in flight, no more
+    this.maxSpareBytes = this.high + 2 * opts.jobs * this.batchBytes;
     this.slots = Array.from({ length: opts.jobs }, () => {
       // a scan worker allocates little but short-lived results: a 2 MB young generation is plenty (see util/heap.ts)
       const worker = parked.pop() ?? new Worker(entry, { resourceLimits: { maxYoungGenerationSizeMb: 2 } });
@@ -275,7 +277,13 @@ class WorkerPackPool implements PackScanPool {
       this.batches.delete(msg.batchId);
       this.inFlight -= b.bytes;
       b.slot.pendingBytes -= b.bytes;
-      if (b.buffer.byteLength === this.batchBytes * 2 && this.spare.length < this.maxSpare) this.spare.push(b.buffer);
+      const size = b.buffer.byteLength;
+      if (size <= this.batchBytes * 2 && this.spareBytes + size <= this.maxSpareBytes) {
+        let list = this.spare.get(size);
+        if (!list) this.spare.set(size, (list = []));
+        list.push(b.buffer);
+        this.spareBytes += size;
+      }
     }
     const planner = this.planner;
     this.absorb(msg.results);
@@ -318,8 +326,15 @@ class WorkerPackPool implements PackScanPool {
     slot.batchBytes = 0;
     slot.batchCopy = 0;
     if (batch.length === 0) return;
-    // batches are reused buffers of twice the target size; a bigger one (a large blob) gets its own
-    const buffer = bytes <= this.batchBytes * 2 ? (this.spare.pop() ?? new SharedArrayBuffer(this.batchBytes * 2)) : new SharedArrayBuffer(bytes);
+    // Batches travel in reused buffers, one per power of two from 64 KiB to twice the batch size (a batch of
+    // region tasks ships far fewer bytes than it weighs); a bigger one (a large blob) gets its own.
+    const size = bufferSize(bytes);
+    let buffer: SharedArrayBuffer;
+    const reused = size <= this.batchBytes * 2 ? this.spare.get(size)?.pop() : undefined;
+    if (reused) {
+      buffer = reused;
+      this.spareBytes -= size;
+    } else buffer = new SharedArrayBuffer(size);
     const view = Buffer.from(buffer);
     const offsets = [0];
     const jobs: PackPoolBatch['jobs'] = [];
@@ -445,4 +460,11 @@ class WorkerPackPool implements PackScanPool {
       parked.push(s.worker);
     }
   }
+}
+
+/** A batch buffer's size for `bytes`: the next power of two from 64 KiB. */
+export function bufferSize(bytes: number): number {
+  let size = 64 << 10;
+  while (size < bytes) size *= 2;
+  return size;
 }
