@@ -135,12 +135,15 @@ describe('DeliveryQueue', () => {
     const record = (d: Delivery) => runs.set(d.guid, (runs.get(d.guid) ?? 0) + 1);
 
     const db1 = openStore(file).db;
-    let active = 0;
+    // once the burst is posted, deliveries that start run until aborted: the stop below certainly catches one
+    let holding = false;
+    let held = 0;
     const q1 = new DeliveryQueue({
       db: db1,
       concurrency: 2,
       handler: async (d, signal) => {
-        active++;
+        const hold = holding;
+        if (hold) held++;
         try {
           // Slow work so most of the burst is still queued at shutdown; honours the abort like real handlers.
           await new Promise<void>((resolve, reject) => {
@@ -148,14 +151,16 @@ describe('DeliveryQueue', () => {
               clearTimeout(t);
               reject(signal.reason);
             };
-            const t = setTimeout(() => {
-              signal.removeEventListener('abort', onAbort);
-              resolve();
-            }, 30);
+            const t = hold
+              ? undefined
+              : setTimeout(() => {
+                  signal.removeEventListener('abort', onAbort);
+                  resolve();
+                }, 30);
             signal.addEventListener('abort', onAbort, { once: true });
           });
         } finally {
-          active--;
+          if (hold) held--;
         }
         record(d);
       },
@@ -174,8 +179,9 @@ describe('DeliveryQueue', () => {
       expect(res.status).toBe(202);
     }
     await closeServer(server);
-    // Stop while a delivery is certainly in flight…
-    while (active === 0) await new Promise((r) => setTimeout(r, 1));
+    // Stop while a delivery is certainly in flight (one that started after the burst, and waits for the abort)…
+    holding = true;
+    while (held === 0) await new Promise((r) => setTimeout(r, 1));
     // …with a grace shorter than one delivery so in-flight work is aborted and requeued, not lost.
     const stopped = await q1.stop(5);
     const mid = q1.counts();
