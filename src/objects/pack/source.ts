@@ -1,6 +1,7 @@
 // The fast path of a full-history git scan: blobs come from the pure-JS pack reader in pack order and are
-// matched delta-aware (only around what each delta inserted when its base scanned clean) on worker threads,
-// instead of `git cat-file --batch` + a full scan of every blob. Provenance is the wrapped source's.
+// matched delta-aware (only the lines each delta changed when its base scanned clean) on worker threads,
+// instead of `git cat-file --batch` + a full scan of every blob. Provenance is the wrapped source's. With a
+// worker pool, the scan starts before the history walk and runs for any path (startPrescan).
 // Anything the reader cannot deliver (missing, corrupt, an unreadable pack) is read through the wrapped
 // source and scanned whole, so the findings equal the normal path's.
 import { readdirSync, statSync } from 'node:fs';
