@@ -18,7 +18,8 @@ export interface RecordedRequest {
   at: number;
 }
 
-interface Req {
+/** A request as the fakes read it (also used by test/helpers/documented-issuer.ts). */
+export interface Req {
   method: string;
   path: string;
   query: URLSearchParams;
@@ -26,13 +27,13 @@ interface Req {
   body: string;
   rawUrl: string;
 }
-interface Resp {
+export interface Resp {
   status: number;
   headers?: Record<string, string>;
   body?: string | object;
 }
 /** Credential the request proves it holds: an id under which behaviour is looked up, or null (bad / missing). */
-type Cred = string | null | { invalid: Resp };
+export type Cred = string | null | { invalid: Resp };
 
 interface Endpoint {
   method: string;
@@ -92,7 +93,7 @@ const sha256 = (s: string | Buffer) => createHash('sha256').update(s).digest('he
 const hmac = (k: string | Buffer, s: string) => createHmac('sha256', k).update(s, 'utf8').digest();
 
 /** AWS STS: recompute SigV4 over the request's SignedHeaders with the secret we hold for the key id. */
-function awsCredential(req: Req, fake: FakeIssuer): Cred {
+function awsCredential(req: Req, fake: KeyMaterial): Cred {
   const err = (code: string, msg: string) => ({
     invalid: { status: 403, headers: { 'content-type': 'text/xml' }, body: `<ErrorResponse><Error><Type>Sender</Type><Code>${code}</Code><Message>${msg}</Message></Error></ErrorResponse>` },
   });
@@ -120,7 +121,7 @@ function awsCredential(req: Req, fake: FakeIssuer): Cred {
 }
 
 /** Azure SharedKey, written from the Azure docs independently of src/ (so a signing bug cannot hide in both). */
-function azureCredential(req: Req, fake: FakeIssuer): Cred {
+function azureCredential(req: Req, fake: KeyMaterial): Cred {
   const fail = { invalid: { status: 403, headers: { 'content-type': 'application/xml' }, body: '<?xml version="1.0"?><Error><Code>AuthenticationFailed</Code><Message>Server failed to authenticate the request.</Message></Error>' } };
   const m = /^SharedKey ([a-z0-9]+):(.+)$/.exec(header(req, 'authorization') ?? '');
   if (!m) return { invalid: { status: 403, body: '<Error><Code>NoAuthenticationInformation</Code></Error>' } };
@@ -141,7 +142,7 @@ function azureCredential(req: Req, fake: FakeIssuer): Cred {
   return expected === sig ? account! : fail;
 }
 
-function gcpCredential(req: Req, fake: FakeIssuer): Cred {
+function gcpCredential(req: Req, fake: KeyMaterial): Cred {
   const form = new URLSearchParams(req.body);
   const bad = (d: string) => ({ invalid: json(400, { error: 'invalid_grant', error_description: d }) });
   if (form.get('grant_type') !== 'urn:ietf:params:oauth:grant-type:jwt-bearer') return { invalid: json(400, { error: 'unsupported_grant_type' }) };
@@ -153,7 +154,7 @@ function gcpCredential(req: Req, fake: FakeIssuer): Cred {
   return r.id;
 }
 
-function githubAppCredential(req: Req, fake: FakeIssuer): Cred {
+function githubAppCredential(req: Req, fake: KeyMaterial): Cred {
   const token = bearer(req);
   if (!token || token.split('.').length !== 3) return null;
   const r = checkJwt(token, fake.githubApps);
@@ -163,6 +164,26 @@ function githubAppCredential(req: Req, fake: FakeIssuer): Cred {
   if (typeof iat !== 'number' || typeof exp !== 'number' || exp - iat > 600) return msg("'Expiration time' claim ('exp') is too far in the future");
   return r.id;
 }
+
+/** Key material the signed schemes check against (the public half, or the shared secret the issuer holds). */
+export interface KeyMaterial {
+  /** AWS key id → secret access key. */
+  readonly aws: Map<string, string>;
+  /** Azure account → base64 key. */
+  readonly azure: Map<string, string>;
+  /** GCP client_email → public key PEM. */
+  readonly gcp: Map<string, string>;
+  /** GitHub App id → public key PEM. */
+  readonly githubApps: Map<string, string>;
+}
+
+/** Credential checks for the issuers that take a signature rather than the key itself. */
+export const SIGNED_SCHEMES = {
+  'aws-sigv4': awsCredential,
+  'azure-sharedkey': azureCredential,
+  'google-jwt-bearer': gcpCredential,
+  'github-app-jwt': githubAppCredential,
+} as const satisfies Record<string, (req: Req, keys: KeyMaterial) => Cred>;
 
 const githubUser = (id: string): Resp =>
   json(200, { login: `user-${id.slice(-4)}`, id: 1 }, { 'x-oauth-scopes': 'repo, read:org', 'github-authentication-token-expiration': '2031-01-01 00:00:00 UTC' });
@@ -343,7 +364,7 @@ function isJson(s: string): boolean {
   }
 }
 
-export class FakeIssuer {
+export class FakeIssuer implements KeyMaterial {
   readonly requests: RecordedRequest[] = [];
   /** AWS key id → secret access key; identity returned when live. */
   readonly aws = new Map<string, string>();
