@@ -28,9 +28,9 @@ const PENDING = new Set<string>([
   'circleci', 'cloudflare', 'cohere', 'contentful', 'databricks', 'datadog', 'deepseek', 'digitalocean', 'discord',
   'docker', 'doppler', 'dropbox', 'easypost', 'facebook', 'fastly', 'figma', 'flyio', 'gitlab', 'google', 'grafana',
   'groq', 'heroku', 'honeycomb', 'huggingface', 'intercom', 'launchdarkly', 'linear', 'mailchimp', 'mailgun',
-  'mandrill', 'mapbox', 'mistral', 'netlify', 'newrelic', 'notion', 'npm', 'okta', 'openai', 'openrouter',
+  'mandrill', 'mapbox', 'mistral', 'netlify', 'newrelic', 'notion', 'npm', 'okta', 'openrouter',
   'pagerduty', 'paypal', 'postman', 'postmark', 'prefect', 'pulumi', 'pypi', 'razorpay', 'render', 'replicate',
-  'rubygems', 'sendgrid', 'sentry', 'shippo', 'shopify', 'slack', 'sonarcloud', 'sourcegraph', 'square', 'stripe',
+  'rubygems', 'sendgrid', 'sentry', 'shippo', 'shopify', 'sonarcloud', 'sourcegraph', 'square',
   'supabase', 'telegram', 'telnyx', 'terraform', 'twilio', 'twitter', 'typeform', 'vercel', 'xai',
 ]);
 

@@ -37,7 +37,8 @@ export const HttpVerify = z
     body: Template.optional(),
     /** Rules are tried in order: first `live` match → live, else first `dead` match → dead, else unknown. */
     live: z.array(ResponseRule).min(1),
-    dead: z.array(ResponseRule).min(1),
+    /** May be empty where the issuer documents no answer that proves the key dead: the check then says live or unknown. */
+    dead: z.array(ResponseRule),
     /** What to record about the key: name → 'json:dotted.path' | 'header:name'. */
     identity: z.record(z.string(), z.string().regex(/^(json|header):.+$/)).optional(),
     /** Set when the request has a side effect (writes, rotates, notifies): runs only with --verify-unsafe. */

@@ -228,7 +228,7 @@ export const ENDPOINTS: Record<string, Endpoint[]> = {
           ? json(200, { ok: true, url: 'wss://wss-primary.slack.com/link/?ticket=fake' })
           : json(200, { ok: true, url: 'https://acme.slack.com/', team: 'Acme', user: 'bot', team_id: 'T0001', user_id: 'U0001' }),
       // Slack answers HTTP 200 even for a bad token.
-      dead: () => json(200, { ok: false, error: 'invalid_auth' }),
+      dead: () => json(200, { ok: false, error: 'token_revoked' }),
     },
     {
       method: 'POST',
@@ -240,7 +240,7 @@ export const ENDPOINTS: Record<string, Endpoint[]> = {
     },
   ],
   stripe: [tokenEndpoint('GET', /^\/v1\/(charges|account|balance)$/, (r) => bearer(r) ?? basic(r)?.user ?? null, (id) => json(200, { object: 'list', data: [], url: '/v1/charges', id: `acct_${id.slice(-6)}` }), json(401, { error: { type: 'invalid_request_error', message: 'Invalid API Key provided' } }))],
-  openai: [tokenEndpoint('GET', /^\/v1\/(me|models)$/, bearer, (id) => json(200, { object: 'user', id: `user-${id.slice(-6)}`, email: 'dev@example.com' }), json(401, { error: { code: 'invalid_api_key' } }))],
+  openai: [tokenEndpoint('GET', /^\/v1\/(me|models)$/, bearer, (id) => json(200, { object: 'user', id: `user-${id.slice(-6)}`, email: 'dev@example.com' }), json(401, { error: { message: 'Incorrect API key provided: sk-****. You can find your API key at https://platform.openai.com/account/api-keys.', type: 'invalid_request_error', code: 'invalid_api_key' } }))],
   anthropic: [
     {
       method: 'GET',
