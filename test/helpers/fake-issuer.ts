@@ -122,7 +122,13 @@ function awsCredential(req: Req, fake: KeyMaterial): Cred {
 
 /** Azure SharedKey, written from the Azure docs independently of src/ (so a signing bug cannot hide in both). */
 function azureCredential(req: Req, fake: KeyMaterial): Cred {
-  const fail = { invalid: { status: 403, headers: { 'content-type': 'application/xml' }, body: '<?xml version="1.0"?><Error><Code>AuthenticationFailed</Code><Message>Server failed to authenticate the request.</Message></Error>' } };
+  const fail = {
+    invalid: {
+      status: 403,
+      headers: { 'content-type': 'application/xml' },
+      body: "<?xml version=\"1.0\"?><Error><Code>AuthenticationFailed</Code><Message>Server failed to authenticate the request. Make sure the value of Authorization header is formed correctly including the signature.</Message><AuthenticationErrorDetail>The MAC signature found in the HTTP request 'x' is not the same as any computed signature.</AuthenticationErrorDetail></Error>",
+    },
+  };
   const m = /^SharedKey ([a-z0-9]+):(.+)$/.exec(header(req, 'authorization') ?? '');
   if (!m) return { invalid: { status: 403, body: '<Error><Code>NoAuthenticationInformation</Code></Error>' } };
   const [, account, sig] = m as unknown as string[];
@@ -322,7 +328,7 @@ export const ENDPOINTS: Record<string, Endpoint[]> = {
       path: /^\/$/,
       credential: azureCredential,
       live: (id) => ({ status: 200, headers: { 'content-type': 'application/xml' }, body: `<?xml version="1.0"?><EnumerationResults ServiceEndpoint="https://${id}.blob.core.windows.net/"><Containers /></EnumerationResults>` }),
-      dead: () => ({ status: 403, body: '<Error><Code>AuthenticationFailed</Code></Error>' }),
+      dead: () => ({ status: 403, body: "<Error><Code>AuthenticationFailed</Code><AuthenticationErrorDetail>The MAC signature found in the HTTP request 'x' is not the same as any computed signature.</AuthenticationErrorDetail></Error>" }),
     },
   ],
 };

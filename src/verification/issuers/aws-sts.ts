@@ -80,7 +80,10 @@ export const awsSts: CodeVerifier = {
       return { status: 'live', reason: 'GetCallerIdentity succeeded', identity: { account: acct, arn } };
     }
     const code = tag(res.body, 'Code');
-    if (res.status === 403 && (code === 'InvalidClientTokenId' || code === 'SignatureDoesNotMatch'))
+    if (res.status === 403 && code === 'InvalidClientTokenId') return { status: 'dead', reason: `STS: ${code}` };
+    // SignatureDoesNotMatch also answers a clock off by more than 15 minutes ("Signature expired"): only the
+    // mismatch message says the secret is wrong.
+    if (res.status === 403 && code === 'SignatureDoesNotMatch' && /signature we calculated does not match/.test(res.body))
       return { status: 'dead', reason: `STS: ${code}` };
     return { status: 'unknown', reason: `unexpected response: HTTP ${res.status}${code ? ` ${code}` : ''}` };
   },

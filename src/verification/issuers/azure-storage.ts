@@ -50,8 +50,10 @@ export const azureStorage: CodeVerifier = {
       return { status: 'live', reason: 'list containers succeeded', identity: { account } };
     }
     const code = /<Code>([^<]{1,64})<\/Code>/.exec(res.body)?.[1];
-    // AuthorizationFailure (firewall, disabled shared key) says nothing about whether the key is right.
-    if (res.status === 403 && code === 'AuthenticationFailed') return { status: 'dead', reason: 'SharedKey: AuthenticationFailed' };
+    // AuthorizationFailure (firewall, disabled shared key) says nothing about whether the key is right, nor does
+    // AuthenticationFailed by itself (a skewed clock gets it too): only the MAC mismatch detail says the key is wrong.
+    if (res.status === 403 && code === 'AuthenticationFailed' && /MAC signature found in the HTTP request/.test(res.body))
+      return { status: 'dead', reason: 'SharedKey: AuthenticationFailed (signature mismatch)' };
     return { status: 'unknown', reason: `unexpected response: HTTP ${res.status}${code ? ` ${code}` : ''}` };
   },
 };
