@@ -26,7 +26,7 @@ const docs = loadVerifyDocs();
 const PENDING = new Set<string>([
   'airtable', 'algolia', 'asana', 'atlassian', 'bitbucket', 'brevo', 'buildkite',
   'circleci', 'cloudflare', 'cohere', 'contentful', 'databricks', 'datadog', 'deepseek', 'digitalocean', 'discord',
-  'docker', 'doppler', 'dropbox', 'easypost', 'facebook', 'fastly', 'figma', 'flyio', 'gitlab', 'google', 'grafana',
+  'docker', 'doppler', 'dropbox', 'easypost', 'facebook', 'fastly', 'figma', 'flyio', 'grafana',
   'groq', 'heroku', 'honeycomb', 'huggingface', 'intercom', 'launchdarkly', 'linear', 'mailchimp', 'mailgun',
   'mandrill', 'mapbox', 'mistral', 'netlify', 'newrelic', 'notion', 'npm', 'okta', 'openrouter',
   'pagerduty', 'paypal', 'postman', 'postmark', 'prefect', 'pulumi', 'pypi', 'razorpay', 'render', 'replicate',

@@ -16,6 +16,8 @@ const Reference = z
     kind: z.enum(['issuer-docs', 'issuer-code', 'third-party']),
     /** What the page says that is used here, in our words. */
     says: z.string().min(10),
+    /** The stored copies searched had no text of this page: cited from the issuer's site, worth re-reading. */
+    unseen: z.literal(true).optional(),
   })
   .strict();
 
