@@ -14,7 +14,8 @@ import { codeVerifiers } from '../src/verification/issuers/index.js';
 import type { HttpVerify } from '../src/verification/spec.js';
 import { encodePathValue, placeholders, render } from '../src/verification/template.js';
 import { createVerifier } from '../src/verification/verify.js';
-import { DocumentedIssuer, loadVerifyDocs, onRoute, type Endpoint, type ServedResponse, type VerifyDocs } from './helpers/documented-issuer.js';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { DocumentedIssuer, loadVerifyDocs, onRoute, verifyDocsTable, type Endpoint, type ServedResponse, type VerifyDocs } from './helpers/documented-issuer.js';
 import { ENDPOINTS, FakeIssuer, type Behaviour, type KeyMaterial } from './helpers/fake-issuer.js';
 
 const catalog = loadCatalog(defaultDetectorsDir());
@@ -24,7 +25,7 @@ const verifiable = catalog.detectors.filter((d) => d.def.verify);
 const docs = loadVerifyDocs();
 /** Issuers whose docs file is still being written (this list only shrinks). */
 const PENDING = new Set<string>([
-  'airtable', 'algolia', 'asana', 'atlassian', 'bitbucket', 'brevo', 'buildkite',
+  'airtable', 'asana', 'atlassian', 'bitbucket', 'brevo', 'buildkite',
   'circleci', 'cloudflare', 'cohere', 'contentful', 'databricks', 'datadog', 'deepseek', 'digitalocean', 'discord',
   'docker', 'doppler', 'dropbox', 'easypost', 'facebook', 'fastly', 'figma', 'flyio', 'grafana',
   'groq', 'heroku', 'honeycomb', 'huggingface', 'intercom', 'launchdarkly', 'linear', 'mailchimp', 'mailgun',
@@ -225,6 +226,16 @@ describe('verify blocks against documented issuers (registry)', () => {
       for (const ref of Object.keys(doc.references)) if (!used.has(ref)) problems.push(`${issuer}: reference ${ref} is not cited`);
     }
     expect(problems).toEqual([]);
+  });
+
+  it('README lists every documented issuer (KEYLOOP_UPDATE_README=1 rewrites the table)', () => {
+    const path = new URL('../README.md', import.meta.url);
+    const readme = readFileSync(path, 'utf8');
+    const m = /(<!-- verify-docs:table -->\n)([\s\S]*?)(\n<!-- \/verify-docs:table -->)/.exec(readme);
+    expect(m, 'README.md needs the verify-docs:table markers').not.toBeNull();
+    const table = verifyDocsTable(docs);
+    if (process.env.KEYLOOP_UPDATE_README === '1' && m![2] !== table) writeFileSync(path, readme.replace(m![0], m![1] + table + m![3]));
+    else expect(m![2]).toBe(table);
   });
 });
 

@@ -247,3 +247,20 @@ function send(res: http.ServerResponse, r: ServedResponse): void {
   res.writeHead(r.status, { 'content-type': type, ...r.headers });
   res.end(text);
 }
+
+/** The README table of issuers covered (README.md, section verification, between the verify-docs markers). */
+export function verifyDocsTable(docs: Map<string, VerifyDocs>): string {
+  const statuses = (d: VerifyDocs, means: string) => {
+    const s = [...new Set(d.endpoints.flatMap((e) => e.responses.filter((r) => r.means === means).map((r) => r.status)))].sort((a, b) => a - b);
+    return s.length ? s.join(', ') : '—';
+  };
+  const rows = [...docs.values()]
+    .sort((a, b) => a.issuer.localeCompare(b.issuer))
+    .map((d) => {
+      const refs = Object.values(d.references);
+      const unseen = refs.filter((r) => r.unseen).length;
+      const routes = d.endpoints.map((e) => `\`${e.request.split('?')[0]}\``).join(', ');
+      return `| ${d.issuer} | ${routes} | ${statuses(d, 'live')} | ${statuses(d, 'dead')} | ${statuses(d, 'unknown')} | ${refs.length}${unseen ? ` (${unseen} unseen)` : ''} |`;
+    });
+  return ['| issuer | requests | live on | dead on | unknown on | references |', '|---|---|---|---|---|---|', ...rows].join('\n');
+}
