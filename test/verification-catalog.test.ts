@@ -26,7 +26,7 @@ const docs = loadVerifyDocs();
 /** Issuers whose docs file is still being written (this list only shrinks). */
 const PENDING = new Set<string>([
   'airtable', 'asana', 'atlassian', 'bitbucket', 'brevo', 'buildkite',
-  'circleci', 'cohere', 'contentful', 'databricks', 'datadog', 'deepseek', 'digitalocean', 'discord',
+  'circleci', 'cohere', 'contentful', 'databricks', 'deepseek', 'digitalocean',
   'docker', 'doppler', 'dropbox', 'easypost', 'facebook', 'fastly', 'figma', 'flyio', 'grafana',
   'groq', 'heroku', 'honeycomb', 'huggingface', 'intercom', 'launchdarkly', 'linear', 'mailchimp', 'mailgun',
   'mandrill', 'mapbox', 'mistral', 'netlify', 'newrelic', 'notion', 'npm', 'okta', 'openrouter',
