@@ -32,7 +32,7 @@ const PENDING = new Set<string>([
   'mandrill', 'mapbox', 'mistral', 'netlify', 'newrelic', 'notion', 'npm', 'okta', 'openrouter',
   'pagerduty', 'paypal', 'postman', 'postmark', 'prefect', 'pulumi', 'pypi', 'razorpay', 'render', 'replicate',
   'rubygems', 'sendgrid', 'sentry', 'shippo', 'shopify', 'sonarcloud', 'sourcegraph', 'square',
-  'supabase', 'telnyx', 'terraform', 'twitter', 'typeform', 'vercel', 'xai',
+  'supabase', 'telnyx', 'terraform', 'twitter', 'typeform', 'xai',
 ]);
 
 function templatesOf(spec: HttpVerify): string[] {
