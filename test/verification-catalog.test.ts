@@ -27,7 +27,7 @@ const docs = loadVerifyDocs();
 const PENDING = new Set<string>([
   'airtable', 'asana', 'atlassian', 'bitbucket', 'brevo', 'buildkite',
   'circleci', 'cohere', 'contentful', 'databricks', 'deepseek', 'digitalocean',
-  'docker', 'doppler', 'dropbox', 'easypost', 'facebook', 'fastly', 'figma', 'flyio', 'grafana',
+  'docker', 'doppler', 'dropbox', 'easypost', 'facebook', 'fastly', 'flyio', 'grafana',
   'groq', 'heroku', 'honeycomb', 'huggingface', 'intercom', 'launchdarkly', 'linear', 'mailchimp', 'mailgun',
   'mandrill', 'mapbox', 'mistral', 'netlify', 'newrelic', 'notion', 'npm', 'okta', 'openrouter',
   'pagerduty', 'paypal', 'postman', 'postmark', 'prefect', 'pulumi', 'pypi', 'razorpay', 'render', 'replicate',
