@@ -11,9 +11,9 @@ import { WEBHOOK_PATH } from '../src/app/server.js';
 import { defaultLoopConfig } from '../src/loop/config.js';
 import { createLogger } from '../src/util/logger.js';
 import { SecretRegistry } from '../src/util/redact.js';
-import { startFakeGitHub } from '../test/helpers/fake-github.js';
-import { buildRepo, git, tempDir } from '../test/helpers/git-repo.js';
-import { withCrc32Tail } from '../test/helpers/token-gen.js';
+import { startFakeGitHub } from '../testkit/fake-github.js';
+import { buildRepo, git, tempDir } from '../testkit/git-repo.js';
+import { withCrc32Tail } from '../testkit/token-gen.js';
 
 const argv = process.argv.slice(2);
 const arg = (n: string, d: number) => {

@@ -9,7 +9,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import RE2 from 're2';
 import type { Catalog, LoadedDetector } from '../src/detection/types.js';
-import { generateSample, makeJwt, rng, withCrc32Tail } from '../test/helpers/token-gen.js';
+import { generateSample, makeJwt, rng, withCrc32Tail } from '../testkit/token-gen.js';
 
 export interface Label {
   path: string;

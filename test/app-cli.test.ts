@@ -6,8 +6,8 @@ import { sign } from '@octokit/webhooks-methods';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../cli/main.js';
 import { openStore } from '../src/store/sqlite.js';
-import { startFakeGitHub, type FakeGitHub } from './helpers/fake-github.js';
-import { buildRepo, git, tempDir } from './helpers/git-repo.js';
+import { startFakeGitHub, type FakeGitHub } from '../testkit/fake-github.js';
+import { buildRepo, git, tempDir } from '../testkit/git-repo.js';
 import { runCli } from './helpers/run-cli.js';
 
 const APP_ID = 99;

@@ -7,8 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appCredentialsFromEnv, GitHubApp } from '../src/adapters/github/app.js';
 import { publishCheckRun, renderCheckRun, type CheckFinding } from '../src/adapters/github/check-runs.js';
 import { SecretRegistry } from '../src/util/redact.js';
-import { startFakeGitHub, type FakeGitHub } from './helpers/fake-github.js';
-import { tempDir } from './helpers/git-repo.js';
+import { startFakeGitHub, type FakeGitHub } from '../testkit/fake-github.js';
+import { tempDir } from '../testkit/git-repo.js';
 
 const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const PEM = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();

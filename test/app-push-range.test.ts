@@ -6,7 +6,7 @@ import { ZERO_SHA, type PushJob } from '../src/app/events.js';
 import { GitMirrors } from '../src/app/git-mirror.js';
 import { planPush } from '../src/app/push-range.js';
 import { NativeGitObjects } from '../src/objects/native.js';
-import { buildRepo, git, tempDir } from './helpers/git-repo.js';
+import { buildRepo, git, tempDir } from '../testkit/git-repo.js';
 
 interface World {
   upstream: string;

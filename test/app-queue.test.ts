@@ -8,7 +8,7 @@ import { openStore } from '../src/store/sqlite.js';
 import type { Job } from '../src/app/events.js';
 import { DeliveryQueue, PermanentError, type Delivery } from '../src/app/queue.js';
 import { closeServer, createAppServer, listen, WEBHOOK_PATH } from '../src/app/server.js';
-import { tempDir } from './helpers/git-repo.js';
+import { tempDir } from '../testkit/git-repo.js';
 
 const SECRET = 'queue-test-secret';
 const sha = (n: number) => n.toString(16).padStart(40, '0');

@@ -9,7 +9,7 @@ import { DeliveryQueue, type Delivery } from '../src/app/queue.js';
 import { closeServer, createAppServer, listen, WEBHOOK_PATH } from '../src/app/server.js';
 import { createLogger } from '../src/util/logger.js';
 import { SecretRegistry } from '../src/util/redact.js';
-import { tempDir } from './helpers/git-repo.js';
+import { tempDir } from '../testkit/git-repo.js';
 
 const SECRET = 'test-webhook-secret-' + randomUUID();
 const sha = (c: string) => c.repeat(40);

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { createEngine } from '../src/detection/engine.js';
 import { falsePositiveReason, randomnessFloor } from '../src/detection/filters.js';
 import { loadCatalog } from '../src/detection/load.js';
-import { rng, withCrc32Tail } from './helpers/token-gen.js';
+import { rng, withCrc32Tail } from '../testkit/token-gen.js';
 
 const catalog = loadCatalog(join(import.meta.dirname, '..', 'detectors'));
 const engine = createEngine(catalog);

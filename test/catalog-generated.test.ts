@@ -1,11 +1,11 @@
-// Every detector against freshly generated secrets in its own format (test/helpers/token-gen.ts), not just the
+// Every detector against freshly generated secrets in its own format (testkit/token-gen.ts), not just the
 // committed samples: catches keywords that miss a pattern's alternatives, entropy floors above what the format
 // produces, and filters that eat real tokens. Seeded, so a failure reproduces.
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createEngine } from '../src/detection/engine.js';
 import { loadCatalog } from '../src/detection/load.js';
-import { generateSample, rng, validateCrc32ForTest } from './helpers/token-gen.js';
+import { generateSample, rng, validateCrc32ForTest } from '../testkit/token-gen.js';
 
 const catalog = loadCatalog(join(import.meta.dirname, '..', 'detectors'));
 const engine = createEngine(catalog);

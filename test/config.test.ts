@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/load.js';
 import { ConfigError } from '../src/core/errors.js';
 import { DEFAULT_FINGERPRINT_KEY } from '../src/core/fingerprint.js';
-import { tempDir } from './helpers/git-repo.js';
+import { tempDir } from '../testkit/git-repo.js';
 
 async function withConfig(text: string) {
   const dir = await tempDir();

@@ -7,7 +7,7 @@ import RE2 from 're2';
 import { describe, expect, it } from 'vitest';
 import { loadSample } from '../bench/engine-bench.js';
 import { jsonStringRuns, percentRuns, runs } from '../src/detection/decoders.js';
-import { rng } from './helpers/token-gen.js';
+import { rng } from '../testkit/token-gen.js';
 
 // The same sources as decoders.ts, compiled here so the comparison does not share state with the code under test.
 const PERCENT_RUN = new RE2('[^\\s"\'<>`]*%[0-9A-Fa-f]{2}[^\\s"\'<>`]*', 'g');

@@ -10,7 +10,7 @@ import { loadSample, type SampleFile } from '../bench/engine-bench.js';
 import { createEngine, type DetectionEngine } from '../src/detection/engine.js';
 import { loadCatalog } from '../src/detection/load.js';
 import { probePatterns, probeSpecs, startBound, withoutCaptures } from '../src/detection/regex.js';
-import { generateSample, rng } from './helpers/token-gen.js';
+import { generateSample, rng } from '../testkit/token-gen.js';
 
 const DIR = join(import.meta.dirname, '..', 'detectors');
 const catalog = loadCatalog(DIR);

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { IsomorphicGitObjects } from '../src/objects/isomorphic.js';
 import { logArgs, NativeGitObjects, RawLogParser } from '../src/objects/native.js';
 import { isBlobMode, isNullOid, isoUtc, sortOids } from '../src/objects/provenance.js';
-import { buildRepo, git, gitRaw } from './helpers/git-repo.js';
+import { buildRepo, git, gitRaw } from '../testkit/git-repo.js';
 
 function rng(seed: number): () => number {
   let s = seed >>> 0;

@@ -5,8 +5,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createGitHubClient, GitHubRepoHost } from '../src/adapters/github/index.js';
-import { startFakeGitHub, type FakeGitHub } from './helpers/fake-github.js';
-import { buildRepo, tempDir } from './helpers/git-repo.js';
+import { startFakeGitHub, type FakeGitHub } from '../testkit/fake-github.js';
+import { buildRepo, tempDir } from '../testkit/git-repo.js';
 
 const TOKEN = 'fake-token-' + randomBytes(8).toString('hex');
 let fake: FakeGitHub | undefined;

@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGitHubClient } from '../src/adapters/github/client.js';
 import { GitHubIssueTracker } from '../src/adapters/github/issue-tracker.js';
 import { HostError } from '../src/core/errors.js';
-import { startFakeGitHub, type FakeGitHub } from './helpers/fake-github.js';
-import { buildRepo } from './helpers/git-repo.js';
+import { startFakeGitHub, type FakeGitHub } from '../testkit/fake-github.js';
+import { buildRepo } from '../testkit/git-repo.js';
 
 const TOKEN = 'tracker-test-token';
 const MARKER = `<!-- keyloop:fingerprint=${'e'.repeat(64)} -->\n<!-- keyloop:repo=acme/api -->`;

@@ -8,7 +8,7 @@ import type { BlobSelection, GitObjects } from '../src/core/ports.js';
 import { IsomorphicGitObjects } from '../src/objects/isomorphic.js';
 import { NativeGitObjects } from '../src/objects/native.js';
 import { locateRepo, openRepo } from '../src/objects/open.js';
-import { buildRepo, git, tempDir, type BuiltRepo, type RepoSpec } from './helpers/git-repo.js';
+import { buildRepo, git, tempDir, type BuiltRepo, type RepoSpec } from '../testkit/git-repo.js';
 
 const ann = (date: string) => ({ name: 'Ann Ng', email: 'ann@example.test', date });
 const bob = (date: string) => ({ name: 'Bøb Ü', email: 'bob@example.test', date });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildRepo, git, syntheticHistory } from './helpers/git-repo.js';
+import { buildRepo, git, syntheticHistory } from '../testkit/git-repo.js';
 
 describe('buildRepo', () => {
   it('builds branches, merges, tags, refs, staged state', async () => {

@@ -1,7 +1,7 @@
 // With no git binary on PATH, 'auto' falls back to the isomorphic adapter, which must never spawn git.
 import { describe, expect, it } from 'vitest';
 import { openRepo } from '../src/objects/open.js';
-import { buildRepo } from './helpers/git-repo.js';
+import { buildRepo } from '../testkit/git-repo.js';
 
 describe('openRepo without git on PATH', () => {
   it('auto picks isomorphic and it enumerates and reads', async () => {

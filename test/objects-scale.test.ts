@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { IsomorphicGitObjects } from '../src/objects/isomorphic.js';
 import { NativeGitObjects } from '../src/objects/native.js';
-import { buildRepo, git, syntheticHistory } from './helpers/git-repo.js';
+import { buildRepo, git, syntheticHistory } from '../testkit/git-repo.js';
 
 // KEYLOOP_SCALE_COMMITS=5000 for the figure in the report; small by default to spare the shared CI cores
 const N = Number(process.env.KEYLOOP_SCALE_COMMITS ?? 1500);

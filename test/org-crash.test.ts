@@ -8,9 +8,9 @@ import Database from 'better-sqlite3';
 import { build } from 'rolldown';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../cli/main.js';
-import { startFakeGitHub, type FakeGitHub } from './helpers/fake-github.js';
-import { buildRepo, tempDir } from './helpers/git-repo.js';
-import { withCrc32Tail } from './helpers/token-gen.js';
+import { startFakeGitHub, type FakeGitHub } from '../testkit/fake-github.js';
+import { buildRepo, tempDir } from '../testkit/git-repo.js';
+import { withCrc32Tail } from '../testkit/token-gen.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const TOKEN = 'fake-crawler-' + randomBytes(8).toString('hex');

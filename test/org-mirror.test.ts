@@ -10,9 +10,9 @@ import { defaultDetectorsDir, loadCatalog } from '../src/detection/load.js';
 import { scanOrg } from '../src/sources/github-org.js';
 import { openStore } from '../src/store/index.js';
 import { headBlobs, MirrorError, mirrorDir, syncMirror } from '../src/sources/mirror.js';
-import { startFakeGitHub, type FakeGitHub } from './helpers/fake-github.js';
-import { buildRepo, git, tempDir, type BuiltRepo } from './helpers/git-repo.js';
-import { withCrc32Tail } from './helpers/token-gen.js';
+import { startFakeGitHub, type FakeGitHub } from '../testkit/fake-github.js';
+import { buildRepo, git, tempDir, type BuiltRepo } from '../testkit/git-repo.js';
+import { withCrc32Tail } from '../testkit/token-gen.js';
 
 const TOKEN = 'fake-mirror-' + randomBytes(8).toString('hex');
 const creds = { username: 'x-access-token', password: TOKEN };

@@ -13,9 +13,9 @@ import { defaultDetectorsDir, loadCatalog } from '../src/detection/load.js';
 import type { DetectionEngine } from '../src/detection/engine.js';
 import { scanOrg, type OrgScanOptions } from '../src/sources/github-org.js';
 import { openStore } from '../src/store/index.js';
-import { startFakeGitHub, type FakeGitHub } from './helpers/fake-github.js';
-import { buildRepo, tempDir, type BuiltRepo } from './helpers/git-repo.js';
-import { withCrc32Tail } from './helpers/token-gen.js';
+import { startFakeGitHub, type FakeGitHub } from '../testkit/fake-github.js';
+import { buildRepo, tempDir, type BuiltRepo } from '../testkit/git-repo.js';
+import { withCrc32Tail } from '../testkit/token-gen.js';
 
 const TOKEN = 'fake-crawler-' + randomBytes(8).toString('hex');
 const KEY = randomBytes(32).toString('hex');

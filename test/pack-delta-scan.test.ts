@@ -9,8 +9,8 @@ import type { Match } from '../src/core/model.js';
 import { createEngine } from '../src/detection/engine.js';
 import { loadCatalog } from '../src/detection/load.js';
 import { defaultMargin, deltaRegions, ObjectStore, scanPackDeltaAware, type BlobScan, type DeltaScanStats } from '../src/objects/pack/index.js';
-import { buildRepo, git, type CommitSpec } from './helpers/git-repo.js';
-import { generateSample, rng } from './helpers/token-gen.js';
+import { buildRepo, git, type CommitSpec } from '../testkit/git-repo.js';
+import { generateSample, rng } from '../testkit/token-gen.js';
 
 const catalog = loadCatalog(join(import.meta.dirname, '..', 'detectors'));
 const engine = createEngine(catalog);

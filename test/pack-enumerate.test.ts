@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { NativeGitObjects } from '../src/objects/native.js';
 import { enumerateAll } from '../src/objects/pack/enumerate.js';
 import { ObjectStore } from '../src/objects/pack/index.js';
-import { buildRepo, git, syntheticHistory, type RepoSpec } from './helpers/git-repo.js';
+import { buildRepo, git, syntheticHistory, type RepoSpec } from '../testkit/git-repo.js';
 
 const ann = (date: string) => ({ name: 'Ann Ng', email: 'ann@example.test', date });
 const bob = (date: string) => ({ name: 'Bøb Ü', email: 'bob@example.test', date });

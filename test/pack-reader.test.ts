@@ -2,8 +2,8 @@ import { readdirSync, readFileSync, writeFileSync, unlinkSync, renameSync, trunc
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ObjectStore, PackFile, parsePackIndex, type PackedBlob } from '../src/objects/pack/index.js';
-import { buildRepo, git, gitRaw, type CommitSpec } from './helpers/git-repo.js';
-import { rng } from './helpers/token-gen.js';
+import { buildRepo, git, gitRaw, type CommitSpec } from '../testkit/git-repo.js';
+import { rng } from '../testkit/token-gen.js';
 
 /** Evolving text files: each commit edits a few lines of a few files, so repack finds long delta chains. */
 function evolvingHistory(commits: number, files: number, seed: number): CommitSpec[] {

@@ -11,8 +11,8 @@ import { loadCatalog } from '../src/detection/load.js';
 import { ObjectStore, scanPackDeltaAware } from '../src/objects/pack/index.js';
 import type { PoolJob } from '../src/objects/pack/scan-pool.js';
 import { startPrescan } from '../src/objects/pack/source.js';
-import { buildRepo, git, type CommitSpec } from './helpers/git-repo.js';
-import { generateSample, rng } from './helpers/token-gen.js';
+import { buildRepo, git, type CommitSpec } from '../testkit/git-repo.js';
+import { generateSample, rng } from '../testkit/token-gen.js';
 
 const DETECTORS = join(import.meta.dirname, '..', 'detectors');
 const catalog = loadCatalog(DETECTORS);

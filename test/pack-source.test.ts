@@ -12,8 +12,8 @@ import type { PackScanStats } from '../src/objects/pack/scan-pool.js';
 import { scanPath } from '../src/run/scan.js';
 import { silentLogger } from '../src/util/logger.js';
 import { SecretRegistry } from '../src/util/redact.js';
-import { buildRepo, git, type CommitSpec } from './helpers/git-repo.js';
-import { generateSample, rng } from './helpers/token-gen.js';
+import { buildRepo, git, type CommitSpec } from '../testkit/git-repo.js';
+import { generateSample, rng } from '../testkit/token-gen.js';
 
 const DETECTORS = join(import.meta.dirname, '..', 'detectors');
 const catalog = loadCatalog(DETECTORS);

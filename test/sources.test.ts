@@ -7,7 +7,7 @@ import { ConfigError } from '../src/core/errors.js';
 import { directorySource } from '../src/sources/directory-source.js';
 import { readDirFiles, walkDir } from '../src/sources/local-dir.js';
 import { parseRange, resolveTarget } from '../src/sources/resolve.js';
-import { buildRepo, tempDir } from './helpers/git-repo.js';
+import { buildRepo, tempDir } from '../testkit/git-repo.js';
 
 async function tree(files: Record<string, string>): Promise<string> {
   const root = await tempDir();

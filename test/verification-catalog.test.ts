@@ -16,7 +16,7 @@ import { encodePathValue, placeholders, render } from '../src/verification/templ
 import { createVerifier } from '../src/verification/verify.js';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { DocumentedIssuer, loadVerifyDocs, onRoute, verifyDocsTable, type Endpoint, type ServedResponse, type VerifyDocs } from './helpers/documented-issuer.js';
-import { ENDPOINTS, FakeIssuer, type Behaviour, type KeyMaterial } from './helpers/fake-issuer.js';
+import { ENDPOINTS, FakeIssuer, type Behaviour, type KeyMaterial } from '../testkit/fake-issuer.js';
 
 const catalog = loadCatalog(defaultDetectorsDir());
 const engine = createEngine(catalog);

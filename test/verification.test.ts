@@ -12,7 +12,7 @@ import { MemoryVerificationCache } from '../src/verification/cache.js';
 import { accountFromKeyId } from '../src/verification/issuers/aws-sts.js';
 import { isNonPublicAddress, hostMatches } from '../src/verification/net.js';
 import { createVerifier, onlyLive, verifyFindings, type VerifierOptions, type VerifyRequest } from '../src/verification/verify.js';
-import { FakeIssuer } from './helpers/fake-issuer.js';
+import { FakeIssuer } from '../testkit/fake-issuer.js';
 
 let fake: FakeIssuer;
 beforeAll(async () => {

@@ -11,9 +11,9 @@ import { defaultLoopConfig } from '../../src/loop/config.js';
 import { WEBHOOK_PATH } from '../../src/app/server.js';
 import { createLogger } from '../../src/util/logger.js';
 import { SecretRegistry } from '../../src/util/redact.js';
-import { startFakeGitHub, type FakeCheckRun, type FakeGitHub } from '../helpers/fake-github.js';
-import { buildRepo, git, tempDir } from '../helpers/git-repo.js';
-import { withCrc32Tail } from '../helpers/token-gen.js';
+import { startFakeGitHub, type FakeCheckRun, type FakeGitHub } from '../../testkit/fake-github.js';
+import { buildRepo, git, tempDir } from '../../testkit/git-repo.js';
+import { withCrc32Tail } from '../../testkit/token-gen.js';
 
 const SECRET = 'e2e-webhook-' + randomUUID();
 const APP_ID = 4242;

@@ -5,9 +5,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { orgCommand, type OrgCommandOptions } from '../../cli/commands/org.js';
 import { orgIssueLoop } from '../../src/loop/org-hook.js';
-import { startFakeGitHub, type FakeGitHub } from '../helpers/fake-github.js';
-import { FakeIssuer } from '../helpers/fake-issuer.js';
-import { buildRepo, tempDir } from '../helpers/git-repo.js';
+import { startFakeGitHub, type FakeGitHub } from '../../testkit/fake-github.js';
+import { FakeIssuer } from '../../testkit/fake-issuer.js';
+import { buildRepo, tempDir } from '../../testkit/git-repo.js';
 import { runCli } from '../helpers/run-cli.js';
 import { ADMIN_TOKEN, allIssueText, ghTokens } from './loop-world.js';
 

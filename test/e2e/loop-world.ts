@@ -13,10 +13,10 @@ import { NativeGitObjects } from '../../src/objects/native.js';
 import { openStore, type Store } from '../../src/store/index.js';
 import { SecretRegistry } from '../../src/util/redact.js';
 import { createVerifier } from '../../src/verification/verify.js';
-import { startFakeGitHub, type FakeGitHub } from '../helpers/fake-github.js';
-import { FakeIssuer } from '../helpers/fake-issuer.js';
-import { buildRepo, tempDir, type CommitSpec } from '../helpers/git-repo.js';
-import { rng, withCrc32Tail } from '../helpers/token-gen.js';
+import { startFakeGitHub, type FakeGitHub } from '../../testkit/fake-github.js';
+import { FakeIssuer } from '../../testkit/fake-issuer.js';
+import { buildRepo, tempDir, type CommitSpec } from '../../testkit/git-repo.js';
+import { rng, withCrc32Tail } from '../../testkit/token-gen.js';
 
 export const ADMIN_TOKEN = 'keyloop-test-admin';
 const KEY = 'ab'.repeat(32);

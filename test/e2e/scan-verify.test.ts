@@ -3,9 +3,9 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCatalog } from '../../src/detection/load.js';
-import { buildRepo, type BuiltRepo } from '../helpers/git-repo.js';
-import { FakeIssuer } from '../helpers/fake-issuer.js';
-import { generateSample, rng } from '../helpers/token-gen.js';
+import { buildRepo, type BuiltRepo } from '../../testkit/git-repo.js';
+import { FakeIssuer } from '../../testkit/fake-issuer.js';
+import { generateSample, rng } from '../../testkit/token-gen.js';
 import { runCli } from '../helpers/run-cli.js';
 
 const catalog = loadCatalog(join(import.meta.dirname, '..', '..', 'detectors'));

@@ -3,8 +3,8 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildRepo, git, tempDir, type BuiltRepo } from '../helpers/git-repo.js';
-import { rng, withCrc32Tail } from '../helpers/token-gen.js';
+import { buildRepo, git, tempDir, type BuiltRepo } from '../../testkit/git-repo.js';
+import { rng, withCrc32Tail } from '../../testkit/token-gen.js';
 import { runCli } from '../helpers/run-cli.js';
 
 const DETECTORS = join(import.meta.dirname, '..', 'fixtures', 'detectors', 'basic');

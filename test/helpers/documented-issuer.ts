@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { SIGNED_SCHEMES, type KeyMaterial, type Req } from './fake-issuer.js';
+import { SIGNED_SCHEMES, type KeyMaterial, type Req } from '../../testkit/fake-issuer.js';
 
 /** Where a fact comes from. Only the issuer's own pages or code can establish that an answer means a dead key. */
 const Reference = z
@@ -33,7 +33,7 @@ const Credential = z
     json: z.record(z.string(), Template).optional(),
     /** The key is in the request path (`<key>` in `request`). */
     in_path: z.literal(true).optional(),
-    /** A signature scheme checked with the key material (test/helpers/fake-issuer.ts SIGNED_SCHEMES). */
+    /** A signature scheme checked with the key material (testkit/fake-issuer.ts SIGNED_SCHEMES). */
     scheme: z.enum(Object.keys(SIGNED_SCHEMES) as [keyof typeof SIGNED_SCHEMES, ...Array<keyof typeof SIGNED_SCHEMES>]).optional(),
   })
   .strict()

@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { crc32 as zlibCrc32 } from 'node:zlib';
 import RE2 from 're2';
-import type { DetectorDef } from '../../src/detection/schema.js';
+import type { DetectorDef } from '../src/detection/schema.js';
 
 /** Seeded PRNG (mulberry32): a corpus built twice from one seed is byte-identical. */
 export function rng(seed: number): () => number {
