@@ -29,7 +29,7 @@ const PENDING = new Set<string>([
   'circleci', 'cohere', 'contentful', 'deepseek', 'digitalocean',
   'docker', 'doppler', 'dropbox', 'easypost', 'facebook', 'fastly', 'flyio', 'grafana',
   'groq', 'heroku', 'honeycomb', 'huggingface', 'intercom', 'launchdarkly', 'linear', 'mailchimp', 'mailgun',
-  'mapbox', 'mistral', 'netlify', 'notion', 'npm', 'okta', 'openrouter',
+  'mistral', 'netlify', 'notion', 'npm', 'okta', 'openrouter',
   'pagerduty', 'paypal', 'postman', 'postmark', 'prefect', 'pulumi', 'razorpay', 'render', 'replicate',
   'rubygems', 'sendgrid', 'sentry', 'shippo', 'shopify', 'sonarcloud', 'sourcegraph', 'square',
   'supabase', 'telnyx', 'terraform', 'twitter', 'typeform', 'xai',
