@@ -26,7 +26,7 @@ const docs = loadVerifyDocs();
 /** Issuers whose docs file is still being written (this list only shrinks). */
 const PENDING = new Set<string>([
   'airtable', 'asana', 'atlassian', 'bitbucket', 'brevo', 'buildkite',
-  'circleci', 'cohere', 'contentful', 'deepseek', 'digitalocean',
+  'circleci', 'contentful', 'deepseek', 'digitalocean',
   'docker', 'doppler', 'dropbox', 'easypost', 'facebook', 'fastly', 'flyio', 'grafana',
   'groq', 'heroku', 'honeycomb', 'huggingface', 'intercom', 'launchdarkly', 'linear', 'mailchimp', 'mailgun',
   'mistral', 'netlify', 'notion', 'npm', 'okta', 'openrouter',
