@@ -27,7 +27,7 @@ const docs = loadVerifyDocs();
 const PENDING = new Set<string>([
   'airtable', 'asana', 'atlassian', 'bitbucket', 'brevo', 'buildkite',
   'circleci', 'contentful', 'deepseek', 'digitalocean',
-  'docker', 'doppler', 'dropbox', 'easypost', 'facebook', 'fastly', 'flyio', 'grafana',
+  'docker', 'doppler', 'dropbox', 'easypost', 'fastly', 'flyio', 'grafana',
   'groq', 'heroku', 'honeycomb', 'huggingface', 'intercom', 'launchdarkly', 'linear', 'mailchimp', 'mailgun',
   'mistral', 'netlify', 'notion', 'npm', 'okta', 'openrouter',
   'pagerduty', 'paypal', 'postman', 'postmark', 'prefect', 'pulumi', 'razorpay', 'render', 'replicate',

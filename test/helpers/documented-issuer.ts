@@ -130,7 +130,7 @@ export function onRoute(e: Endpoint, method: string, rawPath: string, key = '\0'
   const m = re.exec(p);
   if (!m) return false;
   if (doc.path.includes('<key>') && key !== '\0' && m.groups?.key !== key) return false;
-  for (const [k, v] of doc.query) if (!q.has(k) || !templateMatches(v, q.get(k)!, key, '.')) return false;
+  for (const [k, v] of doc.query) if (!q.has(k) || !templateMatches(key === '\0' ? v.replaceAll('<key>', '<any>') : v, q.get(k)!, key, '.')) return false;
   return true;
 }
 
