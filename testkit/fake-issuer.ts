@@ -267,7 +267,7 @@ export const ENDPOINTS: Record<string, Endpoint[]> = {
       dead: () => json(400, { error: 'invalid_grant', error_description: 'Invalid grant: account not found' }),
     },
   ],
-  sendgrid: [tokenEndpoint('GET', /^\/v3\/(scopes|user\/profile)$/, bearer, () => json(200, { scopes: ['mail.send'] }), json(401, { errors: [{ message: 'authorization required' }] }))],
+  sendgrid: [tokenEndpoint('GET', /^\/v3\/(scopes|user\/profile)$/, bearer, () => json(200, { scopes: ['mail.send'] }), json(401, { errors: [{ field: null, message: 'The provided authorization grant is invalid, expired, or revoked' }] }))],
   twilio: [
     {
       method: 'GET',
