@@ -299,7 +299,7 @@ export const ENDPOINTS: Record<string, Endpoint[]> = {
   ],
   telegram: [tokenEndpoint('GET', /^\/bot[^/]+\/getMe$/, (r) => decodeURIComponent(/^\/bot([^/]+)\/getMe$/.exec(r.path)?.[1] ?? ''), (id) => json(200, { ok: true, result: { id: 1, is_bot: true, username: `b${id.slice(-4)}_bot` } }), json(401, { ok: false, error_code: 401, description: 'Unauthorized' }))],
   shopify: [tokenEndpoint('GET', /^\/admin\/oauth\/access_scopes\.json$/, (r) => header(r, 'x-shopify-access-token') ?? null, () => json(200, { access_scopes: [{ handle: 'read_products' }] }), json(401, { errors: '[API] Invalid API key or access token (unrecognized login or wrong password)' }))],
-  square: [tokenEndpoint('GET', /^\/v2\/(merchants|locations)$/, bearer, () => json(200, { merchant: [{ id: 'M1', business_name: 'Acme' }] }), json(401, { errors: [{ category: 'AUTHENTICATION_ERROR', code: 'UNAUTHORIZED' }] }))],
+  square: [tokenEndpoint('GET', /^\/v2\/(merchants|locations)$/, bearer, () => json(200, { merchant: [{ id: 'M1', business_name: 'Acme' }] }), json(401, { errors: [{ category: 'AUTHENTICATION_ERROR', code: 'ACCESS_TOKEN_REVOKED' }] }))],
   heroku: [tokenEndpoint('GET', /^\/account$/, bearer, (id) => json(200, { email: `h${id.slice(-4)}@example.com`, id: 'x' }), json(401, { id: 'unauthorized', message: 'Invalid credentials provided.' }))],
   digitalocean: [tokenEndpoint('GET', /^\/v2\/account$/, bearer, (id) => json(200, { account: { email: `d${id.slice(-4)}@example.com`, status: 'active' } }), json(401, { id: 'Unauthorized', message: 'Unable to authenticate you' }))],
   datadog: [
