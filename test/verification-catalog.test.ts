@@ -31,7 +31,7 @@ const PENDING = new Set<string>([
   'groq', 'heroku', 'honeycomb', 'huggingface', 'intercom', 'launchdarkly', 'mailchimp', 'mailgun',
   'mistral', 'netlify', 'notion', 'npm', 'okta', 'openrouter',
   'pagerduty', 'paypal', 'postman', 'postmark', 'prefect', 'pulumi', 'razorpay', 'render', 'replicate',
-  'rubygems', 'sentry', 'shippo', 'shopify', 'sourcegraph',
+  'rubygems', 'sentry', 'shippo', 'sourcegraph',
   'supabase', 'telnyx', 'terraform', 'twitter', 'typeform', 'xai',
 ]);
 
