@@ -28,7 +28,7 @@ const PENDING = new Set<string>([
   'airtable', 'asana', 'atlassian', 'bitbucket', 'brevo', 'buildkite',
   'circleci', 'contentful', 'deepseek', 'digitalocean',
   'docker', 'doppler', 'dropbox', 'easypost', 'fastly', 'flyio', 'grafana',
-  'groq', 'heroku', 'honeycomb', 'huggingface', 'intercom', 'launchdarkly', 'mailchimp', 'mailgun',
+  'groq', 'heroku', 'honeycomb', 'huggingface', 'intercom', 'launchdarkly', 'mailgun',
   'mistral', 'netlify', 'notion', 'npm', 'okta', 'openrouter',
   'pagerduty', 'paypal', 'postman', 'postmark', 'prefect', 'pulumi', 'razorpay', 'render', 'replicate',
   'rubygems', 'sentry', 'shippo', 'sourcegraph',
