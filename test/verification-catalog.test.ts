@@ -29,7 +29,7 @@ const PENDING = new Set<string>([
   'circleci', 'contentful', 'deepseek', 'digitalocean',
   'docker', 'doppler', 'dropbox', 'easypost', 'fastly', 'flyio', 'grafana',
   'groq', 'heroku', 'honeycomb', 'huggingface', 'intercom', 'launchdarkly', 'mailgun',
-  'mistral', 'netlify', 'notion', 'npm', 'okta', 'openrouter',
+  'mistral', 'netlify', 'notion', 'npm', 'openrouter',
   'pagerduty', 'paypal', 'postman', 'postmark', 'prefect', 'pulumi', 'razorpay', 'render', 'replicate',
   'rubygems', 'sentry', 'shippo', 'sourcegraph',
   'supabase', 'telnyx', 'terraform', 'twitter', 'typeform', 'xai',
