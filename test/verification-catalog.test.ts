@@ -30,7 +30,7 @@ const PENDING = new Set<string>([
   'docker', 'doppler', 'dropbox', 'easypost', 'fastly', 'flyio', 'grafana',
   'groq', 'heroku', 'honeycomb', 'huggingface', 'intercom', 'launchdarkly', 'mailgun',
   'mistral', 'netlify', 'notion', 'npm', 'openrouter',
-  'pagerduty', 'paypal', 'postman', 'postmark', 'prefect', 'pulumi', 'razorpay', 'render', 'replicate',
+  'pagerduty', 'postman', 'postmark', 'prefect', 'pulumi', 'razorpay', 'render', 'replicate',
   'rubygems', 'sentry', 'shippo', 'sourcegraph',
   'supabase', 'telnyx', 'terraform', 'twitter', 'typeform', 'xai',
 ]);
