@@ -21,6 +21,8 @@ export interface FakeRepo {
   gitDir?: string;
   /** Size in KB as GitHub reports it. */
   size: number;
+  /** What the REST API reports as `clone_url` (default: where the fake serves it): a hostile API for tests. */
+  apiCloneUrl?: string;
 }
 
 export interface FakeComment {
@@ -201,6 +203,7 @@ export class FakeGitHub {
       defaultBranch: opts.defaultBranch ?? 'main',
       gitDir: opts.gitDir,
       size: opts.size ?? 1,
+      ...(opts.apiCloneUrl ? { apiCloneUrl: opts.apiCloneUrl } : {}),
     };
     this.repos.set(fullName, repo);
     return repo;
@@ -482,7 +485,7 @@ export class FakeGitHub {
       default_branch: r.defaultBranch,
       size: r.size,
       pushed_at: this.pushedAt(r),
-      clone_url: this.cloneUrl(r.fullName),
+      clone_url: r.apiCloneUrl ?? this.cloneUrl(r.fullName),
       html_url: `${this.url}/${r.fullName}`,
       url: `${this.url}/repos/${r.fullName}`,
     };

@@ -1,23 +1,29 @@
 // Webhook payloads → the normalized jobs the queue stores and the handlers run (zod at the boundary).
 // Only what the work needs is kept: a raw push payload carries commit messages, which may hold a secret.
+// A payload is data, never configuration: its clone_url is dropped (the handler derives the remote from the
+// configured GitHub and the validated owner/name), refs and branch names must be ones git accepts, shas are hex.
 import { z } from 'zod';
+import { RepoFullName } from '../adapters/github/clone-url.js';
 import { ConfigError } from '../core/errors.js';
+import { isBranchName, isRefName } from '../objects/git-process.js';
 
 export const ZERO_SHA = '0000000000000000000000000000000000000000';
 const Sha = z.string().regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/, 'expected a hex commit id');
 
+const RefName = z.string().refine(isRefName, 'expected a git ref name under refs/');
+const BranchName = z.string().refine(isBranchName, 'expected a git branch name');
+
 const RepoRef = z.object({
   id: z.number().int().optional(),
-  full_name: z.string().regex(/^[^/\s]+\/[^/\s]+$/, 'expected owner/name'),
-  clone_url: z.string().optional(),
-  default_branch: z.string().optional(),
+  full_name: RepoFullName,
+  default_branch: BranchName.optional(),
   private: z.boolean().optional(),
 });
 
 const InstallationRef = z.object({ id: z.number().int().positive() });
 
 const PushPayload = z.object({
-  ref: z.string().min(1),
+  ref: RefName,
   before: Sha,
   after: Sha,
   created: z.boolean().optional(),
@@ -28,7 +34,7 @@ const PushPayload = z.object({
   head_commit: z.object({ id: Sha }).nullable().optional(),
 });
 
-const RepoLite = z.object({ id: z.number().int().optional(), full_name: z.string(), private: z.boolean().optional() });
+const RepoLite = z.object({ id: z.number().int().optional(), full_name: RepoFullName, private: z.boolean().optional() });
 
 const InstallationPayload = z.object({
   action: z.string(),
@@ -44,10 +50,9 @@ const InstallationRepositoriesPayload = z.object({
 });
 
 export const RepoInfo = z.object({
-  fullName: z.string(),
+  fullName: RepoFullName,
   githubId: z.number().int().optional(),
-  cloneUrl: z.string().optional(),
-  defaultBranch: z.string().optional(),
+  defaultBranch: BranchName.optional(),
   private: z.boolean(),
 });
 export type RepoInfo = z.infer<typeof RepoInfo>;
@@ -56,7 +61,7 @@ export const PushJob = z.object({
   kind: z.literal('push'),
   repo: RepoInfo,
   installationId: z.number().int().positive().optional(),
-  ref: z.string(),
+  ref: RefName,
   before: Sha,
   after: Sha,
   created: z.boolean(),
@@ -71,7 +76,7 @@ export const ReposJob = z.object({
   /** What GitHub said happened, e.g. 'created', 'deleted', 'added', 'removed'. */
   action: z.string(),
   added: z.array(RepoInfo),
-  removed: z.array(z.string()),
+  removed: z.array(RepoFullName),
   /** The whole installation went away (installation.deleted): forget every repo registered under it. */
   forgetInstallation: z.boolean(),
 });
@@ -103,7 +108,6 @@ function repoInfo(r: z.infer<typeof RepoLite> | z.infer<typeof RepoRef>): RepoIn
   return RepoInfo.parse({
     fullName: r.full_name,
     githubId: r.id,
-    cloneUrl: full.clone_url,
     defaultBranch: full.default_branch,
     private: r.private ?? true,
   });

@@ -1,12 +1,13 @@
 // A bare mirror per repository for the App: fetch heads and tags, and report the refs known BEFORE the fetch
-// (what a new branch or a force push is compared against). The token travels in an env-only git config header,
-// never in the URL or on the command line.
+// (what a new branch or a force push is compared against). The remote is whatever the caller derived from the
+// configured GitHub (never a payload's clone_url); the token travels as an env-only header scoped to that URL.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { HostError } from '../core/errors.js';
 import { gitRunner } from '../objects/git-process.js';
+import { checkRemote, remoteEnv } from '../sources/git-remote.js';
 import { mirrorDir } from '../sources/mirror.js';
 
 export interface MirrorSync {
@@ -53,6 +54,7 @@ export class GitMirrors {
   constructor(private readonly cacheDir: string) {}
 
   async sync(src: MirrorSource, signal?: AbortSignal): Promise<MirrorSync> {
+    checkRemote(src.cloneUrl, !!src.token);
     const gitDir = mirrorPath(this.cacheDir, src.fullName, src.cloneUrl);
     const fresh = !existsSync(path.join(gitDir, 'HEAD'));
     const git = gitRunner(gitDir);
@@ -63,16 +65,11 @@ export class GitMirrors {
     }
     const refsBefore = fresh ? new Map<string, string>() : await listRefs(gitDir);
     const started = Date.now();
-    const auth = src.token ? `Authorization: Basic ${Buffer.from(`x-access-token:${src.token}`).toString('base64')}` : null;
-    const env = {
-      ...process.env,
-      GIT_TERMINAL_PROMPT: '0',
-      ...(auth ? { GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'http.extraHeader', GIT_CONFIG_VALUE_0: auth } : {}),
-    };
+    const env = { ...process.env, ...remoteEnv(src.cloneUrl, src.token ? { username: 'x-access-token', password: src.token } : null), LC_ALL: 'C' };
     const { code, stderr } = await new Promise<{ code: number; stderr: string }>((resolve, reject) => {
       const child = spawn(
         'git',
-        ['--git-dir', gitDir, 'fetch', '--quiet', '--prune', '--no-write-fetch-head', src.cloneUrl, '+refs/heads/*:refs/heads/*', '+refs/tags/*:refs/tags/*'],
+        ['--git-dir', gitDir, 'fetch', '--quiet', '--prune', '--no-write-fetch-head', '--', src.cloneUrl, '+refs/heads/*:refs/heads/*', '+refs/tags/*:refs/tags/*'],
         { env, stdio: ['ignore', 'ignore', 'pipe'], signal },
       );
       let err = '';

@@ -4,7 +4,7 @@
 import type { BlobSelection } from '../core/ports.js';
 import { gitSource, inThreadMatcher, scanSource, type RawFinding } from '../core/pipeline.js';
 import type { Engine } from '../detection/types.js';
-import { hostError, type GitHubClient } from '../adapters/github/client.js';
+import type { GitHubClient } from '../adapters/github/client.js';
 import { publishCheckRun, renderCheckRun, type CheckFinding } from '../adapters/github/check-runs.js';
 import { openRepo } from '../objects/open.js';
 import type { Store } from '../store/sqlite.js';
@@ -53,8 +53,11 @@ export interface AppDeps {
   scanNewRepos?: boolean;
   /** How follow-up work (full scans) is queued; set by the composition root. */
   enqueue?: (d: DeliveryInput) => unknown;
-  /** Clone URL when the payload has none (installation events): default from the API's repo. */
-  cloneUrl?: (repo: RepoInfo) => string | undefined;
+  /**
+   * Where to fetch `owner/name` from, derived from the configured GitHub (adapters/github/clone-url.ts). Never a
+   * payload's clone_url: a delivery must not choose where the installation token is sent.
+   */
+  cloneUrl: (fullName: string) => string;
 }
 
 export interface ScanSummary {
@@ -87,21 +90,6 @@ export function createHandler(deps: AppDeps): DeliveryHandler {
         return handleFullScan(deps, job, signal);
     }
   };
-}
-
-async function cloneUrlOf(deps: AppDeps, repo: RepoInfo, installationId: number | undefined): Promise<string> {
-  const url = repo.cloneUrl ?? deps.cloneUrl?.(repo);
-  if (url) return url;
-  const [owner, name] = repo.fullName.split('/') as [string, string];
-  const client = await deps.github.client(installationId);
-  try {
-    const { data } = await client.rest.repos.get({ owner, repo: name });
-    return data.clone_url;
-  } catch (err) {
-    const e = hostError(`repository ${repo.fullName}`, err);
-    if (e.status === 404) throw new PermanentError(e.message);
-    throw e;
-  }
 }
 
 interface ScanOutcome {
@@ -199,7 +187,7 @@ async function handlePush(deps: AppDeps, job: PushJob, signal: AbortSignal): Pro
   const base = { repo: job.repo.fullName, commits: 0, blobs: 0, findings: 0, newSecrets: 0, timings };
   if (job.deleted) return { ...base, kind: 'skipped', reason: 'branch-deleted' };
 
-  const cloneUrl = await cloneUrlOf(deps, job.repo, job.installationId);
+  const cloneUrl = deps.cloneUrl(job.repo.fullName);
   const token = await deps.github.gitToken(job.installationId);
   deps.store.upsertRepo({ fullName: job.repo.fullName, cloneUrl, defaultBranch: job.repo.defaultBranch ?? null, private: job.repo.private });
   const sync = await deps.mirrors.sync({ fullName: job.repo.fullName, cloneUrl, token }, signal);
@@ -248,7 +236,7 @@ async function handlePush(deps: AppDeps, job: PushJob, signal: AbortSignal): Pro
 
 async function handleFullScan(deps: AppDeps, job: FullScanJob, signal: AbortSignal): Promise<ScanSummary> {
   const timings: Record<string, number> = {};
-  const cloneUrl = await cloneUrlOf(deps, job.repo, job.installationId);
+  const cloneUrl = deps.cloneUrl(job.repo.fullName);
   const token = await deps.github.gitToken(job.installationId);
   deps.store.upsertRepo({ fullName: job.repo.fullName, cloneUrl, private: job.repo.private });
   const sync = await deps.mirrors.sync({ fullName: job.repo.fullName, cloneUrl, token }, signal);

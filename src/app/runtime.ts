@@ -5,6 +5,7 @@ import { createEngine } from '../detection/engine.js';
 import { defaultDetectorsDir, loadCatalog } from '../detection/load.js';
 import { GitHubApp } from '../adapters/github/app.js';
 import { createGitHubClient, type GitHubClientOptions } from '../adapters/github/client.js';
+import { cloneUrlFor, gitBaseUrl } from '../adapters/github/clone-url.js';
 import { GitHubIssueTracker } from '../adapters/github/issue-tracker.js';
 import { systemClock } from '../core/ports.js';
 import type { Catalog } from '../detection/types.js';
@@ -124,9 +125,12 @@ export function createAppRuntime(opts: AppRuntimeOptions): AppRuntime {
             logger: opts.logger,
             cache: store.verificationCache(),
           });
+    // Fails at start (not per delivery) when the GitHub URL is no place to send a token to.
+    gitBaseUrl(opts.githubUrl);
     const deps: AppDeps = {
       store,
       mirrors: new GitMirrors(opts.cacheDir),
+      cloneUrl: (fullName) => cloneUrlFor(opts.githubUrl, fullName),
       github,
       engine,
       registry: opts.registry,

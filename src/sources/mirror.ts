@@ -1,6 +1,6 @@
 // Bare mirrors of hosted repos in the cache dir: `git clone --mirror` the first time, `git fetch --prune` after.
-// The token travels only as an http.extraHeader set through GIT_CONFIG_* env vars: never in a URL, the
-// mirror's config, argv, a log line or the store. Without a git binary, isomorphic-git does the transfer.
+// The token travels only as an http.<url>.extraHeader set through GIT_CONFIG_* env vars (./git-remote.ts): never in
+// a URL, the mirror's config, argv, a log line or the store. Without a git binary, isomorphic-git does the transfer.
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
@@ -8,7 +8,9 @@ import { homedir } from 'node:os';
 import path from 'node:path';
 import { HostError } from '../core/errors.js';
 import type { GitCredentials, HostedRepo } from '../core/ports.js';
+import { isBranchName, isRevision } from '../objects/git-process.js';
 import { hasGitBinary } from '../objects/open.js';
+import { checkRemote, remoteEnv, scopedOnAuth } from './git-remote.js';
 
 export type MirrorErrorKind = 'not-found' | 'auth' | 'corrupt' | 'network' | 'error';
 
@@ -70,6 +72,11 @@ export async function syncMirror(repo: HostedRepo, opts: MirrorOptions): Promise
   const dir = mirrorDir(opts.cacheDir, repo);
   const native = opts.backend === 'native' || (opts.backend !== 'isomorphic' && (await hasGitBinary()));
   const exists = fs.existsSync(path.join(dir, 'HEAD'));
+  try {
+    checkRemote(repo.cloneUrl, !!opts.credentials);
+  } catch (err) {
+    throw new MirrorError('error', `${repo.fullName}: ${(err as Error).message}`);
+  }
   if (native) {
     if (!exists) await nativeClone(repo, dir, opts);
     else await nativeFetch(repo, dir, opts);
@@ -91,31 +98,12 @@ function hasAnyRef(dir: string): boolean {
   return fs.existsSync(path.join(dir, 'refs')) && walk(path.join(dir, 'refs'));
 }
 
-function authEnv(creds: GitCredentials | null | undefined): Record<string, string> {
-  const env: Record<string, string> = {
-    GIT_TERMINAL_PROMPT: '0',
-    // No credential helpers or askpass: a missing/refused token must fail fast, not prompt or use a stored one.
-    GIT_ASKPASS: '',
-    SSH_ASKPASS: '',
-  };
-  const pairs: Array<[string, string]> = [['credential.helper', '']];
-  if (creds) {
-    const basic = Buffer.from(`${creds.username}:${creds.password}`).toString('base64');
-    pairs.push(['http.extraHeader', `Authorization: Basic ${basic}`]);
-  }
-  env.GIT_CONFIG_COUNT = String(pairs.length);
-  pairs.forEach(([k, v], i) => {
-    env[`GIT_CONFIG_KEY_${i}`] = k;
-    env[`GIT_CONFIG_VALUE_${i}`] = v;
-  });
-  return env;
-}
-
-function runGit(args: string[], opts: MirrorOptions, cwd?: string): Promise<{ code: number; stderr: string }> {
+/** `remote`: the URL this command talks to (it alone gets the token); omitted for local-only commands. */
+function runGit(args: string[], opts: MirrorOptions, remote?: string): Promise<{ code: number; stderr: string }> {
   return new Promise((resolve, reject) => {
+    const auth = remote === undefined ? { GIT_TERMINAL_PROMPT: '0' } : remoteEnv(remote, opts.credentials);
     const child = spawn('git', args, {
-      cwd,
-      env: { ...process.env, ...(opts.env ?? {}), ...authEnv(opts.credentials), LC_ALL: 'C' },
+      env: { ...process.env, ...(opts.env ?? {}), ...auth, LC_ALL: 'C' },
       stdio: ['ignore', 'ignore', 'pipe'],
       signal: opts.signal,
     });
@@ -148,7 +136,7 @@ async function nativeClone(repo: HostedRepo, dir: string, opts: MirrorOptions): 
   // Clone next to the target and rename: a process killed mid-clone leaves only a .partial dir, removed next time.
   const tmp = `${dir}.partial`;
   await rm(tmp, { recursive: true, force: true });
-  const r = await runGit(['clone', '--mirror', '--quiet', '--', repo.cloneUrl, tmp], opts);
+  const r = await runGit(['clone', '--mirror', '--quiet', '--', repo.cloneUrl, tmp], opts, repo.cloneUrl);
   if (r.code !== 0) {
     await rm(tmp, { recursive: true, force: true });
     throw classify(repo.fullName, 'clone', r.stderr, opts.credentials);
@@ -158,15 +146,15 @@ async function nativeClone(repo: HostedRepo, dir: string, opts: MirrorOptions): 
 
 async function nativeFetch(repo: HostedRepo, dir: string, opts: MirrorOptions): Promise<void> {
   // The stored remote URL may be stale (repo renamed/transferred): fetch from the URL the host gives now.
-  const set = await runGit(['--git-dir', dir, 'remote', 'set-url', 'origin', repo.cloneUrl], opts);
+  const set = await runGit(['--git-dir', dir, 'remote', 'set-url', '--', 'origin', repo.cloneUrl], opts);
   if (set.code !== 0) throw classify(repo.fullName, 'remote set-url', set.stderr, opts.credentials);
-  const r = await runGit(['--git-dir', dir, 'fetch', '--prune', '--quiet', 'origin'], opts);
+  const r = await runGit(['--git-dir', dir, 'fetch', '--prune', '--quiet', '--', 'origin'], opts, repo.cloneUrl);
   if (r.code !== 0) throw classify(repo.fullName, 'fetch', r.stderr, opts.credentials);
-  if (repo.defaultBranch) {
+  if (repo.defaultBranch && isBranchName(repo.defaultBranch)) {
     // Follow a default-branch rename so HEAD (and "still present at HEAD") stays right.
     const ref = `refs/heads/${repo.defaultBranch}`;
     const has = await runGit(['--git-dir', dir, 'rev-parse', '--verify', '--quiet', ref], opts);
-    if (has.code === 0) await runGit(['--git-dir', dir, 'symbolic-ref', 'HEAD', ref], opts);
+    if (has.code === 0) await runGit(['--git-dir', dir, 'symbolic-ref', '--', 'HEAD', ref], opts);
   }
 }
 
@@ -179,7 +167,7 @@ async function isoSync(repo: HostedRepo, dir: string, exists: boolean, opts: Mir
     http,
     gitdir: dir,
     url: repo.cloneUrl,
-    onAuth: () => (creds ? { username: creds.username, password: creds.password } : { cancel: true }),
+    onAuth: scopedOnAuth(repo.cloneUrl, creds),
     onAuthFailure: () => ({ cancel: true }),
   };
   try {
@@ -234,7 +222,7 @@ async function isoFetchAll(git: typeof import('isomorphic-git'), common: Record<
   for (const b of await git.listBranches({ fs: fsm, gitdir: common.gitdir })) {
     if (!remote.has(`refs/heads/${b}`)) await git.deleteRef({ fs: fsm, gitdir: common.gitdir, ref: `refs/heads/${b}` });
   }
-  if (repo.defaultBranch && remote.has(`refs/heads/${repo.defaultBranch}`)) {
+  if (repo.defaultBranch && isBranchName(repo.defaultBranch) && remote.has(`refs/heads/${repo.defaultBranch}`)) {
     fsm.writeFileSync(path.join(common.gitdir, 'HEAD'), `ref: refs/heads/${repo.defaultBranch}\n`);
   }
 }
@@ -242,8 +230,9 @@ async function isoFetchAll(git: typeof import('isomorphic-git'), common: Record<
 /** Blob oids in the tree of `rev` (default HEAD) of a mirror: what "still present at the default branch" checks. */
 export async function headBlobs(gitDir: string, rev = 'HEAD'): Promise<Set<string>> {
   const out = new Set<string>();
+  if (!isRevision(rev)) throw new HostError(`not a revision: ${JSON.stringify(rev.slice(0, 100))}`);
   if (await hasGitBinary()) {
-    const child = spawn('git', ['--git-dir', gitDir, 'ls-tree', '-r', '-z', '--full-tree', rev], {
+    const child = spawn('git', ['--git-dir', gitDir, 'ls-tree', '-r', '-z', '--full-tree', '--end-of-options', rev], {
       env: { ...process.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' },
       stdio: ['ignore', 'pipe', 'ignore'],
     });

@@ -3,6 +3,7 @@ import { statSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from '../core/errors.js';
 import type { BlobSelection, GitObjects } from '../core/ports.js';
+import { isRevision } from '../objects/git-process.js';
 import { hasGitBinary, locateRepo, openRepo, type Backend } from '../objects/open.js';
 
 export type ResolvedTarget =
@@ -24,16 +25,20 @@ export interface ResolveOptions {
   backend?: Backend;
 }
 
-/** Splits a range as git does: 'A..B' → to B excluding A; empty sides mean HEAD. */
+/** Splits a range as git does: 'A..B' → to B excluding A; empty sides mean HEAD. Each side is a revision, never an option. */
 export function parseRange(range: string): { to: string; exclude: string[] } {
   if (range.includes('...')) throw new ConfigError(`symmetric ranges ('A...B') are not supported, use 'A..B'`, '--range');
   const parts = range.split('..');
+  const rev = (r: string) => {
+    if (!isRevision(r)) throw new ConfigError(`${JSON.stringify(r.slice(0, 100))} is not a revision`, '--range');
+    return r;
+  };
   if (parts.length === 1) {
     if (!parts[0]) throw new ConfigError('empty range', '--range');
-    return { to: parts[0], exclude: [] };
+    return { to: rev(parts[0]), exclude: [] };
   }
   if (parts.length !== 2) throw new ConfigError(`'${range}' is not of the form A..B`, '--range');
-  return { to: parts[1] || 'HEAD', exclude: [parts[0] || 'HEAD'] };
+  return { to: rev(parts[1] || 'HEAD'), exclude: [rev(parts[0] || 'HEAD')] };
 }
 
 /** The caller owns `objects` of a 'git' target and must close() it. */

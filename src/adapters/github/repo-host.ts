@@ -2,13 +2,13 @@
 import picomatch from 'picomatch';
 import type { GitCredentials, HostedRepo, RepoFilter, RepoHost } from '../../core/ports.js';
 import { hostError, type GitHubClient } from './client.js';
+import { cloneUrlFor, gitBaseUrl, isRepoFullName } from './clone-url.js';
 
 interface ApiRepo {
   name: string;
   full_name: string;
   owner: { login: string } | null;
   default_branch?: string | null;
-  clone_url?: string;
   private: boolean;
   fork: boolean;
   archived?: boolean;
@@ -16,14 +16,18 @@ interface ApiRepo {
   pushed_at?: string | null;
 }
 
-export function toHostedRepo(r: ApiRepo): HostedRepo {
+/**
+ * `apiUrl` is the operator's GitHub API base: the clone URL is derived from it and the validated full_name, never
+ * taken from the JSON's clone_url. An invalid name leaves cloneUrl empty, which the mirror refuses (that repo fails).
+ */
+export function toHostedRepo(r: ApiRepo, apiUrl: string): HostedRepo {
   return {
     fullName: r.full_name,
     owner: r.owner?.login ?? r.full_name.split('/')[0]!,
     name: r.name,
     // GitHub reports a default branch even for an empty repo; size 0 + a failed HEAD resolve tells it apart.
     defaultBranch: r.default_branch ?? null,
-    cloneUrl: r.clone_url ?? '',
+    cloneUrl: isRepoFullName(r.full_name) ? cloneUrlFor(apiUrl, r.full_name) : '',
     private: r.private,
     fork: r.fork,
     archived: r.archived ?? false,
@@ -52,10 +56,16 @@ export interface GitHubRepoHostOptions {
 }
 
 export class GitHubRepoHost implements RepoHost {
+  private readonly apiUrl: string;
+
   constructor(
     private readonly octokit: GitHubClient,
     private readonly opts: GitHubRepoHostOptions = {},
-  ) {}
+  ) {
+    this.apiUrl = octokit.request.endpoint.DEFAULTS.baseUrl;
+    // A GitHub URL git must not send a token to fails here, before any listing.
+    gitBaseUrl(this.apiUrl);
+  }
 
   async listRepos(owner: string, filter?: RepoFilter): Promise<HostedRepo[]> {
     const keep = repoFilter(filter);
@@ -65,14 +75,14 @@ export class GitHubRepoHost implements RepoHost {
         const it = this.octokit.paginate.iterator(this.octokit.rest.apps.listReposAccessibleToInstallation, { per_page: 100 });
         for await (const page of it) {
           for (const r of page.data as unknown as ApiRepo[]) {
-            const h = toHostedRepo(r);
+            const h = toHostedRepo(r, this.apiUrl);
             if (h.owner.toLowerCase() === owner.toLowerCase() && keep(h)) out.push(h);
           }
         }
       } else {
         const it = this.octokit.paginate.iterator(this.octokit.rest.repos.listForOrg, { org: owner, type: 'all', per_page: 100 });
         for await (const page of it) for (const r of page.data as ApiRepo[]) {
-          const h = toHostedRepo(r);
+          const h = toHostedRepo(r, this.apiUrl);
           if (keep(h)) out.push(h);
         }
       }
@@ -86,7 +96,7 @@ export class GitHubRepoHost implements RepoHost {
     const [owner, repo] = fullName.split('/') as [string, string];
     try {
       const { data } = await this.octokit.rest.repos.get({ owner, repo });
-      return toHostedRepo(data as ApiRepo);
+      return toHostedRepo(data as ApiRepo, this.apiUrl);
     } catch (err) {
       if ((err as { status?: number }).status === 404) return null;
       throw hostError(`getting ${fullName}`, err);
