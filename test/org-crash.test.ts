@@ -2,34 +2,26 @@
 // The CLI is bundled (rolldown, from vite's toolchain) so the child is the real command, not a test double.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
-import path, { join } from 'node:path';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { build } from 'rolldown';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../cli/main.js';
+import { bundleCli } from '../testkit/bundle-cli.js';
 import { startFakeGitHub, type FakeGitHub } from '../testkit/fake-github.js';
 import { buildRepo, tempDir } from '../testkit/git-repo.js';
 import { withCrc32Tail } from '../testkit/token-gen.js';
 
-const ROOT = path.resolve(import.meta.dirname, '..');
 const TOKEN = 'fake-crawler-' + randomBytes(8).toString('hex');
 const KEY = randomBytes(32).toString('hex');
 const B62 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 const N = 30;
 
 let fake: FakeGitHub;
-// Inside node_modules so the bundle resolves better-sqlite3 & co. and finds detectors/ and migrations.
-const bundleDir = join(ROOT, 'node_modules', '.keyloop-test', `org-crash-${process.pid}`);
+let bundle: Awaited<ReturnType<typeof bundleCli>>;
 
 beforeAll(async () => {
-  await build({
-    input: join(ROOT, 'cli', 'main.ts'),
-    platform: 'node',
-    external: (id) => !id.startsWith('.') && !path.isAbsolute(id) && !id.startsWith('\0'),
-    output: { dir: bundleDir, format: 'esm' },
-    logLevel: 'silent',
-  });
+  bundle = await bundleCli('org-crash');
   fake = await startFakeGitHub({ tokens: { [TOKEN]: 'crawler' } });
   await Promise.all(
     Array.from({ length: N }, async (_, i) => {
@@ -48,7 +40,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await fake?.close();
-  rmSync(bundleDir, { recursive: true, force: true });
+  bundle?.remove();
 });
 
 const env = (home: string) => ({ ...process.env, KEYLOOP_KEY: KEY, GITHUB_TOKEN: TOKEN, XDG_CONFIG_HOME: home });
@@ -70,7 +62,7 @@ function doneRepos(db: string): number {
 
 /** Starts the CLI and SIGKILLs it once `when` holds (polled), or lets it finish. */
 async function runChild(dir: string, killWhen?: () => boolean): Promise<{ code: number | null; signal: NodeJS.Signals | null; out: string }> {
-  const child: ChildProcess = spawn(process.execPath, [join(bundleDir, 'main.js'), ...args(dir)], { env: env(dir), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(process.execPath, [bundle.main, ...args(dir)], { env: env(dir), stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.resume();

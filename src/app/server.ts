@@ -1,8 +1,10 @@
-// The App's HTTP surface: POST /api/github/webhooks (signature checked on the raw body before anything else)
-// and GET /healthz. A verified delivery is written to the durable queue before the 2xx reply.
+// The App's HTTP surface: POST /api/github/webhooks and GET /healthz. Everything before the signature check is
+// bounded: headers are checked and an oversized Content-Length refused before the body is read; the body streams
+// into the HMAC and a capped buffer; few unauthenticated bodies are read at once, with a byte budget across them;
+// slow clients time out. A verified delivery is written to the durable queue before the 2xx reply.
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Webhooks } from '@octokit/webhooks';
 import { ConfigError } from '../core/errors.js';
 import { silentLogger, type Logger } from '../util/logger.js';
 import { normalizeEvent } from './events.js';
@@ -10,56 +12,31 @@ import type { DeliveryQueue } from './queue.js';
 
 export const WEBHOOK_PATH = '/api/github/webhooks';
 export const DEFAULT_MAX_BODY = 25 * 1024 * 1024;
+export const DEFAULT_MAX_PENDING_BODIES = 8;
+export const DEFAULT_MAX_PENDING_BYTES = 64 * 1024 * 1024;
 
 export interface AppServerOptions {
   secret: string;
   queue: DeliveryQueue;
   logger?: Logger;
-  /** Bytes; larger bodies get 413 without being read (GitHub caps payloads at 25 MiB). */
+  /** Bytes; a larger Content-Length gets 413 without being read, a larger chunked body 413 once it passes this. */
   maxBody?: number;
+  /** Bodies read at once before their signature is known (default 8); more get 503. */
+  maxPendingBodies?: number;
+  /** Bytes buffered across those bodies (default 64 MiB, never below maxBody); a body that would pass it gets 503. */
+  maxPendingBytes?: number;
+  /** Milliseconds to receive the request headers (default 10 s) and the whole request (default 30 s). */
+  headersTimeoutMs?: number;
+  requestTimeoutMs?: number;
+  /** Milliseconds a refused upload is still drained so the client can read the answer, then the socket closes. */
+  drainMs?: number;
 }
 
-class HttpFailure extends Error {
-  constructor(readonly status: number, message: string) {
-    super(message);
-  }
-}
-
-function reply(res: ServerResponse, status: number, body: unknown): void {
+function reply(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   if (res.headersSent) return;
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(text)), ...headers });
   res.end(text);
-}
-
-function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(req.headers['content-length']);
-    if (Number.isFinite(declared) && declared > max) {
-      reject(new HttpFailure(413, `body larger than ${max} bytes`));
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let failed = false;
-    req.on('data', (c: Buffer) => {
-      if (failed) return;
-      size += c.length;
-      if (size > max) {
-        failed = true;
-        chunks.length = 0;
-        reject(new HttpFailure(413, `body larger than ${max} bytes`));
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => {
-      if (!failed) resolve(Buffer.concat(chunks));
-    });
-    req.on('error', (e) => {
-      if (!failed) reject(e);
-    });
-  });
 }
 
 const header = (req: IncomingMessage, name: string): string | undefined => {
@@ -67,55 +44,121 @@ const header = (req: IncomingMessage, name: string): string | undefined => {
   return Array.isArray(v) ? v[0] : v;
 };
 
+const SIGNATURE = /^sha256=([0-9a-f]{64})$/;
+const GUID = /^[A-Za-z0-9._:-]{1,128}$/;
+const EVENT = /^[a-z_]{1,64}$/;
+
+/** A body read in full (and its HMAC), or the status that refused it. */
+type BodyResult = { ok: true; body: Buffer; digest: Buffer } | { ok: false; status: 413 | 503 | 400; error: string };
+
 export function createAppServer(opts: AppServerOptions): Server {
   if (!opts.secret) throw new ConfigError('WEBHOOK_SECRET is required', 'WEBHOOK_SECRET');
-  const webhooks = new Webhooks({ secret: opts.secret });
   const log = opts.logger ?? silentLogger;
   const max = opts.maxBody ?? DEFAULT_MAX_BODY;
+  const maxPending = Math.max(1, opts.maxPendingBodies ?? DEFAULT_MAX_PENDING_BODIES);
+  const budget = Math.max(max, opts.maxPendingBytes ?? DEFAULT_MAX_PENDING_BYTES);
+  const requestTimeout = opts.requestTimeoutMs ?? 30_000;
+  // Long enough for a busy client to read the answer; draining holds no memory, only the connection.
+  const drainMs = Math.min(opts.drainMs ?? 5000, requestTimeout);
+  const headersTimeout = Math.min(opts.headersTimeoutMs ?? 10_000, requestTimeout);
+  let pendingBodies = 0;
+  let pendingBytes = 0;
+
+  /**
+   * Answers now and stops reading: the rest of the upload stays in the kernel (TCP backpressure) instead of being
+   * read and thrown away, which would cost memory until the next GC. While the upload is unfinished the answer is
+   * written whole (Content-Length) but the response is not ended: ending it would let Node close a
+   * `Connection: close` socket at once, and a client still sending would get a reset instead of the answer.
+   * The connection is closed after `drainMs`, or when the client hangs up.
+   */
+  function refuse(req: IncomingMessage, res: ServerResponse, status: number, error: string, tag: string): void {
+    log.warn(`app: rejected ${tag}: ${error}`);
+    const headers: Record<string, string> = status === 503 ? { 'retry-after': '5' } : {};
+    if (req.complete) return reply(res, status, { error }, headers);
+    req.removeAllListeners('data');
+    req.pause();
+    const t = setTimeout(() => req.socket.destroy(), drainMs);
+    t.unref();
+    req.socket.once('close', () => clearTimeout(t));
+    const text = JSON.stringify({ error });
+    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(text)), connection: 'close', ...headers });
+    res.write(text);
+  }
+
+  /** Streams the body into the HMAC and a buffer, within the per-body limit and the shared budget. */
+  function readBody(req: IncomingMessage, declared: number | null): Promise<BodyResult> {
+    let reserved = declared ?? 0;
+    if (pendingBodies >= maxPending || pendingBytes + reserved > budget) {
+      return Promise.resolve({ ok: false, status: 503, error: 'too many webhook bodies in flight, retry later' });
+    }
+    pendingBodies++;
+    pendingBytes += reserved;
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      pendingBodies--;
+      pendingBytes -= reserved;
+    };
+    return new Promise<BodyResult>((resolve) => {
+      const hmac = createHmac('sha256', opts.secret);
+      const chunks: Buffer[] = [];
+      let size = 0;
+      const done = (r: BodyResult) => {
+        if (released) return;
+        if (!r.ok) chunks.length = 0;
+        release();
+        resolve(r);
+      };
+      req.on('data', (c: Buffer) => {
+        if (released) return;
+        size += c.length;
+        if (size > max) return done({ ok: false, status: 413, error: `body larger than ${max} bytes` });
+        if (size > reserved) {
+          // A chunked body (or one longer than it said): grow the reservation or give up.
+          const more = size - reserved;
+          if (pendingBytes + more > budget) return done({ ok: false, status: 503, error: 'too many webhook bytes in flight, retry later' });
+          reserved += more;
+          pendingBytes += more;
+        }
+        hmac.update(c);
+        chunks.push(c);
+      });
+      req.on('end', () => done({ ok: true, body: Buffer.concat(chunks, size), digest: hmac.digest() }));
+      req.on('error', () => done({ ok: false, status: 400, error: 'request body could not be read' }));
+      // A client that hangs up (or is timed out) mid-body frees its share at once.
+      req.on('close', () => done({ ok: false, status: 400, error: 'connection closed before the body ended' }));
+    });
+  }
 
   async function webhook(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const guid = header(req, 'x-github-delivery');
     const event = header(req, 'x-github-event');
     const signature = header(req, 'x-hub-signature-256');
-    const tag = `delivery ${guid ?? '?'} (${event ?? '?'})`;
-    let body: Buffer;
-    try {
-      body = await readBody(req, max);
-    } catch (e) {
-      const status = e instanceof HttpFailure ? e.status : 400;
-      log.warn(`app: rejected ${tag}: ${(e as Error).message}`);
-      reply(res, status, { error: (e as Error).message });
-      // Stop reading an oversized upload; the reply above is already on its way.
-      if (status === 413) res.on('finish', () => req.destroy());
-      return;
-    }
-    if (!signature) {
-      log.warn(`app: rejected ${tag}: missing X-Hub-Signature-256`);
-      return reply(res, 401, { error: 'missing X-Hub-Signature-256 header' });
-    }
+    const ctype = header(req, 'content-type') ?? '';
+    // Header values are attacker-chosen: log them only once they have a known shape.
+    const tag = `delivery ${guid && GUID.test(guid) ? guid : '?'} (${event && EVENT.test(event) ? event : '?'})`;
+    const cl = header(req, 'content-length');
+    const declared = cl === undefined ? null : Number(cl);
+    if (declared !== null && declared > max) return refuse(req, res, 413, `body larger than ${max} bytes`, tag);
+    // Everything that can be decided from the headers is, before a byte of the body is read.
+    if (!signature) return refuse(req, res, 401, 'missing X-Hub-Signature-256 header', tag);
+    const sig = SIGNATURE.exec(signature);
+    if (!sig) return refuse(req, res, 401, 'malformed X-Hub-Signature-256 header (expected sha256=<64 hex>)', tag);
+    if (!guid || !event) return refuse(req, res, 400, 'missing X-GitHub-Delivery or X-GitHub-Event header', tag);
+    if (!GUID.test(guid) || !EVENT.test(event)) return refuse(req, res, 400, 'malformed X-GitHub-Delivery or X-GitHub-Event header', tag);
+    if (!/^application\/json\b/i.test(ctype)) return refuse(req, res, 415, 'set the webhook content type to application/json', tag);
+
+    const read = await readBody(req, declared);
+    if (!read.ok) return refuse(req, res, read.status, read.error, tag);
     // HMAC-SHA256 over the raw bytes as received (never a re-serialized object), compared in constant time.
-    let ok = false;
-    try {
-      ok = await webhooks.verify(body.toString('utf8'), signature);
-    } catch {
-      ok = false;
-    }
-    if (!ok) {
+    if (!timingSafeEqual(read.digest, Buffer.from(sig[1]!, 'hex'))) {
       log.warn(`app: rejected ${tag}: signature does not match`);
       return reply(res, 401, { error: 'signature does not match' });
     }
-    if (!guid || !event) {
-      log.warn(`app: rejected ${tag}: missing X-GitHub-Delivery or X-GitHub-Event`);
-      return reply(res, 400, { error: 'missing X-GitHub-Delivery or X-GitHub-Event header' });
-    }
-    const ctype = header(req, 'content-type') ?? '';
-    if (!/^application\/json\b/i.test(ctype)) {
-      log.warn(`app: rejected ${tag}: content type ${ctype || 'missing'}`);
-      return reply(res, 415, { error: 'set the webhook content type to application/json' });
-    }
     let payload: unknown;
     try {
-      payload = JSON.parse(body.toString('utf8'));
+      payload = JSON.parse(read.body.toString('utf8'));
     } catch {
       log.warn(`app: rejected ${tag}: body is not JSON`);
       return reply(res, 400, { error: 'body is not valid JSON' });
@@ -133,20 +176,29 @@ export function createAppServer(opts: AppServerOptions): Server {
     reply(res, outcome === 'queued' ? 202 : 200, { ok: true, delivery: guid, status: outcome });
   }
 
-  return createServer((req, res) => {
-    const url = (req.url ?? '/').split('?')[0];
-    const handle = async () => {
-      if (url === WEBHOOK_PATH && req.method === 'POST') return webhook(req, res);
-      if (url === '/healthz' && (req.method === 'GET' || req.method === 'HEAD')) return reply(res, 200, { ok: true, deliveries: opts.queue.counts() });
-      if (url === WEBHOOK_PATH) return reply(res, 405, { error: 'use POST' });
-      reply(res, 404, { error: 'not found' });
-    };
-    handle().catch((e: unknown) => {
-      // Never echo the payload: only the error's message, scrubbed by the logger.
-      log.error(`app: ${req.method} ${url} failed: ${(e as Error).message}`);
-      reply(res, 500, { error: 'internal error' });
-    });
-  });
+  const server = createServer(
+    {
+      headersTimeout,
+      requestTimeout,
+      // Node checks those timeouts on this period (30 s by default): often enough that they mean what they say.
+      connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(headersTimeout / 4))),
+    },
+    (req, res) => {
+      const url = (req.url ?? '/').split('?')[0];
+      const handle = async () => {
+        if (url === WEBHOOK_PATH && req.method === 'POST') return webhook(req, res);
+        if (url === '/healthz' && (req.method === 'GET' || req.method === 'HEAD')) return reply(res, 200, { ok: true, deliveries: opts.queue.counts() });
+        if (url === WEBHOOK_PATH) return reply(res, 405, { error: 'use POST' });
+        reply(res, 404, { error: 'not found' });
+      };
+      handle().catch((e: unknown) => {
+        // Never echo the payload: only the error's message, scrubbed by the logger.
+        log.error(`app: ${req.method} ${url} failed: ${(e as Error).message}`);
+        reply(res, 500, { error: 'internal error' });
+      });
+    },
+  );
+  return server;
 }
 
 export async function listen(server: Server, port: number, host: string): Promise<string> {

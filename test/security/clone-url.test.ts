@@ -12,8 +12,8 @@ import { WEBHOOK_PATH } from '../../src/app/server.js';
 import { syncMirror } from '../../src/sources/mirror.js';
 import { createLogger } from '../../src/util/logger.js';
 import { SecretRegistry } from '../../src/util/redact.js';
-import { startFakeGitHub, type FakeGitHub } from '../helpers/fake-github.js';
-import { buildRepo, tempDir } from '../helpers/git-repo.js';
+import { startFakeGitHub, type FakeGitHub } from '../../testkit/fake-github.js';
+import { buildRepo, tempDir } from '../../testkit/git-repo.js';
 import { runCli } from '../helpers/run-cli.js';
 import { startTrap, type TrapServer } from './trap-server.js';
 

@@ -10,7 +10,7 @@ import { defaultRef, readMirrorFile } from '../../src/attribution/mirror-files.j
 import { isBranchName, isRefName, isRevision } from '../../src/objects/git-process.js';
 import { checkRemote, remoteEnv, scopedOnAuth } from '../../src/sources/git-remote.js';
 import { headBlobs, syncMirror } from '../../src/sources/mirror.js';
-import { buildRepo, tempDir } from '../helpers/git-repo.js';
+import { buildRepo, tempDir } from '../../testkit/git-repo.js';
 import { runCli } from '../helpers/run-cli.js';
 
 const upload = (marker: string) => `--upload-pack=touch ${marker};true`;
