@@ -333,34 +333,6 @@ export const ENDPOINTS: Record<string, Endpoint[]> = {
   ],
 };
 
-export interface EchoSpec {
-  method: string;
-  path: string;
-  live: EchoRule[];
-  dead: EchoRule[];
-}
-interface EchoRule {
-  status: number[];
-  body_contains?: string;
-  json?: { path: string; equals: string | number | boolean | null };
-}
-
-function ruleResponse(rule: EchoRule): Resp {
-  const status = rule.status[0]!;
-  if (rule.json) {
-    const body: Record<string, unknown> = {};
-    let cur = body;
-    const keys = rule.json.path.split('.');
-    keys.slice(0, -1).forEach((k) => {
-      cur = cur[k] = {} as Record<string, unknown>;
-    });
-    cur[keys.at(-1)!] = rule.json.equals;
-    if (rule.body_contains) body.detail = rule.body_contains;
-    return json(status, body);
-  }
-  return { status, body: rule.body_contains ?? (status < 300 ? '{}' : '{"error":"unauthorized"}') };
-}
-
 function isJson(s: string): boolean {
   try {
     JSON.parse(s);
@@ -387,7 +359,6 @@ export class FakeIssuer implements KeyMaterial {
   private readonly keys = new Map<string, Behaviour>();
   private readonly issuerBehaviour = new Map<string, Behaviour>();
   private readonly stalled = new Set<http.ServerResponse>();
-  private readonly echo = new Map<string, Endpoint[]>();
   private server!: http.Server;
   url = '';
 
@@ -425,34 +396,6 @@ export class FakeIssuer implements KeyMaterial {
     return !!ENDPOINTS[issuer]?.some((e) => e.method === method && e.path.test(p));
   }
 
-  /**
-   * For issuers without a hand-written endpoint: answer from the verify block itself (spec-echo). The request must
-   * carry a registered key somewhere (header, Basic, path, body); live/dead answers satisfy the block's first
-   * rule. This proves the runtime's plumbing for the block, not that the block matches the real issuer.
-   */
-  addEcho(issuer: string, spec: EchoSpec): void {
-    const pathPart = spec.path.split('?')[0]!;
-    const re = new RegExp('^' + pathPart.split(/\{\{[^}]+\}\}/).map((x) => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('[^?#]+') + '$');
-    const list = this.echo.get(issuer) ?? [];
-    list.push({
-      method: spec.method,
-      path: re,
-      credential: (r) => {
-        const b = basic(r);
-        const text = [r.rawUrl, decodeURIComponent(r.rawUrl), JSON.stringify(r.headers), r.body, b ? `${b.user}:${b.pass}` : ''].join('\n');
-        for (const k of this.keysOf(issuer)) if (text.includes(k)) return k;
-        return null;
-      },
-      live: () => ruleResponse(spec.live[0]!),
-      dead: () => ruleResponse(spec.dead[0]!),
-    });
-    this.echo.set(issuer, list);
-  }
-
-  private keysOf(issuer: string): string[] {
-    return [...this.keys.keys()].filter((k) => k.startsWith(issuer + '\0')).map((k) => k.slice(issuer.length + 1));
-  }
-
   reset(): void {
     this.requests.length = 0;
     this.keys.clear();
@@ -482,7 +425,7 @@ export class FakeIssuer implements KeyMaterial {
     this.requests.push({ issuer, method, path: path + (m?.[3] ?? ''), rawUrl, headers: req.headers, body, at: performance.now() });
     const r: Req = { method, path, query, headers: req.headers, body, rawUrl };
 
-    const endpoint = [...(this.echo.get(issuer) ?? []), ...(ENDPOINTS[issuer] ?? [])].find((e) => e.method === method && e.path.test(path));
+    const endpoint = (ENDPOINTS[issuer] ?? []).find((e) => e.method === method && e.path.test(path));
     if (!endpoint) return this.send(res, json(404, { message: 'Not Found' }));
     const cred = endpoint.credential(r, this);
     let behaviour = this.issuerBehaviour.get(issuer);
