@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { buildCorpus, type CorpusManifest } from '../corpus/builder.js';
 import { defaultDetectorsDir, loadCatalog } from '../src/detection/load.js';
+import { decodeWith } from '../src/detection/decoders.js';
 import { scanPath } from '../src/run/scan.js';
 import type { RawFinding } from '../src/core/pipeline.js';
 import { silentLogger } from '../src/util/logger.js';
@@ -41,13 +42,15 @@ export interface AccuracyReport {
   unexpected: { detector: string; path: string }[];
   byDetector: DetectorRow[];
   byCarrier: { carrier: string; planted: number; found: number }[];
+  /** Pairs of findings reporting one secret span (must be none: one finding per secret). */
+  sharedSpans: { a: string; b: string; path: string; line: number }[];
   scanMs: number;
   blobs: number;
   bytes: number;
 }
 
 /** Compares findings with the manifest's labels. Pure: exported for tests. */
-export function score(manifest: CorpusManifest, findings: RawFinding[]): Omit<AccuracyReport, 'scanMs' | 'blobs' | 'bytes'> {
+export function score(manifest: CorpusManifest, findings: RawFinding[]): Omit<AccuracyReport, 'sharedSpans' | 'scanMs' | 'blobs' | 'bytes'> {
   const key = (d: string, s: string) => `${d}\0${s}`;
   const found = new Set(findings.map((f) => key(f.detector, f.secret)));
   const planted = new Set(manifest.labels.map((l) => key(l.detector, l.secret)));
@@ -110,6 +113,52 @@ export function score(manifest: CorpusManifest, findings: RawFinding[]): Omit<Ac
   };
 }
 
+/**
+ * Pairs of findings that report one secret span (one finding per secret: there must be none). Plain locations
+ * share a span when their [start, end) overlap in one blob and path; a decoded location (the encoded text's
+ * start) shares it with a plain span holding that start whose text decodes to the secret, or with a decoded
+ * location at the same place whose secret contains or is contained in it. Pure: exported for tests.
+ */
+export function sharedSpans(findings: RawFinding[]): { a: string; b: string; path: string; line: number }[] {
+  interface Span {
+    f: RawFinding;
+    loc: RawFinding['locations'][number];
+    end: [number, number];
+  }
+  const spans = new Map<string, Span[]>();
+  for (const f of findings) {
+    const lines = f.secret.split('\n');
+    for (const loc of f.locations) {
+      const end: [number, number] = lines.length === 1 ? [loc.line, loc.column + f.secret.length] : [loc.line + lines.length - 1, lines.at(-1)!.length + 1];
+      const key = `${loc.blob ?? ''}\0${loc.path}`;
+      spans.set(key, [...(spans.get(key) ?? []), { f, loc, end }]);
+    }
+  }
+  const before = (l1: number, c1: number, l2: number, c2: number) => l1 < l2 || (l1 === l2 && c1 < c2);
+  const contains = (s: Span, line: number, col: number) => !before(line, col, s.loc.line, s.loc.column) && before(line, col, s.end[0], s.end[1]);
+  const out: { a: string; b: string; path: string; line: number }[] = [];
+  for (const list of spans.values()) {
+    for (let i = 0; i < list.length; i++) {
+      for (let j = i + 1; j < list.length; j++) {
+        const [x, y] = [list[i]!, list[j]!];
+        if (x.f === y.f) continue;
+        let shared: boolean;
+        if (!x.loc.decoded && !y.loc.decoded) shared = contains(x, y.loc.line, y.loc.column) || contains(y, x.loc.line, x.loc.column);
+        else if (x.loc.decoded && y.loc.decoded) {
+          shared = x.loc.line === y.loc.line && x.loc.column === y.loc.column && (x.f.secret.includes(y.f.secret) || y.f.secret.includes(x.f.secret));
+        } else {
+          const [plain, dec] = x.loc.decoded ? [y, x] : [x, y];
+          let text = plain.f.secret;
+          for (const d of dec.loc.decoded!) text = decodeWith(d, text);
+          shared = contains(plain, dec.loc.line, dec.loc.column) && text.includes(dec.f.secret);
+        }
+        if (shared) out.push({ a: x.f.detector, b: y.f.detector, path: x.loc.path, line: x.loc.line });
+      }
+    }
+  }
+  return out;
+}
+
 const pct = (n: number, d: number) => (d === 0 ? '   -  ' : `${((100 * n) / d).toFixed(1).padStart(5)}%`);
 
 function print(r: AccuracyReport, m: CorpusManifest): void {
@@ -133,8 +182,9 @@ function print(r: AccuracyReport, m: CorpusManifest): void {
   for (const x of r.missed) out.push(`missed      ${x.detector} in ${x.path} (${x.carrier})`);
   for (const x of r.unexpected) out.push(`unexpected  ${x.detector} in ${x.path}`);
   for (const x of r.decoyFindings) out.push(`decoy hit   ${x.detector} in ${x.path} (${x.family})`);
+  for (const x of r.sharedSpans) out.push(`shared span ${x.a} + ${x.b} in ${x.path}:${x.line}`);
   out.push('');
-  out.push(`overall: recall ${pct(r.found, r.planted).trim()} (${r.found}/${r.planted}), precision ${(100 * r.precision).toFixed(1)}%, false positives ${r.falsePositives}, co-detections ${r.coDetections}, decoy findings ${r.decoyFindings.length}`);
+  out.push(`overall: recall ${pct(r.found, r.planted).trim()} (${r.found}/${r.planted}), precision ${(100 * r.precision).toFixed(1)}%, false positives ${r.falsePositives}, co-detections ${r.coDetections}, decoy findings ${r.decoyFindings.length}, findings sharing a secret span ${r.sharedSpans.length}`);
   process.stdout.write(out.join('\n') + '\n');
 }
 
@@ -154,10 +204,10 @@ async function main(): Promise<void> {
       registry: new SecretRegistry(),
       logger: silentLogger,
     });
-    const report: AccuracyReport = { ...score(manifest, result.findings), scanMs: Date.now() - started, blobs: result.stats.blobs, bytes: result.stats.bytes };
+    const report: AccuracyReport = { ...score(manifest, result.findings), sharedSpans: sharedSpans(result.findings), scanMs: Date.now() - started, blobs: result.stats.blobs, bytes: result.stats.bytes };
     if (flag('json')) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
     else print(report, manifest);
-    if (report.recall < 0.98 || report.decoyFindings.length > 0) process.exitCode = 1;
+    if (report.recall < 0.98 || report.decoyFindings.length > 0 || report.sharedSpans.length > 0) process.exitCode = 1;
   } finally {
     if (flag('keep')) process.stderr.write(`corpus kept in ${work}\n`);
     else rmSync(work, { recursive: true, force: true });

@@ -136,33 +136,63 @@ describe('companions', () => {
 });
 
 describe('overlaps', () => {
-  test('a generic detector loses to a provider detector on the same secret', () => {
+  test('a generic detector loses to a provider detector on the same secret, and is listed as alsoMatched', () => {
     const tok = acmeToken();
     const generic = rand(24);
     const ms = scan(`secret_token = "${tok}"\npassword = "${generic}"\n`);
-    expect(ms.map((m) => [m.detectorId, m.secret])).toEqual([
-      ['acme-token', tok],
-      ['generic-secret', generic],
+    expect(ms.map((m) => [m.detectorId, m.secret, m.alsoMatched])).toEqual([
+      ['acme-token', tok, ['generic-secret']],
+      ['generic-secret', generic, undefined],
     ]);
   });
 
-  test('two provider detectors on the same span both stay', () => {
-    const det = (id: string) => `
+  const det = (id: string, extra = '') => `
   - id: ${id}
     name: ${id} detector
     keywords: [acme_]
-    pattern: '\\b(acme_[A-Za-z0-9]{32})\\b'
+    pattern: '\\b(acme_[A-Za-z0-9]{32})\\b'${extra}
     examples: ['acme_${rand(32)}']`;
-    const dir = catalogDir({
-      'one.yaml': `provider: { id: one, name: One }\ndetectors:${det('one-token')}\n`,
-      'two.yaml': `provider: { id: two, name: Two }\ndetectors:${det('two-token')}\n`,
-    });
+  const twoProviders = (oneExtra = '', twoExtra = '') =>
+    createEngine(
+      loadCatalog(
+        catalogDir({
+          'one.yaml': `provider: { id: one, name: One }\ndetectors:${det('one-token', oneExtra)}\n`,
+          'two.yaml': `provider: { id: two, name: Two }\ndetectors:${det('two-token', twoExtra)}\n`,
+        }),
+      ),
+    );
+
+  test('two provider detectors on the same span: one finding, the other in alsoMatched (equal specificity: by id)', () => {
     const tok = acmeToken();
-    const ms = createEngine(loadCatalog(dir)).scan(Buffer.from(`k=${tok}`), ctx);
-    expect(ms.map((m) => [m.detectorId, m.offset])).toEqual([
-      ['one-token', 2],
-      ['two-token', 2],
+    const ms = twoProviders().scan(Buffer.from(`k=${tok}`), ctx);
+    expect(ms.map((m) => [m.detectorId, m.offset, m.alsoMatched])).toEqual([['one-token', 2, ['two-token']]]);
+  });
+
+  test('the more specific detector wins whatever the ids: a liveness check, then severity', () => {
+    const tok = acmeToken();
+    const verify = `
+    verify: { kind: http, issuer: two, base_url: 'https://api.two.test', path: /me, live: [{ status: [200] }], dead: [{ status: [401] }] }`;
+    expect(twoProviders('', verify).scan(Buffer.from(`k=${tok}`), ctx).map((m) => [m.detectorId, m.alsoMatched])).toEqual([['two-token', ['one-token']]]);
+    expect(twoProviders('', '\n    severity: critical').scan(Buffer.from(`k=${tok}`), ctx).map((m) => [m.detectorId, m.alsoMatched])).toEqual([['two-token', ['one-token']]]);
+    expect(twoProviders('\n    severity: low').scan(Buffer.from(`k=${tok}`), ctx).map((m) => m.detectorId)).toEqual(['two-token']);
+  });
+
+  test('matches that do not overlap are both kept, and one detector never replaces its own other match', () => {
+    const [a, b] = [acmeToken(), acmeToken()];
+    const ms = twoProviders().scan(Buffer.from(`k=${a}\nj=${b}`), ctx);
+    expect(ms.map((m) => [m.detectorId, m.secret])).toEqual([
+      ['one-token', a],
+      ['one-token', b],
     ]);
+  });
+
+  test('a plain match over an encoded value and the decoded match inside it are one secret', () => {
+    // acme_secret's value is base64 of a line holding an acme token: the decoded acme-token (more specific:
+    // it has a liveness check) wins over the plain match of the encoded text.
+    const tok = acmeToken();
+    const encoded = Buffer.from(`token=${tok}`).toString('base64');
+    const ms = scan(`acme_secret = "${encoded}"\n`);
+    expect(ms.filter((m) => m.secret === tok || m.secret === encoded).map((m) => [m.detectorId, m.decoded, m.alsoMatched])).toEqual([['acme-token', ['base64'], ['generic-secret']]]);
   });
 });
 

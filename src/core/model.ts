@@ -58,6 +58,8 @@ export const Finding = z.object({
   name: z.string(),
   provider: z.string(),
   severity: z.enum(['low', 'medium', 'high', 'critical']),
+  /** Other detectors that matched the same secret (one finding per secret: the most specific detector's). */
+  alsoMatched: z.array(z.string()).optional(),
   /** hex HMAC-SHA256(fingerprint key, detector + "\0" + secret). */
   fingerprint: z.string(),
   /** Plaintext: present only with --reveal. */
@@ -80,6 +82,8 @@ export interface Match {
   line: number;
   column: number;
   decoded?: string[];
+  /** Other detectors that matched this secret here and lost to this one (detection/specificity.ts). */
+  alsoMatched?: string[];
   /**
    * A scan for any path (ScanContext.anyPath): bit k set when the match holds for paths of class k
    * (detection/filters.ts pathClass). Resolved with the real path before the match leaves the scanner.

@@ -8,6 +8,7 @@ import type { Engine } from '../detection/types.js';
 import { fingerprint as computeFingerprint } from './fingerprint.js';
 import { redact, type SecretRegistry } from '../util/redact.js';
 import { isBinary } from '../detection/engine.js';
+import { compareSpecificity, specificity } from '../detection/specificity.js';
 
 /** Plaintext finding, in-process only: reporters drop `secret`/`parts` unless --reveal. */
 export interface RawFinding extends Omit<Finding, 'secret'> {
@@ -158,7 +159,7 @@ export async function scanSource(source: ContentSource, matcher: Matcher, catalo
     }
   }
 
-  const findings = [...groups.values()];
+  const findings = mergeCoDetections([...groups.values()], catalog);
   for (const f of findings) f.locations.sort(compareLocations);
   findings.sort((a, b) => compareLocations(a.locations[0]!, b.locations[0]!) || a.detector.localeCompare(b.detector) || a.fingerprint.localeCompare(b.fingerprint));
   stats.skipped = skipped.length;
@@ -190,6 +191,7 @@ function addMatch(groups: Map<string, RawFinding>, m: Match, item: ContentItem, 
   } else {
     for (const [k, v] of Object.entries(m.parts)) f.parts[k] ??= v;
   }
+  if (m.alsoMatched) f.alsoMatched = union(f.alsoMatched, m.alsoMatched);
   const blob = item.blob;
   for (const o of item.origins) {
     const loc: Location = {
@@ -204,6 +206,35 @@ function addMatch(groups: Map<string, RawFinding>, m: Match, item: ContentItem, 
     if (m.decoded?.length) loc.decoded = m.decoded;
     f.locations.push(loc);
   }
+}
+
+function union(a: string[] | undefined, b: readonly string[]): string[] {
+  return [...new Set([...(a ?? []), ...b])].sort();
+}
+
+/**
+ * One finding per secret across blobs too: where the engine saw detector X beat Y on a secret (Y in X's
+ * `alsoMatched`), Y's finding of that same secret elsewhere joins X's, locations and all.
+ */
+function mergeCoDetections(findings: RawFinding[], catalog: Engine['catalog']): RawFinding[] {
+  if (!findings.some((f) => f.alsoMatched)) return findings;
+  const bySecret = new Map<string, RawFinding[]>();
+  for (const f of findings) bySecret.set(f.secret, [...(bySecret.get(f.secret) ?? []), f]);
+  const merged = new Set<RawFinding>();
+  const rankOf = (f: RawFinding) => ({ id: f.detector, rank: ((d) => (d ? specificity(d.def) : 0))(catalog.byId.get(f.detector)) });
+  for (const group of bySecret.values()) {
+    if (group.length < 2) continue;
+    group.sort((a, b) => compareSpecificity(rankOf(a), rankOf(b)));
+    group.forEach((g, i) => {
+      const into = group.slice(0, i).find((f) => !merged.has(f) && f.alsoMatched?.includes(g.detector));
+      if (!into) return;
+      merged.add(g);
+      into.locations.push(...g.locations);
+      for (const [k, v] of Object.entries(g.parts)) into.parts[k] ??= v;
+      if (g.alsoMatched) into.alsoMatched = union(into.alsoMatched, g.alsoMatched.filter((d) => d !== into.detector));
+    });
+  }
+  return merged.size === 0 ? findings : findings.filter((f) => !merged.has(f));
 }
 
 export function compareLocations(a: Location, b: Location): number {

@@ -70,7 +70,8 @@ export function checkCatalog(dir: string): CatalogProblem[] {
     def.examples.forEach((ex, i) => {
       const text = typeof ex === 'string' ? ex : ex.text;
       const { matches, rejections } = engine.explain(Buffer.from(text, 'utf8'), { path: 'example.txt' });
-      const mine = matches.filter((m) => m.detectorId === def.id);
+      // a more specific detector may report the secret with this one in `alsoMatched`: this one still found it
+      const mine = matches.filter((m) => m.detectorId === def.id || m.alsoMatched?.includes(def.id));
       const why = rejections.filter((r) => r.detectorId === def.id).map((r) => r.reason);
       if (mine.length === 0) {
         problems.push({ file: f, detector: def.id, field: `examples[${i}]`, message: `no finding${why.length ? ` (dropped: ${why.join('; ')})` : ''}` });
@@ -87,7 +88,7 @@ export function checkCatalog(dir: string): CatalogProblem[] {
     });
     def.negative_examples.forEach((text, i) => {
       const matches = engine.scan(Buffer.from(text, 'utf8'), { path: 'example.txt' });
-      if (matches.some((m) => m.detectorId === def.id)) {
+      if (matches.some((m) => m.detectorId === def.id || m.alsoMatched?.includes(def.id))) {
         problems.push({ file: f, detector: def.id, field: `negative_examples[${i}]`, message: 'produces a finding' });
       }
     });

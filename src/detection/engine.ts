@@ -10,6 +10,7 @@ import { decodeWith, findEncodedSpans, type DecodedSpan } from './decoders.js';
 import { shannonEntropy } from './entropy.js';
 import { falsePositiveReason, pathClass, PATH_CLASSES } from './filters.js';
 import { Prefilter } from './prefilter.js';
+import { compareSpecificity, specificity } from './specificity.js';
 import { probeSpecs, startBound, withoutCaptures, type StartBound } from './regex.js';
 import type { DetectorDef } from './schema.js';
 import type { Catalog, Engine, LoadedDetector, ScanContext } from './types.js';
@@ -43,6 +44,8 @@ interface Compiled {
   probeSources: string[];
   /** Per probe: where a match can start given the probe's first match (null: anywhere). */
   bounds: (StartBound | null)[];
+  /** specificity(def): which detector a secret's finding goes to when several match it. */
+  rank: number;
 }
 
 interface CachedSet {
@@ -137,6 +140,7 @@ export class DetectionEngine implements Engine {
         allow: def.allow.map((a) => new RE2(a)),
         companions: def.companions.map((c) => ({ name: c.name, re: new RE2(c.pattern, 'gd'), within: c.within, required: c.required })),
         ...compileProbes(def.pattern),
+        rank: specificity(def),
       };
     });
     this.ran = new Uint32Array(this.compiled.length);
@@ -203,13 +207,13 @@ export class DetectionEngine implements Engine {
   /** `only`: which detectors run (a decoded span's scope, see DecodedSpan.detectors); all when absent. */
   private scanAt(data: Buffer, ctx: ScanContext, depth: number, budget: { bytes: number }, verdict = false, only?: Scope): Match[] {
     const lines = new LineIndex(data);
-    const found: { m: Match; end: number; generic: boolean }[] = [];
+    const found: Found[] = [];
     const hits = this.reference ? { keywords: [], base64: [] } : this.prefilter.hits(data);
     if (verdict && depth === 0 && hits.keywords.some((k) => this.multilineKeyword[k] === 1)) this.dirtyHint = true;
     const cands = this.reference ? this.referenceCandidates(data, only) : this.candidates(data, hits.keywords, only);
     for (const cand of cands) {
       const m = this.evaluate(data, cand, lines, ctx);
-      if (m) found.push({ m, end: cand.end, generic: cand.c.def.generic });
+      if (m) found.push({ m, end: cand.end, rank: cand.c.rank, generic: cand.c.def.generic });
     }
     // Decoding keeps ASCII letters of JSON escapes and percent-encoding, so without a keyword in the blob there is
     // nothing to find there; base64 hides them, hence the Set's base64 forms.
@@ -221,7 +225,9 @@ export class DetectionEngine implements Engine {
         const key = `${f.m.detectorId}\0${f.m.secret}`;
         plain.set(key, (plain.get(key) ?? 0) | classesOf(f.m));
       }
-      const seen = new Set<string>();
+      // per detector, secret and span: the path classes already taken (one decoded match may come in several
+      // pieces with different alsoMatched, one per group of classes)
+      const seen = new Map<string, number>();
       const which = this.reference ? { base64: null, text: true } : { base64: hits.base64, text: hits.keywords.length > 0 };
       for (const span of findEncodedSpans(data, budget, which)) {
         const inner = this.scanAt(span.bytes, ctx, depth + 1, budget, false, narrower(only, span.detectors));
@@ -229,15 +235,17 @@ export class DetectionEngine implements Engine {
         const at = lines.locate(span.start);
         for (const im of inner) {
           const key = `${im.detectorId}\0${im.secret}`;
-          const classes = classesOf(im) & ~(plain.get(key) ?? 0);
-          if (classes === 0 || seen.has(`${key}\0${span.start}`)) continue;
-          seen.add(`${key}\0${span.start}`);
+          const at0 = `${key}\0${span.start}`;
+          const classes = classesOf(im) & ~(plain.get(key) ?? 0) & ~(seen.get(at0) ?? 0);
+          if (classes === 0) continue;
+          seen.set(at0, (seen.get(at0) ?? 0) | classes);
           if (lineAt(data, span.start, span.end).includes(ALLOW_MARKER)) continue;
-          const generic = this.catalog.byId.get(im.detectorId)?.def.generic ?? false;
+          const def = this.catalog.byId.get(im.detectorId)?.def;
           found.push({
             m: withClasses({ ...im, offset: span.start, line: at.line, column: at.column, decoded: [span.decoder, ...(im.decoded ?? [])] }, classes),
             end: span.end,
-            generic,
+            rank: def ? specificity(def) : 0,
+            generic: def?.generic ?? false,
           });
         }
       }
@@ -494,27 +502,101 @@ function findCompanion(data: Buffer, re: RE2, start: number, end: number, within
   return best;
 }
 
+/** A match the engine keeps until overlaps are resolved: its span's end and its detector's specificity. */
+interface Found {
+  m: Match;
+  end: number;
+  rank: number;
+  generic: boolean;
+}
+
 /**
- * A generic detector's match loses to a provider detector's match on the same secret (same span, a span
- * containing or contained in it, or the same text). Two provider detectors on one span both stay.
+ * One match per secret. Two matches claim one secret when their spans overlap (and, one decoded and one not, the
+ * plain text decodes to the other's secret), or when a generic match has the same text as a provider match
+ * anywhere in the buffer. The most specific detector (specificity.ts) wins and lists the others as
+ * `alsoMatched`; two matches of one detector never replace each other. In a scan for any path this holds per
+ * path class: the winner is the most specific match that holds in the class, so a generic match that filters
+ * drop in code files loses only where it holds.
  */
-function resolveOverlaps(found: { m: Match; end: number; generic: boolean }[]): Match[] {
-  const providers = found.filter((f) => !f.generic);
-  if (providers.length === 0 || providers.length === found.length) return found.map((f) => f.m);
-  // per path class (a match holds in the classes of its mask; one class when the path is known)
-  const texts = new Map<string, number>();
-  for (const p of providers) texts.set(p.m.secret, (texts.get(p.m.secret) ?? 0) | classesOf(p.m));
-  const out: Match[] = [];
-  for (const f of found) {
-    if (!f.generic) {
-      out.push(f.m);
-      continue;
+function resolveOverlaps(found: Found[]): Match[] {
+  const n = found.length;
+  if (n < 2) return found.map((f) => f.m);
+  const outranks = (a: number, b: number) => compareSpecificity(rankKey(found[a]!), rankKey(found[b]!)) < 0;
+  // beaters[i]: the matches that outrank i and claim its secret
+  let beaters: number[][] | null = null;
+  const beat = (a: number, b: number) => {
+    const [w, l] = outranks(a, b) ? [a, b] : [b, a];
+    (beaters ??= Array.from({ length: n }, () => []))[l]!.push(w);
+  };
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => found[a]!.m.offset - found[b]!.m.offset);
+  for (let x = 0; x < n; x++) {
+    const a = found[order[x]!]!;
+    for (let y = x + 1; y < n; y++) {
+      const b = found[order[y]!]!;
+      if (b.m.offset >= a.end) break;
+      if (a.m.detectorId !== b.m.detectorId && sameClaim(a.m, b.m)) beat(order[x]!, order[y]!);
     }
-    let classes = classesOf(f.m) & ~(texts.get(f.m.secret) ?? 0);
-    for (const p of providers) if (classes !== 0 && p.m.offset < f.end && f.m.offset < p.end && sameClaim(f.m, p.m)) classes &= ~classesOf(p.m);
-    if (classes !== 0) out.push(withClasses(f.m, classes));
   }
+  if (found.some((f) => f.generic) && found.some((f) => !f.generic)) {
+    const providerTexts = new Map<string, number[]>();
+    found.forEach((f, i) => {
+      if (!f.generic) providerTexts.set(f.m.secret, [...(providerTexts.get(f.m.secret) ?? []), i]);
+    });
+    found.forEach((f, i) => {
+      if (f.generic) for (const p of providerTexts.get(f.m.secret) ?? []) beat(p, i);
+    });
+  }
+  if (beaters === null) return found.map((f) => f.m);
+  const lost = beaters as number[][];
+
+  // per path class: who survives, and what each survivor collects from the matches it beat
+  let all = 0;
+  for (const f of found) all |= classesOf(f.m);
+  const kept: Map<string, { classes: number; also: string[] }>[] = Array.from({ length: n }, () => new Map());
+  for (let bit = 1; bit !== 0 && bit <= all; bit <<= 1) {
+    if ((all & bit) === 0) continue;
+    const holds = (i: number) => (classesOf(found[i]!.m) & bit) !== 0;
+    const winner = new Int32Array(n).fill(-1);
+    const winnerOf = (i: number): number => {
+      let cur = i;
+      for (;;) {
+        let best = -1;
+        for (const j of lost[cur]!) if (holds(j) && (best === -1 || outranks(j, best))) best = j;
+        if (best === -1) return cur;
+        cur = best;
+      }
+    };
+    const also = new Map<number, Set<string>>();
+    for (let i = 0; i < n; i++) {
+      if (!holds(i)) continue;
+      const w = (winner[i] = winnerOf(i));
+      const set = also.get(w) ?? new Set(found[w]!.m.alsoMatched);
+      also.set(w, set);
+      if (w === i) continue;
+      set.add(found[i]!.m.detectorId);
+      for (const d of found[i]!.m.alsoMatched ?? []) set.add(d);
+    }
+    for (let i = 0; i < n; i++) {
+      if (winner[i] !== i) continue;
+      const list = [...also.get(i)!].filter((d) => d !== found[i]!.m.detectorId).sort();
+      const key = list.join(',');
+      const g = kept[i]!.get(key);
+      if (g) g.classes |= bit;
+      else kept[i]!.set(key, { classes: bit, also: list });
+    }
+  }
+  const out: Match[] = [];
+  found.forEach((f, i) => {
+    for (const { classes, also } of kept[i]!.values()) {
+      const { alsoMatched: _, ...rest } = withClasses(f.m, classes);
+      out.push(also.length > 0 ? { ...rest, alsoMatched: also } : rest);
+    }
+  });
   return out;
+}
+
+function rankKey(f: Found): { id: string; rank: number } {
+  return { id: f.m.detectorId, rank: f.rank };
 }
 
 /** The path classes a match holds in: its mask (a scan for any path), or the one class of a known path. */
@@ -527,16 +609,16 @@ function withClasses(m: Match, classes: number): Match {
 }
 
 /**
- * Whether overlapping matches claim one secret. Both plain (or both from one decoded span): yes. A plain generic
- * match over an encoded span claims the provider's decoded secret only if its capture decodes to it; otherwise
- * it is a different value that happens to sit in the same JSON string or URL.
+ * Whether overlapping matches claim one secret. Both plain (or both from one decoded span): yes. A plain match
+ * over an encoded span claims the decoded match's secret only if its capture decodes to it; otherwise it is a
+ * different value that happens to sit in the same JSON string or URL.
  */
-function sameClaim(generic: Match, provider: Match): boolean {
-  if (!generic.decoded === !provider.decoded) return true;
-  if (generic.decoded || !provider.decoded) return false;
-  let text = generic.secret;
-  for (const d of provider.decoded) text = decodeWith(d, text);
-  return text.includes(provider.secret);
+function sameClaim(a: Match, b: Match): boolean {
+  if (!a.decoded === !b.decoded) return true;
+  const [plain, decoded] = a.decoded ? [b, a] : [a, b];
+  let text = plain.secret;
+  for (const d of decoded.decoded!) text = decodeWith(d, text);
+  return text.includes(decoded.secret);
 }
 
 /** The detector's probes compiled, or none when the pattern has no cheaper necessary condition (or RE2 refuses one). */
