@@ -22,6 +22,11 @@ const size = (v: string) => {
   return Math.floor(Number(m[1]) * mult);
 };
 
+const minConfidence = () =>
+  new Option('--min-confidence <level>', 'report only findings at this confidence or above (high: checksum, structured prefix or live; medium: provider pattern; low: generic)')
+    .choices(['low', 'medium', 'high'])
+    .default('low');
+
 export function buildProgram(ctx: CommandContext, setExit: (code: number) => void): Command {
   const program = new Command('keyloop')
     .description('Find secrets in git history, verify them with their issuer, and close the loop with owners.')
@@ -49,6 +54,7 @@ export function buildProgram(ctx: CommandContext, setExit: (code: number) => voi
     .option('--verify-unsafe', 'also run verification checks that have side effects (named in the detector)', false)
     .option('--only-live', 'report only findings verified live (implies --verify)', false)
     .option('--github-url <url>', 'GitHub API base URL used to verify GitHub tokens (default: $GITHUB_API_URL or https://api.github.com)')
+    .addOption(minConfidence())
     .option('--no-progress', 'never print the progress line')
     .action(async (path: string, opts) => {
       const { scanCommand } = await import('./commands/scan.js');
@@ -112,6 +118,7 @@ export function buildProgram(ctx: CommandContext, setExit: (code: number) => voi
     .description('inventory of stored secrets: repos, first/last seen, still at HEAD or only in history, verification, owner')
     .option('--db <file>', 'SQLite database', 'keyloop.db')
     .addOption(new Option('--format <format>', 'output format (sarif: open secrets, paths as owner/repo/path)').choices(['table', 'json', 'sarif']).default('table'))
+    .addOption(minConfidence())
     .action(async (opts) => {
       const { secretsCommand } = await import('./commands/secrets.js');
       setExit(await secretsCommand(opts, ctx));

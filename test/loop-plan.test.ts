@@ -32,6 +32,7 @@ function subject(over: Partial<Subject> = {}): Subject {
     detectedAt: '2025-01-01T00:00:00Z',
     rotation: '1. Open Settings → Developer settings → Tokens.\n2. Delete the token.',
     secretStatus: 'open',
+    confidence: 'high',
     repoPrivate: true,
     verifications: [v('live', '2025-01-19T00:00:00Z', { login: 'alice-bot', scopes: 'repo' })],
     issue: null,
@@ -84,6 +85,19 @@ describe('plan: opening', () => {
     expect(plan([unknown], cfg(), NOW)).toEqual([]);
     expect(kinds(plan([unknown], cfg({ issues: { openOn: 'live-or-unknown' } }), NOW))).toEqual(['open']);
     expect(plan([subject({ verifications: [v('dead', '2025-01-19T00:00:00Z')] })], cfg({ issues: { openOn: 'live-or-unknown' } }), NOW)).toEqual([]);
+  });
+
+  it('issues open from issues.minConfidence up (default medium); a live key opens whatever its confidence', () => {
+    const unknownAt = (confidence: Subject['confidence']) => subject({ confidence, verifications: [v('unknown', '2025-01-19T00:00:00Z')] });
+    const anyState = { openOn: 'live-or-unknown' } as const;
+    expect(cfg().issues.minConfidence).toBe('medium');
+    expect(plan([unknownAt('low')], cfg({ issues: anyState }), NOW)).toEqual([]);
+    expect(kinds(plan([unknownAt('medium')], cfg({ issues: anyState }), NOW))).toEqual(['open']);
+    expect(kinds(plan([unknownAt('low')], cfg({ issues: { ...anyState, minConfidence: 'low' } }), NOW))).toEqual(['open']);
+    expect(plan([unknownAt('medium')], cfg({ issues: { ...anyState, minConfidence: 'high' } }), NOW)).toEqual([]);
+    // the issuer accepted it: a generic guess proven live is worth a person's time
+    expect(kinds(plan([subject({ confidence: 'low' })], cfg({ issues: { minConfidence: 'high' } }), NOW))).toEqual(['open']);
+    expect(() => cfg({ issues: { minConfidence: 'certain' } })).toThrow(/issues\.minConfidence/);
   });
 
   it('public repos never get the issue: it goes to issues.repo, or nowhere with a warning', () => {

@@ -12,6 +12,7 @@ function finding(over: Partial<RawFinding> = {}): RawFinding {
     name: 'Example token',
     provider: 'example',
     severity: 'high',
+    confidence: 'medium',
     fingerprint: 'ab'.repeat(32),
     secret: SECRET,
     parts: {},
@@ -58,7 +59,10 @@ describe('reporters', () => {
   it('json: the documented shape', () => {
     const out = JSON.parse(reporters.json(input()));
     expect(out).toHaveLength(1);
-    expect(Object.keys(out[0])).toEqual(['detector', 'name', 'provider', 'severity', 'fingerprint', 'redacted', 'locations']);
+    expect(Object.keys(out[0])).toEqual(['detector', 'name', 'provider', 'severity', 'confidence', 'fingerprint', 'redacted', 'locations']);
+    expect(out[0].confidence).toBe('medium');
+    const co = JSON.parse(reporters.json(input({ findings: [finding({ alsoMatched: ['generic-secret-assignment'] })] })));
+    expect(Object.keys(co[0])).toEqual(['detector', 'name', 'provider', 'severity', 'confidence', 'alsoMatched', 'fingerprint', 'redacted', 'locations']);
     expect(out[0].locations[0]).toEqual({
       commit: 'c'.repeat(40),
       author: { name: 'Alice, "A"', email: 'alice@example.test' },
@@ -92,10 +96,18 @@ describe('reporters', () => {
     expect(run.results[0].locations[0].physicalLocation.artifactLocation.uri).toBe('config/app%20settings.env');
   });
 
+  it('sarif: rank and properties carry the confidence; a low-confidence result is a note', () => {
+    const conf = (c: RawFinding['confidence']) => JSON.parse(reporters.sarif(input({ findings: [finding({ confidence: c })] }))).runs[0].results[0];
+    expect([conf('high').rank, conf('medium').rank, conf('low').rank]).toEqual([90, 60, 20]);
+    expect([conf('high').level, conf('medium').level, conf('low').level]).toEqual(['error', 'error', 'note']);
+    expect(conf('low').properties.confidence).toBe('low');
+  });
+
   it('csv: one row per location, quoted, formula cells neutralised', () => {
     const rows = reporters.csv(input()).trimEnd().split('\r\n');
     expect(rows).toHaveLength(3);
-    expect(rows[0]).toBe('detector,fingerprint,redacted,status,commit,author_name,author_email,date,path,line,column,decoded');
+    expect(rows[0]).toBe('detector,confidence,fingerprint,redacted,status,commit,author_name,author_email,date,path,line,column,decoded,context');
+    expect(rows[1]!.startsWith('example-token,medium,')).toBe(true);
     expect(rows[1]).toContain('"Alice, ""A"""');
     expect(rows[2]).toContain(",'=cmd|calc,");
   });
@@ -103,6 +115,8 @@ describe('reporters', () => {
   it('table: first location, extra location count, summary with skips', () => {
     const out = reporters.table(input());
     expect(out).toContain('config/app settings.env:3 +1');
+    expect(out.split('\n')[0]).toMatch(/^DETECTOR\s+CONF\s+SECRET/);
+    expect(out.split('\n')[1]).toMatch(/^example-token\s+medium\s+token_…a1B2/);
     expect(out).toContain('1 finding(s), 2 location(s) in 2 blob(s), 2.0 MB, 0.50 s; 1 skipped (1 binary)');
     expect(out).not.toContain('STATUS');
     const verified = reporters.table(input({ findings: [finding({ verification: { status: 'live', checkedAt: 'x', reason: 'r' } })] }));

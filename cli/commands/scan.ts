@@ -8,6 +8,7 @@ import { reporters, type ReportFormat } from '../../src/notify/reporters/index.j
 import { SecretRegistry } from '../../src/util/redact.js';
 import { createLogger } from '../../src/util/logger.js';
 import { VERSION } from '../../src/version.js';
+import { atLeast, type Confidence } from '../../src/core/model.js';
 
 export interface ScanCommandOptions {
   path: string;
@@ -28,6 +29,8 @@ export interface ScanCommandOptions {
   onlyLive: boolean;
   githubUrl?: string;
   progress: boolean;
+  /** Report only findings at this confidence or above (default low: all). */
+  minConfidence?: Confidence;
 }
 
 export async function scanCommand(opts: ScanCommandOptions, ctx: CommandContext): Promise<number> {
@@ -71,6 +74,7 @@ export async function scanCommand(opts: ScanCommandOptions, ctx: CommandContext)
   for (const line of out.messages) logger.warn(line);
   let findings = out.result.findings;
   if (opts.onlyLive) findings = findings.filter((f) => f.verification?.status === 'live');
+  if (opts.minConfidence) findings = findings.filter((f) => atLeast(f.confidence, opts.minConfidence!));
 
   const report = reporters[format]({
     findings,

@@ -7,12 +7,15 @@ import { headBlobs } from '../../src/sources/mirror.js';
 import { openStore, type Store } from '../../src/store/index.js';
 import type { LocationRow, SecretSummary } from '../../src/store/types.js';
 import type { RawFinding } from '../../src/core/pipeline.js';
+import { atLeast, type Confidence } from '../../src/core/model.js';
 import { sarifReporter } from '../../src/notify/reporters/index.js';
 import { VERSION } from '../../src/version.js';
 
 export interface SecretsCommandOptions {
   db: string;
   format: 'table' | 'json' | 'sarif';
+  /** List only secrets at this confidence or above (default low: all). */
+  minConfidence?: Confidence;
 }
 
 /** 'head': in the default branch's current tree; 'history': only in past commits; 'unknown': no mirror to check. */
@@ -54,7 +57,12 @@ export async function presenceOf(locations: LocationRow[]): Promise<Map<string, 
 
 export async function inventory(store: Store): Promise<InventoryRow[]> {
   const presence = await presenceOf(store.locations());
-  return store.inventory().map(({ id: _id, ...s }) => ({ ...s, presence: presence.get(s.fingerprint) ?? 'unknown' }));
+  return store.inventory().map(({ id: _id, ...s }) => ({
+    ...s,
+    // a key its issuer accepted is high whatever matched it
+    confidence: s.lastVerification?.status === 'live' ? 'high' : s.confidence,
+    presence: presence.get(s.fingerprint) ?? 'unknown',
+  }));
 }
 
 export async function secretsCommand(opts: SecretsCommandOptions, ctx: CommandContext): Promise<number> {
@@ -62,7 +70,7 @@ export async function secretsCommand(opts: SecretsCommandOptions, ctx: CommandCo
   let rows: InventoryRow[];
   let locations: LocationRow[];
   try {
-    rows = await inventory(store);
+    rows = (await inventory(store)).filter((r) => atLeast(r.confidence, opts.minConfidence ?? 'low'));
     locations = opts.format === 'sarif' ? store.locations() : [];
   } finally {
     store.close();
@@ -78,6 +86,7 @@ export async function secretsCommand(opts: SecretsCommandOptions, ctx: CommandCo
   const day = (s: string | null) => s?.slice(0, 10) ?? '-';
   const table = rows.map((r) => [
     r.detector,
+    r.confidence,
     r.fingerprint.slice(0, 12),
     r.redacted,
     String(r.repos.length),
@@ -89,8 +98,8 @@ export async function secretsCommand(opts: SecretsCommandOptions, ctx: CommandCo
     r.owners.join(',') || '-',
   ]);
   ctx.stdout.write(
-    renderTable(['DETECTOR', 'FINGERPRINT', 'SECRET', 'REPOS', 'FIRST SEEN', 'LAST SEEN', 'STATUS', 'PRESENT', 'VERIFIED', 'OWNER'], table, {
-      maxWidth: { 0: 28, 2: 20 },
+    renderTable(['DETECTOR', 'CONF', 'FINGERPRINT', 'SECRET', 'REPOS', 'FIRST SEEN', 'LAST SEEN', 'STATUS', 'PRESENT', 'VERIFIED', 'OWNER'], table, {
+      maxWidth: { 0: 28, 3: 20 },
     }) + `\n${rows.length} secret(s); ${rows.filter((r) => r.presence === 'head').length} still at HEAD\n`,
   );
   return 0;
@@ -121,6 +130,7 @@ export function inventorySarif(rows: InventoryRow[], locations: LocationRow[]): 
       name: r.name,
       provider: r.provider,
       severity: r.severity,
+      confidence: r.confidence,
       fingerprint: r.fingerprint,
       secret: '',
       parts: {},

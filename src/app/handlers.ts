@@ -15,6 +15,7 @@ import type { FullScanJob, Job, PushJob, RepoInfo, ReposJob } from './events.js'
 import type { GitMirrors } from './git-mirror.js';
 import { planPush } from './push-range.js';
 import { PermanentError, type Delivery, type DeliveryHandler, type DeliveryInput } from './queue.js';
+import { applyVerification } from '../detection/confidence.js';
 
 /** How the App reaches GitHub: an App installation, or a plain token for `keyloop receive` debugging. */
 export interface GitHubAccess {
@@ -159,7 +160,7 @@ async function scanAndRecord(
       const verdicts = await deps.verifier.verifyAll(reqs);
       for (const f of result.findings) {
         const v = verdicts.get(f.fingerprint);
-        if (v) f.verification = v;
+        if (v) applyVerification(f, v);
       }
       timings.verifyMs = Date.now() - t;
     }

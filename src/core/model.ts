@@ -36,6 +36,19 @@ export const Verification = z.object({
 });
 export type Verification = z.infer<typeof Verification>;
 
+/** How sure keyloop is that a finding is a real secret (detection/confidence.ts). */
+export const Confidence = z.enum(['low', 'medium', 'high']);
+export type Confidence = z.infer<typeof Confidence>;
+const CONFIDENCE_RANK: Record<Confidence, number> = { low: 0, medium: 1, high: 2 };
+
+export function atLeast(c: Confidence, min: Confidence): boolean {
+  return CONFIDENCE_RANK[c] >= CONFIDENCE_RANK[min];
+}
+
+export function maxConfidence(a: Confidence, b: Confidence): Confidence {
+  return CONFIDENCE_RANK[a] >= CONFIDENCE_RANK[b] ? a : b;
+}
+
 export const Location = z.object({
   /** Commit that introduced the blob at `path`; null for plain files / staged content. */
   commit: z.string().nullable(),
@@ -49,6 +62,8 @@ export const Location = z.object({
   blob: z.string().nullable(),
   /** Decoders applied to reach the secret, outermost first (e.g. ["base64"]); absent when found in plain text. */
   decoded: z.array(z.string()).optional(),
+  /** `fixture`: the path is a test fixture or example (test/, fixtures/, examples/ …): lower confidence. */
+  context: z.enum(['fixture']).optional(),
 });
 export type Location = z.infer<typeof Location>;
 
@@ -58,6 +73,7 @@ export const Finding = z.object({
   name: z.string(),
   provider: z.string(),
   severity: z.enum(['low', 'medium', 'high', 'critical']),
+  confidence: Confidence,
   /** Other detectors that matched the same secret (one finding per secret: the most specific detector's). */
   alsoMatched: z.array(z.string()).optional(),
   /** hex HMAC-SHA256(fingerprint key, detector + "\0" + secret). */

@@ -9,6 +9,7 @@ import { fingerprint as computeFingerprint } from './fingerprint.js';
 import { redact, type SecretRegistry } from '../util/redact.js';
 import { isBinary } from '../detection/engine.js';
 import { compareSpecificity, specificity } from '../detection/specificity.js';
+import { baseConfidence, findingConfidence, isFixturePath } from '../detection/confidence.js';
 
 /** Plaintext finding, in-process only: reporters drop `secret`/`parts` unless --reveal. */
 export interface RawFinding extends Omit<Finding, 'secret'> {
@@ -160,7 +161,10 @@ export async function scanSource(source: ContentSource, matcher: Matcher, catalo
   }
 
   const findings = mergeCoDetections([...groups.values()], catalog);
-  for (const f of findings) f.locations.sort(compareLocations);
+  for (const f of findings) {
+    f.locations.sort(compareLocations);
+    f.confidence = findingConfidence(f.confidence, f.locations);
+  }
   findings.sort((a, b) => compareLocations(a.locations[0]!, b.locations[0]!) || a.detector.localeCompare(b.detector) || a.fingerprint.localeCompare(b.fingerprint));
   stats.skipped = skipped.length;
   stats.findings = findings.length;
@@ -181,6 +185,8 @@ function addMatch(groups: Map<string, RawFinding>, m: Match, item: ContentItem, 
       name: det.def.name,
       provider: det.provider.id,
       severity: det.def.severity,
+      // the detector's and the secret's say; the locations' context is applied once every match is in
+      confidence: baseConfidence(det.def, m.secret),
       fingerprint: computeFingerprint(m.detectorId, m.secret, opts.fingerprintKey),
       secret: m.secret,
       parts: { ...m.parts },
@@ -204,6 +210,7 @@ function addMatch(groups: Map<string, RawFinding>, m: Match, item: ContentItem, 
       blob,
     };
     if (m.decoded?.length) loc.decoded = m.decoded;
+    if (isFixturePath(o.path)) loc.context = 'fixture';
     f.locations.push(loc);
   }
 }

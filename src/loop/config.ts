@@ -1,6 +1,7 @@
 // The `owners`, `issues` and `policy` sections of .keyloop.yaml: written form, defaults, cross-field rules.
 import { z } from 'zod';
 import { ConfigError } from '../core/errors.js';
+import { Confidence } from '../core/model.js';
 
 const Login = z.string().regex(/^@?[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/, 'expected a GitHub login');
 const Team = z.string().regex(/^@?[A-Za-z0-9][A-Za-z0-9-]*\/[A-Za-z0-9._-]+$/, 'expected a team as org/team-slug');
@@ -27,6 +28,11 @@ export const IssuesConfig = z
     enabled: z.boolean().default(true),
     /** Which verification states open an issue. */
     openOn: z.enum(['live', 'live-or-unknown']).default('live'),
+    /**
+     * Lowest confidence that opens an issue (a live key is always high): by default a generic guess (low) never
+     * lands on a person's desk unverified.
+     */
+    minConfidence: Confidence.default('medium'),
     /** Private repo (owner/name) that receives issues for leaks in public repos. Unset: public leaks get no issue. */
     repo: RepoName.optional(),
     /** Extra labels on every issue. */

@@ -1,6 +1,6 @@
 // The lifecycle planner: (subjects with their verification history and known issue) + config + clock → actions.
 // Pure: no I/O, so every rule is unit-tested and --dry-run prints exactly what a real run would do.
-import type { Verification } from '../core/model.js';
+import { atLeast, type Verification } from '../core/model.js';
 import {
   ACCEPTED_RISK_LABEL,
   FALSE_POSITIVE_LABEL,
@@ -53,10 +53,12 @@ export function latest(vs: readonly Verification[]): Verification | null {
 }
 
 /** Does this secret deserve an issue it does not have yet? (Triage and the issue's own state are checked elsewhere.) */
-export function wantsIssue(s: Pick<Subject, 'secretStatus' | 'verifications'>, cfg: LoopConfig): boolean {
+export function wantsIssue(s: Pick<Subject, 'secretStatus' | 'verifications' | 'confidence'>, cfg: LoopConfig): boolean {
   if (s.secretStatus === 'false-positive' || s.secretStatus === 'ignored') return false;
   const v = latest(s.verifications);
   const status = v?.status ?? 'unknown';
+  // a live key is high confidence whatever matched it
+  if (status !== 'live' && !atLeast(s.confidence, cfg.issues.minConfidence)) return false;
   return status === 'live' || (status === 'unknown' && cfg.issues.openOn === 'live-or-unknown');
 }
 

@@ -197,6 +197,7 @@ export async function runIssueLoop(deps: LoopDeps): Promise<LoopResult> {
       ...(provider?.rotation ? { rotation: provider.rotation } : {}),
       references: [...(provider?.references ?? []), ...(det?.def.references ?? [])].slice(0, 5),
       secretStatus: p.secret.status,
+      confidence: p.secret.confidence,
       repoPrivate: p.repo.private,
       locations,
       verifications,

@@ -1,5 +1,5 @@
 // Shapes shared by the lifecycle planner (pure) and its executor (talks to GitHub and the store).
-import type { Verification } from '../core/model.js';
+import type { Confidence, Verification } from '../core/model.js';
 import type { IssueTracker } from '../core/ports.js';
 import type { BodyLocation, IssueSubject } from '../notify/issue-body.js';
 
@@ -28,6 +28,8 @@ export interface SubjectLocation extends BodyLocation {
 /** One (secret, leaking repo) pair: the unit that gets at most one issue. */
 export interface Subject extends IssueSubject {
   secretStatus: SecretStatus;
+  /** Stored confidence (the highest any scan gave the secret); issues open from issues.minConfidence up. */
+  confidence: Confidence;
   repoPrivate: boolean;
   locations: SubjectLocation[];
   /** Full verification history, oldest first. */

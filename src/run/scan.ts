@@ -15,6 +15,7 @@ import { directorySource } from '../sources/directory-source.js';
 import { earlyPackPool, packReaderEnabled, packSource, startPrescan } from '../objects/pack/source.js';
 import type { PackScanStats } from '../objects/pack/scan-pool.js';
 import { loadBaseline } from './baseline.js';
+import { applyVerification } from '../detection/confidence.js';
 import type { Logger } from '../util/logger.js';
 import type { SecretRegistry } from '../util/redact.js';
 
@@ -186,6 +187,6 @@ async function verifyFindings(findings: RawFinding[], catalog: Catalog, config: 
   const results = await verifier.verifyAll(reqs);
   for (const f of findings) {
     const v = results.get(f.fingerprint);
-    if (v) f.verification = v;
+    if (v) applyVerification(f, v);
   }
 }

@@ -5,7 +5,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { systemClock, type Clock, type VerificationCache } from '../core/ports.js';
 import { ConfigError, InternalError } from '../core/errors.js';
-import type { Verification } from '../core/model.js';
+import { maxConfidence, type Confidence, type Verification } from '../core/model.js';
 import { loadMigrations, migrate } from './migrate.js';
 import { keyId, open as unseal, seal } from './secret-key.js';
 import type {
@@ -342,12 +342,18 @@ export class Store {
   }
 
   private ensureSecret(f: FindingInput, enc: Buffer, kid: string, now: string): { secretId: number; created: boolean } {
-    const existing = this.q('SELECT id FROM secrets WHERE fingerprint = ?').get(f.fingerprint) as { id: number } | undefined;
-    if (existing) return { secretId: existing.id, created: false };
+    const existing = this.q('SELECT id, confidence FROM secrets WHERE fingerprint = ?').get(f.fingerprint) as { id: number; confidence: Confidence } | undefined;
+    if (existing) {
+      // the highest any scan gave it: new locations outside fixtures raise a fixture-only secret
+      if (f.confidence && maxConfidence(existing.confidence, f.confidence) !== existing.confidence) {
+        this.q('UPDATE secrets SET confidence = ? WHERE id = ?').run(f.confidence, existing.id);
+      }
+      return { secretId: existing.id, created: false };
+    }
     const info = this.q(
-      `INSERT INTO secrets (fingerprint, detector, name, provider, severity, redacted, secret_enc, key_id, detected_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ).run(f.fingerprint, f.detector, f.name, f.provider, f.severity, f.redacted, enc, kid, now);
+      `INSERT INTO secrets (fingerprint, detector, name, provider, severity, redacted, secret_enc, key_id, detected_at, confidence)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(f.fingerprint, f.detector, f.name, f.provider, f.severity, f.redacted, enc, kid, now, f.confidence ?? 'medium');
     return { secretId: Number(info.lastInsertRowid), created: true };
   }
 
@@ -698,6 +704,7 @@ function toSecret(r: Row): SecretRow {
     name: r.name as string,
     provider: r.provider as string,
     severity: r.severity as SecretRow['severity'],
+    confidence: r.confidence as Confidence,
     redacted: r.redacted as string,
     status: r.status as SecretStatus,
     detectedAt: r.detected_at as string,

@@ -1,5 +1,5 @@
 // Row and input types of the store's typed API (no SQL leaks past src/store).
-import type { Location, Verification } from '../core/model.js';
+import type { Confidence, Location, Verification } from '../core/model.js';
 
 export type Severity = 'low' | 'medium' | 'high' | 'critical';
 export type SecretStatus = 'open' | 'false-positive' | 'revoked' | 'ignored';
@@ -29,6 +29,8 @@ export interface FindingInput {
   name: string;
   provider: string;
   severity: Severity;
+  /** Absent: `medium` for a new secret, unchanged for a known one. */
+  confidence?: Confidence;
   fingerprint: string;
   redacted: string;
   secret: string;
@@ -125,6 +127,8 @@ export interface SecretRow {
   name: string;
   provider: string;
   severity: Severity;
+  /** The highest confidence any scan gave the secret (a live verification raises it to high when read). */
+  confidence: Confidence;
   redacted: string;
   status: SecretStatus;
   detectedAt: string;

@@ -1,6 +1,6 @@
 import type { Reporter } from './types.js';
 
-const HEADER = ['detector', 'fingerprint', 'redacted', 'status', 'commit', 'author_name', 'author_email', 'date', 'path', 'line', 'column', 'decoded'];
+const HEADER = ['detector', 'confidence', 'fingerprint', 'redacted', 'status', 'commit', 'author_name', 'author_email', 'date', 'path', 'line', 'column', 'decoded', 'context'];
 
 /** RFC 4180 cell; cells a spreadsheet would evaluate as a formula are prefixed with a quote (CSV injection). */
 function cell(v: string | number | null | undefined): string {
@@ -11,14 +11,14 @@ function cell(v: string | number | null | undefined): string {
 
 /** One row per location. */
 export const csvReporter: Reporter = ({ findings, reveal }) => {
-  const header = reveal ? [...HEADER.slice(0, 3), 'secret', ...HEADER.slice(3)] : HEADER;
+  const header = reveal ? [...HEADER.slice(0, 4), 'secret', ...HEADER.slice(4)] : HEADER;
   const rows = [header.join(',')];
   for (const f of findings) {
     for (const l of f.locations) {
-      const base = [f.detector, f.fingerprint, f.redacted];
+      const base = [f.detector, f.confidence, f.fingerprint, f.redacted];
       if (reveal) base.push(f.secret);
       rows.push(
-        [...base, f.verification?.status ?? '', l.commit, l.author?.name, l.author?.email, l.date, l.path, l.line, l.column, l.decoded?.join('>') ?? '']
+        [...base, f.verification?.status ?? '', l.commit, l.author?.name, l.author?.email, l.date, l.path, l.line, l.column, l.decoded?.join('>') ?? '', l.context ?? '']
           .map(cell)
           .join(','),
       );

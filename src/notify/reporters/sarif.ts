@@ -5,6 +5,8 @@ import type { Reporter } from './types.js';
 const MAX_LOCATIONS = 1000; // GitHub rejects results with more locations
 const LEVEL = { critical: 'error', high: 'error', medium: 'warning', low: 'note' } as const;
 const SECURITY_SEVERITY = { critical: '9.5', high: '8.0', medium: '5.5', low: '3.0' } as const;
+/** SARIF `rank` (0–100, how likely a result is a true positive) by confidence; a low-confidence result is a `note`. */
+const RANK = { high: 90, medium: 60, low: 20 } as const;
 
 export const sarifReporter: Reporter = ({ findings, reveal, toolVersion, helpUri }) => {
   const ruleIds = [...new Set(findings.map((f) => f.detector))].sort();
@@ -29,7 +31,8 @@ export const sarifReporter: Reporter = ({ findings, reveal, toolVersion, helpUri
     return {
       ruleId: f.detector,
       ruleIndex: ruleIndex.get(f.detector),
-      level: LEVEL[f.severity],
+      level: f.confidence === 'low' ? 'note' : LEVEL[f.severity],
+      rank: RANK[f.confidence],
       message: { text: `${f.name} ${f.redacted}${status}` },
       locations: locs.map((l) => ({
         physicalLocation: {
@@ -42,6 +45,8 @@ export const sarifReporter: Reporter = ({ findings, reveal, toolVersion, helpUri
       properties: {
         fingerprint: f.fingerprint,
         redacted: f.redacted,
+        confidence: f.confidence,
+        ...(f.alsoMatched?.length ? { alsoMatched: f.alsoMatched } : {}),
         ...(reveal ? { secret: f.secret } : {}),
         locationCount: f.locations.length,
         commits: [...new Set(f.locations.map((l) => l.commit).filter(Boolean))].slice(0, MAX_LOCATIONS),

@@ -9,6 +9,7 @@ export const tableReporter: Reporter = ({ findings, reveal, stats, skipped }) =>
   const withStatus = findings.some((f) => f.verification);
   const cols: [string, number][] = [
     ['DETECTOR', 26],
+    ['CONF', 6],
     ...(withStatus ? ([['STATUS', 8]] as [string, number][]) : []),
     ['SECRET', reveal ? 44 : 16],
     ['FINGERPRINT', 12],
@@ -23,6 +24,7 @@ export const tableReporter: Reporter = ({ findings, reveal, stats, skipped }) =>
     const more = f.locations.length > 1 ? ` +${f.locations.length - 1}` : '';
     const vals = [
       f.detector,
+      f.confidence,
       ...(withStatus ? [f.verification?.status ?? '-'] : []),
       reveal ? f.secret : f.redacted,
       f.fingerprint.slice(0, 12),

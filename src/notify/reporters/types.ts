@@ -22,6 +22,7 @@ export function publicFinding(f: RawFinding, reveal: boolean): Finding {
     name: f.name,
     provider: f.provider,
     severity: f.severity,
+    confidence: f.confidence,
     ...(f.alsoMatched?.length ? { alsoMatched: f.alsoMatched } : {}),
     fingerprint: f.fingerprint,
     ...(reveal ? { secret: f.secret } : {}),
