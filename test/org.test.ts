@@ -236,7 +236,13 @@ describe('keyloop org', () => {
     expect(uris).toContain('acme/r020/.env');
     for (const t of org.planted) expect(sarif.out).not.toContain(t);
     const table = await runCli(['secrets', '--db', db], dir);
-    expect(table.out).toMatch(/DETECTOR\s+FINGERPRINT/);
+    expect(table.out).toMatch(/DETECTOR\s+CONF\s+FINGERPRINT/);
+    // GitHub tokens carry their prefix (and a checksum): high; --min-confidence high lists exactly the high ones
+    type Row = { detector: string; fingerprint: string; confidence: string };
+    const all = JSON.parse((await runCli(['secrets', '--db', db, '--format', 'json'], dir)).out) as Row[];
+    const high = JSON.parse((await runCli(['secrets', '--db', db, '--format', 'json', '--min-confidence', 'high'], dir)).out) as Row[];
+    expect(all.filter((r) => r.detector.startsWith('github-')).every((r) => r.confidence === 'high')).toBe(true);
+    expect(high.map((r) => r.fingerprint)).toEqual(all.filter((r) => r.confidence === 'high').map((r) => r.fingerprint));
     expect(table.out).toMatch(/still at HEAD/);
   });
 
