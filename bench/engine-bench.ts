@@ -102,7 +102,7 @@ function main(): void {
   const bytes = files.reduce((s, f) => s + f.data.length, 0);
   console.log(`sample: ${files.length} files, ${(bytes / 1e6).toFixed(1)} MB from ${dir}; ${catalog.detectors.length} detectors`);
 
-  let t = performance.now();
+  const t = performance.now();
   const engine = createEngine(catalog);
   console.log(`engine built in ${(performance.now() - t).toFixed(0)} ms`);
   const times: number[] = [];
@@ -121,12 +121,11 @@ function main(): void {
   console.log(`median: ${(bytes / 1e3 / med(times)).toFixed(1)} MB/s wall, ${(bytes / 1e3 / med(cpu)).toFixed(1)} MB/s per CPU second`);
 
   if (flag('profile') && last) {
-    const slow = files.map((f, i) => ({ f, ms: last!.perFile[i]! })).sort((a, b) => b.ms - a.ms).slice(0, 15);
+    const slow = files.map((f, i) => ({ f, ms: last.perFile[i]! })).sort((a, b) => b.ms - a.ms).slice(0, 15);
     for (const { f, ms } of slow) console.log(`  ${ms.toFixed(1).padStart(8)} ms ${(f.data.length / 1e3).toFixed(0).padStart(6)} kB ${f.path}`);
   }
 
   if (flag('compare') && last) {
-    t = performance.now();
     const refEngine = createEngine(catalog, { reference: true });
     const ref = scanAll(refEngine, files);
     const refRaw = rawKeys(refEngine, files);

@@ -211,7 +211,7 @@ function plantedText(repo: string, path: string): string | null {
 export function ensurePeers(dir: string): void {
   const have = Object.entries(PEERS).every(([name, version]) => {
     try {
-      return JSON.parse(readFileSync(join(dir, 'node_modules', name, 'package.json'), 'utf8')).version === version;
+      return (JSON.parse(readFileSync(join(dir, 'node_modules', name, 'package.json'), 'utf8')) as { version?: string }).version === version;
     } catch {
       return false;
     }

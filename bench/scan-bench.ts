@@ -66,7 +66,7 @@ async function child(repo: string, backend: string, deltaAware: boolean, jobs: n
   } else if (jobs > 1) pool = createScanPool({ detectorsDir, jobs });
   const matcher: Matcher = pool
     ? async function* (items) {
-        for await (const r of pool!.scan(items)) yield r.error ? { id: r.id, matches: [], error: r.error } : { id: r.id, matches: r.matches };
+        for await (const r of pool.scan(items)) yield r.error ? { id: r.id, matches: [], error: r.error } : { id: r.id, matches: r.matches };
       }
     : inThreadMatcher(engine);
   const res = await scanSource(source, matcher, engine.catalog, { maxBlobSize: MAX_BLOB });
@@ -130,15 +130,19 @@ async function main() {
   const check = spawnSync('git', ['cat-file', '--batch-all-objects', '--batch-check=%(objecttype) %(objectsize)'], { cwd: repo, encoding: 'utf8', maxBuffer: 1 << 30 });
   let blobs = 0;
   let bytes = 0;
-  for (const l of check.stdout.split('\n')) if (l.startsWith('blob ')) (blobs++, (bytes += Number(l.slice(5))));
+  for (const l of check.stdout.split('\n')) {
+    if (!l.startsWith('blob ')) continue;
+    blobs++;
+    bytes += Number(l.slice(5));
+  }
   console.log(`repo: ${repo}\n  ${blobs} blobs, ${mb(bytes)} MB unique blob bytes (all objects in the odb)`);
 
-  const catFile = median(Array.from({ length: runs }, () => timeToDevNull('git', ['cat-file', '--batch-all-objects', '--batch', '--unordered'], repo!)));
+  const catFile = median(Array.from({ length: runs }, () => timeToDevNull('git', ['cat-file', '--batch-all-objects', '--batch', '--unordered'], repo)));
   console.log(`git cat-file --batch-all-objects --batch --unordered: ${(catFile / 1000).toFixed(2)} s (${mb(bytes / (catFile / 1000))} MB/s)`);
   const log = flag('no-log') ? NaN : timeToDevNull('git', ['log', '-p', '--all'], repo);
   if (!Number.isNaN(log)) console.log(`git log -p --all: ${(log / 1000).toFixed(2)} s`);
 
-  const results = Array.from({ length: runs }, () => runChild(repo!, backend, true, jobs, flag('no-prescan') ? ['--no-prescan'] : []));
+  const results = Array.from({ length: runs }, () => runChild(repo, backend, true, jobs, flag('no-prescan') ? ['--no-prescan'] : []));
   const res = results.sort((a, b) => a.enumerateMs + a.scanMs - (b.enumerateMs + b.scanMs))[Math.floor(runs / 2)]!;
   const total = res.enumerateMs + res.scanMs;
   console.log(`scan (${backend}${backend === 'pack' ? ', delta-aware' : ''}, --jobs ${res.jobs}${backend === 'pack' && res.jobs > 1 ? ` (${res.jobs - 1} worker${res.jobs === 2 ? '' : 's'} + the reading thread)` : ''}): ${(total / 1000).toFixed(2)} s` +

@@ -8,6 +8,18 @@ import { Command, Option } from 'commander';
 import { processContext, type CommandContext } from './context.js';
 import { ConfigError, ExitError, HostError } from '../src/core/errors.js';
 import { VERSION } from '../src/version.js';
+// Types only: each command's module still loads lazily, when it runs. Commander hands actions untyped option
+// objects; these annotations say what each command expects from its declared options.
+import type { AppCommandOptions } from './commands/app.js';
+import type { DetectorsCheckOptions, DetectorsListOptions } from './commands/detectors.js';
+import type { IssuesCommandOptions } from './commands/issues.js';
+import type { OrgCommandOptions } from './commands/org.js';
+import type { ReceiveCommandOptions } from './commands/receive.js';
+import type { ReportCommandOptions } from './commands/report.js';
+import type { ScanCommandOptions } from './commands/scan.js';
+import type { SecretsCommandOptions } from './commands/secrets.js';
+import type { TriageCommandOptions } from './commands/triage.js';
+import type { WhereCommandOptions } from './commands/where.js';
 
 const int = (v: string) => {
   const n = Number(v);
@@ -56,7 +68,7 @@ export function buildProgram(ctx: CommandContext, setExit: (code: number) => voi
     .option('--github-url <url>', 'GitHub API base URL used to verify GitHub tokens (default: $GITHUB_API_URL or https://api.github.com)')
     .addOption(minConfidence())
     .option('--no-progress', 'never print the progress line')
-    .action(async (path: string, opts) => {
+    .action(async (path: string, opts: Omit<ScanCommandOptions, 'path'>) => {
       const { scanCommand } = await import('./commands/scan.js');
       setExit(await scanCommand({ ...opts, path }, ctx));
     });
@@ -67,7 +79,7 @@ export function buildProgram(ctx: CommandContext, setExit: (code: number) => voi
     .description('list detectors (id, name, keywords, verifies?)')
     .addOption(new Option('--format <format>', 'output format').choices(['table', 'json']).default('table'))
     .option('--detectors <dir>', 'detector directory (default: built-in catalog)')
-    .action(async (opts) => {
+    .action(async (opts: DetectorsListOptions) => {
       const { detectorsListCommand } = await import('./commands/detectors.js');
       setExit(await detectorsListCommand(opts, ctx));
     });
@@ -75,7 +87,7 @@ export function buildProgram(ctx: CommandContext, setExit: (code: number) => voi
     .command('check')
     .description('validate detectors: unique ids, RE2 patterns, one capture group, every sample behaves')
     .option('--detectors <dir>', 'detector directory (default: built-in catalog)')
-    .action(async (opts) => {
+    .action(async (opts: DetectorsCheckOptions) => {
       const { detectorsCheckCommand } = await import('./commands/detectors.js');
       setExit(await detectorsCheckCommand(opts, ctx));
     });
@@ -107,7 +119,7 @@ export function buildProgram(ctx: CommandContext, setExit: (code: number) => voi
     .option('--no-issues', 'do not run the issue loop after the scan')
     .option('--dry-run', 'with --issues: print what the issue loop would do, change nothing', false)
     .option('--no-progress', 'never print the progress line')
-    .action(async (org: string, opts) => {
+    .action(async (org: string, opts: Omit<OrgCommandOptions, 'org'>) => {
       const { orgCommand } = await import('./commands/org.js');
       const { orgIssueLoop } = await import('../src/loop/org-hook.js');
       const afterScan = await orgIssueLoop(opts, ctx);
@@ -119,7 +131,7 @@ export function buildProgram(ctx: CommandContext, setExit: (code: number) => voi
     .option('--db <file>', 'SQLite database', 'keyloop.db')
     .addOption(new Option('--format <format>', 'output format (sarif: open secrets, paths as owner/repo/path)').choices(['table', 'json', 'sarif']).default('table'))
     .addOption(minConfidence())
-    .action(async (opts) => {
+    .action(async (opts: SecretsCommandOptions) => {
       const { secretsCommand } = await import('./commands/secrets.js');
       setExit(await secretsCommand(opts, ctx));
     });
@@ -129,7 +141,7 @@ export function buildProgram(ctx: CommandContext, setExit: (code: number) => voi
     .argument('<fingerprint>', 'fingerprint or a unique prefix (8+ hex characters)')
     .option('--db <file>', 'SQLite database', 'keyloop.db')
     .addOption(new Option('--format <format>', 'output format').choices(['table', 'json']).default('table'))
-    .action(async (fingerprint: string, opts) => {
+    .action(async (fingerprint: string, opts: Omit<WhereCommandOptions, 'fingerprint'>) => {
       const { whereCommand } = await import('./commands/where.js');
       setExit(await whereCommand({ ...opts, fingerprint }, ctx));
     });
@@ -158,7 +170,7 @@ export function buildProgram(ctx: CommandContext, setExit: (code: number) => voi
       .option('--concurrency <n>', 'deliveries processed at once (one per repository at a time)', int, 2)
       .option('--max-body <size>', 'largest webhook body accepted (413 above)', size, 25 * 1024 ** 2)
       .option('--shutdown-grace <seconds>', 'on SIGTERM, how long work in flight may finish before it is requeued', int, 20),
-  ).action(async (opts) => {
+  ).action(async (opts: AppCommandOptions) => {
     const { appCommand } = await import('./commands/app.js');
     setExit(await appCommand(opts, ctx));
   });
@@ -170,7 +182,7 @@ export function buildProgram(ctx: CommandContext, setExit: (code: number) => voi
       .requiredOption('--event <name>', 'the X-GitHub-Event name (push, installation, installation_repositories)')
       .option('--id <guid>', 'X-GitHub-Delivery to record (default: a fresh one, so the replay always runs)')
       .option('--token <token>', 'GitHub token when no App credentials are set (default: $GITHUB_TOKEN)'),
-  ).action(async (file: string, opts) => {
+  ).action(async (file: string, opts: Omit<ReceiveCommandOptions, 'file'>) => {
     const { receiveCommand } = await import('./commands/receive.js');
     setExit(await receiveCommand({ ...opts, file }, ctx));
   });
@@ -190,7 +202,7 @@ export function buildProgram(ctx: CommandContext, setExit: (code: number) => voi
     .option('--config <file>', 'configuration file with owners/issues/policy (default: .keyloop.yaml)')
     .option('--detectors <dir>', 'detector directory (provider names and rotation steps; default: built-in)')
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
-    .action(async (opts) => {
+    .action(async (opts: IssuesCommandOptions) => {
       const { issuesCommand } = await import('./commands/issues.js');
       setExit(await issuesCommand(opts, ctx));
     });
@@ -207,7 +219,7 @@ export function buildProgram(ctx: CommandContext, setExit: (code: number) => voi
     .option('--token <token>', 'GitHub token (default: $GITHUB_TOKEN)')
     .option('--no-github', 'update the store only; the next loop run syncs the issues')
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
-    .action(async (fingerprint: string, opts) => {
+    .action(async (fingerprint: string, opts: Omit<TriageCommandOptions, 'fingerprint'>) => {
       const { triageCommand } = await import('./commands/triage.js');
       setExit(await triageCommand({ ...opts, fingerprint }, ctx));
     });
@@ -217,7 +229,7 @@ export function buildProgram(ctx: CommandContext, setExit: (code: number) => voi
     .addOption(new Option('--format <format>', 'output format').choices(['md', 'json', 'html']).default('md'))
     .option('--db <file>', 'SQLite database', 'keyloop.db')
     .option('-o, --output <file>', 'write the report to FILE instead of stdout')
-    .action(async (opts) => {
+    .action(async (opts: ReportCommandOptions) => {
       const { reportCommand } = await import('./commands/report.js');
       setExit(await reportCommand(opts, ctx));
     });
@@ -271,7 +283,7 @@ function isEntry(): boolean {
 if (isEntry()) {
   const ac = new AbortController();
   for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => ac.abort());
-  main(process.argv.slice(2), processContext(ac.signal)).then((code) => {
+  void main(process.argv.slice(2), processContext(ac.signal)).then((code) => {
     process.exitCode = code;
   });
 }

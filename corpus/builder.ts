@@ -94,10 +94,6 @@ function instancesFor(d: LoadedDetector, rand: () => number): Instance[] {
   return out;
 }
 
-function jsonEscape(s: string): string {
-  return JSON.stringify(s).slice(1, -1);
-}
-
 /** Lines of filler that look like code but hold nothing secret. */
 function fillerLines(n: number, rand: () => number): string[] {
   const words = ['user', 'order', 'invoice', 'cart', 'session', 'metrics', 'render', 'client', 'queue', 'batch'];
@@ -221,7 +217,7 @@ function decoyFiles(rand: () => number): { files: Files; decoys: Decoy[] } {
     'AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==',
     '',
   ].join('\n'));
-  const lock: Record<string, unknown> = { name: 'app', lockfileVersion: 3, requires: true, packages: {} as Record<string, unknown> };
+  const lock: Record<string, unknown> = { name: 'app', lockfileVersion: 3, requires: true, packages: {} };
   for (let i = 0; i < 40; i++) {
     (lock.packages as Record<string, unknown>)[`node_modules/pkg-${i}`] = {
       version: `1.${i}.0`,

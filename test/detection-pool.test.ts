@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createEngine } from '../src/detection/engine.js';
 import { loadCatalog } from '../src/detection/load.js';
 import { createScanPool, type PoolItem, type PoolResult, type ScanPool } from '../src/detection/pool.js';
+import type * as PoolModule from '../src/detection/pool.js';
 
 const FIXTURE = resolve('test/fixtures/detectors/basic');
 const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
@@ -50,7 +51,7 @@ describe('in-thread pool', () => {
 
 describe('worker pool (compiled build)', () => {
   const out = resolve(`node_modules/.cache/keyloop-pool-test-${process.pid}`);
-  let built: typeof import('../src/detection/pool.js');
+  let built: typeof PoolModule;
 
   beforeAll(async () => {
     // A build of the detection module graph only: fast, and independent of other modules' in-progress errors.

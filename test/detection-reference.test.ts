@@ -140,14 +140,14 @@ describe('start bounds', () => {
         let from = Infinity;
         probes.forEach((p, i) => {
           const m = p.exec(data);
-          if (m) from = Math.min(from, bounds[i] ? bounds[i]!(data, m.index) : 0);
+          if (m) from = Math.min(from, bounds[i] ? bounds[i](data, m.index) : 0);
         });
         full.lastIndex = 0;
         let m: ReturnType<RE2['exec']>;
         while ((m = full.exec(data)) !== null) {
           expect(m.index, `${def.id}: ${specs.map((s) => s.prefix).join(' || ')}`).toBeGreaterThanOrEqual(from);
           checked++;
-          if ((m[0] as Buffer).length === 0) full.lastIndex = m.index + 1;
+          if (m[0].length === 0) full.lastIndex = m.index + 1;
         }
       }
     }

@@ -67,7 +67,7 @@ describe('GitHubIssueTracker', () => {
   });
 
   it('a refused assignee is a HostError with status 422 (the executor falls back on it)', async () => {
-    const err = await tracker.ensureIssue('acme/api', { ...spec(`<!-- keyloop:fingerprint=${'f'.repeat(64)} -->`), marker: `<!-- keyloop:fingerprint=${'f'.repeat(64)} -->`, assignees: ['mallory'] }).catch((e) => e);
+    const err = await tracker.ensureIssue('acme/api', { ...spec(`<!-- keyloop:fingerprint=${'f'.repeat(64)} -->`), marker: `<!-- keyloop:fingerprint=${'f'.repeat(64)} -->`, assignees: ['mallory'] }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(HostError);
     expect((err as HostError).status).toBe(422);
   });
@@ -94,7 +94,7 @@ describe('GitHubIssueTracker', () => {
 
   it('errors name the call and the status, never the request body', async () => {
     gh.fault({ method: 'POST', path: '/repos/acme/api/issues/1/comments', kind: 'status', status: 502 });
-    const err = (await tracker.comment('acme/api', 1, 'SECRET-LOOKING-BODY').catch((e) => e)) as HostError;
+    const err = (await tracker.comment('acme/api', 1, 'SECRET-LOOKING-BODY').catch((e: unknown) => e)) as HostError;
     expect(err).toBeInstanceOf(HostError);
     expect(err.status).toBe(502);
     expect(err.message).toMatch(/^commenting on acme\/api#1: GitHub answered 502/);

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import type { Match } from '../src/core/model.js';
 import { createEngine } from '../src/detection/engine.js';
 import { loadCatalog } from '../src/detection/load.js';
-import { defaultMargin, deltaRegions, ObjectStore, scanPackDeltaAware, type BlobScan, type DeltaScanStats } from '../src/objects/pack/index.js';
+import { defaultMargin, deltaRegions, ObjectStore, scanPackDeltaAware, type DeltaScanStats } from '../src/objects/pack/index.js';
 import { buildRepo, git, type CommitSpec } from '../testkit/git-repo.js';
 import { generateSample, rng } from '../testkit/token-gen.js';
 
@@ -72,7 +72,7 @@ async function pathsOf(dir: string): Promise<Map<string, string>> {
 function run(dir: string, paths: Map<string, string>, deltaAware: boolean, stats: DeltaScanStats) {
   const store = ObjectStore.open(dir);
   const out = new Map<string, Match[]>();
-  for (const r of scanPackDeltaAware(store, engine, { deltaAware, pathOf: (o) => paths.get(o) }, stats) as Generator<BlobScan>) {
+  for (const r of scanPackDeltaAware(store, engine, { deltaAware, pathOf: (o) => paths.get(o) }, stats)) {
     expect('error' in r).toBe(false);
     if ('matches' in r) out.set(r.oid, r.matches);
   }

@@ -163,7 +163,7 @@ describe('pack reader', () => {
     const packFile = path.join(packDir, readdirSync(packDir).find((f) => f.endsWith('.pack'))!);
     const bytes = readFileSync(packFile);
     // scribble over the middle of the pack (trailer intact, so the index still matches)
-    for (let i = 0; i < 400; i++) bytes[Math.floor(bytes.length / 2) + i] ^= 0x5a;
+    for (let i = 0, at = Math.floor(bytes.length / 2); i < 400; i++) bytes.writeUInt8(bytes.readUInt8(at + i) ^ 0x5a, at + i);
     writeFileSync(packFile, bytes);
     const store = ObjectStore.open(r.dir);
     const { ok, problems } = collect(store);

@@ -9,6 +9,7 @@ import type { Match } from '../src/core/model.js';
 import { createEngine } from '../src/detection/engine.js';
 import { loadCatalog } from '../src/detection/load.js';
 import { ObjectStore, scanPackDeltaAware } from '../src/objects/pack/index.js';
+import type * as ScanPoolModule from '../src/objects/pack/scan-pool.js';
 import type { PoolJob } from '../src/objects/pack/scan-pool.js';
 import { startPrescan } from '../src/objects/pack/source.js';
 import { buildRepo, git, type CommitSpec } from '../testkit/git-repo.js';
@@ -56,7 +57,7 @@ describe('batch buffers', () => {
 
 describe('pack scan pool (compiled build, 2 workers)', () => {
   const out = resolve(`node_modules/.cache/keyloop-pack-pool-test-${process.pid}`);
-  let built: typeof import('../src/objects/pack/scan-pool.js');
+  let built: typeof ScanPoolModule;
 
   beforeAll(async () => {
     const tsc = resolve('node_modules/typescript/bin/tsc');

@@ -220,7 +220,10 @@ export class FakeGitHub {
 
   setAssignable(repo: string, ...logins: string[]): void {
     const set = this.assignable.get(repo) ?? new Set<string>();
-    for (const l of logins) (set.add(l), this.addUser(l));
+    for (const l of logins) {
+      set.add(l);
+      this.addUser(l);
+    }
     this.assignable.set(repo, set);
   }
 
@@ -424,7 +427,10 @@ export class FakeGitHub {
       head = Buffer.concat([head, chunk]);
       let end = head.indexOf('\r\n\r\n');
       let sep = 4;
-      if (end < 0) ((end = head.indexOf('\n\n')), (sep = 2));
+      if (end < 0) {
+        end = head.indexOf('\n\n');
+        sep = 2;
+      }
       if (end < 0) return;
       headerDone = true;
       let status = 200;
@@ -538,8 +544,14 @@ export class FakeGitHub {
       q.set('per_page', String(perPage));
       links.push(`<${c.apiBase}${c.path}?${q}>; rel="${rel}"`);
     };
-    if (page < last) (link(page + 1, 'next'), link(last, 'last'));
-    if (page > 1) (link(1, 'first'), link(page - 1, 'prev'));
+    if (page < last) {
+      link(page + 1, 'next');
+      link(last, 'last');
+    }
+    if (page > 1) {
+      link(1, 'first');
+      link(page - 1, 'prev');
+    }
     c.send(200, items.slice((page - 1) * perPage, page * perPage), links.length ? { link: links.join(', ') } : {});
   }
 
@@ -599,7 +611,7 @@ export class FakeGitHub {
       if (!repo.gitDir) return c.send(409, { message: 'Git Repository is empty.' });
       const out = await gitOut(repo.gitDir, ['log', '-1', '--format=%H%x00%an%x00%ae%x00%aI%x00%cn%x00%ce%x00%cI%x00%B', c.params.ref!, '--']).catch(() => null);
       if (!out) return c.send(422, { message: `No commit found for SHA: ${c.params.ref}` });
-      const [sha, an, ae, ad, cn, ce, cd, msg] = out.split('\0') as string[];
+      const [sha, an, ae, ad, cn, ce, cd, msg] = out.split('\0');
       const user = (email: string) => {
         const login = this.emails.get(email.toLowerCase());
         return login ? { login, id: this.users.get(login)?.id ?? 0, type: 'User' } : null;
@@ -759,8 +771,8 @@ export class FakeGitHub {
       const repo = this.repoOr404(c);
       if (!repo) return;
       const b = (c.body ?? {}) as Record<string, unknown>;
-      if (!b.name || !b.head_sha) return c.send(422, { message: 'Validation Failed' });
-      const run: FakeCheckRun = { status: 'queued', conclusion: null, output: null, ...b, id: this.nextId++, repo: repo.fullName, name: String(b.name), head_sha: String(b.head_sha) };
+      if (typeof b.name !== 'string' || typeof b.head_sha !== 'string' || !b.name || !b.head_sha) return c.send(422, { message: 'Validation Failed' });
+      const run: FakeCheckRun = { status: 'queued', conclusion: null, output: null, ...b, id: this.nextId++, repo: repo.fullName, name: b.name, head_sha: b.head_sha };
       this.checkRuns.push(run);
       c.send(201, run);
     });
@@ -868,6 +880,6 @@ function readBody(req: http.IncomingMessage): Promise<Buffer> {
 
 function gitOut(gitDir: string, args: string[]): Promise<string> {
   return new Promise((resolve, reject) =>
-    execFile('git', ['--git-dir', gitDir, ...args], { maxBuffer: 64 * 1024 * 1024 }, (err, stdout) => (err ? reject(err) : resolve(stdout))),
+    execFile('git', ['--git-dir', gitDir, ...args], { maxBuffer: 64 * 1024 * 1024 }, (err: Error | null, stdout: string) => (err ? reject(err) : resolve(stdout))),
   );
 }

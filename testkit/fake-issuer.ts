@@ -60,7 +60,6 @@ const basic = (req: Req) => {
   return i < 0 ? null : { user: text.slice(0, i), pass: text.slice(i + 1) };
 };
 const bearer = (req: Req) => scheme(req, 'Bearer');
-const unauthorized = (body: object = { error: 'unauthorized' }) => () => json(401, body);
 
 /** Standard token-in-a-header issuer. */
 function tokenEndpoint(method: string, path: RegExp, read: (req: Req) => string | null, live: (id: string) => Resp, dead: Resp): Endpoint {
@@ -82,7 +81,7 @@ function checkJwt(token: string, publicKeys: Map<string, string>): { id: string;
     return { error: 'A JSON web token could not be decoded' };
   }
   if (head.alg !== 'RS256') return { error: 'alg' };
-  const id = String(claims.iss ?? '');
+  const id = typeof claims.iss === 'string' || typeof claims.iss === 'number' ? String(claims.iss) : '';
   const pem = publicKeys.get(id);
   if (!pem) return { error: 'not found' };
   const ok = verifySig('RSA-SHA256', Buffer.from(`${h}.${p}`), createPublicKey(pem), Buffer.from(s, 'base64url'));

@@ -86,8 +86,8 @@ class Parser {
 
   private quant(atom: Node): Node {
     const c = this.src[this.i];
-    let min = 1;
-    let max = 1;
+    let min: number;
+    let max: number;
     if (c === '*') [min, max] = [0, 3];
     else if (c === '+') [min, max] = [1, 3];
     else if (c === '?') [min, max] = [0, 1];

@@ -42,7 +42,7 @@ export function runtimeOptions(
   const config = loadConfig({ root: ctx.cwd, explicit: opts.config ? resolve(ctx.cwd, opts.config) : undefined, env: ctx.env });
   const loopConfig = config.source ? parseLoopConfig({ owners: config.owners, issues: config.issues, policy: config.policy }, config.source) : defaultLoopConfig();
   const issuerUrls: Record<string, string> = {};
-  for (const [id, o] of Object.entries(config.issuers ?? {})) issuerUrls[id] = (o as { baseUrl: string }).baseUrl;
+  for (const [id, o] of Object.entries(config.issuers ?? {})) issuerUrls[id] = o.baseUrl;
   return {
     dbPath: resolve(ctx.cwd, opts.db),
     cacheDir: resolve(ctx.cwd, opts.cacheDir ?? defaultCacheDir(ctx.env)),

@@ -200,7 +200,6 @@ const pickFile = () => {
 
 const chunks = [];
 let pending = 0;
-let child;
 const emit = (s) => {
   const b = typeof s === 'string' ? Buffer.from(s) : s;
   chunks.push(b);
@@ -230,7 +229,8 @@ if (existsSync(out)) {
 mkdirSync(out, { recursive: true });
 const gitEnv = { ...process.env, GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1' };
 execFileSync('git', ['init', '-q', '--bare', '-b', 'main', out], { env: gitEnv });
-child = spawn('git', ['--git-dir', out, 'fast-import', '--quiet', '--done', '--depth=50', '--big-file-threshold=64m'], {
+// flush() above writes to it; it runs only after this point
+const child = spawn('git', ['--git-dir', out, 'fast-import', '--quiet', '--done', '--depth=50', '--big-file-threshold=64m'], {
   stdio: ['pipe', 'inherit', 'inherit'],
   env: gitEnv,
 });

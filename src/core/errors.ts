@@ -28,3 +28,8 @@ export class ExitError extends Error {
 export class InternalError extends Error {
   override name = 'InternalError';
 }
+
+/** What a catch or a rejection received, as an Error: anything else thrown (a string, an object) is a bug. */
+export function asError(err: unknown): Error {
+  return err instanceof Error ? err : new InternalError(String(err));
+}

@@ -52,7 +52,7 @@ export function runs(re: RE2, data: Buffer): { start: number; end: number }[] {
   let m: ReturnType<RE2['exec']>;
   while ((m = re.exec(data)) !== null) {
     const start = m.index;
-    const end = start + (m[0] as Buffer).length;
+    const end = start + m[0].length;
     out.push({ start, end });
     if (end === start) re.lastIndex = end + 1;
   }
@@ -138,7 +138,7 @@ export function jsonStringRuns(data: Buffer, oneLine = false): { start: number; 
     whole.lastIndex = ls;
     const m = whole.exec(data);
     if (m === null) break; // cannot happen: a match starts on this line
-    const end = m.index + (m[0] as Buffer).length;
+    const end = m.index + m[0].length;
     out.push({ start: m.index, end });
     p = end;
   }

@@ -373,7 +373,7 @@ export class DetectionEngine implements Engine {
     re.lastIndex = from;
     let m: ReturnType<RE2['exec']>;
     while ((m = re.exec(data)) !== null) {
-      const whole = m[0] as Buffer;
+      const whole = m[0];
       if (whole.length === 0) re.lastIndex = m.index + 1;
       if (oneLine) {
         // A single-line detector's match stays on one line: it may take the line breaks either side as context
@@ -487,7 +487,7 @@ function findCompanion(data: Buffer, re: RE2, start: number, end: number, within
   let bestDist = Infinity;
   let m: ReturnType<RE2['exec']>;
   while ((m = re.exec(sub)) !== null) {
-    if ((m[0] as Buffer).length === 0) re.lastIndex = m.index + 1;
+    if (m[0].length === 0) re.lastIndex = m.index + 1;
     const idx = (m as unknown as { indices?: ([number, number] | undefined)[] }).indices?.[1];
     if (!idx) continue;
     const cs = ws + idx[0];

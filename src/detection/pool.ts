@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 import type { Match } from '../core/model.js';
-import { HostError, InternalError } from '../core/errors.js';
+import { asError, HostError, InternalError } from '../core/errors.js';
 import { createEngine, type EngineOptions } from './engine.js';
 import { loadCatalog } from './load.js';
 import type { Engine } from './types.js';
@@ -219,6 +219,11 @@ class WorkerPool implements ScanPool {
     this.wake();
   }
 
+  /** A method, not an inline check: `failure` is set by callbacks, which TypeScript's narrowing cannot see. */
+  private throwIfFailed(): void {
+    if (this.failure) throw this.failure;
+  }
+
   private onResult(msg: BatchResult): void {
     const b = this.batchSizes.get(msg.batchId);
     if (b) {
@@ -288,12 +293,12 @@ class WorkerPool implements ScanPool {
         produced = true;
         this.wake();
       },
-      (err: unknown) => this.fail(err instanceof Error ? err : new InternalError(String(err))),
+      (err: unknown) => this.fail(asError(err)),
     );
     let completed = false;
     try {
       for (;;) {
-        if (this.failure) throw this.failure;
+        this.throwIfFailed();
         if (this.results.length) {
           const out = this.results;
           this.results = [];
@@ -304,7 +309,7 @@ class WorkerPool implements ScanPool {
         await this.wait();
       }
       await producer;
-      if (this.failure) throw this.failure;
+      this.throwIfFailed();
       completed = true;
     } finally {
       if (!completed) {

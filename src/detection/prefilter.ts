@@ -105,7 +105,7 @@ export class Prefilter {
     let m: ReturnType<RE2['exec']>;
     while ((m = re.exec(data)) !== null) {
       const p = m.index;
-      const text = (m[0] as Buffer).toString('utf8').toLowerCase();
+      const text = m[0].toString('utf8').toLowerCase();
       for (const k of sorted) if (text.startsWith(this.keywords[k]!)) found.push(k, p);
       if (found.length > 2 * FEW_HITS) break;
       // Resume one byte later so overlapping keywords are found too.

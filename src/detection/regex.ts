@@ -70,7 +70,7 @@ export function leadingLiteral(pattern: string): string {
   while (i < pattern.length) {
     const c = pattern[i]!;
     if (/[A-Za-z0-9_\-:/.@=]/.test(c) && c !== '.') lit += c;
-    else if (c === '\\' && /[-_.\/]/.test(pattern[i + 1] ?? '')) {
+    else if (c === '\\' && /[-_./]/.test(pattern[i + 1] ?? '')) {
       lit += pattern[i + 1];
       i++;
     } else break;
@@ -264,7 +264,7 @@ function probesOf(elems: Elem[], flags: string, budget: number, depth: number, p
 
 /** A single unquantified literal character (plain or an escaped punctuation mark). */
 function isLiteral(e: Elem): boolean {
-  return !e.optional && !e.flags && (/^[A-Za-z0-9_:/@=,;'"<>%&#~!-]$/.test(e.src) || /^\\[-.\/+*?()[\]{}|^$]$/.test(e.src));
+  return !e.optional && !e.flags && (/^[A-Za-z0-9_:/@=,;'"<>%&#~!-]$/.test(e.src) || /^\\[-./+*?()[\]{}|^$]$/.test(e.src));
 }
 
 /**

@@ -181,7 +181,7 @@ export async function runIssueLoop(deps: LoopDeps): Promise<LoopResult> {
     const reported = new Set<string>();
     if (issue && !issue.inStore) for (const l of locations) reported.add(l.key);
     for (const e of issueEvents) for (const key of (e.detail?.locations as string[] | undefined) ?? []) reported.add(key);
-    const verifications = store.verifications(fp).map(({ id: _id, ...v }) => v as Verification);
+    const verifications = store.verifications(fp).map(({ id: _id, ...v }) => v);
     const overlay = verificationsOverlay.get(fp);
     if (overlay) verifications.push(overlay);
     subjects.push({

@@ -44,7 +44,7 @@ export class IsomorphicGitObjects implements GitObjects {
 
   async resolve(rev: string): Promise<string | null> {
     if (rev === '' || rev.startsWith('-')) return null;
-    let oid: string | null = null;
+    let oid: string | null;
     if (/^[0-9a-f]{40}$|^[0-9a-f]{64}$/.test(rev)) oid = rev;
     else {
       oid = await git.resolveRef({ ...this.base, ref: rev }).catch(() => null);
@@ -180,7 +180,7 @@ export class IsomorphicGitObjects implements GitObjects {
   private async readTree(oid: string): Promise<TreeEntry[]> {
     let t = this.trees.get(oid);
     if (!t) {
-      t = (await git.readTree({ ...this.base, oid })).tree as TreeEntry[];
+      t = (await git.readTree({ ...this.base, oid })).tree;
       if (this.trees.size >= TREE_MEMO_LIMIT) this.trees.clear();
       this.trees.set(oid, t);
     }
@@ -303,9 +303,11 @@ function worktreeFs(common: string, own: string): typeof fs {
   };
   const promises = new Proxy(fs.promises, {
     get(target, prop, recv) {
-      const v = Reflect.get(target, prop, recv);
-      return typeof v === 'function' ? (p: unknown, ...rest: unknown[]) => v.call(target, remap(p), ...rest) : v;
+      const v: unknown = Reflect.get(target, prop, recv);
+      if (typeof v !== 'function') return v;
+      const fn = v as (...args: unknown[]) => unknown;
+      return (p: unknown, ...rest: unknown[]) => fn.call(target, remap(p), ...rest);
     },
   });
-  return { ...fs, promises } as typeof fs;
+  return { ...fs, promises };
 }

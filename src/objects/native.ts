@@ -1,5 +1,5 @@
 // GitObjects over the git CLI: a handful of streaming processes per call, never one per commit.
-import { ConfigError } from '../core/errors.js';
+import { asError, ConfigError } from '../core/errors.js';
 import type { BlobRead, BlobSelection, Enumeration, EnumerationProblem, GitObjects } from '../core/ports.js';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import type { Author } from '../core/model.js';
@@ -85,7 +85,7 @@ export class NativeGitObjects implements GitObjects {
           try {
             parser.push(chunk);
           } catch (err) {
-            reject(err);
+            reject(asError(err));
           }
         });
         child.stdout.on('end', resolve);
@@ -467,7 +467,7 @@ export class RawLogParser {
       default: {
         this.field = 0;
         let byEmail = this.authors.get(this.name);
-        if (!byEmail) this.authors.set(this.name, (byEmail = new Map()));
+        if (!byEmail) this.authors.set(this.name, (byEmail = new Map<string, Author>()));
         let author = byEmail.get(this.email);
         if (!author) byEmail.set(this.email, (author = { name: this.name, email: this.email }));
         this.meta = { commit: this.commit, author, date: isoUtc(this.at), subject: b.toString('utf8', s, e) };

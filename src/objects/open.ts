@@ -1,6 +1,6 @@
 // Opens a repository path with the requested GitObjects backend; null when the path is not a repository.
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { GitObjects } from '../core/ports.js';
 import { IsomorphicGitObjects } from './isomorphic.js';

@@ -2,7 +2,7 @@
 // all in the store (one transaction per repo), repos in parallel. A killed run resumes where it stopped.
 import { existsSync } from 'node:fs';
 import PQueue from 'p-queue';
-import { ConfigError, InternalError } from '../core/errors.js';
+import { asError, ConfigError, InternalError } from '../core/errors.js';
 import { gitSource, inThreadMatcher, scanSource, type Matcher, type RawFinding } from '../core/pipeline.js';
 import type { HostedRepo, RepoFilter, RepoHost } from '../core/ports.js';
 import type { Engine } from '../detection/types.js';
@@ -105,7 +105,7 @@ export async function scanOrg(opts: OrgScanOptions): Promise<OrgScanSummary> {
   log.info(`${opts.org}: ${repos.length} repositories`);
 
   const outcomes: RepoOutcome[] = [];
-  let fatal: unknown;
+  let fatal: Error | undefined;
   const fingerprints = new Set<string>();
   const queue = new PQueue({ concurrency: Math.max(1, opts.concurrency ?? 4) });
   const matcher = opts.matcher ?? inThreadMatcher(opts.engine);
@@ -128,13 +128,13 @@ export async function scanOrg(opts: OrgScanOptions): Promise<OrgScanSummary> {
       })
       .catch((err: unknown) => {
         // Not a repo's fault (bad key, unwritable database, a bug): stop the whole run.
-        fatal ??= err;
+        fatal ??= asError(err);
         queue.clear();
       });
   }
   await queue.onIdle();
   if (fatal) {
-    store.finishRun(handle.id, 'failed', (fatal as Error).message);
+    store.finishRun(handle.id, 'failed', fatal.message);
     throw fatal;
   }
 

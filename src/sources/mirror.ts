@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import path from 'node:path';
+import type * as IsoGit from 'isomorphic-git';
 import { HostError } from '../core/errors.js';
 import type { GitCredentials, HostedRepo } from '../core/ports.js';
 import { isBranchName, isRevision } from '../objects/git-process.js';
@@ -199,7 +200,7 @@ async function isoSync(repo: HostedRepo, dir: string, exists: boolean, opts: Mir
 }
 
 /** isomorphic-git has no --mirror: fetch every branch and tag of the remote into local refs/heads, refs/tags. */
-async function isoFetchAll(git: typeof import('isomorphic-git'), common: Record<string, unknown> & { gitdir: string }, repo: HostedRepo): Promise<void> {
+async function isoFetchAll(git: typeof IsoGit, common: Record<string, unknown> & { gitdir: string }, repo: HostedRepo): Promise<void> {
   const refs = await git.listServerRefs({ http: common.http as never, url: repo.cloneUrl, onAuth: common.onAuth as never, onAuthFailure: common.onAuthFailure as never, prefix: 'refs/heads/' });
   const fsm = common.fs as typeof fs;
   for (const r of refs) {

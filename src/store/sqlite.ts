@@ -576,9 +576,13 @@ export class Store {
   events(filter: { fingerprint?: string; kind?: string; sinceId?: number } = {}): EventRow[] {
     const where: string[] = [];
     const args: unknown[] = [];
-    if (filter.fingerprint) (where.push('s.fingerprint = ?'), args.push(filter.fingerprint));
-    if (filter.kind) (where.push('e.kind = ?'), args.push(filter.kind));
-    if (filter.sinceId !== undefined) (where.push('e.id > ?'), args.push(filter.sinceId));
+    const and = (clause: string, arg: unknown) => {
+      where.push(clause);
+      args.push(arg);
+    };
+    if (filter.fingerprint) and('s.fingerprint = ?', filter.fingerprint);
+    if (filter.kind) and('e.kind = ?', filter.kind);
+    if (filter.sinceId !== undefined) and('e.id > ?', filter.sinceId);
     const sql = `SELECT e.*, s.fingerprint, r.full_name AS repo, i.number AS issue_number FROM events e
       LEFT JOIN secrets s ON s.id = e.secret_id LEFT JOIN repos r ON r.id = e.repo_id LEFT JOIN issues i ON i.id = e.issue_id
       ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY e.id`;

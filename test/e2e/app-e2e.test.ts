@@ -104,7 +104,7 @@ async function deliverPush(p: { ref: string; before: string; after: string; crea
     const row = app.queue.get(guid)!;
     if (row.status === 'done' || row.status === 'failed') {
       expect(row, JSON.stringify(row)).toMatchObject({ status: 'done' });
-      return { row, runs: fake.checkRuns.slice(before) as FakeCheckRun[] };
+      return { row, runs: fake.checkRuns.slice(before) };
     }
     await new Promise((r) => setTimeout(r, 25));
   }

@@ -130,9 +130,9 @@ describe('keyloop scan (git history)', () => {
 
   it('sarif output is GitHub code scanning shaped', async () => {
     const r = await scan([repo.dir, '--format', 'sarif']);
-    const log = JSON.parse(r.stdout);
+    const log = JSON.parse(r.stdout) as { version: string; runs: Array<{ results: unknown[] }> };
     expect(log.version).toBe('2.1.0');
-    expect(log.runs[0].results.length).toBeGreaterThanOrEqual(4);
+    expect(log.runs[0]!.results.length).toBeGreaterThanOrEqual(4);
   });
 });
 

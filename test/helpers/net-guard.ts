@@ -2,6 +2,7 @@
 import net from 'node:net';
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost', '::ffff:127.0.0.1']);
+// eslint-disable-next-line @typescript-eslint/unbound-method -- called below with .apply(this), on the socket
 const original = net.Socket.prototype.connect;
 
 function hostOf(args: unknown[]): string | undefined {
@@ -26,4 +27,4 @@ net.Socket.prototype.connect = function guardedConnect(this: net.Socket, ...args
     return this;
   }
   return (original as (...a: unknown[]) => net.Socket).apply(this, args);
-} as typeof net.Socket.prototype.connect;
+};

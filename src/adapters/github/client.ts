@@ -69,7 +69,7 @@ export function createGitHubClient(opts: GitHubClientOptions): GitHubClient {
       onSecondaryRateLimit: onLimit('secondary'),
     },
     ...opts.extra,
-  } as ConstructorParameters<typeof Octokit>[0]);
+  });
 }
 
 /** Turns an octokit error into a HostError with the status and GitHub's message (never request headers). */

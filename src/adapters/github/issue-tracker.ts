@@ -83,7 +83,7 @@ export class GitHubIssueTracker implements LoopTracker {
   private async getIssue(repo: string, number: number): Promise<TrackedIssue> {
     try {
       const { data } = await this.octokit.rest.issues.get({ ...split(repo), issue_number: number });
-      return toTracked(repo, data as RawIssue);
+      return toTracked(repo, data);
     } catch (err) {
       throw hostError(`reading ${repo}#${number}`, err);
     }
@@ -101,7 +101,7 @@ export class GitHubIssueTracker implements LoopTracker {
           labels: spec.labels,
           ...(spec.assignees.length ? { assignees: spec.assignees } : {}),
         });
-        return { issue: toTracked(repo, data as RawIssue), action: 'created' as const };
+        return { issue: toTracked(repo, data), action: 'created' as const };
       } catch (err) {
         throw hostError(`opening an issue in ${repo}`, err);
       }
@@ -119,7 +119,7 @@ export class GitHubIssueTracker implements LoopTracker {
         labels,
         ...(reopen ? { state: 'open' as const } : {}),
       });
-      return { issue: toTracked(repo, data as RawIssue), action: reopen ? ('reopened' as const) : ('updated' as const) };
+      return { issue: toTracked(repo, data), action: reopen ? ('reopened' as const) : ('updated' as const) };
     } catch (err) {
       throw hostError(`updating ${repo}#${found.number}`, err);
     }

@@ -96,7 +96,7 @@ export class GitHubRepoHost implements RepoHost {
     const [owner, repo] = fullName.split('/') as [string, string];
     try {
       const { data } = await this.octokit.rest.repos.get({ owner, repo });
-      return toHostedRepo(data as ApiRepo, this.apiUrl);
+      return toHostedRepo(data, this.apiUrl);
     } catch (err) {
       if ((err as { status?: number }).status === 404) return null;
       throw hostError(`getting ${fullName}`, err);

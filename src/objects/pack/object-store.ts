@@ -201,12 +201,8 @@ export class ObjectStore {
       for (let k = pending.length - 1; k >= 0; k--) {
         const i = pending[k]!;
         const bp = basePos[i]!;
-        let t = 0;
-        if (bp >= 0) t = type[bp]!;
-        else {
-          const ext = this.typeOfExternal(external.get(i)!);
-          t = ext ?? 255; // 255: base missing, reported when reached if it is a blob we cannot tell
-        }
+        // 255: base missing, reported when reached if it is a blob we cannot tell
+        const t = bp >= 0 ? type[bp]! : (this.typeOfExternal(external.get(i)!) ?? 255);
         if (t) {
           type[i] = t;
           pending.splice(k, 1);

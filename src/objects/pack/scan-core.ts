@@ -145,7 +145,7 @@ export function runTask(engine: Engine, task: ScanTask): TaskResult {
       const r = task.regions!;
       for (let k = 0; k < r.length; k += 2) {
         scanned += r[k + 1]! - r[k]!;
-        if (engine.scanVerdict(data.subarray(r[k]!, r[k + 1]!), ctx).dirty) return { oid, report, matches: [], mode: 'regions', size, scanned, dirty: true };
+        if (engine.scanVerdict(data.subarray(r[k], r[k + 1]), ctx).dirty) return { oid, report, matches: [], mode: 'regions', size, scanned, dirty: true };
       }
       return { oid, report, matches: [], mode: 'regions', size, scanned, dirty: false };
     } catch (err) {
@@ -160,7 +160,7 @@ export function runTask(engine: Engine, task: ScanTask): TaskResult {
       const r = task.regions;
       for (let k = 0; k < r.length && !dirty; k += 2) {
         scanned += r[k + 1]! - r[k]!;
-        dirty = engine.scanVerdict(data.subarray(r[k]!, r[k + 1]!), ctx).dirty;
+        dirty = engine.scanVerdict(data.subarray(r[k], r[k + 1]), ctx).dirty;
       }
       if (!dirty) return { oid, report, matches: [], mode: 'regions', size, scanned, dirty: false };
     }

@@ -12,7 +12,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
-import { HostError, InternalError } from '../../core/errors.js';
+import { asError, HostError, InternalError } from '../../core/errors.js';
 import { createEngine, type EngineOptions } from '../../detection/engine.js';
 import { loadCatalog } from '../../detection/load.js';
 import type { Catalog, Engine } from '../../detection/types.js';
@@ -271,6 +271,11 @@ class WorkerPackPool implements PackScanPool {
     this.wake();
   }
 
+  /** A method, not an inline check: `failure` is set by callbacks, which TypeScript's narrowing cannot see. */
+  private throwIfFailed(): void {
+    if (this.failure) throw this.failure;
+  }
+
   private onResult(msg: PackPoolResult): void {
     const b = this.batches.get(msg.batchId);
     if (b) {
@@ -285,7 +290,6 @@ class WorkerPackPool implements PackScanPool {
         this.spareBytes += size;
       }
     }
-    const planner = this.planner;
     this.absorb(msg.results);
     this.wake();
   }
@@ -345,7 +349,7 @@ class WorkerPackPool implements PackScanPool {
         // only the regions travel, back to back; a dirty one comes back as a rescan (the planner kept the blob)
         const rebased: number[] = [];
         for (let k = 0; k < task.regions.length; k += 2) {
-          at += task.data.copy(view, at, task.regions[k]!, task.regions[k + 1]!);
+          at += task.data.copy(view, at, task.regions[k], task.regions[k + 1]);
           rebased.push(rebased.length ? rebased[rebased.length - 1]! : 0, at - start);
         }
         jobs.push({ oid: task.oid, path: task.path, report: task.report, regions: rebased, regionsOnly: true, size: task.data.length, ...(task.anyPath ? { anyPath: true } : {}) });
@@ -405,12 +409,12 @@ class WorkerPackPool implements PackScanPool {
         produced = true;
         this.wake();
       },
-      (err: unknown) => this.fail(err instanceof Error ? err : new InternalError(String(err))),
+      (err: unknown) => this.fail(asError(err)),
     );
     let completed = false;
     try {
       for (;;) {
-        if (this.failure) throw this.failure;
+        this.throwIfFailed();
         if (this.results.length) {
           const out = this.results;
           this.results = [];
@@ -421,7 +425,7 @@ class WorkerPackPool implements PackScanPool {
         await this.wait();
       }
       await producer;
-      if (this.failure) throw this.failure;
+      this.throwIfFailed();
       if (planner.openCount > 0) throw new InternalError(`pack scan pool: ${planner.openCount} delta targets never settled`);
       completed = true;
     } finally {
