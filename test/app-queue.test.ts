@@ -133,34 +133,26 @@ describe('DeliveryQueue', () => {
     const file = await dbFile();
     const runs = new Map<string, number>();
     const record = (d: Delivery) => runs.set(d.guid, (runs.get(d.guid) ?? 0) + 1);
+    const guids = Array.from({ length: 120 }, () => randomUUID());
+    // The first process finishes the first FINISHED deliveries; every later one it starts runs until aborted.
+    // Claims go by arrival, one repo at a time, and a delivery is posted only after the previous one was
+    // queued: so once both slots hold a delivery, exactly FINISHED are done and the rest are still queued,
+    // whatever the machine's speed.
+    const FINISHED = 10;
+    const finishes = new Set<string>(guids.slice(0, FINISHED));
+    let held = 0;
+    let bothHeld!: () => void;
+    const slotsFull = new Promise<void>((resolve) => (bothHeld = resolve));
 
     const db1 = openStore(file).db;
-    // once the burst is posted, deliveries that start run until aborted: the stop below certainly catches one
-    let holding = false;
-    let held = 0;
     const q1 = new DeliveryQueue({
       db: db1,
       concurrency: 2,
       handler: async (d, signal) => {
-        const hold = holding;
-        if (hold) held++;
-        try {
-          // Slow work so most of the burst is still queued at shutdown; honours the abort like real handlers.
-          await new Promise<void>((resolve, reject) => {
-            const onAbort = () => {
-              clearTimeout(t);
-              reject(signal.reason);
-            };
-            const t = hold
-              ? undefined
-              : setTimeout(() => {
-                  signal.removeEventListener('abort', onAbort);
-                  resolve();
-                }, 30);
-            signal.addEventListener('abort', onAbort, { once: true });
-          });
-        } finally {
-          if (hold) held--;
+        if (!finishes.has(d.guid)) {
+          if (++held === 2) bothHeld();
+          // Honours the abort like real handlers: the stop below is the only way out.
+          await new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(new Error('aborted')), { once: true }));
         }
         record(d);
       },
@@ -168,7 +160,6 @@ describe('DeliveryQueue', () => {
     q1.start();
     const server = createAppServer({ secret: SECRET, queue: q1 });
     const url = (await listen(server, 0, '127.0.0.1')) + WEBHOOK_PATH;
-    const guids = Array.from({ length: 120 }, () => randomUUID());
     for (const [i, guid] of guids.entries()) {
       const body = JSON.stringify({ ref: 'refs/heads/main', before: sha(i), after: sha(i + 1), repository: { full_name: `acme/r${i % 8}` }, installation: { id: 3 } });
       const res = await fetch(url, {
@@ -179,15 +170,12 @@ describe('DeliveryQueue', () => {
       expect(res.status).toBe(202);
     }
     await closeServer(server);
-    // Stop while a delivery is certainly in flight (one that started after the burst, and waits for the abort)…
-    holding = true;
-    while (held === 0) await new Promise((r) => setTimeout(r, 1));
-    // …with a grace shorter than one delivery so in-flight work is aborted and requeued, not lost.
+    await slotsFull;
+    // A grace shorter than any held delivery: both are aborted and requeued, not lost.
     const stopped = await q1.stop(5);
-    const mid = q1.counts();
-    expect(mid.queued).toBeGreaterThan(50);
-    expect(mid.running).toBe(0);
-    expect(stopped.requeued).toBeGreaterThan(0);
+    expect(stopped.requeued).toBe(2);
+    expect(q1.counts()).toMatchObject({ done: FINISHED, queued: guids.length - FINISHED, running: 0, failed: 0 });
+    expect([...runs.keys()].sort()).toEqual([...finishes].sort());
     db1.close();
 
     const db2 = openStore(file).db;
