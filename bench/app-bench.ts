@@ -12,6 +12,7 @@ import { defaultLoopConfig } from '../src/loop/config.js';
 import { createLogger } from '../src/util/logger.js';
 import { SecretRegistry } from '../src/util/redact.js';
 import { startFakeGitHub } from '../testkit/fake-github.js';
+import { useHermeticGit } from '../testkit/git-env.js';
 import { buildRepo, git, tempDir } from '../testkit/git-repo.js';
 import { withCrc32Tail } from '../testkit/token-gen.js';
 
@@ -27,12 +28,7 @@ const REPO = 'bench/service';
 const INSTALLATION = 1;
 
 // Hermetic git: the bench must not depend on the user's git config.
-process.env.GIT_CONFIG_GLOBAL = '/dev/null';
-process.env.GIT_CONFIG_NOSYSTEM = '1';
-process.env.GIT_AUTHOR_NAME ??= 'Bench';
-process.env.GIT_AUTHOR_EMAIL ??= 'bench@example.test';
-process.env.GIT_COMMITTER_NAME ??= 'Bench';
-process.env.GIT_COMMITTER_EMAIL ??= 'bench@example.test';
+useHermeticGit();
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);

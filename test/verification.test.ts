@@ -129,10 +129,10 @@ describe('declarative checks', () => {
     const { verifier } = make({ timeoutMs: 250 });
     const key = `xoxb-${rand()}`;
     fake.setKey('slack', key, 'slow');
-    const t0 = performance.now();
+    // The fake never answers: only the verifier's own timeout ends this (how soon: bench/suite-timings.ts).
     const v = await verifier.verify(req(slackDet, key));
     expect(v).toMatchObject({ status: 'unknown', reason: 'timeout after 250 ms' });
-    expect(performance.now() - t0).toBeLessThan(2000);
+    expect(fake.requestsFor('slack')).toHaveLength(1);
   });
 
   it('a network error is unknown, never dead', async () => {
