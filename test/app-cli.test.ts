@@ -7,8 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../cli/main.js';
 import { openStore } from '../src/store/sqlite.js';
 import { startFakeGitHub, type FakeGitHub } from '../testkit/fake-github.js';
-import { buildRepo, git, tempDir } from '../testkit/git-repo.js';
-import { runCli } from './helpers/run-cli.js';
+import { buildRepo, tempDir } from '../testkit/git-repo.js';
+import { cliEnv, runCli } from './helpers/run-cli.js';
 
 const APP_ID = 99;
 const INSTALLATION = 5;
@@ -48,20 +48,19 @@ async function env() {
   const dir = await tempDir('keyloop-cli-app-');
   return {
     dir,
-    env: {
-      ...process.env,
+    env: await cliEnv({
       APP_ID: String(APP_ID),
       PRIVATE_KEY: privatePem.replace(/\n/g, '\\n'), // one-line form, as env files carry it
       WEBHOOK_SECRET: 'cli-secret',
       KEYLOOP_KEY: randomBytes(32).toString('hex'),
       XDG_CACHE_HOME: path.join(dir, 'cache'),
-    },
+    }),
   };
 }
 
 describe('keyloop app (CLI)', () => {
   it('refuses to start without App credentials, naming the variable', async () => {
-    const r = await runCli(['app', '--port', '0'], { env: { PATH: process.env.PATH, WEBHOOK_SECRET: 'x' } });
+    const r = await runCli(['app', '--port', '0'], { env: { WEBHOOK_SECRET: 'x' } });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/APP_ID/);
   });

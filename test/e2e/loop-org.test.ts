@@ -8,7 +8,7 @@ import { orgIssueLoop } from '../../src/loop/org-hook.js';
 import { startFakeGitHub, type FakeGitHub } from '../../testkit/fake-github.js';
 import { FakeIssuer } from '../../testkit/fake-issuer.js';
 import { buildRepo, tempDir } from '../../testkit/git-repo.js';
-import { runCli } from '../helpers/run-cli.js';
+import { cliEnv, runCli } from '../helpers/run-cli.js';
 import { ADMIN_TOKEN, allIssueText, ghTokens } from './loop-world.js';
 
 describe('keyloop org → issues → triage → report', () => {
@@ -38,7 +38,7 @@ describe('keyloop org → issues → triage → report', () => {
       path.join(dir, 'work', '.keyloop.yaml'),
       `issuers:\n  github:\n    baseUrl: ${issuer.baseUrl('github')}\nowners:\n  fallback: lead\npolicy:\n  maxLiveDays: 7\n`,
     );
-    env = { ...process.env, KEYLOOP_KEY: 'ef'.repeat(32), GITHUB_TOKEN: ADMIN_TOKEN, GITHUB_API_URL: gh.url, XDG_CACHE_HOME: path.join(dir, 'cache') };
+    env = await cliEnv({ KEYLOOP_KEY: 'ef'.repeat(32), GITHUB_TOKEN: ADMIN_TOKEN, GITHUB_API_URL: gh.url, XDG_CACHE_HOME: path.join(dir, 'cache') });
   });
   afterAll(async () => {
     await gh?.close();
@@ -64,6 +64,8 @@ describe('keyloop org → issues → triage → report', () => {
     gitBackend: 'auto',
     maxBlobSize: 1 << 20,
     progress: false,
+    refetch: false,
+    rescan: false,
   });
 
   it('org --dry-run style hook prints the plan and opens nothing', async () => {
