@@ -1,5 +1,5 @@
 // kill -9 during `keyloop org`, twice, then rerun: the final database equals an uninterrupted run's.
-// The CLI is bundled (rolldown, from vite's toolchain) so the child is the real command, not a test double.
+// The child is the real CLI, compiled from the sources by TypeScript (testkit/compile-cli.ts).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
@@ -7,10 +7,11 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../cli/main.js';
-import { bundleCli } from '../testkit/bundle-cli.js';
 import { startFakeGitHub, type FakeGitHub } from '../testkit/fake-github.js';
 import { buildRepo, tempDir } from '../testkit/git-repo.js';
+import { compileCli } from '../testkit/compile-cli.js';
 import { withCrc32Tail } from '../testkit/token-gen.js';
+import { cliEnv, type Env } from './helpers/run-cli.js';
 
 const TOKEN = 'fake-crawler-' + randomBytes(8).toString('hex');
 const KEY = randomBytes(32).toString('hex');
@@ -18,10 +19,10 @@ const B62 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 const N = 30;
 
 let fake: FakeGitHub;
-let bundle: Awaited<ReturnType<typeof bundleCli>>;
+let cli: Awaited<ReturnType<typeof compileCli>>;
 
 beforeAll(async () => {
-  bundle = await bundleCli('org-crash');
+  cli = await compileCli('org-crash');
   fake = await startFakeGitHub({ tokens: { [TOKEN]: 'crawler' } });
   await Promise.all(
     Array.from({ length: N }, async (_, i) => {
@@ -36,14 +37,14 @@ beforeAll(async () => {
       fake.addRepo(`acme/r${String(i).padStart(2, '0')}`, { gitDir: repo.gitDir });
     }),
   );
-}, 120_000);
+});
 
 afterAll(async () => {
   await fake?.close();
-  bundle?.remove();
+  cli?.remove();
 });
 
-const env = (home: string) => ({ ...process.env, KEYLOOP_KEY: KEY, GITHUB_TOKEN: TOKEN, XDG_CONFIG_HOME: home });
+const env = (home: string): Promise<Env> => cliEnv({ KEYLOOP_KEY: KEY, GITHUB_TOKEN: TOKEN, HOME: home });
 const args = (dir: string) => ['org', 'acme', '--github-url', fake.url, '--db', join(dir, 'k.db'), '--cache-dir', join(dir, 'cache'), '--format', 'json', '--no-progress', '--concurrency', '2'];
 
 function doneRepos(db: string): number {
@@ -61,11 +62,12 @@ function doneRepos(db: string): number {
 }
 
 /** Starts the CLI and SIGKILLs it once `when` holds (polled), or lets it finish. */
-async function runChild(dir: string, killWhen?: () => boolean): Promise<{ code: number | null; signal: NodeJS.Signals | null; out: string }> {
-  const child: ChildProcess = spawn(process.execPath, [bundle.main, ...args(dir)], { env: env(dir), stdio: ['ignore', 'pipe', 'pipe'] });
+async function runChild(dir: string, killWhen?: () => boolean): Promise<{ code: number | null; signal: NodeJS.Signals | null; out: string; err: string }> {
+  const child: ChildProcess = spawn(process.execPath, [cli.main, ...args(dir)], { env: await env(dir), stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.resume();
+  let err = '';
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   let timer: NodeJS.Timeout | undefined;
   if (killWhen) {
     timer = setInterval(() => {
@@ -78,7 +80,7 @@ async function runChild(dir: string, killWhen?: () => boolean): Promise<{ code: 
   return new Promise((resolve) =>
     child.on('close', (code, signal) => {
       clearInterval(timer);
-      resolve({ code, signal, out });
+      resolve({ code, signal, out, err });
     }),
   );
 }
@@ -103,12 +105,12 @@ function dump(db: string) {
 }
 
 describe('keyloop org crash/resume', () => {
-  it('survives kill -9 twice mid-run and ends with the same database as an uninterrupted run', { timeout: 240_000 }, async () => {
+  it('survives kill -9 twice mid-run and ends with the same database as an uninterrupted run', async () => {
     const base = await tempDir();
     const io = { out: '', err: '' };
     const code = await main(args(base), {
       cwd: base,
-      env: env(base),
+      env: await env(base),
       stdout: { write: (s: string) => ((io.out += s), true) },
       stderr: { write: (s: string) => ((io.err += s), true) },
     });
@@ -131,7 +133,7 @@ describe('keyloop org crash/resume', () => {
     expect(after2).toBeLessThan(N);
     fake.delayMs = 0;
     const fin = await runChild(dir);
-    expect(fin.code).toBe(0);
+    expect(fin.code, fin.err).toBe(0);
     const summary = JSON.parse(fin.out) as { resumed: boolean; run: { resumes: number }; repos: Array<{ status: string }> };
     expect(summary.resumed).toBe(true);
     expect(summary.run.resumes).toBe(2);

@@ -16,7 +16,7 @@ import { closeServer, createAppServer, listen, WEBHOOK_PATH, type AppServerOptio
 import { openStore } from '../../src/store/sqlite.js';
 import { createLogger } from '../../src/util/logger.js';
 import { SecretRegistry } from '../../src/util/redact.js';
-import { bundleCli } from '../../testkit/bundle-cli.js';
+import { compileCli } from '../../testkit/compile-cli.js';
 import { tempDir } from '../../testkit/git-repo.js';
 
 const SECRET = 'bounds-secret-' + randomUUID();
@@ -253,9 +253,9 @@ function upload(port: number, size: number, chunked: boolean, slab: Buffer): Pro
 
 describe('RSS of `keyloop app` under 40 unsigned 25 MiB uploads', () => {
   let child: ChildProcess | undefined;
-  let bundle: Awaited<ReturnType<typeof bundleCli>>;
+  let bundle: Awaited<ReturnType<typeof compileCli>>;
   beforeAll(async () => {
-    bundle = await bundleCli('webhook-bounds');
+    bundle = await compileCli('webhook-bounds');
   }, 120_000);
   afterAll(() => {
     child?.kill('SIGKILL');
