@@ -1,7 +1,7 @@
 // Mirrors against the fake GitHub's git http-backend: native and isomorphic-git, auth, 404, corrupt packs.
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGitHubClient, GitHubRepoHost } from '../src/adapters/github/index.js';
 import type { HostedRepo } from '../src/core/ports.js';
@@ -12,6 +12,7 @@ import { openStore } from '../src/store/index.js';
 import { headBlobs, MirrorError, mirrorDir, syncMirror } from '../src/sources/mirror.js';
 import { startFakeGitHub, type FakeGitHub } from '../testkit/fake-github.js';
 import { buildRepo, git, tempDir, type BuiltRepo } from '../testkit/git-repo.js';
+import { filesUnder } from '../testkit/fs.js';
 import { withCrc32Tail } from '../testkit/token-gen.js';
 
 const TOKEN = 'fake-mirror-' + randomBytes(8).toString('hex');
@@ -72,16 +73,14 @@ describe.each(['native', 'isomorphic'] as const)('mirror (%s)', (backend) => {
     expect(await refsOf(second.path)).toEqual(await refsOf(repo.gitDir));
     expect((await headBlobs(second.path)).size).toBe(3);
 
-    for (const f of ['config', 'HEAD', 'packed-refs', 'FETCH_HEAD']) {
-      const p = join(second.path, f);
-      let text = '';
-      try {
-        text = readFileSync(p, 'utf8');
-      } catch {
-        continue;
-      }
-      expect(text).not.toContain(TOKEN);
-      expect(text).not.toMatch(/\/\/[^/\s]*@/);
+    // No file of the mirror holds the token; its config (which names the remote) must exist and hold no
+    // credentials in a URL either, nor may the other text files git writes.
+    const files = filesUnder(second.path);
+    expect(files.map((f) => relative(second.path, f))).toContain('config');
+    expect(readFileSync(join(second.path, 'config'), 'utf8')).toContain(hosted('api').cloneUrl);
+    for (const f of files) expect(readFileSync(f).includes(TOKEN), f).toBe(false);
+    for (const f of ['config', 'HEAD', 'packed-refs', 'FETCH_HEAD'].map((n) => join(second.path, n)).filter((p) => files.includes(p))) {
+      expect(readFileSync(f, 'utf8')).not.toMatch(/\/\/[^/\s]*@/);
     }
     // Restore the fixture for the other backend.
     await git(w, 'push', '-q', 'origin', `${repo.sha.f1}:refs/heads/feature`);
