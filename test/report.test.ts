@@ -1,7 +1,7 @@
-import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Verification } from '../src/core/model.js';
 import { buildReport, median, rotationOf } from '../src/notify/report.js';
@@ -9,6 +9,7 @@ import { renderReportHtml } from '../src/notify/report-html.js';
 import { renderReportMarkdown } from '../src/notify/report-md.js';
 import { openStore, type Store } from '../src/store/index.js';
 import { runCli } from './helpers/run-cli.js';
+import { tool } from './helpers/tools.js';
 import { ghTokens } from './e2e/loop-world.js';
 
 const KEY = Buffer.from('cd'.repeat(32), 'hex');
@@ -42,15 +43,23 @@ function seed(dbPath: string): { store: Store; tokens: string[] } {
   store.recordRepoScan(null, 'acme/site', { findings: [finding(4, 'acme/site', '2024-09-01T00:00:00Z'), finding(5, 'acme/site', '2025-01-01T00:00:00Z', 'generic-api-key')], blobs: [] });
   const v = (fp: string, status: Verification['status'], at: string) => store.addVerification(fp, { status, checkedAt: iso(at), reason: status });
   // 0: live → dead twice: rotated on Jan 14 (detected Jan 10) → 4 days.
-  v(fps[0]!, 'live', '2025-01-10'), v(fps[0]!, 'dead', '2025-01-14'), v(fps[0]!, 'dead', '2025-01-15');
+  v(fps[0]!, 'live', '2025-01-10');
+  v(fps[0]!, 'dead', '2025-01-14');
+  v(fps[0]!, 'dead', '2025-01-15');
   // 1: live → unknown → dead: rotated on Jan 20 → 10 days.
-  v(fps[1]!, 'live', '2025-01-10'), v(fps[1]!, 'unknown', '2025-01-12'), v(fps[1]!, 'dead', '2025-01-20'), v(fps[1]!, 'dead', '2025-01-21');
+  v(fps[1]!, 'live', '2025-01-10');
+  v(fps[1]!, 'unknown', '2025-01-12');
+  v(fps[1]!, 'dead', '2025-01-20');
+  v(fps[1]!, 'dead', '2025-01-21');
   // 2: live, still live.
-  v(fps[2]!, 'live', '2025-01-10'), v(fps[2]!, 'live', '2025-02-01');
+  v(fps[2]!, 'live', '2025-01-10');
+  v(fps[2]!, 'live', '2025-02-01');
   // 3: dead on arrival (never live): dead, not rotated.
   v(fps[3]!, 'dead', '2025-01-10');
   // 4: live, dead, live again (resurrected): live.
-  v(fps[4]!, 'live', '2025-01-10'), v(fps[4]!, 'dead', '2025-01-11'), v(fps[4]!, 'live', '2025-01-12');
+  v(fps[4]!, 'live', '2025-01-10');
+  v(fps[4]!, 'dead', '2025-01-11');
+  v(fps[4]!, 'live', '2025-01-12');
   // 5: never verified, triaged false positive.
   store.setSecretStatus(fps[5]!, 'false-positive');
   store.setSecretStatus(fps[3]!, 'ignored');
@@ -183,25 +192,16 @@ describe('report data', () => {
   });
 });
 
-// KEYLOOP_CHROMIUM points at another binary (or at nothing, to check the skip path).
-const CHROMIUM = (process.env.KEYLOOP_CHROMIUM ? [process.env.KEYLOOP_CHROMIUM] : ['/usr/bin/chromium', '/usr/bin/chromium-browser']).find((p) => existsSync(p));
-const chromiumNote = CHROMIUM ? '' : ' (SKIPPED: no chromium at /usr/bin/chromium — install Debian `chromium` to run this test)';
-if (!CHROMIUM) console.warn(`report.test.ts: HTML report rendering test skipped: no Chromium at ${process.env.KEYLOOP_CHROMIUM ?? "/usr/bin/chromium"} (Debian: apt-get install chromium)`);
+// Debian's chromium, driven by playwright-core; KEYLOOP_CHROMIUM points at another binary.
+const CHROMIUM = tool('chromium', process.env.KEYLOOP_CHROMIUM ? [process.env.KEYLOOP_CHROMIUM] : ['/usr/bin/chromium'], 'apt-get install -y chromium');
+const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 
-function chromium(args: string[]): Promise<string> {
-  const profile = mkdtempSync(path.join(tmpdir(), 'keyloop-chromium-'));
-  return new Promise((resolve, reject) =>
-    execFile(
-      CHROMIUM!,
-      ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', `--user-data-dir=${profile}`, ...args],
-      { maxBuffer: 64 << 20, timeout: 60_000 },
-      (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout)),
-    ),
-  );
-}
+describe.skipIf(CHROMIUM.skip)('HTML report in headless Chromium', () => {
+  let browser: Browser | undefined;
+  afterAll(async () => browser?.close());
 
-describe.skipIf(!CHROMIUM)(`HTML report in headless Chromium${chromiumNote}`, () => {
   it('renders the store figures and draws both charts with JavaScript, offline', async () => {
+    browser = await chromium.launch({ executablePath: CHROMIUM.need(), args: CHROMIUM_FLAGS });
     const dir = mkdtempSync(path.join(tmpdir(), 'keyloop-html-'));
     const { store, tokens } = seed(path.join(dir, 'k.db'));
     const q = sqlFigures(store);
@@ -211,9 +211,16 @@ describe.skipIf(!CHROMIUM)(`HTML report in headless Chromium${chromiumNote}`, ()
     for (const t of tokens) expect(html).not.toContain(t);
     const file = path.join(dir, 'report.html');
     writeFileSync(file, html);
-    const dom = await chromium(['--virtual-time-budget=5000', '--dump-dom', `file://${file}`]);
 
-    expect(dom).toContain('data-rendered="ok"');
+    const page = await browser.newPage({ viewport: { width: 1280, height: 2000 } });
+    const requests: string[] = [];
+    page.on('request', (r) => requests.push(r.url()));
+    await page.goto(`file://${file}`);
+    await page.waitForSelector('[data-rendered="ok"]');
+    const dom = await page.content();
+    // Everything the page needs is inline: the only request is the file itself.
+    expect(requests).toEqual([`file://${file}`]);
+
     const figure = (k: string) => new RegExp(`data-figure="${k}"><span class="num">([^<]*)<`).exec(dom)?.[1];
     expect(figure('secrets')).toBe(String(q.secrets));
     expect(figure('live')).toBe(String(q.live));
@@ -231,8 +238,7 @@ describe.skipIf(!CHROMIUM)(`HTML report in headless Chromium${chromiumNote}`, ()
     expect(bins[3]).toBe(1); // 3–7d: 4 days
     expect(bins[4]).toBe(1); // 7–30d: 10 days
 
-    const png = path.join(dir, 'shot.png');
-    await chromium(['--window-size=1280,2000', `--screenshot=${png}`, `file://${file}`]);
-    expect(readFileSync(png).subarray(1, 4).toString()).toBe('PNG');
+    const png = await page.screenshot({ fullPage: true });
+    expect(png.subarray(1, 4).toString()).toBe('PNG');
   });
 });

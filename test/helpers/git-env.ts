@@ -1,9 +1,14 @@
-// Hermetic git for tests: no user/system config leaks in.
-process.env.GIT_CONFIG_GLOBAL = '/dev/null';
-process.env.GIT_CONFIG_NOSYSTEM = '1';
-process.env.GIT_AUTHOR_NAME ??= 'Test Author';
-process.env.GIT_AUTHOR_EMAIL ??= 'author@example.test';
-process.env.GIT_COMMITTER_NAME ??= 'Test Committer';
-process.env.GIT_COMMITTER_EMAIL ??= 'committer@example.test';
+// Vitest setup: hermetic git, no GitHub credentials from the developer's shell. And git must be there: fixtures
+// are built with `git fast-import` and served with `git http-backend`, so without it every file fails here, with
+// the reason, rather than in a hundred places with ENOENT (no test skips for want of git, on CI or off it).
+import { execFileSync } from 'node:child_process';
+import { useHermeticGit } from '../../testkit/git-env.js';
+
+try {
+  execFileSync('git', ['--version'], { stdio: 'ignore' });
+} catch (err) {
+  throw new Error('git not found on PATH; the test suite needs it (install: apt-get install -y git)', { cause: err });
+}
+useHermeticGit();
 delete process.env.GITHUB_TOKEN;
 delete process.env.GITHUB_API_URL;
