@@ -70,6 +70,7 @@ function finding(i: number, status: 'live' | 'dead' | undefined, locations = 1):
   return {
     detector: 'github-pat-classic',
     name: 'GitHub personal access token',
+    confidence: 'high',
     provider: 'github',
     severity: 'critical',
     fingerprint: i.toString(16).padStart(64, '0'),

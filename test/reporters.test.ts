@@ -97,7 +97,8 @@ describe('reporters', () => {
   });
 
   it('sarif: rank and properties carry the confidence; a low-confidence result is a note', () => {
-    const conf = (c: RawFinding['confidence']) => JSON.parse(reporters.sarif(input({ findings: [finding({ confidence: c })] }))).runs[0].results[0];
+    type Result = { rank: number; level: string; properties: { confidence: string } };
+    const conf = (c: RawFinding['confidence']): Result => (JSON.parse(reporters.sarif(input({ findings: [finding({ confidence: c })] }))) as { runs: Array<{ results: Result[] }> }).runs[0]!.results[0]!;
     expect([conf('high').rank, conf('medium').rank, conf('low').rank]).toEqual([90, 60, 20]);
     expect([conf('high').level, conf('medium').level, conf('low').level]).toEqual(['error', 'error', 'note']);
     expect(conf('low').properties.confidence).toBe('low');

@@ -330,7 +330,7 @@ describe('side effects, cache, scrubbing', () => {
     const { verifier } = make();
     const [a, b] = [`ghp_${rand(18)}`, `ghp_${rand(18)}`];
     fake.setKey('github', a);
-    const finding = (fp: string): Finding => ({ detector: 'gh-token', name: 'x', provider: 'github', severity: 'high', fingerprint: fp, redacted: '…', locations: [] });
+    const finding = (fp: string): Finding => ({ detector: 'gh-token', name: 'x', provider: 'github', severity: 'high', confidence: 'high', fingerprint: fp, redacted: '…', locations: [] });
     const out = await verifyFindings([finding(`fp-gh-token-${a}`), finding(`fp-gh-token-${b}`), finding('no-plaintext')], [req(githubDet, a), req(githubDet, b)], verifier);
     expect(out.map((f) => f.verification?.status)).toEqual(['live', 'dead', undefined]);
     expect(onlyLive(out).map((f) => f.fingerprint)).toEqual([`fp-gh-token-${a}`]);

@@ -552,7 +552,7 @@ function resolveOverlaps(found: Found[]): Match[] {
   // per path class: who survives, and what each survivor collects from the matches it beat
   let all = 0;
   for (const f of found) all |= classesOf(f.m);
-  const kept: Map<string, { classes: number; also: string[] }>[] = Array.from({ length: n }, () => new Map());
+  const kept: Map<string, { classes: number; also: string[] }>[] = Array.from({ length: n }, () => new Map<string, { classes: number; also: string[] }>());
   for (let bit = 1; bit !== 0 && bit <= all; bit <<= 1) {
     if ((all & bit) === 0) continue;
     const holds = (i: number) => (classesOf(found[i]!.m) & bit) !== 0;

@@ -48,7 +48,6 @@ export const FALSE_POSITIVE_LABEL = 'false-positive';
 export const ACCEPTED_RISK_LABEL = 'accepted-risk';
 
 export function issueTitle(s: IssueSubject, firstPath: string): string {
-  // eslint-disable-next-line no-control-regex -- control characters are exactly what a title must not carry
   const title = `Leaked ${s.providerName} key in ${firstPath}`.replace(/[\u0000-\u001f\u007f]+/g, ' ');
   return title.length > 250 ? title.slice(0, 249) + '…' : title;
 }
