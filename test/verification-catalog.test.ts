@@ -244,7 +244,7 @@ describe.concurrent('verify blocks against documented issuers', () => {
     for (const c of casesFor(route)) {
       const issuer = await DocumentedIssuer.start(route, c.response, fx.credential, keys);
       try {
-        const verifier = createVerifier({ registry: new SecretRegistry(), baseUrls: { [spec.issuer]: issuer.url }, allowUnsafe: true, maxPauseMs: 0 });
+        const verifier = createVerifier({ registry: new SecretRegistry(), baseUrls: { [spec.issuer]: issuer.url }, allowInsecure: true, allowUnsafe: true, maxPauseMs: 0 });
         const v = await verifier.verify({ detector: d, secret: fx.secret, parts: fx.parts, fingerprint: `${id}-${c.label}` });
         const label = `${id} [${c.label}]: ${v.status} (${v.reason})`;
         if (fx.neverSends) {
@@ -269,7 +269,7 @@ describe.concurrent('verify blocks against documented issuers', () => {
     const fake = await FakeIssuer.start();
     try {
       const baseUrls = Object.fromEntries(unsafe.map((d) => [d.def.verify!.issuer, fake.baseUrl(d.def.verify!.issuer)]));
-      const verifier = createVerifier({ registry: new SecretRegistry(), baseUrls });
+      const verifier = createVerifier({ registry: new SecretRegistry(), baseUrls, allowInsecure: true });
       for (const d of unsafe) {
         const v = await verifier.verify({ detector: d, secret: `kl${randomBytes(18).toString('hex')}`, parts: {}, fingerprint: `unsafe-${d.def.id}` });
         expect(v.reason).toMatch(/^skipped: side effects \(/);

@@ -90,7 +90,8 @@ function make(over: Partial<VerifierOptions> = {}) {
   const registry = new SecretRegistry();
   const lines: string[] = [];
   const logger = createLogger({ registry: new SecretRegistry(), level: 'debug', write: (l) => lines.push(l) });
-  const verifier = createVerifier({ registry, logger, baseUrls: fake.baseUrls(), timeoutMs: 2000, ...over });
+  // The fake issuers are operator overrides on loopback http: allowed only with --allow-insecure-issuers.
+  const verifier = createVerifier({ registry, logger, baseUrls: fake.baseUrls(), allowInsecure: true, timeoutMs: 2000, ...over });
   return { verifier, lines, registry };
 }
 
@@ -224,12 +225,14 @@ describe('where a key may go', () => {
 
   it('a data-derived host must be allowlisted and resolve to a public address', async () => {
     const seen: string[] = [];
-    const fetchSpy: VerifierOptions['fetch'] = async (url, init) => {
+    const pins: unknown[] = [];
+    const fetchSpy: VerifierOptions['fetch'] = async (url, init, pin) => {
       seen.push(url);
+      pins.push(pin);
       return fetch(url, init);
     };
     const lookups: Record<string, string> = { 'loop.myshopify.com': '127.0.0.1', 'meta.myshopify.com': '169.254.169.254', 'v6.myshopify.com': '::ffff:10.0.0.1' };
-    const { verifier } = make({ baseUrls: {}, fetch: fetchSpy, lookup: async (h) => [{ address: lookups[h] ?? '93.184.216.34', family: 4 }] });
+    const { verifier } = make({ baseUrls: {}, allowInsecure: false, fetch: fetchSpy, lookup: async (h) => [{ address: lookups[h] ?? '93.184.216.34', family: 4 }] });
     const key = `shpat_${rand()}`;
     const v = async (shop: string) => verifier.verify({ ...req(shopifyDet, key, { shop }), fingerprint: rand() });
     expect((await v('evil.example.com')).reason).toBe('refused: host evil.example.com is not in allowed_hosts');
@@ -244,13 +247,19 @@ describe('where a key may go', () => {
     const pub = await v('shop.myshopify.com');
     expect(pub.reason).toMatch(/^network: /);
     expect(seen).toEqual(['https://shop.myshopify.com/admin/oauth/access_scopes.json']);
+    // ...to the address that was checked, not to a second DNS answer
+    expect(pins).toEqual([{ address: '93.184.216.34', family: 4 }]);
   });
 
-  it('an operator base URL is trusted as given (http, loopback)', async () => {
+  it('an operator base URL is used as given when https, or http on loopback with allowInsecure', async () => {
     const { verifier } = make({ baseUrls: { shopify: fake.baseUrl('shopify') } });
     const key = `shpat_${rand()}`;
     fake.setKey('shopify', key);
     expect((await verifier.verify(req(shopifyDet, key, { shop: 'loop.myshopify.com' }))).status).toBe('live');
+    expect(() => make({ baseUrls: { shopify: fake.baseUrl('shopify') }, allowInsecure: false })).toThrow(/issuers\.shopify\.baseUrl: plain http to a loopback host needs --allow-insecure-issuers/);
+    expect(() => make({ baseUrls: { shopify: 'http://shop.example.com' } })).toThrow(/plain http is refused/);
+    expect(() => make({ baseUrls: { shopify: 'https://user:pw@shop.example.com' } })).toThrow(/credentials in the URL are refused/);
+    expect(() => make({ baseUrls: { shopify: 'https://shop.example.com/admin' } })).not.toThrow();
   });
 
   it('an official base URL that is not https is refused', async () => {

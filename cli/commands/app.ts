@@ -5,8 +5,8 @@ import type { CommandContext } from '../context.js';
 import { ConfigError } from '../../src/core/errors.js';
 import { appCredentialsFromEnv } from '../../src/adapters/github/app.js';
 import { resolveGitHubUrl } from '../../src/adapters/github/client.js';
-import { loadConfig } from '../../src/config/load.js';
-import { defaultLoopConfig, parseLoopConfig } from '../../src/loop/config.js';
+import { loadOperatorConfig, unusedCwdConfigHint } from '../../src/config/load.js';
+import { issuerOverrides } from '../../src/config/normalize.js';
 import { defaultCacheDir } from '../../src/sources/mirror.js';
 import { startApp, type AppRuntimeOptions } from '../../src/app/runtime.js';
 import { createLogger, type Level } from '../../src/util/logger.js';
@@ -20,11 +20,15 @@ export interface AppCommandOptions {
   githubUrl?: string;
   keyFile?: string;
   config?: string;
+  /** false: --no-repo-config (repositories' own .keyloop.yaml are not read). */
+  repoConfig: boolean;
   detectors?: string;
   concurrency: number;
   maxBody: number;
   maxBlobSize: number;
   verify: boolean;
+  /** --allow-insecure-issuers: loopback http issuer URLs (test fakes). */
+  allowInsecureIssuers?: boolean;
   issues: boolean;
   checkRuns: boolean;
   scanNewRepos: boolean;
@@ -35,30 +39,50 @@ export interface AppCommandOptions {
 
 /** The part of the runtime options both `app` and `receive` derive from flags, env and .keyloop.yaml. */
 export function runtimeOptions(
-  opts: Pick<AppCommandOptions, 'db' | 'cacheDir' | 'githubUrl' | 'keyFile' | 'config' | 'detectors' | 'maxBlobSize' | 'verify' | 'issues' | 'checkRuns' | 'scanNewRepos' | 'logLevel'>,
+  opts: Pick<
+    AppCommandOptions,
+    | 'db'
+    | 'cacheDir'
+    | 'githubUrl'
+    | 'keyFile'
+    | 'config'
+    | 'repoConfig'
+    | 'detectors'
+    | 'maxBlobSize'
+    | 'verify'
+    | 'allowInsecureIssuers'
+    | 'issues'
+    | 'checkRuns'
+    | 'scanNewRepos'
+    | 'logLevel'
+  >,
   ctx: CommandContext,
   registry: SecretRegistry,
 ): Omit<AppRuntimeOptions, 'app' | 'token'> {
-  const config = loadConfig({ root: ctx.cwd, explicit: opts.config ? resolve(ctx.cwd, opts.config) : undefined, env: ctx.env });
-  const loopConfig = config.source ? parseLoopConfig({ owners: config.owners, issues: config.issues, policy: config.policy }, config.source) : defaultLoopConfig();
-  const issuerUrls: Record<string, string> = {};
-  for (const [id, o] of Object.entries(config.issuers ?? {})) issuerUrls[id] = o.baseUrl;
+  const config = loadOperatorConfig({ explicit: opts.config, cwd: ctx.cwd, env: ctx.env });
+  const logger = createLogger({ registry, level: opts.logLevel ?? 'info', write: (l) => ctx.stderr.write(l + '\n') });
+  const hint = unusedCwdConfigHint(ctx.cwd, config);
+  if (hint) logger.warn(hint);
+  const githubUrl = resolveGitHubUrl(opts.githubUrl, ctx.env);
   return {
     dbPath: resolve(ctx.cwd, opts.db),
     cacheDir: resolve(ctx.cwd, opts.cacheDir ?? defaultCacheDir(ctx.env)),
-    githubUrl: resolveGitHubUrl(opts.githubUrl, ctx.env),
+    githubUrl,
     env: ctx.env,
     registry,
-    logger: createLogger({ registry, level: opts.logLevel ?? 'info', write: (l) => ctx.stderr.write(l + '\n') }),
+    logger,
     fingerprintKey: config.fingerprintKey,
+    suppression: config.suppression,
+    repoConfig: opts.repoConfig !== false,
     maxBlobSize: opts.maxBlobSize,
     ...(opts.detectors ? { detectorsDir: resolve(ctx.cwd, opts.detectors) } : {}),
     ...(opts.keyFile ? { keyFile: resolve(ctx.cwd, opts.keyFile) } : {}),
     verify: opts.verify,
-    issuerUrls,
+    allowInsecureIssuers: !!opts.allowInsecureIssuers,
+    issuerUrls: issuerOverrides(config, { flag: opts.githubUrl, env: ctx.env }),
     checkRuns: opts.checkRuns,
     scanNewRepos: opts.scanNewRepos,
-    ...(opts.issues ? { loopConfig } : {}),
+    ...(opts.issues ? { loopConfig: config.loop } : {}),
   };
 }
 

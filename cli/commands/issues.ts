@@ -3,7 +3,9 @@
 import { resolve } from 'node:path';
 import type { CommandContext } from '../context.js';
 import { resolveGitHubUrl, resolveToken } from '../../src/adapters/github/client.js';
-import { loadConfig } from '../../src/config/load.js';
+import { loadOperatorConfig, unusedCwdConfigHint } from '../../src/config/load.js';
+import { issuerOverrides } from '../../src/config/normalize.js';
+import { checkIssuerOverrides } from '../../src/verification/net.js';
 import { defaultDetectorsDir, loadCatalog } from '../../src/detection/load.js';
 import { runLoopOnStore } from '../../src/loop/org-hook.js';
 import { describeAction } from '../../src/loop/plan.js';
@@ -23,6 +25,7 @@ export interface IssuesCommandOptions {
   detectors?: string;
   repos?: string[];
   format: 'text' | 'json';
+  allowInsecureIssuers?: boolean;
 }
 
 export async function issuesCommand(opts: IssuesCommandOptions, ctx: CommandContext, client?: { throttle?: boolean; retryAfterBaseValue?: number }): Promise<number> {
@@ -30,13 +33,29 @@ export async function issuesCommand(opts: IssuesCommandOptions, ctx: CommandCont
   const token = resolveToken(opts.token, ctx.env);
   if (token) registry.add(token);
   const logger = createLogger({ registry, write: (l) => ctx.stderr.write(l + '\n') });
-  const config = loadConfig({ root: ctx.cwd, explicit: opts.config ? resolve(ctx.cwd, opts.config) : undefined, env: ctx.env });
+  const config = loadOperatorConfig({ explicit: opts.config, cwd: ctx.cwd, env: ctx.env });
+  const hint = unusedCwdConfigHint(ctx.cwd, config);
+  if (hint) logger.warn(hint);
+  const issuerUrls = issuerOverrides(config, { flag: opts.githubUrl, env: ctx.env });
+  if (opts.verify) checkIssuerOverrides(issuerUrls, !!opts.allowInsecureIssuers);
   const catalog = loadCatalog(opts.detectors ? resolve(ctx.cwd, opts.detectors) : defaultDetectorsDir());
   const store = openExistingStoreWithKey(opts.db, ctx.cwd, () => loadKey({ env: ctx.env, keyFile: opts.keyFile ? resolve(ctx.cwd, opts.keyFile) : undefined }));
   try {
     const result = await runLoopOnStore(
       store,
-      { config, catalog, githubUrl: resolveGitHubUrl(opts.githubUrl, ctx.env), token, registry, logger, dryRun: opts.dryRun, verify: opts.verify, ...(client ? { client } : {}) },
+      {
+        config,
+        catalog,
+        githubUrl: resolveGitHubUrl(opts.githubUrl, ctx.env),
+        issuerUrls,
+        allowInsecureIssuers: !!opts.allowInsecureIssuers,
+        token,
+        registry,
+        logger,
+        dryRun: opts.dryRun,
+        verify: opts.verify,
+        ...(client ? { client } : {}),
+      },
       opts.repos?.length ? { repos: opts.repos } : {},
     );
     if (opts.format === 'json') {

@@ -5,17 +5,17 @@ import { resolve } from 'node:path';
 import type { CommandContext } from '../context.js';
 import { ConfigError } from '../../src/core/errors.js';
 import { createGitHubClient, GitHubRepoHost, resolveGitHubUrl, resolveToken } from '../../src/adapters/github/index.js';
-import { loadConfig } from '../../src/config/load.js';
+import { globMatcher } from '../../src/config/glob.js';
+import { loadOperatorConfig, unusedCwdConfigHint } from '../../src/config/load.js';
+import { checkDetectorIds } from '../../src/config/normalize.js';
 import { createEngine } from '../../src/detection/engine.js';
 import { defaultDetectorsDir, loadCatalog } from '../../src/detection/load.js';
-import { suppress } from '../../src/run/scan.js';
 import { suppressedFingerprints } from '../../src/loop/triage.js';
 import { scanOrg, type AfterScanContext, type OrgScanSummary } from '../../src/sources/github-org.js';
 import { defaultCacheDir } from '../../src/sources/mirror.js';
 import { loadKey, openStore } from '../../src/store/index.js';
 import { createLogger } from '../../src/util/logger.js';
 import { SecretRegistry } from '../../src/util/redact.js';
-import picomatch from 'picomatch';
 import { renderTable } from './secrets.js';
 
 export interface OrgCommandOptions {
@@ -34,6 +34,8 @@ export interface OrgCommandOptions {
   gitBackend: 'auto' | 'native' | 'isomorphic';
   maxBlobSize: number;
   config?: string;
+  /** false: --no-repo-config (each repository's .keyloop.yaml is not read). */
+  repoConfig?: boolean;
   detectors?: string;
   progress: boolean;
   refetch: boolean;
@@ -57,10 +59,13 @@ export async function orgCommand(opts: OrgCommandOptions, ctx: CommandContext, d
   const baseUrl = resolveGitHubUrl(opts.githubUrl, ctx.env);
   if (!token) logger.warn('no token (--token / GITHUB_TOKEN): only public repositories, and a low API rate limit');
 
-  const config = loadConfig({ root: ctx.cwd, explicit: opts.config ? resolve(ctx.cwd, opts.config) : undefined, env: ctx.env });
+  const config = loadOperatorConfig({ explicit: opts.config, cwd: ctx.cwd, env: ctx.env });
+  const hint = unusedCwdConfigHint(ctx.cwd, config);
+  if (hint) logger.warn(hint);
   const catalog = loadCatalog(opts.detectors ? resolve(ctx.cwd, opts.detectors) : defaultDetectorsDir());
+  checkDetectorIds(config, new Set(catalog.byId.keys()));
   const engine = createEngine(catalog);
-  const excluded = config.paths.exclude.length ? picomatch(config.paths.exclude, { dot: true }) : null;
+  const excluded = globMatcher(config.suppression.excludePaths);
 
   const octokit = createGitHubClient({ baseUrl, token, logger, ...deps.client });
   const host = new GitHubRepoHost(octokit, { token });
@@ -86,8 +91,10 @@ export async function orgCommand(opts: OrgCommandOptions, ctx: CommandContext, d
       rescan: opts.rescan,
       fingerprintKey: config.fingerprintKey,
       gitBackend: opts.gitBackend,
-      excludePath: excluded ? (p) => excluded(p) : undefined,
-      suppress: (f) => suppress(f, config, triaged),
+      excludePath: excluded ?? undefined,
+      suppression: config.suppression,
+      suppressFingerprints: triaged,
+      repoConfig: opts.repoConfig !== false,
       registry,
       logger,
       signal: ctx.signal,
@@ -108,17 +115,27 @@ function summaryJson(s: OrgScanSummary) {
   return { runId: s.runId, org: s.org, status: s.status, resumed: s.resumed, elapsedMs: s.elapsedMs, run: s.run, repos: s.repos };
 }
 
+/** One line naming the repositories whose own .keyloop.yaml hid findings, or ''. */
+function suppressionLine(s: OrgScanSummary): string {
+  const by = s.repos.filter((r) => r.suppressedByRepoConfig > 0);
+  if (by.length === 0) return '';
+  const list = by.map((r) => `${r.repo} ${r.suppressedByRepoConfig}`).join(', ');
+  return `suppressed by repository .keyloop.yaml: ${list} (--no-repo-config reports them)\n`;
+}
+
 function summaryTable(s: OrgScanSummary): string {
   const rows = s.repos
     .filter((r) => r.status !== 'resumed')
-    .map((r) => [r.repo, r.status, r.mirror ?? '-', String(r.blobsScanned), String(r.findings), String(r.newSecrets), `${r.elapsedMs} ms`, r.error ?? '']);
+    .map((r) => [r.repo, r.status, r.mirror ?? '-', String(r.blobsScanned), String(r.findings), String(r.newSecrets), String(r.suppressedByRepoConfig), `${r.elapsedMs} ms`, r.error ?? '']);
   const run = s.run;
   const resumed = s.repos.filter((r) => r.status === 'resumed').length;
   return (
-    renderTable(['REPO', 'STATUS', 'MIRROR', 'BLOBS', 'FINDINGS', 'NEW', 'TIME', 'ERROR'], rows, { maxWidth: { 0: 40, 7: 80 } }) +
+    renderTable(['REPO', 'STATUS', 'MIRROR', 'BLOBS', 'FINDINGS', 'NEW', 'REPO-SUPPRESSED', 'TIME', 'ERROR'], rows, { maxWidth: { 0: 40, 8: 80 } }) +
     '\n' +
     `run ${run.id} ${run.status}${s.resumed ? ` (resumed; ${resumed} repos done before)` : ''}: ${run.reposTotal} repos, ` +
     `${run.reposDone} done, ${run.reposFailed} failed; ${run.blobsScanned} blobs scanned (${(run.bytesScanned / 1e6).toFixed(1)} MB), ` +
-    `${run.findings} findings, ${run.newSecrets} new secrets; ${(s.elapsedMs / 1000).toFixed(2)} s\n`
+    `${run.findings} findings, ${run.newSecrets} new secrets, ${run.suppressedByRepoConfig} suppressed by repository configs; ` +
+    `${(s.elapsedMs / 1000).toFixed(2)} s\n` +
+    suppressionLine(s)
   );
 }

@@ -25,9 +25,11 @@ export interface ReceiveCommandOptions {
   token?: string;
   keyFile?: string;
   config?: string;
+  repoConfig: boolean;
   detectors?: string;
   maxBlobSize: number;
   verify: boolean;
+  allowInsecureIssuers?: boolean;
   issues: boolean;
   checkRuns: boolean;
   scanNewRepos: boolean;

@@ -21,6 +21,8 @@ export interface ScanCommandOptions {
   gitBackend: 'auto' | 'native' | 'isomorphic';
   maxBlobSize: number;
   config?: string;
+  /** false: --no-repo-config. */
+  repoConfig: boolean;
   baseline?: string;
   detectors?: string;
   jobs?: number;
@@ -28,6 +30,7 @@ export interface ScanCommandOptions {
   verifyUnsafe: boolean;
   onlyLive: boolean;
   githubUrl?: string;
+  allowInsecureIssuers: boolean;
   progress: boolean;
   /** Report only findings at this confidence or above (default low: all). */
   minConfidence?: Confidence;
@@ -51,12 +54,14 @@ export async function scanCommand(opts: ScanCommandOptions, ctx: CommandContext)
     gitBackend: opts.gitBackend,
     maxBlobSize: opts.maxBlobSize,
     config: opts.config,
+    repoConfig: opts.repoConfig,
     baseline: opts.baseline,
     detectorsDir: opts.detectors,
     jobs: opts.jobs,
     verify: opts.verify || opts.onlyLive,
     verifyUnsafe: opts.verifyUnsafe,
     githubUrl: opts.githubUrl,
+    allowInsecureIssuers: opts.allowInsecureIssuers,
     registry,
     logger,
     signal: ctx.signal,

@@ -6,7 +6,10 @@ import { gitSource, inThreadMatcher, scanSource, type RawFinding } from '../core
 import type { Engine } from '../detection/types.js';
 import type { GitHubClient } from '../adapters/github/client.js';
 import { publishCheckRun, renderCheckRun, type CheckFinding } from '../adapters/github/check-runs.js';
+import type { Suppression } from '../config/normalize.js';
+import { suppress } from '../config/suppress.js';
 import { openRepo } from '../objects/open.js';
+import { mirrorRepositoryConfig } from '../sources/repo-config.js';
 import type { Store } from '../store/sqlite.js';
 import type { Verifier } from '../verification/verify.js';
 import type { Logger } from '../util/logger.js';
@@ -45,6 +48,10 @@ export interface AppDeps {
   registry: SecretRegistry;
   logger: Logger;
   fingerprintKey: string;
+  /** The operator config's allowlists and disabled detectors. */
+  suppression?: Suppression;
+  /** Apply each repository's own .keyloop.yaml (read from its default branch), counting what it drops. */
+  repoConfig?: boolean;
   maxBlobSize: number;
   verifier?: Verifier;
   loop?: FindingsLoop;
@@ -68,6 +75,8 @@ export interface ScanSummary {
   blobs: number;
   findings: number;
   newSecrets: number;
+  /** Findings the repository's own .keyloop.yaml dropped. */
+  suppressedByRepoConfig?: number;
   conclusion?: 'success' | 'failure';
   checkRunId?: number;
   reason?: string;
@@ -98,6 +107,7 @@ interface ScanOutcome {
   commits: number;
   blobs: number;
   newSecrets: number;
+  suppressedByRepoConfig: number;
   issues: { ref: string; url: string | null }[];
   runId: number;
 }
@@ -139,6 +149,10 @@ async function scanAndRecord(
       await objects.close();
     }
     signal.throwIfAborted();
+    const repoConfig = deps.repoConfig ? await mirrorRepositoryConfig(gitDir, repo, new Set(deps.engine.catalog.byId.keys())) : null;
+    for (const w of repoConfig?.warnings ?? []) deps.logger.warn(`app: ${w}`);
+    const kept = suppress(result.findings, { operator: deps.suppression ?? null, repository: repoConfig?.suppression ?? null });
+    result.findings = kept.findings;
     timings.scanMs = Date.now() - t;
 
     t = Date.now();
@@ -147,6 +161,7 @@ async function scanAndRecord(
       blobs,
       bytesScanned: result.stats.bytes,
       elapsedMs: result.stats.elapsedMs,
+      suppressedByRepoConfig: kept.byRepository,
     });
     timings.storeMs = Date.now() - t;
 
@@ -173,7 +188,7 @@ async function scanAndRecord(
       timings.loopMs = Date.now() - t;
     }
     deps.store.finishRun(run.id, 'completed');
-    return { findings: result.findings, commits, blobs: blobs.size, newSecrets: rec.newSecrets, issues, runId: run.id };
+    return { findings: result.findings, commits, blobs: blobs.size, newSecrets: rec.newSecrets, suppressedByRepoConfig: kept.byRepository, issues, runId: run.id };
   } catch (err) {
     const msg = deps.registry.scrub((err as Error).message ?? String(err));
     deps.store.recordRepoFailure(run.id, repo.fullName, msg);
@@ -212,6 +227,7 @@ async function handlePush(deps: AppDeps, job: PushJob, signal: AbortSignal): Pro
       commits: out.commits,
       blobs: out.blobs,
       issues: out.issues,
+      suppressedByRepoConfig: out.suppressedByRepoConfig,
     });
     conclusion = rendered.conclusion;
     const client = await deps.github.client(job.installationId);
@@ -230,6 +246,7 @@ async function handlePush(deps: AppDeps, job: PushJob, signal: AbortSignal): Pro
     blobs: out.blobs,
     findings: out.findings.length,
     newSecrets: out.newSecrets,
+    ...(out.suppressedByRepoConfig ? { suppressedByRepoConfig: out.suppressedByRepoConfig } : {}),
     ...(conclusion ? { conclusion } : {}),
     ...(checkRunId !== undefined ? { checkRunId } : {}),
   };
@@ -246,7 +263,16 @@ async function handleFullScan(deps: AppDeps, job: FullScanJob, signal: AbortSign
   if (sync.refsAfter.size === 0) return { kind: 'full-scan', repo: job.repo.fullName, commits: 0, blobs: 0, findings: 0, newSecrets: 0, reason: 'empty-repository', timings };
   const out = await scanAndRecord(deps, job.repo, sync.gitDir, { kind: 'all' }, job.installationId, job.repo.fullName, 'app', signal, timings, true);
   deps.logger.info(`app: full scan ${job.repo.fullName}: ${out.blobs} blob(s), ${out.findings.length} finding(s)`);
-  return { kind: 'full-scan', repo: job.repo.fullName, commits: out.commits, blobs: out.blobs, findings: out.findings.length, newSecrets: out.newSecrets, timings };
+  return {
+    kind: 'full-scan',
+    repo: job.repo.fullName,
+    commits: out.commits,
+    blobs: out.blobs,
+    findings: out.findings.length,
+    newSecrets: out.newSecrets,
+    ...(out.suppressedByRepoConfig ? { suppressedByRepoConfig: out.suppressedByRepoConfig } : {}),
+    timings,
+  };
 }
 
 function handleRepos(deps: AppDeps, job: ReposJob, guid: string): { added: string[]; removed: string[]; scansQueued: number } {

@@ -9,6 +9,7 @@ import { cloneUrlFor, gitBaseUrl } from '../adapters/github/clone-url.js';
 import { GitHubIssueTracker } from '../adapters/github/issue-tracker.js';
 import { systemClock } from '../core/ports.js';
 import type { Catalog } from '../detection/types.js';
+import { checkDetectorIds, type Suppression } from '../config/normalize.js';
 import type { LoopConfig } from '../loop/config.js';
 import { catalogReverify, runIssueLoop } from '../loop/run.js';
 import { loadKey } from '../store/secret-key.js';
@@ -32,12 +33,18 @@ export interface AppRuntimeOptions {
   app?: { appId: number; privateKey: string };
   token?: string;
   fingerprintKey: string;
+  /** The operator config's allowlists and disabled detectors. */
+  suppression?: Suppression;
+  /** Read each repository's .keyloop.yaml (default branch) as a narrowing-only config (default true). */
+  repoConfig?: boolean;
   maxBlobSize?: number;
   detectorsDir?: string;
   /** Verify findings with their issuers (default true). */
   verify?: boolean;
   /** Issuer base URL overrides (`github` defaults to githubUrl). */
   issuerUrls?: Record<string, string>;
+  /** --allow-insecure-issuers: loopback http issuer URLs, including a loopback githubUrl (tests). */
+  allowInsecureIssuers?: boolean;
   checkRuns?: boolean;
   scanNewRepos?: boolean;
   concurrency?: number;
@@ -111,6 +118,7 @@ export function createAppRuntime(opts: AppRuntimeOptions): AppRuntime {
   const store = openStore(opts.dbPath, { key: () => loadKey({ env: opts.env, keyFile: opts.keyFile, create: true }) });
   try {
     const catalog = loadCatalog(opts.detectorsDir ?? defaultDetectorsDir());
+    if (opts.suppression) checkDetectorIds({ kind: 'operator', suppression: opts.suppression }, new Set(catalog.byId.keys()));
     const engine = createEngine(catalog);
     const githubApp = opts.app
       ? new GitHubApp({ appId: opts.app.appId, privateKey: opts.app.privateKey, baseUrl: opts.githubUrl, logger: opts.logger, client: opts.client })
@@ -121,6 +129,7 @@ export function createAppRuntime(opts: AppRuntimeOptions): AppRuntime {
         ? undefined
         : createVerifier({
             baseUrls: { github: opts.githubUrl, ...opts.issuerUrls },
+            allowInsecure: !!opts.allowInsecureIssuers,
             registry: opts.registry,
             logger: opts.logger,
             cache: store.verificationCache(),
@@ -136,6 +145,8 @@ export function createAppRuntime(opts: AppRuntimeOptions): AppRuntime {
       registry: opts.registry,
       logger: opts.logger,
       fingerprintKey: opts.fingerprintKey,
+      ...(opts.suppression ? { suppression: opts.suppression } : {}),
+      repoConfig: opts.repoConfig ?? true,
       maxBlobSize: opts.maxBlobSize ?? 50 * 1024 * 1024,
       ...(verifier ? { verifier } : {}),
       ...(opts.loopConfig

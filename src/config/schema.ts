@@ -1,11 +1,15 @@
-// .keyloop.yaml as written. Unknown keys are errors, reported with the path of the bad field.
+// keyloop configuration as written (YAML). Unknown keys are errors in operator files, reported with the field path.
+// Which fields a repository's own .keyloop.yaml may set is REPOSITORY_FIELDS: only those that narrow the report.
 import { z } from 'zod';
 
 const IssuerOverride = z.object({ baseUrl: z.string().url() }).strict();
 
+/** One allowlisted fingerprint (hex, as keyloop prints it). */
+export const FingerprintEntry = z.string().regex(/^[0-9a-f]{16,64}$/, 'expected a hex fingerprint');
+
 export const ConfigFile = z
   .object({
-    /** Glob patterns (picomatch, matched against repo-relative paths) never scanned. */
+    /** Glob patterns (picomatch, matched against repo-relative paths) never scanned / reported. */
     paths: z.object({ exclude: z.array(z.string()).default([]) }).strict().default({ exclude: [] }),
     detectors: z
       .object({
@@ -18,15 +22,15 @@ export const ConfigFile = z
       .default({ disable: [], only: [] }),
     allow: z
       .object({
-        /** RE2 patterns: a finding whose secret or line matches one is dropped. */
+        /** RE2 patterns: a finding whose secret matches one is dropped. */
         regexes: z.array(z.string()).default([]),
         /** Fingerprints (hex, as printed by keyloop) accepted as not-a-leak. */
-        fingerprints: z.array(z.string().regex(/^[0-9a-f]{16,64}$/, 'expected a hex fingerprint')).default([]),
+        fingerprints: z.array(FingerprintEntry).default([]),
       })
       .strict()
       .default({ regexes: [], fingerprints: [] }),
     fingerprint: z.object({ key: z.string().min(8) }).strict().optional(),
-    /** Per-issuer base URL overrides: `issuers.github.baseUrl` (GitHub Enterprise), test fakes… */
+    /** Per-issuer base URL overrides: `issuers.github.baseUrl` (GitHub Enterprise), test fakes… Operator only. */
     issuers: z.record(z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'issuer ids are lowercase'), IssuerOverride).default({}),
     verify: z
       .object({
@@ -42,3 +46,11 @@ export const ConfigFile = z
   })
   .strict();
 export type ConfigFile = z.infer<typeof ConfigFile>;
+
+/**
+ * The only fields a repository config (a `.keyloop.yaml` inside scanned content) may set: each can only drop
+ * findings from the report. Everything else (issuers, verify, fingerprint, owners, issues, policy) decides where
+ * data goes or who is told, so it comes from the operator alone.
+ */
+export const REPOSITORY_FIELDS = ['paths.exclude', 'detectors.disable', 'detectors.only', 'allow.regexes', 'allow.fingerprints'] as const;
+export type RepositoryField = (typeof REPOSITORY_FIELDS)[number];

@@ -1,6 +1,5 @@
 // Wires the issue loop into the end of a `keyloop org` run (OrgCommandDeps.afterScan) and into `keyloop issues`.
-import { resolve } from 'node:path';
-import type { LoadedConfig } from '../config/load.js';
+import { issuerOverrides, type OperatorConfig } from '../config/normalize.js';
 import type { Clock } from '../core/ports.js';
 import { systemClock } from '../core/ports.js';
 import type { Catalog } from '../detection/types.js';
@@ -10,16 +9,21 @@ import type { AfterScanContext } from '../sources/github-org.js';
 import type { Store } from '../store/sqlite.js';
 import type { Logger } from '../util/logger.js';
 import type { SecretRegistry } from '../util/redact.js';
+import { checkIssuerOverrides } from '../verification/net.js';
 import { createVerifier } from '../verification/verify.js';
 import type { FetchLike } from '../verification/http-client.js';
-import { parseLoopConfig } from './config.js';
 import { catalogReverify, runIssueLoop, type LoopResult } from './run.js';
 
 export interface IssueLoopSetup {
-  config: LoadedConfig;
+  /** Operator config only: a scanned repository's config never reaches the issue loop. */
+  config: OperatorConfig;
   catalog: Catalog;
   /** GitHub API base URL (issues, commits API, revocation). */
   githubUrl: string;
+  /** Verification base URLs by issuer id (issuerOverrides: flags, then the operator file, then env). */
+  issuerUrls?: Record<string, string>;
+  /** --allow-insecure-issuers: loopback http issuer URLs (test fakes). */
+  allowInsecureIssuers?: boolean;
   token?: string;
   registry: SecretRegistry;
   logger: Logger;
@@ -34,16 +38,8 @@ export interface IssueLoopSetup {
   print?: (line: string) => void;
 }
 
-/** Verifier base URLs as `keyloop scan` builds them: `issuers.<id>.baseUrl`, and GitHub tokens at the GitHub API. */
-function baseUrls(config: LoadedConfig, githubUrl: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [id, o] of Object.entries(config.issuers)) out[id] = o.baseUrl;
-  if (!out.github && githubUrl !== 'https://api.github.com') out.github = githubUrl;
-  return out;
-}
-
 export async function runLoopOnStore(store: Store, setup: IssueLoopSetup, extra: { runId?: number; verifiedSince?: string; repos?: string[] } = {}): Promise<LoopResult> {
-  const loopConfig = parseLoopConfig(setup.config, setup.config.source ?? '.keyloop.yaml');
+  const loopConfig = setup.config.loop;
   const clock = setup.clock ?? systemClock;
   const octokit = createGitHubClient({ baseUrl: setup.githubUrl, token: setup.token, logger: setup.logger, ...setup.client });
   const anonymous = createGitHubClient({ baseUrl: setup.githubUrl, logger: setup.logger, retries: 0, ...setup.client });
@@ -52,7 +48,8 @@ export async function runLoopOnStore(store: Store, setup: IssueLoopSetup, extra:
     setup.verify === false
       ? null
       : createVerifier({
-          baseUrls: baseUrls(setup.config, setup.githubUrl),
+          baseUrls: setup.issuerUrls ?? issuerOverrides(setup.config, { env: {} }),
+          allowInsecure: !!setup.allowInsecureIssuers,
           timeoutMs: setup.config.verify.timeoutMs,
           registry: setup.registry,
           logger: setup.logger,
@@ -93,20 +90,33 @@ export function issueLoopAfterScan(setup: IssueLoopSetup & { startedAt?: string 
  * GitHub URL/token, --dry-run): `orgCommand(opts, ctx, { afterScan: await orgIssueLoop(opts, ctx) })`.
  */
 export async function orgIssueLoop(
-  opts: { config?: string; detectors?: string; githubUrl?: string; token?: string; dryRun?: boolean; verify?: boolean; issues?: boolean },
+  opts: {
+    config?: string;
+    detectors?: string;
+    githubUrl?: string;
+    token?: string;
+    dryRun?: boolean;
+    verify?: boolean;
+    issues?: boolean;
+    allowInsecureIssuers?: boolean;
+  },
   ctx: { cwd: string; env: Record<string, string | undefined>; stdout: { write(s: string): unknown }; stderr: { write(s: string): unknown } },
   knobs: { client?: IssueLoopSetup['client']; clock?: Clock } = {},
 ): Promise<((ctx: AfterScanContext) => Promise<void>) | undefined> {
-  const { loadConfig } = await import('../config/load.js');
+  const { resolve } = await import('node:path');
+  const { loadOperatorConfig } = await import('../config/load.js');
   const { defaultDetectorsDir, loadCatalog } = await import('../detection/load.js');
   const { resolveGitHubUrl, resolveToken } = await import('../adapters/github/client.js');
   const { createLogger } = await import('../util/logger.js');
   const { SecretRegistry } = await import('../util/redact.js');
-  const config = loadConfig({ root: ctx.cwd, explicit: opts.config ? resolve(ctx.cwd, opts.config) : undefined, env: ctx.env });
+  const config = loadOperatorConfig({ explicit: opts.config, cwd: ctx.cwd, env: ctx.env });
   // The loop runs after every org run once the config has an `issues:` section (where issues go, who is
   // assigned) and `issues.enabled` is not false; --issues / --dry-run turn it on without one, --no-issues turns it off.
-  const enabled = opts.issues ?? (opts.dryRun || (config.issues !== undefined && config.loop.issues.enabled));
+  const enabled = opts.issues ?? (opts.dryRun || (config.issuesSection && config.loop.issues.enabled));
   if (!enabled) return undefined;
+  const issuerUrls = issuerOverrides(config, { flag: opts.githubUrl, env: ctx.env });
+  // Refused before the crawl, not after it.
+  if (opts.verify !== false) checkIssuerOverrides(issuerUrls, !!opts.allowInsecureIssuers);
   const registry = new SecretRegistry();
   const token = resolveToken(opts.token, ctx.env);
   if (token) registry.add(token);
@@ -115,6 +125,8 @@ export async function orgIssueLoop(
     config,
     catalog: loadCatalog(opts.detectors ? resolve(ctx.cwd, opts.detectors) : defaultDetectorsDir()),
     githubUrl: resolveGitHubUrl(opts.githubUrl, ctx.env),
+    issuerUrls,
+    allowInsecureIssuers: !!opts.allowInsecureIssuers,
     ...(token ? { token } : {}),
     registry,
     logger: createLogger({ registry, write: (l) => ctx.stderr.write(l + '\n') }),

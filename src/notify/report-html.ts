@@ -139,6 +139,12 @@ ${table(
   ['Detector', 'Secrets', 'True positives', 'False positives', 'Untriaged', 'Precision'],
   d.precision.map((p) => [esc(p.detector), String(p.secrets), String(p.truePositives), String(p.falsePositives), String(p.untriaged), `<span data-precision="${esc(p.detector)}">${percent(p.precision)}</span>`]),
 )}
+<h2>Suppressed by repositories' own .keyloop.yaml</h2>
+${table(
+  'repo-config-suppressions',
+  ['Repository', 'Findings suppressed', 'Runs', 'Last'],
+  d.repoConfigSuppressions.map((r) => [esc(r.repo), String(r.suppressed), String(r.runs), esc(r.lastAt.slice(0, 10))]),
+)}
 <h2>All secrets</h2>
 ${table('secrets', SECRET_HEAD, secretRows(d.secrets))}
 <script type="application/json" id="keyloop-data">${scriptJson(d)}</script>

@@ -59,6 +59,15 @@ export function renderReportMarkdown(d: ReportData): string {
       d.precision.map((p) => [p.detector, String(p.secrets), String(p.truePositives), String(p.falsePositives), String(p.untriaged), percent(p.precision)]),
     ),
   );
+  out.push("## Suppressed by repositories' own .keyloop.yaml", '');
+  out.push(
+    'Findings a repository dropped from its own report (allowlists, excluded paths, disabled detectors); `--no-repo-config` shows them.',
+    '',
+    table(
+      ['Repository', 'Findings suppressed', 'Runs', 'Last'],
+      d.repoConfigSuppressions.map((r) => [r.repo, String(r.suppressed), String(r.runs), day(r.lastAt)]),
+    ),
+  );
   out.push('## Exposure window per secret', '', 'From the first commit that introduced the secret to its rotation (or now, while it may still work).', '');
   out.push(table(['Fingerprint', 'Detector', 'Preview', 'Repos', 'Status', 'First commit', 'Rotated', 'Exposure', 'Owners'], d.secrets.map(secretRow)));
   return out.join('\n');

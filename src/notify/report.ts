@@ -77,6 +77,8 @@ export interface ReportData {
   owners: GroupReport[];
   oldestLive: SecretReport[];
   precision: DetectorPrecision[];
+  /** Findings dropped by the scanned repositories' own .keyloop.yaml (org and App runs), per repository. */
+  repoConfigSuppressions: { repo: string; suppressed: number; runs: number; lastAt: string }[];
 }
 
 export function median(xs: readonly number[]): number | null {
@@ -200,6 +202,7 @@ export function buildReport(store: Store, now: Date): ReportData {
       .sort((a, b) => (a.firstCommitAt ?? a.detectedAt).localeCompare(b.firstCommitAt ?? b.detectedAt))
       .slice(0, 10),
     precision,
+    repoConfigSuppressions: store.repoConfigSuppressions(),
   };
 }
 

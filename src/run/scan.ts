@@ -1,8 +1,10 @@
 // Composition root of `keyloop scan`: config → target → catalog/engine → pipeline → suppression → verification.
 import { availableParallelism } from 'node:os';
-import picomatch from 'picomatch';
-import RE2 from 're2';
-import { loadConfig, type LoadedConfig } from '../config/load.js';
+import { globMatcher } from '../config/glob.js';
+import { loadOperatorConfig, readRepositoryConfig } from '../config/load.js';
+import { checkDetectorIds, issuerOverrides, type OperatorConfig, type RepositoryConfig } from '../config/normalize.js';
+import { suppress } from '../config/suppress.js';
+import { checkIssuerOverrides } from '../verification/net.js';
 import { scanSource, inThreadMatcher, type ContentSource, type Matcher, type RawFinding, type ScanResult } from '../core/pipeline.js';
 import type { ScanStats } from '../core/model.js';
 import { createEngine } from '../detection/engine.js';
@@ -29,13 +31,18 @@ export interface ScanPathOptions {
   history?: boolean;
   gitBackend: 'auto' | 'native' | 'isomorphic';
   maxBlobSize: number;
+  /** --config: the operator file, relative to `cwd`. */
   config?: string;
+  /** false = --no-repo-config: ignore the scanned root's .keyloop.yaml. */
+  repoConfig?: boolean;
   baseline?: string;
   detectorsDir?: string;
   jobs?: number;
   verify?: boolean;
   verifyUnsafe?: boolean;
   githubUrl?: string;
+  /** --allow-insecure-issuers: loopback http issuer URLs (test fakes). */
+  allowInsecureIssuers?: boolean;
   registry: SecretRegistry;
   logger: Logger;
   signal?: AbortSignal;
@@ -52,7 +59,9 @@ export interface ScanPathOptions {
 export interface ScanPathResult {
   result: ScanResult;
   catalog: Catalog;
-  config: LoadedConfig;
+  config: { operator: OperatorConfig; repository: RepositoryConfig | null };
+  /** Findings the scanned repository's own .keyloop.yaml dropped. */
+  suppressedByRepository: number;
   target: ResolvedTarget;
   /** One-line messages for the user (unreadable files, corrupt objects, too-large blobs). */
   messages: string[];
@@ -63,6 +72,9 @@ export interface ScanPathResult {
 const ERROR_REASONS = new Set(['unreadable', 'missing-object', 'corrupt-object', 'error']);
 
 export async function scanPath(opts: ScanPathOptions): Promise<ScanPathResult> {
+  const operator = loadOperatorConfig({ explicit: opts.config, cwd: opts.cwd, env: opts.env });
+  // Where keys would go is checked before the scan, not after it.
+  if (opts.verify) checkIssuerOverrides(issuerOverrides(operator, { flag: opts.githubUrl, env: opts.env }), !!opts.allowInsecureIssuers);
   const target = await resolveTarget(opts.path, {
     staged: !!opts.staged,
     range: opts.range,
@@ -70,12 +82,16 @@ export async function scanPath(opts: ScanPathOptions): Promise<ScanPathResult> {
     backend: opts.gitBackend,
   });
   try {
-    const root = target.kind === 'git' ? target.root : target.root;
-    const config = loadConfig({ root, explicit: opts.config, env: opts.env });
+    // The scanned root's .keyloop.yaml is data from the repository: it may only narrow the report.
+    const repository = opts.repoConfig === false ? null : readRepositoryConfig(target.root);
     const detectorsDir = opts.detectorsDir ?? defaultDetectorsDir();
     const catalog = loadCatalog(detectorsDir);
+    const ids = new Set(catalog.byId.keys());
+    checkDetectorIds(operator, ids);
+    const configWarnings = repository ? [...repository.warnings, ...checkDetectorIds(repository, ids)] : [];
     const engine = createEngine(catalog);
-    const excluded = config.paths.exclude.length ? picomatch(config.paths.exclude, { dot: true }) : null;
+    // Only the operator's excludes skip reading; a repository's are applied to the findings, where they are counted.
+    const excluded = globMatcher(operator.suppression.excludePaths);
 
     // Full history without an injected matcher: the pack reader's delta-aware scan (KEYLOOP_PACK_READER=0: off).
     // Narrow selections stay on the normal path: delta-aware scanning reads every blob of the pack. With packs
@@ -98,7 +114,7 @@ export async function scanPath(opts: ScanPathOptions): Promise<ScanPathResult> {
     const result = await scanSource(source, matcher, catalog, {
       maxBlobSize: opts.maxBlobSize,
       excludePath: excluded ? (p) => excluded(p) : undefined,
-      fingerprintKey: config.fingerprintKey,
+      fingerprintKey: operator.fingerprintKey,
       registry: opts.registry,
       signal: opts.signal,
       onProgress: opts.onProgress,
@@ -109,12 +125,19 @@ export async function scanPath(opts: ScanPathOptions): Promise<ScanPathResult> {
       await early?.close();
     });
 
-    result.findings = suppress(result.findings, config, opts.baseline ? loadBaseline(opts.baseline) : null);
+    const kept = suppress(result.findings, {
+      operator: operator.suppression,
+      repository: repository?.suppression ?? null,
+      fingerprints: opts.baseline ? loadBaseline(opts.baseline) : null,
+    });
+    result.findings = kept.findings;
     result.stats.findings = result.findings.length;
 
-    if (opts.verify && result.findings.length > 0) await verifyFindings(result.findings, catalog, config, opts);
+    if (opts.verify && result.findings.length > 0) await verifyFindings(result.findings, catalog, operator, opts);
 
     const messages = [
+      ...configWarnings,
+      ...(kept.byRepository > 0 ? [`${kept.byRepository} finding(s) suppressed by the repository config ${repository!.source.file} (--no-repo-config shows them)`] : []),
       ...result.problems.map((p) => `${p.kind}${p.oid ? ` ${p.oid.slice(0, 12)}` : ''}: ${p.detail}`),
       ...result.skipped
         .filter((s) => ERROR_REASONS.has(s.reason) || s.reason === 'too-large')
@@ -122,7 +145,7 @@ export async function scanPath(opts: ScanPathOptions): Promise<ScanPathResult> {
     ];
     const errors = result.skipped.filter((s) => ERROR_REASONS.has(s.reason)).length + result.problems.length;
     const nothingScanned = result.stats.blobs === 0 && errors > 0;
-    return { result, catalog, config, target, messages, nothingScanned };
+    return { result, catalog, config: { operator, repository }, suppressedByRepository: kept.byRepository, target, messages, nothingScanned };
   } finally {
     if (target.kind === 'git') await target.objects.close();
   }
@@ -147,31 +170,12 @@ function poolMatcher(pool: ScanPool): Matcher {
   };
 }
 
-/** Config allowlists, disabled detectors and the baseline. */
-export function suppress(findings: RawFinding[], config: LoadedConfig, baseline: Set<string> | null): RawFinding[] {
-  const allowRes = config.allow.regexes.map((r) => new RE2(r));
-  const allowFp = new Set(config.allow.fingerprints);
-  const only = new Set(config.detectors.only);
-  const disabled = new Set(config.detectors.disable);
-  return findings.filter(
-    (f) =>
-      !disabled.has(f.detector) &&
-      (only.size === 0 || only.has(f.detector)) &&
-      !allowFp.has(f.fingerprint) &&
-      !allowRes.some((re) => re.test(f.secret)) &&
-      !(baseline && baseline.has(f.fingerprint)),
-  );
-}
-
-async function verifyFindings(findings: RawFinding[], catalog: Catalog, config: LoadedConfig, opts: ScanPathOptions) {
+async function verifyFindings(findings: RawFinding[], catalog: Catalog, config: OperatorConfig, opts: ScanPathOptions) {
   // loaded only for --verify: the scan itself never needs the issuers' HTTP clients
   const [{ createVerifier }, { MemoryVerificationCache }] = await Promise.all([import('../verification/verify.js'), import('../verification/cache.js')]);
-  const baseUrls: Record<string, string> = {};
-  for (const [id, o] of Object.entries(config.issuers)) baseUrls[id] = o.baseUrl;
-  const github = opts.githubUrl ?? opts.env.GITHUB_API_URL;
-  if (github && !baseUrls.github) baseUrls.github = github;
   const verifier = createVerifier({
-    baseUrls,
+    baseUrls: issuerOverrides(config, { flag: opts.githubUrl, env: opts.env }),
+    allowInsecure: !!opts.allowInsecureIssuers,
     timeoutMs: config.verify.timeoutMs,
     allowUnsafe: !!opts.verifyUnsafe,
     cache: new MemoryVerificationCache(),

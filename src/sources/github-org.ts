@@ -11,7 +11,10 @@ import type { Store } from '../store/sqlite.js';
 import type { RunRow } from '../store/types.js';
 import { silentLogger, type Logger } from '../util/logger.js';
 import type { SecretRegistry } from '../util/redact.js';
+import type { Suppression } from '../config/normalize.js';
+import { suppress } from '../config/suppress.js';
 import { syncMirror, MirrorError } from './mirror.js';
+import { mirrorRepositoryConfig } from './repo-config.js';
 
 export interface RepoOutcome {
   repo: string;
@@ -24,6 +27,8 @@ export interface RepoOutcome {
   bytesScanned: number;
   findings: number;
   newSecrets: number;
+  /** Findings the repository's own .keyloop.yaml dropped (allowlists, excluded paths, disabled detectors). */
+  suppressedByRepoConfig: number;
   elapsedMs: number;
   error?: string;
 }
@@ -62,8 +67,12 @@ export interface OrgScanOptions {
   fingerprintKey?: string;
   gitBackend?: 'auto' | 'native' | 'isomorphic';
   excludePath?: (path: string) => boolean;
-  /** Drop findings before they are stored (config allowlists). */
-  suppress?: (findings: RawFinding[]) => RawFinding[];
+  /** The operator config's allowlists and disabled detectors: findings dropped before they are stored. */
+  suppression?: Suppression;
+  /** Fingerprints never recorded (triaged false positives). */
+  suppressFingerprints?: ReadonlySet<string>;
+  /** Read each repository's .keyloop.yaml from its default branch as a narrowing-only config (--no-repo-config: false). */
+  repoConfig?: boolean;
   registry?: SecretRegistry;
   logger?: Logger;
   signal?: AbortSignal;
@@ -117,7 +126,7 @@ export async function scanOrg(opts: OrgScanOptions): Promise<OrgScanSummary> {
 
   for (const repo of repos) {
     if (handle.finishedRepos.has(repo.fullName)) {
-      push({ repo: repo.fullName, status: 'resumed', blobsScanned: 0, blobsSkipped: 0, bytesScanned: 0, findings: 0, newSecrets: 0, elapsedMs: 0 });
+      push({ repo: repo.fullName, status: 'resumed', blobsScanned: 0, blobsSkipped: 0, bytesScanned: 0, findings: 0, newSecrets: 0, suppressedByRepoConfig: 0, elapsedMs: 0 });
       continue;
     }
     queue
@@ -173,7 +182,7 @@ async function scanOneRepo(
 ): Promise<RepoOutcome | null> {
   const t0 = Date.now();
   const { store } = opts;
-  const base = { repo: repo.fullName, blobsScanned: 0, blobsSkipped: 0, bytesScanned: 0, findings: 0, newSecrets: 0 };
+  const base = { repo: repo.fullName, blobsScanned: 0, blobsSkipped: 0, bytesScanned: 0, findings: 0, newSecrets: 0, suppressedByRepoConfig: 0 };
   let mirror: RepoOutcome['mirror'];
   const fail = (message: string): RepoOutcome => {
     const elapsedMs = Date.now() - t0;
@@ -228,7 +237,14 @@ async function scanOneRepo(
       // An interrupted scan is not recorded: the resumed run rescans this repo from its last committed state.
       if (opts.signal?.aborted) return null;
       for (const f of result.findings) opts.registry?.add(f.secret);
-      const findings = opts.suppress ? opts.suppress(result.findings) : result.findings;
+      const repoConfig = opts.repoConfig ? await mirrorRepositoryConfig(m.path, repo, new Set(opts.engine.catalog.byId.keys())) : null;
+      for (const w of repoConfig?.warnings ?? []) log.warn(w);
+      const kept = suppress(result.findings, {
+        operator: opts.suppression ?? null,
+        repository: repoConfig?.suppression ?? null,
+        fingerprints: opts.suppressFingerprints ?? null,
+      });
+      const findings = kept.findings;
       const retry = new Set(result.skipped.filter((s) => s.blob && RETRY_REASONS.has(s.reason)).map((s) => s.blob!));
       const headCommit = m.empty ? null : await objects.resolve('HEAD');
       const rec = store.recordRepoScan(runId, repo.fullName, {
@@ -238,6 +254,7 @@ async function scanOneRepo(
         headCommit,
         pushedAt: repo.pushedAt ?? null,
         elapsedMs: Date.now() - t0,
+        suppressedByRepoConfig: kept.byRepository,
       });
       for (const f of findings) fingerprints.add(f.fingerprint);
       const problems = [...result.problems.map((p) => `${p.kind}: ${p.detail}`), ...[...retry].map((oid) => `unreadable blob ${oid.slice(0, 12)}`)];
@@ -251,6 +268,7 @@ async function scanOneRepo(
         bytesScanned: result.stats.bytes,
         findings: findings.length,
         newSecrets: rec.newSecrets,
+        suppressedByRepoConfig: kept.byRepository,
         elapsedMs: Date.now() - t0,
       };
       log.debug(`${repo.fullName}: ${mirror}, ${o.blobsScanned} blobs scanned, ${o.findings} findings in ${o.elapsedMs} ms`);

@@ -1,9 +1,9 @@
 // The at-rest key for stored secrets: KEYLOOP_KEY, or a key file created 0600 on first use; AES-256-GCM sealing.
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { ConfigError } from '../core/errors.js';
+import { userConfigDir } from '../util/dirs.js';
 
 export const KEY_BYTES = 32;
 const VERSION = 1;
@@ -22,8 +22,7 @@ export function parseKey(text: string, source: string): Buffer {
 }
 
 export function defaultKeyFile(env: Record<string, string | undefined>): string {
-  const base = env.XDG_CONFIG_HOME || (env.APPDATA && process.platform === 'win32' ? env.APPDATA : join(env.HOME || homedir(), '.config'));
-  return join(base, 'keyloop', 'store.key');
+  return join(userConfigDir(env), 'keyloop', 'store.key');
 }
 
 export interface KeySource {

@@ -192,13 +192,14 @@ export class Store {
         const s = this.q(
           `SELECT count(*) FILTER (WHERE status = 'done') AS done, count(*) FILTER (WHERE status = 'failed') AS failed,
              coalesce(sum(blobs_scanned), 0) AS bs, coalesce(sum(blobs_skipped), 0) AS bk,
-             coalesce(sum(bytes_scanned), 0) AS by, coalesce(sum(findings), 0) AS f FROM run_repos WHERE run_id = ?`,
-        ).get(runId) as { done: number; failed: number; bs: number; bk: number; by: number; f: number };
+             coalesce(sum(bytes_scanned), 0) AS by, coalesce(sum(findings), 0) AS f,
+             coalesce(sum(suppressed_by_repo_config), 0) AS rc FROM run_repos WHERE run_id = ?`,
+        ).get(runId) as { done: number; failed: number; bs: number; bk: number; by: number; f: number; rc: number };
         const newSecrets = (this.q("SELECT count(*) AS n FROM events WHERE run_id = ? AND kind = 'detected' AND detail ->> 'first' = 1").get(runId) as { n: number }).n;
         this.q(
           `UPDATE scan_runs SET status = ?, finished_at = ?, error = ?, repos_done = ?, repos_failed = ?, blobs_scanned = ?,
-             blobs_skipped = ?, bytes_scanned = ?, findings = ?, new_secrets = ? WHERE id = ?`,
-        ).run(status, this.now(), error ?? null, s.done, s.failed, s.bs, s.bk, s.by, s.f, newSecrets, runId);
+             blobs_skipped = ?, bytes_scanned = ?, findings = ?, new_secrets = ?, suppressed_by_repo_config = ? WHERE id = ?`,
+        ).run(status, this.now(), error ?? null, s.done, s.failed, s.bs, s.bk, s.by, s.f, newSecrets, s.rc, runId);
       })
       .immediate();
     return this.getRun(runId)!;
@@ -211,6 +212,14 @@ export class Store {
 
   listRuns(limit = 50): RunRow[] {
     return (this.q('SELECT * FROM scan_runs ORDER BY id DESC LIMIT ?').all(limit) as Row[]).map(toRun);
+  }
+
+  /** Per repository: findings its own .keyloop.yaml dropped, over every run, and when that last happened. */
+  repoConfigSuppressions(): { repo: string; suppressed: number; runs: number; lastAt: string }[] {
+    return this.q(
+      `SELECT r.full_name AS repo, sum(rr.suppressed_by_repo_config) AS suppressed, count(*) AS runs, max(rr.finished_at) AS lastAt
+       FROM run_repos rr JOIN repos r ON r.id = rr.repo_id WHERE rr.suppressed_by_repo_config > 0 GROUP BY r.full_name ORDER BY 2 DESC, 1`,
+    ).all() as { repo: string; suppressed: number; runs: number; lastAt: string }[];
   }
 
   runRepos(runId: number): RunRepoRow[] {
@@ -226,6 +235,7 @@ export class Store {
       blobsSkipped: r.blobs_skipped as number,
       bytesScanned: r.bytes_scanned as number,
       findings: r.findings as number,
+      suppressedByRepoConfig: r.suppressed_by_repo_config as number,
       error: (r.error as string | null) ?? null,
     }));
   }
@@ -301,13 +311,25 @@ export class Store {
         ).run(now, input.headCommit ?? null, input.pushedAt ?? null, repoId);
         if (runId !== null) {
           this.q(
-            `INSERT INTO run_repos (run_id, repo_id, status, finished_at, elapsed_ms, blobs_scanned, blobs_skipped, bytes_scanned, findings, error)
-             VALUES (?, ?, 'done', ?, ?, ?, ?, ?, ?, NULL)
+            `INSERT INTO run_repos (run_id, repo_id, status, finished_at, elapsed_ms, blobs_scanned, blobs_skipped, bytes_scanned, findings,
+               suppressed_by_repo_config, error)
+             VALUES (?, ?, 'done', ?, ?, ?, ?, ?, ?, ?, NULL)
              ON CONFLICT (run_id, repo_id) DO UPDATE SET status = 'done', finished_at = excluded.finished_at,
                elapsed_ms = elapsed_ms + excluded.elapsed_ms, blobs_scanned = blobs_scanned + excluded.blobs_scanned,
                blobs_skipped = blobs_skipped + excluded.blobs_skipped, bytes_scanned = bytes_scanned + excluded.bytes_scanned,
-               findings = findings + excluded.findings, error = NULL`,
-          ).run(runId, repoId, now, Math.round(input.elapsedMs ?? 0), blobsScanned, blobsSkipped, input.bytesScanned ?? 0, input.findings.length);
+               findings = findings + excluded.findings,
+               suppressed_by_repo_config = suppressed_by_repo_config + excluded.suppressed_by_repo_config, error = NULL`,
+          ).run(
+            runId,
+            repoId,
+            now,
+            Math.round(input.elapsedMs ?? 0),
+            blobsScanned,
+            blobsSkipped,
+            input.bytesScanned ?? 0,
+            input.findings.length,
+            input.suppressedByRepoConfig ?? 0,
+          );
         }
         return { newSecrets, newLocations, blobsScanned, blobsSkipped };
       })
@@ -696,6 +718,7 @@ function toRun(r: Row): RunRow {
     bytesScanned: r.bytes_scanned as number,
     findings: r.findings as number,
     newSecrets: r.new_secrets as number,
+    suppressedByRepoConfig: r.suppressed_by_repo_config as number,
     error: (r.error as string | null) ?? null,
   };
 }

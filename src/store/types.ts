@@ -80,6 +80,8 @@ export interface RunRow {
   bytesScanned: number;
   findings: number;
   newSecrets: number;
+  /** Findings dropped by the scanned repositories' own .keyloop.yaml. */
+  suppressedByRepoConfig: number;
   error: string | null;
 }
 
@@ -99,6 +101,7 @@ export interface RunRepoRow {
   blobsSkipped: number;
   bytesScanned: number;
   findings: number;
+  suppressedByRepoConfig: number;
   error: string | null;
 }
 
@@ -111,6 +114,8 @@ export interface RepoScanInput {
   /** Host's pushed_at as listed before this scan's fetch (saved only with a successful scan). */
   pushedAt?: string | null;
   elapsedMs?: number;
+  /** Findings the repository's own .keyloop.yaml dropped before this record. */
+  suppressedByRepoConfig?: number;
 }
 
 export interface RepoScanOutcome {

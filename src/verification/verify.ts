@@ -5,11 +5,11 @@ import { systemClock, type Clock, type VerificationCache } from '../core/ports.j
 import type { LoadedDetector } from '../detection/types.js';
 import { silentLogger, type Logger } from '../util/logger.js';
 import type { SecretRegistry } from '../util/redact.js';
-import { exchange, Inconclusive, parseRetryAfter, type FetchLike, type HttpRequest, type HttpResponse } from './http-client.js';
+import { defaultFetch, exchange, Inconclusive, parseRetryAfter, type FetchLike, type HttpRequest, type HttpResponse } from './http-client.js';
 import { buildRequest, judge, type Outcome } from './http.js';
 import { codeVerifiers as defaultCodeVerifiers } from './issuers/index.js';
 import type { CodeVerifier } from './issuers/types.js';
-import { checkDataDerivedUrl, systemLookup, type Lookup } from './net.js';
+import { checkDataDerivedUrl, checkIssuerOverrides, systemLookup, type Lookup, type PinnedAddress } from './net.js';
 import type { HttpVerify, VerifySpec } from './spec.js';
 import { encodeHostValue, placeholders, render, UnsafeValueError } from './template.js';
 
@@ -21,8 +21,13 @@ export interface IssuerLimits {
 }
 
 export interface VerifierOptions {
-  /** Operator overrides by issuer id (`issuers.<id>.baseUrl`; `github` = --github-url). Trusted as given. */
+  /**
+   * Operator overrides by issuer id (`issuers.<id>.baseUrl`; `github` = --github-url): https, or loopback http
+   * with `allowInsecure`. Checked when the verifier is made (ConfigError) and logged then, without secrets.
+   */
   baseUrls?: Record<string, string>;
+  /** --allow-insecure-issuers: plain http to loopback overrides, and loopback answers for data-derived hosts (tests). */
+  allowInsecure?: boolean;
   fetch?: FetchLike;
   timeoutMs?: number;
   /** --verify-unsafe: also run checks whose request has a side effect. */
@@ -82,8 +87,14 @@ export function issuerOf(detector: LoadedDetector): string {
   return detector.def.verify?.issuer ?? detector.provider.id;
 }
 
+/** An override as logged: origin and path only (no credentials, no query). */
+const shownUrl = (url: string) => {
+  const u = new URL(url);
+  return u.origin + u.pathname;
+};
+
 export function createVerifier(opts: VerifierOptions): Verifier {
-  const fetchImpl: FetchLike = opts.fetch ?? ((url, init) => fetch(url, init));
+  const fetchImpl: FetchLike = opts.fetch ?? defaultFetch;
   const timeoutMs = opts.timeoutMs ?? 10_000;
   const clock = opts.clock ?? systemClock;
   const logger = opts.logger ?? silentLogger;
@@ -93,6 +104,9 @@ export function createVerifier(opts: VerifierOptions): Verifier {
   const maxPauseMs = opts.maxPauseMs ?? 60_000;
   const verifiers = opts.codeVerifiers ?? defaultCodeVerifiers;
   const baseUrls = opts.baseUrls ?? {};
+  const allowInsecure = !!opts.allowInsecure;
+  checkIssuerOverrides(baseUrls, allowInsecure);
+  for (const [id, url] of Object.entries(baseUrls).sort()) logger.info(registry.scrub(`verification: ${id} keys go to ${shownUrl(url)} (operator override)`));
 
   const queues = new Map<string, PQueue>();
   /** Monotonic ms until which an issuer asked us to stay away. */
@@ -127,10 +141,10 @@ export function createVerifier(opts: VerifierOptions): Verifier {
     }
   };
 
-  const send = async (issuer: string, base: string, req: HttpRequest, passServerErrors = false): Promise<HttpResponse> => {
+  const send = async (issuer: string, base: string, req: HttpRequest, passServerErrors = false, pin?: PinnedAddress): Promise<HttpResponse> => {
     // A verifier may only talk to the base it was approved for (parsed: 'https://a.com@evil' shares a string prefix).
     if (!withinBase(req.url, base)) throw new Inconclusive('refused: request outside the issuer base URL');
-    const res = await exchange(fetchImpl, req, timeoutMs);
+    const res = await exchange(fetchImpl, req, timeoutMs, pin);
     const rateLimited =
       res.status === 429 ||
       (res.status === 403 && res.headers.get('x-ratelimit-remaining') === '0') ||
@@ -156,7 +170,7 @@ export function createVerifier(opts: VerifierOptions): Verifier {
     template: string,
     allowedHosts: readonly string[] | undefined,
     parts: Record<string, string>,
-  ): Promise<{ base: string } | Outcome> => {
+  ): Promise<{ base: string; pin?: PinnedAddress } | Outcome> => {
     const override = baseUrls[issuer];
     if (override) return { base: override };
     const ph = placeholders(template);
@@ -180,9 +194,9 @@ export function createVerifier(opts: VerifierOptions): Verifier {
       return { status: 'unknown', reason: 'refused: base URL from scanned data is not a URL' };
     }
     if (!allowedHosts?.length) return { status: 'unknown', reason: 'refused: data-derived host without allowed_hosts' };
-    const check = await checkDataDerivedUrl(url, allowedHosts, lookup);
+    const check = await checkDataDerivedUrl(url, allowedHosts, lookup, { allowLoopback: allowInsecure });
     if (!check.ok) return { status: 'unknown', reason: check.reason };
-    return { base: rendered.value };
+    return { base: rendered.value, pin: check.pin };
   };
 
   /** One check, no cache. Never throws. */
@@ -201,7 +215,7 @@ export function createVerifier(opts: VerifierOptions): Verifier {
     try {
       const resolved = await resolveBase(issuer, template, allowed, parts);
       if ('status' in resolved) return resolved;
-      const base = resolved.base;
+      const { base, pin } = resolved;
       return await queueFor(issuer).add(async (): Promise<Outcome> => {
         const wait = (backoffUntil.get(issuer) ?? 0) - performance.now();
         if (wait > maxPauseMs) return { status: 'unknown', reason: `not sent: ${issuer} rate limited for ${Math.ceil(wait / 1000)} s more` };
@@ -211,7 +225,7 @@ export function createVerifier(opts: VerifierOptions): Verifier {
           if (spec.kind === 'http') {
             const built = buildRequest(spec, base, { secret, parts });
             if (!built.ok) return { status: 'unknown', reason: built.reason };
-            const res = await send(issuer, base, built.request, true);
+            const res = await send(issuer, base, built.request, true, pin);
             if (res.status < 500) return judge(spec, res);
             // A 5xx is an outage unless a rule names it together with a body (Mandrill answers 500 Invalid_Key).
             const o = judge(serverErrorRules(spec), res);
@@ -221,7 +235,7 @@ export function createVerifier(opts: VerifierOptions): Verifier {
             secret,
             parts,
             baseUrl: base,
-            send: (req) => send(issuer, base, req),
+            send: (req) => send(issuer, base, req, false, pin),
             now: () => clock.now(),
             sensitive: (v) => registry.add(v),
           });

@@ -53,6 +53,8 @@ beforeAll(async () => {
     registry,
     app: { appId: APP_ID, privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() },
     fingerprintKey: 'e2e-fingerprint-key',
+    // GitHub tokens are verified at the fake GitHub, on loopback http.
+    allowInsecureIssuers: true,
     client: { throttle: false, retries: 0 },
     backoff: () => 50,
     loopConfig: defaultLoopConfig(),

@@ -11,6 +11,9 @@ import { buildRepo, tempDir } from '../../testkit/git-repo.js';
 import { cliEnv, runCli } from '../helpers/run-cli.js';
 import { ADMIN_TOKEN, allIssueText, ghTokens } from './loop-world.js';
 
+/** The operator's config file (a .keyloop.yaml in the current directory would not be read by org/issues). */
+const OPERATOR_CONFIG = 'keyloop-operator.yaml';
+
 describe('keyloop org → issues → triage → report', () => {
   let gh: FakeGitHub;
   let issuer: FakeIssuer;
@@ -35,7 +38,7 @@ describe('keyloop org → issues → triage → report', () => {
     issuer.setKey('github', T2!, 'live');
     mkdirSync(path.join(dir, 'work'), { recursive: true });
     writeFileSync(
-      path.join(dir, 'work', '.keyloop.yaml'),
+      path.join(dir, 'work', OPERATOR_CONFIG),
       `issuers:\n  github:\n    baseUrl: ${issuer.baseUrl('github')}\nowners:\n  fallback: lead\npolicy:\n  maxLiveDays: 7\n`,
     );
     env = await cliEnv({ KEYLOOP_KEY: 'ef'.repeat(32), GITHUB_TOKEN: ADMIN_TOKEN, GITHUB_API_URL: gh.url, XDG_CACHE_HOME: path.join(dir, 'cache') });
@@ -66,11 +69,12 @@ describe('keyloop org → issues → triage → report', () => {
     progress: false,
     refetch: false,
     rescan: false,
+    config: OPERATOR_CONFIG,
   });
 
   it('org --dry-run style hook prints the plan and opens nothing', async () => {
     const { c, out } = ctx();
-    const hook = await orgIssueLoop({ dryRun: true }, c, { client: { throttle: false } });
+    const hook = await orgIssueLoop({ dryRun: true, config: OPERATOR_CONFIG, allowInsecureIssuers: true }, c, { client: { throttle: false } });
     expect(await orgCommand(orgOpts(), c, { afterScan: hook, client: { throttle: false } })).toBe(0);
     expect(out()).toMatch(/would open issue in acme\/api: "Leaked GitHub key in app\/\.env"/);
     expect(gh.issues).toHaveLength(0);
@@ -78,7 +82,7 @@ describe('keyloop org → issues → triage → report', () => {
 
   it('org opens one issue per live secret at the end of the run', async () => {
     const { c, err } = ctx();
-    const hook = await orgIssueLoop({ issues: true }, c, { client: { throttle: false } });
+    const hook = await orgIssueLoop({ issues: true, config: OPERATOR_CONFIG, allowInsecureIssuers: true }, c, { client: { throttle: false } });
     expect(await orgCommand(orgOpts(), c, { afterScan: hook, client: { throttle: false } })).toBe(0);
     expect(err()).toMatch(/issue loop: 2 action\(s\)/);
     expect(gh.issues.map((i) => i.title).sort()).toEqual(['Leaked GitHub key in app/.env', 'Leaked GitHub key in tests/fixture.txt']);
@@ -108,7 +112,7 @@ describe('keyloop org → issues → triage → report', () => {
     store.close();
 
     // The loop leaves it closed on the next run even though the key is live.
-    const again = await runCli(['issues', '--format', 'json'], { cwd: path.join(dir, 'work'), env });
+    const again = await runCli(['issues', '--format', 'json', '--config', OPERATOR_CONFIG, '--allow-insecure-issuers'], { cwd: path.join(dir, 'work'), env });
     expect(again.code).toBe(0);
     expect((JSON.parse(again.stdout) as { actions: unknown[] }).actions).toEqual([]);
     expect(fixture.state).toBe('closed');
@@ -127,7 +131,7 @@ describe('keyloop org → issues → triage → report', () => {
 
   it('issues --dry-run plans, report shows the figures', async () => {
     issuer.setKey('github', T1!, 'dead');
-    const dry = await runCli(['issues', '--dry-run'], { cwd: path.join(dir, 'work'), env });
+    const dry = await runCli(['issues', '--dry-run', '--config', OPERATOR_CONFIG, '--allow-insecure-issuers'], { cwd: path.join(dir, 'work'), env });
     expect(dry.code).toBe(0);
     expect(dry.stdout).toContain('(dry run: nothing changed)');
     const rep = await runCli(['report', '--format', 'json'], { cwd: path.join(dir, 'work'), env });

@@ -115,7 +115,13 @@ export async function createWorld(start = '2025-01-01T00:00:00Z'): Promise<World
       const config: LoopConfig = parseLoopConfig(raw);
       const octokit = createGitHubClient({ baseUrl: gh.url, token: ADMIN_TOKEN, throttle: false, retries: 0 });
       const tracker = new GitHubIssueTracker({ octokit, baseUrl: gh.url, anonymous: createGitHubClient({ baseUrl: gh.url, throttle: false, retries: 0 }) });
-      const verifier = createVerifier({ baseUrls: { ...issuer.baseUrls(), ...(opts.githubVerifyUrl ? { github: opts.githubVerifyUrl } : {}) }, registry, clock, timeoutMs: 3000 });
+      const verifier = createVerifier({
+        baseUrls: { ...issuer.baseUrls(), ...(opts.githubVerifyUrl ? { github: opts.githubVerifyUrl } : {}) },
+        allowInsecure: true,
+        registry,
+        clock,
+        timeoutMs: 3000,
+      });
       const result = await runIssueLoop({
         store: world.store,
         tracker,

@@ -1,9 +1,10 @@
-// `keyloop scan --verify` end to end: real catalog, real repo, fake issuers over loopback set as operator base URLs.
+// `keyloop scan --verify` end to end: real catalog, real repo, fake issuers over loopback set as operator base URLs
+// (--config) on loopback http, which only --allow-insecure-issuers accepts.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCatalog } from '../../src/detection/load.js';
-import { buildRepo, type BuiltRepo } from '../../testkit/git-repo.js';
+import { buildRepo, tempDir, type BuiltRepo } from '../../testkit/git-repo.js';
 import { FakeIssuer } from '../../testkit/fake-issuer.js';
 import { generateSample, rng } from '../../testkit/token-gen.js';
 import { runCli } from '../helpers/run-cli.js';
@@ -14,6 +15,8 @@ const sample = (id: string) => generateSample(catalog.byId.get(id)!.def, rand).s
 
 let issuer: FakeIssuer;
 let repo: BuiltRepo;
+/** The operator's config (--config): where the fake issuers are. A repository's own .keyloop.yaml cannot say that. */
+let operatorConfig: string;
 const live = sample('github-pat-classic');
 const dead = sample('github-pat-classic');
 const slack = sample('slack-bot-token');
@@ -25,8 +28,9 @@ beforeAll(async () => {
   repo = await buildRepo({
     commits: [{ id: 'c1', files: { 'ci/deploy.sh': `export GH_TOKEN=${live}\nexport OLD_TOKEN=${dead}\n`, 'bot/config.yml': `slack:\n  token: ${slack}\n` } }],
   });
+  operatorConfig = join(await tempDir(), 'operator.yaml');
   writeFileSync(
-    join(repo.dir, '.keyloop.yaml'),
+    operatorConfig,
     `issuers:\n  github: { baseUrl: "${issuer.baseUrl('github')}" }\n  slack: { baseUrl: "${issuer.baseUrl('slack')}" }\n`,
   );
 });
@@ -34,7 +38,7 @@ afterAll(async () => issuer?.close?.());
 
 describe('keyloop scan --verify', () => {
   it('adds verification {status, checkedAt, reason, identity} to each finding', async () => {
-    const r = await runCli(['scan', repo.dir, '--verify', '--format', 'json', '--reveal', '--no-progress']);
+    const r = await runCli(['scan', repo.dir, '--verify', '--format', 'json', '--reveal', '--no-progress', '--config', operatorConfig, '--allow-insecure-issuers']);
     expect(r.code).toBe(1);
     const fs = JSON.parse(r.stdout) as { secret: string; verification: { status: string; checkedAt: string; reason: string; identity?: Record<string, string> } }[];
     const by = (s: string) => fs.find((f) => f.secret === s)!.verification;
@@ -52,9 +56,9 @@ describe('keyloop scan --verify', () => {
   });
 
   it('--only-live keeps only live keys; the table shows a status column; nothing leaks without --reveal', async () => {
-    const only = await runCli(['scan', repo.dir, '--only-live', '--format', 'json', '--reveal', '--no-progress']);
+    const only = await runCli(['scan', repo.dir, '--only-live', '--format', 'json', '--reveal', '--no-progress', '--config', operatorConfig, '--allow-insecure-issuers']);
     expect((JSON.parse(only.stdout) as { secret: string }[]).map((f) => f.secret).sort()).toEqual([live, slack].sort());
-    const table = await runCli(['scan', repo.dir, '--verify', '--format', 'table', '--no-progress']);
+    const table = await runCli(['scan', repo.dir, '--verify', '--format', 'table', '--no-progress', '--config', operatorConfig, '--allow-insecure-issuers']);
     expect(table.stdout).toContain('STATUS');
     expect(table.stdout).toMatch(/dead/);
     for (const s of [live, dead, slack]) {
@@ -65,7 +69,7 @@ describe('keyloop scan --verify', () => {
   it('an issuer outage is unknown, never dead', async () => {
     issuer.setIssuer('github', '5xx');
     try {
-      const r = await runCli(['scan', repo.dir, '--verify', '--format', 'json', '--reveal', '--no-progress']);
+      const r = await runCli(['scan', repo.dir, '--verify', '--format', 'json', '--reveal', '--no-progress', '--config', operatorConfig, '--allow-insecure-issuers']);
       const fs = JSON.parse(r.stdout) as { secret: string; verification: { status: string } }[];
       expect(fs.find((f) => f.secret === live)!.verification.status).toBe('unknown');
       expect(fs.find((f) => f.secret === dead)!.verification.status).toBe('unknown');

@@ -21,6 +21,8 @@ export interface CheckRunInput {
   blobs: number;
   /** Issues opened/updated by the loop, shown in the summary (repo#number → url). */
   issues?: { ref: string; url: string | null }[];
+  /** Findings the repository's own .keyloop.yaml dropped: said in the summary, so hiding a key is visible. */
+  suppressedByRepoConfig?: number;
   detailsUrl?: string;
 }
 
@@ -97,6 +99,9 @@ export function renderCheckRun(input: CheckRunInput): RenderedCheckRun {
     if (input.findings.length > 100) lines.push(`| … | ${input.findings.length - 100} more | | |`);
     lines.push('', [...counts].map(([s, n]) => `${n} ${s}`).join(', ') + '.');
     if (all.length > annotations.length) lines.push(`Showing ${annotations.length} of ${all.length} locations as annotations.`);
+  }
+  if (input.suppressedByRepoConfig) {
+    lines.push('', `${plural(input.suppressedByRepoConfig, 'finding')} suppressed by this repository's \`.keyloop.yaml\` (allowlists, excluded paths, disabled detectors); the security team sees this count.`);
   }
   if (input.issues?.length) {
     lines.push('', 'Tracked in: ' + input.issues.map((i) => (i.url ? `[${i.ref}](${i.url})` : i.ref)).join(', '));
