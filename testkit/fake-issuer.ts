@@ -373,7 +373,7 @@ export class FakeIssuer implements KeyMaterial {
     return `${this.url}/${issuer}`;
   }
 
-  /** Overrides for every issuer the fake plays, as an operator would write them in .keyloop.yaml. */
+  /** Overrides for every issuer the fake plays, as an operator would write them in the operator config (loopback http: --allow-insecure-issuers). */
   baseUrls(): Record<string, string> {
     return Object.fromEntries(Object.keys(ENDPOINTS).map((i) => [i, this.baseUrl(i)]));
   }
