@@ -37,7 +37,7 @@ export interface AppCommandOptions {
   logLevel?: Level;
 }
 
-/** The part of the runtime options both `app` and `receive` derive from flags, env and .keyloop.yaml. */
+/** The part of the runtime options both `app` and `receive` derive from flags, env and the operator config. */
 export function runtimeOptions(
   opts: Pick<
     AppCommandOptions,
