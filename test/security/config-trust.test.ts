@@ -7,6 +7,7 @@ import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fingerprint } from '../../src/core/fingerprint.js';
+import { mirrorRepositoryConfig } from '../../src/sources/repo-config.js';
 import { startFakeGitHub, type FakeGitHub } from '../../testkit/fake-github.js';
 import { FakeIssuer } from '../../testkit/fake-issuer.js';
 import { buildRepo, tempDir, type BuiltRepo } from '../../testkit/git-repo.js';
@@ -213,6 +214,31 @@ describe('operator configuration', () => {
     } finally {
       await other.close();
     }
+  });
+});
+
+describe('a mirror\'s repository config (org, App)', () => {
+  const ids = new Set(['github-pat-classic']);
+  it('is read from the default branch only: a .keyloop.yaml pushed on another branch is not applied', async () => {
+    const r = await buildRepo({
+      bare: true,
+      commits: [
+        { id: 'c1', files: { '.keyloop.yaml': 'allow:\n  regexes: ["^from-main$"]\n' } },
+        { id: 'f1', branch: 'feature', parents: ['c1'], files: { '.keyloop.yaml': 'allow:\n  regexes: ["^from-feature$"]\n' } },
+      ],
+    });
+    expect((await mirrorRepositoryConfig(r.gitDir, { fullName: 'acme/x', defaultBranch: 'main' }, ids))!.suppression.allowRegexes).toEqual(['^from-main$']);
+    // The host names a default branch the mirror does not have: HEAD (main here) is read, never another branch.
+    expect((await mirrorRepositoryConfig(r.gitDir, { fullName: 'acme/x', defaultBranch: 'gone' }, ids))!.suppression.allowRegexes).toEqual(['^from-main$']);
+    const none = await buildRepo({ bare: true, commits: [{ id: 'c1', files: { 'README.md': 'x\n' } }, { id: 'f1', branch: 'feature', parents: ['c1'], files: { '.keyloop.yaml': 'allow:\n  regexes: [x]\n' } }] });
+    expect(await mirrorRepositoryConfig(none.gitDir, { fullName: 'acme/y', defaultBranch: 'main' }, ids)).toBeNull();
+  });
+
+  it('a file over 256 KiB is ignored with a warning, without reading it whole', async () => {
+    const r = await buildRepo({ bare: true, commits: [{ id: 'c1', files: { '.keyloop.yaml': `# ${'x'.repeat(300 * 1024)}\nallow:\n  regexes: [x]\n` } }] });
+    const c = await mirrorRepositoryConfig(r.gitDir, { fullName: 'acme/big', defaultBranch: 'main' }, ids);
+    expect(c!.suppression.allowRegexes).toEqual([]);
+    expect(c!.warnings).toEqual(['acme/big:.keyloop.yaml: larger than 262144 bytes; ignored']);
   });
 });
 
