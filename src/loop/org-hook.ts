@@ -1,4 +1,5 @@
 // Wires the issue loop into the end of a `keyloop org` run (OrgCommandDeps.afterScan) and into `keyloop issues`.
+import { resolve } from 'node:path';
 import { issuerOverrides, type OperatorConfig } from '../config/normalize.js';
 import type { Clock } from '../core/ports.js';
 import { systemClock } from '../core/ports.js';
@@ -103,7 +104,6 @@ export async function orgIssueLoop(
   ctx: { cwd: string; env: Record<string, string | undefined>; stdout: { write(s: string): unknown }; stderr: { write(s: string): unknown } },
   knobs: { client?: IssueLoopSetup['client']; clock?: Clock } = {},
 ): Promise<((ctx: AfterScanContext) => Promise<void>) | undefined> {
-  const { resolve } = await import('node:path');
   const { loadOperatorConfig } = await import('../config/load.js');
   const { defaultDetectorsDir, loadCatalog } = await import('../detection/load.js');
   const { resolveGitHubUrl, resolveToken } = await import('../adapters/github/client.js');

@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import PQueue from 'p-queue';
 import { asError, ConfigError, InternalError } from '../core/errors.js';
-import { gitSource, inThreadMatcher, scanSource, type Matcher, type RawFinding } from '../core/pipeline.js';
+import { gitSource, inThreadMatcher, scanSource, type Matcher } from '../core/pipeline.js';
 import type { HostedRepo, RepoFilter, RepoHost } from '../core/ports.js';
 import type { Engine } from '../detection/types.js';
 import { openRepo } from '../objects/open.js';

@@ -60,7 +60,7 @@ export function pinnedFetch(url: string, init: RequestInit, pin: PinnedAddress, 
         } else resolve(new Response(Readable.toWeb(res) as ReadableStream<Uint8Array>, { status, headers: h }));
       } catch (err) {
         res.destroy();
-        reject(err); // a status Response cannot carry (below 200): the caller reports a network error
+        reject(err instanceof Error ? err : new Error(String(err))); // a status Response cannot carry (below 200): the caller reports a network error
       }
     });
     req.on('error', reject);

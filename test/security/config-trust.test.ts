@@ -294,7 +294,7 @@ describe('org and App runs: repository configs only narrow, and what they drop i
     expect(table.stdout).toMatch(/suppressed by repository \.keyloop\.yaml: acme\/leaky 1/);
 
     const report = await runCli(['report', '--format', 'json'], { cwd: dir, env });
-    expect(JSON.parse(report.stdout).repoConfigSuppressions).toEqual([{ repo: 'acme/leaky', suppressed: 2, runs: 2, lastAt: expect.any(String) }]);
+    expect((JSON.parse(report.stdout) as { repoConfigSuppressions: unknown }).repoConfigSuppressions).toEqual([{ repo: 'acme/leaky', suppressed: 2, runs: 2, lastAt: expect.any(String) }]);
     const md = await runCli(['report'], { cwd: dir, env });
     expect(md.stdout).toMatch(/\| acme\/leaky \| 2 \| 2 \|/);
 

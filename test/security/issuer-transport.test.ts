@@ -160,7 +160,7 @@ describe('pinnedFetch: the connection goes to the pinned address, TLS and Host k
   let server: https.Server;
   let port: number;
   let ca: Buffer;
-  const seen: { host?: string; servername?: string | false; path?: string }[] = [];
+  const seen: { host?: string; servername?: string | false | null; path?: string }[] = [];
 
   beforeAll(async () => {
     dir = await tempDir('keyloop-tls-');
