@@ -38,6 +38,15 @@ const minConfidence = () =>
   new Option('--min-confidence <level>', 'report only findings at this confidence or above (high: checksum, structured prefix or live; medium: provider pattern; low: generic)')
     .choices(['low', 'medium', 'high'])
     .default('low');
+const SCAN_HELP = `
+Exit codes:
+  0  complete scan, no findings
+  1  findings (even when the scan is incomplete: the report says so)
+  2  usage or configuration error
+  3  runtime error, or an incomplete scan without findings: some object could not be read (corrupt, truncated,
+     missing) or was over --max-blob-size, so a secret may be in it; each one is named on stderr
+JSON output (--format json) is one object: {"version":1,"status":"complete"|"incomplete","incomplete":[…],"findings":[…]}.
+`;
 
 export function buildProgram(ctx: CommandContext, setExit: (code: number) => void): Command {
   const program = new Command('keyloop')
@@ -70,6 +79,7 @@ export function buildProgram(ctx: CommandContext, setExit: (code: number) => voi
     .option('--allow-insecure-issuers', 'accept plain http issuer URLs on loopback hosts (test fakes); never anything else', false)
     .addOption(minConfidence())
     .option('--no-progress', 'never print the progress line')
+    .addHelpText('after', SCAN_HELP)
     .action(async (path: string, opts: Omit<ScanCommandOptions, 'path'>) => {
       const { scanCommand } = await import('./commands/scan.js');
       setExit(await scanCommand({ ...opts, path }, ctx));
@@ -271,13 +281,14 @@ function errorToExit(err: unknown, ctx: CommandContext): number {
     ctx.stderr.write(`keyloop: ${err.message}\n`);
     return 2;
   }
+  // runtime errors (network, git, database, a bug) are 3: a CI job can tell them from a typo (2) and a leak (1)
   if (err instanceof HostError) {
     ctx.stderr.write(`keyloop: ${err.message}\n`);
-    return 2;
+    return 3;
   }
   const msg = err instanceof Error ? (err.stack ?? err.message) : String(err);
   ctx.stderr.write(`keyloop: internal error (a bug, please report): ${msg}\n`);
-  return 2;
+  return 3;
 }
 
 function isEntry(): boolean {

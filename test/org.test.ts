@@ -298,18 +298,18 @@ describe('keyloop org', () => {
     }
   });
 
-  it('rejects a bad org name and reports an unknown org as a host error (exit 2)', async () => {
+  it('rejects a bad org name (usage, exit 2) and reports an unknown org or a bad token as a runtime error (exit 3)', async () => {
     const dir = await tempDir();
     expect((await runCli(['org', 'not an org', '--db', join(dir, 'k.db')], dir)).code).toBe(2);
     org.fake.orgs.add('quiet');
     const res = await runCli(['org', 'quiet', '--github-url', org.fake.url, '--db', join(dir, 'k.db'), '--cache-dir', join(dir, 'c')], dir);
     expect(res.code).toBe(0); // an org with no repos is not an error
     const missing = await runCli(['org', 'nobody', '--github-url', org.fake.url, '--db', join(dir, 'k.db'), '--cache-dir', join(dir, 'c')], dir);
-    expect(missing.code).toBe(2);
+    expect(missing.code).toBe(3);
     expect(missing.err).toMatch(/nobody: HTTP 404/);
     const badToken = 'wrong-token-' + randomBytes(6).toString('hex');
     const bad = await runCli(['org', 'acme', '--github-url', org.fake.url, '--token', badToken, '--db', join(dir, 'k.db'), '--cache-dir', join(dir, 'c')], dir);
-    expect(bad.code).toBe(2);
+    expect(bad.code).toBe(3);
     expect(bad.err).toMatch(/401/);
     expect(bad.err).not.toContain(badToken);
     expect(statSync(join(dir, 'k.db')).size).toBeGreaterThan(0);

@@ -39,6 +39,7 @@ function input(over: Partial<ReportInput> = {}): ReportInput {
     reveal: false,
     stats: { blobs: 2, bytes: 2_000_000, skipped: 1, findings: 1, elapsedMs: 500 },
     skipped: [{ path: 'big.bin', blob: null, reason: 'binary' }],
+    incomplete: [],
     toolVersion: '0.1.0',
     ...over,
   };
@@ -57,7 +58,10 @@ describe('reporters', () => {
   }
 
   it('json: the documented shape', () => {
-    const out = JSON.parse(reporters.json(input()));
+    const report = JSON.parse(reporters.json(input()));
+    expect(Object.keys(report)).toEqual(['version', 'status', 'incomplete', 'findings']);
+    expect(report).toMatchObject({ version: 1, status: 'complete', incomplete: [] });
+    const out = report.findings;
     expect(out).toHaveLength(1);
     expect(Object.keys(out[0])).toEqual(['detector', 'name', 'provider', 'severity', 'confidence', 'fingerprint', 'redacted', 'locations']);
     expect(out[0].confidence).toBe('medium');
@@ -74,7 +78,27 @@ describe('reporters', () => {
     });
     expect(out[0].locations[1].decoded).toEqual(['base64']);
     const revealed = JSON.parse(reporters.json(input({ reveal: true })));
-    expect(revealed[0].secret).toBe(SECRET);
+    expect(revealed.findings[0].secret).toBe(SECRET);
+  });
+
+  it('json and sarif: an incomplete scan says so and names each object it could not read', () => {
+    const incomplete = [
+      { object: 'd'.repeat(40), path: 'big.env', reason: 'too-large', detail: 'blob is 9 bytes, over the 5-byte limit' },
+      { object: 'e'.repeat(40), reason: 'corrupt-object', detail: 'git cat-file: inflate error' },
+    ];
+    const report = JSON.parse(reporters.json(input({ incomplete })));
+    expect(report.status).toBe('incomplete');
+    expect(report.incomplete).toEqual(incomplete);
+    const run = JSON.parse(reporters.sarif(input({ incomplete }))).runs[0];
+    expect(run.invocations[0].executionSuccessful).toBe(false);
+    const notes = run.invocations[0].toolExecutionNotifications;
+    expect(notes.map((n: { descriptor: { id: string } }) => n.descriptor.id)).toEqual(['too-large', 'corrupt-object']);
+    expect(notes[0].message.text).toContain('d'.repeat(40));
+    expect(notes[0].locations[0].physicalLocation.artifactLocation.uri).toBe('big.env');
+    expect(notes[1].message.text).toContain('e'.repeat(40));
+    expect(JSON.parse(reporters.sarif(input())).runs[0].invocations[0]).toEqual({ executionSuccessful: true, toolExecutionNotifications: [] });
+    expect(reporters.table(input({ incomplete }))).toContain('INCOMPLETE: 2 object(s) could not be scanned');
+    expect(reporters.table(input())).not.toContain('INCOMPLETE');
   });
 
   it('sarif: 2.1.0 with rules, partialFingerprints and capped locations', () => {

@@ -86,6 +86,7 @@ export async function scanCommand(opts: ScanCommandOptions, ctx: CommandContext)
     reveal: opts.reveal,
     stats: out.result.stats,
     skipped: out.result.skipped,
+    incomplete: out.result.incomplete,
     toolVersion: VERSION,
     helpUri: (id) => out.catalog.byId.get(id)?.def.references[0] ?? out.catalog.byId.get(id)?.provider.references[0],
   });
@@ -94,6 +95,21 @@ export async function scanCommand(opts: ScanCommandOptions, ctx: CommandContext)
   if (opts.output) writeFileSync(resolve(ctx.cwd, opts.output), text, { mode: 0o600 });
   else ctx.stdout.write(text);
 
-  if (out.nothingScanned) return 2;
-  return findings.length > 0 ? 1 : 0;
+  return scanExitCode(findings.length, out.result.incomplete.length, (line) => logger.warn(line), out.nothingScanned);
+}
+
+/**
+ * 1 when there are findings (even if the scan is incomplete: the report says so); 3 when some content could not
+ * be scanned (a secret might be in it) or none could; 0 only for a complete, clean scan.
+ */
+export function scanExitCode(findings: number, incomplete: number, warn: (line: string) => void, nothingScanned = false): number {
+  if (incomplete > 0) {
+    warn(
+      nothingScanned
+        ? `scan incomplete: nothing could be scanned (${incomplete} object(s) unreadable or too large)`
+        : `scan incomplete: ${incomplete} object(s) could not be scanned (listed above); a secret may be in them`,
+    );
+  }
+  if (findings > 0) return 1;
+  return incomplete > 0 ? 3 : 0;
 }

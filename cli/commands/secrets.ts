@@ -148,5 +148,5 @@ export function inventorySarif(rows: InventoryRow[], locations: LocationRow[]): 
       ...(r.lastVerification ? { verification: r.lastVerification } : {}),
     }))
     .filter((f) => f.locations.length > 0);
-  return sarifReporter({ findings, reveal: false, stats: { blobs: 0, bytes: 0, skipped: 0, findings: findings.length, elapsedMs: 0 }, skipped: [], toolVersion: VERSION });
+  return sarifReporter({ findings, reveal: false, stats: { blobs: 0, bytes: 0, skipped: 0, findings: findings.length, elapsedMs: 0 }, skipped: [], incomplete: [], toolVersion: VERSION });
 }

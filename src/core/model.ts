@@ -114,6 +114,22 @@ export interface SkippedItem {
   detail?: string;
 }
 
+/**
+ * Something the scan could not read, so a secret might be in it: an unreadable object (corrupt, truncated,
+ * missing), a blob over --max-blob-size, an unreadable file. Any such entry makes the scan *incomplete*.
+ */
+export const IncompleteItem = z.object({
+  /** Object id (blob, tree, commit) when known; null for plain files or a failure no object is named in. */
+  object: z.string().nullable(),
+  /** Path of the content, when known. */
+  path: z.string().optional(),
+  /** Why, as a stable code: too-large, missing-object, corrupt-object, unreadable, error, git-error… */
+  reason: z.string(),
+  /** The reason in words (git's message, the size and the limit…). */
+  detail: z.string().optional(),
+});
+export type IncompleteItem = z.infer<typeof IncompleteItem>;
+
 export interface ScanStats {
   blobs: number;
   bytes: number;

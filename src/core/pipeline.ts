@@ -2,7 +2,7 @@
 //   enumerate (unique blobs + provenance) → filter (already scanned, excluded paths, size) → read (stream)
 //   → skip binary → match (engine, in-thread or worker pool) → group into findings (one per detector+secret)
 // Verification, attribution, storage and notification are later stages driven by the commands.
-import type { Finding, Location, Match, Origin, ScanStats, SkippedItem } from './model.js';
+import type { Finding, IncompleteItem, Location, Match, Origin, ScanStats, SkippedItem } from './model.js';
 import type { BlobSelection, EnumerationProblem, GitObjects } from './ports.js';
 import type { Engine } from '../detection/types.js';
 import { fingerprint as computeFingerprint } from './fingerprint.js';
@@ -21,7 +21,22 @@ export interface ScanResult {
   findings: RawFinding[];
   skipped: SkippedItem[];
   problems: EnumerationProblem[];
+  /** What could not be read or was not scanned for its size: non-empty means the scan is incomplete. */
+  incomplete: IncompleteItem[];
   stats: ScanStats;
+}
+
+/** Skip reasons that leave content unscanned which may hold a secret (binary and excluded content does not count). */
+const INCOMPLETE_REASONS: ReadonlySet<SkippedItem['reason']> = new Set(['too-large', 'unreadable', 'missing-object', 'corrupt-object', 'error']);
+
+/** The scan's incomplete list: every enumeration problem and every skip that left readable-looking content unscanned. */
+export function incompleteItems(skipped: SkippedItem[], problems: EnumerationProblem[]): IncompleteItem[] {
+  const out: IncompleteItem[] = [];
+  for (const p of problems) out.push({ object: p.oid ?? null, ...(p.path !== undefined ? { path: p.path } : {}), reason: p.kind, detail: p.detail });
+  for (const s of skipped) {
+    if (INCOMPLETE_REASONS.has(s.reason)) out.push({ object: s.blob, path: s.path, reason: s.reason, ...(s.detail !== undefined ? { detail: s.detail } : {}) });
+  }
+  return out;
 }
 
 /** One unit of content to match, identified by `id` (blob oid, or path for plain files). */
@@ -170,7 +185,7 @@ export async function scanSource(source: ContentSource, matcher: Matcher, catalo
   stats.findings = findings.length;
   stats.elapsedMs = Date.now() - started;
   opts.onProgress?.(stats);
-  return { findings, skipped, problems: source.problems, stats };
+  return { findings, skipped, problems: source.problems, incomplete: incompleteItems(skipped, source.problems), stats };
 }
 
 function addMatch(groups: Map<string, RawFinding>, m: Match, item: ContentItem, catalog: Engine['catalog'], opts: ScanOptions) {

@@ -24,6 +24,8 @@ export interface EnumerationProblem {
   /** e.g. 'missing-object', 'corrupt-object', 'bad-ref' */
   kind: string;
   oid?: string;
+  /** Path the object was found at, when known. */
+  path?: string;
   detail: string;
 }
 

@@ -99,6 +99,7 @@ export class OriginCollector {
         problems.push({
           kind: 'missing-object',
           oid,
+          path: o.path,
           detail: `blob ${oid} (${o.path} in ${o.commit || 'the index'}) is not in the object database`,
         });
         continue;

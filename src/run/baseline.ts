@@ -1,9 +1,11 @@
-// --baseline previous.json: a prior JSON report; findings whose fingerprint it lists are not new.
+// --baseline previous.json: a prior JSON report (the versioned object, or the bare array of findings keyloop wrote
+// before it); findings whose fingerprint it lists are not new.
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ConfigError } from '../core/errors.js';
 
-const BaselineFile = z.array(z.object({ fingerprint: z.string().regex(/^[0-9a-f]{16,64}$/) }).loose());
+const Findings = z.array(z.object({ fingerprint: z.string().regex(/^[0-9a-f]{16,64}$/) }).loose());
+const Report = z.object({ version: z.number().int().positive(), findings: Findings }).loose();
 
 export function loadBaseline(file: string): Set<string> {
   let raw: unknown;
@@ -13,10 +15,11 @@ export function loadBaseline(file: string): Set<string> {
     const code = (e as NodeJS.ErrnoException).code;
     throw new ConfigError(code === 'ENOENT' ? 'file not found' : `not a keyloop JSON report: ${(e as Error).message}`, `--baseline ${file}`);
   }
-  const parsed = BaselineFile.safeParse(raw);
+  const parsed = Array.isArray(raw) ? Findings.safeParse(raw) : Report.safeParse(raw);
   if (!parsed.success) {
     const i = parsed.error.issues[0];
     throw new ConfigError(`not a keyloop JSON report (${i?.path.join('.') || 'root'}: ${i?.message})`, `--baseline ${file}`);
   }
-  return new Set(parsed.data.map((f) => f.fingerprint));
+  const findings = Array.isArray(parsed.data) ? parsed.data : parsed.data.findings;
+  return new Set(findings.map((f) => f.fingerprint));
 }

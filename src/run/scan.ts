@@ -6,7 +6,7 @@ import { checkDetectorIds, issuerOverrides, type OperatorConfig, type Repository
 import { suppress } from '../config/suppress.js';
 import { checkIssuerOverrides } from '../verification/net.js';
 import { scanSource, inThreadMatcher, type ContentSource, type Matcher, type RawFinding, type ScanResult } from '../core/pipeline.js';
-import type { ScanStats } from '../core/model.js';
+import type { IncompleteItem, ScanStats } from '../core/model.js';
 import { createEngine } from '../detection/engine.js';
 import { createScanPool, type ScanPool } from '../detection/pool.js';
 import { defaultDetectorsDir, loadCatalog } from '../detection/load.js';
@@ -63,13 +63,17 @@ export interface ScanPathResult {
   /** Findings the scanned repository's own .keyloop.yaml dropped. */
   suppressedByRepository: number;
   target: ResolvedTarget;
-  /** One-line messages for the user (unreadable files, corrupt objects, too-large blobs). */
+  /** One-line messages for the user, one per entry of `result.incomplete` (unreadable, corrupt, too large…). */
   messages: string[];
-  /** True when there was content but none of it could be read: exit code 2. */
+  /** True when there was content but none of it could be scanned. */
   nothingScanned: boolean;
 }
 
-const ERROR_REASONS = new Set(['unreadable', 'missing-object', 'corrupt-object', 'error']);
+/** `skipped <path> (blob <oid>): <reason> (<detail>)`, or `<reason> <oid>: <detail>` for what has no path. */
+export function incompleteMessage(i: IncompleteItem): string {
+  if (i.path !== undefined) return `skipped ${i.path}${i.object ? ` (blob ${i.object})` : ''}: ${i.reason}${i.detail ? ` (${i.detail})` : ''}`;
+  return `${i.reason}${i.object ? ` ${i.object}` : ''}: ${i.detail ?? 'unreadable'}`;
+}
 
 export async function scanPath(opts: ScanPathOptions): Promise<ScanPathResult> {
   const operator = loadOperatorConfig({ explicit: opts.config, cwd: opts.cwd, env: opts.env });
@@ -138,13 +142,9 @@ export async function scanPath(opts: ScanPathOptions): Promise<ScanPathResult> {
     const messages = [
       ...configWarnings,
       ...(kept.byRepository > 0 ? [`${kept.byRepository} finding(s) suppressed by the repository config ${repository!.source.file} (--no-repo-config shows them)`] : []),
-      ...result.problems.map((p) => `${p.kind}${p.oid ? ` ${p.oid.slice(0, 12)}` : ''}: ${p.detail}`),
-      ...result.skipped
-        .filter((s) => ERROR_REASONS.has(s.reason) || s.reason === 'too-large')
-        .map((s) => `skipped ${s.path}${s.blob ? ` (blob ${s.blob.slice(0, 12)})` : ''}: ${s.reason}${s.detail ? ` (${s.detail})` : ''}`),
+      ...result.incomplete.map(incompleteMessage),
     ];
-    const errors = result.skipped.filter((s) => ERROR_REASONS.has(s.reason)).length + result.problems.length;
-    const nothingScanned = result.stats.blobs === 0 && errors > 0;
+    const nothingScanned = result.stats.blobs === 0 && result.incomplete.length > 0;
     return { result, catalog, config: { operator, repository }, suppressedByRepository: kept.byRepository, target, messages, nothingScanned };
   } finally {
     if (target.kind === 'git') await target.objects.close();

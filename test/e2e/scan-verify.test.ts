@@ -8,6 +8,7 @@ import { buildRepo, tempDir, type BuiltRepo } from '../../testkit/git-repo.js';
 import { FakeIssuer } from '../../testkit/fake-issuer.js';
 import { generateSample, rng } from '../../testkit/token-gen.js';
 import { runCli } from '../helpers/run-cli.js';
+import { scanFindings } from '../helpers/scan-report.js';
 
 const catalog = loadCatalog(join(import.meta.dirname, '..', '..', 'detectors'));
 const rand = rng(77);
@@ -40,7 +41,7 @@ describe('keyloop scan --verify', () => {
   it('adds verification {status, checkedAt, reason, identity} to each finding', async () => {
     const r = await runCli(['scan', repo.dir, '--verify', '--format', 'json', '--reveal', '--no-progress', '--config', operatorConfig, '--allow-insecure-issuers']);
     expect(r.code).toBe(1);
-    const fs = JSON.parse(r.stdout) as { secret: string; verification: { status: string; checkedAt: string; reason: string; identity?: Record<string, string> } }[];
+    const fs = scanFindings(r.stdout) as unknown as { secret: string; verification: { status: string; checkedAt: string; reason: string; identity?: Record<string, string> } }[];
     const by = (s: string) => fs.find((f) => f.secret === s)!.verification;
     expect(by(live).status).toBe('live');
     expect(by(live).identity?.login).toMatch(/^user-/);
@@ -57,7 +58,7 @@ describe('keyloop scan --verify', () => {
 
   it('--only-live keeps only live keys; the table shows a status column; nothing leaks without --reveal', async () => {
     const only = await runCli(['scan', repo.dir, '--only-live', '--format', 'json', '--reveal', '--no-progress', '--config', operatorConfig, '--allow-insecure-issuers']);
-    expect((JSON.parse(only.stdout) as { secret: string }[]).map((f) => f.secret).sort()).toEqual([live, slack].sort());
+    expect((scanFindings(only.stdout) as unknown as { secret: string }[]).map((f) => f.secret).sort()).toEqual([live, slack].sort());
     const table = await runCli(['scan', repo.dir, '--verify', '--format', 'table', '--no-progress', '--config', operatorConfig, '--allow-insecure-issuers']);
     expect(table.stdout).toContain('STATUS');
     expect(table.stdout).toMatch(/dead/);
@@ -70,7 +71,7 @@ describe('keyloop scan --verify', () => {
     issuer.setIssuer('github', '5xx');
     try {
       const r = await runCli(['scan', repo.dir, '--verify', '--format', 'json', '--reveal', '--no-progress', '--config', operatorConfig, '--allow-insecure-issuers']);
-      const fs = JSON.parse(r.stdout) as { secret: string; verification: { status: string } }[];
+      const fs = scanFindings(r.stdout) as unknown as { secret: string; verification: { status: string } }[];
       expect(fs.find((f) => f.secret === live)!.verification.status).toBe('unknown');
       expect(fs.find((f) => f.secret === dead)!.verification.status).toBe('unknown');
     } finally {

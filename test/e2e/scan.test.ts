@@ -6,6 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { buildRepo, git, tempDir, type BuiltRepo } from '../../testkit/git-repo.js';
 import { rng, withCrc32Tail } from '../../testkit/token-gen.js';
 import { runCli } from '../helpers/run-cli.js';
+import { scanFindings, scanReport } from '../helpers/scan-report.js';
 
 const DETECTORS = join(import.meta.dirname, '..', 'fixtures', 'detectors', 'basic');
 const rand = rng(20261123);
@@ -29,7 +30,7 @@ interface JsonFinding {
 }
 
 const scan = (args: string[]) => runCli(['scan', '--detectors', DETECTORS, '--no-progress', ...args]);
-const json = (out: string) => JSON.parse(out) as JsonFinding[];
+const json = (out: string) => scanFindings(out) as JsonFinding[];
 const bySecret = (fs: JsonFinding[], s: string) => fs.filter((f) => f.secret === s);
 
 let repo: BuiltRepo;
@@ -114,6 +115,11 @@ describe('keyloop scan (git history)', () => {
     const again = await scan([repo.dir, '--format', 'json', '--no-history', '--baseline', base]);
     expect(again.code).toBe(0);
     expect(json(again.stdout)).toEqual([]);
+    // a report written before the versioned object (a bare array of findings) is still a baseline
+    writeFileSync(base, JSON.stringify(json(first.stdout)));
+    const legacy = await scan([repo.dir, '--format', 'json', '--no-history', '--baseline', base]);
+    expect(legacy.code).toBe(0);
+    expect(json(legacy.stdout)).toEqual([]);
 
     const cfg = join(await tempDir(), 'k.yaml');
     writeFileSync(cfg, 'paths:\n  exclude: ["config/**", "deploy/**"]\n');
@@ -178,7 +184,11 @@ describe('keyloop scan (inputs and bad input)', () => {
     const r = await buildRepo({ commits: [{ id: 'c1', files: { 'huge.txt': big, 'small.env': `K=${secret}\n` } }] });
     const out = await scan([r.dir, '--format', 'json', '--reveal']);
     expect(out.code).toBe(1);
-    expect(json(out.stdout).map((f) => f.secret)).toEqual([secret]);
+    const report = scanReport(out.stdout);
+    expect(report.findings.map((f) => f.secret)).toEqual([secret]);
+    expect(report.status).toBe('incomplete');
+    const hugeOid = (await git(r.dir, 'rev-parse', 'HEAD:huge.txt')).trim();
+    expect(report.incomplete).toEqual([expect.objectContaining({ object: hugeOid, path: 'huge.txt', reason: 'too-large' })]);
     expect(out.stderr).toMatch(/skipped huge\.txt .*too-large/);
   }, 120_000);
 
@@ -201,8 +211,11 @@ describe('keyloop scan (inputs and bad input)', () => {
     for (const backend of ['native', 'isomorphic']) {
       const out = await scan([s.dir, '--format', 'json', '--reveal', '--git-backend', backend]);
       expect(out.code, backend).toBe(1);
-      expect(json(out.stdout).map((f) => f.secret)).toEqual([secret]);
-      expect(out.stderr, backend).toMatch(/broken\.txt|corrupt/);
+      const report = scanReport(out.stdout);
+      expect(report.findings.map((f) => f.secret)).toEqual([secret]);
+      expect(report.status, backend).toBe('incomplete');
+      expect(report.incomplete.map((i) => i.object), backend).toContain(oid);
+      expect(out.stderr, backend).toContain(oid);
     }
   });
 });

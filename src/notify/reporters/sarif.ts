@@ -8,7 +8,7 @@ const SECURITY_SEVERITY = { critical: '9.5', high: '8.0', medium: '5.5', low: '3
 /** SARIF `rank` (0–100, how likely a result is a true positive) by confidence; a low-confidence result is a `note`. */
 const RANK = { high: 90, medium: 60, low: 20 } as const;
 
-export const sarifReporter: Reporter = ({ findings, reveal, toolVersion, helpUri }) => {
+export const sarifReporter: Reporter = ({ findings, reveal, incomplete, toolVersion, helpUri }) => {
   const ruleIds = [...new Set(findings.map((f) => f.detector))].sort();
   const ruleIndex = new Map(ruleIds.map((id, i) => [id, i]));
   const rules = ruleIds.map((id) => {
@@ -60,6 +60,19 @@ export const sarifReporter: Reporter = ({ findings, reveal, toolVersion, helpUri
     runs: [
       {
         tool: { driver: { name: 'keyloop', version: toolVersion, informationUri: 'https://github.com/keyloop/keyloop', rules } },
+        // an incomplete scan is not a successful one: each object it could not read is named
+        invocations: [
+          {
+            executionSuccessful: incomplete.length === 0,
+            toolExecutionNotifications: incomplete.map((i) => ({
+              level: 'error',
+              descriptor: { id: i.reason },
+              message: { text: `not scanned: ${i.object ?? i.path ?? 'unknown object'}${i.path && i.object ? ` (${i.path})` : ''}: ${i.reason}${i.detail ? ` (${i.detail})` : ''}` },
+              ...(i.path ? { locations: [{ physicalLocation: { artifactLocation: { uri: encodeURI(i.path), uriBaseId: '%SRCROOT%' } } }] } : {}),
+              properties: { object: i.object },
+            })),
+          },
+        ],
         results,
         columnKind: 'utf16CodeUnits',
       },

@@ -5,7 +5,7 @@ function pad(s: string, n: number): string {
   return s.length > n ? s.slice(0, n - 1) + '…' : s.padEnd(n);
 }
 
-export const tableReporter: Reporter = ({ findings, reveal, stats, skipped }) => {
+export const tableReporter: Reporter = ({ findings, reveal, stats, skipped, incomplete }) => {
   const withStatus = findings.some((f) => f.verification);
   const cols: [string, number][] = [
     ['DETECTOR', 26],
@@ -40,6 +40,7 @@ export const tableReporter: Reporter = ({ findings, reveal, stats, skipped }) =>
   const secs = (stats.elapsedMs / 1000).toFixed(2);
   const skippedNote = skipped.length ? `; ${skipped.length} skipped (${summarizeSkips(skipped)})` : '';
   lines.push('', `${findings.length} finding(s), ${locs} location(s) in ${stats.blobs} blob(s), ${mb} MB, ${secs} s${skippedNote}`);
+  if (incomplete.length > 0) lines.push(`INCOMPLETE: ${incomplete.length} object(s) could not be scanned (listed on stderr); a secret may be in them`);
   return lines.join('\n') + '\n';
 };
 

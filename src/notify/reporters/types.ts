@@ -1,13 +1,15 @@
 // One interface for every output format. Reporters never see the plaintext unless `reveal` is set.
 import type { Finding } from '../../core/model.js';
 import type { RawFinding } from '../../core/pipeline.js';
-import type { ScanStats, SkippedItem } from '../../core/model.js';
+import type { IncompleteItem, ScanStats, SkippedItem } from '../../core/model.js';
 
 export interface ReportInput {
   findings: RawFinding[];
   reveal: boolean;
   stats: ScanStats;
   skipped: SkippedItem[];
+  /** What could not be scanned (unreadable objects, blobs over the size limit): non-empty = incomplete scan. */
+  incomplete: IncompleteItem[];
   toolVersion: string;
   /** Help URI per detector id (first reference), for SARIF rules. */
   helpUri?: (detectorId: string) => string | undefined;
