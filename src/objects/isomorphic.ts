@@ -1,11 +1,17 @@
 // GitObjects in pure JS (isomorphic-git): for machines without a git binary. Same semantics as native.ts;
 // slower (every object read inflates in JS), so the factory prefers native when git is on PATH.
+// isomorphic-git refuses a whole pack when any byte of it is off (it hashes the pack before the first read); an
+// object it refuses is read by the pure-JS pack reader instead, which checks each object's own CRC, so that one
+// corrupt object is reported, as git reports it, and the intact ones are still scanned.
 import fs from 'node:fs';
 import path from 'node:path';
 import * as git from 'isomorphic-git';
 import { ConfigError } from '../core/errors.js';
-import type { BlobRead, BlobSelection, Enumeration, EnumerationProblem, GitObjects } from '../core/ports.js';
+import type { BlobEntry, BlobRead, BlobSelection, Enumeration, EnumerationProblem, GitObjects } from '../core/ports.js';
 import { isBlobMode, isoUtc, OriginCollector, subjectOf, type CommitMeta } from './provenance.js';
+import { parseCommit, parseTree } from './pack/enumerate.js';
+import { ObjectReader } from './pack/object-reader.js';
+import { ObjectStore, type StoredObject } from './pack/object-store.js';
 
 interface TreeEntry {
   mode: string;
@@ -15,6 +21,23 @@ interface TreeEntry {
 }
 
 const NO_ONE = { name: '', email: '' };
+
+interface Commit {
+  tree: string;
+  parents: string[];
+  meta: CommitMeta;
+}
+
+/** An object that neither isomorphic-git nor the pack reader could read: `missing` when it is nowhere. */
+class Unreadable extends Error {
+  constructor(
+    readonly oid: string,
+    readonly missing: boolean,
+    message: string,
+  ) {
+    super(message);
+  }
+}
 const TREE_MEMO_LIMIT = 20_000;
 
 export interface IsomorphicOptions {
@@ -32,6 +55,8 @@ export class IsomorphicGitObjects implements GitObjects {
   private readonly cache: object = {};
   private readonly trees = new Map<string, TreeEntry[]>();
   private readonly commitTrees = new Map<string, string>();
+  /** The pack reader, opened on the first object isomorphic-git refuses (null: it cannot open the repository). */
+  private fallback: { store: ObjectStore; reader: ObjectReader } | null | undefined;
 
   constructor(opts: IsomorphicOptions) {
     this.gitdir = opts.gitDir;
@@ -54,25 +79,107 @@ export class IsomorphicGitObjects implements GitObjects {
   }
 
   private async peelToCommit(oid: string): Promise<string | null> {
+    return this.peel(oid).catch(() => null);
+  }
+
+  /** The commit `oid` (a tag chain) points at, or null when it points at no commit; throws when unreadable. */
+  private async peel(oid: string): Promise<string | null> {
     for (let depth = 0; depth < 32; depth++) {
-      const obj = await git.readObject({ ...this.base, oid, format: 'parsed' }).catch(() => null);
-      if (!obj) return null;
-      if (obj.type === 'commit') return oid;
-      if (obj.type !== 'tag') return null;
-      oid = (obj.object as { object: string }).object;
+      const target = await this.readAny(
+        oid,
+        async () => {
+          const obj = await git.readObject({ ...this.base, oid, format: 'parsed' });
+          return { type: obj.type, next: obj.type === 'tag' ? (obj.object as { object: string }).object : null };
+        },
+        (o) => ({ type: o.type, next: o.type === 'tag' ? (/^object ([0-9a-f]+)$/m.exec(o.data.toString('latin1', 0, 200))?.[1] ?? null) : null }),
+      );
+      if (target.type === 'commit') return oid;
+      if (target.type !== 'tag' || !target.next) return null;
+      oid = target.next;
     }
     return null;
   }
 
+  /**
+   * One object through isomorphic-git, or through the pack reader when isomorphic-git refuses it for anything but
+   * its absence. Throws Unreadable when neither can read it.
+   */
+  private async readAny<T>(oid: string, viaIso: () => Promise<T>, viaStore: (o: StoredObject) => T): Promise<T> {
+    try {
+      return await viaIso();
+    } catch (e) {
+      if ((e as { code?: string }).code === 'NotFoundError') throw new Unreadable(oid, true, `${oid} is not in the object database`);
+      let why = describe(e);
+      let o: StoredObject | null = null;
+      try {
+        o = this.packReader()?.read(oid) ?? null;
+      } catch (e2) {
+        why = describe(e2);
+      }
+      if (!o) throw new Unreadable(oid, false, why);
+      try {
+        return viaStore(o);
+      } catch (e2) {
+        throw new Unreadable(oid, false, `${oid}: ${describe(e2)}`);
+      }
+    }
+  }
+
+  private packReader(): ObjectReader | null {
+    if (this.fallback === undefined) {
+      try {
+        const store = ObjectStore.open(this.gitdir);
+        this.fallback = { store, reader: new ObjectReader(store) };
+      } catch {
+        this.fallback = null;
+      }
+    }
+    return this.fallback?.reader ?? null;
+  }
+
+  private commit(oid: string): Promise<Commit> {
+    return this.readAny(
+      oid,
+      async () => {
+        const { commit: c } = await git.readCommit({ ...this.base, oid });
+        const meta: CommitMeta = {
+          commit: oid,
+          author: { name: c.author.name, email: c.author.email },
+          date: isoUtc(c.author.timestamp),
+          subject: subjectOf(c.message),
+        };
+        return { tree: c.tree, parents: c.parent, meta };
+      },
+      (o) => {
+        if (o.type !== 'commit') throw new Error(`a ${o.type}, not a commit`);
+        return parseCommit(oid, o.data);
+      },
+    );
+  }
+
+  private blob(oid: string): Promise<Uint8Array> {
+    return this.readAny(
+      oid,
+      async () => (await git.readBlob({ ...this.base, oid })).blob,
+      (o) => {
+        if (o.type !== 'blob') throw new Error(`a ${o.type}, not a blob`);
+        return o.data;
+      },
+    );
+  }
+
   async enumerate(selection: BlobSelection): Promise<Enumeration> {
     switch (selection.kind) {
-      case 'all':
-        return this.walk(await this.tips(), new Set());
+      case 'all': {
+        const problems: EnumerationProblem[] = [];
+        return this.walk(await this.tips(problems), new Set(), problems);
+      }
       case 'range': {
         const to = await this.mustResolve(selection.to);
         const exclude = await Promise.all(selection.exclude.map((r) => this.mustResolve(r)));
-        const hidden = await this.reachable(exclude);
-        return this.walk([to], hidden);
+        const problems: EnumerationProblem[] = [];
+        const hidden = await this.reachable(exclude, problems);
+        return this.walk([to], hidden, problems);
       }
       case 'head':
         return this.head();
@@ -87,14 +194,34 @@ export class IsomorphicGitObjects implements GitObjects {
     return oid;
   }
 
-  /** Commits every ref (any namespace, loose or packed) and HEAD point at, tags peeled. */
-  private async tips(): Promise<string[]> {
-    const names = await git.listRefs({ fs: this.fs, gitdir: this.gitdir, filepath: 'refs' }).catch(() => [] as string[]);
+  /**
+   * Commits every ref (any namespace, loose or packed) and HEAD point at, tags peeled. A ref whose object cannot
+   * be read is a problem (its history may hold secrets), never silently left out.
+   */
+  private async tips(problems: EnumerationProblem[]): Promise<string[]> {
+    let names: string[];
+    try {
+      names = await git.listRefs({ fs: this.fs, gitdir: this.gitdir, filepath: 'refs' });
+    } catch (e) {
+      problems.push({ kind: 'bad-ref', detail: `cannot list refs: ${describe(e)}` });
+      names = [];
+    }
     const tips = new Set<string>();
     for (const ref of ['HEAD', ...names.filter((n) => !n.endsWith('^{}')).map((n) => `refs/${n}`)]) {
-      const oid = await git.resolveRef({ ...this.base, ref }).catch(() => null);
-      const commit = oid ? await this.peelToCommit(oid) : null;
-      if (commit) tips.add(commit);
+      let oid: string;
+      try {
+        oid = await git.resolveRef({ ...this.base, ref });
+      } catch (e) {
+        // an unborn HEAD (fresh repository) points at nothing: not a problem
+        if (ref !== 'HEAD') problems.push({ kind: 'bad-ref', detail: `${ref}: ${describe(e)}` });
+        continue;
+      }
+      try {
+        const commit = await this.peel(oid);
+        if (commit) tips.add(commit);
+      } catch (e) {
+        problems.push(problem(e, oid, `${ref} → ${oid}`));
+      }
     }
     return [...tips];
   }
@@ -104,7 +231,7 @@ export class IsomorphicGitObjects implements GitObjects {
     return new Set(text.split('\n').filter(Boolean));
   }
 
-  private async reachable(from: string[]): Promise<Set<string>> {
+  private async reachable(from: string[], problems: EnumerationProblem[]): Promise<Set<string>> {
     const seen = new Set<string>();
     const shallow = await this.shallow();
     const stack = [...from];
@@ -113,14 +240,16 @@ export class IsomorphicGitObjects implements GitObjects {
       if (seen.has(oid)) continue;
       seen.add(oid);
       if (shallow.has(oid)) continue;
-      const c = await git.readCommit({ ...this.base, oid }).catch(() => null);
-      if (c) stack.push(...c.commit.parent);
+      try {
+        stack.push(...(await this.commit(oid)).parents);
+      } catch (e) {
+        problems.push(problem(e, oid, `commit ${oid}`));
+      }
     }
     return seen;
   }
 
-  private async walk(tips: string[], hidden: Set<string>): Promise<Enumeration> {
-    const problems: EnumerationProblem[] = [];
+  private async walk(tips: string[], hidden: Set<string>, problems: EnumerationProblem[]): Promise<Enumeration> {
     const collector = new OriginCollector();
     const shallow = await this.shallow();
     const seen = new Set<string>(hidden);
@@ -130,30 +259,25 @@ export class IsomorphicGitObjects implements GitObjects {
       const oid = stack.pop()!;
       if (seen.has(oid)) continue;
       seen.add(oid);
-      let c: Awaited<ReturnType<typeof git.readCommit>>['commit'];
+      let c: Commit;
       try {
-        c = (await git.readCommit({ ...this.base, oid })).commit;
+        c = await this.commit(oid);
       } catch (e) {
         problems.push(problem(e, oid, `commit ${oid}`));
         continue;
       }
       commits++;
       this.commitTrees.set(oid, c.tree);
-      const parents = shallow.has(oid) ? [] : c.parent;
+      const parents = shallow.has(oid) ? [] : c.parents;
       stack.push(...parents);
-      const meta: CommitMeta = {
-        commit: oid,
-        author: { name: c.author.name, email: c.author.email },
-        date: isoUtc(c.author.timestamp),
-        subject: subjectOf(c.message),
-      };
+      const meta = c.meta;
       try {
         for (const [p, blob] of await this.introduced(c.tree, parents)) collector.add(blob, meta, p);
       } catch (e) {
         problems.push(problem(e, oid, `trees of commit ${oid}`));
       }
     }
-    return { blobs: collector.finish(await this.sizes(collector.oids()), problems), problems, commits };
+    return { blobs: await this.finish(collector, problems), problems, commits };
   }
 
   /** Paths whose blob differs from every parent's blob at that path (all paths for a root commit). */
@@ -173,14 +297,26 @@ export class IsomorphicGitObjects implements GitObjects {
   /** Tree of a commit; memoized because every commit is read again as its children's parent. */
   private async treeOf(commit: string): Promise<string> {
     let t = this.commitTrees.get(commit);
-    if (!t) this.commitTrees.set(commit, (t = (await git.readCommit({ ...this.base, oid: commit })).commit.tree));
+    if (!t) this.commitTrees.set(commit, (t = (await this.commit(commit)).tree));
     return t;
   }
 
   private async readTree(oid: string): Promise<TreeEntry[]> {
     let t = this.trees.get(oid);
     if (!t) {
-      t = (await git.readTree({ ...this.base, oid })).tree;
+      t = await this.readAny(
+        oid,
+        async () => (await git.readTree({ ...this.base, oid })).tree,
+        (o) => {
+          if (o.type !== 'tree') throw new Error(`a ${o.type}, not a tree`);
+          return parseTree(o.data, this.hashLength(oid)).map((e) => ({
+            mode: e.mode.padStart(6, '0'),
+            path: e.name,
+            oid: e.oid,
+            type: e.mode === '40000' ? ('tree' as const) : e.mode === '160000' ? ('commit' as const) : ('blob' as const),
+          }));
+        },
+      );
       if (this.trees.size >= TREE_MEMO_LIMIT) this.trees.clear();
       this.trees.set(oid, t);
     }
@@ -207,19 +343,19 @@ export class IsomorphicGitObjects implements GitObjects {
   private async head(): Promise<Enumeration> {
     const problems: EnumerationProblem[] = [];
     const collector = new OriginCollector();
-    const head = await this.resolve('HEAD');
+    const head = await git.resolveRef({ ...this.base, ref: 'HEAD' }).catch(() => null);
     if (!head) return { blobs: [], problems, commits: 0 };
-    const { commit: c } = await git.readCommit({ ...this.base, oid: head });
-    const meta: CommitMeta = {
-      commit: head,
-      author: { name: c.author.name, email: c.author.email },
-      date: isoUtc(c.author.timestamp),
-      subject: subjectOf(c.message),
-    };
-    const files = new Map<string, string>();
-    await this.flatten(c.tree, '', files);
-    for (const [p, oid] of files) collector.add(oid, meta, p);
-    return { blobs: collector.finish(await this.sizes(collector.oids()), problems), problems, commits: 0 };
+    try {
+      const commit = await this.peel(head);
+      if (!commit) return { blobs: [], problems, commits: 0 };
+      const c = await this.commit(commit);
+      const files = new Map<string, string>();
+      await this.flatten(c.tree, '', files);
+      for (const [p, oid] of files) collector.add(oid, c.meta, p);
+    } catch (e) {
+      problems.push(problem(e, head, `HEAD ${head}`));
+    }
+    return { blobs: await this.finish(collector, problems), problems, commits: 0 };
   }
 
   private async staged(): Promise<Enumeration> {
@@ -227,7 +363,12 @@ export class IsomorphicGitObjects implements GitObjects {
     const collector = new OriginCollector();
     const head = await this.resolve('HEAD');
     const headFiles = new Map<string, string>();
-    if (head) await this.flatten((await git.readCommit({ ...this.base, oid: head })).commit.tree, '', headFiles);
+    try {
+      if (head) await this.flatten((await this.commit(head)).tree, '', headFiles);
+    } catch (e) {
+      // every index entry then counts as staged: more is scanned, nothing is missed
+      problems.push(problem(e, head!, `HEAD ${head}`));
+    }
     const staged: CommitMeta = { commit: '', author: NO_ONE, date: '', subject: '' };
     const indexFile = path.join(this.gitdir, 'index');
     if (this.fs === fs && !fs.existsSync(indexFile)) return { blobs: [], problems, commits: 0 };
@@ -243,17 +384,24 @@ export class IsomorphicGitObjects implements GitObjects {
         return true;
       },
     });
-    return { blobs: collector.finish(await this.sizes(collector.oids()), problems), problems, commits: 0 };
+    return { blobs: await this.finish(collector, problems), problems, commits: 0 };
   }
 
-  /** Sizes by reading each blob: isomorphic-git has no header-only read. Missing ones are left out. */
-  private async sizes(oids: string[]): Promise<Map<string, number>> {
+  /**
+   * The collector's blobs with their sizes, read by reading each blob (isomorphic-git has no header-only read).
+   * One that cannot be read is left out and reported as missing or corrupt, with its path.
+   */
+  private async finish(collector: OriginCollector, problems: EnumerationProblem[]): Promise<BlobEntry[]> {
     const sizes = new Map<string, number>();
-    for (const oid of oids) {
-      const b = await git.readBlob({ ...this.base, oid }).catch(() => null);
-      if (b) sizes.set(oid, b.blob.length);
+    const why = new Map<string, { kind: string; detail: string }>();
+    for (const oid of collector.oids()) {
+      try {
+        sizes.set(oid, (await this.blob(oid)).length);
+      } catch (e) {
+        if (!(e instanceof Unreadable && e.missing)) why.set(oid, { kind: 'corrupt-object', detail: `blob ${oid}: ${describe(e)}` });
+      }
     }
-    return sizes;
+    return collector.finish(sizes, problems, (oid) => why.get(oid));
   }
 
   /**
@@ -264,9 +412,9 @@ export class IsomorphicGitObjects implements GitObjects {
     for (const oid of oids) {
       let data: Uint8Array;
       try {
-        data = (await git.readBlob({ ...this.base, oid })).blob;
+        data = await this.blob(oid);
       } catch (e) {
-        const missing = (e as { code?: string }).code === 'NotFoundError';
+        const missing = e instanceof Unreadable && e.missing;
         yield { oid, error: missing ? 'missing-object' : 'corrupt-object', detail: describe(e) };
         continue;
       }
@@ -276,17 +424,29 @@ export class IsomorphicGitObjects implements GitObjects {
     }
   }
 
+  /** Bytes of an object id in this repository (sha1: 20, sha256: 32). */
+  private hashLength(oid: string): number {
+    return oid.length / 2;
+  }
+
   async close(): Promise<void> {
     this.trees.clear();
     this.commitTrees.clear();
+    this.fallback?.store.close();
+    this.fallback = undefined;
   }
 }
 
+/** One line: isomorphic-git's InternalError puts the actual cause after a paragraph of boilerplate. */
 function describe(e: unknown): string {
-  return (e instanceof Error ? e.message : String(e)).split('\n')[0]!.slice(0, 300);
+  const text = e instanceof Error ? e.message : String(e);
+  const cause = /this error message: ([\s\S]+)$/.exec(text)?.[1] ?? text;
+  return cause.split('\n')[0]!.slice(0, 300);
 }
 
+/** The problem `e` is: about the object it names when it is Unreadable, else about `oid`. */
 function problem(e: unknown, oid: string, what: string): EnumerationProblem {
+  if (e instanceof Unreadable) return { kind: e.missing ? 'missing-object' : 'corrupt-object', oid: e.oid, detail: `${what}: ${e.message}` };
   const missing = (e as { code?: string }).code === 'NotFoundError';
   return { kind: missing ? 'missing-object' : 'corrupt-object', oid, detail: `${what}: ${describe(e)}` };
 }

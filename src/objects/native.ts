@@ -98,9 +98,34 @@ export class NativeGitObjects implements GitObjects {
     }
     parser.end();
     const code = await exited;
-    if (code !== 0) problems.push(classify(stderr, 'git log'));
+    if (code !== 0) {
+      problems.push(classify(stderr, 'git log'));
+      // git names a ref, not the object, when a tip is unreadable: find which tips those are
+      if (revs[0] === '--all') problems.push(...(await this.unreadableTips()));
+    }
     const sizes = await sizer.finish(() => collector.oids(), problems);
     return { blobs: collector.finish(sizes, problems), problems, commits: parser.commits };
+  }
+
+  /** Ref tips (as `rev-parse --all` lists them, without reading objects) that git cannot read. */
+  private async unreadableTips(): Promise<EnumerationProblem[]> {
+    const refs = await this.git.run(['for-each-ref', '--format=%(objectname) %(refname)']);
+    const named = new Map<string, string>();
+    for (const line of refs.stdout.toString('utf8').split('\n')) {
+      const sp = line.indexOf(' ');
+      if (sp > 0) named.set(line.slice(0, sp), line.slice(sp + 1));
+    }
+    // for-each-ref stops at the first ref it cannot read; rev-parse --all lists every value without reading
+    const all = await this.git.run(['rev-parse', '--all']);
+    const oids = [...new Set(all.stdout.toString('latin1').split('\n').filter((l) => /^[0-9a-f]{40,64}$/.test(l)))];
+    if (oids.length === 0) return [];
+    const check = await this.git.run(['cat-file', '--batch-check=%(objectname) %(objecttype)'], oids.join('\n') + '\n');
+    const out: EnumerationProblem[] = [];
+    for (const line of check.stdout.toString('latin1').split('\n')) {
+      const [oid, what] = line.split(' ');
+      if (what === 'missing' && oid) out.push({ kind: 'missing-object', oid, detail: `${named.get(oid) ?? 'a ref'} points at ${oid}, which cannot be read` });
+    }
+    return out;
   }
 
   private async commitMeta(rev: string): Promise<CommitMeta | null> {
@@ -115,7 +140,11 @@ export class NativeGitObjects implements GitObjects {
     const collector = new OriginCollector();
     const head = await this.resolve('HEAD');
     if (!head) return { blobs: [], problems, commits: 0 };
-    const meta = (await this.commitMeta(head))!;
+    const meta = await this.commitMeta(head);
+    if (!meta) {
+      problems.push({ kind: 'corrupt-object', oid: head, detail: `HEAD ${head} cannot be read` });
+      return { blobs: [], problems, commits: 0 };
+    }
     const r = await this.git.run(['ls-tree', '-r', '-z', '--full-tree', head]);
     if (r.code !== 0) problems.push(classify(r.stderr, 'git ls-tree'));
     for (const rec of splitNul(r.stdout)) {
@@ -254,9 +283,14 @@ function firstLine(s: string): string {
   return s.split('\n').find((l) => l.trim() !== '')?.trim() ?? '';
 }
 
+/** An object id in git's words; not a pack's name (pack-<hex>.pack), which is no object. */
+const OID_IN_TEXT = /(?<![\w-])([0-9a-f]{40}|[0-9a-f]{64})(?![\w.])/;
+
 function classify(stderr: string, what: string): EnumerationProblem {
-  const line = firstLine(stderr) || `${what} failed`;
-  const m = /\b([0-9a-f]{40,64})\b/.exec(line);
+  // the line that names an object says most; else git's fatal line (the cause), else the first
+  const lines = stderr.split('\n').map((l) => l.trim()).filter(Boolean);
+  const line = lines.find((l) => OID_IN_TEXT.test(l)) ?? lines.find((l) => l.startsWith('fatal:')) ?? lines[0] ?? `${what} failed`;
+  const m = OID_IN_TEXT.exec(line);
   const kind = /missing|unable to read|could not read|bad object|not a valid|cannot read/i.test(line)
     ? 'missing-object'
     : /corrupt|inflate|hash mismatch|bad header/i.test(line)

@@ -81,10 +81,10 @@ export class OriginCollector {
 
   /**
    * Final, canonical form. `sizes` maps oid → size (or answers by the oid's position in `oids()`); an oid
-   * without a size is missing from the object database: it is dropped from the blobs and reported as a
-   * problem instead.
+   * without a size could not be read: it is dropped from the blobs and reported as a problem instead (missing
+   * from the object database, unless `why` knows better).
    */
-  finish(sizes: ReadonlyMap<string, number> | SizeOf, problems: EnumerationProblem[]): BlobEntry[] {
+  finish(sizes: ReadonlyMap<string, number> | SizeOf, problems: EnumerationProblem[], why?: (oid: string) => { kind: string; detail: string } | undefined): BlobEntry[] {
     const sizeOf: SizeOf = typeof sizes === 'function' ? sizes : (oid) => sizes.get(oid);
     const blobs: BlobEntry[] = [];
     const lists = [...this.byOid.values()];
@@ -96,11 +96,12 @@ export class OriginCollector {
       if (origins.length > 1) origins.sort(compareOrigins);
       const o = origins[0]!;
       if (size === undefined) {
+        const known = why?.(oid);
         problems.push({
-          kind: 'missing-object',
+          kind: known?.kind ?? 'missing-object',
           oid,
           path: o.path,
-          detail: `blob ${oid} (${o.path} in ${o.commit || 'the index'}) is not in the object database`,
+          detail: known ? `${known.detail} (${o.path} in ${o.commit || 'the index'})` : `blob ${oid} (${o.path} in ${o.commit || 'the index'}) is not in the object database`,
         });
         continue;
       }

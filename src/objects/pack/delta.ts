@@ -1,4 +1,5 @@
 // Git delta application (OFS_DELTA / REF_DELTA payloads), also reporting which target bytes were copied from the base.
+import { kMaxLength } from 'node:buffer';
 import { PackFormatError } from './errors.js';
 
 /**
@@ -32,11 +33,18 @@ export interface Applied {
   copies: number[];
 }
 
+/** Most target bytes one delta byte can produce: a 4-byte copy instruction (24-bit size) copies 16 MiB. */
+const MAX_BYTES_PER_DELTA_BYTE = 0x400000;
+
 export function applyDelta(base: Buffer, delta: Buffer, wantCopies = false): Applied {
   let [baseSize, pos] = varint(delta, 0);
   if (baseSize !== base.length) throw new PackFormatError(`delta: base size ${baseSize} ≠ actual ${base.length}`);
   let targetSize: number;
   [targetSize, pos] = varint(delta, pos);
+  // a size no instruction stream of this length can produce is corrupt: never allocate it
+  if (targetSize > (delta.length - pos) * MAX_BYTES_PER_DELTA_BYTE || targetSize > kMaxLength) {
+    throw new PackFormatError(`delta: target size ${targetSize} is impossible for ${delta.length - pos} bytes of instructions`);
+  }
   const out = Buffer.allocUnsafe(targetSize);
   const copies: number[] = [];
   let o = 0;

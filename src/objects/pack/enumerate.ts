@@ -10,13 +10,13 @@ import { isBlobMode, isoUtc, OriginCollector, subjectOf, type CommitMeta } from 
 import { ObjectReader } from './object-reader.js';
 import type { ObjectStore } from './object-store.js';
 
-interface Commit {
+export interface Commit {
   tree: string;
   parents: string[];
   meta: CommitMeta;
 }
 
-interface TreeEntry {
+export interface TreeEntry {
   mode: string;
   name: string;
   oid: string;
@@ -75,7 +75,8 @@ function refTips(gitDir: string, reader: ObjectReader, hexLen: number): string[]
   return [...tips];
 }
 
-function parseCommit(oid: string, data: Buffer): Commit {
+/** A commit object's tree, parents and provenance metadata; throws on a form it does not handle (other encodings). */
+export function parseCommit(oid: string, data: Buffer): Commit {
   const end = data.indexOf('\n\n');
   const head = data.toString('utf8', 0, end < 0 ? data.length : end);
   const message = end < 0 ? '' : data.toString('utf8', end + 2);
@@ -95,7 +96,8 @@ function parseCommit(oid: string, data: Buffer): Commit {
   return { tree, parents, meta: { commit: oid, author: { name: author.name, email: author.email }, date: isoUtc(author.at), subject: subjectOf(message) } };
 }
 
-function parseTree(data: Buffer, hashLength: number): TreeEntry[] {
+/** A tree object's entries in stored order. */
+export function parseTree(data: Buffer, hashLength: number): TreeEntry[] {
   const out: TreeEntry[] = [];
   let p = 0;
   while (p < data.length) {

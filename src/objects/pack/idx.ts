@@ -1,4 +1,5 @@
 // Parser for git pack index files (.idx version 2): oid ↔ offset, including the 64-bit offset table.
+import { createHash } from 'node:crypto';
 import { InternalError } from '../../core/errors.js';
 import { PackFormatError } from './errors.js';
 
@@ -9,6 +10,8 @@ export interface PackIndex {
   readonly oids: Buffer;
   /** Object offsets in the pack, in oid order. Numbers: packs over 4 GiB need 64-bit offsets (exact below 2^53). */
   readonly offsets: Float64Array;
+  /** CRC32 of each object's packed bytes (header and zlib data), in oid order, big-endian uint32 each. */
+  readonly crcs: Buffer;
   /** Trailing checksum of the pack this index describes (hex). */
   readonly packChecksum: string;
 }
@@ -29,6 +32,14 @@ export function parsePackIndex(buf: Buffer, hashLength = 20, name = 'pack index'
   if (buf.length < off64At + 2 * hashLength) throw new PackFormatError(`${name}: truncated for ${count} objects`);
   const large = (buf.length - off64At - 2 * hashLength) / 8;
   if (!Number.isInteger(large)) throw new PackFormatError(`${name}: bad size ${buf.length} for ${count} objects`);
+  // the index ends with a hash of itself: a flipped oid, offset or CRC would otherwise name or place an object
+  // wrongly without any other check noticing (the pack's objects are checked by their CRC, which lives here)
+  const body = buf.subarray(0, buf.length - hashLength);
+  const own = createHash(hashLength === 32 ? 'sha256' : 'sha1').update(body).digest();
+  if (!own.equals(buf.subarray(buf.length - hashLength))) throw new PackFormatError(`${name}: checksum mismatch (the index is corrupt)`);
+  for (let i = 1; i < 256; i++) {
+    if (buf.readUInt32BE(fanout + i * 4) < buf.readUInt32BE(fanout + (i - 1) * 4)) throw new PackFormatError(`${name}: fanout table is not monotonic`);
+  }
   const offsets = new Float64Array(count);
   for (let i = 0; i < count; i++) {
     const v = buf.readUInt32BE(off32At + i * 4);
@@ -47,6 +58,7 @@ export function parsePackIndex(buf: Buffer, hashLength = 20, name = 'pack index'
     hashLength,
     oids: buf.subarray(oidsAt, crcAt),
     offsets,
+    crcs: buf.subarray(crcAt, off32At),
     packChecksum: buf.toString('hex', trailer, trailer + hashLength),
   };
 }

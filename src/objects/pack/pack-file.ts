@@ -1,5 +1,6 @@
 // One .pack + .idx pair read with positional reads through a sliding window: never the whole pack in memory.
 import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
+import { crc32 } from './crc32.js';
 import { applyDelta } from './delta.js';
 import { inflateKnownSize } from './inflate.js';
 import { PackFormatError } from './errors.js';
@@ -29,6 +30,8 @@ export interface EntryHeader {
 }
 
 const WINDOW = 8 << 20;
+/** zlib's worst-case expansion is 1032:1; with a margin. */
+const MAX_INFLATE_RATIO = 1100;
 
 export class PackFile {
   readonly idx: PackIndex;
@@ -112,14 +115,23 @@ export class PackFile {
   /** End of the entry starting at `offset` (start of the next entry, or the trailer). */
   entryEnd(offset: number): number {
     const { offsets } = this.order();
+    const k = this.position(offset);
+    return k + 1 < offsets.length ? offsets[k + 1]! : this.size - this.idx.hashLength;
+  }
+
+  /** Where the entry starting at `offset` is in pack order; throws when no entry starts there. */
+  private position(offset: number): number {
+    const { offsets } = this.order();
     let lo = 0;
     let hi = offsets.length - 1;
     while (lo <= hi) {
       const mid = (lo + hi) >>> 1;
-      if (offsets[mid]! <= offset) lo = mid + 1;
+      const v = offsets[mid]!;
+      if (v === offset) return mid;
+      if (v < offset) lo = mid + 1;
       else hi = mid - 1;
     }
-    return lo < offsets.length ? offsets[lo]! : this.size - this.idx.hashLength;
+    throw new PackFormatError(`${this.packPath}: no object starts at offset ${offset}`);
   }
 
   header(offset: number, random = false): EntryHeader {
@@ -158,11 +170,22 @@ export class PackFile {
     return { offset, type, size, dataOffset: offset + p };
   }
 
-  /** Inflated payload of an entry (the delta itself for delta entries). */
+  /**
+   * Inflated payload of an entry (the delta itself for delta entries). The entry's packed bytes must match the
+   * CRC32 the index keeps for them: a flipped byte, a truncated or misplaced entry is an error, never wrong data
+   * (zlib's own checksum does not cover the header, where a flipped delta base offset or size would hide).
+   */
   inflate(h: EntryHeader, random = false): Buffer {
-    const end = this.entryEnd(h.offset);
+    const k = this.position(h.offset);
+    const { offsets, idx } = this.order();
+    const end = k + 1 < offsets.length ? offsets[k + 1]! : this.size - this.idx.hashLength;
     if (end <= h.dataOffset) throw new PackFormatError(`${this.packPath}: object at ${h.offset} has no data`);
-    const src = this.bytes(h.dataOffset, end - h.dataOffset, random);
+    const raw = this.bytes(h.offset, end - h.offset, random);
+    const want = this.idx.crcs.readUInt32BE(idx[k]! * 4);
+    if (crc32(raw) !== want) throw new PackFormatError(`${this.packPath}: object ${this.oidOfIndex(idx[k]!)} at ${h.offset} is corrupt (CRC32 mismatch)`);
+    const src = raw.subarray(h.dataOffset - h.offset);
+    // deflate expands at most ~1032:1: a larger declared size is corrupt (or hostile), never allocated
+    if (h.size > src.length * MAX_INFLATE_RATIO + 64) throw new PackFormatError(`${this.packPath}: object at ${h.offset} declares ${h.size} bytes, more than its ${src.length} compressed bytes can hold`);
     let out: Buffer;
     try {
       out = inflateKnownSize(src, h.size);
