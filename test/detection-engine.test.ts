@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { crc32 as zlibCrc32 } from 'node:zlib';
 import { afterAll, describe, expect, test } from 'vitest';
 import { base62, crc32, validChecksum, validPypiMacaroon } from '../src/detection/checksums.js';
-import { createEngine, isBinary } from '../src/detection/engine.js';
+import { createEngine } from '../src/detection/engine.js';
+import { isBinary } from '../src/detection/binary.js';
 import { shannonEntropy } from '../src/detection/entropy.js';
 import { loadCatalog } from '../src/detection/load.js';
 
@@ -263,11 +264,15 @@ describe('decoders', () => {
 });
 
 describe('content shapes', () => {
-  test('binary content (NUL in the first 8 KiB) is not scanned', () => {
-    const buf = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 0]), Buffer.from(` t=${acmeToken()}`)]);
+  test('binary content (a binary share of the first 8 KiB) is not scanned; a stray NUL does not make text binary', () => {
+    const noise = Buffer.from(Array.from({ length: 1024 }, (_, i) => (i * 151 + 17) % 256));
+    const buf = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 0]), noise, Buffer.from(` t=${acmeToken()}`)]);
     expect(isBinary(buf)).toBe(true);
     expect(scan(buf)).toEqual([]);
     expect(isBinary(Buffer.from('plain text'))).toBe(false);
+    const stray = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 0]), Buffer.from(` t=${acmeToken()}`)]);
+    expect(isBinary(stray)).toBe(false);
+    expect(scan(stray)).toHaveLength(1);
   });
 
   test('5 MiB one-line minified file with a token in the middle: found, fast', () => {

@@ -7,7 +7,7 @@ import type { BlobSelection, EnumerationProblem, GitObjects } from './ports.js';
 import type { Engine } from '../detection/types.js';
 import { fingerprint as computeFingerprint } from './fingerprint.js';
 import { redact, type SecretRegistry } from '../util/redact.js';
-import { isBinary } from '../detection/engine.js';
+import { isBinary } from '../detection/binary.js';
 import { compareSpecificity, specificity } from '../detection/specificity.js';
 import { baseConfidence, findingConfidence, isFixturePath } from '../detection/confidence.js';
 

@@ -5,6 +5,7 @@
 // of the brute-force reference; the probes make that cheap, since real source almost never matches.
 import RE2 from 're2';
 import type { Match } from '../core/model.js';
+import { isBinary } from './binary.js';
 import { validChecksum } from './checksums.js';
 import { decodeWith, findEncodedSpans, type DecodedSpan } from './decoders.js';
 import { shannonEntropy } from './entropy.js';
@@ -62,15 +63,8 @@ const SET_MIN_BYTES = 64 << 10;
 const SET_MIN_DETECTORS = 6;
 const MAX_CACHED_SETS = 64;
 
-const BINARY_PROBE = 8192;
 const LINE_CONTEXT = 512;
 const ALLOW_MARKER = 'keyloop:allow';
-
-/** Content with a NUL byte in its first 8 KiB is binary and is not scanned. */
-export function isBinary(buf: Buffer): boolean {
-  const n = Math.min(buf.length, BINARY_PROBE);
-  return buf.subarray(0, n).indexOf(0) !== -1;
-}
 
 /** 1-based line and UTF-16 column for byte offsets, computing newline positions only as far as needed. */
 class LineIndex {
@@ -167,7 +161,7 @@ export class DetectionEngine implements Engine {
   }
 
   scan(data: Buffer, ctx: ScanContext): Match[] {
-    if (isBinary(data)) return [];
+    if (!ctx.text && isBinary(data)) return [];
     return this.scanAt(data, ctx, 0, { bytes: this.decodeBudget });
   }
 
@@ -178,7 +172,7 @@ export class DetectionEngine implements Engine {
    * companions (up to 4 KiB away) and PEM blocks do not stretch that margin.
    */
   scanVerdict(data: Buffer, ctx: ScanContext): { matches: Match[]; dirty: boolean } {
-    if (isBinary(data)) return { matches: [], dirty: false };
+    if (!ctx.text && isBinary(data)) return { matches: [], dirty: false };
     this.dirtyHint = false;
     const matches = this.scanAt(data, ctx, 0, { bytes: this.decodeBudget }, true);
     return { matches, dirty: matches.length > 0 || this.dirtyHint };

@@ -25,6 +25,11 @@ export interface ScanContext {
    * (Match.pathClasses); `matchesForPath` keeps those of a path. Lets a scan start before paths are known.
    */
   anyPath?: boolean;
+  /**
+   * The caller already classified the content it was cut from as text (detection/binary.ts): scan it without
+   * probing. A slice of a text blob (a delta region) must be scanned as the blob would be, whatever its bytes.
+   */
+  text?: boolean;
 }
 
 /** Synchronous, pure matcher over one Buffer. Construct once per thread. */

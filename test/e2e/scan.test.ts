@@ -46,7 +46,8 @@ beforeAll(async () => {
         id: 'c4', message: 'current', author: { name: 'Eve', email: 'eve@example.test', date: '2024-01-06T10:00:00Z' },
         files: {
           'app/settings.py': `KEY = "${atHead}"\nBAD = "${badChecksum}"\nOK = "${allowedInline}"  # keyloop:allow\n`,
-          'img.bin': Buffer.concat([Buffer.from([0, 1, 2, 3]), Buffer.from(atHead)]),
+          // a real binary: PNG signature, then compressed-looking bytes (the token is in there, not scanned)
+          'img.bin': Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), Buffer.from(Array.from({ length: 2048 }, () => Math.floor(rand() * 256))), Buffer.from(atHead)]),
           'latin1.txt': Buffer.concat([Buffer.from([0xe9, 0xe8, 0x20]), Buffer.from(`x ${atHead}\n`)]),
         },
       },

@@ -9,7 +9,7 @@
 // target is scanned by regions speculatively and its result held until the base settles; if the base turns out
 // dirty, the target is scanned again, whole. Nothing is ever skipped on a guess.
 import type { Match } from '../../core/model.js';
-import { isBinary } from '../../detection/engine.js';
+import { isBinary } from '../../detection/binary.js';
 import type { Engine } from '../../detection/types.js';
 
 export interface ScanJob {
@@ -137,6 +137,9 @@ export function deltaRegions(data: Buffer, baseLength: number, copies: number[],
 export function runTask(engine: Engine, task: ScanTask): TaskResult {
   const { data, oid, report } = task;
   const ctx = task.anyPath ? { path: '', anyPath: true } : { path: task.path };
+  // once the blob is known to be text (checked below, or by the planner for regions-only tasks), its regions and
+  // the blob itself are scanned as text: a slice must not be judged binary by its own bytes
+  const textCtx = { ...ctx, text: true };
   const size = task.size ?? data.length;
   let scanned = 0;
   if (task.regionsOnly) {
@@ -145,7 +148,7 @@ export function runTask(engine: Engine, task: ScanTask): TaskResult {
       const r = task.regions!;
       for (let k = 0; k < r.length; k += 2) {
         scanned += r[k + 1]! - r[k]!;
-        if (engine.scanVerdict(data.subarray(r[k], r[k + 1]), ctx).dirty) return { oid, report, matches: [], mode: 'regions', size, scanned, dirty: true };
+        if (engine.scanVerdict(data.subarray(r[k], r[k + 1]), textCtx).dirty) return { oid, report, matches: [], mode: 'regions', size, scanned, dirty: true };
       }
       return { oid, report, matches: [], mode: 'regions', size, scanned, dirty: false };
     } catch (err) {
@@ -154,17 +157,16 @@ export function runTask(engine: Engine, task: ScanTask): TaskResult {
   }
   if (isBinary(data)) return { oid, report, matches: [], mode: 'binary', size, scanned: 0, dirty: true };
   try {
-    // a NUL past the first 8 KiB would make a region look binary to the engine: scan such a blob whole
-    if (task.regions && data.indexOf(0, 8192) === -1) {
+    if (task.regions) {
       let dirty = false;
       const r = task.regions;
       for (let k = 0; k < r.length && !dirty; k += 2) {
         scanned += r[k + 1]! - r[k]!;
-        dirty = engine.scanVerdict(data.subarray(r[k], r[k + 1]), ctx).dirty;
+        dirty = engine.scanVerdict(data.subarray(r[k], r[k + 1]), textCtx).dirty;
       }
       if (!dirty) return { oid, report, matches: [], mode: 'regions', size, scanned, dirty: false };
     }
-    const v = engine.scanVerdict(data, ctx);
+    const v = engine.scanVerdict(data, textCtx);
     return { oid, report, matches: v.matches, mode: 'full', size, scanned: scanned + size, dirty: v.dirty };
   } catch (err) {
     return { oid, report, matches: [], mode: 'full', size, scanned, dirty: true, error: (err as Error).message };
@@ -229,8 +231,8 @@ export class DeltaPlanner {
       base.status === DIRTY ||
       !(base.anyPath || (!anyPath && base.path === job.path)) ||
       job.data.length > this.opts.maxRegionBlob ||
-      // binary, or a NUL past the first 8 KiB that would make a region look binary to the engine: whole
-      job.data.indexOf(0) !== -1
+      // binary: planned whole, so the task reports it as binary
+      isBinary(job.data)
     ) {
       return { oid: job.oid, path: job.path, data: job.data, report, ...(anyPath ? { anyPath } : {}) };
     }
