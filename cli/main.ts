@@ -8,6 +8,7 @@ import { Command, Option } from 'commander';
 import { processContext, type CommandContext } from './context.js';
 import { ConfigError, ExitError, HostError } from '../src/core/errors.js';
 import { VERSION } from '../src/version.js';
+import { escapeControls } from '../src/util/terminal-safe.js';
 // Types only: each command's module still loads lazily, when it runs. Commander hands actions untyped option
 // objects; these annotations say what each command expects from its declared options.
 import type { AppCommandOptions } from './commands/app.js';
@@ -273,21 +274,23 @@ function errorToExit(err: unknown, ctx: CommandContext): number {
     // commander already printed help/version or the usage error.
     return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help' ? 0 : 2;
   }
+  // messages may quote paths, refs or git's words about a scanned repository: one visible line each
+  const line = (s: string) => escapeControls(s);
   if (err instanceof ExitError) {
-    if (err.message) ctx.stderr.write(err.message + '\n');
+    if (err.message) ctx.stderr.write(line(err.message) + '\n');
     return err.code;
   }
   if (err instanceof ConfigError) {
-    ctx.stderr.write(`keyloop: ${err.message}\n`);
+    ctx.stderr.write(`keyloop: ${line(err.message)}\n`);
     return 2;
   }
   // runtime errors (network, git, database, a bug) are 3: a CI job can tell them from a typo (2) and a leak (1)
   if (err instanceof HostError) {
-    ctx.stderr.write(`keyloop: ${err.message}\n`);
+    ctx.stderr.write(`keyloop: ${line(err.message)}\n`);
     return 3;
   }
   const msg = err instanceof Error ? (err.stack ?? err.message) : String(err);
-  ctx.stderr.write(`keyloop: internal error (a bug, please report): ${msg}\n`);
+  ctx.stderr.write(`keyloop: internal error (a bug, please report): ${msg.split('\n').map(line).join('\n')}\n`);
   return 3;
 }
 

@@ -65,7 +65,9 @@ describe('issue bodies', () => {
 
   it('titles, comments and verification lines', () => {
     expect(issueTitle(subject, 'main.tf')).toBe('Leaked AWS key in main.tf');
-    expect(issueTitle(subject, 'odd\nname\t.env')).toBe('Leaked AWS key in odd name .env');
+    // control characters are shown, not obeyed (and not silently turned into spaces that hide what the path is)
+    expect(issueTitle(subject, 'odd\nname\t.env')).toBe('Leaked AWS key in odd\\nname\\t.env');
+    expect(issueTitle(subject, 'x\u202egnp.exe')).toBe('Leaked AWS key in x\\u202egnp.exe');
     expect(issueTitle(subject, 'x/'.repeat(200)).length).toBeLessThanOrEqual(250);
     expect(renderNewLocationsComment('https://github.com', 'acme/x', [{ commit: 'd'.repeat(40), path: 'a.env', line: 3, date: null, authorName: null }])).toContain('1 new location:');
     expect(renderReminderComment({ liveSince: '2025-01-01T00:00:00Z', now: new Date('2025-01-11T00:00:00Z'), mentions: ['alice', 'acme/sec'], maxLiveDays: 7 })).toBe(

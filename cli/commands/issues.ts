@@ -1,5 +1,6 @@
 // `keyloop issues [--dry-run]`: run the issue loop over the store without scanning (what `keyloop org` runs at
 // its end): re-verify open secrets, open / comment / close / reopen / remind, and print what was (or would be) done.
+import { escapeControls } from '../../src/util/terminal-safe.js';
 import { resolve } from 'node:path';
 import type { CommandContext } from '../context.js';
 import { resolveGitHubUrl, resolveToken } from '../../src/adapters/github/client.js';
@@ -64,7 +65,7 @@ export async function issuesCommand(opts: IssuesCommandOptions, ctx: CommandCont
       ctx.stdout.write(JSON.stringify({ dryRun: opts.dryRun, reverified: result.reverified, actions, executed, warnings: result.warnings.map((w) => registry.scrub(w)) }, null, 2) + '\n');
     } else {
       const prefix = opts.dryRun ? 'would ' : '';
-      for (const l of result.lines) ctx.stdout.write(`${prefix}${l}\n`);
+      for (const l of result.lines) ctx.stdout.write(`${prefix}${escapeControls(l)}\n`);
       ctx.stdout.write(`${result.actions.length} action(s)${opts.dryRun ? ' planned (dry run: nothing changed)' : ''}; ${result.reverified} secret(s) re-verified\n`);
     }
     return result.executed.some((e) => !e.ok) ? 1 : 0;

@@ -1,6 +1,7 @@
 // `keyloop org ORG`: crawl every repository of a GitHub org into the store. All work happens in src/sources/github-org.ts.
 // Exit codes: 0 every repo scanned; 1 at least one repo failed (or the after-scan hook failed); 2 bad
 // arguments/config or the org could not be listed; 130 interrupted (SIGINT/SIGTERM; rerun to resume).
+import { escapeControls } from '../../src/util/terminal-safe.js';
 import { resolve } from 'node:path';
 import type { CommandContext } from '../context.js';
 import { ConfigError } from '../../src/core/errors.js';
@@ -98,7 +99,7 @@ export async function orgCommand(opts: OrgCommandOptions, ctx: CommandContext, d
       registry,
       logger,
       signal: ctx.signal,
-      onRepo: showProgress ? (o) => ctx.stderr.write(`\r\x1b[K[${++done}] ${o.repo} ${o.status}`) : undefined,
+      onRepo: showProgress ? (o) => ctx.stderr.write(`\r\x1b[K[${++done}] ${escapeControls(o.repo)} ${o.status}`) : undefined,
       afterScan: deps.afterScan,
     });
   } finally {

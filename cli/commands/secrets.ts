@@ -2,6 +2,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { CommandContext } from '../context.js';
+import { escapeControls } from '../../src/util/terminal-safe.js';
 import { ConfigError } from '../../src/core/errors.js';
 import { headBlobs } from '../../src/sources/mirror.js';
 import { openStore, type Store } from '../../src/store/index.js';
@@ -111,7 +112,8 @@ export function renderTable(headers: string[], rows: string[][], opts: { maxWidt
     const max = opts.maxWidth?.[i];
     return max && s.length > max ? s.slice(0, max - 1) + '…' : s;
   };
-  const cells = [headers, ...rows.map((r) => r.map(cut))];
+  // cells hold repo names, paths and authors from scanned content: control characters are made visible
+  const cells = [headers, ...rows.map((r) => r.map((c, i) => cut(escapeControls(c), i)))];
   const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
   return cells.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n') + '\n';
 }

@@ -1,5 +1,6 @@
 // `keyloop triage FINGERPRINT --false-positive|--accepted-risk|--reopen [--note TEXT]`: record a verdict in the
 // store and label + close (or reopen) the secret's issues on GitHub.
+import { escapeControls } from '../../src/util/terminal-safe.js';
 import { resolve } from 'node:path';
 import type { CommandContext } from '../context.js';
 import { ConfigError } from '../../src/core/errors.js';
@@ -55,7 +56,7 @@ export async function triageCommand(opts: TriageCommandOptions, ctx: CommandCont
     if (opts.format === 'json') ctx.stdout.write(JSON.stringify(r, null, 2) + '\n');
     else {
       ctx.stdout.write(`${r.fingerprint.slice(0, 12)}: ${r.from} → ${r.to}\n`);
-      for (const i of r.issues) ctx.stdout.write(`  ${i.repo}#${i.number}: ${i.action}${i.detail ? ` (${registry.scrub(i.detail)})` : ''}\n`);
+      for (const i of r.issues) ctx.stdout.write(`  ${escapeControls(`${i.repo}#${i.number}: ${i.action}${i.detail ? ` (${registry.scrub(i.detail)})` : ''}`)}\n`);
       if (!tracker && r.issues.length === 0 && store.issuesFor(r.fingerprint).length > 0) ctx.stdout.write('  issues are synced on the next `keyloop org` / `keyloop issues` run\n');
     }
     return r.issues.some((i) => i.action === 'failed') ? 1 : 0;

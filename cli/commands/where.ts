@@ -1,4 +1,5 @@
 // `keyloop where FINGERPRINT`: every repo/commit/path/line where one stored secret appears.
+import { escapeControls } from '../../src/util/terminal-safe.js';
 import type { CommandContext } from '../context.js';
 import { openExistingStore, presenceOf, renderTable } from './secrets.js';
 
@@ -21,7 +22,7 @@ export async function whereCommand(opts: WhereCommandOptions, ctx: CommandContex
       ctx.stdout.write(JSON.stringify({ ...s, presence, locations: rows }, null, 2) + '\n');
       return 0;
     }
-    ctx.stdout.write(`${secret.detector} ${secret.redacted} ${fp}\n${secret.name}; status ${secret.status}; ${presence === 'head' ? 'still at the default branch HEAD' : presence === 'history' ? 'only in history' : 'HEAD presence unknown (no mirror)'}\n\n`);
+    ctx.stdout.write(`${escapeControls(`${secret.detector} ${secret.redacted} ${fp}`)}\n${escapeControls(secret.name)}; status ${secret.status}; ${presence === 'head' ? 'still at the default branch HEAD' : presence === 'history' ? 'only in history' : 'HEAD presence unknown (no mirror)'}\n\n`);
     ctx.stdout.write(
       renderTable(
         ['REPO', 'COMMIT', 'LOCATION', 'AUTHOR', 'DATE'],

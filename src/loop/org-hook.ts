@@ -1,6 +1,7 @@
 // Wires the issue loop into the end of a `keyloop org` run (OrgCommandDeps.afterScan) and into `keyloop issues`.
 import { resolve } from 'node:path';
 import { issuerOverrides, type OperatorConfig } from '../config/normalize.js';
+import { escapeControls } from '../util/terminal-safe.js';
 import type { Clock } from '../core/ports.js';
 import { systemClock } from '../core/ports.js';
 import type { Catalog } from '../detection/types.js';
@@ -134,7 +135,7 @@ export async function orgIssueLoop(
     verify: opts.verify ?? true,
     clock,
     startedAt: clock.now().toISOString(),
-    print: (l) => ctx.stdout.write(`would ${l}\n`),
+    print: (l) => ctx.stdout.write(`would ${escapeControls(l)}\n`),
     ...(knobs.client ? { client: knobs.client } : {}),
   });
 }

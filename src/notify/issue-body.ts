@@ -1,6 +1,7 @@
 // Issue titles, bodies and comments for leaked keys. They never contain the secret: only its redacted preview,
 // and the executor passes every text through the SecretRegistry as well.
 import type { Verification } from '../core/model.js';
+import { escapeControls } from '../util/terminal-safe.js';
 
 const MARKER_FP = /<!--\s*keyloop:fingerprint=([0-9a-f]{64})\s*-->/;
 const MARKER_REPO = /<!--\s*keyloop:repo=([A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+)\s*-->/;
@@ -48,7 +49,7 @@ export const FALSE_POSITIVE_LABEL = 'false-positive';
 export const ACCEPTED_RISK_LABEL = 'accepted-risk';
 
 export function issueTitle(s: IssueSubject, firstPath: string): string {
-  const title = `Leaked ${s.providerName} key in ${firstPath}`.replace(/[\u0000-\u001f\u007f]+/g, ' ');
+  const title = escapeControls(`Leaked ${s.providerName} key in ${firstPath}`);
   return title.length > 250 ? title.slice(0, 249) + '…' : title;
 }
 
@@ -83,14 +84,14 @@ export function permalink(webUrl: string, repo: string, l: { commit: string | nu
 
 /** Markdown inline code that survives backticks in the text. */
 function code(s: string): string {
-  const clean = s.replace(/[\r\n]+/g, ' ');
+  const clean = escapeControls(s.replace(/[\r\n]+/g, ' '));
   const fence = clean.includes('`') ? '``' : '`';
   return `${fence}${clean.includes('`') ? ' ' : ''}${clean}${clean.includes('`') ? ' ' : ''}${fence}`;
 }
 
 /** Names in bodies are user-controlled text: keep them from pinging people or breaking the table. */
 function plain(s: string): string {
-  return s.replace(/[\r\n|<>]/g, ' ').replace(/@/g, '@\u200b').replace(/[*_[\]`]/g, '\\$&').trim();
+  return escapeControls(s.replace(/[\r\n|<>]/g, ' ')).replace(/@/g, '@\u200b').replace(/[*_[\]`]/g, '\\$&').trim();
 }
 
 const day = (iso: string) => iso.slice(0, 10);

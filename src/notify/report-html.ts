@@ -1,13 +1,16 @@
 // One self-contained HTML file: inline CSS, inline JS drawing inline SVG charts from embedded JSON. No network.
 // Tables are rendered here so the figures are readable without JavaScript; the charts need it.
 import { humanDuration, percent, type GroupReport, type ReportData, type SecretReport } from './report.js';
+import { escapeControls } from '../util/terminal-safe.js';
 
-const esc = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+// control and bidi characters from scanned content are shown as escapes, not rendered (a U+202E would reorder a row)
+const esc = (s: string) => escapeControls(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 const day = (iso: string | null) => (iso ? iso.slice(0, 10) : '—');
 
 /** JSON safe inside <script>: no `</script>`, no HTML comment openers, no U+2028/2029 surprises. */
 function scriptJson(data: unknown): string {
-  return JSON.stringify(data).replace(/</g, '\\u003c').replace(/>/g, '\\u003e').replace(/&/g, '\\u0026').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+  // as \u escapes (the values stay exact): markup, and DEL, C1, bidi controls and separators (JSON keeps them raw)
+  return JSON.stringify(data).replace(/[<>&\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 function table(id: string, head: string[], rows: string[][]): string {

@@ -1,7 +1,9 @@
 // Markdown rendering of the loop report (for a wiki page, a PR comment or a terminal).
 import { humanDuration, percent, type GroupReport, type ReportData, type SecretReport } from './report.js';
+import { escapeControls } from '../util/terminal-safe.js';
 
-const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/[\r\n]+/g, ' ');
+// repo names, paths and owners come from scanned content: no control or bidi character reaches the reader
+const cell = (s: string) => escapeControls(s.replace(/[\r\n]+/g, ' ')).replace(/\|/g, '\\|');
 const day = (iso: string | null) => (iso ? iso.slice(0, 10) : '—');
 
 function table(head: string[], rows: string[][]): string {

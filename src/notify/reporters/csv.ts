@@ -2,10 +2,14 @@ import type { Reporter } from './types.js';
 
 const HEADER = ['detector', 'confidence', 'fingerprint', 'redacted', 'status', 'commit', 'author_name', 'author_email', 'date', 'path', 'line', 'column', 'decoded', 'context'];
 
-/** RFC 4180 cell; cells a spreadsheet would evaluate as a formula are prefixed with a quote (CSV injection). */
-function cell(v: string | number | null | undefined): string {
+/**
+ * Cells a spreadsheet would evaluate as a formula (first character =, +, -, @, tab, CR, NUL, or a full-width
+ * ＝ ＋ － ＠) get a leading single quote, as OWASP and ASVS 1.2.10 recommend; then RFC 4180 quoting. Values are
+ * otherwise exact: no other escaping (a path with a control character is quoted, not changed).
+ */
+export function csvCell(v: string | number | null | undefined): string {
   let s = v === null || v === undefined ? '' : String(v);
-  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+  if (/^[=+\-@\t\r\0\uff1d\uff0b\uff0d\uff20]/.test(s)) s = `'${s}`;
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
@@ -19,7 +23,7 @@ export const csvReporter: Reporter = ({ findings, reveal }) => {
       if (reveal) base.push(f.secret);
       rows.push(
         [...base, f.verification?.status ?? '', l.commit, l.author?.name, l.author?.email, l.date, l.path, l.line, l.column, l.decoded?.join('>') ?? '', l.context ?? '']
-          .map(cell)
+          .map(csvCell)
           .join(','),
       );
     }

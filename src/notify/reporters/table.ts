@@ -1,4 +1,5 @@
 // Human table for the terminal: one row per finding, its first location, and a summary line.
+import { escapeControls } from '../../util/terminal-safe.js';
 import type { Reporter } from './types.js';
 
 function pad(s: string, n: number): string {
@@ -33,7 +34,8 @@ export const tableReporter: Reporter = ({ findings, reveal, stats, skipped, inco
       l.author ? `${l.author.name} <${l.author.email}>` : '-',
       l.date?.slice(0, 10) ?? '-',
     ];
-    lines.push(vals.map((v, i) => pad(v, cols[i]![1])).join('  ').trimEnd());
+    // every cell comes from scanned content: no escape sequence, line break or bidi control reaches the terminal
+    lines.push(vals.map((v, i) => pad(escapeControls(v), cols[i]![1])).join('  ').trimEnd());
   }
   const locs = findings.reduce((n, f) => n + f.locations.length, 0);
   const mb = (stats.bytes / 1e6).toFixed(1);
