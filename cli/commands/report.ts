@@ -1,6 +1,6 @@
 // `keyloop report`: open/closed/live/dead counts, time to rotate, exposure windows, per-repo and per-owner tables,
 // oldest live keys and detector precision, as Markdown, JSON or one self-contained HTML file.
-import { writeFileSync } from 'node:fs';
+import { writeOutputFile } from '../../src/util/private-fs.js';
 import { resolve } from 'node:path';
 import type { CommandContext } from '../context.js';
 import { ConfigError } from '../../src/core/errors.js';
@@ -28,11 +28,7 @@ export async function reportCommand(opts: ReportCommandOptions, ctx: CommandCont
   }
   if (opts.output) {
     const path = resolve(ctx.cwd, opts.output);
-    try {
-      writeFileSync(path, text);
-    } catch (err) {
-      throw new ConfigError(`cannot write ${path}: ${(err as Error).message}`, '--output');
-    }
+    writeOutputFile(path, text);
     ctx.stderr.write(`report written to ${path}\n`);
   } else ctx.stdout.write(text);
   return 0;

@@ -1,5 +1,4 @@
 // `keyloop scan [path]`: options in, report out. All work happens in src/run/scan.ts.
-import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { CommandContext } from '../context.js';
 import { ConfigError } from '../../src/core/errors.js';
@@ -9,6 +8,7 @@ import { SecretRegistry } from '../../src/util/redact.js';
 import { createLogger } from '../../src/util/logger.js';
 import { VERSION } from '../../src/version.js';
 import { atLeast, type Confidence } from '../../src/core/model.js';
+import { writeOutputFile } from '../../src/util/private-fs.js';
 
 export interface ScanCommandOptions {
   path: string;
@@ -92,7 +92,7 @@ export async function scanCommand(opts: ScanCommandOptions, ctx: CommandContext)
   });
   // Without --reveal the report must not carry plaintext: scrub defensively (paths or commit subjects could echo a secret).
   const text = opts.reveal ? report : registry.scrub(report);
-  if (opts.output) writeFileSync(resolve(ctx.cwd, opts.output), text, { mode: 0o600 });
+  if (opts.output) writeOutputFile(resolve(ctx.cwd, opts.output), text);
   else ctx.stdout.write(text);
 
   return scanExitCode(findings.length, out.result.incomplete.length, (line) => logger.warn(line), out.nothingScanned);

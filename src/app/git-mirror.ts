@@ -3,7 +3,7 @@
 // configured GitHub (never a payload's clone_url); the token travels as an env-only header scoped to that URL.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdirPrivate } from '../util/private-fs.js';
 import path from 'node:path';
 import { HostError } from '../core/errors.js';
 import { gitRunner } from '../objects/git-process.js';
@@ -59,7 +59,7 @@ export class GitMirrors {
     const fresh = !existsSync(path.join(gitDir, 'HEAD'));
     const git = gitRunner(gitDir);
     if (fresh) {
-      await mkdir(gitDir, { recursive: true });
+      await mkdirPrivate(gitDir); // a mirror holds every secret of its history
       const init = await git.run(['init', '-q', '--bare']);
       if (init.code !== 0) throw new HostError(`git init ${gitDir} failed: ${init.stderr}`);
     }

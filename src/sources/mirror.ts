@@ -3,7 +3,8 @@
 // a URL, the mirror's config, argv, a log line or the store. Without a git binary, isomorphic-git does the transfer.
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { rename, rm } from 'node:fs/promises';
+import { mkdirPrivate } from '../util/private-fs.js';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import type * as IsoGit from 'isomorphic-git';
@@ -133,7 +134,7 @@ function classify(fullName: string, op: string, stderr: string, creds?: GitCrede
 }
 
 async function nativeClone(repo: HostedRepo, dir: string, opts: MirrorOptions): Promise<void> {
-  await mkdir(path.dirname(dir), { recursive: true });
+  await mkdirPrivate(path.dirname(dir)); // mirrors hold every secret of their history
   // Clone next to the target and rename: a process killed mid-clone leaves only a .partial dir, removed next time.
   const tmp = `${dir}.partial`;
   await rm(tmp, { recursive: true, force: true });
@@ -175,7 +176,7 @@ async function isoSync(repo: HostedRepo, dir: string, exists: boolean, opts: Mir
     if (!exists) {
       const tmp = `${dir}.partial`;
       await rm(tmp, { recursive: true, force: true });
-      await mkdir(tmp, { recursive: true });
+      await mkdirPrivate(tmp);
       try {
         await git.init({ fs, gitdir: tmp, bare: true, defaultBranch: repo.defaultBranch ?? 'main' });
         await git.addRemote({ fs, gitdir: tmp, remote: 'origin', url: repo.cloneUrl });

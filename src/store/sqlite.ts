@@ -1,5 +1,5 @@
 // The SQLite store (better-sqlite3, WAL): the only module that speaks SQL. Secrets are sealed with AES-256-GCM.
-import { mkdirSync } from 'node:fs';
+import { ensurePrivateFile, mkdirPrivateSync, narrow } from '../util/private-fs.js';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
@@ -47,7 +47,13 @@ const json = <T>(v: unknown, fallback: T): T => (typeof v === 'string' ? (JSON.p
 
 /** Opens (creating if needed) and migrates the database at `path`. */
 export function openStore(path: string, opts: OpenStoreOptions = {}): Store {
-  if (path !== ':memory:' && !opts.readonly) mkdirSync(dirname(path), { recursive: true });
+  const onDisk = path !== ':memory:' && !opts.readonly;
+  if (onDisk) {
+    // the database holds author e-mails, paths and previews (secrets encrypted): 0600, and SQLite gives its
+    // -wal and -shm files the mode of the database file
+    mkdirPrivateSync(dirname(path));
+    ensurePrivateFile(path);
+  }
   let db: Database.Database;
   try {
     db = new Database(path, { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false });
@@ -60,6 +66,7 @@ export function openStore(path: string, opts: OpenStoreOptions = {}): Store {
     // NORMAL under WAL: a committed transaction survives a process kill; only an OS crash may lose the last ones.
     db.pragma('synchronous = NORMAL');
   }
+  if (onDisk) for (const side of ['-wal', '-shm']) narrow(path + side);
   db.pragma('foreign_keys = ON');
   if (!opts.readonly) migrate(db, loadMigrations(opts.migrationsDir));
   return new Store(db, opts);
