@@ -15,6 +15,15 @@ export interface DecodedSpan {
   detectors?: 'single-line' | 'multiline';
 }
 
+/**
+ * Base64 of base64 (or of any ASCII text): every 4-character group encodes 3 bytes in 0x2B–0x7A, so its first
+ * character is one of K–e and its second one of C–H, S–X, i–n, y–3. Eight groups in a row (32 characters) mark a
+ * run worth decoding even when no keyword form shows through (a keyword encoded twice shows none of them); the
+ * decoded text is base64 again, whose forms the next level finds. A gate only: runs of random data match it by
+ * chance about once per 300 KB, and decode to bytes looksLikeText rejects.
+ */
+export const NESTED_BASE64_SIGNATURE = '(?:[K-Za-e][C-HS-Xi-ny-z0-3][A-Za-z0-9+/_-]{2}){8}';
+
 // Long enough to hold a 15-byte secret; shorter runs are mostly identifiers.
 const BASE64_RUN = new RE2('[A-Za-z0-9+/]{20,}={0,2}', 'g');
 const BASE64URL_RUN = new RE2('[A-Za-z0-9_-]{20,}', 'g');

@@ -157,6 +157,7 @@ export class DetectionEngine implements Engine {
     this.prefilter = new Prefilter(
       this.keywords.map((k) => k.text),
       this.keywords.map((k) => [...spellings.get(k.text)!]),
+      this.decodeDepth >= 2,
     );
   }
 
@@ -194,7 +195,7 @@ export class DetectionEngine implements Engine {
    */
   rawCandidates(data: Buffer): { detectorId: string; start: number; end: number }[] {
     if (isBinary(data)) return [];
-    const cands = this.reference ? this.referenceCandidates(data) : this.candidates(data, this.prefilter.hits(data).keywords);
+    const cands = this.reference ? this.referenceCandidates(data) : this.candidates(data, this.prefilter.hits(data, false).keywords);
     return cands.map((c) => ({ detectorId: c.c.def.id, start: c.start, end: c.end }));
   }
 
@@ -202,7 +203,11 @@ export class DetectionEngine implements Engine {
   private scanAt(data: Buffer, ctx: ScanContext, depth: number, budget: { bytes: number }, verdict = false, only?: Scope): Match[] {
     const lines = new LineIndex(data);
     const found: Found[] = [];
-    const hits = this.reference ? { keywords: [], base64: [] } : this.prefilter.hits(data);
+    // a keyword encoded twice shows no form of itself: runs that look like base64 of text are decoded too, while
+    // the decoded text can still be decoded once more
+    const twoMore = depth + 1 < this.decodeDepth;
+    const hits = this.reference ? { keywords: [], base64: [], nested: [] } : this.prefilter.hits(data, twoMore);
+    const base64 = twoMore && hits.nested.length > 0 ? [...hits.base64, ...hits.nested] : hits.base64;
     if (verdict && depth === 0 && hits.keywords.some((k) => this.multilineKeyword[k] === 1)) this.dirtyHint = true;
     const cands = this.reference ? this.referenceCandidates(data, only) : this.candidates(data, hits.keywords, only);
     for (const cand of cands) {
@@ -211,7 +216,7 @@ export class DetectionEngine implements Engine {
     }
     // Decoding keeps ASCII letters of JSON escapes and percent-encoding, so without a keyword in the blob there is
     // nothing to find there; base64 hides them, hence the Set's base64 forms.
-    if (depth < this.decodeDepth && budget.bytes > 0 && (this.reference || hits.base64.length > 0 || hits.keywords.length > 0)) {
+    if (depth < this.decodeDepth && budget.bytes > 0 && (this.reference || base64.length > 0 || hits.keywords.length > 0)) {
       // a decoded match repeating a plain one (same detector and secret) is dropped, for the path classes in which
       // the plain one holds
       const plain = new Map<string, number>();
@@ -222,7 +227,7 @@ export class DetectionEngine implements Engine {
       // per detector, secret and span: the path classes already taken (one decoded match may come in several
       // pieces with different alsoMatched, one per group of classes)
       const seen = new Map<string, number>();
-      const which = this.reference ? { base64: null, text: true } : { base64: hits.base64, text: hits.keywords.length > 0 };
+      const which = this.reference ? { base64: null, text: true } : { base64, text: hits.keywords.length > 0 };
       for (const span of findEncodedSpans(data, budget, which)) {
         const inner = this.scanAt(span.bytes, ctx, depth + 1, budget, false, narrower(only, span.detectors));
         if (inner.length === 0) continue;

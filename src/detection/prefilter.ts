@@ -2,6 +2,7 @@
 // case-insensitive alternation of only those keywords finds where. The Set also holds each keyword's base64
 // forms, so base64 decoding runs only on blobs that may hide a keyword in base64.
 import RE2 from 're2';
+import { NESTED_BASE64_SIGNATURE } from './decoders.js';
 import { escapeRe2 } from './regex.js';
 
 export interface KeywordHits {
@@ -9,6 +10,11 @@ export interface KeywordHits {
   keywords: number[];
   /** Byte offsets where a base64 form of a keyword occurs (exact case): where base64 may hide a keyword. */
   base64: number[];
+  /**
+   * Byte offsets inside runs that look like base64 of text (decoders.ts NESTED_BASE64_SIGNATURE): where a keyword
+   * encoded more than once may hide. Only looked for when the prefilter was built with `nested`.
+   */
+  nested: number[];
 }
 
 const MAX_CACHED_ALTERNATIONS = 512;
@@ -45,6 +51,8 @@ export class Prefilter {
   private readonly b64Start: number;
   private readonly forms: Buffer[];
   private readonly alternations = new Map<string, RE2>();
+  /** Finds runs that look like base64 of text; null when not asked for. Its own pass: in the Set it blows up the DFA. */
+  private readonly nestedRe: RE2 | null;
 
   /**
    * `keywords` are case-insensitive literals, lowercased; `spellings[i]` are keyword i as detectors wrote it
@@ -53,6 +61,8 @@ export class Prefilter {
   constructor(
     readonly keywords: readonly string[],
     spellings: readonly (readonly string[])[] = [],
+    /** Also mark runs that may hold base64 within base64 (the engine decodes more than one level deep). */
+    nested = false,
   ) {
     const forms = new Set<string>();
     // Case variants: base64 of "Token" and "token" differ in more than case.
@@ -65,14 +75,17 @@ export class Prefilter {
     this.forms = [...forms].map((f) => Buffer.from(f, 'latin1'));
     // Base64 is case-sensitive: its forms are matched exactly, inside the case-insensitive keyword Set.
     const patterns = [...keywords.map(escapeRe2), ...[...forms].map((f) => `(?-i:${escapeRe2(f)})`)];
+    this.nestedRe = nested ? new RE2(NESTED_BASE64_SIGNATURE, 'g') : null;
     this.set = patterns.length ? new RE2.Set(patterns, 'i') : null;
   }
 
-  hits(data: Buffer): KeywordHits {
-    if (!this.set) return { keywords: [], base64: [] };
+  /** `withNested`: also look for runs of base64 of text (when the caller can still decode two levels). */
+  hits(data: Buffer, withNested = true): KeywordHits {
+    if (!this.set) return { keywords: [], base64: [], nested: [] };
     const all = this.set.match(data);
     const keywords: number[] = [];
     const base64: number[] = [];
+    const nested: number[] = [];
     for (const i of all) {
       if (i < this.b64Start) keywords.push(i);
       else {
@@ -80,7 +93,12 @@ export class Prefilter {
         for (let p = data.indexOf(form); p !== -1 && base64.length < MAX_BASE64_HITS; p = data.indexOf(form, p + 1)) base64.push(p);
       }
     }
-    return { keywords, base64 };
+    const re = withNested ? this.nestedRe : null;
+    if (re) {
+      re.lastIndex = 0;
+      for (let m = re.exec(data); m !== null && nested.length < MAX_BASE64_HITS; m = re.exec(data)) nested.push(m.index);
+    }
+    return { keywords, base64, nested };
   }
 
   /**
