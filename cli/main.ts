@@ -61,7 +61,7 @@ export function buildProgram(ctx: CommandContext, setExit: (code: number) => voi
     .description('scan a git repository (every blob in every ref) or a plain directory')
     .argument('[path]', 'repository or directory to scan', '.')
     .addOption(new Option('--format <format>', 'output format (default: table on a TTY, else json)').choices(['table', 'json', 'sarif', 'csv']))
-    .option('-o, --output <file>', 'write the report to FILE instead of stdout')
+    .option('-o, --output <file>', 'write the report to FILE instead of stdout (a new 0600 file renamed into place; a symlink at FILE is replaced, not followed)')
     .option('--reveal', 'include the plaintext secret in the output', false)
     .option('--staged', 'scan only staged (index) content: the pre-commit case', false)
     .option('--range <A..B>', 'scan only blobs introduced by commits in A..B: the push case')
