@@ -181,7 +181,7 @@ describe('fail closed on unreadable objects (every backend, with and without the
     expect(r.stdout).toMatch(/INCOMPLETE: \d+ object\(s\) could not be scanned/);
     const sarif = await runCli(['scan', fx.repo.dir, '--detectors', DETECTORS, '--no-progress', '--format', 'sarif', '--git-backend', 'isomorphic']);
     expect(sarif.code).toBe(3);
-    const inv = JSON.parse(sarif.stdout).runs[0].invocations[0];
+    const inv = (JSON.parse(sarif.stdout) as { runs: Array<{ invocations: Array<{ executionSuccessful: boolean; toolExecutionNotifications: unknown }> }> }).runs[0]!.invocations[0]!;
     expect(inv.executionSuccessful).toBe(false);
     expect(JSON.stringify(inv.toolExecutionNotifications)).toContain(fx.commits[2]!);
   });

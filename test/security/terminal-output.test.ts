@@ -51,7 +51,8 @@ describe('keyloop scan output with hostile paths, authors and subjects', () => {
     expect(csv.stdout).toContain(`"${EVIL_PATH}"`);
 
     const sarif = await runCli(['scan', repo.dir, '--detectors', DETECTORS, '--no-progress', '--format', 'sarif']);
-    const uri = JSON.parse(sarif.stdout).runs[0].results[0].locations[0].physicalLocation.artifactLocation.uri as string;
+    type Sarif = { runs: Array<{ results: Array<{ locations: Array<{ physicalLocation: { artifactLocation: { uri: string } } }> }> }> };
+    const uri = (JSON.parse(sarif.stdout) as Sarif).runs[0]!.results[0]!.locations[0]!.physicalLocation.artifactLocation.uri;
     expect(decodeURI(uri)).toBe(EVIL_PATH);
   });
 
@@ -107,6 +108,7 @@ describe('markdown and HTML renderers', () => {
     totals: { secrets: 1, live: 1, dead: 0, unknown: 0, unverified: 0, rotated: 0, falsePositives: 0, acceptedRisk: 0, issuesOpen: 1, issuesClosed: 0 },
     timeToRotate: { count: 0, meanMs: null, medianMs: null, valuesMs: [] },
     secrets: [secretRow()],
+    repoConfigSuppressions: [],
     repos: [{ key: 'acme/\x1b[31mrepo\nFAKE', secrets: 1, live: 1, dead: 0, unknown: 0, rotated: 0, issuesOpen: 1, issuesClosed: 0, meanTimeToRotateMs: null, medianTimeToRotateMs: null }],
     owners: [],
     oldestLive: [secretRow()],
