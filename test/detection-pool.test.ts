@@ -22,7 +22,8 @@ function items(count: number, size: number): PoolItem[] {
     let text = line.repeat(Math.ceil(size / line.length));
     if (i % 7 === 0) text += `API=acme_${rand(32)}\n`;
     const data = Buffer.from(text);
-    if (i % 11 === 0) data[10] = 0;
+    // binary by share (over half the bytes NUL), not by one NUL byte: see src/detection/binary.ts
+    if (i % 11 === 0) data.fill(0, 0, Math.ceil(data.length * 0.6));
     return { id: `item-${i}`, path: `src/file-${i}.js`, data };
   });
 }

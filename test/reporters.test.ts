@@ -66,7 +66,7 @@ describe('reporters', () => {
     expect(Object.keys(out[0])).toEqual(['detector', 'name', 'provider', 'severity', 'confidence', 'fingerprint', 'redacted', 'locations']);
     expect(out[0].confidence).toBe('medium');
     const co = JSON.parse(reporters.json(input({ findings: [finding({ alsoMatched: ['generic-secret-assignment'] })] })));
-    expect(Object.keys(co[0])).toEqual(['detector', 'name', 'provider', 'severity', 'confidence', 'alsoMatched', 'fingerprint', 'redacted', 'locations']);
+    expect(Object.keys(co.findings[0])).toEqual(['detector', 'name', 'provider', 'severity', 'confidence', 'alsoMatched', 'fingerprint', 'redacted', 'locations']);
     expect(out[0].locations[0]).toEqual({
       commit: 'c'.repeat(40),
       author: { name: 'Alice, "A"', email: 'alice@example.test' },
