@@ -9,7 +9,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import RE2 from 're2';
 import type { Catalog, LoadedDetector } from '../src/detection/types.js';
-import { generateSample, makeJwt, rng, withCrc32Tail } from '../testkit/token-gen.js';
+import { encodeStoreValue, randomPassword, winscpKeyOf } from '../testkit/store-encoders.js';
+import { crc32, generateSample, makeJwt, rng, withCrc32Tail } from '../testkit/token-gen.js';
 
 export interface Label {
   path: string;
@@ -82,6 +83,15 @@ function instancesFor(d: LoadedDetector, rand: () => number): Instance[] {
   const out: Instance[] = [];
   for (const ex of d.def.examples) {
     const text = typeof ex === 'string' ? ex : ex.text;
+    if (d.def.decode) {
+      // a store value: the example's encoded capture gives way to the encoding of a fresh password
+      const encoded = exampleSecret(d, text);
+      if (!encoded) continue;
+      const fresh = d.def.decode === 'basic-auth' ? `deploy:${randomPassword(rand)}` : randomPassword(rand);
+      const key = d.def.decode === 'winscp' ? winscpKeyOf(text) : '';
+      out.push({ detector: d, text: text.split(encoded).join(encodeStoreValue(d.def.decode, fresh, rand, key)), secret: fresh });
+      continue;
+    }
     const old = typeof ex === 'string' ? exampleSecret(d, text) : ex.secret;
     if (!old) continue;
     let fresh = realisticSecret(d, generateSample(d.def, rand).secret, rand);
@@ -282,7 +292,9 @@ export function buildCorpus(dir: string, catalog: Catalog, opts: BuildOptions = 
   for (const [provider, dets] of byProvider) {
     const files: Files = new Map();
     for (const d of dets) {
-      instancesFor(d, rand).forEach((inst, i) => {
+      // values from one stream per detector: adding a detector leaves the others' secrets as they were
+      const drand = rng(((opts.seed ?? 0x6b65796c) ^ crc32(d.def.id)) >>> 0);
+      instancesFor(d, drand).forEach((inst, i) => {
         const multi = inst.text.includes('\n');
         const path = multi ? `secrets/${provider}/${d.def.id}-${i}.txt` : `services/${provider}/${d.def.id}.env`;
         add(files, path, multi ? `${inst.text}\n` : `${inst.text}\n`);
@@ -292,7 +304,7 @@ export function buildCorpus(dir: string, catalog: Catalog, opts: BuildOptions = 
         let planted = 0;
         for (let tries = 0; tries < CARRIERS.length && planted < 2; tries++) {
           const carrier = CARRIERS[carrierTurn++ % CARRIERS.length]!;
-          const fresh = instancesFor(d, rand)[i];
+          const fresh = instancesFor(d, drand)[i];
           if (!fresh?.name) break;
           if (carrier === 'large') {
             largeParts.push(`export const ${fresh.name} = "${fresh.secret}";`);

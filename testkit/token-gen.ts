@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { crc32 as zlibCrc32 } from 'node:zlib';
 import RE2 from 're2';
 import type { DetectorDef } from '../src/detection/schema.js';
+import { encodeStoreValue, randomPassword } from './store-encoders.js';
 
 /** Seeded PRNG (mulberry32): a corpus built twice from one seed is byte-identical. */
 export function rng(seed: number): () => number {
@@ -282,6 +283,8 @@ export function makePypiToken(location: string, rand: () => number): string {
   return `pypi-${body.toString('base64url')}`;
 }
 
+const MASK_RUN = /x{4,}|\*{3,}|\.{3,}|#{4,}|_{5,}/i;
+
 export interface GeneratedSample {
   /** Text that the detector must report (keyword, secret and required companions included). */
   text: string;
@@ -312,8 +315,19 @@ export function generateSample(def: DetectorDef, rand: () => number): GeneratedS
       text = text.replace(secret, jwt);
       secret = jwt;
     }
+    let capture = secret;
+    if (def.decode) {
+      // an obfuscated store value: the detector captures the encoding of a fresh password and reports the password
+      const plain = def.decode === 'basic-auth' ? `svc-${Math.floor(rand() * 1e4)}:${randomPassword(rand)}` : randomPassword(rand);
+      capture = encodeStoreValue(def.decode, plain, rand);
+      text = text.replace(secret, capture);
+      secret = plain;
+    }
     const m = re.exec(text);
-    if (!m || m[1] !== secret) continue;
+    if (!m || m[1] !== capture) continue;
+    // masking runs (xxxx, ***, ..., ####, _____) mark placeholders for every detector (detection/filters.ts): a real
+    // token holds one about once in 10^4, which the filters accept; a sample must not be that one
+    if (MASK_RUN.test(secret)) continue;
     if (def.entropy !== undefined && shannon(secret) < def.entropy) continue;
     if (allow.some((a) => a.test(secret))) continue;
     for (const c of def.companions.filter((x) => x.required)) {

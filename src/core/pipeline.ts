@@ -7,9 +7,9 @@ import type { BlobSelection, EnumerationProblem, GitObjects } from './ports.js';
 import type { Engine } from '../detection/types.js';
 import { fingerprint as computeFingerprint } from './fingerprint.js';
 import { redact, type SecretRegistry } from '../util/redact.js';
-import { isBinary } from '../detection/binary.js';
 import { compareSpecificity, specificity } from '../detection/specificity.js';
 import { baseConfidence, findingConfidence, isFixturePath } from '../detection/confidence.js';
+import { skipBinary } from '../detection/engine.js';
 
 /** Plaintext finding, in-process only: reporters drop `secret`/`parts` unless --reveal. */
 export interface RawFinding extends Omit<Finding, 'secret'> {
@@ -133,7 +133,7 @@ export async function scanSource(source: ContentSource, matcher: Matcher, catalo
         skip(item, r.error ?? 'error', r.detail);
         continue;
       }
-      if (isBinary(r.data)) {
+      if (skipBinary(r.data)) {
         skip(item, 'binary');
         continue;
       }

@@ -98,6 +98,8 @@ export function checkCatalog(dir: string): CatalogProblem[] {
 
 /** Whether every match of the detector's pattern in `text` (the whole match, not only the secret) holds a keyword. */
 function matchesHoldKeyword(def: DetectorDef, text: string): boolean {
+  // a key-file detector runs on small contents whatever they hold (delta scans read such a blob whole)
+  if (def.file_max_bytes !== undefined && Buffer.byteLength(text) <= def.file_max_bytes) return true;
   const keywords = def.keywords.map((k) => k.toLowerCase());
   const re = compileRe2(def.pattern, 'g');
   for (let m = re.exec(text); m !== null; m = re.exec(text)) {

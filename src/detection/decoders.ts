@@ -2,6 +2,7 @@
 // form bodies) and JSON/JS string escapes (notebooks, minified bundles). Each decoder finds candidate spans in
 // a Buffer and returns the decoded bytes; the engine rescans them with the same detectors.
 import RE2 from 're2';
+import { decodeValue, isValueDecoder } from './stores/value.js';
 
 export type DecoderName = 'base64' | 'base64url' | 'percent' | 'json-string';
 
@@ -252,6 +253,7 @@ export function findEncodedSpans(
 export function decodeWith(decoder: string, text: string): string {
   switch (decoder) {
     case 'base64':
+    case 'kubernetes-secret':
       return Buffer.from(text, 'base64').toString('utf8');
     case 'base64url':
       return Buffer.from(text, 'base64url').toString('utf8');
@@ -260,6 +262,7 @@ export function decodeWith(decoder: string, text: string): string {
     case 'json-string':
       return decodeJsonStrings(`"${text}"`).toString('utf8');
     default:
-      return text;
+      // a store value decoded by its detector (stores/value.ts): the plain capture over it claims the same secret
+      return isValueDecoder(decoder) ? (decodeValue(decoder, text) ?? text) : text;
   }
 }

@@ -14,6 +14,7 @@ import { Prefilter } from './prefilter.js';
 import { compareSpecificity, specificity } from './specificity.js';
 import { probeSpecs, startBound, withoutCaptures, type StartBound } from './regex.js';
 import type { DetectorDef } from './schema.js';
+import { decodeValue, mayHoldStore, STORE_KEYWORDS, storeSpans } from './stores/index.js';
 import type { Catalog, Engine, LoadedDetector, ScanContext } from './types.js';
 
 export interface EngineOptions {
@@ -65,6 +66,13 @@ const MAX_CACHED_SETS = 64;
 
 const LINE_CONTEXT = 512;
 const ALLOW_MARKER = 'keyloop:allow';
+
+export { mayHoldStore };
+
+/** Binary content is not scanned, unless it may be an encrypted credential store (stores/content.ts). */
+export function skipBinary(buf: Buffer): boolean {
+  return isBinary(buf) && !mayHoldStore(buf);
+}
 
 /** 1-based line and UTF-16 column for byte offsets, computing newline positions only as far as needed. */
 class LineIndex {
@@ -120,6 +128,11 @@ export class DetectionEngine implements Engine {
   private readonly multilineKeyword: Uint8Array;
   /** Set during scanVerdict: a multiline keyword, or a candidate that failed only for want of a required companion. */
   private dirtyHint = false;
+  /** Per keyword: whether it is a store's (stores/content.ts STORE_KEYWORDS). */
+  private readonly storeKeyword: Uint8Array;
+  /** Key-file detectors (DetectorDef.file_max_bytes), run on every content that small; and the largest bound. */
+  private readonly keyFiles: number[];
+  private readonly keyFileMax: number;
 
   constructor(readonly catalog: Catalog, opts: EngineOptions = {}) {
     this.decodeDepth = opts.decodeDepth ?? 2;
@@ -138,6 +151,8 @@ export class DetectionEngine implements Engine {
       };
     });
     this.ran = new Uint32Array(this.compiled.length);
+    this.keyFiles = this.compiled.flatMap((c, i) => (c.def.file_max_bytes !== undefined ? [i] : []));
+    this.keyFileMax = Math.max(-1, ...this.keyFiles.map((i) => this.compiled[i]!.def.file_max_bytes!));
     const kwIndex = new Map<string, number[]>();
     const spellings = new Map<string, Set<string>>();
     this.compiled.forEach((c, i) => {
@@ -149,7 +164,16 @@ export class DetectionEngine implements Engine {
         spellings.set(kw, (spellings.get(kw) ?? new Set()).add(written));
       }
     });
+    // the stores' own literals ride along in the same prefilter pass, triggering no detector
+    for (const kw of STORE_KEYWORDS) {
+      if (!kwIndex.has(kw)) kwIndex.set(kw, []);
+      spellings.set(kw, (spellings.get(kw) ?? new Set()).add(kw));
+    }
     this.keywords = [...kwIndex].map(([text, detectors]) => ({ text, detectors }));
+    this.storeKeyword = new Uint8Array(this.keywords.length);
+    this.keywords.forEach((k, i) => {
+      if (STORE_KEYWORDS.includes(k.text)) this.storeKeyword[i] = 1;
+    });
     this.multilineKeyword = new Uint8Array(this.keywords.length);
     this.keywords.forEach((k, i) => {
       if (k.detectors.some((d) => this.compiled[d]!.def.multiline)) this.multilineKeyword[i] = 1;
@@ -162,7 +186,7 @@ export class DetectionEngine implements Engine {
   }
 
   scan(data: Buffer, ctx: ScanContext): Match[] {
-    if (!ctx.text && isBinary(data)) return [];
+    if (!ctx.text && skipBinary(data)) return [];
     return this.scanAt(data, ctx, 0, { bytes: this.decodeBudget });
   }
 
@@ -173,7 +197,7 @@ export class DetectionEngine implements Engine {
    * companions (up to 4 KiB away) and PEM blocks do not stretch that margin.
    */
   scanVerdict(data: Buffer, ctx: ScanContext): { matches: Match[]; dirty: boolean } {
-    if (!ctx.text && isBinary(data)) return { matches: [], dirty: false };
+    if (!ctx.text && skipBinary(data)) return { matches: [], dirty: false };
     this.dirtyHint = false;
     const matches = this.scanAt(data, ctx, 0, { bytes: this.decodeBudget }, true);
     return { matches, dirty: matches.length > 0 || this.dirtyHint };
@@ -194,7 +218,7 @@ export class DetectionEngine implements Engine {
    * findings, so a filter that drops everything cannot hide a candidate the fast path missed.
    */
   rawCandidates(data: Buffer): { detectorId: string; start: number; end: number }[] {
-    if (isBinary(data)) return [];
+    if (skipBinary(data)) return [];
     const cands = this.reference ? this.referenceCandidates(data) : this.candidates(data, this.prefilter.hits(data, false).keywords);
     return cands.map((c) => ({ detectorId: c.c.def.id, start: c.start, end: c.end }));
   }
@@ -214,9 +238,19 @@ export class DetectionEngine implements Engine {
       const m = this.evaluate(data, cand, lines, ctx);
       if (m) found.push({ m, end: cand.end, rank: cand.c.rank, generic: cand.c.def.generic });
     }
+    // Whole-content stores (DBeaver) hold no keyword until decrypted; a recognised one makes the blob dirty.
+    // A store keyword makes the blob dirty too: a delta's changed line alone does not say it is in a manifest.
+    const storeHit = this.reference ? containsStoreKeyword(data) : hits.keywords.some((k) => this.storeKeyword[k] === 1);
+    const spans: { decoder: string; start: number; end: number; bytes: Buffer; detectors?: DecodedSpan['detectors'] }[] = depth === 0 ? storeSpans(data, storeHit) : [];
+    if (verdict && depth === 0 && (spans.length > 0 || storeHit)) this.dirtyHint = true;
     // Decoding keeps ASCII letters of JSON escapes and percent-encoding, so without a keyword in the blob there is
     // nothing to find there; base64 hides them, hence the Set's base64 forms.
     if (depth < this.decodeDepth && budget.bytes > 0 && (this.reference || base64.length > 0 || hits.keywords.length > 0)) {
+      const which = this.reference ? { base64: null, text: true } : { base64, text: hits.keywords.length > 0 };
+      // first, so a value both decode is reported as the base64 decoder's (the store spans repeat it with context)
+      spans.unshift(...findEncodedSpans(data, budget, which));
+    }
+    if (spans.length > 0) {
       // a decoded match repeating a plain one (same detector and secret) is dropped, for the path classes in which
       // the plain one holds
       const plain = new Map<string, number>();
@@ -227,8 +261,8 @@ export class DetectionEngine implements Engine {
       // per detector, secret and span: the path classes already taken (one decoded match may come in several
       // pieces with different alsoMatched, one per group of classes)
       const seen = new Map<string, number>();
-      const which = this.reference ? { base64: null, text: true } : { base64, text: hits.keywords.length > 0 };
-      for (const span of findEncodedSpans(data, budget, which)) {
+      const encoded = new Map<string, number>();
+      for (const span of spans) {
         const inner = this.scanAt(span.bytes, ctx, depth + 1, budget, false, narrower(only, span.detectors));
         if (inner.length === 0) continue;
         const at = lines.locate(span.start);
@@ -246,15 +280,20 @@ export class DetectionEngine implements Engine {
             rank: def ? specificity(def) : 0,
             generic: def?.generic ?? false,
           });
+          for (const enc of [`${im.detectorId}\0${span.start}\0${span.end}`, `*\0${span.start}\0${span.end}`]) encoded.set(enc, (encoded.get(enc) ?? 0) | classes);
         }
       }
+      // A plain capture that is exactly an encoded span is the encoding of what was found decoded in it, when the
+      // same detector found it (`password: <base64>` in a Secret manifest) or the plain match is a generic guess
+      // (`id-token: <base64 of a JWT>`): one finding, the decoded one.
+      if (encoded.size > 0) dropEncodedForms(found, encoded);
     }
     return resolveOverlaps(found).sort((a, b) => a.offset - b.offset || a.detectorId.localeCompare(b.detectorId));
   }
 
   private referenceCandidates(data: Buffer, only?: Scope): Candidate[] {
     const out: Candidate[] = [];
-    for (const c of this.compiled) if (inScope(c, only)) this.run(c, data, out);
+    for (const c of this.compiled) if (inScope(c, only) && (c.def.keywords.length > 0 || data.length <= c.def.file_max_bytes!)) this.run(c, data, out);
     return out;
   }
 
@@ -264,9 +303,16 @@ export class DetectionEngine implements Engine {
    */
   private candidates(data: Buffer, hitKeywords: number[], only?: Scope): Candidate[] {
     const out: Candidate[] = [];
-    if (hitKeywords.length === 0) return out;
+    if (hitKeywords.length === 0 && data.length > this.keyFileMax) return out;
     const stamp = (this.stamp = (this.stamp + 1) >>> 0 || 1);
     const todo: number[] = [];
+    if (data.length <= this.keyFileMax) {
+      for (const d of this.keyFiles) {
+        if (data.length > this.compiled[d]!.def.file_max_bytes! || (only && !inScope(this.compiled[d]!, only))) continue;
+        this.ran[d] = stamp;
+        todo.push(d);
+      }
+    }
     for (const k of hitKeywords) {
       for (const d of this.keywords[k]!.detectors) {
         if (this.ran[d] === stamp) continue;
@@ -398,7 +444,13 @@ export class DetectionEngine implements Engine {
   private evaluate(data: Buffer, cand: Candidate, lines: LineIndex, ctx: ScanContext): Match | null {
     const { c, start, end } = cand;
     const def = c.def;
-    const secret = data.toString('utf8', start, end);
+    let secret = data.toString('utf8', start, end);
+    if (def.decode) {
+      // an obfuscated store value: the password it holds is what filters judge and the finding reports
+      const plain = decodeValue(def.decode, secret, { data, start });
+      if (plain === null) return this.reject(c, `does not decode as ${def.decode}`);
+      secret = plain;
+    }
     if (def.entropy !== undefined) {
       const h = shannonEntropy(secret);
       if (h < def.entropy) return this.reject(c, `entropy ${h.toFixed(2)} < ${def.entropy}`);
@@ -432,8 +484,23 @@ export class DetectionEngine implements Engine {
       }
     }
     const { line: ln, column } = lines.locate(start);
-    return { detectorId: def.id, secret, parts, offset: start, line: ln, column, ...(classes !== undefined ? { pathClasses: classes } : {}) };
+    return {
+      detectorId: def.id,
+      secret,
+      parts,
+      offset: start,
+      line: ln,
+      column,
+      ...(def.decode ? { decoded: [def.decode] } : {}),
+      ...(classes !== undefined ? { pathClasses: classes } : {}),
+    };
   }
+}
+
+/** What the prefilter reports for STORE_KEYWORDS, found the slow way (the reference scan has no prefilter). */
+function containsStoreKeyword(data: Buffer): boolean {
+  const folded = data.toString('latin1').toLowerCase();
+  return STORE_KEYWORDS.some((kw) => folded.includes(kw));
 }
 
 type Scope = NonNullable<DecodedSpan['detectors']> | 'none';
@@ -596,6 +663,22 @@ function resolveOverlaps(found: Found[]): Match[] {
 
 function rankKey(f: Found): { id: string; rank: number } {
   return { id: f.m.detectorId, rank: f.rank };
+}
+
+/**
+ * Removes, per path class, the plain matches `encoded` names: (detector or `*` for any, start, end) → classes of
+ * the decoded matches; `*` applies to generic plain matches only.
+ */
+function dropEncodedForms(found: Found[], encoded: Map<string, number>): void {
+  for (let i = found.length - 1; i >= 0; i--) {
+    const f = found[i]!;
+    if (f.m.decoded) continue;
+    const by = (encoded.get(`${f.m.detectorId}\0${f.m.offset}\0${f.end}`) ?? 0) | (f.generic ? (encoded.get(`*\0${f.m.offset}\0${f.end}`) ?? 0) : 0);
+    if (by === 0) continue;
+    const classes = classesOf(f.m) & ~by;
+    if (classes === 0) found.splice(i, 1);
+    else found[i] = { ...f, m: withClasses(f.m, classes) };
+  }
 }
 
 /** The path classes a match holds in: its mask (a scan for any path), or the one class of a known path. */

@@ -39,7 +39,8 @@ const TEMPLATE =
   /^(?:\$\{[^}]*\}|\$\(.*\)|\{\{.*\}\}|\{%.*%\}|%\(\w+\)[sd]|<[^>]+>|\$[A-Za-z_][A-Za-z0-9_]*|%[A-Za-z_][A-Za-z0-9_]*%|#\{[^}]*\}|@[A-Za-z_][A-Za-z0-9_]*@|\[\[.*\]\])$/;
 /** A template expression anywhere in the value ("Bearer ${TOKEN}", "sk_live_{{ key }}"). */
 // `${…}` covers shell/compose variables and JS template literal interpolation of any expression (`${gen(13)}`).
-const EMBEDDED_TEMPLATE = /\$\{[^{}\n]{1,100}\}|\{\{\s*[.$]?[\w.\s|"'()-]+\}\}|%\([\w]+\)s/;
+// An opener the capture cut short (`"#{environment['X']}"` stops at the quote) is a template as well.
+const EMBEDDED_TEMPLATE = /\$\{[^{}\n]{1,100}\}|\{\{\s*[.$]?[\w.\s|"'()-]+\}\}|%\([\w]+\)s|^[#$]\{/;
 /** Masking and filler that no issuer emits. `x{4,}` is ~1e-4 likely in a random 100-char base62 token: accepted. */
 const MASK = /x{4,}|\*{3,}|•{3,}|…|\.{3,}|#{4,}|_{5,}/i;
 const PLACEHOLDER_WORDS =

@@ -5,6 +5,17 @@ import { VerifySpec } from '../verification/spec.js';
 export const Checksum = z.enum(['github-crc32', 'npm-crc32', 'pypi-macaroon', 'jwt', 'luhn']);
 export type Checksum = z.infer<typeof Checksum>;
 
+/** Value decoders of obfuscated credential stores (src/detection/stores/): the capture is decoded before filters. */
+export const ValueDecoder = z.enum(['filezilla-base64', 'winscp', 'jetbrains-xor', 'basic-auth']);
+export type ValueDecoder = z.infer<typeof ValueDecoder>;
+
+/**
+ * What a detector reports. `credential`: a secret that grants access. `password-hash`: a stored hash of a password
+ * (crypt formats, NTLM): cracking it is work, so it reports at low or medium severity and is never verified.
+ */
+export const DetectorClass = z.enum(['credential', 'password-hash']);
+export type DetectorClass = z.infer<typeof DetectorClass>;
+
 export const Companion = z
   .object({
     /** Name under which the value is passed to verification ({{parts.NAME}}). */
@@ -23,14 +34,25 @@ export const DetectorDef = z
   .object({
     id: z.string().regex(/^[a-z0-9][a-z0-9-]*[a-z0-9]$/),
     name: z.string().min(3),
-    /** Case-insensitive literals; the detector runs only near a hit of one of them. At least one. */
-    keywords: z.array(z.string().min(2)).min(1),
+    /** Case-insensitive literals; the detector runs only near a hit of one of them. At least one (see file_max_bytes). */
+    keywords: z.array(z.string().min(2)).default([]),
+    /**
+     * Key files that hold nothing but the key (Rails `config/master.key`): the pattern also runs on every content
+     * of at most this many bytes, keyword or not. Such a detector may have no keywords.
+     */
+    file_max_bytes: z.number().int().positive().max(4096).optional(),
     /** RE2 pattern with exactly one capture group: the secret. */
     pattern: z.string(),
     severity: z.enum(['low', 'medium', 'high', 'critical']).default('high'),
+    class: DetectorClass.default('credential'),
     /** Minimum Shannon entropy (bits per character) of the captured secret. */
     entropy: z.number().min(0).max(8).optional(),
     checksum: Checksum.optional(),
+    /**
+     * The capture is an obfuscated store value (WinSCP `Password=`, FileZilla `<Pass encoding="base64">`, …): the
+     * named decoder turns it into the password, which filters judge and the finding reports. Undecodable: dropped.
+     */
+    decode: ValueDecoder.optional(),
     /** RE2 patterns: a secret (captured text) matching any of them is dropped. */
     allow: z.array(z.string()).default([]),
     /** Generic (keyword/assignment) detectors lose to a provider detector claiming the same secret. */
@@ -45,7 +67,14 @@ export const DetectorDef = z
     /** Texts that must not produce a finding of this detector. */
     negative_examples: z.array(z.string()).default([]),
   })
-  .strict();
+  .strict()
+  .superRefine((d, ctx) => {
+    if (d.keywords.length === 0 && d.file_max_bytes === undefined) ctx.addIssue({ code: 'custom', path: ['keywords'], message: 'at least one keyword (or file_max_bytes)' });
+    if (d.class !== 'password-hash') return;
+    // a hash is not a live credential: nothing to ask an issuer, and cracking it is work
+    if (d.verify) ctx.addIssue({ code: 'custom', path: ['verify'], message: 'a password-hash detector is never verified' });
+    if (d.severity !== 'low' && d.severity !== 'medium') ctx.addIssue({ code: 'custom', path: ['severity'], message: 'a password-hash detector reports at low or medium severity' });
+  });
 export type DetectorDef = z.infer<typeof DetectorDef>;
 
 export const ProviderFile = z

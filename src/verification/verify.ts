@@ -201,6 +201,8 @@ export function createVerifier(opts: VerifierOptions): Verifier {
 
   /** One check, no cache. Never throws. */
   const check = async (detector: LoadedDetector, secret: string, parts: Record<string, string>): Promise<Outcome> => {
+    // a hash proves nothing to an issuer and is never sent anywhere, whatever a catalog file says
+    if (detector.def.class === 'password-hash') return { status: 'unknown', reason: 'not verifiable: a password hash' };
     const spec: VerifySpec | undefined = detector.def.verify;
     if (!spec) return { status: 'unknown', reason: 'not verifiable: detector has no verify block' };
     if (spec.unsafe && !opts.allowUnsafe) return { status: 'unknown', reason: `skipped: side effects (${spec.unsafe})` };

@@ -9,7 +9,7 @@
 // target is scanned by regions speculatively and its result held until the base settles; if the base turns out
 // dirty, the target is scanned again, whole. Nothing is ever skipped on a guess.
 import type { Match } from '../../core/model.js';
-import { isBinary } from '../../detection/binary.js';
+import { mayHoldStore, skipBinary } from '../../detection/engine.js';
 import type { Engine } from '../../detection/types.js';
 
 export interface ScanJob {
@@ -142,6 +142,9 @@ export function runTask(engine: Engine, task: ScanTask): TaskResult {
   const textCtx = { ...ctx, text: true };
   const size = task.size ?? data.length;
   let scanned = 0;
+  // a whole-content store (DBeaver) is readable only whole: its regions say nothing
+  const whole = mayHoldStore(data);
+  if (task.regionsOnly && whole) return { oid, report, matches: [], mode: 'regions', size, scanned, dirty: true };
   if (task.regionsOnly) {
     // the planner checked the whole blob is not binary; a dirty range is the planner's to rescan
     try {
@@ -155,9 +158,9 @@ export function runTask(engine: Engine, task: ScanTask): TaskResult {
       return { oid, report, matches: [], mode: 'regions', size, scanned, dirty: true, error: (err as Error).message };
     }
   }
-  if (isBinary(data)) return { oid, report, matches: [], mode: 'binary', size, scanned: 0, dirty: true };
+  if (skipBinary(data)) return { oid, report, matches: [], mode: 'binary', size, scanned: 0, dirty: true };
   try {
-    if (task.regions) {
+    if (task.regions && !whole) {
       let dirty = false;
       const r = task.regions;
       for (let k = 0; k < r.length && !dirty; k += 2) {
