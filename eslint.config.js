@@ -5,7 +5,7 @@ import { defineConfig } from 'eslint/config';
 import tseslint from 'typescript-eslint';
 
 export default defineConfig(
-  { ignores: ['dist/', 'node_modules/', 'coverage/', 'corpus/.generated/', '.bench/'] },
+  { ignores: ['dist/', 'node_modules/', 'coverage/', 'corpus/.generated/', 'corpus/formats/', '.bench/'] },
   js.configs.recommended,
   tseslint.configs.recommendedTypeChecked,
   {

@@ -10,6 +10,7 @@
 // dirty, the target is scanned again, whole. Nothing is ever skipped on a guess.
 import type { Match } from '../../core/model.js';
 import { mayHoldStore, skipBinary } from '../../detection/engine.js';
+import { isBinary } from '../../detection/binary.js';
 import type { Engine } from '../../detection/types.js';
 
 export interface ScanJob {
