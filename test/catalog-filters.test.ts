@@ -31,7 +31,7 @@ const FAMILIES: [string, string, string, string, string][] = [
   ['git SHA', `commit_token: ${hex(40)}\nbase_sha: ${hex(40)}`, 'deploy.yaml', `deploy_token: ${hex(40)}`, 'generic-secret-assignment'],
   ['UUID ids', `{"tenant_id": "${hex(8)}-${hex(4)}-4${hex(3)}-a${hex(3)}-${hex(12)}", "secretId": "${hex(8)}-${hex(4)}-4${hex(3)}-a${hex(3)}-${hex(12)}"}`, 'ids.json', `{"client_secret": "${alnum(40)}"}`, 'generic-secret-assignment'],
   ['data: URI', `.a { background: url("data:image/png;base64,${b64(300)}"); }`, 'a.css', `SECRET_KEY=${alnum(40)}`, 'generic-secret-assignment'],
-  ['SSH public key', `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI${b64(32).replace(/=+$/, '')} token@ci`, 'authorized_keys', `-----BEGIN OPENSSH PRIVATE KEY-----\n${b64(200)}\n-----END OPENSSH PRIVATE KEY-----`, 'private-key-openssh'],
+  ['SSH public key', `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI${b64(32).replace(/=+$/, '')} token@ci`, 'authorized_keys', `-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ${b64(200)}\n-----END OPENSSH PRIVATE KEY-----`, 'private-key-openssh'],
   ['certificate', `-----BEGIN CERTIFICATE-----\n${b64(300)}\n-----END CERTIFICATE-----`, 'a.crt', `-----BEGIN PRIVATE KEY-----\n${b64(300)}\n-----END PRIVATE KEY-----`, 'private-key-pkcs8'],
   ['minified identifiers', `!function(e){var n={apiKey:e.apiKey,token:t.authToken,secret:e.secretKeyName};${'x=1;'.repeat(400)}}()`, 'vendor.4f3a9c2e.js', `!function(e){var n={apiKey:"${alnum(32)}"};${'x=1;'.repeat(400)}}()`, 'generic-secret-assignment'],
   ['env references', 'const apiKey = process.env.API_KEY;\ntoken = os.environ["TOKEN"]\nString secret = System.getenv("APP_SECRET");', 'a.ts', `const apiKey = "${alnum(32)}";`, 'generic-secret-assignment'],

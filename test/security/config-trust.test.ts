@@ -12,6 +12,7 @@ import { startFakeGitHub, type FakeGitHub } from '../../testkit/fake-github.js';
 import { FakeIssuer } from '../../testkit/fake-issuer.js';
 import { buildRepo, tempDir, type BuiltRepo } from '../../testkit/git-repo.js';
 import { runCli } from '../helpers/run-cli.js';
+import { scanFindings } from '../helpers/scan-report.js';
 import { withCrc32Tail } from '../../testkit/token-gen.js';
 import { operatorFile, startCaptureServer, type CaptureServer } from './helpers.js';
 
@@ -21,7 +22,7 @@ const ghToken = () => withCrc32Tail('ghp_', pick(B62, 30));
 const awsPair = () => ({ id: 'AKIA' + pick('ABCDEFGHIJKLMNOPQRSTUVWXYZ234567', 16), secret: pick(B62 + '/+', 40) });
 
 type Finding = { detector: string; secret: string; fingerprint: string; verification?: { status: string; reason: string; identity?: Record<string, string> } };
-const findings = (stdout: string) => JSON.parse(stdout) as Finding[];
+const findings = (stdout: string) => scanFindings(stdout) as unknown as Finding[];
 
 let issuer: FakeIssuer;
 let capture: CaptureServer;

@@ -17,6 +17,7 @@ import { SecretRegistry } from '../../src/util/redact.js';
 import { FakeIssuer } from '../../testkit/fake-issuer.js';
 import { buildRepo, tempDir, type BuiltRepo } from '../../testkit/git-repo.js';
 import { runCli } from '../helpers/run-cli.js';
+import { scanFindings } from '../helpers/scan-report.js';
 import { withCrc32Tail } from '../../testkit/token-gen.js';
 import { operatorFile, startCaptureServer, type CaptureServer } from './helpers.js';
 
@@ -81,7 +82,7 @@ describe('issuer URLs from the operator', () => {
   it('with --allow-insecure-issuers a loopback override is used, and logged at start without the secret', async () => {
     const r = await runCli(['scan', repo.dir, '--verify', '--allow-insecure-issuers', '--github-url', issuer.baseUrl('github'), '--format', 'json', '--reveal', '--no-progress']);
     expect(r.code, r.stderr).toBe(1);
-    expect((JSON.parse(r.stdout) as { verification: { status: string } }[])[0]!.verification.status).toBe('live');
+    expect((scanFindings(r.stdout) as unknown as { verification: { status: string } }[])[0]!.verification.status).toBe('live');
     expect(r.stderr).toContain(`verification: github keys go to ${issuer.baseUrl('github')} (operator override)`);
     expect(r.stderr).not.toContain(token);
   });
