@@ -52,7 +52,7 @@ describe('accuracy corpus', () => {
     const fast = await scan({ jobs: 2, packPoolMinBytes: 0, onPackStats: (s) => (fastPath = s.prescan === true) });
     expect(fastPath).toBe(true);
     expect(summary(fast.result.findings)).toEqual(summary(result.findings));
-  }, 180_000);
+  });
 });
 
 function summary(findings: RawFinding[]): unknown[] {

@@ -128,7 +128,7 @@ describe('mirror failures', () => {
 
 
 describe('org scan with the isomorphic backend', () => {
-  it('stores the same locations as the native backend', { timeout: 60_000 }, async () => {
+  it('stores the same locations as the native backend', async () => {
     const B62 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
     const t = withCrc32Tail('ghp_', [...randomBytes(30)].map((b) => B62[b % 62]).join(''));
     const own = await startFakeGitHub({ tokens: { [TOKEN]: 'crawler' } });

@@ -68,7 +68,7 @@ describe('pack scan pool (compiled build, 2 workers)', () => {
     }
     expect(existsSync(join(out, 'src/objects/pack/scan-worker.js'))).toBe(true);
     built = (await import(pathToFileURL(join(out, 'src/objects/pack/scan-pool.js')).href)) as typeof built;
-  }, 120_000);
+  });
   afterAll(() => rmSync(out, { recursive: true, force: true }));
 
   it('equals a full scan of every blob, scans by regions on the workers, keeps bytes in flight bounded', async () => {
@@ -128,7 +128,7 @@ describe('pack scan pool (compiled build, 2 workers)', () => {
     expect(plain.stats.regions).toBe(inThread.regions);
     await plain.close();
     store.close();
-  }, 120_000);
+  });
 
   it('a prescan (started before the history walk) scans every blob on the workers, and this thread helps only after the walk', async () => {
     const repo = await buildRepo({ bare: true, commits: history(5, 200) });
@@ -150,5 +150,5 @@ describe('pack scan pool (compiled build, 2 workers)', () => {
     expect(pool.helping).toBe(true);
     await prescan.cancel();
     await pool.close();
-  }, 60_000);
+  });
 });

@@ -177,7 +177,7 @@ describe('pack fast path of keyloop scan', () => {
     expect(r.result.stats.blobs).toBe(1);
     await pool!.close();
     await pool!.close();
-  }, 60_000);
+  });
 
   it('a scan started before the history walk, for any path, reports what the cat-file path reports', async () => {
     const { repo } = await fixture(11);
@@ -216,7 +216,7 @@ describe('pack fast path of keyloop scan', () => {
     expect(JSON.stringify(fast.result.findings)).toBe(JSON.stringify(slow.result.findings));
     expect(fast.result.skipped.map((s) => JSON.stringify(s)).sort()).toEqual(slow.result.skipped.map((s) => JSON.stringify(s)).sort());
     expect({ ...fast.result.stats, elapsedMs: 0 }).toEqual({ ...slow.result.stats, elapsedMs: 0 });
-  }, 60_000);
+  });
 
   it('KEYLOOP_PACK_READER turns it off', () => {
     expect(packReaderEnabled({})).toBe(true);

@@ -165,7 +165,7 @@ describe('rate limits', () => {
     expect(vb.reason).toMatch(/not sent: slack rate limited/);
     expect(fake.requestsFor('slack')).toHaveLength(1);
     expect((await verifier.verify(req(githubDet, gh))).status).toBe('live');
-  }, 10_000);
+  });
 
   it('a short Retry-After pauses the issuer queue, then sends', async () => {
     const { verifier } = make();
@@ -177,7 +177,7 @@ describe('rate limits', () => {
     expect((await verifier.verify(req(slackDet, b))).status).toBe('live');
     const [ra, rb] = fake.requestsFor('slack');
     expect(rb!.at - ra!.at).toBeGreaterThanOrEqual(900);
-  }, 10_000);
+  });
 
   it('respects the per-issuer interval cap', async () => {
     const { verifier } = make({ limits: { github: { concurrency: 5, intervalCap: 2, intervalMs: 400 } } });
