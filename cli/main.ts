@@ -27,6 +27,12 @@ const int = (v: string) => {
   if (!Number.isInteger(n) || n < 0) throw new ConfigError(`expected a non-negative integer, got "${v}"`);
   return n;
 };
+const exitCodeArg = (v: string) => {
+  const n = Number(v);
+  if (!/^\d{1,3}$/.test(v) || n > 255) throw new ConfigError(`expected an exit code 0-255, got "${v}"`);
+  return n;
+};
+
 const size = (v: string) => {
   const m = /^(\d+(?:\.\d+)?)\s*([kmg]i?b?)?$/i.exec(v.trim());
   if (!m) throw new ConfigError(`expected a size like 50MiB, got "${v}"`);
@@ -42,7 +48,7 @@ const minConfidence = () =>
 const SCAN_HELP = `
 Exit codes:
   0  complete scan, no findings
-  1  findings (even when the scan is incomplete: the report says so)
+  1  findings (even when the scan is incomplete: the report says so); --exit-code N changes this one
   2  usage or configuration error
   3  runtime error, or an incomplete scan without findings: some object could not be read (corrupt, truncated,
      missing) or was over --max-blob-size, so a secret may be in it; each one is named on stderr
@@ -53,7 +59,10 @@ export function buildProgram(ctx: CommandContext, setExit: (code: number) => voi
   const program = new Command('keyloop')
     .description('Find secrets in git history, verify them with their issuer, and close the loop with owners.')
     .version(VERSION)
-    .showHelpAfterError()
+    // before any command is added, so every command inherits them: a usage error is exit 2 (not commander's
+    // process.exit(1), which a CI job could not tell from "findings"), with one hint line instead of the whole help
+    .exitOverride()
+    .showHelpAfterError('(add --help for usage)')
     .configureOutput({ writeOut: (s) => ctx.stdout.write(s), writeErr: (s) => ctx.stderr.write(s) });
 
   program
@@ -79,6 +88,8 @@ export function buildProgram(ctx: CommandContext, setExit: (code: number) => voi
     .option('--github-url <url>', 'GitHub API base URL used to verify GitHub tokens (default: issuers.github.baseUrl, $GITHUB_API_URL or https://api.github.com)')
     .option('--allow-insecure-issuers', 'accept plain http issuer URLs on loopback hosts (test fakes); never anything else', false)
     .addOption(minConfidence())
+    .option('--exit-code <n>', 'exit code when there are findings (0-255; 2 and 3 keep their meaning only if you avoid them)', exitCodeArg, 1)
+    .option('-q, --quiet', 'no summary line on stderr', false)
     .option('--no-progress', 'never print the progress line')
     .addHelpText('after', SCAN_HELP)
     .action(async (path: string, opts: Omit<ScanCommandOptions, 'path'>) => {
@@ -259,7 +270,6 @@ export function buildProgram(ctx: CommandContext, setExit: (code: number) => voi
 export async function main(argv: string[], ctx: CommandContext = processContext()): Promise<number> {
   let code = 0;
   const program = buildProgram(ctx, (c) => (code = c));
-  program.exitOverride();
   try {
     await program.parseAsync(argv, { from: 'user' });
     return code;

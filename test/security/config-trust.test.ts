@@ -177,7 +177,7 @@ describe('operator configuration', () => {
     const repo = await repoWith({ '.env': `GITHUB_TOKEN=${token}\n` });
     const cwd = await tempDir('keyloop-cwd-');
     writeFileSync(join(cwd, 'op.yaml'), `allow:\n  fingerprints: [${fingerprint('github-pat-classic', token)}]\n`);
-    const r = await runCli(['scan', repo.dir, '--config', 'op.yaml', '--format', 'json', '--no-progress'], { cwd });
+    const r = await runCli(['scan', repo.dir, '--config', 'op.yaml', '--format', 'json', '--no-progress', '--quiet'], { cwd });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(findings(r.stdout)).toEqual([]);
