@@ -28,9 +28,13 @@ process.stdout.write(JSON.stringify(sizes));`;
 // What the module does, not what it saves: the RSS it saves on a real scan is measured by `npm run bench`.
 describe('keepYoungGenerationSmall', () => {
   it('the young generation stops growing once V8 has set it up; without it, the same churn grows it further', () => {
-    const [first, ...later] = newSpaceSizes(source);
-    expect(later).toEqual([first, first]);
-    // The control: the same churn makes V8 grow the young generation, so the equality above is the flag's doing.
-    expect(newSpaceSizes('').at(-1)).toBeGreaterThan(first!);
+    // V8 may report less than its initial 2 MiB early on (seen at load 16: [1 MiB, 2 MiB, 2 MiB]); what the flag
+    // guarantees is that the young generation never passes that initial size, whatever the churn
+    const INITIAL = 2 << 20;
+    const sizes = newSpaceSizes(source);
+    for (const s of sizes) expect(s).toBeLessThanOrEqual(INITIAL);
+    expect(sizes.at(-1)).toBe(sizes.at(-2));
+    // The control: the same churn makes V8 grow the young generation past it, so the bound above is the flag's doing.
+    expect(newSpaceSizes('').at(-1)).toBeGreaterThan(INITIAL);
   });
 });

@@ -161,6 +161,8 @@ export function normalizeEvent(event: string, payload: unknown): NormalizedEvent
   if (event === 'installation_repositories') {
     const p = parse(InstallationRepositoriesPayload, payload, event);
     const id = p.installation.id;
+    // GitHub sends `added` or `removed`; any other value is acknowledged and ignored, never carried into a job
+    if (p.action !== 'added' && p.action !== 'removed') return { job: null, action: null, installationId: id, repo: null };
     return {
       job: {
         kind: 'repos',

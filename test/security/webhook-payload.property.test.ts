@@ -125,4 +125,13 @@ describe('normalizeEvent on hostile payloads', () => {
       { numRuns: 300 },
     );
   });
+
+  // found by the property above (seed 1097549667): the action string was carried into the queued job as given
+  it('installation_repositories acts only on `added`/`removed`; any other action is ignored, not queued', () => {
+    const base = { installation: { id: 1, account: { login: 'acme' } }, repositories_added: [{ full_name: 'acme/app' }], repositories_removed: [] };
+    for (const action of ['--upload-pack=touch /tmp/PWNED;true', 'deleted', '']) {
+      expect(normalizeEvent('installation_repositories', { ...base, action }).job).toBeNull();
+    }
+    expect(normalizeEvent('installation_repositories', { ...base, action: 'added' }).job).toMatchObject({ kind: 'repos', action: 'added', added: [{ fullName: 'acme/app' }] });
+  });
 });
