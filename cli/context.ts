@@ -2,7 +2,7 @@
 export interface CommandContext {
   cwd: string;
   env: Record<string, string | undefined>;
-  stdout: { write(chunk: string): unknown; isTTY?: boolean };
+  stdout: { write(chunk: string): unknown; isTTY?: boolean; columns?: number };
   stderr: { write(chunk: string): unknown; isTTY?: boolean };
   /** Aborted on SIGINT/SIGTERM (long-running commands: app, org). */
   signal?: AbortSignal;

@@ -137,15 +137,60 @@ describe('reporters', () => {
     expect(rows[2]).toContain(",'=cmd|calc,");
   });
 
-  it('table: first location, extra location count, summary with skips', () => {
+  it('table: severity, confidence, status, detector, location, owner, preview; first location and extra count; summary with skips', () => {
     const out = reporters.table(input());
-    expect(out).toContain('config/app settings.env:3 +1');
-    expect(out.split('\n')[0]).toMatch(/^DETECTOR\s+CONF\s+SECRET/);
-    expect(out.split('\n')[1]).toMatch(/^example-token\s+medium\s+token_…a1B2/);
+    const [header, row] = out.split('\n');
+    expect(header).toMatch(/^SEVERITY\s+CONF\s+STATUS\s+DETECTOR\s+LOCATION\s+OWNER\s+PREVIEW$/);
+    // unverified when not verified; the location with line, commit and the count of other locations; the preview
+    // says how long the secret is (never a bare …) and is never the secret without --reveal
+    expect(row).toMatch(new RegExp(String.raw`^high\s+medium\s+unverified\s+example-token\s+config\/app settings\.env:3@cccccccc \+1\s+Alice, "A"\s+token_…a1B2 \(${SECRET.length} chars\)$`));
+    expect(out).not.toContain(SECRET);
+    expect(reporters.table(input({ reveal: true }))).toContain(SECRET);
     expect(out).toContain('1 finding(s), 2 location(s) in 2 blob(s), 2.0 MB, 0.50 s; 1 skipped (1 binary)');
-    expect(out).not.toContain('STATUS');
     const verified = reporters.table(input({ findings: [finding({ verification: { status: 'live', checkedAt: 'x', reason: 'r' } })] }));
-    expect(verified).toContain('STATUS');
-    expect(verified).toContain('live');
+    expect(verified.split('\n')[1]).toMatch(/^high\s+medium\s+live\s+/);
+    expect(reporters.table(input({ findings: [] })).split('\n')[0]).toBe('No secrets found.');
+  });
+
+  it('table: most severe first, then live before unknown, unverified and dead', () => {
+    const at = (path: string) => [{ ...finding().locations[0]!, path }];
+    const v = (status: 'live' | 'dead' | 'unknown') => ({ status, checkedAt: 'x', reason: 'r' });
+    const rows = reporters
+      .table(
+        input({
+          findings: [
+            finding({ severity: 'medium', locations: at('m.env') }),
+            finding({ severity: 'critical', verification: v('dead'), locations: at('c-dead.env') }),
+            finding({ severity: 'critical', locations: at('c-unverified.env') }),
+            finding({ severity: 'critical', verification: v('live'), locations: at('c-live.env') }),
+            finding({ severity: 'critical', verification: v('unknown'), locations: at('c-unknown.env') }),
+            finding({ severity: 'low', locations: at('l.env') }),
+          ],
+        }),
+      )
+      .split('\n')
+      .slice(1, 7)
+      .map((r) => /\s(\S+\.env):/.exec(r)![1]);
+    expect(rows).toEqual(['c-live.env', 'c-unknown.env', 'c-unverified.env', 'c-dead.env', 'm.env', 'l.env']);
+  });
+
+  it('table: fits the terminal width by shortening the owner and the middle of the path, never an identifier', () => {
+    const deep = 'services/payments/internal/adapters/legacy/config/production/secrets.env';
+    const f = finding({ detector: 'aws-secret-access-key-with-a-long-id', locations: [{ ...finding().locations[0]!, path: deep, author: { name: 'Alexandra Example-Longname', email: 'a@example.test' } }] });
+    const wide = reporters.table(input({ findings: [f] }));
+    expect(wide).toContain(deep);
+    const lines = reporters.table(input({ findings: [f], width: 150 })).split('\n');
+    for (const l of lines.slice(0, 2)) expect(l.length).toBeLessThanOrEqual(150);
+    expect(lines[1]).toContain('aws-secret-access-key-with-a-long-id');
+    expect(lines[1]).toContain(`token_…a1B2 (${SECRET.length} chars)`);
+    // the file name, line and commit stay; the middle of the path goes
+    expect(lines[1]).toMatch(/services\/\S*…\/secrets\.env:3@cccccccc/);
+    expect(lines[1]).not.toContain(deep);
+    expect(lines[1]).toMatch(/Alexandra E\S*…/);
+    // narrower than the identifiers allow: they stay whole, the row is as short as it can be
+    const narrow = reporters.table(input({ findings: [f], width: 60 })).split('\n')[1]!;
+    expect(narrow).toContain('aws-secret-access-key-with-a-long-id');
+    expect(narrow).toContain(':3@cccccccc');
+    expect(narrow.length).toBeLessThan(lines[1]!.length);
   });
 });

@@ -93,6 +93,8 @@ export async function scanCommand(opts: ScanCommandOptions, ctx: CommandContext)
     skipped: out.result.skipped,
     incomplete: out.result.incomplete,
     toolVersion: VERSION,
+    // a table written to a terminal fits its width; piped or to a file, nothing is cut
+    width: ctx.stdout.isTTY && !opts.output ? ctx.stdout.columns : undefined,
     helpUri: (id) => out.catalog.byId.get(id)?.def.references[0] ?? out.catalog.byId.get(id)?.provider.references[0],
   });
   // Without --reveal the report must not carry plaintext: scrub defensively (paths or commit subjects could echo a secret).

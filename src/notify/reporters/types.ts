@@ -11,6 +11,8 @@ export interface ReportInput {
   /** What could not be scanned (unreadable objects, blobs over the size limit): non-empty = incomplete scan. */
   incomplete: IncompleteItem[];
   toolVersion: string;
+  /** The terminal's width in columns when writing to one (the table fits it); undefined: no limit. */
+  width?: number;
   /** Help URI per detector id (first reference), for SARIF rules. */
   helpUri?: (detectorId: string) => string | undefined;
 }
