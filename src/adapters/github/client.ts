@@ -72,10 +72,57 @@ export function createGitHubClient(opts: GitHubClientOptions): GitHubClient {
   });
 }
 
-/** Turns an octokit error into a HostError with the status and GitHub's message (never request headers). */
+/** Network failures that retrying will not fix soon: said in one line, not retried by a preflight. */
+const NETWORK: Record<string, string> = {
+  ENOTFOUND: 'cannot resolve the host name (DNS)',
+  EAI_AGAIN: 'cannot resolve the host name (DNS, temporary failure)',
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  ETIMEDOUT: 'connection timed out',
+  UND_ERR_CONNECT_TIMEOUT: 'connection timed out',
+  UND_ERR_HEADERS_TIMEOUT: 'no answer in time',
+  CERT_HAS_EXPIRED: 'TLS error: the certificate has expired',
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'TLS error: self-signed certificate',
+  SELF_SIGNED_CERT_IN_CHAIN: 'TLS error: self-signed certificate in the chain',
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'TLS error: the certificate cannot be verified',
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'TLS error: unknown certificate issuer',
+  ERR_TLS_CERT_ALTNAME_INVALID: 'TLS error: the certificate is for another host name',
+};
+
+/** The first `code` along an error's cause chain (fetch wraps the socket's error: TypeError → cause). */
+export function networkCode(err: unknown): string | undefined {
+  for (let e = err as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 6; e = e.cause as typeof e, depth++) {
+    if (typeof e.code === 'string' && e.code in NETWORK) return e.code;
+  }
+  return undefined;
+}
+
+/**
+ * Turns an octokit error into a HostError that says what happened in one line (never request headers): the
+ * network failure by name, a refused token, a missing scope (from X-Accepted-OAuth-Scopes), a missing resource.
+ */
 export function hostError(what: string, err: unknown): HostError {
-  const e = err as { status?: number; message?: string; response?: { data?: { message?: string } } };
+  const e = err as { status?: number; message?: string; response?: { data?: { message?: string }; headers?: Record<string, string | undefined> }; request?: { url?: string } };
+  const code = networkCode(err);
+  if (code) {
+    const host = hostOf(e?.request?.url);
+    return new HostError(`${what}: ${NETWORK[code]}${host ? ` (${host})` : ''} [${code}]`, undefined, { cause: err });
+  }
   const status = typeof e?.status === 'number' ? e.status : undefined;
   const msg = e?.response?.data?.message ?? e?.message ?? String(err);
-  return new HostError(`${what}: ${status ? `HTTP ${status}: ` : ''}${msg}`, status, { cause: err });
+  let hint = '';
+  if (status === 401) hint = ' (the token was refused: wrong, expired or revoked; set --token or GITHUB_TOKEN)';
+  else if (status === 403 && e?.response?.headers?.['x-accepted-oauth-scopes']) hint = ` (the token lacks a scope; this call needs: ${e.response.headers['x-accepted-oauth-scopes']})`;
+  else if (status === 404) hint = ' (not found, or not visible to this token)';
+  return new HostError(`${what}: ${status ? `HTTP ${status}: ` : ''}${msg}${hint}`, status, { cause: err });
+}
+
+function hostOf(url: string | undefined): string | undefined {
+  try {
+    return url ? new URL(url).host : undefined;
+  } catch {
+    return undefined;
+  }
 }
