@@ -5,6 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../testkit/git-repo.js';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { withCrc32Tail } from '../testkit/token-gen.js';
 import { runCli } from './helpers/run-cli.js';
@@ -82,5 +83,14 @@ describe('keyloop scan: --exit-code and the summary line', () => {
     const quiet = await runCli(['scan', dir, '--format', 'json', '--quiet']);
     expect(quiet.stderr).toBe('');
     expect(quiet.code).toBe(1);
+  });
+
+  it('an empty repository: exit 0, and says there was nothing to scan', async () => {
+    const empty = await tempDir('keyloop-empty-');
+    execFileSync('git', ['init', '-q', '--', empty]);
+    const r = await runCli(['scan', empty, '--format', 'json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('nothing to scan: the repository has no commits yet');
+    expect(JSON.parse(r.stdout)).toMatchObject({ status: 'complete', findings: [] });
   });
 });

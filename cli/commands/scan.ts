@@ -102,7 +102,13 @@ export async function scanCommand(opts: ScanCommandOptions, ctx: CommandContext)
   if (opts.output) writeOutputFile(resolve(ctx.cwd, opts.output), text);
   else ctx.stdout.write(text);
 
-  if (!opts.quiet) ctx.stderr.write(scanSummary(findings, out.result.stats, out.result.incomplete.length) + '\n');
+  if (!opts.quiet) {
+    ctx.stderr.write(scanSummary(findings, out.result.stats, out.result.incomplete.length) + '\n');
+    // an empty repository (or a selection with nothing in it) is not an error, but it should not look like a clean scan
+    if (out.target.kind === 'git' && out.result.stats.blobs === 0 && out.result.incomplete.length === 0) {
+      ctx.stderr.write('keyloop: nothing to scan: the repository has no commits yet, or the selection (--staged, --range) is empty\n');
+    }
+  }
   return scanExitCode(findings.length, out.result.incomplete.length, (line) => logger.warn(line), out.nothingScanned, opts.exitCode);
 }
 
