@@ -255,7 +255,7 @@ export function buildProgram(ctx: CommandContext, setExit: (code: number) => voi
   program
     .command('report')
     .description('loop report: open/closed/live/dead, time to rotate, exposure windows, per repo/owner, detector precision')
-    .addOption(new Option('--format <format>', 'output format').choices(['md', 'json', 'html']).default('md'))
+    .addOption(new Option('--format <format>', 'output format (html: one self-contained file with charts, works offline, prints)').choices(['md', 'json', 'html']).default('md'))
     .option('--db <file>', 'SQLite database', 'keyloop.db')
     .option('-o, --output <file>', 'write the report to FILE instead of stdout')
     .action(async (opts: ReportCommandOptions) => {

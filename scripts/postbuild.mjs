@@ -1,12 +1,22 @@
-// After tsc: copy non-TypeScript assets the compiled code loads at run time (SQL migrations), and make the CLI
-// entry executable. Detector YAML ships from the package's own detectors/ folder (see package.json "files").
+// After tsc: copy non-TypeScript assets the compiled code loads at run time (SQL migrations; uPlot, which the HTML
+// report inlines, since an installed keyloop has no devDependencies), and make the CLI entry executable.
+// Detector YAML ships from the package's own detectors/ folder (see package.json "files").
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
 
 const root = new URL('../', import.meta.url);
 const from = new URL('src/store/migrations/', root);
 const to = new URL('dist/src/store/migrations/', root);
 mkdirSync(to, { recursive: true });
 for (const f of readdirSync(from)) if (f.endsWith('.sql')) copyFileSync(new URL(f, from), new URL(f, to));
+
+// must match src/notify/uplot-asset.ts (UPLOT_FILES, UPLOT_VENDOR_DIR)
+const uplotDist = dirname(createRequire(import.meta.url).resolve('uplot/dist/uPlot.iife.min.js'));
+const vendor = new URL('dist/src/notify/vendor/uplot/', root);
+mkdirSync(vendor, { recursive: true });
+for (const f of ['uPlot.iife.min.js', 'uPlot.min.css']) copyFileSync(`${uplotDist}/${f}`, new URL(f, vendor));
+copyFileSync(`${uplotDist}/../LICENSE`, new URL('LICENSE', vendor));
 
 const bin = new URL('dist/cli/main.js', root);
 if (existsSync(bin)) chmodSync(bin, 0o755);

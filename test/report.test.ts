@@ -1,11 +1,14 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Verification } from '../src/core/model.js';
 import { buildReport, median, rotationOf } from '../src/notify/report.js';
 import { renderReportHtml } from '../src/notify/report-html.js';
+import { uplotAsset } from '../src/notify/uplot-asset.js';
+import { DEMO_SECRET_COUNT, openDemoStore } from '../testkit/report-demo.js';
+import { MEAN_COLOR, MEDIAN_COLOR, SEVERITY_COLORS } from '../src/notify/report-charts.js';
 import { renderReportMarkdown } from '../src/notify/report-md.js';
 import { openStore, type Store } from '../src/store/index.js';
 import { runCli } from './helpers/run-cli.js';
@@ -23,11 +26,13 @@ function seed(dbPath: string): { store: Store; tokens: string[] } {
   const clock = { now: () => new Date(t) };
   const store = openStore(dbPath, { key: KEY, clock });
   const tokens = ghTokens(6, 3);
+  // severities vary so the report's colours and open-by-severity figures have something to tell apart
+  const SEVERITY = ['critical', 'critical', 'critical', 'medium', 'high', 'low'] as const;
   const finding = (i: number, repo: string, date: string, detector = 'github-pat-classic') => ({
     detector,
     name: 'GitHub personal access token (classic)',
     provider: 'github',
-    severity: 'critical' as const,
+    severity: SEVERITY[i]!,
     fingerprint: String(i).repeat(64).slice(0, 64).replace(/[^0-9a-f]/g, 'a'),
     redacted: `ghp_…${tokens[i]!.slice(-4)}`,
     secret: tokens[i]!,
@@ -196,30 +201,86 @@ describe('report data', () => {
 const CHROMIUM = tool('chromium', process.env.KEYLOOP_CHROMIUM ? [process.env.KEYLOOP_CHROMIUM] : ['/usr/bin/chromium'], 'apt-get install -y chromium');
 const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 
+type ChartKey = 'severity' | 'timeline' | 'mttr' | 'ttr';
+interface PageChart {
+  series: { label?: string }[];
+  data: (number | null)[][];
+  ctx: CanvasRenderingContext2D;
+}
+declare global {
+  interface Window {
+    keyloopCharts: Partial<Record<ChartKey, PageChart>>;
+  }
+}
+
+/** Loads the report from its file and records every request, console error and uncaught page error. */
+async function openReport(browser: Browser, html: string) {
+  const dir = mkdtempSync(path.join(tmpdir(), 'keyloop-html-'));
+  const file = path.join(dir, 'report.html');
+  writeFileSync(file, html);
+  const page = await browser.newPage({ viewport: { width: 1280, height: 2000 } });
+  const requests: string[] = [];
+  const errors: string[] = [];
+  page.on('request', (r) => requests.push(r.url()));
+  page.on('console', (m) => void (m.type() === 'error' && errors.push(m.text())));
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(`file://${file}`);
+  await page.waitForSelector('[data-rendered]');
+  expect(await page.getAttribute('body', 'data-rendered')).toBe('ok');
+  expect(await page.textContent('#chart-error')).toBe('');
+  return { page, file, requests, errors };
+}
+
+/** Pixels of a chart's canvas drawn opaque in `hex`, and drawn at all. */
+const pixels = (page: Page, key: ChartKey, hex: string) =>
+  page.evaluate(
+    ([k, h]) => {
+      const u = window.keyloopCharts[k]!;
+      const c = u.ctx.canvas;
+      const px = u.ctx.getImageData(0, 0, c.width, c.height).data;
+      const [r, g, b] = [1, 3, 5].map((i) => parseInt(h.slice(i, i + 2), 16));
+      let inColor = 0;
+      let drawn = 0;
+      for (let i = 0; i < px.length; i += 4) {
+        if (px[i + 3]! > 0) drawn++;
+        if (px[i] === r && px[i + 1] === g && px[i + 2] === b && px[i + 3] === 255) inColor++;
+      }
+      return { inColor, drawn, total: px.length / 4 };
+    },
+    [key, hex] as const,
+  );
+
 describe.skipIf(CHROMIUM.skip)('HTML report in headless Chromium', () => {
   let browser: Browser | undefined;
+  const launch = async () => (browser ??= await chromium.launch({ executablePath: CHROMIUM.need(), args: CHROMIUM_FLAGS }));
   afterAll(async () => browser?.close());
 
-  it('renders the store figures and draws both charts with JavaScript, offline', async () => {
-    browser = await chromium.launch({ executablePath: CHROMIUM.need(), args: CHROMIUM_FLAGS });
+  it('renders the store figures, labelled rows and every chart with uPlot, offline and without console errors', async () => {
+    const b = await launch();
     const dir = mkdtempSync(path.join(tmpdir(), 'keyloop-html-'));
     const { store, tokens } = seed(path.join(dir, 'k.db'));
     const q = sqlFigures(store);
+    // what each row must say, straight from SQL: detector, severity, repo:path, owners
+    const expected = new Map(
+      (
+        store.db
+          .prepare(
+            `SELECT s.fingerprint, s.detector, s.severity, (SELECT group_concat(r.full_name || ':' || l.path, '|') FROM locations l JOIN repos r ON r.id = l.repo_id WHERE l.secret_id = s.id) AS locs,
+                    (SELECT group_concat('@' || o.login, ' ') FROM owners o WHERE o.secret_id = s.id) AS owners FROM secrets s`,
+          )
+          .all() as { fingerprint: string; detector: string; severity: string; locs: string; owners: string | null }[]
+      ).map((r) => [r.fingerprint, r]),
+    );
     const html = renderReportHtml(buildReport(store, NOW));
     store.close();
-    expect(html).not.toMatch(/<(link|img|iframe)\b[^>]*\b(src|href)=["']?https?:/i);
+    expect(html).not.toMatch(/<(link|img|iframe|script)\b[^>]*\b(src|href)=/i);
     for (const t of tokens) expect(html).not.toContain(t);
-    const file = path.join(dir, 'report.html');
-    writeFileSync(file, html);
 
-    const page = await browser.newPage({ viewport: { width: 1280, height: 2000 } });
-    const requests: string[] = [];
-    page.on('request', (r) => requests.push(r.url()));
-    await page.goto(`file://${file}`);
-    await page.waitForSelector('[data-rendered="ok"]');
+    const { page, file, requests, errors } = await openReport(b, html);
     const dom = await page.content();
-    // Everything the page needs is inline: the only request is the file itself.
+    // Everything the page needs is inline (uPlot too): the only request is the file itself.
     expect(requests).toEqual([`file://${file}`]);
+    expect(errors).toEqual([]);
 
     const figure = (k: string) => new RegExp(`data-figure="${k}"><span class="num">([^<]*)<`).exec(dom)?.[1];
     expect(figure('secrets')).toBe(String(q.secrets));
@@ -229,16 +290,124 @@ describe.skipIf(CHROMIUM.skip)('HTML report in headless Chromium', () => {
     expect(figure('issues-closed')).toBe(String(q.closed));
     expect(figure('rotated')).toBe(String(q.ttr.length));
     expect(figure('median-ttr')).toBe('7d 0h');
-    // Timeline: one bar per secret with a commit date; histogram bins add up to the rotated secrets.
-    expect(dom.match(/<rect class="bar /g)?.length).toBe(q.secrets);
-    const bins = [...dom.matchAll(/class="bin"[^>]*data-count="(\d+)"/g)].map((m) => Number(m[1]));
+
+    // Rows carry their labels: severity, detector, repo:path and owner, for every secret.
+    const rows = await page.$$eval('#secrets tbody tr', (trs) =>
+      trs.map((tr) => ({
+        fingerprint: tr.getAttribute('data-fingerprint'),
+        severity: tr.querySelector('.sev')?.textContent,
+        sevColor: getComputedStyle(tr.querySelector('.sev')!).backgroundColor,
+        detector: tr.querySelector('.detector')?.textContent,
+        locs: [...tr.querySelectorAll('.loc')].map((l) => l.textContent).join('|'),
+        owner: tr.querySelector('.owner')?.textContent,
+      })),
+    );
+    expect(rows).toHaveLength(q.secrets);
+    for (const r of rows) {
+      const e = expected.get(r.fingerprint!)!;
+      expect(r).toMatchObject({ severity: e.severity, detector: e.detector, locs: e.locs, owner: e.owners ?? 'unowned' });
+      expect(r.sevColor).toBe(hexToRgb(SEVERITY_COLORS[e.severity as keyof typeof SEVERITY_COLORS]));
+    }
+    // The legend names every severity in its colour.
+    const legend = await page.$$eval('#legend span', (ss) => ss.map((s) => [s.textContent, getComputedStyle(s.querySelector('i')!).backgroundColor]));
+    for (const [sev, hex] of Object.entries(SEVERITY_COLORS)) expect(legend).toContainEqual([sev, hexToRgb(hex)]);
+
+    // Every chart is drawn: uPlot made it, it holds the store's figures, and its canvas shows them in their colours.
+    const charts = await page.evaluate(() =>
+      Object.fromEntries(Object.entries(window.keyloopCharts).map(([k, u]) => [k, { labels: u.series.slice(1).map((s) => s.label), data: u.data }])),
+    );
+    expect(Object.keys(charts).sort()).toEqual(['mttr', 'severity', 'timeline', 'ttr']);
+    // open: 2 (critical, live) and 4 (high, live again); 3 is dead, 5 a false positive
+    expect(charts.severity!.data[1]).toEqual([1, 1, 0, 0]);
+    expect(await page.textContent('[data-open="critical"]')).toBe('1');
+    // timeline: one row per secret with a commit date, labelled detector · repo:path · owner
+    expect(charts.timeline!.labels).toHaveLength(q.secrets);
+    for (const e of expected.values()) expect(charts.timeline!.labels).toContain(`${e.detector} · ${e.locs} · ${e.owners ?? 'unowned'}`);
+    // time to rotate per owner: alice rotated both of hers, in 4 and 10 days
+    expect(charts.mttr!.data).toEqual([[0], [7], [7]]);
+    // histogram bins add up to the rotated secrets
+    const bins = charts.ttr!.data[1] as number[];
     expect(bins).toHaveLength(6);
-    expect(bins.reduce((a, b) => a + b, 0)).toBe(q.ttr.length);
+    expect(bins.reduce((a, c) => a + c, 0)).toBe(q.ttr.length);
     expect(bins[2]).toBe(0); // 1–3d
     expect(bins[3]).toBe(1); // 3–7d: 4 days
     expect(bins[4]).toBe(1); // 7–30d: 10 days
+    for (const [key, hex] of [
+      ['severity', SEVERITY_COLORS.critical],
+      ['severity', SEVERITY_COLORS.high],
+      ['timeline', SEVERITY_COLORS.critical],
+      ['timeline', SEVERITY_COLORS.high],
+      ['mttr', MEDIAN_COLOR],
+      ['mttr', MEAN_COLOR],
+      ['ttr', MEDIAN_COLOR],
+    ] as const) {
+      const p = await pixels(page, key, hex);
+      expect(p.inColor, `${key} in ${hex}`).toBeGreaterThan(50);
+      expect(p.drawn).toBeLessThan(p.total); // drawn, not a filled box
+    }
+    expect((await pixels(page, 'severity', SEVERITY_COLORS.medium)).inColor).toBe(0); // no open medium secret
 
     const png = await page.screenshot({ fullPage: true });
     expect(png.subarray(1, 4).toString()).toBe('PNG');
+
+    // Printable: in print layout every chart is redrawn to the page's width, and a PDF comes out.
+    await page.emulateMedia({ media: 'print' });
+    await page.waitForFunction(() => Object.values(window.keyloopCharts).every((u) => u.ctx.canvas.getBoundingClientRect().right <= document.body.getBoundingClientRect().right + 1));
+    const pdf = await page.pdf({ format: 'A4' });
+    expect(pdf.subarray(0, 5).toString()).toBe('%PDF-');
+  });
+
+  it('an empty store shows explicit empty states instead of empty charts', async () => {
+    const b = await launch();
+    const dir = mkdtempSync(path.join(tmpdir(), 'keyloop-html-'));
+    const empty = openStore(path.join(dir, 'empty.db'), { key: KEY });
+    const html = renderReportHtml(buildReport(empty, NOW));
+    empty.close();
+    const { page, file, requests, errors } = await openReport(b, html);
+    expect(requests).toEqual([`file://${file}`]);
+    expect(errors).toEqual([]);
+    expect(await page.evaluate(() => Object.keys(window.keyloopCharts))).toEqual([]);
+    expect(await page.$$('canvas')).toHaveLength(0);
+    const states: Record<string, string> = Object.fromEntries(await page.$$eval('[data-empty]', (ps) => ps.map((p) => [p.getAttribute('data-empty') ?? '', p.textContent ?? ''] as const)));
+    expect(Object.keys(states).sort()).toEqual(['mttr', 'severity', 'timeline', 'ttr']);
+    expect(states.mttr).toMatch(/^No rotations yet/);
+    expect(states.ttr).toMatch(/^No rotations yet/);
+    expect(states.timeline).toBe('No secrets recorded yet.');
+    expect(await page.textContent('#secrets')).toBe('No secrets recorded yet.');
   });
 });
+
+describe.skipIf(CHROMIUM.skip)('the demo report (docs/report.png)', () => {
+  it('`keyloop report --format html -o` on the demo database: a private file, secret-free, every chart drawn', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'keyloop-demo-'));
+    openDemoStore(path.join(dir, 'demo.db')).close();
+    const out = path.join(dir, 'site', 'report.html');
+    mkdirSync(path.dirname(out));
+    const r = await runCli(['report', '--format', 'html', '--db', path.join(dir, 'demo.db'), '-o', out]);
+    expect(r.code).toBe(0);
+    expect(statSync(out).mode & 0o777).toBe(0o600);
+    const html = readFileSync(out, 'utf8');
+    expect(html).toContain(`uPlot v${uplotAsset().version}`);
+    expect((html.match(/data-fingerprint=/g) ?? []).length).toBeGreaterThanOrEqual(DEMO_SECRET_COUNT);
+    // the screenshot's source is secret-free: keyloop's own detectors find nothing in it
+    const scan = await runCli(['scan', path.dirname(out), '--no-progress', '--format', 'json']);
+    expect((JSON.parse(scan.stdout) as { status: string; findings: unknown[] }).findings).toEqual([]);
+    expect(scan.code).toBe(0);
+
+    const browser = await chromium.launch({ executablePath: CHROMIUM.need(), args: CHROMIUM_FLAGS });
+    try {
+      const { page, requests, errors, file } = await openReport(browser, html);
+      expect(requests).toEqual([`file://${file}`]);
+      expect(errors).toEqual([]);
+      expect(await page.evaluate(() => Object.keys(window.keyloopCharts).sort())).toEqual(['mttr', 'severity', 'timeline', 'ttr']);
+      for (const key of ['severity', 'timeline', 'mttr', 'ttr'] as const) expect((await pixels(page, key, key === 'mttr' || key === 'ttr' ? MEDIAN_COLOR : SEVERITY_COLORS.critical)).inColor).toBeGreaterThan(50);
+    } finally {
+      await browser.close();
+    }
+  });
+});
+
+function hexToRgb(hex: string): string {
+  const [r, g, b] = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
+  return `rgb(${r}, ${g}, ${b})`;
+}

@@ -1,6 +1,8 @@
-// One self-contained HTML file: inline CSS, inline JS drawing inline SVG charts from embedded JSON. No network.
-// Tables are rendered here so the figures are readable without JavaScript; the charts need it.
-import { humanDuration, percent, type GroupReport, type ReportData, type SecretReport } from './report.js';
+// One self-contained HTML file: inline CSS, uPlot and a small script drawing the charts from embedded JSON. No
+// network, no CDN: it opens offline and prints. Tables are rendered here so the figures read without JavaScript.
+import { humanDuration, isOpen, percent, SEVERITIES, type GroupReport, type ReportData, type SecretReport } from './report.js';
+import { CHART_JS, chartModel, FALSE_POSITIVE_COLOR, MEAN_COLOR, MEDIAN_COLOR, ownerLabel, severityOf, SEVERITY_COLORS, TIMELINE_MAX_ROWS, abbreviate } from './report-charts.js';
+import { uplotAsset } from './uplot-asset.js';
 import { escapeControls } from '../util/terminal-safe.js';
 
 // control and bidi characters from scanned content are shown as escapes, not rendered (a U+202E would reorder a row)
@@ -13,110 +15,106 @@ function scriptJson(data: unknown): string {
   return JSON.stringify(data).replace(/[<>&\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
-function table(id: string, head: string[], rows: string[][]): string {
-  if (rows.length === 0) return `<p class="none" id="${id}">none</p>`;
+type Row = { cells: string[]; attrs?: string };
+
+function table(id: string, head: string[], rows: Row[], empty = 'none'): string {
+  if (rows.length === 0) return `<p class="none" id="${id}">${esc(empty)}</p>`;
   return (
     `<table id="${id}"><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>` +
-    rows.map((r) => `<tr>${r.map((c) => `<td>${c}</td>`).join('')}</tr>`).join('') +
+    rows.map((r) => `<tr${r.attrs ? ' ' + r.attrs : ''}>${r.cells.map((c) => `<td>${c}</td>`).join('')}</tr>`).join('') +
     '</tbody></table>'
   );
 }
 
-const state = (s: SecretReport) =>
-  `<span class="pill ${s.status === 'false-positive' ? 'fp' : (s.verification ?? 'unverified')}">${esc(s.status === 'false-positive' ? 'false positive' : (s.verification ?? 'unverified'))}</span>`;
+const plain = (rows: string[][]): Row[] => rows.map((cells) => ({ cells }));
 
-const secretRows = (rows: SecretReport[]) =>
-  rows.map((s) => [
-    `<code title="${esc(s.fingerprint)}">${esc(s.fingerprint.slice(0, 12))}</code>`,
-    esc(s.detector),
-    `<code>${esc(s.redacted)}</code>`,
-    esc(s.repos.join(', ')),
-    state(s),
-    day(s.firstCommitAt),
-    s.rotatedAt ? day(s.rotatedAt) : s.exposureOpen ? 'not yet' : '—',
-    `<span data-exposure="${s.fingerprint}">${esc(humanDuration(s.exposureMs))}</span>${s.exposureOpen ? ' <small>(open)</small>' : ''}`,
-    esc(s.owners.map((o) => '@' + o).join(' ') || '—'),
-  ]);
+const statusOf = (s: SecretReport) => (s.status === 'false-positive' ? 'fp' : (s.verification ?? 'unverified'));
+const state = (s: SecretReport) => `<span class="pill ${statusOf(s)}">${esc(s.status === 'false-positive' ? 'false positive' : (s.verification ?? 'unverified'))}</span>`;
+const sevPill = (sev: string) => `<span class="sev ${severityOf(sev)}">${esc(sev)}</span>`;
+
+/** Every place the secret is at, `repo:path`; long lists end in "+N more" (all of them in the title). */
+function locationCell(s: SecretReport): string {
+  if (s.locations.length === 0) return esc(s.repos.join(', ') || '—');
+  const one = (l: { repo: string; path: string }) => `<span class="loc"><span class="repo">${esc(l.repo)}</span>:<span class="path" title="${esc(l.path)}">${esc(abbreviate(l.path, 60))}</span></span>`;
+  const shown = s.locations.slice(0, 3).map(one).join('<br>');
+  const rest = s.locations.length - 3;
+  return rest > 0 ? `${shown}<br><small title="${esc(s.locations.map((l) => `${l.repo}:${l.path}`).join('\n'))}">+${rest} more</small>` : shown;
+}
+
+// Each row says what (severity, detector), where (repo:path), whose (owner) and how exposed it is.
+const secretRows = (rows: SecretReport[]): Row[] =>
+  rows.map((s) => ({
+    attrs: `class="sev-${severityOf(s.severity)}${isOpen(s) ? ' open' : ''}" data-fingerprint="${esc(s.fingerprint)}" data-severity="${esc(s.severity)}"`,
+    cells: [
+      sevPill(s.severity),
+      `<span class="detector">${esc(s.detector)}</span>`,
+      locationCell(s),
+      `<span class="owner">${esc(ownerLabel(s.owners))}</span>`,
+      state(s),
+      `<code>${esc(s.redacted)}</code>`,
+      day(s.firstCommitAt),
+      s.rotatedAt ? day(s.rotatedAt) : s.exposureOpen ? 'not yet' : '—',
+      `<span data-exposure="${esc(s.fingerprint)}">${esc(humanDuration(s.exposureMs))}</span>${s.exposureOpen ? ' <small>(open)</small>' : ''}`,
+      `<code title="${esc(s.fingerprint)}">${esc(s.fingerprint.slice(0, 12))}</code>`,
+    ],
+  }));
 
 const groupRows = (gs: GroupReport[]) =>
-  gs.map((g) => [esc(g.key), String(g.secrets), String(g.live), String(g.dead), String(g.unknown), String(g.rotated), String(g.issuesOpen), String(g.issuesClosed), esc(humanDuration(g.medianTimeToRotateMs))]);
+  plain(gs.map((g) => [esc(g.key), String(g.secrets), String(g.live), String(g.dead), String(g.unknown), String(g.rotated), String(g.issuesOpen), String(g.issuesClosed), esc(humanDuration(g.medianTimeToRotateMs))]));
 
 const GROUP_HEAD = ['Secrets', 'Live', 'Dead', 'Unknown', 'Rotated', 'Open issues', 'Closed issues', 'Median time to rotate'];
-const SECRET_HEAD = ['Fingerprint', 'Detector', 'Preview', 'Repos', 'Status', 'First commit', 'Rotated', 'Exposure', 'Owners'];
+const SECRET_HEAD = ['Severity', 'Detector', 'Repository:path', 'Owner', 'Status', 'Preview', 'First commit', 'Rotated', 'Exposure', 'Fingerprint'];
 
+const sevVars = SEVERITIES.map((s) => `--sev-${s}:${SEVERITY_COLORS[s]}`).join(';');
 const CSS = `
-:root{--fg:#1f2328;--muted:#59636e;--bg:#fff;--line:#d1d9e0;--live:#cf222e;--dead:#1a7f37;--unknown:#9a6700;--fp:#8c959f}
-*{box-sizing:border-box}body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--fg);background:var(--bg);margin:0;padding:24px 32px;max-width:1280px}
+:root{--fg:#1f2328;--muted:#59636e;--bg:#fff;--line:#d1d9e0;--live:#cf222e;--dead:#1a7f37;--unknown:#9a6700;--fp:${FALSE_POSITIVE_COLOR};${sevVars}}
+*{box-sizing:border-box}body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--fg);background:var(--bg);margin:0 auto;padding:24px 32px;max-width:1280px}
 h1{font-size:24px;margin:0 0 4px}h2{font-size:18px;margin:32px 0 8px;border-bottom:1px solid var(--line);padding-bottom:4px}
 .muted{color:var(--muted)}.cards{display:flex;flex-wrap:wrap;gap:12px;margin-top:16px}
 .card{border:1px solid var(--line);border-radius:8px;padding:10px 14px;min-width:120px}.card .num{display:block;font-size:26px;font-weight:600}
 .card.live .num{color:var(--live)}.card.dead .num{color:var(--dead)}
 table{border-collapse:collapse;width:100%;font-size:13px}th,td{border-bottom:1px solid var(--line);padding:5px 8px;text-align:left;vertical-align:top}
 th{background:#f6f8fa;font-weight:600}code{font:12px ui-monospace,SFMono-Regular,Menlo,monospace}
-.pill{border-radius:10px;padding:1px 8px;font-size:12px;color:#fff}.pill.live{background:var(--live)}.pill.dead{background:var(--dead)}
+.pill,.sev{border-radius:10px;padding:1px 8px;font-size:12px;color:#fff;white-space:nowrap}.pill.live{background:var(--live)}.pill.dead{background:var(--dead)}
 .pill.unknown,.pill.unverified{background:var(--unknown)}.pill.fp{background:var(--fp)}
-svg{display:block;max-width:100%;height:auto;border:1px solid var(--line);border-radius:8px;background:#fff}
-svg text{font:11px system-ui,sans-serif;fill:var(--fg)}.axis line{stroke:var(--line)}
-rect.bar.live{fill:var(--live)}rect.bar.dead{fill:var(--dead)}rect.bar.unknown,rect.bar.unverified{fill:var(--unknown)}rect.bar.fp{fill:var(--fp)}
-rect.bin{fill:#0969da}.legend span{margin-right:14px}.legend i{display:inline-block;width:10px;height:10px;margin-right:4px;border-radius:2px}
+${SEVERITIES.map((s) => `.sev.${s}{background:var(--sev-${s})}tr.sev-${s} td:first-child{box-shadow:inset 4px 0 var(--sev-${s})}`).join('')}
+td .path{font:12px ui-monospace,SFMono-Regular,Menlo,monospace;word-break:break-all}.detector{font-weight:600}
+.legend{display:flex;flex-wrap:wrap;gap:6px 18px;align-items:center;margin:12px 0;font-size:13px}.legend b{font-weight:600;margin-right:-8px}
+.legend i{display:inline-block;width:12px;height:12px;margin-right:5px;border-radius:2px;vertical-align:-1px}
+.chart{border:1px solid var(--line);border-radius:8px;padding:8px 4px 4px;background:#fff;break-inside:avoid}
+.empty{border:1px dashed var(--line);border-radius:8px;padding:22px;text-align:center;color:var(--muted)}
+.pair{display:grid;grid-template-columns:minmax(0,3fr) minmax(0,2fr);gap:16px;align-items:start}
+.note{font-size:13px;color:var(--muted);margin:6px 0}
 #chart-error{color:var(--live)}
+@media (max-width:900px){.pair{grid-template-columns:minmax(0,1fr)}}
+@media print{
+  *{-webkit-print-color-adjust:exact;print-color-adjust:exact}
+  @page{margin:14mm}
+  body{padding:0;max-width:none;font-size:11px}table{font-size:10px}h2{break-after:avoid}
+  tr,.card,.chart,.legend{break-inside:avoid}td code{word-break:break-all}.cards{gap:6px}.card{padding:6px 10px;min-width:90px}.card .num{font-size:18px}
+}
 `;
 
-// Draws the charts from #keyloop-data. Plain ES2017, no libraries: the file must work offline, forever.
-const JS = `
-(function(){
-  var NS='http://www.w3.org/2000/svg';
-  function el(name, attrs, text){var e=document.createElementNS(NS,name);for(var k in attrs)e.setAttribute(k,attrs[k]);if(text!=null)e.textContent=text;return e;}
-  function dur(ms){if(ms==null)return '—';var m=Math.round(ms/60000),d=Math.floor(m/1440),h=Math.floor(m%1440/60);return d>0?d+'d '+h+'h':h>0?h+'h '+(m%60)+'m':m+'m';}
-  try{
-    var data=JSON.parse(document.getElementById('keyloop-data').textContent);
-    var now=Date.parse(data.generatedAt);
-    // Exposure timeline: one bar per secret, first commit → rotation (or now).
-    var rows=data.secrets.filter(function(s){return s.firstCommitAt;});
-    var svg=document.getElementById('timeline');
-    var W=1000,L=260,R=20,H=28+rows.length*22+30;
-    svg.setAttribute('viewBox','0 0 '+W+' '+H);svg.setAttribute('height',H);
-    if(rows.length){
-      var t0=Math.min.apply(null,rows.map(function(s){return Date.parse(s.firstCommitAt);}));
-      var t1=Math.max(now,Math.max.apply(null,rows.map(function(s){return Date.parse(s.exposureEndAt);})));
-      var span=Math.max(1,t1-t0),x=function(t){return L+(W-L-R)*(t-t0)/span;};
-      var axis=el('g',{'class':'axis'});
-      for(var i=0;i<=5;i++){var t=t0+span*i/5,xx=x(t);axis.appendChild(el('line',{x1:xx,x2:xx,y1:20,y2:H-24}));
-        axis.appendChild(el('text',{x:xx,y:H-8,'text-anchor':i==0?'start':i==5?'end':'middle'},new Date(t).toISOString().slice(0,10)));}
-      svg.appendChild(axis);
-      rows.forEach(function(s,i){
-        var y=24+i*22,a=x(Date.parse(s.firstCommitAt)),b=x(Date.parse(s.exposureEndAt));
-        var cls=s.status==='false-positive'?'fp':(s.verification||'unverified');
-        svg.appendChild(el('text',{x:8,y:y+12},s.redacted+'  '+s.repos.join(',')));
-        var r=el('rect',{'class':'bar '+cls,x:a,y:y,width:Math.max(2,b-a),height:15,rx:3,'data-fingerprint':s.fingerprint});
-        r.appendChild(el('title',{},s.detector+': '+s.firstCommitAt.slice(0,10)+' → '+(s.exposureOpen?'now':s.exposureEndAt.slice(0,10))+' ('+dur(s.exposureMs)+')'));
-        svg.appendChild(r);
-      });
-    }else{svg.appendChild(el('text',{x:10,y:30},'no secret with a commit date'));}
-    // Time-to-rotate distribution.
-    var bins=[['< 1h',3600e3],['1h–1d',864e5],['1–3d',3*864e5],['3–7d',7*864e5],['7–30d',30*864e5],['> 30d',Infinity]];
-    var counts=bins.map(function(){return 0;});
-    data.timeToRotate.valuesMs.forEach(function(v){for(var i=0;i<bins.length;i++)if(v<bins[i][1]){counts[i]++;break;}});
-    var h=document.getElementById('ttr-histogram'),HW=600,HH=220,max=Math.max(1,Math.max.apply(null,counts)),bw=(HW-60)/bins.length;
-    h.setAttribute('viewBox','0 0 '+HW+' '+HH);h.setAttribute('height',HH);
-    bins.forEach(function(bin,i){
-      var bh=(HH-60)*counts[i]/max,bx=40+i*bw+6,by=HH-30-bh;
-      h.appendChild(el('rect',{'class':'bin',x:bx,y:by,width:bw-12,height:bh,'data-count':counts[i],'data-bin':bin[0]}));
-      h.appendChild(el('text',{x:bx+(bw-12)/2,y:HH-12,'text-anchor':'middle'},bin[0]));
-      h.appendChild(el('text',{x:bx+(bw-12)/2,y:by-4,'text-anchor':'middle'},String(counts[i])));
-    });
-    document.body.setAttribute('data-rendered','ok');
-  }catch(e){document.getElementById('chart-error').textContent='charts failed: '+e.message;document.body.setAttribute('data-rendered','error');}
-})();
-`;
+const legendItem = (color: string, label: string, style = '') => `<span><i style="background:${color}${style}"></i>${esc(label)}</span>`;
+
+function chartBox(key: string, present: boolean, label: string, empty: string): string {
+  return present ? `<div class="chart" id="chart-${key}" role="img" aria-label="${esc(label)}"></div>` : `<p class="empty" data-empty="${key}">${esc(empty)}</p>`;
+}
 
 export function renderReportHtml(d: ReportData): string {
   const t = d.totals;
+  const uplot = uplotAsset();
+  const charts = chartModel(d);
   const card = (key: string, label: string, value: string | number, cls = '') => `<div class="card ${cls}" data-figure="${key}"><span class="num">${esc(String(value))}</span><span class="muted">${esc(label)}</span></div>`;
+  const noRotation = 'No rotations yet: time to rotate appears once keyloop sees a live key turn dead.';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:">
-<title>keyloop report</title><style>${CSS}</style></head>
+<title>keyloop report</title>
+<!-- Charts: uPlot v${uplot.version} (https://github.com/leeoniya/uPlot), inlined.
+${uplot.license}
+-->
+<style>${uplot.css}</style><style>${CSS}</style></head>
 <body>
 <h1>keyloop report</h1><div class="muted">Generated ${esc(d.generatedAt)} · previews only, never secrets</div>
 <div class="cards">
@@ -124,34 +122,49 @@ ${card('secrets', 'secrets', t.secrets)}${card('live', 'live', t.live, 'live')}$
 ${card('issues-open', 'open issues', t.issuesOpen)}${card('issues-closed', 'closed issues', t.issuesClosed)}${card('rotated', 'rotated', t.rotated)}
 ${card('false-positives', 'false positives', t.falsePositives)}${card('mean-ttr', 'mean time to rotate', humanDuration(d.timeToRotate.meanMs))}${card('median-ttr', 'median time to rotate', humanDuration(d.timeToRotate.medianMs))}
 </div>
+<div class="legend" id="legend"><b>Severity</b>${SEVERITIES.map((s) => legendItem(`var(--sev-${s})`, s)).join('')}
+<b>Status</b>${legendItem('var(--live)', 'live')}${legendItem('var(--dead)', 'dead')}${legendItem('var(--unknown)', 'unknown / unverified')}${legendItem('var(--fp)', 'false positive')}</div>
 <p id="chart-error"></p>
+<h2>Open secrets by severity</h2>
+<p class="note">Open: the key may still work (not seen dead since its last live check) and is not triaged as a false positive or revoked.</p>
+<div class="pair">${chartBox('severity', !!charts.severity, 'open secrets per severity', 'No open secrets: nothing found is still exposed.')}
+${table(
+  'open-by-severity',
+  ['Severity', 'Open', 'Live', 'Unknown', 'Unverified'],
+  d.openBySeverity.map((s) => ({ attrs: `class="sev-${s.severity}"`, cells: [sevPill(s.severity), `<span data-open="${s.severity}">${s.open}</span>`, String(s.live), String(s.unknown), String(s.unverified)] })),
+)}</div>
 <h2>Exposure timeline</h2>
-<div class="legend muted"><span><i style="background:var(--live)"></i>live</span><span><i style="background:var(--dead)"></i>dead</span><span><i style="background:var(--unknown)"></i>unknown / unverified</span><span><i style="background:var(--fp)"></i>false positive</span></div>
-<svg id="timeline" xmlns="http://www.w3.org/2000/svg" role="img" aria-label="exposure window per secret"></svg>
+<p class="note">One row per secret (detector · repository:path · owner), from the first commit that introduced it to its rotation, or to now while it may still work. Colour: severity; solid: still exposed; faded: rotated or dead${charts.timeline?.hidden ? `; the ${TIMELINE_MAX_ROWS} most pressing of ${charts.timeline.rows.length + charts.timeline.hidden} are drawn, all are listed under All secrets` : ''}.</p>
+${chartBox('timeline', !!charts.timeline, 'exposure window per secret', t.secrets ? 'No secret with a commit date: nothing to place on a timeline.' : 'No secrets recorded yet.')}
+<h2>Time to rotate per owner / team</h2>
+<p class="note">Per owner or CODEOWNERS team, from detection to the first dead check after the last live one: <span style="color:${MEDIAN_COLOR}">median</span> and <span style="color:${MEAN_COLOR}">mean (MTTR)</span>.</p>
+${chartBox('mttr', !!charts.mttr, 'time to rotate per owner or team', noRotation)}
 <h2>Time from detection to rotation</h2>
-<svg id="ttr-histogram" xmlns="http://www.w3.org/2000/svg" role="img" aria-label="time to rotate distribution"></svg>
+${chartBox('ttr', !!charts.ttr, 'time to rotate distribution', noRotation)}
 <h2>Oldest live keys</h2>
-${table('oldest-live', SECRET_HEAD, secretRows(d.oldestLive))}
+${table('oldest-live', SECRET_HEAD, secretRows(d.oldestLive), 'No live key.')}
 <h2>Repositories</h2>
 ${table('repos', ['Repository', ...GROUP_HEAD], groupRows(d.repos))}
-<h2>Owners</h2>
+<h2>Owners and teams</h2>
 ${table('owners', ['Owner', ...GROUP_HEAD], groupRows(d.owners))}
 <h2>Detector precision (from triage)</h2>
 ${table(
   'precision',
   ['Detector', 'Secrets', 'True positives', 'False positives', 'Untriaged', 'Precision'],
-  d.precision.map((p) => [esc(p.detector), String(p.secrets), String(p.truePositives), String(p.falsePositives), String(p.untriaged), `<span data-precision="${esc(p.detector)}">${percent(p.precision)}</span>`]),
+  plain(d.precision.map((p) => [esc(p.detector), String(p.secrets), String(p.truePositives), String(p.falsePositives), String(p.untriaged), `<span data-precision="${esc(p.detector)}">${percent(p.precision)}</span>`])),
 )}
 <h2>Suppressed by repositories' own .keyloop.yaml</h2>
 ${table(
   'repo-config-suppressions',
   ['Repository', 'Findings suppressed', 'Runs', 'Last'],
-  d.repoConfigSuppressions.map((r) => [esc(r.repo), String(r.suppressed), String(r.runs), esc(r.lastAt.slice(0, 10))]),
+  plain(d.repoConfigSuppressions.map((r) => [esc(r.repo), String(r.suppressed), String(r.runs), esc(r.lastAt.slice(0, 10))])),
 )}
 <h2>All secrets</h2>
-${table('secrets', SECRET_HEAD, secretRows(d.secrets))}
+${table('secrets', SECRET_HEAD, secretRows(d.secrets), 'No secrets recorded yet.')}
 <script type="application/json" id="keyloop-data">${scriptJson(d)}</script>
-<script>${JS}</script>
+<script type="application/json" id="keyloop-charts">${scriptJson(charts)}</script>
+<script>${uplot.js}</script>
+<script>${CHART_JS}</script>
 </body></html>
 `;
 }

@@ -17,6 +17,9 @@ export interface SecretReport {
   verification: Verification['status'] | null;
   checkedAt: string | null;
   repos: string[];
+  /** Every distinct repository and path the secret appears at (paths are scanned content: escape before display). */
+  locations: { repo: string; path: string }[];
+  /** Users and CODEOWNERS teams (`org/slug`) owning it. */
   owners: string[];
   /** Earliest author date of a commit introducing the secret. */
   firstCommitAt: string | null;
@@ -57,6 +60,18 @@ export interface DetectorPrecision {
   precision: number | null;
 }
 
+/** Most severe first: the order tables, charts and the legend use. */
+export const SEVERITIES = ['critical', 'high', 'medium', 'low'] as const;
+
+/** Secrets still exposed, per severity, split by what the issuer last said. */
+export interface SeverityCount {
+  severity: (typeof SEVERITIES)[number];
+  open: number;
+  live: number;
+  unknown: number;
+  unverified: number;
+}
+
 export interface ReportData {
   generatedAt: string;
   totals: {
@@ -72,6 +87,8 @@ export interface ReportData {
     issuesClosed: number;
   };
   timeToRotate: { count: number; meanMs: number | null; medianMs: number | null; valuesMs: number[] };
+  /** Open = the key may still work (not seen dead since its last live check) and not triaged false positive or revoked. */
+  openBySeverity: SeverityCount[];
   secrets: SecretReport[];
   repos: GroupReport[];
   owners: GroupReport[];
@@ -132,6 +149,7 @@ export function buildReport(store: Store, now: Date): ReportData {
       verification: last?.status ?? null,
       checkedAt: last?.checkedAt ?? null,
       repos: [...new Set(locs.map((l) => l.repo))].sort(),
+      locations: [...new Map(locs.map((l) => [`${l.repo}\0${l.path}`, { repo: l.repo, path: l.path }])).values()].sort((a, b) => a.repo.localeCompare(b.repo) || a.path.localeCompare(b.path)),
       owners: [...new Set(own)].sort(),
       firstCommitAt,
       detectedAt: s.detectedAt,
@@ -194,6 +212,16 @@ export function buildReport(store: Store, now: Date): ReportData {
       issuesClosed: issues.filter((i) => i.state === 'closed').length,
     },
     timeToRotate: { count: ttr.length, meanMs: mean(ttr), medianMs: median(ttr), valuesMs: [...ttr].sort((a, b) => a - b) },
+    openBySeverity: SEVERITIES.map((severity) => {
+      const open = rows.filter((r) => r.severity === severity && isOpen(r));
+      return {
+        severity,
+        open: open.length,
+        live: open.filter((r) => r.verification === 'live').length,
+        unknown: open.filter((r) => r.verification === 'unknown').length,
+        unverified: open.filter((r) => r.verification === null).length,
+      };
+    }),
     secrets: [...rows].sort((a, b) => (a.firstCommitAt ?? a.detectedAt).localeCompare(b.firstCommitAt ?? b.detectedAt)),
     repos: group((r) => r.repos),
     owners: group((r) => (r.owners.length ? r.owners : ['(unowned)'])),
@@ -204,6 +232,11 @@ export function buildReport(store: Store, now: Date): ReportData {
     precision,
     repoConfigSuppressions: store.repoConfigSuppressions(),
   };
+}
+
+/** Still a risk: the key may work and nobody triaged it away. */
+export function isOpen(r: SecretReport): boolean {
+  return r.exposureOpen && r.status !== 'false-positive' && r.status !== 'revoked';
 }
 
 /** `3d 4h`, `5h 12m`, `42m`; '—' for null. */

@@ -91,6 +91,7 @@ describe('markdown and HTML renderers', () => {
     verification: 'live',
     checkedAt: null,
     repos: ['acme/\x1b[31mrepo'],
+    locations: [{ repo: 'acme/\x1b[31mrepo', path: EVIL_PATH }],
     owners: ['mallory\u2066'],
     firstCommitAt: null,
     detectedAt: '2024-01-01T00:00:00Z',
@@ -107,10 +108,12 @@ describe('markdown and HTML renderers', () => {
     generatedAt: '2024-01-02T00:00:00Z',
     totals: { secrets: 1, live: 1, dead: 0, unknown: 0, unverified: 0, rotated: 0, falsePositives: 0, acceptedRisk: 0, issuesOpen: 1, issuesClosed: 0 },
     timeToRotate: { count: 0, meanMs: null, medianMs: null, valuesMs: [] },
-    secrets: [secretRow()],
+    openBySeverity: [{ severity: 'high', open: 1, live: 1, unknown: 0, unverified: 0 }],
+    // one row without a commit date, one on the timeline
+    secrets: [secretRow(), secretRow({ fingerprint: 'cd'.repeat(32), firstCommitAt: '2023-12-01T00:00:00Z' })],
     repoConfigSuppressions: [],
     repos: [{ key: 'acme/\x1b[31mrepo\nFAKE', secrets: 1, live: 1, dead: 0, unknown: 0, rotated: 0, issuesOpen: 1, issuesClosed: 0, meanTimeToRotateMs: null, medianTimeToRotateMs: null }],
-    owners: [],
+    owners: [{ key: 'mallory\u2066', secrets: 1, live: 0, dead: 1, unknown: 0, rotated: 1, issuesOpen: 0, issuesClosed: 1, meanTimeToRotateMs: 1000, medianTimeToRotateMs: 1000 }],
     oldestLive: [secretRow()],
     precision: [{ detector: 'acme\x7f', secrets: 1, truePositives: 1, falsePositives: 0, untriaged: 0, precision: 1 }],
   };
@@ -122,6 +125,11 @@ describe('markdown and HTML renderers', () => {
     const html = renderReportHtml(data);
     expect(html).not.toMatch(UNSAFE);
     expect(html).toContain('mallory\\u2066');
+    // the path in the row and in the chart labels (canvas text, JSON-encoded) is escaped too
+    expect(html).toContain('a\\x1b[31mRED\\x1b[0m\\nFAKE-ROW.txt');
+    const charts = JSON.parse(/<script type="application\/json" id="keyloop-charts">([^<]*)</.exec(html)![1]!) as { timeline: { rows: { label: string }[] }; mttr: { labels: string[] } };
+    expect(charts.timeline.rows[0]!.label).toBe('acme-token · acme/\\x1b[31mrepo:a\\x1b[31mRED\\x1b[0m\\nFAKE-ROW.txt · @mallory\\u2066');
+    expect(charts.mttr.labels).toEqual(['@mallory\\u2066']);
   });
 
   it('issue bodies (GitHub markdown) escape paths, authors and previews', () => {
