@@ -278,6 +278,7 @@ interface Hook {
   entry: string;
   language: string;
   pass_filenames?: boolean;
+  always_run?: boolean;
   require_serial?: boolean;
 }
 
@@ -287,7 +288,7 @@ describe.skipIf(PRE_COMMIT.skip)('.pre-commit-hooks.yaml with pre-commit', () =>
     const manifest = path.join(ROOT, '.pre-commit-hooks.yaml');
     const hooks = parse(readFileSync(manifest, 'utf8')) as Hook[];
     const hook = hooks.find((h) => h.id === 'keyloop')!;
-    expect(hook).toMatchObject({ language: 'node', pass_filenames: false });
+    expect(hook).toMatchObject({ language: 'node', pass_filenames: false, always_run: true });
     expect(hook.entry).toMatch(/^keyloop scan --staged\b/);
 
     const ws = await repoWith([{ 'README.md': 'hello\n' }]);
