@@ -350,9 +350,16 @@ describe.skipIf(CHROMIUM.skip)('HTML report in headless Chromium', () => {
     const png = await page.screenshot({ fullPage: true });
     expect(png.subarray(1, 4).toString()).toBe('PNG');
 
-    // Printable: in print layout every chart is redrawn to the page's width, and a PDF comes out.
+    // Printable: with print styles on a page as wide as A4 (96 dpi), every chart is redrawn to fit, and a PDF comes out.
+    // Polled on a timer (not animation frames, which a busy headless browser may hold back); the timeout is a hang guard.
+    const wide = await page.evaluate(() => Object.values(window.keyloopCharts).map((u) => u.ctx.canvas.getBoundingClientRect().width));
+    expect(Math.max(...wide)).toBeGreaterThan(794); // so fitting A4 takes a redraw
     await page.emulateMedia({ media: 'print' });
-    await page.waitForFunction(() => Object.values(window.keyloopCharts).every((u) => u.ctx.canvas.getBoundingClientRect().right <= document.body.getBoundingClientRect().right + 1));
+    await page.setViewportSize({ width: 794, height: 1123 });
+    await page.waitForFunction(() => Object.values(window.keyloopCharts).every((u) => u.ctx.canvas.getBoundingClientRect().right <= document.documentElement.clientWidth), undefined, {
+      polling: 100,
+      timeout: 300_000,
+    });
     const pdf = await page.pdf({ format: 'A4' });
     expect(pdf.subarray(0, 5).toString()).toBe('%PDF-');
   });

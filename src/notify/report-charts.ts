@@ -136,7 +136,8 @@ export const CHART_JS = `
     var charts={},makers={},dpr=window.devicePixelRatio||1;
     var FONT='12px system-ui,-apple-system,"Segoe UI",Roboto,sans-serif';
     function box(k){return document.getElementById('chart-'+k);}
-    function widthOf(el){return Math.max(280,Math.floor(el.getBoundingClientRect().width));}
+    // the box's content width: a canvas as wide as the box itself would stick out by its padding and border
+    function widthOf(el){var cs=getComputedStyle(el);return Math.max(280,Math.floor(el.clientWidth-parseFloat(cs.paddingLeft)-parseFloat(cs.paddingRight)));}
     function axis(o){var a={stroke:'#59636e',font:FONT,grid:{stroke:'#eaeef2',width:1},ticks:{stroke:'#d1d9e0',width:1}};for(var k in o)a[k]=o[k];return a;}
     function idx(n){var r=[];for(var i=0;i<n;i++)r.push(i);return r;}
     function categories(labels,o){return axis(Object.assign({splits:function(){return idx(labels.length);},values:function(u,s){return s.map(function(i){return labels[i]==null?'':labels[i];});},grid:{show:false}},o||{}));}
