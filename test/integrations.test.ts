@@ -65,6 +65,17 @@ async function repoWith(commits: Record<string, string | null>[]): Promise<strin
   return dir;
 }
 
+/** The runtime dependencies whose install scripts build native code, from the lockfile (the action and the image rebuild them). */
+function nativeDeps(): string[] {
+  const lock = JSON.parse(readFileSync(path.join(ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean; hasInstallScript?: boolean }> };
+  const native = Object.entries(lock.packages)
+    .filter(([k, v]) => k.startsWith('node_modules/') && v.hasInstallScript && !v.dev)
+    .map(([k]) => k.slice('node_modules/'.length))
+    .sort();
+  expect(native.length).toBeGreaterThan(0);
+  return native;
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // action.yml
 
@@ -180,7 +191,9 @@ describe('action.yml (composite GitHub Action)', () => {
     expect(steps[0]!.uses).toMatch(/^actions\/setup-node@v\d+$/);
     expect(steps[0]!.with!['node-version']).toBe('${{ inputs.node-version }}');
     const install = steps.find((s) => s.id === 'install')!;
-    expect(install.run).toMatch(/npm ci\b/);
+    expect(install.run).toMatch(/npm ci --include=dev --ignore-scripts\b/);
+    expect(install.run!.match(/npm rebuild ([^\n]+)/)?.[1]!.trim().split(' ').sort()).toEqual(nativeDeps());
+    expect(install.run).toContain('npm run build');
     expect(install.run).toContain('dist/cli/main.js');
     expect(install.run).toContain('>> "$GITHUB_PATH"');
     expect(steps.some((s) => /^github\/codeql-action\/upload-sarif@v\d+$/.test(s.uses ?? ''))).toBe(true);
@@ -441,12 +454,7 @@ describe('Dockerfile', () => {
       expect(r).toContain('rm -rf /var/lib/apt/lists/*');
     }
     // the runtime dependencies whose install scripts build native code, from the lockfile: each rebuilt in the build stage
-    const lock = JSON.parse(readFileSync(path.join(ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean; hasInstallScript?: boolean }> };
-    const native = Object.entries(lock.packages)
-      .filter(([k, v]) => k.startsWith('node_modules/') && v.hasInstallScript && !v.dev)
-      .map(([k]) => k.slice('node_modules/'.length))
-      .sort();
-    expect(native.length).toBeGreaterThan(0);
+    const native = nativeDeps();
     const rebuild = runs(build).join(' && ').match(/npm rebuild ([^&]+)/)?.[1]!.trim().split(' ').sort();
     expect(rebuild).toEqual(native);
     expect(runs(build).join(' ')).toMatch(/npm ci\b[^&]*--ignore-scripts/);
