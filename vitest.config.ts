@@ -4,6 +4,8 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     setupFiles: ['test/helpers/net-guard.ts', 'test/helpers/git-env.ts'],
+    // One PostgreSQL per run, started on first use (test/helpers/postgres.ts).
+    globalSetup: ['test/helpers/pg-global-setup.ts'],
     pool: 'forks',
     maxWorkers: 2,
     // Hang guards, not speed checks (speed budgets live in `npm run bench:suite`): generous, so a test that is

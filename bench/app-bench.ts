@@ -53,7 +53,7 @@ async function main() {
 
   const registry = new SecretRegistry();
   const app = await startApp({
-    dbPath: path.join(dir, 'keyloop.db'),
+    db: path.join(dir, 'keyloop.db'),
     cacheDir: path.join(dir, 'cache'),
     githubUrl: fake.url,
     env: { KEYLOOP_KEY: randomBytes(32).toString('hex') },
@@ -105,13 +105,12 @@ async function main() {
     if (res.status !== 202) throw new Error(`webhook answered ${res.status}`);
     const acked = Date.now() - t0;
     for (;;) {
-      const row = app.queue.get(guid)!;
+      const row = (await app.queue.get(guid))!;
       if (row.status === 'failed') throw new Error(`delivery failed: ${row.error}`);
       if (row.status === 'done') {
         const post = fake.requests.find((r) => r.method === 'POST' && r.path === `/repos/${REPO}/check-runs` && (r.body as { head_sha?: string })?.head_sha === after);
         if (!post) throw new Error('no check run was created');
-        const r = app.store.db.prepare('SELECT received_at, started_at FROM app_deliveries WHERE guid = ?').get(guid) as { received_at: string; started_at: string };
-        const waited = Date.parse(r.started_at) - Date.parse(r.received_at);
+        const waited = Date.parse(row.startedAt ?? row.receivedAt) - Date.parse(row.receivedAt);
         return { ms: post.at - t0, result: { ...(row.result as Record<string, unknown>), ackMs: acked, queuedMs: waited } };
       }
       await new Promise((r) => setTimeout(r, 2));

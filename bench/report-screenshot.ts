@@ -11,9 +11,9 @@ import { tempDir } from '../testkit/git-repo.js';
 const root = resolve(import.meta.dirname, '..', '..');
 const out = resolve(process.argv[2] ?? join(root, 'docs', 'report.png'));
 const dir = await tempDir('keyloop-demo-');
-const store = openDemoStore(join(dir, 'demo.db'));
-const html = renderReportHtml(buildReport(store, DEMO_NOW));
-store.close();
+const store = await openDemoStore(join(dir, 'demo.db'));
+const html = renderReportHtml(await buildReport(store, DEMO_NOW));
+await store.close();
 const file = join(dir, 'report.html');
 writeFileSync(file, html);
 

@@ -9,7 +9,7 @@ import { defaultDetectorsDir, loadCatalog } from '../src/detection/load.js';
 import { IsomorphicGitObjects } from '../src/objects/isomorphic.js';
 import { NativeGitObjects } from '../src/objects/native.js';
 import { scanOrg } from '../src/sources/github-org.js';
-import { openStore } from '../src/store/index.js';
+import { openSqliteStore } from '../src/store/sqlite/index.js';
 import { SecretRegistry } from '../src/util/redact.js';
 import { createVerifier } from '../src/verification/verify.js';
 import { startFakeGitHub } from '../testkit/fake-github.js';
@@ -86,12 +86,12 @@ async function orgRerun(): Promise<void> {
     const engine = createEngine(loadCatalog(defaultDetectorsDir()));
     const key = randomBytes(32);
     const run = async () => {
-      const store = openStore(join(dir, 'k.db'), { key });
+      const store = openSqliteStore(join(dir, 'k.db'), { key });
       const host = new GitHubRepoHost(createGitHubClient({ baseUrl: fake.url, token }), { token });
       try {
         return await scanOrg({ org: 'acme', host, store, engine, cacheDir: join(dir, 'cache'), maxBlobSize: 10 << 20, concurrency: 4 });
       } finally {
-        store.close();
+        await store.close();
       }
     };
     const [first, firstMs] = await timed(run);

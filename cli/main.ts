@@ -12,6 +12,7 @@ import { escapeControls } from '../src/util/terminal-safe.js';
 // Types only: each command's module still loads lazily, when it runs. Commander hands actions untyped option
 // objects; these annotations say what each command expects from its declared options.
 import type { AppCommandOptions } from './commands/app.js';
+import type { DbMigrateOptions } from './commands/db.js';
 import type { DetectorsCheckOptions, DetectorsListOptions } from './commands/detectors.js';
 import type { IssuesCommandOptions } from './commands/issues.js';
 import type { OrgCommandOptions } from './commands/org.js';
@@ -54,6 +55,8 @@ Exit codes:
      missing) or was over --max-blob-size, so a secret may be in it; each one is named on stderr
 JSON output (--format json) is one object: {"version":1,"status":"complete"|"incomplete","incomplete":[…],"findings":[…]}.
 `;
+/** --db, said once: a SQLite file or a PostgreSQL URL (default $KEYLOOP_DATABASE_URL, else keyloop.db). */
+const dbOption = () => new Option('--db <path|url>', 'store: a SQLite file, or postgres://user:pass@host:5432/db (default: $KEYLOOP_DATABASE_URL or keyloop.db)');
 
 export function buildProgram(ctx: CommandContext, setExit: (code: number) => void): Command {
   const program = new Command('keyloop')
@@ -127,7 +130,7 @@ export function buildProgram(ctx: CommandContext, setExit: (code: number) => voi
     .option('--repos <glob>', 'only repositories whose name or owner/name matches (repeatable, comma-separated)', list)
     .option('--exclude <glob>', 'skip repositories whose name or owner/name matches (repeatable, comma-separated)', list)
     .option('--cache-dir <dir>', 'where the bare mirrors live (default: $XDG_CACHE_HOME/keyloop or ~/.cache/keyloop)')
-    .option('--db <file>', 'SQLite database', 'keyloop.db')
+    .addOption(dbOption())
     .option('--key-file <file>', 'store encryption key file, created 0600 on first use (default: ~/.config/keyloop/store.key; $KEYLOOP_KEY wins)')
     .option('--github-url <url>', 'GitHub API base URL (default: $GITHUB_API_URL or https://api.github.com; GHES: https://HOST/api/v3)')
     .option('--token <token>', 'GitHub token (default: $GITHUB_TOKEN)')
@@ -154,7 +157,7 @@ export function buildProgram(ctx: CommandContext, setExit: (code: number) => voi
   program
     .command('secrets')
     .description('inventory of stored secrets: repos, first/last seen, still at HEAD or only in history, verification, owner')
-    .option('--db <file>', 'SQLite database', 'keyloop.db')
+    .addOption(dbOption())
     .addOption(new Option('--format <format>', 'output format (sarif: open secrets, paths as owner/repo/path)').choices(['table', 'json', 'sarif']).default('table'))
     .addOption(minConfidence())
     .action(async (opts: SecretsCommandOptions) => {
@@ -165,17 +168,26 @@ export function buildProgram(ctx: CommandContext, setExit: (code: number) => voi
     .command('where')
     .description('every repo/commit/path/line where a stored secret appears')
     .argument('<fingerprint>', 'fingerprint or a unique prefix (8+ hex characters)')
-    .option('--db <file>', 'SQLite database', 'keyloop.db')
+    .addOption(dbOption())
     .addOption(new Option('--format <format>', 'output format').choices(['table', 'json']).default('table'))
     .action(async (fingerprint: string, opts: Omit<WhereCommandOptions, 'fingerprint'>) => {
       const { whereCommand } = await import('./commands/where.js');
       setExit(await whereCommand({ ...opts, fingerprint }, ctx));
     });
 
+  const db = program.command('db').description('the store: create or upgrade its schema');
+  db.command('migrate')
+    .description('apply pending schema migrations (needed after upgrading keyloop on a PostgreSQL store; SQLite migrates on open)')
+    .addOption(dbOption())
+    .action(async (opts: DbMigrateOptions) => {
+      const { dbMigrateCommand } = await import('./commands/db.js');
+      setExit(await dbMigrateCommand(opts, ctx));
+    });
+
   // ---- section:app (GitHub App server and offline webhook replay) ----
   const appShared = (c: Command) =>
     c
-      .option('--db <file>', 'SQLite database (deliveries, findings, issues)', 'keyloop.db')
+      .addOption(dbOption())
       .option('--cache-dir <dir>', 'where the bare mirrors live (default: $XDG_CACHE_HOME/keyloop or ~/.cache/keyloop)')
       .option('--github-url <url>', 'GitHub API base URL (default: $GITHUB_API_URL or https://api.github.com; GHES: https://HOST/api/v3)')
       .option('--key-file <file>', 'store encryption key file (default: ~/.config/keyloop/store.key; $KEYLOOP_KEY wins)')
@@ -223,7 +235,7 @@ export function buildProgram(ctx: CommandContext, setExit: (code: number) => voi
     .option('--dry-run', 'print the planned actions only; change nothing on GitHub or in the store', false)
     .option('--no-verify', 'plan on the stored verifications; do not ask the issuers again')
     .option('--repos <owner/name>', 'only secrets leaked in these repositories (repeatable, comma-separated)', (v: string, prev: string[] = []) => [...prev, ...v.split(',').map((s) => s.trim()).filter(Boolean)])
-    .option('--db <file>', 'SQLite database', 'keyloop.db')
+    .addOption(dbOption())
     .option('--key-file <file>', 'store encryption key file (default: ~/.config/keyloop/store.key; $KEYLOOP_KEY wins)')
     .option('--github-url <url>', 'GitHub API base URL (default: $GITHUB_API_URL or https://api.github.com)')
     .option('--token <token>', 'GitHub token (default: $GITHUB_TOKEN)')
@@ -243,7 +255,7 @@ export function buildProgram(ctx: CommandContext, setExit: (code: number) => voi
     .option('--accepted-risk', 'a real secret kept knowingly: close its issues, no reminders')
     .option('--reopen', 'track it again: reopen its issues')
     .option('--note <text>', 'why (recorded in the store and quoted on the issue)')
-    .option('--db <file>', 'SQLite database', 'keyloop.db')
+    .addOption(dbOption())
     .option('--github-url <url>', 'GitHub API base URL (default: $GITHUB_API_URL or https://api.github.com)')
     .option('--token <token>', 'GitHub token (default: $GITHUB_TOKEN)')
     .option('--no-github', 'update the store only; the next loop run syncs the issues')
@@ -256,7 +268,7 @@ export function buildProgram(ctx: CommandContext, setExit: (code: number) => voi
     .command('report')
     .description('loop report: open/closed/live/dead, time to rotate, exposure windows, per repo/owner, detector precision')
     .addOption(new Option('--format <format>', 'output format (html: one self-contained file with charts, works offline, prints)').choices(['md', 'json', 'html']).default('md'))
-    .option('--db <file>', 'SQLite database', 'keyloop.db')
+    .addOption(dbOption())
     .option('-o, --output <file>', 'write the report to FILE instead of stdout')
     .action(async (opts: ReportCommandOptions) => {
       const { reportCommand } = await import('./commands/report.js');

@@ -6,10 +6,13 @@ import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 
 const root = new URL('../', import.meta.url);
-const from = new URL('src/store/migrations/', root);
-const to = new URL('dist/src/store/migrations/', root);
-mkdirSync(to, { recursive: true });
-for (const f of readdirSync(from)) if (f.endsWith('.sql')) copyFileSync(new URL(f, from), new URL(f, to));
+// SQLite migrations, and the PostgreSQL ones in their postgres/ subfolder.
+for (const dir of ['src/store/migrations/', 'src/store/migrations/postgres/']) {
+  const from = new URL(dir, root);
+  const to = new URL('dist/' + dir, root);
+  mkdirSync(to, { recursive: true });
+  for (const f of readdirSync(from)) if (f.endsWith('.sql')) copyFileSync(new URL(f, from), new URL(f, to));
+}
 
 // must match src/notify/uplot-asset.ts (UPLOT_FILES, UPLOT_VENDOR_DIR)
 const uplotDist = dirname(createRequire(import.meta.url).resolve('uplot/dist/uPlot.iife.min.js'));

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { sign } from '@octokit/webhooks-methods';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../cli/main.js';
-import { openStore } from '../src/store/sqlite.js';
+import { openSqliteStore } from '../src/store/sqlite/index.js';
 import { startFakeGitHub, type FakeGitHub } from '../testkit/fake-github.js';
 import { buildRepo, tempDir } from '../testkit/git-repo.js';
 import { cliEnv, runCli } from './helpers/run-cli.js';
@@ -97,9 +97,9 @@ describe('keyloop app (CLI)', () => {
     expect(await done).toBe(0);
     expect(stderr).toMatch(/stopped/);
     expect(stderr).not.toContain('cli-secret');
-    const store = openStore(path.join(dir, 'k.db'));
-    expect(store.db.prepare('SELECT status FROM app_deliveries WHERE guid = ?').pluck().get(guid)).toBe('done');
-    store.close();
+    const store = openSqliteStore(path.join(dir, 'k.db'));
+    expect((await store.getDelivery(guid))?.status).toBe('done');
+    await store.close();
   });
 });
 

@@ -1,10 +1,10 @@
-// The durable queue on a real SQLite file: retries with backoff, permanent failure, per-repo ordering,
+// The durable queue on a real SQLite store: retries with backoff, permanent failure, per-repo ordering,
 // a 500-delivery burst through the running server, and a restart mid-burst.
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { sign } from '@octokit/webhooks-methods';
 import { describe, expect, it } from 'vitest';
-import { openStore } from '../src/store/sqlite.js';
+import { openSqliteStore } from '../src/store/sqlite/index.js';
 import type { Job } from '../src/app/events.js';
 import { DeliveryQueue, PermanentError, type Delivery } from '../src/app/queue.js';
 import { closeServer, createAppServer, listen, WEBHOOK_PATH } from '../src/app/server.js';
@@ -33,11 +33,11 @@ async function dbFile() {
 
 describe('DeliveryQueue', () => {
   it('retries a failing delivery with backoff, then succeeds; a permanent error fails at once', async () => {
-    const db = openStore(await dbFile()).db;
+    const store = openSqliteStore(await dbFile());
     const attempts = new Map<string, number>();
     const delays: number[] = [];
     const q = new DeliveryQueue({
-      db,
+      store,
       maxAttempts: 4,
       backoff: (n) => {
         delays.push(n);
@@ -52,24 +52,24 @@ describe('DeliveryQueue', () => {
         return { n };
       },
     });
-    q.start();
-    for (const guid of ['flaky', 'broken', 'always']) q.enqueue({ guid, event: 'push', action: null, installationId: 1, repo: null, job: pushJob(`acme/${guid}`, 1) });
+    await q.start();
+    for (const guid of ['flaky', 'broken', 'always']) await q.enqueue({ guid, event: 'push', action: null, installationId: 1, repo: null, job: pushJob(`acme/${guid}`, 1) });
     await q.drained();
-    expect(q.get('flaky')).toMatchObject({ status: 'done', attempts: 3, result: { n: 3 } });
-    expect(q.get('broken')).toMatchObject({ status: 'failed', attempts: 1, error: 'PermanentError: repository gone' });
-    expect(q.get('always')).toMatchObject({ status: 'failed', attempts: 4, error: 'Error: still down' });
+    expect(await q.get('flaky')).toMatchObject({ status: 'done', attempts: 3, result: { n: 3 } });
+    expect(await q.get('broken')).toMatchObject({ status: 'failed', attempts: 1, error: 'PermanentError: repository gone' });
+    expect(await q.get('always')).toMatchObject({ status: 'failed', attempts: 4, error: 'Error: still down' });
     expect(attempts.get('always')).toBe(4);
     expect(delays.filter((d) => d === 1).length).toBe(2); // flaky + always after their first failure
     await q.stop(100);
   });
 
   it('runs deliveries of one repository one at a time, in arrival order', async () => {
-    const db = openStore(await dbFile()).db;
+    const store = openSqliteStore(await dbFile());
     const order: string[] = [];
     let active = 0;
     let maxActive = 0;
     const q = new DeliveryQueue({
-      db,
+      store,
       concurrency: 4,
       handler: async (d) => {
         active++;
@@ -79,8 +79,8 @@ describe('DeliveryQueue', () => {
         active--;
       },
     });
-    for (let i = 0; i < 12; i++) q.enqueue({ guid: `g${i}`, event: 'push', action: null, installationId: 1, repo: null, job: pushJob('acme/one', i) });
-    q.start();
+    for (let i = 0; i < 12; i++) await q.enqueue({ guid: `g${i}`, event: 'push', action: null, installationId: 1, repo: null, job: pushJob('acme/one', i) });
+    await q.start();
     await q.drained();
     expect(order).toEqual(Array.from({ length: 12 }, (_, i) => `g${i}`));
     expect(maxActive).toBe(1);
@@ -88,10 +88,10 @@ describe('DeliveryQueue', () => {
   });
 
   it('a burst of 500 signed deliveries: none lost, none processed twice', async () => {
-    const db = openStore(await dbFile()).db;
+    const store = openSqliteStore(await dbFile());
     const runs = new Map<string, number>();
     const q = new DeliveryQueue({
-      db,
+      store,
       concurrency: 4,
       handler: async (d) => {
         runs.set(d.guid, (runs.get(d.guid) ?? 0) + 1);
@@ -99,7 +99,7 @@ describe('DeliveryQueue', () => {
         return null;
       },
     });
-    q.start();
+    await q.start();
     const server = createAppServer({ secret: SECRET, queue: q });
     const url = (await listen(server, 0, '127.0.0.1')) + WEBHOOK_PATH;
     const guids = Array.from({ length: 500 }, () => randomUUID());
@@ -124,7 +124,7 @@ describe('DeliveryQueue', () => {
     await q.drained();
     expect(runs.size).toBe(500);
     expect([...runs.values()].every((n) => n === 1)).toBe(true);
-    expect(q.counts()).toMatchObject({ done: 500, queued: 0, running: 0, failed: 0 });
+    expect(await q.counts()).toMatchObject({ done: 500, queued: 0, running: 0, failed: 0 });
     await closeServer(server);
     await q.stop(100);
   });
@@ -144,9 +144,9 @@ describe('DeliveryQueue', () => {
     let bothHeld!: () => void;
     const slotsFull = new Promise<void>((resolve) => (bothHeld = resolve));
 
-    const db1 = openStore(file).db;
+    const store1 = openSqliteStore(file);
     const q1 = new DeliveryQueue({
-      db: db1,
+      store: store1,
       concurrency: 2,
       handler: async (d, signal) => {
         if (!finishes.has(d.guid)) {
@@ -157,7 +157,7 @@ describe('DeliveryQueue', () => {
         record(d);
       },
     });
-    q1.start();
+    await q1.start();
     const server = createAppServer({ secret: SECRET, queue: q1 });
     const url = (await listen(server, 0, '127.0.0.1')) + WEBHOOK_PATH;
     for (const [i, guid] of guids.entries()) {
@@ -174,35 +174,35 @@ describe('DeliveryQueue', () => {
     // A grace shorter than any held delivery: both are aborted and requeued, not lost.
     const stopped = await q1.stop(5);
     expect(stopped.requeued).toBe(2);
-    expect(q1.counts()).toMatchObject({ done: FINISHED, queued: guids.length - FINISHED, running: 0, failed: 0 });
+    expect(await q1.counts()).toMatchObject({ done: FINISHED, queued: guids.length - FINISHED, running: 0, failed: 0 });
     expect([...runs.keys()].sort()).toEqual([...finishes].sort());
-    db1.close();
+    await store1.close();
 
-    const db2 = openStore(file).db;
-    const q2 = new DeliveryQueue({ db: db2, concurrency: 4, handler: async (d) => void record(d) });
-    q2.start();
+    const store2 = openSqliteStore(file);
+    const q2 = new DeliveryQueue({ store: store2, concurrency: 4, handler: async (d) => void record(d) });
+    await q2.start();
     await q2.drained();
-    expect(q2.counts()).toMatchObject({ done: 120, queued: 0, running: 0, failed: 0 });
+    expect(await q2.counts()).toMatchObject({ done: 120, queued: 0, running: 0, failed: 0 });
     expect(runs.size).toBe(120);
     expect([...runs.entries()].filter(([, n]) => n !== 1)).toEqual([]);
     // An aborted attempt is given back: nothing reads as retried.
-    expect(guids.every((g) => q2.get(g)!.attempts === 1)).toBe(true);
+    expect((await Promise.all(guids.map((g) => q2.get(g)))).every((d) => d!.attempts === 1)).toBe(true);
     await q2.stop(100);
   });
 
   it('a process that died with a delivery running: the next start requeues it', async () => {
     const file = await dbFile();
-    const db1 = openStore(file).db;
-    db1.prepare(
-      `INSERT INTO app_deliveries (guid, event, repo, job, status, attempts, received_at) VALUES ('crashed', 'push', 'acme/x', ?, 'running', 1, ?)`,
-    ).run(JSON.stringify(pushJob('acme/x', 1)), new Date().toISOString());
-    db1.close();
+    const store1 = openSqliteStore(file);
+    // Recorded and claimed, then the process is gone before it finishes.
+    await store1.insertDelivery({ guid: 'crashed', event: 'push', action: null, installationId: 1, repo: 'acme/x', job: pushJob('acme/x', 1), receivedAt: new Date().toISOString() });
+    expect(await store1.claimDelivery(new Date())).toMatchObject({ guid: 'crashed', attempts: 1 });
+    await store1.close();
     const seen: string[] = [];
-    const q = new DeliveryQueue({ db: openStore(file).db, handler: async (d) => void seen.push(d.guid) });
-    q.start();
+    const q = new DeliveryQueue({ store: openSqliteStore(file), handler: async (d) => void seen.push(d.guid) });
+    await q.start();
     await q.drained();
     expect(seen).toEqual(['crashed']);
-    expect(q.get('crashed')).toMatchObject({ status: 'done', attempts: 1 });
+    expect(await q.get('crashed')).toMatchObject({ status: 'done', attempts: 1 });
     await q.stop(100);
   });
 });

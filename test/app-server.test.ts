@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Server } from 'node:http';
 import { sign } from '@octokit/webhooks-methods';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openStore } from '../src/store/sqlite.js';
+import { openSqliteStore } from '../src/store/sqlite/index.js';
 import { DeliveryQueue, type Delivery } from '../src/app/queue.js';
 import { closeServer, createAppServer, listen, WEBHOOK_PATH } from '../src/app/server.js';
 import { createLogger } from '../src/util/logger.js';
@@ -42,19 +42,19 @@ const open: Harness[] = [];
 
 async function start(opts: { maxBody?: number; handler?: (d: Delivery) => Promise<unknown> } = {}): Promise<Harness> {
   const dbPath = path.join(await tempDir('keyloop-app-'), 'keyloop.db');
-  const db = openStore(dbPath).db;
+  const store = openSqliteStore(dbPath);
   const seen: Delivery[] = [];
   const logs: string[] = [];
   const logger = createLogger({ registry: new SecretRegistry(), level: 'debug', write: (l) => logs.push(l) });
   const queue = new DeliveryQueue({
-    db,
+    store,
     logger,
     handler: async (d) => {
       seen.push(d);
       return opts.handler ? opts.handler(d) : { ok: true };
     },
   });
-  queue.start();
+  await queue.start();
   const server = createAppServer({ secret: SECRET, queue, logger, maxBody: opts.maxBody });
   const url = (await listen(server, 0, '127.0.0.1')) + WEBHOOK_PATH;
   const h = { url, server, queue, seen, logs, dbPath };
@@ -91,7 +91,7 @@ describe('POST /api/github/webhooks', () => {
     expect(h.seen).toHaveLength(1);
     expect(h.seen[0]!.job).toMatchObject({ kind: 'push', before: sha('a'), after: sha('b'), repo: { fullName: 'acme/app' }, installationId: 7 });
     expect(JSON.stringify(h.seen[0]!.job)).not.toContain('must not be stored');
-    expect(h.queue.get(guid)).toMatchObject({ status: 'done', attempts: 1 });
+    expect(await h.queue.get(guid)).toMatchObject({ status: 'done', attempts: 1 });
     // A redelivery of the same GUID is acknowledged and not run again.
     const again = await post(h.url, body, headers);
     expect(again.status).toBe(200);
@@ -105,7 +105,7 @@ describe('POST /api/github/webhooks', () => {
     const { body, headers } = await signed('push', pushPayload(), randomUUID(), 'not-the-secret');
     const r = await post(h.url, body, headers);
     expect(r.status).toBe(401);
-    expect(h.queue.counts()).toEqual({ queued: 0, running: 0, done: 0, failed: 0, ignored: 0 });
+    expect(await h.queue.counts()).toEqual({ queued: 0, running: 0, done: 0, failed: 0, ignored: 0 });
     expect(h.logs.join('\n')).toMatch(/signature does not match/);
     expect(h.logs.join('\n')).not.toContain('acme/app');
   });
@@ -116,7 +116,7 @@ describe('POST /api/github/webhooks', () => {
     // Same JSON value, different bytes: a verifier that re-serialized the parsed object would accept this.
     const r = await post(h.url, body.replace('{', '{ '), headers);
     expect(r.status).toBe(401);
-    expect(h.queue.counts().queued + h.queue.counts().done).toBe(0);
+    expect(((c) => c.queued + c.done)(await h.queue.counts())).toBe(0);
   });
 
   it('rejects a missing signature header', async () => {
@@ -125,7 +125,7 @@ describe('POST /api/github/webhooks', () => {
     const { ['x-hub-signature-256']: _drop, ...rest } = headers;
     const r = await post(h.url, body, rest);
     expect(r.status).toBe(401);
-    expect(h.queue.counts().queued + h.queue.counts().done).toBe(0);
+    expect(((c) => c.queued + c.done)(await h.queue.counts())).toBe(0);
   });
 
   it('rejects malformed JSON that is correctly signed', async () => {
@@ -150,7 +150,7 @@ describe('POST /api/github/webhooks', () => {
     const { body, headers } = await signed('push', { ...pushPayload(), padding: 'x'.repeat(100 * 1024) });
     const r = await post(h.url, body, headers);
     expect(r.status).toBe(413);
-    expect(h.queue.counts().queued + h.queue.counts().done).toBe(0);
+    expect(((c) => c.queued + c.done)(await h.queue.counts())).toBe(0);
   });
 
   it('acknowledges other events and records them as ignored; answers ping', async () => {
@@ -161,7 +161,7 @@ describe('POST /api/github/webhooks', () => {
     expect((await post(h.url, p.body, p.headers)).json).toMatchObject({ pong: true });
     await h.queue.drained();
     expect(h.seen).toHaveLength(0);
-    expect(h.queue.counts().ignored).toBe(1);
+    expect((await h.queue.counts()).ignored).toBe(1);
   });
 
   it('serves /healthz and 404 elsewhere', async () => {

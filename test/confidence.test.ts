@@ -12,8 +12,10 @@ import { inThreadMatcher, scanSource, type ContentSource } from '../src/core/pip
 import { applyVerification, baseConfidence, findingConfidence, isFixturePath } from '../src/detection/confidence.js';
 import { createEngine } from '../src/detection/engine.js';
 import { loadCatalog } from '../src/detection/load.js';
-import { defaultMigrationsDir, loadMigrations, migrate } from '../src/store/migrate.js';
-import { openStore, type FindingInput } from '../src/store/index.js';
+import { defaultMigrationsDir, loadMigrations } from '../src/store/migrate.js';
+import type { FindingInput } from '../src/store/index.js';
+import { migrate } from '../src/store/sqlite/migrate.js';
+import { openSqliteStore } from '../src/store/sqlite/index.js';
 
 const dirs: string[] = [];
 const tmp = () => {
@@ -99,16 +101,16 @@ describe('confidence in the store', () => {
     locations: [{ commit: 'a'.repeat(40), author: null, date: null, path: 'x.env', line: 1, column: 1, blob: 'b'.repeat(40) }],
   });
 
-  it('keeps the highest confidence any scan gave a secret', () => {
-    const s = openStore(join(tmp(), 'k.db'), { key: randomBytes(32) });
+  it('keeps the highest confidence any scan gave a secret', async () => {
+    const s = openSqliteStore(join(tmp(), 'k.db'), { key: randomBytes(32) });
     const secret = `acme_${rand(32)}`;
-    s.recordRepoScan(null, 'acme/api', { findings: [finding(secret, 'low')], blobs: [] });
-    expect(s.getSecret(finding(secret).fingerprint)?.confidence).toBe('low');
-    s.recordRepoScan(null, 'acme/api', { findings: [finding(secret, 'medium')], blobs: [] });
-    s.recordRepoScan(null, 'acme/api', { findings: [finding(secret, 'low')], blobs: [] });
-    expect(s.getSecret(finding(secret).fingerprint)?.confidence).toBe('medium');
+    await s.recordRepoScan(null, 'acme/api', { findings: [finding(secret, 'low')], blobs: [] });
+    expect((await s.getSecret(finding(secret).fingerprint))?.confidence).toBe('low');
+    await s.recordRepoScan(null, 'acme/api', { findings: [finding(secret, 'medium')], blobs: [] });
+    await s.recordRepoScan(null, 'acme/api', { findings: [finding(secret, 'low')], blobs: [] });
+    expect((await s.getSecret(finding(secret).fingerprint))?.confidence).toBe('medium');
     expect(() => s.db.prepare("UPDATE secrets SET confidence = 'certain'").run()).toThrow(/CHECK/);
-    s.close();
+    await s.close();
   });
 
   it('migrates rows stored before the column: generic detectors low, the others medium', () => {

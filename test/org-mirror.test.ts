@@ -8,7 +8,7 @@ import type { HostedRepo } from '../src/core/ports.js';
 import { createEngine } from '../src/detection/engine.js';
 import { defaultDetectorsDir, loadCatalog } from '../src/detection/load.js';
 import { scanOrg } from '../src/sources/github-org.js';
-import { openStore } from '../src/store/index.js';
+import { openSqliteStore as openStore } from '../src/store/sqlite/index.js';
 import { headBlobs, MirrorError, mirrorDir, syncMirror } from '../src/sources/mirror.js';
 import { startFakeGitHub, type FakeGitHub } from '../testkit/fake-github.js';
 import { buildRepo, git, tempDir, type BuiltRepo } from '../testkit/git-repo.js';
@@ -150,9 +150,9 @@ describe('org scan with the isomorphic backend', () => {
         try {
           const s = await scanOrg({ org: 'acme', host, store, engine, cacheDir: join(dir, 'c'), maxBlobSize: 1 << 20, gitBackend: backend });
           expect(s.failed).toBe(0);
-          return store.locations().map(({ mirrorPath: _m, ...l }) => l);
+          return (await store.locations()).map(({ mirrorPath: _m, ...l }) => l);
         } finally {
-          store.close();
+          await store.close();
         }
       };
       const native = await rows('native');

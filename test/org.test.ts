@@ -11,7 +11,7 @@ import { createEngine } from '../src/detection/engine.js';
 import { defaultDetectorsDir, loadCatalog } from '../src/detection/load.js';
 import type { DetectionEngine } from '../src/detection/engine.js';
 import { scanOrg, type OrgScanOptions } from '../src/sources/github-org.js';
-import { openStore } from '../src/store/index.js';
+import { openSqliteStore as openStore } from '../src/store/sqlite/index.js';
 import { startFakeGitHub, type FakeGitHub } from '../testkit/fake-github.js';
 import { buildRepo, tempDir, type BuiltRepo } from '../testkit/git-repo.js';
 import { filesUnder } from '../testkit/fs.js';
@@ -96,7 +96,7 @@ async function runLib(org: Org, db: string, cacheDir: string, over: Partial<OrgS
     const summary = await scanOrg({ org: 'acme', host, store, engine, cacheDir, maxBlobSize: 10 * 1024 * 1024, concurrency: 4, ...over });
     return { summary, store };
   } finally {
-    if (!keepOpen) store.close();
+    if (!keepOpen) await store.close();
   }
 }
 
@@ -192,7 +192,7 @@ describe('keyloop org', () => {
     const check = (file: string) => noPlaintext(readFileSync(file), file);
     expect(statSync(db + '-wal').size).toBeGreaterThan(0);
     for (const f of readdirSync(dir).filter((n) => n.startsWith('keyloop.db'))) check(join(dir, f));
-    third.store.close();
+    await third.store.close();
     check(db);
     for (const f of filesUnder(join(cache, 'mirrors')).filter((p) => /\/(config|FETCH_HEAD|packed-refs)$/.test(p))) check(f);
 

@@ -10,7 +10,8 @@ import { uplotAsset } from '../src/notify/uplot-asset.js';
 import { DEMO_SECRET_COUNT, openDemoStore } from '../testkit/report-demo.js';
 import { MEAN_COLOR, MEDIAN_COLOR, SEVERITY_COLORS } from '../src/notify/report-charts.js';
 import { renderReportMarkdown } from '../src/notify/report-md.js';
-import { openStore, type Store } from '../src/store/index.js';
+import type { Store } from '../src/store/index.js';
+import { openSqliteStore, type SqliteStore } from '../src/store/sqlite/index.js';
 import { runCli } from './helpers/run-cli.js';
 import { tool } from './helpers/tools.js';
 import { ghTokens } from './e2e/loop-world.js';
@@ -21,10 +22,10 @@ const DAY = 86_400_000;
 const iso = (d: string) => new Date(d).toISOString();
 
 /** A store with a known history: 6 secrets over 3 repos, some rotated, one false positive, one accepted risk. */
-function seed(dbPath: string): { store: Store; tokens: string[] } {
+async function seed(dbPath: string): Promise<{ store: SqliteStore; tokens: string[] }> {
   let t = Date.parse('2025-01-10T00:00:00Z');
   const clock = { now: () => new Date(t) };
-  const store = openStore(dbPath, { key: KEY, clock });
+  const store = openSqliteStore(dbPath, { key: KEY, clock });
   const tokens = ghTokens(6, 3);
   // severities vary so the report's colours and open-by-severity figures have something to tell apart
   const SEVERITY = ['critical', 'critical', 'critical', 'medium', 'high', 'low'] as const;
@@ -40,47 +41,47 @@ function seed(dbPath: string): { store: Store; tokens: string[] } {
     locations: [{ commit: `${i}`.repeat(40), author: { name: 'A', email: 'a@x.example' }, date, path: `f${i}.env`, line: 1, column: 1, blob: `${i}`.repeat(40) }],
   });
   const fps = [0, 1, 2, 3, 4, 5].map((i) => finding(i, '', '').fingerprint);
-  store.upsertRepo({ fullName: 'acme/api', private: true });
-  store.upsertRepo({ fullName: 'acme/web', private: true });
-  store.upsertRepo({ fullName: 'acme/site', private: false });
-  store.recordRepoScan(null, 'acme/api', { findings: [finding(0, 'acme/api', '2024-11-01T00:00:00Z'), finding(1, 'acme/api', '2024-12-01T00:00:00Z')], blobs: [] });
-  store.recordRepoScan(null, 'acme/web', { findings: [finding(2, 'acme/web', '2024-10-01T00:00:00Z'), finding(3, 'acme/web', '2024-12-15T00:00:00Z', 'generic-api-key')], blobs: [] });
-  store.recordRepoScan(null, 'acme/site', { findings: [finding(4, 'acme/site', '2024-09-01T00:00:00Z'), finding(5, 'acme/site', '2025-01-01T00:00:00Z', 'generic-api-key')], blobs: [] });
+  await store.upsertRepo({ fullName: 'acme/api', private: true });
+  await store.upsertRepo({ fullName: 'acme/web', private: true });
+  await store.upsertRepo({ fullName: 'acme/site', private: false });
+  await store.recordRepoScan(null, 'acme/api', { findings: [finding(0, 'acme/api', '2024-11-01T00:00:00Z'), finding(1, 'acme/api', '2024-12-01T00:00:00Z')], blobs: [] });
+  await store.recordRepoScan(null, 'acme/web', { findings: [finding(2, 'acme/web', '2024-10-01T00:00:00Z'), finding(3, 'acme/web', '2024-12-15T00:00:00Z', 'generic-api-key')], blobs: [] });
+  await store.recordRepoScan(null, 'acme/site', { findings: [finding(4, 'acme/site', '2024-09-01T00:00:00Z'), finding(5, 'acme/site', '2025-01-01T00:00:00Z', 'generic-api-key')], blobs: [] });
   const v = (fp: string, status: Verification['status'], at: string) => store.addVerification(fp, { status, checkedAt: iso(at), reason: status });
   // 0: live → dead twice: rotated on Jan 14 (detected Jan 10) → 4 days.
-  v(fps[0]!, 'live', '2025-01-10');
-  v(fps[0]!, 'dead', '2025-01-14');
-  v(fps[0]!, 'dead', '2025-01-15');
+  await v(fps[0]!, 'live', '2025-01-10');
+  await v(fps[0]!, 'dead', '2025-01-14');
+  await v(fps[0]!, 'dead', '2025-01-15');
   // 1: live → unknown → dead: rotated on Jan 20 → 10 days.
-  v(fps[1]!, 'live', '2025-01-10');
-  v(fps[1]!, 'unknown', '2025-01-12');
-  v(fps[1]!, 'dead', '2025-01-20');
-  v(fps[1]!, 'dead', '2025-01-21');
+  await v(fps[1]!, 'live', '2025-01-10');
+  await v(fps[1]!, 'unknown', '2025-01-12');
+  await v(fps[1]!, 'dead', '2025-01-20');
+  await v(fps[1]!, 'dead', '2025-01-21');
   // 2: live, still live.
-  v(fps[2]!, 'live', '2025-01-10');
-  v(fps[2]!, 'live', '2025-02-01');
+  await v(fps[2]!, 'live', '2025-01-10');
+  await v(fps[2]!, 'live', '2025-02-01');
   // 3: dead on arrival (never live): dead, not rotated.
-  v(fps[3]!, 'dead', '2025-01-10');
+  await v(fps[3]!, 'dead', '2025-01-10');
   // 4: live, dead, live again (resurrected): live.
-  v(fps[4]!, 'live', '2025-01-10');
-  v(fps[4]!, 'dead', '2025-01-11');
-  v(fps[4]!, 'live', '2025-01-12');
+  await v(fps[4]!, 'live', '2025-01-10');
+  await v(fps[4]!, 'dead', '2025-01-11');
+  await v(fps[4]!, 'live', '2025-01-12');
   // 5: never verified, triaged false positive.
-  store.setSecretStatus(fps[5]!, 'false-positive');
-  store.setSecretStatus(fps[3]!, 'ignored');
-  store.setOwner(fps[0]!, 'acme/api', 'alice', 'commit-author');
-  store.setOwner(fps[1]!, 'acme/api', 'alice', 'commit-author');
-  store.setOwner(fps[2]!, 'acme/web', 'bob', 'codeowners');
-  store.upsertIssue({ repo: 'acme/api', number: 1, fingerprint: fps[0]!, subjectRepo: 'acme/api', state: 'closed', stateReason: 'completed', assignees: ['alice'] });
-  store.upsertIssue({ repo: 'acme/api', number: 2, fingerprint: fps[1]!, subjectRepo: 'acme/api', state: 'closed', stateReason: 'completed', assignees: ['alice'] });
-  store.upsertIssue({ repo: 'acme/web', number: 1, fingerprint: fps[2]!, subjectRepo: 'acme/web', state: 'open', assignees: ['bob'] });
-  store.upsertIssue({ repo: 'acme/security', number: 1, fingerprint: fps[4]!, subjectRepo: 'acme/site', state: 'open', assignees: [] });
+  await store.setSecretStatus(fps[5]!, 'false-positive');
+  await store.setSecretStatus(fps[3]!, 'ignored');
+  await store.setOwner(fps[0]!, 'acme/api', 'alice', 'commit-author');
+  await store.setOwner(fps[1]!, 'acme/api', 'alice', 'commit-author');
+  await store.setOwner(fps[2]!, 'acme/web', 'bob', 'codeowners');
+  await store.upsertIssue({ repo: 'acme/api', number: 1, fingerprint: fps[0]!, subjectRepo: 'acme/api', state: 'closed', stateReason: 'completed', assignees: ['alice'] });
+  await store.upsertIssue({ repo: 'acme/api', number: 2, fingerprint: fps[1]!, subjectRepo: 'acme/api', state: 'closed', stateReason: 'completed', assignees: ['alice'] });
+  await store.upsertIssue({ repo: 'acme/web', number: 1, fingerprint: fps[2]!, subjectRepo: 'acme/web', state: 'open', assignees: ['bob'] });
+  await store.upsertIssue({ repo: 'acme/security', number: 1, fingerprint: fps[4]!, subjectRepo: 'acme/site', state: 'open', assignees: [] });
   t = NOW.getTime();
   return { store, tokens };
 }
 
 /** Figures straight from SQL, independent of buildReport. */
-function sqlFigures(store: Store) {
+function sqlFigures(store: SqliteStore) {
   const db = store.db;
   const latest = db
     .prepare(`SELECT s.fingerprint, (SELECT v.status FROM verifications v WHERE v.secret_id = s.id ORDER BY v.checked_at DESC, v.id DESC LIMIT 1) AS st FROM secrets s`)
@@ -110,16 +111,16 @@ function sqlFigures(store: Store) {
 }
 
 describe('report data', () => {
-  let store: Store;
+  let store: SqliteStore;
   let tokens: string[];
   let dir: string;
-  beforeAll(() => {
+  beforeAll(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'keyloop-report-'));
-    ({ store, tokens } = seed(path.join(dir, 'k.db')));
+    ({ store, tokens } = await seed(path.join(dir, 'k.db')));
   });
   afterAll(() => store?.close());
 
-  it('rotation is the first dead check after the last live one', () => {
+  it('rotation is the first dead check after the last live one', async () => {
     const v = (status: Verification['status'], d: number): Verification => ({ status, checkedAt: new Date(d * DAY).toISOString(), reason: '' });
     expect(rotationOf([v('live', 1), v('dead', 2), v('dead', 3)]).rotatedAt).toBe(new Date(2 * DAY).toISOString());
     expect(rotationOf([v('dead', 2)]).rotatedAt).toBeNull();
@@ -129,8 +130,8 @@ describe('report data', () => {
     expect(median([])).toBeNull();
   });
 
-  it('figures match the store', () => {
-    const d = buildReport(store, NOW);
+  it('figures match the store', async () => {
+    const d = await buildReport(store, NOW);
     const q = sqlFigures(store);
     expect(d.totals).toMatchObject({ secrets: q.secrets, live: q.live, dead: q.dead, unknown: q.unknown, unverified: q.unverified, issuesOpen: q.open, issuesClosed: q.closed, falsePositives: q.fp, rotated: q.ttr.length });
     expect(d.totals).toMatchObject({ secrets: 6, live: 2, dead: 3, unverified: 1, rotated: 2, issuesOpen: 2, issuesClosed: 2, acceptedRisk: 1 });
@@ -140,8 +141,8 @@ describe('report data', () => {
     expect(d.timeToRotate.medianMs).toBe(7 * DAY);
   });
 
-  it('exposure windows run from the first commit to rotation, or to now while open', () => {
-    const d = buildReport(store, NOW);
+  it('exposure windows run from the first commit to rotation, or to now while open', async () => {
+    const d = await buildReport(store, NOW);
     const byRepo = (r: string) => d.secrets.filter((s) => s.repos.includes(r));
     const rotated = byRepo('acme/api').find((s) => s.firstCommitAt === '2024-11-01T00:00:00.000Z')!;
     expect(rotated.rotatedAt).toBe('2025-01-14T00:00:00.000Z');
@@ -153,8 +154,8 @@ describe('report data', () => {
     expect(d.oldestLive.map((s) => s.firstCommitAt)).toEqual(['2024-09-01T00:00:00.000Z', '2024-10-01T00:00:00.000Z']);
   });
 
-  it('per-repo, per-owner and per-detector precision tables', () => {
-    const d = buildReport(store, NOW);
+  it('per-repo, per-owner and per-detector precision tables', async () => {
+    const d = await buildReport(store, NOW);
     expect(d.repos.find((r) => r.key === 'acme/api')).toMatchObject({ secrets: 2, dead: 2, rotated: 2, issuesClosed: 2, medianTimeToRotateMs: 7 * DAY });
     expect(d.owners.find((o) => o.key === 'alice')).toMatchObject({ secrets: 2, rotated: 2, meanTimeToRotateMs: 7 * DAY });
     expect(d.owners.find((o) => o.key === '(unowned)')!.secrets).toBe(3);
@@ -166,7 +167,7 @@ describe('report data', () => {
   });
 
   it('markdown and JSON carry the figures and never a secret', async () => {
-    const md = renderReportMarkdown(buildReport(store, NOW));
+    const md = renderReportMarkdown(await buildReport(store, NOW));
     expect(md).toContain('| 6 | 2 | 3 | 0 | 1 | 2 | 1 | 1 | 2 | 2 |');
     expect(md).toContain('mean **7d 0h**, median **7d 0h**');
     expect(md).toContain('| generic-api-key | 2 | 1 | 1 | 0 | 50.0% |');
@@ -180,10 +181,10 @@ describe('report data', () => {
     }
   });
 
-  it('an empty store gives an empty report, not an error', () => {
-    const empty = openStore(path.join(dir, 'empty.db'), { key: KEY });
-    const d = buildReport(empty, NOW);
-    empty.close();
+  it('an empty store gives an empty report, not an error', async () => {
+    const empty: Store = openSqliteStore(path.join(dir, 'empty.db'), { key: KEY });
+    const d = await buildReport(empty, NOW);
+    await empty.close();
     expect(d.totals.secrets).toBe(0);
     expect(d.timeToRotate).toEqual({ count: 0, meanMs: null, medianMs: null, valuesMs: [] });
     expect(renderReportMarkdown(d)).toContain('_No secret rotated yet._');
@@ -258,7 +259,7 @@ describe.skipIf(CHROMIUM.skip)('HTML report in headless Chromium', () => {
   it('renders the store figures, labelled rows and every chart with uPlot, offline and without console errors', async () => {
     const b = await launch();
     const dir = mkdtempSync(path.join(tmpdir(), 'keyloop-html-'));
-    const { store, tokens } = seed(path.join(dir, 'k.db'));
+    const { store, tokens } = await seed(path.join(dir, 'k.db'));
     const q = sqlFigures(store);
     // what each row must say, straight from SQL: detector, severity, repo:path, owners
     const expected = new Map(
@@ -271,8 +272,8 @@ describe.skipIf(CHROMIUM.skip)('HTML report in headless Chromium', () => {
           .all() as { fingerprint: string; detector: string; severity: string; locs: string; owners: string | null }[]
       ).map((r) => [r.fingerprint, r]),
     );
-    const html = renderReportHtml(buildReport(store, NOW));
-    store.close();
+    const html = renderReportHtml(await buildReport(store, NOW));
+    await store.close();
     expect(html).not.toMatch(/<(link|img|iframe|script)\b[^>]*\b(src|href)=/i);
     for (const t of tokens) expect(html).not.toContain(t);
 
@@ -367,9 +368,9 @@ describe.skipIf(CHROMIUM.skip)('HTML report in headless Chromium', () => {
   it('an empty store shows explicit empty states instead of empty charts', async () => {
     const b = await launch();
     const dir = mkdtempSync(path.join(tmpdir(), 'keyloop-html-'));
-    const empty = openStore(path.join(dir, 'empty.db'), { key: KEY });
-    const html = renderReportHtml(buildReport(empty, NOW));
-    empty.close();
+    const empty = openSqliteStore(path.join(dir, 'empty.db'), { key: KEY });
+    const html = renderReportHtml(await buildReport(empty, NOW));
+    await empty.close();
     const { page, file, requests, errors } = await openReport(b, html);
     expect(requests).toEqual([`file://${file}`]);
     expect(errors).toEqual([]);
@@ -387,7 +388,7 @@ describe.skipIf(CHROMIUM.skip)('HTML report in headless Chromium', () => {
 describe.skipIf(CHROMIUM.skip)('the demo report (docs/report.png)', () => {
   it('`keyloop report --format html -o` on the demo database: a private file, secret-free, every chart drawn', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'keyloop-demo-'));
-    openDemoStore(path.join(dir, 'demo.db')).close();
+    await (await openDemoStore(path.join(dir, 'demo.db'))).close();
     const out = path.join(dir, 'site', 'report.html');
     mkdirSync(path.dirname(out));
     const r = await runCli(['report', '--format', 'html', '--db', path.join(dir, 'demo.db'), '-o', out]);

@@ -3,7 +3,8 @@
 // Secret-free by construction: the "secrets" are placeholder words no detector matches, previews are made up.
 import { createHash } from 'node:crypto';
 import type { Verification } from '../src/core/model.js';
-import { openStore, type Store } from '../src/store/index.js';
+import type { Store } from '../src/store/index.js';
+import { openSqliteStore } from '../src/store/sqlite/index.js';
 
 export const DEMO_NOW = new Date('2025-06-02T09:00:00Z');
 export const DEMO_KEY = Buffer.from('5e'.repeat(32), 'hex');
@@ -50,14 +51,14 @@ const S: DemoSecret[] = [
 const hex = (s: string, n: number) => createHash('sha256').update(s).digest('hex').slice(0, n);
 
 /** Fills `store` with the demo history; its clock must be the one given here (detection times are set through it). */
-function fill(store: Store, clock: { t: number }): void {
-  for (const repo of [...new Set(S.map((s) => s.repo))]) store.upsertRepo({ fullName: repo, private: true });
+async function fill(store: Store, clock: { t: number }): Promise<void> {
+  for (const repo of [...new Set(S.map((s) => s.repo))]) await store.upsertRepo({ fullName: repo, private: true });
   const byDetection = [...S.entries()].sort(([, a], [, b]) => a.detected.localeCompare(b.detected));
   const issueNo = new Map<string, number>();
   for (const [i, s] of byDetection) {
     clock.t = Date.parse(`${s.detected}T08:00:00Z`);
     const fingerprint = hex(`keyloop-demo-${i}`, 64);
-    store.recordRepoScan(null, s.repo, {
+    await store.recordRepoScan(null, s.repo, {
       blobs: [],
       findings: [
         {
@@ -81,24 +82,24 @@ function fill(store: Store, clock: { t: number }): void {
         },
       ],
     });
-    for (const [status, at] of s.checks) store.addVerification(fingerprint, { status, checkedAt: `${at}T08:05:00.000Z`, reason: `demo: ${status}` });
-    if (s.owner) store.setOwner(fingerprint, s.repo, s.owner, s.owner.includes('/') ? 'codeowners' : 'commit-author');
-    if (s.status) store.setSecretStatus(fingerprint, s.status);
+    for (const [status, at] of s.checks) await store.addVerification(fingerprint, { status, checkedAt: `${at}T08:05:00.000Z`, reason: `demo: ${status}` });
+    if (s.owner) await store.setOwner(fingerprint, s.repo, s.owner, s.owner.includes('/') ? 'codeowners' : 'commit-author');
+    if (s.status) await store.setSecretStatus(fingerprint, s.status);
     if (s.issue) {
       const n = (issueNo.get(s.repo) ?? 0) + 1;
       issueNo.set(s.repo, n);
       const assignees = s.owner && !s.owner.includes('/') ? [s.owner] : [];
-      store.upsertIssue({ repo: s.repo, number: n, fingerprint, subjectRepo: s.repo, state: s.issue, ...(s.issue === 'closed' ? { stateReason: 'completed' } : {}), assignees });
+      await store.upsertIssue({ repo: s.repo, number: n, fingerprint, subjectRepo: s.repo, state: s.issue, ...(s.issue === 'closed' ? { stateReason: 'completed' } : {}), assignees });
     }
   }
   clock.t = DEMO_NOW.getTime();
 }
 
 /** Creates the demo database at `path` and returns it open (at DEMO_NOW). */
-export function openDemoStore(path: string): Store {
+export async function openDemoStore(path: string): Promise<Store> {
   const clock = { t: DEMO_NOW.getTime() };
-  const store = openStore(path, { key: DEMO_KEY, clock: { now: () => new Date(clock.t) } });
-  fill(store, clock);
+  const store = openSqliteStore(path, { key: DEMO_KEY, clock: { now: () => new Date(clock.t) } });
+  await fill(store, clock);
   return store;
 }
 

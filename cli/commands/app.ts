@@ -11,11 +11,12 @@ import { defaultCacheDir } from '../../src/sources/mirror.js';
 import { startApp, type AppRuntimeOptions } from '../../src/app/runtime.js';
 import { createLogger, type Level } from '../../src/util/logger.js';
 import { SecretRegistry } from '../../src/util/redact.js';
+import { dbSpecOf } from './store.js';
 
 export interface AppCommandOptions {
   port: number;
   host: string;
-  db: string;
+  db?: string;
   cacheDir?: string;
   githubUrl?: string;
   keyFile?: string;
@@ -65,7 +66,7 @@ export function runtimeOptions(
   if (hint) logger.warn(hint);
   const githubUrl = resolveGitHubUrl(opts.githubUrl, ctx.env);
   return {
-    dbPath: resolve(ctx.cwd, opts.db),
+    db: dbSpecOf(opts, ctx),
     cacheDir: resolve(ctx.cwd, opts.cacheDir ?? defaultCacheDir(ctx.env)),
     githubUrl,
     env: ctx.env,
@@ -103,7 +104,7 @@ export async function appCommand(opts: AppCommandOptions, ctx: CommandContext): 
     concurrency: opts.concurrency,
   });
   const log = base.logger;
-  const pending = app.queue.counts();
+  const pending = await app.queue.counts();
   log.info(
     `keyloop app ${app.url} (App ${creds.appId}, GitHub ${base.githubUrl}); webhook path /api/github/webhooks` +
       (pending.queued ? `; ${pending.queued} queued delivery(ies) resumed` : ''),

@@ -10,15 +10,14 @@ import { checkIssuerOverrides } from '../../src/verification/net.js';
 import { defaultDetectorsDir, loadCatalog } from '../../src/detection/load.js';
 import { runLoopOnStore } from '../../src/loop/org-hook.js';
 import { describeAction } from '../../src/loop/plan.js';
-import { loadKey } from '../../src/store/index.js';
 import { createLogger } from '../../src/util/logger.js';
 import { SecretRegistry } from '../../src/util/redact.js';
-import { openExistingStoreWithKey } from './issues-store.js';
+import { openCommandStore } from './store.js';
 
 export interface IssuesCommandOptions {
   dryRun: boolean;
   verify: boolean;
-  db: string;
+  db?: string;
   keyFile?: string;
   githubUrl?: string;
   token?: string;
@@ -40,7 +39,7 @@ export async function issuesCommand(opts: IssuesCommandOptions, ctx: CommandCont
   const issuerUrls = issuerOverrides(config, { flag: opts.githubUrl, env: ctx.env });
   if (opts.verify) checkIssuerOverrides(issuerUrls, !!opts.allowInsecureIssuers);
   const catalog = loadCatalog(opts.detectors ? resolve(ctx.cwd, opts.detectors) : defaultDetectorsDir());
-  const store = openExistingStoreWithKey(opts.db, ctx.cwd, () => loadKey({ env: ctx.env, keyFile: opts.keyFile ? resolve(ctx.cwd, opts.keyFile) : undefined }));
+  const store = await openCommandStore(opts, ctx, { mode: 'existing', key: 'load' });
   try {
     const result = await runLoopOnStore(
       store,
@@ -70,6 +69,6 @@ export async function issuesCommand(opts: IssuesCommandOptions, ctx: CommandCont
     }
     return result.executed.some((e) => !e.ok) ? 1 : 0;
   } finally {
-    store.close();
+    await store.close();
   }
 }

@@ -14,10 +14,10 @@ import { defaultDetectorsDir, loadCatalog } from '../../src/detection/load.js';
 import { suppressedFingerprints } from '../../src/loop/triage.js';
 import { scanOrg, type AfterScanContext, type OrgScanSummary } from '../../src/sources/github-org.js';
 import { defaultCacheDir } from '../../src/sources/mirror.js';
-import { loadKey, openStore } from '../../src/store/index.js';
 import { createLogger } from '../../src/util/logger.js';
 import { SecretRegistry } from '../../src/util/redact.js';
 import { renderTable } from './secrets.js';
+import { openCommandStore } from './store.js';
 
 export interface OrgCommandOptions {
   org: string;
@@ -26,7 +26,7 @@ export interface OrgCommandOptions {
   repos?: string[];
   exclude?: string[];
   cacheDir?: string;
-  db: string;
+  db?: string;
   keyFile?: string;
   githubUrl?: string;
   token?: string;
@@ -70,15 +70,14 @@ export async function orgCommand(opts: OrgCommandOptions, ctx: CommandContext, d
 
   const octokit = createGitHubClient({ baseUrl, token, logger, ...deps.client });
   const host = new GitHubRepoHost(octokit, { token });
-  const store = openStore(resolve(ctx.cwd, opts.db), {
-    key: () => loadKey({ env: ctx.env, keyFile: opts.keyFile ? resolve(ctx.cwd, opts.keyFile) : undefined, create: true }),
-  });
+  const store = await openCommandStore(opts, ctx, { key: 'create' });
   const showProgress = opts.progress && !!ctx.stderr.isTTY;
   // Secrets triaged as false positives are not recorded again (triage feeds later scans).
-  const triaged = suppressedFingerprints(store);
+  let triaged: Set<string>;
   let done = 0;
   let summary: OrgScanSummary;
   try {
+    triaged = await suppressedFingerprints(store);
     summary = await scanOrg({
       org: opts.org,
       host,
@@ -104,7 +103,7 @@ export async function orgCommand(opts: OrgCommandOptions, ctx: CommandContext, d
     });
   } finally {
     if (showProgress) ctx.stderr.write('\r\x1b[K');
-    store.close();
+    await store.close();
   }
 
   ctx.stdout.write(opts.format === 'json' ? JSON.stringify(summaryJson(summary), null, 2) + '\n' : summaryTable(summary));

@@ -19,7 +19,7 @@ export interface ReceiveCommandOptions {
   event: string;
   /** X-GitHub-Delivery to record; default a fresh one, so a replay always runs. */
   id?: string;
-  db: string;
+  db?: string;
   cacheDir?: string;
   githubUrl?: string;
   token?: string;
@@ -51,7 +51,7 @@ export async function receiveCommand(opts: ReceiveCommandOptions, ctx: CommandCo
   const token = creds ? undefined : resolveToken(opts.token, ctx.env);
   if (token) registry.add(token);
   const base = runtimeOptions(opts, ctx, registry);
-  const rt = createAppRuntime({
+  const rt = await createAppRuntime({
     ...base,
     ...(creds ? { app: { appId: creds.appId, privateKey: creds.privateKey } } : {}),
     ...(token ? { token } : {}),
@@ -61,13 +61,13 @@ export async function receiveCommand(opts: ReceiveCommandOptions, ctx: CommandCo
   });
   const guid = opts.id ?? `receive-${randomUUID()}`;
   try {
-    const outcome = rt.queue.enqueue({ guid, event: opts.event, ...normalized });
+    const outcome = await rt.queue.enqueue({ guid, event: opts.event, ...normalized });
     if (outcome === 'duplicate') {
       ctx.stderr.write(`keyloop: delivery ${guid} was already received; pass another --id to run it again\n`);
     }
-    rt.queue.start();
+    await rt.queue.start();
     await rt.queue.drained();
-    const row = rt.queue.get(guid)!;
+    const row = (await rt.queue.get(guid))!;
     ctx.stdout.write(JSON.stringify({ delivery: guid, event: opts.event, status: row.status, attempts: row.attempts, result: row.result, error: row.error }, null, 2) + '\n');
     if (row.status === 'failed') {
       ctx.stderr.write(`keyloop: delivery failed: ${row.error}\n`);

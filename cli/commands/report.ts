@@ -8,24 +8,18 @@ import { systemClock, type Clock } from '../../src/core/ports.js';
 import { buildReport } from '../../src/notify/report.js';
 import { renderReportHtml } from '../../src/notify/report-html.js';
 import { renderReportMarkdown } from '../../src/notify/report-md.js';
-import { openExistingStore } from './secrets.js';
+import { withCommandStore } from './store.js';
 
 export interface ReportCommandOptions {
   format: 'md' | 'json' | 'html';
-  db: string;
+  db?: string;
   output?: string;
 }
 
 export async function reportCommand(opts: ReportCommandOptions, ctx: CommandContext, clock: Clock = systemClock): Promise<number> {
   if (!['md', 'json', 'html'].includes(opts.format)) throw new ConfigError(`unknown format "${opts.format}" (md, json, html)`, '--format');
-  const store = openExistingStore(opts.db, ctx.cwd);
-  let text: string;
-  try {
-    const data = buildReport(store, clock.now());
-    text = opts.format === 'json' ? JSON.stringify(data, null, 2) + '\n' : opts.format === 'html' ? renderReportHtml(data) : renderReportMarkdown(data);
-  } finally {
-    store.close();
-  }
+  const data = await withCommandStore(opts, ctx, { mode: 'existing' }, (store) => buildReport(store, clock.now()));
+  const text = opts.format === 'json' ? JSON.stringify(data, null, 2) + '\n' : opts.format === 'html' ? renderReportHtml(data) : renderReportMarkdown(data);
   if (opts.output) {
     const path = resolve(ctx.cwd, opts.output);
     writeOutputFile(path, text);

@@ -1,19 +1,17 @@
 // `keyloop secrets`: the inventory of every secret in the store, with whether it is still at the default branch HEAD.
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
 import type { CommandContext } from '../context.js';
 import { escapeControls } from '../../src/util/terminal-safe.js';
-import { ConfigError } from '../../src/core/errors.js';
 import { headBlobs } from '../../src/sources/mirror.js';
-import { openStore, type Store } from '../../src/store/index.js';
-import type { LocationRow, SecretSummary } from '../../src/store/types.js';
+import type { LocationRow, SecretSummary, Store } from '../../src/core/store.js';
 import type { RawFinding } from '../../src/core/pipeline.js';
 import { atLeast, type Confidence } from '../../src/core/model.js';
 import { sarifReporter } from '../../src/notify/reporters/index.js';
 import { VERSION } from '../../src/version.js';
+import { withCommandStore } from './store.js';
 
 export interface SecretsCommandOptions {
-  db: string;
+  db?: string;
   format: 'table' | 'json' | 'sarif';
   /** List only secrets at this confidence or above (default low: all). */
   minConfidence?: Confidence;
@@ -24,12 +22,6 @@ export type Presence = 'head' | 'history' | 'unknown';
 
 export interface InventoryRow extends Omit<SecretSummary, 'id'> {
   presence: Presence;
-}
-
-export function openExistingStore(db: string, cwd: string): Store {
-  const path = resolve(cwd, db);
-  if (!existsSync(path)) throw new ConfigError(`no database at ${path} (run \`keyloop org\` first, or pass --db)`, '--db');
-  return openStore(path);
 }
 
 /** Checks each location's blob against the HEAD tree of its repo's mirror (one `ls-tree` per repo). */
@@ -57,8 +49,8 @@ export async function presenceOf(locations: LocationRow[]): Promise<Map<string, 
 }
 
 export async function inventory(store: Store): Promise<InventoryRow[]> {
-  const presence = await presenceOf(store.locations());
-  return store.inventory().map(({ id: _id, ...s }) => ({
+  const presence = await presenceOf(await store.locations());
+  return (await store.inventory()).map(({ id: _id, ...s }) => ({
     ...s,
     // a key its issuer accepted is high whatever matched it
     confidence: s.lastVerification?.status === 'live' ? 'high' : s.confidence,
@@ -67,15 +59,10 @@ export async function inventory(store: Store): Promise<InventoryRow[]> {
 }
 
 export async function secretsCommand(opts: SecretsCommandOptions, ctx: CommandContext): Promise<number> {
-  const store = openExistingStore(opts.db, ctx.cwd);
-  let rows: InventoryRow[];
-  let locations: LocationRow[];
-  try {
-    rows = (await inventory(store)).filter((r) => atLeast(r.confidence, opts.minConfidence ?? 'low'));
-    locations = opts.format === 'sarif' ? store.locations() : [];
-  } finally {
-    store.close();
-  }
+  const { rows, locations } = await withCommandStore(opts, ctx, { mode: 'existing' }, async (store) => ({
+    rows: (await inventory(store)).filter((r) => atLeast(r.confidence, opts.minConfidence ?? 'low')),
+    locations: opts.format === 'sarif' ? await store.locations() : [],
+  }));
   if (opts.format === 'sarif') {
     ctx.stdout.write(inventorySarif(rows, locations));
     return 0;

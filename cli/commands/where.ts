@@ -1,20 +1,20 @@
 // `keyloop where FINGERPRINT`: every repo/commit/path/line where one stored secret appears.
 import { escapeControls } from '../../src/util/terminal-safe.js';
 import type { CommandContext } from '../context.js';
-import { openExistingStore, presenceOf, renderTable } from './secrets.js';
+import { presenceOf, renderTable } from './secrets.js';
+import { withCommandStore } from './store.js';
 
 export interface WhereCommandOptions {
   fingerprint: string;
-  db: string;
+  db?: string;
   format: 'table' | 'json';
 }
 
 export async function whereCommand(opts: WhereCommandOptions, ctx: CommandContext): Promise<number> {
-  const store = openExistingStore(opts.db, ctx.cwd);
-  try {
-    const fp = store.resolveFingerprint(opts.fingerprint);
-    const secret = store.getSecret(fp)!;
-    const locations = store.locations(fp);
+  return withCommandStore(opts, ctx, { mode: 'existing' }, async (store) => {
+    const fp = await store.resolveFingerprint(opts.fingerprint);
+    const secret = (await store.getSecret(fp))!;
+    const locations = await store.locations(fp);
     const presence = (await presenceOf(locations)).get(fp) ?? 'unknown';
     const rows = locations.map(({ mirrorPath: _m, fingerprint: _f, ...l }) => l);
     if (opts.format === 'json') {
@@ -31,7 +31,5 @@ export async function whereCommand(opts: WhereCommandOptions, ctx: CommandContex
       ),
     );
     return 0;
-  } finally {
-    store.close();
-  }
+  });
 }

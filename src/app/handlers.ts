@@ -10,7 +10,7 @@ import type { Suppression } from '../config/normalize.js';
 import { suppress } from '../config/suppress.js';
 import { openRepo } from '../objects/open.js';
 import { mirrorRepositoryConfig } from '../sources/repo-config.js';
-import type { Store } from '../store/sqlite.js';
+import type { Store } from '../core/store.js';
 import type { Verifier } from '../verification/verify.js';
 import type { Logger } from '../util/logger.js';
 import type { SecretRegistry } from '../util/redact.js';
@@ -125,12 +125,12 @@ async function scanAndRecord(
   timings: Record<string, number>,
   skipKnownBlobs: boolean,
 ): Promise<ScanOutcome> {
-  const run = deps.store.beginRun(kind, target);
+  const run = await deps.store.beginRun(kind, target);
   try {
     const objects = await openRepo(gitDir);
     if (!objects) throw new PermanentError(`mirror ${gitDir} is not a git repository`);
     const blobs = new Map<string, 'scanned' | 'skipped'>();
-    const known = skipKnownBlobs ? deps.store.scannedBlobs(repo.fullName) : null;
+    const known = skipKnownBlobs ? await deps.store.scannedBlobs(repo.fullName) : null;
     let t = Date.now();
     let result;
     let commits: number;
@@ -156,7 +156,7 @@ async function scanAndRecord(
     timings.scanMs = Date.now() - t;
 
     t = Date.now();
-    const rec = deps.store.recordRepoScan(run.id, repo.fullName, {
+    const rec = await deps.store.recordRepoScan(run.id, repo.fullName, {
       findings: result.findings,
       blobs,
       bytesScanned: result.stats.bytes,
@@ -187,12 +187,12 @@ async function scanAndRecord(
       ({ issues } = await deps.loop({ repo, findings: result.findings, client, runId: run.id, signal, verifiedSince }));
       timings.loopMs = Date.now() - t;
     }
-    deps.store.finishRun(run.id, 'completed');
+    await deps.store.finishRun(run.id, 'completed');
     return { findings: result.findings, commits, blobs: blobs.size, newSecrets: rec.newSecrets, suppressedByRepoConfig: kept.byRepository, issues, runId: run.id };
   } catch (err) {
     const msg = deps.registry.scrub((err as Error).message ?? String(err));
-    deps.store.recordRepoFailure(run.id, repo.fullName, msg);
-    deps.store.finishRun(run.id, signal.aborted ? 'interrupted' : 'failed', msg);
+    await deps.store.recordRepoFailure(run.id, repo.fullName, msg);
+    await deps.store.finishRun(run.id, signal.aborted ? 'interrupted' : 'failed', msg);
     throw err;
   }
 }
@@ -205,10 +205,10 @@ async function handlePush(deps: AppDeps, job: PushJob, signal: AbortSignal): Pro
 
   const cloneUrl = deps.cloneUrl(job.repo.fullName);
   const token = await deps.github.gitToken(job.installationId);
-  deps.store.upsertRepo({ fullName: job.repo.fullName, cloneUrl, defaultBranch: job.repo.defaultBranch ?? null, private: job.repo.private });
+  await deps.store.upsertRepo({ fullName: job.repo.fullName, cloneUrl, defaultBranch: job.repo.defaultBranch ?? null, private: job.repo.private });
   const sync = await deps.mirrors.sync({ fullName: job.repo.fullName, cloneUrl, token }, signal);
   timings.fetchMs = sync.fetchMs;
-  deps.store.upsertRepo({ fullName: job.repo.fullName, mirrorPath: sync.gitDir });
+  await deps.store.upsertRepo({ fullName: job.repo.fullName, mirrorPath: sync.gitDir });
 
   const plan = await planPush(sync.gitDir, job, sync.fresh ? sync.refsAfter : sync.refsBefore);
   if (!plan.scan) return { ...base, kind: 'skipped', reason: plan.reason };
@@ -256,10 +256,10 @@ async function handleFullScan(deps: AppDeps, job: FullScanJob, signal: AbortSign
   const timings: Record<string, number> = {};
   const cloneUrl = deps.cloneUrl(job.repo.fullName);
   const token = await deps.github.gitToken(job.installationId);
-  deps.store.upsertRepo({ fullName: job.repo.fullName, cloneUrl, private: job.repo.private });
+  await deps.store.upsertRepo({ fullName: job.repo.fullName, cloneUrl, private: job.repo.private });
   const sync = await deps.mirrors.sync({ fullName: job.repo.fullName, cloneUrl, token }, signal);
   timings.fetchMs = sync.fetchMs;
-  deps.store.upsertRepo({ fullName: job.repo.fullName, mirrorPath: sync.gitDir });
+  await deps.store.upsertRepo({ fullName: job.repo.fullName, mirrorPath: sync.gitDir });
   if (sync.refsAfter.size === 0) return { kind: 'full-scan', repo: job.repo.fullName, commits: 0, blobs: 0, findings: 0, newSecrets: 0, reason: 'empty-repository', timings };
   const out = await scanAndRecord(deps, job.repo, sync.gitDir, { kind: 'all' }, job.installationId, job.repo.fullName, 'app', signal, timings, true);
   deps.logger.info(`app: full scan ${job.repo.fullName}: ${out.blobs} blob(s), ${out.findings.length} finding(s)`);
@@ -275,36 +275,19 @@ async function handleFullScan(deps: AppDeps, job: FullScanJob, signal: AbortSign
   };
 }
 
-function handleRepos(deps: AppDeps, job: ReposJob, guid: string): { added: string[]; removed: string[]; scansQueued: number } {
-  const db = deps.store.db;
-  const now = new Date().toISOString();
-  let removed: string[] = job.removed;
+async function handleRepos(deps: AppDeps, job: ReposJob, guid: string): Promise<{ added: string[]; removed: string[]; scansQueued: number }> {
+  const removed = await deps.store.recordInstallationRepos({
+    installationId: job.installationId,
+    added: job.added,
+    removed: job.removed,
+    forgetInstallation: job.forgetInstallation,
+    at: new Date().toISOString(),
+  });
   let scansQueued = 0;
-  db.transaction(() => {
-    const add = db.prepare(
-      `INSERT INTO app_repos (full_name, github_id, installation_id, private, added_at, removed_at) VALUES (?, ?, ?, ?, ?, NULL)
-       ON CONFLICT (full_name) DO UPDATE SET github_id = coalesce(excluded.github_id, github_id),
-         installation_id = excluded.installation_id, private = excluded.private, removed_at = NULL`,
-    );
-    for (const r of job.added) {
-      deps.store.upsertRepo({ fullName: r.fullName, private: r.private });
-      add.run(r.fullName, r.githubId ?? null, job.installationId, r.private ? 1 : 0, now);
-    }
-    if (job.forgetInstallation) {
-      removed = [
-        ...new Set([
-          ...removed,
-          ...(db.prepare('SELECT full_name FROM app_repos WHERE installation_id = ? AND removed_at IS NULL').pluck().all(job.installationId) as string[]),
-        ]),
-      ];
-    }
-    const forget = db.prepare('UPDATE app_repos SET removed_at = ? WHERE full_name = ? AND removed_at IS NULL');
-    for (const name of removed) forget.run(now, name);
-  }).immediate();
   if (deps.scanNewRepos && deps.enqueue) {
     for (const r of job.added) {
       // Derived GUIDs keep the follow-up idempotent when GitHub redelivers the installation event.
-      deps.enqueue({
+      await deps.enqueue({
         guid: `${guid}:scan:${r.fullName}`,
         event: 'keyloop.full-scan',
         action: null,
@@ -318,12 +301,3 @@ function handleRepos(deps: AppDeps, job: ReposJob, guid: string): { added: strin
   deps.logger.info(`app: installation ${job.installationId} ${job.action}: +${job.added.length} -${removed.length} repo(s)`);
   return { added: job.added.map((r) => r.fullName), removed, scansQueued };
 }
-
-/** Repositories the App currently covers (not removed), for healthz and tests. */
-export function installedRepos(store: Store): { fullName: string; installationId: number }[] {
-  return (store.db.prepare('SELECT full_name AS fullName, installation_id AS installationId FROM app_repos WHERE removed_at IS NULL ORDER BY full_name').all() as {
-    fullName: string;
-    installationId: number;
-  }[]);
-}
-

@@ -1,19 +1,14 @@
-// Durable webhook queue: deliveries live in SQLite (written before the 2xx reply), p-queue workers run them,
+// Durable webhook queue: deliveries live in the store (written before the 2xx reply), p-queue workers run them,
 // at most one per repository at a time, retried with backoff, then marked failed with their error.
 import { setMaxListeners } from 'node:events';
-import type Database from 'better-sqlite3';
 import PQueue from 'p-queue';
 import { ConfigError } from '../core/errors.js';
 import { systemClock, type Clock } from '../core/ports.js';
+import type { ClaimedDelivery, DeliveriesStore, DeliveryRecordInput, DeliveryRow, DeliveryStatus } from '../core/store.js';
 import { silentLogger, type Logger } from '../util/logger.js';
 import { Job } from './events.js';
 
-export interface DeliveryInput {
-  guid: string;
-  event: string;
-  action: string | null;
-  installationId: number | null;
-  repo: string | null;
+export interface DeliveryInput extends Omit<DeliveryRecordInput, 'job' | 'receivedAt'> {
   /** null: acknowledged and ignored (recorded for idempotency and audit, never run). */
   job: Job | null;
 }
@@ -27,21 +22,7 @@ export interface Delivery {
   attempts: number;
 }
 
-export type DeliveryStatus = 'queued' | 'running' | 'done' | 'failed' | 'ignored';
-
-export interface DeliveryRow {
-  seq: number;
-  guid: string;
-  event: string;
-  action: string | null;
-  repo: string | null;
-  status: DeliveryStatus;
-  attempts: number;
-  error: string | null;
-  result: unknown;
-  receivedAt: string;
-  finishedAt: string | null;
-}
+export type { DeliveryRow, DeliveryStatus } from '../core/store.js';
 
 /** Runs one delivery; the return value is stored as its result (JSON). Throw to retry. */
 export type DeliveryHandler = (delivery: Delivery, signal: AbortSignal) => Promise<unknown>;
@@ -52,7 +33,7 @@ export class PermanentError extends Error {
 }
 
 export interface QueueOptions {
-  db: Database.Database;
+  store: DeliveriesStore;
   handler: DeliveryHandler;
   concurrency?: number;
   /** Attempts before a delivery is marked failed (default 5). */
@@ -73,7 +54,7 @@ export function defaultBackoff(failures: number): number {
 }
 
 export class DeliveryQueue {
-  private readonly db: Database.Database;
+  private readonly store: DeliveriesStore;
   private readonly pq: PQueue;
   private readonly concurrency: number;
   private readonly maxAttempts: number;
@@ -85,13 +66,12 @@ export class DeliveryQueue {
   private readonly running = new Set<string>();
   private timer: NodeJS.Timeout | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
+  private starting: Promise<void> | null = null;
   private started = false;
   private stopping = false;
 
-  private readonly stmts;
-
   constructor(private readonly opts: QueueOptions) {
-    this.db = opts.db;
+    this.store = opts.store;
     this.concurrency = opts.concurrency ?? 2;
     this.maxAttempts = opts.maxAttempts ?? 5;
     this.backoff = opts.backoff ?? defaultBackoff;
@@ -101,67 +81,39 @@ export class DeliveryQueue {
     this.pq = new PQueue({ concurrency: this.concurrency });
     // Every running handler (and the git/HTTP calls under it) listens on the one shutdown signal.
     setMaxListeners(0, this.abort.signal);
-    const db = this.db;
-    this.stmts = {
-      insert: db.prepare(
-        `INSERT INTO app_deliveries (guid, event, action, installation_id, repo, job, status, received_at, next_attempt_at)
-         VALUES (@guid, @event, @action, @installationId, @repo, @job, @status, @receivedAt, 0)
-         ON CONFLICT (guid) DO NOTHING`,
-      ),
-      // One statement picks and claims, so two workers can never take the same row; a repo with a running
-      // delivery is skipped so its pushes are handled in arrival order against one mirror.
-      claim: db.prepare(
-        `UPDATE app_deliveries SET status = 'running', attempts = attempts + 1, started_at = @now
-         WHERE seq = (
-           SELECT d.seq FROM app_deliveries d
-           WHERE d.status = 'queued' AND d.next_attempt_at <= @nowMs
-             AND (d.repo IS NULL OR NOT EXISTS (
-               SELECT 1 FROM app_deliveries r WHERE r.status = 'running' AND r.repo = d.repo))
-             AND NOT EXISTS (
-               SELECT 1 FROM app_deliveries e WHERE e.repo = d.repo AND e.status = 'queued' AND e.seq < d.seq
-                 AND e.next_attempt_at > @nowMs)
-           ORDER BY d.seq LIMIT 1)
-         RETURNING seq, guid, event, repo, job, attempts`,
-      ),
-      done: db.prepare(`UPDATE app_deliveries SET status = 'done', finished_at = @now, result = @result, error = NULL WHERE seq = @seq`),
-      retry: db.prepare(`UPDATE app_deliveries SET status = 'queued', next_attempt_at = @at, error = @error WHERE seq = @seq`),
-      fail: db.prepare(`UPDATE app_deliveries SET status = 'failed', finished_at = @now, error = @error WHERE seq = @seq`),
-      requeue: db.prepare(`UPDATE app_deliveries SET status = 'queued', attempts = max(attempts - 1, 0) WHERE seq = @seq AND status = 'running'`),
-      requeueAll: db.prepare(`UPDATE app_deliveries SET status = 'queued', attempts = max(attempts - 1, 0) WHERE status = 'running'`),
-      nextDue: db.prepare(`SELECT min(next_attempt_at) AS at FROM app_deliveries WHERE status = 'queued'`),
-      counts: db.prepare(`SELECT status, count(*) AS n FROM app_deliveries GROUP BY status`),
-      get: db.prepare(`SELECT * FROM app_deliveries WHERE guid = ?`),
-    };
   }
 
   /** Durably records a delivery. 'duplicate': this GUID was seen before (GitHub redelivery) and is not run again. */
-  enqueue(d: DeliveryInput): 'queued' | 'ignored' | 'duplicate' {
+  async enqueue(d: DeliveryInput): Promise<'queued' | 'ignored' | 'duplicate'> {
     if (this.stopping) throw new ConfigError('queue is shutting down');
-    const status = d.job ? 'queued' : 'ignored';
-    const r = this.stmts.insert.run({
+    const inserted = await this.store.insertDelivery({
       guid: d.guid,
       event: d.event,
       action: d.action,
       installationId: d.installationId,
       repo: d.job?.kind === 'push' || d.job?.kind === 'full-scan' ? d.job.repo.fullName : d.repo,
-      job: d.job ? JSON.stringify(d.job) : null,
-      status,
+      job: d.job,
       receivedAt: this.clock.now().toISOString(),
     });
-    if (r.changes === 0) return 'duplicate';
-    if (status === 'queued') this.pump();
-    return status;
+    if (!inserted) return 'duplicate';
+    if (d.job) this.pump();
+    return d.job ? 'queued' : 'ignored';
   }
 
   /**
    * Starts the workers. Rows left 'running' by a process that died are requeued first: one `keyloop app` per
    * database is the deployment model, so a running row at start belongs to nobody.
    */
-  start(): void {
-    if (this.started) return;
-    this.started = true;
-    const { changes } = this.stmts.requeueAll.run();
+  start(): Promise<void> {
+    return (this.starting ??= this.requeueThenRun());
+  }
+
+  private async requeueThenRun(): Promise<void> {
+    // Nothing is claimed before the requeue is done, or a fresh claim would be requeued under its worker.
+    const changes = await this.store.requeueDeliveries();
     if (changes > 0) this.log.info(`app: resumed ${changes} delivery(ies) interrupted by the previous process`);
+    if (this.stopping) return;
+    this.started = true;
     this.timer = setInterval(() => this.pump(), this.opts.pollMs ?? 1000);
     this.timer.unref();
     this.pump();
@@ -171,32 +123,30 @@ export class DeliveryQueue {
   private pump(): void {
     if (!this.started || this.stopping) return;
     const free = this.concurrency - (this.pq.size + this.pq.pending);
-    for (let i = 0; i < free; i++) void this.pq.add(() => this.runOne());
+    // A store error (database unreachable) must not crash the process: the poll tries again.
+    for (let i = 0; i < free; i++) this.pq.add(() => this.runOne()).catch((err: unknown) => this.log.error(`app: delivery queue: ${this.scrub((err as Error).message)}`));
   }
 
   private async runOne(): Promise<void> {
     if (this.stopping) return;
-    const nowMs = this.clock.now().getTime();
-    const row = this.stmts.claim.get({ now: new Date(nowMs).toISOString(), nowMs }) as
-      | { seq: number; guid: string; event: string; repo: string | null; job: string; attempts: number }
-      | undefined;
+    const row = await this.store.claimDelivery(this.clock.now());
     if (!row) {
-      this.scheduleRetryWake();
+      await this.scheduleRetryWake();
       return;
     }
     this.running.add(row.guid);
     try {
       let job: Job;
       try {
-        job = Job.parse(JSON.parse(row.job));
+        job = Job.parse(row.job);
       } catch (e) {
         throw new PermanentError(`stored job does not parse: ${(e as Error).message}`);
       }
       const result = await this.opts.handler({ seq: row.seq, guid: row.guid, event: row.event, repo: row.repo, job, attempts: row.attempts }, this.abort.signal);
-      this.stmts.done.run({ seq: row.seq, now: this.clock.now().toISOString(), result: JSON.stringify(result ?? null) });
+      await this.store.completeDelivery(row.seq, this.clock.now().toISOString(), result ?? null);
       this.log.debug(`app: delivery ${row.guid} (${row.event}) done`);
     } catch (err) {
-      this.settleFailure(row, err);
+      await this.settleFailure(row, err);
     } finally {
       this.running.delete(row.guid);
     }
@@ -204,30 +154,30 @@ export class DeliveryQueue {
     this.pump();
   }
 
-  private settleFailure(row: { seq: number; guid: string; event: string; attempts: number }, err: unknown): void {
+  private async settleFailure(row: ClaimedDelivery, err: unknown): Promise<void> {
     const msg = this.scrub(err instanceof Error ? `${err.name}: ${err.message}` : String(err)).slice(0, 2000);
     if (this.abort.signal.aborted) {
       // Interrupted by shutdown, not a failure of the delivery: give the attempt back.
-      this.stmts.requeue.run({ seq: row.seq });
+      await this.store.requeueDeliveries(row.seq);
       this.log.info(`app: delivery ${row.guid} interrupted by shutdown; requeued`);
       return;
     }
     const permanent = err instanceof PermanentError || err instanceof ConfigError;
     if (permanent || row.attempts >= this.maxAttempts) {
-      this.stmts.fail.run({ seq: row.seq, now: this.clock.now().toISOString(), error: msg });
+      await this.store.failDelivery(row.seq, this.clock.now().toISOString(), msg);
       this.log.error(`app: delivery ${row.guid} (${row.event}) failed after ${row.attempts} attempt(s): ${msg}`);
       return;
     }
     const delay = this.backoff(row.attempts);
-    this.stmts.retry.run({ seq: row.seq, at: this.clock.now().getTime() + delay, error: msg });
+    await this.store.retryDelivery(row.seq, this.clock.now().getTime() + delay, msg);
     this.log.warn(`app: delivery ${row.guid} (${row.event}) attempt ${row.attempts} failed, retrying in ${delay} ms: ${msg}`);
-    this.scheduleRetryWake();
+    await this.scheduleRetryWake();
   }
 
   /** Wakes the workers when the earliest backed-off delivery becomes due (the poll is only a safety net). */
-  private scheduleRetryWake(): void {
+  private async scheduleRetryWake(): Promise<void> {
     if (this.stopping) return;
-    const at = (this.stmts.nextDue.get() as { at: number | null }).at;
+    const at = await this.store.nextDeliveryDue();
     if (at === null) return;
     const delay = Math.max(0, at - this.clock.now().getTime());
     if (delay === 0) return;
@@ -239,36 +189,20 @@ export class DeliveryQueue {
     this.retryTimer.unref();
   }
 
-  counts(): Record<DeliveryStatus, number> {
-    const out: Record<DeliveryStatus, number> = { queued: 0, running: 0, done: 0, failed: 0, ignored: 0 };
-    for (const r of this.stmts.counts.all() as { status: DeliveryStatus; n: number }[]) out[r.status] = r.n;
-    return out;
+  counts(): Promise<Record<DeliveryStatus, number>> {
+    return this.store.deliveryCounts();
   }
 
-  get(guid: string): DeliveryRow | undefined {
-    const r = this.stmts.get.get(guid) as Record<string, unknown> | undefined;
-    if (!r) return undefined;
-    return {
-      seq: r.seq as number,
-      guid: r.guid as string,
-      event: r.event as string,
-      action: (r.action as string | null) ?? null,
-      repo: (r.repo as string | null) ?? null,
-      status: r.status as DeliveryStatus,
-      attempts: r.attempts as number,
-      error: (r.error as string | null) ?? null,
-      result: r.result ? JSON.parse(r.result as string) : null,
-      receivedAt: r.received_at as string,
-      finishedAt: (r.finished_at as string | null) ?? null,
-    };
+  get(guid: string): Promise<DeliveryRow | undefined> {
+    return this.store.getDelivery(guid);
   }
 
   /** Resolves when nothing is queued-and-due or running (tests, `receive`). */
   async drained(): Promise<void> {
     for (;;) {
       await this.pq.onIdle();
-      const c = this.counts();
-      const at = (this.stmts.nextDue.get() as { at: number | null }).at;
+      const c = await this.counts();
+      const at = await this.store.nextDeliveryDue();
       if (c.running === 0 && (c.queued === 0 || (at !== null && at > this.clock.now().getTime() + 60_000))) return;
       this.pump();
       await new Promise((r) => setTimeout(r, 10));

@@ -12,8 +12,9 @@ import type { Catalog } from '../detection/types.js';
 import { checkDetectorIds, type Suppression } from '../config/normalize.js';
 import type { LoopConfig } from '../loop/config.js';
 import { catalogReverify, runIssueLoop } from '../loop/run.js';
+import type { Store } from '../core/store.js';
+import { openStore } from '../store/open.js';
 import { loadKey } from '../store/secret-key.js';
-import { openStore, type Store } from '../store/sqlite.js';
 import { createVerifier, type Verifier } from '../verification/verify.js';
 import type { Logger } from '../util/logger.js';
 import type { SecretRegistry } from '../util/redact.js';
@@ -23,7 +24,8 @@ import { DeliveryQueue, PermanentError } from './queue.js';
 import { closeServer, createAppServer, listen } from './server.js';
 
 export interface AppRuntimeOptions {
-  dbPath: string;
+  /** The store: a SQLite file path or a postgres:// URL. */
+  db: string;
   cacheDir: string;
   githubUrl: string;
   env: Record<string, string | undefined>;
@@ -103,7 +105,7 @@ export function issueLoop(opts: { store: Store; config: LoopConfig; catalog: Cat
     const seen = new Set<string>();
     const issues: { ref: string; url: string | null }[] = [];
     for (const f of findings) {
-      for (const i of opts.store.issuesFor(f.fingerprint, repo.fullName)) {
+      for (const i of await opts.store.issuesFor(f.fingerprint, repo.fullName)) {
         const ref = `${i.repo}#${i.number}`;
         if (i.state !== 'open' || seen.has(ref)) continue;
         seen.add(ref);
@@ -114,8 +116,8 @@ export function issueLoop(opts: { store: Store; config: LoopConfig; catalog: Cat
   };
 }
 
-export function createAppRuntime(opts: AppRuntimeOptions): AppRuntime {
-  const store = openStore(opts.dbPath, { key: () => loadKey({ env: opts.env, keyFile: opts.keyFile, create: true }) });
+export async function createAppRuntime(opts: AppRuntimeOptions): Promise<AppRuntime> {
+  const store = await openStore(opts.db, { key: () => loadKey({ env: opts.env, keyFile: opts.keyFile, create: true }) });
   try {
     const catalog = loadCatalog(opts.detectorsDir ?? defaultDetectorsDir());
     if (opts.suppression) checkDetectorIds({ kind: 'operator', suppression: opts.suppression }, new Set(catalog.byId.keys()));
@@ -156,7 +158,7 @@ export function createAppRuntime(opts: AppRuntimeOptions): AppRuntime {
       scanNewRepos: opts.scanNewRepos ?? false,
     };
     const queue = new DeliveryQueue({
-      db: store.db,
+      store,
       handler: createHandler(deps),
       concurrency: opts.concurrency ?? 2,
       maxAttempts: opts.maxAttempts ?? 5,
@@ -172,12 +174,12 @@ export function createAppRuntime(opts: AppRuntimeOptions): AppRuntime {
       githubApp,
       async close(graceMs = 20_000) {
         const r = await queue.stop(graceMs);
-        store.close();
+        await store.close();
         return r;
       },
     };
   } catch (err) {
-    store.close();
+    await store.close();
     throw err;
   }
 }
@@ -192,7 +194,7 @@ export interface RunningApp extends AppRuntime {
 export async function startApp(
   opts: AppRuntimeOptions & { secret: string; port: number; host: string; maxBody?: number },
 ): Promise<RunningApp> {
-  const rt = createAppRuntime(opts);
+  const rt = await createAppRuntime(opts);
   const server = createAppServer({ secret: opts.secret, queue: rt.queue, logger: opts.logger, ...(opts.maxBody ? { maxBody: opts.maxBody } : {}) });
   let url: string;
   try {
@@ -201,7 +203,7 @@ export async function startApp(
     await rt.close(0);
     throw err;
   }
-  rt.queue.start();
+  await rt.queue.start();
   let stopping: Promise<{ finished: number; requeued: number }> | null = null;
   return {
     ...rt,

@@ -171,7 +171,7 @@ export function createAppServer(opts: AppServerOptions): Server {
       log.warn(`app: rejected ${tag}: ${(e as Error).message}`);
       return reply(res, 400, { error: (e as Error).message });
     }
-    const outcome = opts.queue.enqueue({ guid, event, ...normalized });
+    const outcome = await opts.queue.enqueue({ guid, event, ...normalized });
     log.info(`app: ${tag} ${outcome}`);
     reply(res, outcome === 'queued' ? 202 : 200, { ok: true, delivery: guid, status: outcome });
   }
@@ -187,7 +187,7 @@ export function createAppServer(opts: AppServerOptions): Server {
       const url = (req.url ?? '/').split('?')[0];
       const handle = async () => {
         if (url === WEBHOOK_PATH && req.method === 'POST') return webhook(req, res);
-        if (url === '/healthz' && (req.method === 'GET' || req.method === 'HEAD')) return reply(res, 200, { ok: true, deliveries: opts.queue.counts() });
+        if (url === '/healthz' && (req.method === 'GET' || req.method === 'HEAD')) return reply(res, 200, { ok: true, deliveries: await opts.queue.counts() });
         if (url === WEBHOOK_PATH) return reply(res, 405, { error: 'use POST' });
         reply(res, 404, { error: 'not found' });
       };

@@ -25,10 +25,10 @@ export interface Attribution {
   notes: string[];
 }
 
-/** The cache of email → login answers (login null: GitHub maps the email to no account). */
+/** The cache of email → login answers (login null: GitHub maps the email to no account). Sync or async (the store). */
 export interface EmailLoginCache {
-  get(email: string): { login: string | null; checkedAt: string } | undefined;
-  set(email: string, login: string | null, checkedAt: string): void;
+  get(email: string): { login: string | null; checkedAt: string } | undefined | Promise<{ login: string | null; checkedAt: string } | undefined>;
+  set(email: string, login: string | null, checkedAt: string): void | Promise<void>;
 }
 
 export interface AttributionHost {
@@ -84,7 +84,7 @@ export class Attributor {
     const noreply = parseNoreplyEmail(author.email);
     if (noreply) return noreply.login;
     const email = author.email.trim().toLowerCase();
-    const cached = email ? this.cache.get(email) : undefined;
+    const cached = email ? await this.cache.get(email) : undefined;
     if (cached) {
       if (cached.login) return cached.login;
       const ageDays = (this.clock.now().getTime() - Date.parse(cached.checkedAt)) / 86_400_000;
@@ -97,7 +97,7 @@ export class Attributor {
       this.loginOfCommit.set(k, p);
     }
     const login = await p;
-    if (email) this.cache.set(email, login, this.clock.now().toISOString());
+    if (email) await this.cache.set(email, login, this.clock.now().toISOString());
     return login;
   }
 
@@ -145,7 +145,7 @@ export class Attributor {
           else if (o.kind === 'team') pushTeam(teams, `${o.org}/${o.slug}`, 'codeowners');
           else {
             // An email owner is only usable when we already know its login; never ask GitHub to search emails.
-            const cached = this.cache.get(o.email.toLowerCase());
+            const cached = await this.cache.get(o.email.toLowerCase());
             if (cached?.login) await add(1, cached.login, 'codeowners');
           }
         }

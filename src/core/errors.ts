@@ -33,3 +33,8 @@ export class InternalError extends Error {
 export function asError(err: unknown): Error {
   return err instanceof Error ? err : new InternalError(String(err));
 }
+
+/** The database cannot be reached or refused us (host down, wrong port, bad credentials): a runtime error. */
+export class StoreUnavailableError extends HostError {
+  override name = 'StoreUnavailableError';
+}

@@ -157,3 +157,5 @@ export interface IssueTracker {
   /** Whether `login` can be assigned issues in `repo`. */
   canAssign(repo: string, login: string): Promise<boolean>;
 }
+
+export type * from './store.js';

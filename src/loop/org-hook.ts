@@ -8,7 +8,7 @@ import type { Catalog } from '../detection/types.js';
 import { createGitHubClient } from '../adapters/github/client.js';
 import { GitHubIssueTracker } from '../adapters/github/issue-tracker.js';
 import type { AfterScanContext } from '../sources/github-org.js';
-import type { Store } from '../store/sqlite.js';
+import type { Store } from '../core/store.js';
 import type { Logger } from '../util/logger.js';
 import type { SecretRegistry } from '../util/redact.js';
 import { checkIssuerOverrides } from '../verification/net.js';

@@ -4,8 +4,7 @@ import type { Verification } from '../core/model.js';
 import type { Clock, TrackedIssue } from '../core/ports.js';
 import { HostError } from '../core/errors.js';
 import type { Catalog } from '../detection/types.js';
-import type { Store } from '../store/sqlite.js';
-import type { EventRow, IssueRow, LocationRow, RepoRow, SecretRow } from '../store/types.js';
+import type { EventRow, IssueRow, LocationRow, RepoRow, SecretRow, Store } from '../core/store.js';
 import { Attributor } from '../attribution/owners.js';
 import { loadCodeowners, type CodeownersFile } from '../attribution/codeowners.js';
 import { defaultRef, readMirrorFile } from '../attribution/mirror-files.js';
@@ -78,14 +77,14 @@ export async function runIssueLoop(deps: LoopDeps): Promise<LoopResult> {
   // Dry runs do not store their checks: planning sees them through this overlay.
   const verificationsOverlay = new Map<string, Verification>();
   const ownerSources = new Map<string, Map<string, string>>();
-  const secrets = store.listSecrets();
-  const repos = new Map(store.listRepos().map((r) => [r.fullName, r]));
+  const secrets = await store.listSecrets();
+  const repos = new Map((await store.listRepos()).map((r) => [r.fullName, r]));
   const onlyRepos = deps.repos ? new Set(deps.repos) : null;
 
   // (secret, leaking repo) pairs from the stored locations.
   const byPair = new Map<string, { secret: SecretRow; repo: RepoRow; locations: LocationRow[] }>();
   const secretByFp = new Map(secrets.map((s) => [s.fingerprint, s]));
-  for (const l of store.locations()) {
+  for (const l of await store.locations()) {
     if (onlyRepos && !onlyRepos.has(l.repo)) continue;
     const secret = secretByFp.get(l.fingerprint);
     const repo = repos.get(l.repo);
@@ -103,12 +102,12 @@ export async function runIssueLoop(deps: LoopDeps): Promise<LoopResult> {
     const since = deps.verifiedSince ?? clock.now().toISOString();
     await Promise.all(
       fps.map(async (fp) => {
-        const last = store.latestVerification(fp);
+        const last = await store.latestVerification(fp);
         if (last && last.checkedAt >= since) return;
         const s = secretByFp.get(fp)!;
         let plain: { secret: string; parts: Record<string, string> };
         try {
-          plain = store.revealSecret(fp);
+          plain = await store.revealSecret(fp);
         } catch (err) {
           warnings.push(`cannot re-verify ${fp.slice(0, 12)}: ${(err as Error).message}`);
           return;
@@ -124,7 +123,7 @@ export async function runIssueLoop(deps: LoopDeps): Promise<LoopResult> {
           return;
         }
         if (!v) return;
-        if (!deps.dryRun) store.addVerification(fp, v);
+        if (!deps.dryRun) await store.addVerification(fp, v);
         else verificationsOverlay.set(fp, v);
         reverified++;
       }),
@@ -137,7 +136,7 @@ export async function runIssueLoop(deps: LoopDeps): Promise<LoopResult> {
     const target = issueRepoFor({ repo: p.repo.fullName, repoPrivate: p.repo.private }, config);
     if (target) issueRepos.add(target);
   }
-  for (const i of store.listIssues()) if (!onlyRepos || onlyRepos.has(i.subjectRepo ?? i.repo)) issueRepos.add(i.repo);
+  for (const i of await store.listIssues()) if (!onlyRepos || onlyRepos.has(i.subjectRepo ?? i.repo)) issueRepos.add(i.repo);
   const remote = new Map<string, TrackedIssue[]>();
   const listed = new Set<string>();
   if (config.issues.enabled) {
@@ -158,8 +157,8 @@ export async function runIssueLoop(deps: LoopDeps): Promise<LoopResult> {
 
   // 3. Subjects.
   // Only the kinds the planner reads: verification events alone grow by one per secret per run.
-  const events = ['issue-opened', 'issue-adopted', 'commented', 'issue-reminded', 'token-revoke-requested']
-    .flatMap((kind) => store.events({ kind }))
+  const events = (await Promise.all(['issue-opened', 'issue-adopted', 'commented', 'issue-reminded', 'token-revoke-requested'].map((kind) => store.events({ kind }))))
+    .flat()
     .sort((a, b) => a.id - b.id);
   const catalogProvider = (id: string) => deps.catalog?.providers.get(id);
   const subjects: Subject[] = [];
@@ -167,7 +166,7 @@ export async function runIssueLoop(deps: LoopDeps): Promise<LoopResult> {
     const fp = p.secret.fingerprint;
     const subjectRepo = p.repo.fullName;
     const target = issueRepoFor({ repo: subjectRepo, repoPrivate: p.repo.private }, config);
-    const stored = store.issuesFor(fp, subjectRepo);
+    const stored = await store.issuesFor(fp, subjectRepo);
     // Issues in a repo we could not list this run must not be acted on (or duplicated).
     if (config.issues.enabled && (stored.some((i) => !listed.has(i.repo)) || (target && !listed.has(target)))) continue;
     const issue = pickIssue(remote.get(k) ?? [], stored);
@@ -181,7 +180,7 @@ export async function runIssueLoop(deps: LoopDeps): Promise<LoopResult> {
     const reported = new Set<string>();
     if (issue && !issue.inStore) for (const l of locations) reported.add(l.key);
     for (const e of issueEvents) for (const key of (e.detail?.locations as string[] | undefined) ?? []) reported.add(key);
-    const verifications = store.verifications(fp).map(({ id: _id, ...v }) => v);
+    const verifications = (await store.verifications(fp)).map(({ id: _id, ...v }) => v);
     const overlay = verificationsOverlay.get(fp);
     if (overlay) verifications.push(overlay);
     subjects.push({
@@ -328,8 +327,8 @@ async function execute(a: Action, deps: LoopDeps, sources: Map<string, string> |
       ...(deps.runId !== undefined ? { runId: deps.runId } : {}),
       detail: { ...(issue ? { issue: `${issue.repo}#${issue.number}` } : {}), ...detail },
     });
-  const record = (i: { repo: string; number: number; state: 'open' | 'closed'; stateReason?: string | null; url?: string | null; assignees: string[] }) =>
-    store.upsertIssue({ repo: i.repo, number: i.number, fingerprint: a.fingerprint, subjectRepo: a.subjectRepo, state: i.state, stateReason: i.stateReason ?? null, url: i.url ?? null, assignees: i.assignees });
+  const record = async (i: { repo: string; number: number; state: 'open' | 'closed'; stateReason?: string | null; url?: string | null; assignees: string[] }) =>
+    void (await store.upsertIssue({ repo: i.repo, number: i.number, fingerprint: a.fingerprint, subjectRepo: a.subjectRepo, state: i.state, stateReason: i.stateReason ?? null, url: i.url ?? null, assignees: i.assignees }));
 
   switch (a.kind) {
     case 'open': {
@@ -346,10 +345,10 @@ async function execute(a: Action, deps: LoopDeps, sources: Map<string, string> |
             // Both marker lines: a security repo holds one issue per (secret, leaking repo).
             marker: markers(a.fingerprint, a.subjectRepo),
           });
-          record({ ...issue, assignees: issue.assignees });
-          for (const login of issue.assignees) store.setOwner(a.fingerprint, a.subjectRepo, login, (sources?.get(login) as 'commit-author' | 'codeowners' | 'fallback' | undefined) ?? 'manual');
-          for (const team of a.teams) store.setOwner(a.fingerprint, a.subjectRepo, team, (sources?.get(team) as 'codeowners' | 'fallback' | undefined) ?? 'fallback');
-          ev(action === 'created' ? 'issue-opened' : 'issue-adopted', issue, { locations: a.locations, assignees: issue.assignees, teams: a.teams, rejected });
+          await record({ ...issue, assignees: issue.assignees });
+          for (const login of issue.assignees) await store.setOwner(a.fingerprint, a.subjectRepo, login, (sources?.get(login) as 'commit-author' | 'codeowners' | 'fallback' | undefined) ?? 'manual');
+          for (const team of a.teams) await store.setOwner(a.fingerprint, a.subjectRepo, team, (sources?.get(team) as 'codeowners' | 'fallback' | undefined) ?? 'fallback');
+          await ev(action === 'created' ? 'issue-opened' : 'issue-adopted', issue, { locations: a.locations, assignees: issue.assignees, teams: a.teams, rejected });
           return `${issue.repo}#${issue.number}`;
         } catch (err) {
           if (!(err instanceof HostError) || err.status !== 422 || assignees.length === 0) throw err;
@@ -366,44 +365,44 @@ async function execute(a: Action, deps: LoopDeps, sources: Map<string, string> |
       }
     }
     case 'adopt':
-      record({ ...a.issue });
-      ev('issue-adopted', a.issue, { state: a.issue.state });
+      await record({ ...a.issue });
+      await ev('issue-adopted', a.issue, { state: a.issue.state });
       return;
     case 'sync-issue':
-      record({ ...a.issue });
-      ev('issue-state-synced', a.issue, { state: a.issue.state, stateReason: a.issue.stateReason });
+      await record({ ...a.issue });
+      await ev('issue-state-synced', a.issue, { state: a.issue.state, stateReason: a.issue.stateReason });
       return;
     case 'comment-locations':
       await tracker.comment(a.issue.repo, a.issue.number, scrub(a.body));
-      ev('commented', a.issue, { reason: 'new-locations', locations: a.locations });
+      await ev('commented', a.issue, { reason: 'new-locations', locations: a.locations });
       return;
     case 'close-revoked':
       await tracker.ensureIssueClosed(a.issue.repo, a.issue.number, { comment: scrub(a.body), reason: 'completed' });
-      record({ ...a.issue, state: 'closed', stateReason: 'completed' });
-      store.setSecretStatus(a.fingerprint, 'revoked', { at: a.revokedAt });
-      ev('closed', a.issue, { reason: 'revoked', revokedAt: a.revokedAt });
+      await record({ ...a.issue, state: 'closed', stateReason: 'completed' });
+      await store.setSecretStatus(a.fingerprint, 'revoked', { at: a.revokedAt });
+      await ev('closed', a.issue, { reason: 'revoked', revokedAt: a.revokedAt });
       return;
     case 'reopen':
       await tracker.reopenIssue(a.issue.repo, a.issue.number, scrub(a.body));
-      record({ ...a.issue, state: 'open', stateReason: 'reopened' });
-      store.setSecretStatus(a.fingerprint, 'open', { reason: 'live again' });
-      ev('reopened', a.issue, { reason: 'live-again' });
+      await record({ ...a.issue, state: 'open', stateReason: 'reopened' });
+      await store.setSecretStatus(a.fingerprint, 'open', { reason: 'live again' });
+      await ev('reopened', a.issue, { reason: 'live-again' });
       return;
     case 'remind':
       await tracker.comment(a.issue.repo, a.issue.number, scrub(a.body));
-      ev('issue-reminded', a.issue, { mentions: a.mentions });
+      await ev('issue-reminded', a.issue, { mentions: a.mentions });
       return;
     case 'triage-from-github': {
-      store.setSecretStatus(a.fingerprint, a.verdict === 'false-positive' ? 'false-positive' : 'ignored', { source: 'github', issue: `${a.issue.repo}#${a.issue.number}` });
-      record({ ...a.issue });
-      ev('triaged', a.issue, { verdict: a.verdict, source: 'github' });
+      await store.setSecretStatus(a.fingerprint, a.verdict === 'false-positive' ? 'false-positive' : 'ignored', { source: 'github', issue: `${a.issue.repo}#${a.issue.number}` });
+      await record({ ...a.issue });
+      await ev('triaged', a.issue, { verdict: a.verdict, source: 'github' });
       return;
     }
     case 'close-triaged': {
       await tracker.addLabels(a.issue.repo, a.issue.number, [a.verdict === 'false-positive' ? FALSE_POSITIVE_LABEL : ACCEPTED_RISK_LABEL]);
       await tracker.ensureIssueClosed(a.issue.repo, a.issue.number, { comment: renderTriageComment(a.verdict), reason: 'not_planned' });
-      record({ ...a.issue, state: 'closed', stateReason: 'not_planned' });
-      ev('closed', a.issue, { reason: a.verdict });
+      await record({ ...a.issue, state: 'closed', stateReason: 'not_planned' });
+      await ev('closed', a.issue, { reason: a.verdict });
       return;
     }
     case 'warn':
@@ -418,7 +417,7 @@ async function executeRevocations(actions: Action[], deps: LoopDeps, warnings: s
   const tokens: { fp: string; token: string }[] = [];
   for (const fp of fps) {
     try {
-      const { secret } = deps.store.revealSecret(fp);
+      const { secret } = await deps.store.revealSecret(fp);
       deps.registry.add(secret);
       if (TOKEN_REVOCABLE.test(secret)) tokens.push({ fp, token: secret });
     } catch (err) {
@@ -430,7 +429,7 @@ async function executeRevocations(actions: Action[], deps: LoopDeps, warnings: s
   try {
     await deps.tracker.revokeCredentials(tokens.map((t) => t.token));
     for (const t of tokens) {
-      deps.store.addEvent({ kind: 'token-revoke-requested', fingerprint: t.fp, ...(deps.runId !== undefined ? { runId: deps.runId } : {}), detail: { api: 'POST /credentials/revoke' } });
+      await deps.store.addEvent({ kind: 'token-revoke-requested', fingerprint: t.fp, ...(deps.runId !== undefined ? { runId: deps.runId } : {}), detail: { api: 'POST /credentials/revoke' } });
     }
     for (const a of actions) out.push({ action: a, ok: tokens.some((t) => t.fp === a.fingerprint) });
   } catch (err) {

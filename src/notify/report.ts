@@ -1,8 +1,7 @@
 // The loop's report: what is open, what was rotated and how fast, who owns what, how precise each detector is.
 // Computed from the store only; renderers (Markdown, JSON, HTML) format this one structure.
 import type { Verification } from '../core/model.js';
-import type { Store } from '../store/sqlite.js';
-import type { SecretStatus } from '../store/types.js';
+import type { SecretStatus, Store, VerificationRow } from '../core/store.js';
 
 export interface SecretReport {
   fingerprint: string;
@@ -117,16 +116,22 @@ export function rotationOf(vs: readonly Verification[]): { rotatedAt: string | n
   return { rotatedAt: lastLive >= 0 ? firstDeadAfter : null, firstDeadAt: firstDeadAfter, everLive: lastLive >= 0 };
 }
 
-export function buildReport(store: Store, now: Date): ReportData {
-  const secrets = store.listSecrets();
-  const locations = store.locations();
-  const issues = store.listIssues();
+export async function buildReport(store: Store, now: Date): Promise<ReportData> {
+  const secrets = await store.listSecrets();
+  const locations = await store.locations();
+  const issues = await store.listIssues();
+  const vsBy = new Map<string, VerificationRow[]>();
+  const ownersBy = new Map<string, string[]>();
+  for (const s of secrets) {
+    vsBy.set(s.fingerprint, await store.verifications(s.fingerprint));
+    ownersBy.set(s.fingerprint, (await store.owners(s.fingerprint)).map((o) => o.login));
+  }
   const nowIso = now.toISOString();
   const locBy = new Map<string, typeof locations>();
   for (const l of locations) locBy.set(l.fingerprint, [...(locBy.get(l.fingerprint) ?? []), l]);
 
   const rows: SecretReport[] = secrets.map((s) => {
-    const vs = store.verifications(s.fingerprint);
+    const vs = vsBy.get(s.fingerprint)!;
     const last = vs.at(-1) ?? null;
     const locs = locBy.get(s.fingerprint) ?? [];
     const dates = locs.map((l) => l.date).filter((d): d is string => !!d).sort((a, b) => Date.parse(a) - Date.parse(b));
@@ -136,7 +141,7 @@ export function buildReport(store: Store, now: Date): ReportData {
     const isDeadNow = definitive?.status === 'dead';
     const exposureOpen = !isDeadNow;
     const exposureEndAt = isDeadNow ? (rotatedAt ?? firstDeadAt ?? nowIso) : nowIso;
-    const own = store.owners(s.fingerprint).map((o) => o.login);
+    const own = ownersBy.get(s.fingerprint)!;
     const si = issues.filter((i) => i.fingerprint === s.fingerprint);
     return {
       fingerprint: s.fingerprint,
@@ -188,7 +193,7 @@ export function buildReport(store: Store, now: Date): ReportData {
 
   const byDetector = new Map<string, SecretReport[]>();
   for (const r of rows) byDetector.set(r.detector, [...(byDetector.get(r.detector) ?? []), r]);
-  const everLive = new Set(secrets.filter((s) => store.verifications(s.fingerprint).some((v) => v.status === 'live')).map((s) => s.fingerprint));
+  const everLive = new Set(secrets.filter((s) => vsBy.get(s.fingerprint)!.some((v) => v.status === 'live')).map((s) => s.fingerprint));
   const precision: DetectorPrecision[] = [...byDetector.entries()]
     .map(([detector, rs]) => {
       const fp = rs.filter((r) => r.status === 'false-positive').length;
@@ -230,7 +235,7 @@ export function buildReport(store: Store, now: Date): ReportData {
       .sort((a, b) => (a.firstCommitAt ?? a.detectedAt).localeCompare(b.firstCommitAt ?? b.detectedAt))
       .slice(0, 10),
     precision,
-    repoConfigSuppressions: store.repoConfigSuppressions(),
+    repoConfigSuppressions: await store.repoConfigSuppressions(),
   };
 }
 

@@ -2,13 +2,12 @@
 // all in the store (one transaction per repo), repos in parallel. A killed run resumes where it stopped.
 import { existsSync } from 'node:fs';
 import PQueue from 'p-queue';
-import { asError, ConfigError, InternalError } from '../core/errors.js';
+import { asError, ConfigError, InternalError, StoreUnavailableError } from '../core/errors.js';
 import { gitSource, inThreadMatcher, scanSource, type Matcher } from '../core/pipeline.js';
 import type { HostedRepo, RepoFilter, RepoHost } from '../core/ports.js';
 import type { Engine } from '../detection/types.js';
 import { openRepo } from '../objects/open.js';
-import type { Store } from '../store/sqlite.js';
-import type { RunRow } from '../store/types.js';
+import type { RunRow, Store } from '../core/store.js';
 import { silentLogger, type Logger } from '../util/logger.js';
 import type { SecretRegistry } from '../util/redact.js';
 import type { Suppression } from '../config/normalize.js';
@@ -100,17 +99,17 @@ export async function scanOrg(opts: OrgScanOptions): Promise<OrgScanSummary> {
   const started = Date.now();
   const log = opts.logger ?? silentLogger;
   const { store } = opts;
-  const handle = store.beginRun('org', opts.org);
+  const handle = await store.beginRun('org', opts.org);
   if (handle.resumed) log.info(`resuming run ${handle.id} (${handle.finishedRepos.size} repos already done)`);
 
   let repos: HostedRepo[];
   try {
     repos = await opts.host.listRepos(opts.org, opts.filter);
   } catch (err) {
-    store.finishRun(handle.id, 'failed', (err as Error).message);
+    await store.finishRun(handle.id, 'failed', (err as Error).message);
     throw err;
   }
-  store.setRunTotal(handle.id, repos.length);
+  await store.setRunTotal(handle.id, repos.length);
   log.info(`${opts.org}: ${repos.length} repositories`);
 
   const outcomes: RepoOutcome[] = [];
@@ -143,7 +142,7 @@ export async function scanOrg(opts: OrgScanOptions): Promise<OrgScanSummary> {
   }
   await queue.onIdle();
   if (fatal) {
-    store.finishRun(handle.id, 'failed', fatal.message);
+    await store.finishRun(handle.id, 'failed', fatal.message);
     throw fatal;
   }
 
@@ -158,7 +157,7 @@ export async function scanOrg(opts: OrgScanOptions): Promise<OrgScanSummary> {
       log.error(error);
     }
   }
-  const run = store.finishRun(handle.id, status, error);
+  const run = await store.finishRun(handle.id, status, error);
   outcomes.sort((a, b) => a.repo.localeCompare(b.repo));
   return {
     runId: handle.id,
@@ -184,14 +183,14 @@ async function scanOneRepo(
   const { store } = opts;
   const base = { repo: repo.fullName, blobsScanned: 0, blobsSkipped: 0, bytesScanned: 0, findings: 0, newSecrets: 0, suppressedByRepoConfig: 0 };
   let mirror: RepoOutcome['mirror'];
-  const fail = (message: string): RepoOutcome => {
+  const fail = async (message: string): Promise<RepoOutcome> => {
     const elapsedMs = Date.now() - t0;
-    store.recordRepoFailure(runId, repo.fullName, message, elapsedMs);
+    await store.recordRepoFailure(runId, repo.fullName, message, elapsedMs);
     log.warn(`${repo.fullName}: ${message}`);
     return { ...base, status: 'failed', mirror, elapsedMs, error: message };
   };
   try {
-    const prev = store.getRepo(repo.fullName);
+    const prev = await store.getRepo(repo.fullName);
     if (
       !opts.refetch &&
       !opts.rescan &&
@@ -203,13 +202,13 @@ async function scanOneRepo(
       prev.mirrorPath &&
       existsSync(prev.mirrorPath)
     ) {
-      store.recordRepoScan(runId, repo.fullName, { findings: [], blobs: [], elapsedMs: Date.now() - t0 });
+      await store.recordRepoScan(runId, repo.fullName, { findings: [], blobs: [], elapsedMs: Date.now() - t0 });
       return { ...base, status: 'done', mirror: 'unchanged', elapsedMs: Date.now() - t0 };
     }
     const credentials = await opts.host.gitCredentials(repo.fullName);
     const m = await syncMirror(repo, { cacheDir: opts.cacheDir, credentials, backend: opts.gitBackend, signal: opts.signal });
     mirror = m.action;
-    store.upsertRepo({
+    await store.upsertRepo({
       fullName: repo.fullName,
       defaultBranch: repo.defaultBranch,
       cloneUrl: repo.cloneUrl,
@@ -220,9 +219,9 @@ async function scanOneRepo(
     });
     if (opts.signal?.aborted) return null;
     const objects = await openRepo(m.path, opts.gitBackend ?? 'auto');
-    if (!objects) return fail(`mirror at ${m.path} is not a git repository`);
+    if (!objects) return await fail(`mirror at ${m.path} is not a git repository`);
     try {
-      const already = store.scannedBlobs(repo.fullName);
+      const already = await store.scannedBlobs(repo.fullName);
       const looked: Array<[string, 'scanned' | 'skipped']> = [];
       const source = await gitSource(objects, { kind: 'all' });
       const result = await scanSource(source, matcher, opts.engine.catalog, {
@@ -247,7 +246,7 @@ async function scanOneRepo(
       const findings = kept.findings;
       const retry = new Set(result.skipped.filter((s) => s.blob && RETRY_REASONS.has(s.reason)).map((s) => s.blob!));
       const headCommit = m.empty ? null : await objects.resolve('HEAD');
-      const rec = store.recordRepoScan(runId, repo.fullName, {
+      const rec = await store.recordRepoScan(runId, repo.fullName, {
         findings,
         blobs: looked.filter(([oid]) => !retry.has(oid)),
         bytesScanned: result.stats.bytes,
@@ -258,7 +257,7 @@ async function scanOneRepo(
       });
       for (const f of findings) fingerprints.add(f.fingerprint);
       const problems = [...result.problems.map((p) => `${p.kind}: ${p.detail}`), ...[...retry].map((oid) => `unreadable blob ${oid.slice(0, 12)}`)];
-      if (problems.length) return fail(`${problems.length} problem(s) reading objects (corrupt or missing): ${problems.slice(0, 3).join('; ')}`);
+      if (problems.length) return await fail(`${problems.length} problem(s) reading objects (corrupt or missing): ${problems.slice(0, 3).join('; ')}`);
       const o: RepoOutcome = {
         ...base,
         status: 'done',
@@ -278,7 +277,8 @@ async function scanOneRepo(
     }
   } catch (err) {
     if (opts.signal?.aborted) return null;
-    if (err instanceof ConfigError || err instanceof InternalError) throw err;
+    // Not this repo's fault (bad key, database gone, a bug): the whole run stops.
+    if (err instanceof ConfigError || err instanceof InternalError || err instanceof StoreUnavailableError) throw err;
     if (err instanceof MirrorError) return fail(`${err.kind}: ${err.message}`);
     return fail(opts.registry ? opts.registry.scrub((err as Error).message) : (err as Error).message);
   }

@@ -1,9 +1,9 @@
-// Applies numbered SQL migrations (NNN-name.sql) above PRAGMA user_version, each in its own transaction.
+// Numbered SQL migrations (NNN-name.sql), one set per engine: SQLite files in migrations/, PostgreSQL files with
+// the same numbers in migrations/postgres/. Loading is shared; each adapter applies them its own way.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type Database from 'better-sqlite3';
-import { ConfigError, InternalError } from '../core/errors.js';
+import { InternalError } from '../core/errors.js';
 
 export interface Migration {
   version: number;
@@ -11,17 +11,20 @@ export interface Migration {
   sql: string;
 }
 
+export type Engine = 'sqlite' | 'postgres';
+
 /**
  * Where the .sql files live. tsc does not copy them, so from dist/ we fall back to the package's
- * src/store/migrations (the build step is expected to copy them next to the compiled runner).
+ * src/store/migrations (the build step copies them next to the compiled runner).
  */
-export function defaultMigrationsDir(): string {
+export function defaultMigrationsDir(engine: Engine = 'sqlite'): string {
+  const sub = engine === 'postgres' ? join('migrations', 'postgres') : 'migrations';
   const here = dirname(fileURLToPath(import.meta.url));
-  const beside = join(here, 'migrations');
+  const beside = join(here, sub);
   if (existsSync(beside)) return beside;
   let dir = here;
   for (let i = 0; i < 6; i++) {
-    const candidate = join(dir, 'src', 'store', 'migrations');
+    const candidate = join(dir, 'src', 'store', sub);
     if (existsSync(candidate)) return candidate;
     dir = dirname(dir);
   }
@@ -44,31 +47,9 @@ export function loadMigrations(dir = defaultMigrationsDir()): Migration[] {
   return out.sort((a, b) => a.version - b.version);
 }
 
-/**
- * Gaps in numbering are fine (each team owns a range). Applied versions are also recorded in a table, so a
- * lower-numbered file that lands after a higher one (team ranges advance independently) is still applied.
- * A database newer than this code is refused.
- */
-export function migrate(db: Database.Database, migrations: Migration[]): { from: number; to: number } {
-  const from = db.pragma('user_version', { simple: true }) as number;
+/** What a database has applied against what this keyloop knows: refused when newer, `missing` when behind. */
+export function schemaGap(applied: Set<number>, migrations: Migration[]): { newer: number | null; missing: Migration[]; latest: number } {
   const latest = migrations.at(-1)?.version ?? 0;
-  if (from > latest) {
-    throw new ConfigError(`database schema v${from} is newer than this keyloop (v${latest}); upgrade keyloop`);
-  }
-  db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
-    version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL) STRICT`);
-  const applied = new Set(
-    (db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version),
-  );
-  const record = db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
-  for (const m of migrations) {
-    if (applied.has(m.version)) continue;
-    db.transaction(() => {
-      db.exec(m.sql);
-      record.run(m.version, m.name, new Date().toISOString());
-      const now = db.pragma('user_version', { simple: true }) as number;
-      if (m.version > now) db.pragma(`user_version = ${m.version}`);
-    }).immediate();
-  }
-  return { from, to: Math.max(from, latest) };
+  const top = Math.max(0, ...applied);
+  return { newer: top > latest ? top : null, missing: migrations.filter((m) => !applied.has(m.version)), latest };
 }

@@ -45,7 +45,7 @@ beforeAll(async () => {
   const dir = await tempDir('keyloop-e2e-app-');
   const registry = new SecretRegistry();
   app = await startApp({
-    dbPath: path.join(dir, 'keyloop.db'),
+    db: path.join(dir, 'keyloop.db'),
     cacheDir: path.join(dir, 'mirrors'),
     githubUrl: fake.url,
     env: { KEYLOOP_KEY: randomBytes(32).toString('hex') },
@@ -103,14 +103,14 @@ async function deliverPush(p: { ref: string; before: string; after: string; crea
   });
   expect(res.status).toBe(202);
   for (let i = 0; i < 400; i++) {
-    const row = app.queue.get(guid)!;
+    const row = (await app.queue.get(guid))!;
     if (row.status === 'done' || row.status === 'failed') {
       expect(row, JSON.stringify(row)).toMatchObject({ status: 'done' });
       return { row, runs: fake.checkRuns.slice(before) };
     }
     await new Promise((r) => setTimeout(r, 25));
   }
-  throw new Error(`delivery ${guid} did not finish: ${JSON.stringify(app.queue.get(guid))}`);
+  throw new Error(`delivery ${guid} did not finish: ${JSON.stringify((await app.queue.get(guid)))}`);
 }
 
 type Output = { title: string; summary: string; annotations: { path: string; start_line: number; annotation_level: string; message: string }[] };
@@ -143,7 +143,7 @@ describe('keyloop app against the fake GitHub', () => {
     // The installation token was minted with the app JWT and used for both git and REST.
     expect(fake.requestsTo('POST', `/app/installations/${INSTALLATION}/access_tokens`).length).toBe(1);
     expect(fake.requestsTo('POST', `/repos/${REPO}/check-runs`)[0]!.as).toBe(`installation:${INSTALLATION}`);
-    expect(app.store.listSecrets().map((s) => s.redacted)).toContain(`ghp_…${token.slice(-4)}`);
+    expect((await app.store.listSecrets()).map((s) => s.redacted)).toContain(`ghp_…${token.slice(-4)}`);
     // The issue loop opened one issue for the live key in the leaking (private) repo; the check links it.
     expect(fake.issues).toHaveLength(1);
     expect(fake.issues[0]).toMatchObject({ repo: REPO, state: 'open' });
@@ -213,15 +213,14 @@ describe('keyloop app against the fake GitHub', () => {
       });
       expect(res.status).toBe(202);
       await app.queue.drained();
-      return app.queue.get(guid)!;
+      return (await app.queue.get(guid))!;
     };
     const added = await send({ action: 'added', installation: { id: INSTALLATION }, repositories_added: [{ id: 9, full_name: 'acme/new', private: true }], repositories_removed: [] });
     expect(added).toMatchObject({ status: 'done', result: { added: ['acme/new'], removed: [] } });
-    const { installedRepos } = await import('../../src/app/handlers.js');
-    expect(installedRepos(app.store)).toContainEqual({ fullName: 'acme/new', installationId: INSTALLATION });
+    expect(await app.store.installedRepos()).toContainEqual({ fullName: 'acme/new', installationId: INSTALLATION });
     await send({ action: 'removed', installation: { id: INSTALLATION }, repositories_added: [], repositories_removed: [{ id: 9, full_name: 'acme/new' }] });
-    expect(installedRepos(app.store).map((r) => r.fullName)).not.toContain('acme/new');
-    expect(app.store.getRepo('acme/new')).toBeDefined(); // findings history is kept
+    expect((await app.store.installedRepos()).map((r) => r.fullName)).not.toContain('acme/new');
+    expect(await app.store.getRepo('acme/new')).toBeDefined(); // findings history is kept
   });
 
   it('with --scan-new-repos, a newly added repository gets a full-history scan (clone URL from the API)', async () => {
@@ -246,9 +245,9 @@ describe('keyloop app against the fake GitHub', () => {
       });
       expect(res.status).toBe(202);
       await app.queue.drained();
-      expect(app.queue.get(guid)).toMatchObject({ status: 'done', result: { scansQueued: 1 } });
+      expect((await app.queue.get(guid))).toMatchObject({ status: 'done', result: { scansQueued: 1 } });
       // The key was deleted at HEAD but lives in history: the full scan finds it.
-      expect(app.queue.get(`${guid}:scan:acme/other`)).toMatchObject({ status: 'done', result: { kind: 'full-scan', repo: 'acme/other', commits: 2, findings: 1 } });
+      expect((await app.queue.get(`${guid}:scan:acme/other`))).toMatchObject({ status: 'done', result: { kind: 'full-scan', repo: 'acme/other', commits: 2, findings: 1 } });
       expectNoPlaintext();
     } finally {
       app.deps.scanNewRepos = false;

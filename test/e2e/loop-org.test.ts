@@ -107,9 +107,9 @@ describe('keyloop org → issues → triage → report', () => {
     expect(fixture.comments.at(-1)!.body).toContain('> test fixture');
     const { openStore } = await import('../../src/store/index.js');
     const { suppressedFingerprints } = await import('../../src/loop/triage.js');
-    const store = openStore(path.join(dir, 'work', 'keyloop.db'));
-    expect([...suppressedFingerprints(store)]).toEqual([fp]);
-    store.close();
+    const store = await openStore(path.join(dir, 'work', 'keyloop.db'));
+    expect([...(await suppressedFingerprints(store))]).toEqual([fp]);
+    await store.close();
 
     // The loop leaves it closed on the next run even though the key is live.
     const again = await runCli(['issues', '--format', 'json', '--config', OPERATOR_CONFIG, '--allow-insecure-issuers'], { cwd: path.join(dir, 'work'), env });

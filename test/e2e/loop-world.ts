@@ -10,7 +10,8 @@ import type { Catalog } from '../../src/detection/types.js';
 import { parseLoopConfig, type LoopConfig } from '../../src/loop/config.js';
 import { catalogReverify, runIssueLoop, type LoopResult } from '../../src/loop/run.js';
 import { NativeGitObjects } from '../../src/objects/native.js';
-import { openStore, type Store } from '../../src/store/index.js';
+import type { Store } from '../../src/store/index.js';
+import { openSqliteStore as openStore } from '../../src/store/sqlite/index.js';
 import { SecretRegistry } from '../../src/util/redact.js';
 import { createVerifier } from '../../src/verification/verify.js';
 import { startFakeGitHub, type FakeGitHub } from '../../testkit/fake-github.js';
@@ -49,7 +50,7 @@ export interface World {
   scanAll(): Promise<void>;
   loop(config?: Parameters<typeof parseLoopConfig>[0], opts?: { dryRun?: boolean; githubVerifyUrl?: string }): Promise<LoopResult>;
   /** Forget the database (a lost state), keeping the store key. */
-  freshDb(): void;
+  freshDb(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -92,8 +93,8 @@ export async function createWorld(start = '2025-01-01T00:00:00Z'): Promise<World
     async scan(fullName) {
       const r = repos.get(fullName)!;
       const store = world.store;
-      store.upsertRepo({ fullName, private: r.private, defaultBranch: 'main', mirrorPath: r.gitDir });
-      const seen = store.scannedBlobs(fullName);
+      await store.upsertRepo({ fullName, private: r.private, defaultBranch: 'main', mirrorPath: r.gitDir });
+      const seen = await store.scannedBlobs(fullName);
       const blobs: [string, 'scanned' | 'skipped'][] = [];
       const objects = new NativeGitObjects({ gitDir: r.gitDir });
       try {
@@ -103,7 +104,7 @@ export async function createWorld(start = '2025-01-01T00:00:00Z'): Promise<World
           skipItem: (id) => seen.has(id),
           onItem: (id, outcome) => blobs.push([id, outcome]),
         });
-        store.recordRepoScan(null, fullName, { findings: result.findings, blobs });
+        await store.recordRepoScan(null, fullName, { findings: result.findings, blobs });
       } finally {
         await objects.close();
       }
@@ -134,12 +135,12 @@ export async function createWorld(start = '2025-01-01T00:00:00Z'): Promise<World
       });
       return result;
     },
-    freshDb() {
-      world.store.close();
+    async freshDb() {
+      await world.store.close();
       world.store = open();
     },
     async close() {
-      world.store.close();
+      await world.store.close();
       await gh.close();
       await issuer.close();
     },

@@ -81,20 +81,23 @@ describe('issue loop end to end', () => {
     return c;
   }
 
-  const fpOf = (w: World, token: string) => w.store.listSecrets().find((s) => w.store.revealSecret(s.fingerprint).secret === token)!.fingerprint;
+  const fpOf = async (w: World, token: string) => {
+    for (const s of await w.store.listSecrets()) if ((await w.store.revealSecret(s.fingerprint)).secret === token) return s.fingerprint;
+    throw new Error('no stored secret for that token');
+  };
   const issuesIn = (w: World, repo: string) => w.gh.issues.filter((i) => i.repo === repo);
-  const issueFor = (w: World, token: string) => {
-    const fp = fpOf(w, token);
+  const issueFor = async (w: World, token: string) => {
+    const fp = await fpOf(w, token);
     return w.gh.issues.find((i) => i.body.includes(`keyloop:fingerprint=${fp}`))!;
   };
-  const eventKinds = (w: World) => new Set(w.store.events().map((e) => e.kind));
+  const eventKinds = async (w: World) => new Set((await w.store.events()).map((e) => e.kind));
 
   // Whatever a test did: no planted secret in any issue title, body or comment, nor in the store's events.
   afterEach(async () => {
     for (const w of worlds.splice(0)) {
       try {
         const text = allIssueText(w.gh);
-        const events = JSON.stringify(w.store.events());
+        const events = JSON.stringify(await w.store.events());
         for (const t of [A, B, C, D]) {
           expect(text).not.toContain(t);
           expect(events).not.toContain(t);
@@ -113,7 +116,7 @@ describe('issue loop end to end', () => {
     expect(r.lines.join('\n')).not.toContain(A);
     expect(w.gh.issues).toHaveLength(0);
     expect(w.gh.requests.filter((r) => r.method !== 'GET').length).toBe(posts);
-    expect(w.store.listIssues()).toHaveLength(0);
+    expect(await w.store.listIssues()).toHaveLength(0);
   });
 
   it('run 1: one assigned issue per live (secret, repo), owners by commit author then CODEOWNERS', async () => {
@@ -122,8 +125,8 @@ describe('issue loop end to end', () => {
     expect(r.executed.filter((e) => !e.ok)).toEqual([]);
 
     expect(issuesIn(w, 'acme/api')).toHaveLength(2);
-    const a = issueFor(w, A);
-    const b = issueFor(w, B);
+    const a = await issueFor(w, A);
+    const b = await issueFor(w, B);
     expect(a.title).toBe('Leaked GitHub key in config/prod.env');
     expect(a.labels).toEqual(['keyloop', 'secret:github-pat-classic', 'severity:critical']);
     // alice from her noreply address, offline.
@@ -131,7 +134,7 @@ describe('issue loop end to end', () => {
     // bob maps to a login via the commits API but cannot be assigned: CODEOWNERS (carol) owns deploy/ci.yml.
     expect(b.assignees).toEqual(['carol']);
     expect(b.body).toContain('@acme/platform');
-    expect(w.store.getEmailLogin('bob@corp.example')?.login).toBe('bob');
+    expect((await w.store.getEmailLogin('bob@corp.example'))?.login).toBe('bob');
 
     // The public repo gets nothing; its issue lives in the private security repo, assigned to the fallback.
     expect(issuesIn(w, 'acme/site')).toHaveLength(0);
@@ -148,10 +151,10 @@ describe('issue loop end to end', () => {
     expect(a.body).toContain('login: `user-');
     expect(a.body).toContain('settings/tokens');
     expect(a.body).toMatch(/Exposure so far \| 29 days/);
-    expect(w.store.listIssues({ state: 'open' })).toHaveLength(3);
-    expect(w.store.owners(fpOf(w, A))).toContainEqual(expect.objectContaining({ login: 'alice', source: 'commit-author' }));
-    expect(w.store.owners(fpOf(w, B))).toContainEqual(expect.objectContaining({ login: 'carol', source: 'codeowners' }));
-    for (const k of ['issue-opened', 'verified-live', 'verified-dead']) expect(eventKinds(w)).toContain(k);
+    expect(await w.store.listIssues({ state: 'open' })).toHaveLength(3);
+    expect(await w.store.owners(await fpOf(w, A))).toContainEqual(expect.objectContaining({ login: 'alice', source: 'commit-author' }));
+    expect(await w.store.owners(await fpOf(w, B))).toContainEqual(expect.objectContaining({ login: 'carol', source: 'codeowners' }));
+    for (const k of ['issue-opened', 'verified-live', 'verified-dead']) expect(await eventKinds(w)).toContain(k);
   });
 
   it('run 2 with nothing new changes nothing on GitHub', async () => {
@@ -169,17 +172,17 @@ describe('issue loop end to end', () => {
     w.clock.advanceDays(1);
     const firstDead = w.clock.now().toISOString();
     await w.loop(CONFIG);
-    expect(issueFor(w, A).state).toBe('open');
+    expect((await issueFor(w, A)).state).toBe('open');
     w.clock.advanceDays(1);
     await w.loop(CONFIG);
-    const a = issueFor(w, A);
+    const a = await issueFor(w, A);
     expect(a.state).toBe('closed');
     expect(a.state_reason).toBe('completed');
     expect(a.comments.at(-1)!.body).toContain(`Verified revoked at ${firstDead}`);
-    expect(w.store.getSecret(fpOf(w, A))!.status).toBe('revoked');
-    expect(eventKinds(w)).toContain('closed');
+    expect((await w.store.getSecret(await fpOf(w, A)))!.status).toBe('revoked');
+    expect(await eventKinds(w)).toContain('closed');
     // the others stay open
-    expect(issueFor(w, B).state).toBe('open');
+    expect((await issueFor(w, B)).state).toBe('open');
   });
 
   it('an unknown answer never closes or reopens anything', async () => {
@@ -189,8 +192,8 @@ describe('issue loop end to end', () => {
     w.clock.advanceDays(1);
     const r = await w.loop(CONFIG);
     expect(r.actions).toEqual([]);
-    expect(issueFor(w, A).state).toBe('closed');
-    expect(issueFor(w, B).state).toBe('open');
+    expect((await issueFor(w, A)).state).toBe('closed');
+    expect((await issueFor(w, B)).state).toBe('open');
   });
 
   it('the key live again reopens the issue with a comment', async () => {
@@ -199,10 +202,10 @@ describe('issue loop end to end', () => {
     w.issuer.setKey('github', A, 'live');
     w.clock.advanceDays(1);
     await w.loop(CONFIG);
-    const a = issueFor(w, A);
+    const a = await issueFor(w, A);
     expect(a.state).toBe('open');
     expect(a.comments.at(-1)!.body).toContain('live** again');
-    expect(eventKinds(w)).toContain('reopened');
+    expect(await eventKinds(w)).toContain('reopened');
   });
 
   it('new locations of the same secret get one comment listing them', async () => {
@@ -210,51 +213,51 @@ describe('issue loop end to end', () => {
     await w.addCommits('acme/api', [{ id: 'c5', author: { ...bob, ...date(20) }, files: { 'deploy/cd.yml': `token: ${B}\n`, 'deploy/other.yml': `t2: ${B}\n` } }]);
     await w.scan('acme/api');
     w.clock.advanceDays(1);
-    const before = issueFor(w, B).comments.length;
+    const before = (await issueFor(w, B)).comments.length;
     await w.loop(CONFIG);
-    const b = issueFor(w, B);
+    const b = await issueFor(w, B);
     expect(b.comments.length).toBe(before + 1);
     expect(b.comments.at(-1)!.body).toContain('2 new locations');
     expect(b.comments.at(-1)!.body).toContain('deploy/cd.yml#L1');
-    expect(eventKinds(w)).toContain('commented');
+    expect(await eventKinds(w)).toContain('commented');
     w.clock.advanceDays(1);
     await w.loop(CONFIG);
-    expect(issueFor(w, B).comments.length).toBe(before + 1);
+    expect((await issueFor(w, B)).comments.length).toBe(before + 1);
   });
 
   it('reminds once a key stays live past policy.maxLiveDays, then at most every remindEveryDays', async () => {
     const w = await withIssues();
-    const reminders = () => issueFor(w, B).comments.filter((c) => c.body.includes('⏰')).length;
+    const reminders = async () => (await issueFor(w, B)).comments.filter((c) => c.body.includes('⏰')).length;
     w.clock.advanceDays(7); // B live since Jan 1: 7 days is not past maxLiveDays (7)
     await w.loop(CONFIG);
-    expect(reminders()).toBe(0);
+    expect(await reminders()).toBe(0);
     w.clock.advanceDays(1);
     await w.loop(CONFIG);
-    expect(reminders()).toBe(1);
-    const b = issueFor(w, B);
+    expect(await reminders()).toBe(1);
+    const b = await issueFor(w, B);
     expect(b.comments.at(-1)!.body).toContain('@acme/sec-leads');
     expect(b.comments.at(-1)!.body).toContain('@carol');
     w.clock.advanceDays(1);
     await w.loop(CONFIG);
-    expect(reminders()).toBe(1);
+    expect(await reminders()).toBe(1);
     w.clock.advanceDays(2);
     await w.loop(CONFIG);
-    expect(reminders()).toBe(2);
-    expect(eventKinds(w)).toContain('issue-reminded');
+    expect(await reminders()).toBe(2);
+    expect(await eventKinds(w)).toContain('issue-reminded');
   });
 
   it('after the database is lost, a rerun finds the issues by marker and opens no duplicate', async () => {
     const w = await withIssues();
     const count = w.gh.issues.length;
-    w.freshDb();
+    await w.freshDb();
     await w.scanAll();
     w.clock.advanceDays(1);
     const r = await w.loop(CONFIG);
     expect(w.gh.issues.length).toBe(count);
     expect(r.actions.filter((a) => a.kind === 'open')).toEqual([]);
     expect(r.actions.filter((a) => a.kind === 'adopt')).toHaveLength(count);
-    expect(w.store.listIssues()).toHaveLength(count);
-    expect(eventKinds(w)).toContain('issue-adopted');
+    expect(await w.store.listIssues()).toHaveLength(count);
+    expect(await eventKinds(w)).toContain('issue-adopted');
     // and the comment stream does not restart: no "new locations" comments for adopted issues
     expect(r.actions.filter((a) => a.kind === 'comment-locations')).toEqual([]);
   });
@@ -263,8 +266,8 @@ describe('issue loop end to end', () => {
     const w = await withIssues();
     const c = await triageSiteAsFalsePositive(w);
     const fp = /keyloop:fingerprint=([0-9a-f]{64})/.exec(c.body)![1]!;
-    expect(w.store.getSecret(fp)!.status).toBe('false-positive');
-    expect(w.store.events({ fingerprint: fp, kind: 'triaged' })).toHaveLength(1);
+    expect((await w.store.getSecret(fp))!.status).toBe('false-positive');
+    expect(await w.store.events({ fingerprint: fp, kind: 'triaged' })).toHaveLength(1);
     // and stays closed although the key is live
     w.clock.advanceDays(1);
     await w.loop(CONFIG);
@@ -280,7 +283,7 @@ describe('issue loop end to end', () => {
     expect(calls).toHaveLength(1);
     expect(calls[0]!.as).toBeNull();
     expect([...w.gh.revoked].sort()).toEqual([A, B].sort());
-    expect(eventKinds(w)).toContain('token-revoke-requested');
+    expect(await eventKinds(w)).toContain('token-revoke-requested');
     w.clock.advanceDays(1);
     await w.loop({ ...CONFIG, policy: { ...CONFIG.policy, revokeGitHubTokens: true } });
     expect(w.gh.requestsTo('POST', '/credentials/revoke')).toHaveLength(1);
@@ -312,7 +315,7 @@ describe('assignment refused at creation', () => {
     expect(posts.map((p) => p.status)).toEqual([422, 201]);
     expect((posts[1]!.body as { assignees?: string[] }).assignees).toEqual(['carol']);
     expect(w.gh.issues.map((i) => i.assignees)).toEqual([['carol']]);
-    expect(w.store.events({ kind: 'issue-opened' })[0]!.detail?.rejected).toEqual(['alice']);
+    expect((await w.store.events({ kind: 'issue-opened' }))[0]!.detail?.rejected).toEqual(['alice']);
   });
 });
 

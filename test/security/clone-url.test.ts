@@ -112,7 +112,7 @@ describe('keyloop app: a validly signed delivery cannot steer git', () => {
     const dir = await tempDir('keyloop-sec-app-');
     const registry = new SecretRegistry();
     app = await startApp({
-      dbPath: path.join(dir, 'keyloop.db'),
+      db: path.join(dir, 'keyloop.db'),
       cacheDir: path.join(dir, 'cache'),
       githubUrl: fake.url,
       env: { KEYLOOP_KEY: randomBytes(32).toString('hex') },
@@ -144,7 +144,7 @@ describe('keyloop app: a validly signed delivery cannot steer git', () => {
     });
     if (res.status !== 202) return { status: res.status, row: null };
     for (;;) {
-      const row = app.queue.get(guid)!;
+      const row = (await app.queue.get(guid))!;
       if (row.status === 'done' || row.status === 'failed') return { status: res.status, row };
       await new Promise((r) => setTimeout(r, 25));
     }

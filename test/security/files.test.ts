@@ -5,7 +5,7 @@
 import { existsSync, lstatSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openStore } from '../../src/store/index.js';
+import { openSqliteStore as openStore } from '../../src/store/sqlite/index.js';
 import { mkdirPrivate, mkdirPrivateSync, writePrivateFile } from '../../src/util/private-fs.js';
 import { buildRepo, tempDir, type BuiltRepo } from '../../testkit/git-repo.js';
 import { runCli } from '../helpers/run-cli.js';
@@ -93,23 +93,23 @@ describe('the SQLite store and other files keyloop creates', () => {
     expect(existsSync(db + '-wal')).toBe(true);
     expect(mode(join(dir, 'nested'))).toBe(0o700);
     expect(mode(join(dir, 'nested', 'state'))).toBe(0o700);
-    store.close();
+    await store.close();
   });
 
   it('an existing world-readable database is narrowed to 0600 when opened for writing', async () => {
     const dir = await tempDir();
     const db = join(dir, 'old.db');
-    openStore(db).close();
+    await openStore(db).close();
     chmodSync(db, 0o644);
     const store = openStore(db);
     expect(mode(db)).toBe(0o600);
-    store.close();
+    await store.close();
   });
 
   it('report -o writes 0600 through a new file', async () => {
     const dir = await tempDir();
     const db = join(dir, 'k.db');
-    openStore(db).close();
+    await openStore(db).close();
     const out = join(dir, 'report.html');
     writeFileSync(out, 'old');
     chmodSync(out, 0o666);

@@ -13,7 +13,7 @@ import { sign } from '@octokit/webhooks-methods';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DeliveryQueue, type Delivery } from '../../src/app/queue.js';
 import { closeServer, createAppServer, listen, WEBHOOK_PATH, type AppServerOptions } from '../../src/app/server.js';
-import { openStore } from '../../src/store/sqlite.js';
+import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite/index.js';
 import { createLogger } from '../../src/util/logger.js';
 import { SecretRegistry } from '../../src/util/redact.js';
 import { compileCli } from '../../testkit/compile-cli.js';
@@ -32,6 +32,7 @@ interface Harness {
   port: number;
   server: Server;
   queue: DeliveryQueue;
+  store: SqliteStore;
   seen: Delivery[];
   logs: string[];
 }
@@ -39,15 +40,15 @@ const open: Harness[] = [];
 const sockets: net.Socket[] = [];
 
 async function start(opts: Partial<Omit<AppServerOptions, 'secret' | 'queue'>> = {}): Promise<Harness> {
-  const db = openStore(path.join(await tempDir('keyloop-bounds-'), 'k.db')).db;
+  const store = openSqliteStore(path.join(await tempDir('keyloop-bounds-'), 'k.db'));
   const seen: Delivery[] = [];
   const logs: string[] = [];
   const logger = createLogger({ registry: new SecretRegistry(), level: 'debug', write: (l) => logs.push(l) });
-  const queue = new DeliveryQueue({ db, logger, handler: async (d) => void seen.push(d) });
-  queue.start();
+  const queue = new DeliveryQueue({ store, logger, handler: async (d) => void seen.push(d) });
+  await queue.start();
   const server = createAppServer({ secret: SECRET, queue, logger, drainMs: 200, ...opts });
   const base = await listen(server, 0, '127.0.0.1');
-  const h = { url: base + WEBHOOK_PATH, port: Number(new URL(base).port), server, queue, seen, logs };
+  const h = { url: base + WEBHOOK_PATH, port: Number(new URL(base).port), server, queue, store, seen, logs };
   open.push(h);
   return h;
 }
@@ -58,6 +59,7 @@ afterEach(async () => {
     h.server.closeAllConnections();
     await closeServer(h.server);
     await h.queue.stop(500);
+    await h.store.close();
   }
 });
 
@@ -111,7 +113,7 @@ describe('headers are checked before the body is read', () => {
     const r = await post(h, body, { ...(await signedHeaders(body)), 'x-hub-signature-256': sig });
     expect(r.status).toBe(401);
     expect(r.json?.error).toMatch(/X-Hub-Signature-256/);
-    expect(h.queue.counts()).toMatchObject({ queued: 0, done: 0 });
+    expect(await h.queue.counts()).toMatchObject({ queued: 0, done: 0 });
   });
 
   it.each(['x-github-delivery', 'x-github-event'])('a correctly signed body without %s gets 400 and nothing is queued', async (name) => {
@@ -120,7 +122,7 @@ describe('headers are checked before the body is read', () => {
     const r = await post(h, body, { ...(await signedHeaders(body)), [name]: undefined });
     expect(r.status).toBe(400);
     expect(r.json?.error).toMatch(/X-GitHub-Delivery or X-GitHub-Event/);
-    expect(h.queue.counts()).toMatchObject({ queued: 0, done: 0 });
+    expect(await h.queue.counts()).toMatchObject({ queued: 0, done: 0 });
   });
 
   it.each([
@@ -132,7 +134,7 @@ describe('headers are checked before the body is read', () => {
     const body = payload();
     const r = await post(h, body, { ...(await signedHeaders(body)), 'content-type': ctype });
     expect(r.status).toBe(status);
-    expect(h.queue.counts()).toMatchObject({ queued: 0, done: 0 });
+    expect(await h.queue.counts()).toMatchObject({ queued: 0, done: 0 });
   });
 
   it('a Content-Length over the limit is refused before any of the body is sent', async () => {

@@ -1,0 +1,128 @@
+// SQLite SecretsStore: sealed secrets, verifications (and the verifier's cache over them), owners, the email →
+// login cache, and the inventory/location queries.
+import type { SecretsStore, SecretStatus } from '../../core/store.js';
+import { fingerprintPrefix, noSecret, onlyMatch, statusEventKind, toLocation, toOwner, toSecret, toSummary, toVerification, verificationCacheOver, verificationValues, type Row } from '../rows.js';
+import type { SqliteContext } from './context.js';
+
+const VERIFICATIONS_OF = 'SELECT v.* FROM verifications v JOIN secrets s ON s.id = v.secret_id WHERE s.fingerprint = ?';
+
+export function sqliteSecrets(c: SqliteContext): SecretsStore {
+  const getSecret = async (fingerprint: string) => {
+    const r = c.q('SELECT * FROM secrets WHERE fingerprint = ?').get(fingerprint) as Row | undefined;
+    return r ? toSecret(r) : undefined;
+  };
+  const addVerification: SecretsStore['addVerification'] = async (fingerprint, v, expiresAt) => {
+    c.tx(() => {
+      const id = c.secretId(fingerprint);
+      c.q('INSERT INTO verifications (secret_id, status, checked_at, reason, identity, expires_at) VALUES (?, ?, ?, ?, ?, ?)').run(...verificationValues(id, v, expiresAt));
+      c.insertEvent({ kind: `verified-${v.status}`, detail: { reason: v.reason } }, id, null, null, v.checkedAt);
+    });
+  };
+  return {
+    getSecret,
+
+    async resolveFingerprint(prefix) {
+      const p = fingerprintPrefix(prefix);
+      return onlyMatch(p, c.q('SELECT fingerprint FROM secrets WHERE fingerprint >= ? AND fingerprint < ? ORDER BY fingerprint LIMIT 2').pluck().all(p, p + 'g') as string[]);
+    },
+
+    async listSecrets() {
+      return (c.q('SELECT * FROM secrets ORDER BY id').all() as Row[]).map(toSecret);
+    },
+
+    async revealSecret(fingerprint) {
+      const row = c.q('SELECT secret_enc FROM secrets WHERE fingerprint = ?').get(fingerprint) as { secret_enc: Buffer } | undefined;
+      if (!row) throw noSecret(fingerprint);
+      return c.sealer.reveal(fingerprint, row.secret_enc);
+    },
+
+    async setSecretStatus(fingerprint, status, detail) {
+      c.tx(() => {
+        const id = c.secretId(fingerprint);
+        const before = c.q('SELECT status FROM secrets WHERE id = ?').pluck().get(id) as SecretStatus;
+        if (before === status) return;
+        c.q('UPDATE secrets SET status = ? WHERE id = ?').run(status, id);
+        c.insertEvent({ kind: statusEventKind(before, status), detail: { from: before, to: status, ...detail } }, id, null, null, c.now());
+      });
+    },
+
+    addVerification,
+
+    async verifications(fingerprint) {
+      return (c.q(`${VERIFICATIONS_OF} ORDER BY v.checked_at, v.id`).all(fingerprint) as Row[]).map(toVerification);
+    },
+
+    async latestVerification(fingerprint) {
+      const r = c.q(`${VERIFICATIONS_OF} ORDER BY v.checked_at DESC, v.id DESC LIMIT 1`).get(fingerprint) as Row | undefined;
+      return r ? toVerification(r) : undefined;
+    },
+
+    verificationCache() {
+      return verificationCacheOver(
+        {
+          unexpired: async (fp, now) => {
+            const r = c.q(`${VERIFICATIONS_OF} AND v.expires_at > ? ORDER BY v.checked_at DESC, v.id DESC LIMIT 1`).get(fp, now) as Row | undefined;
+            return r ? toVerification(r) : undefined;
+          },
+          exists: async (fp) => !!(await getSecret(fp)),
+          add: addVerification,
+        },
+        c.clock,
+      );
+    },
+
+    async setOwner(fingerprint, repo, login, source) {
+      c.q(
+        `INSERT INTO owners (secret_id, repo_id, login, source, decided_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (secret_id, repo_id, login) DO UPDATE SET source = excluded.source, decided_at = excluded.decided_at`,
+      ).run(c.secretId(fingerprint), c.repoId(repo), login, source, c.now());
+    },
+
+    async owners(fingerprint) {
+      const rows = c
+        .q(
+          `SELECT r.full_name AS repo, o.login, o.source, o.decided_at FROM owners o JOIN secrets s ON s.id = o.secret_id
+           JOIN repos r ON r.id = o.repo_id WHERE s.fingerprint = ? ORDER BY r.full_name, o.login`,
+        )
+        .all(fingerprint) as Row[];
+      return rows.map(toOwner);
+    },
+
+    async getEmailLogin(email) {
+      const r = c.q('SELECT login, checked_at FROM email_logins WHERE email = ?').get(email) as { login: string | null; checked_at: string } | undefined;
+      return r ? { login: r.login, checkedAt: r.checked_at } : undefined;
+    },
+
+    async setEmailLogin(email, login) {
+      c.q(
+        `INSERT INTO email_logins (email, login, checked_at) VALUES (?, ?, ?)
+         ON CONFLICT (email) DO UPDATE SET login = excluded.login, checked_at = excluded.checked_at`,
+      ).run(email, login, c.now());
+    },
+
+    async inventory() {
+      const rows = c
+        .q(
+          `SELECT s.*,
+             (SELECT json_group_array(DISTINCT r.full_name) FROM locations l JOIN repos r ON r.id = l.repo_id WHERE l.secret_id = s.id) AS repos,
+             (SELECT count(*) FROM locations l WHERE l.secret_id = s.id) AS n_locations,
+             (SELECT min(authored_at) FROM locations l WHERE l.secret_id = s.id) AS first_seen,
+             (SELECT max(authored_at) FROM locations l WHERE l.secret_id = s.id) AS last_seen,
+             (SELECT json_group_array(DISTINCT o.login) FROM owners o WHERE o.secret_id = s.id) AS owners,
+             (SELECT json_object('status', v.status, 'checkedAt', v.checked_at, 'reason', v.reason, 'identity', json(v.identity))
+                FROM verifications v WHERE v.secret_id = s.id ORDER BY v.checked_at DESC, v.id DESC LIMIT 1) AS last_verification
+           FROM secrets s ORDER BY last_seen DESC NULLS LAST, s.fingerprint`,
+        )
+        .all() as Row[];
+      return rows.map(toSummary);
+    },
+
+    async locations(fingerprint) {
+      const sql = `SELECT s.fingerprint, r.full_name AS repo, r.mirror_path, l.* FROM locations l
+        JOIN secrets s ON s.id = l.secret_id JOIN repos r ON r.id = l.repo_id
+        ${fingerprint ? 'WHERE s.fingerprint = ?' : ''} ORDER BY s.fingerprint, r.full_name, l.authored_at, l.commit_oid, l.path, l.line, l.col`;
+      const rows = (fingerprint ? c.q(sql).all(fingerprint) : c.q(sql).all()) as Row[];
+      return rows.map(toLocation);
+    },
+  };
+}
