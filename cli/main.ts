@@ -123,7 +123,7 @@ export function buildProgram(ctx: CommandContext, setExit: (code: number) => voi
   const list = (v: string, prev: string[] = []) => [...prev, ...v.split(',').map((s) => s.trim()).filter(Boolean)];
   program
     .command('org')
-    .description('scan every repository of a GitHub org into the SQLite store (incremental; resumes after a crash)')
+    .description('scan every repository of a GitHub org into the store (incremental; resumes after a crash)')
     .argument('<org>', 'GitHub organization')
     .option('--include-forks', 'also scan forks', false)
     .option('--include-archived', 'also scan archived repositories', false)
