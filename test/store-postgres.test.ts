@@ -112,6 +112,37 @@ describe('PostgreSQL store: schema and connection', () => {
     }
   });
 
+  it('a process that opens the database while another migrates it waits for the migration, not calling the schema behind', async () => {
+    const db = await pgTestDatabase('keyloop_midway');
+    const pool = new pg.Pool({ connectionString: db.url, max: 2 });
+    const holder = await pool.connect();
+    try {
+      const all = loadMigrations(defaultMigrationsDir('postgres'));
+      await migratePostgres(
+        pool,
+        all.slice(0, -1),
+      );
+      // Another process is in the middle of applying the last migration: it holds the migration lock.
+      await holder.query("SELECT pg_advisory_lock(hashtext('keyloop-migrate'))");
+      let settled = false;
+      const opening = openStore(db.url).then((s) => ((settled = true), s));
+      await new Promise((r) => setTimeout(r, 500));
+      expect(settled).toBe(false);
+      // It finishes (in its own session, under its lock) and lets go.
+      const last = all.at(-1)!;
+      await holder.query(last.sql);
+      await holder.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [last.version, last.name, new Date().toISOString()]);
+      await holder.query("SELECT pg_advisory_unlock(hashtext('keyloop-migrate'))");
+      const s = await opening;
+      expect(s.kind).toBe('postgres');
+      await s.close();
+    } finally {
+      holder.release();
+      await pool.end();
+      await db.drop();
+    }
+  });
+
   it('migrates once when several processes open a fresh database at the same time', async () => {
     const db = await pgTestDatabase('keyloop_race');
     try {

@@ -9,7 +9,7 @@ import { createPool, unavailable } from './connect.js';
 import { PgContext, type PostgresOptions } from './context.js';
 import { pgDeliveries } from './deliveries.js';
 import { pgIssues } from './issues.js';
-import { appliedVersions, migratePostgres, newerError } from './migrate.js';
+import { appliedVersions, migratePostgres, newerError, settledVersions } from './migrate.js';
 import { pgRepos } from './repos.js';
 import { pgRuns } from './runs.js';
 import { pgSecrets } from './secrets.js';
@@ -52,7 +52,9 @@ export async function openPostgresStore(url: string, opts: PostgresOptions & { m
     } else if (applied === null) {
       throw new ConfigError(`no keyloop schema in ${safe}: run \`keyloop db migrate --db <url>\` (or \`keyloop org\`) first`, '--db');
     } else {
-      const gap = schemaGap(applied, migrations);
+      let gap = schemaGap(applied, migrations);
+      // Behind, or another process is migrating right now: judge once no migration is in progress.
+      if (gap.missing.length) gap = schemaGap((await settledVersions(pool)) ?? new Set(), migrations);
       if (gap.newer !== null) throw newerError(gap.newer, gap.latest);
       if (gap.missing.length) throw behind(gap.missing);
     }

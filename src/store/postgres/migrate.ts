@@ -56,3 +56,21 @@ export async function migratePostgres(pool: pg.Pool, migrations: Migration[], op
     client.release();
   }
 }
+
+/**
+ * The versions applied once no migration is in progress (it waits for the migration lock): a process that opens
+ * the database while another one sets it up sees the finished schema, not half of it.
+ */
+export async function settledVersions(pool: pg.Pool): Promise<Set<number> | null> {
+  const client = await pool.connect();
+  const onError = () => {};
+  client.on('error', onError);
+  try {
+    await client.query('SELECT pg_advisory_lock(hashtext($1))', [LOCK]);
+    return await appliedVersions(client);
+  } finally {
+    client.off('error', onError);
+    // Destroyed, not returned: the session's advisory lock goes with it.
+    client.release(true);
+  }
+}
