@@ -1,7 +1,7 @@
 // The Store contract: every method of the port, written once against the interface and run against each adapter
 // (store-sqlite.test.ts, store-postgres.test.ts). An adapter passes when it behaves like this, keys included.
 import { randomBytes } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { fingerprint } from '../src/core/fingerprint.js';
 import type { Clock } from '../src/core/ports.js';
 import type { FindingInput, Store } from '../src/core/store.js';
@@ -221,6 +221,74 @@ export function storeContract(name: string, makeDb: () => Promise<ContractDb>): 
         const bad = finding(randomToken('ghp_', 36), { locations: [{ ...good.locations[0]!, line: 0 }] }); // violates line > 0
         await expect(s.recordRepoScan(null, 'acme/api', { findings: [good, bad], blobs: [[oid('f'), 'scanned']] })).rejects.toThrow();
         expect([await db.count(s, 'secrets'), await db.count(s, 'locations'), await db.count(s, 'scanned_blobs'), await db.count(s, 'events')]).toEqual([0, 0, 0, 0]);
+      });
+    });
+
+    describe('runs handed to workers', () => {
+      const opts = { issues: true, verify: false, rescan: false, refetch: false };
+      const job = (subject: string) => ({ kind: 'scan-repo' as const, subject, data: { runId: 0, repo: { fullName: subject } } });
+
+      it('starts a run for workers, continues the unfinished one, and keeps a local run of the same target out', async () => {
+        const { db, s } = await fresh();
+        const run = await s.beginQueuedRun('acme', opts);
+        expect(run.resumed).toBe(false);
+        expect(await s.runOptions(run.id)).toEqual(opts);
+        expect(await s.beginQueuedRun('acme', opts)).toEqual({ id: run.id, resumed: true });
+        await expect(s.beginRun('org', 'acme')).rejects.toThrow(/handed to workers and not finished/);
+        const local = await s.beginRun('org', 'other');
+        expect(await s.runOptions(local.id)).toBeNull();
+        await db.setRunPid(s, local.id, process.ppid); // held by a live process on this host (our parent)
+        await expect(s.beginQueuedRun('other', opts)).rejects.toThrow(/in progress/);
+      });
+
+      it('adds jobs once, starts and ends each once, and moves the run on when the last one ends (one caller wins)', async () => {
+        const { s, again } = await fresh();
+        const run = await s.beginQueuedRun('acme', opts);
+        expect((await s.addRunJobs(run.id, [job('acme/a'), job('acme/b')])).map((j) => j.subject)).toEqual(['acme/a', 'acme/b']);
+        expect(await s.addRunJobs(run.id, [job('acme/a'), job('acme/c')])).toEqual([job('acme/c')]);
+        const started = await s.startRunJob(run.id, 'scan-repo', 'acme/a', 'host:1');
+        expect(started).toMatchObject({ runId: run.id, kind: 'scan-repo', subject: 'acme/a', state: 'running', worker: 'host:1', attempts: 1, data: job('acme/a').data });
+        // The same job delivered again (its worker died): taken over, the try counted.
+        expect(await s.startRunJob(run.id, 'scan-repo', 'acme/a', 'host:2')).toMatchObject({ worker: 'host:2', attempts: 2 });
+        await s.recordRepoScan(run.id, 'acme/a', { findings: [finding(randomToken('ghp_', 36))], blobs: [] });
+        await s.finishRunJob(run.id, 'scan-repo', 'acme/a', { state: 'done', result: { findings: 1 } });
+        // Finished: a repeated delivery finds nothing to do, and a late finish changes nothing.
+        expect(await s.startRunJob(run.id, 'scan-repo', 'acme/a', 'host:3')).toBeNull();
+        await s.finishRunJob(run.id, 'scan-repo', 'acme/a', { state: 'failed', error: 'late' });
+        const decide = vi.fn(() => ({ finish: { status: 'completed' as const } }));
+        expect(await s.advanceRun(run.id, decide)).toBeNull(); // b and c still queued
+        expect(decide).not.toHaveBeenCalled();
+        await s.finishRunJob(run.id, 'scan-repo', 'acme/b', { state: 'failed', error: 'boom' });
+        await s.startRunJob(run.id, 'scan-repo', 'acme/c', 'host:1');
+        await s.finishRunJob(run.id, 'scan-repo', 'acme/c', { state: 'done' });
+        expect((await s.runJobs(run.id)).map((j) => [j.subject, j.state, j.attempts, j.result, j.error])).toEqual([
+          ['acme/a', 'done', 2, { findings: 1 }, null],
+          ['acme/b', 'failed', 0, null, 'boom'],
+          ['acme/c', 'done', 1, null, null],
+        ]);
+        // Two processes move it on at once: one adds the next jobs, the other finds them queued.
+        const next = (_r: unknown, jobs: { kind: string }[]) =>
+          jobs.some((j) => j.kind === 'issue-sync') ? { finish: { status: 'completed' as const } } : { add: [{ kind: 'issue-sync' as const, subject: 'acme/a', data: { runId: run.id, repo: 'acme/a' } }] };
+        const other = await again();
+        const both = await Promise.all([s.advanceRun(run.id, next), other.advanceRun(run.id, next)]);
+        expect(both.filter((x) => x !== null)).toHaveLength(1);
+        expect((await s.runJobs(run.id)).filter((j) => j.kind === 'issue-sync').map((j) => j.state)).toEqual(['queued']);
+        await s.finishRunJob(run.id, 'issue-sync', 'acme/a', { state: 'done' });
+        expect(await s.advanceRun(run.id, next)).toEqual({ finish: { status: 'completed' } });
+        expect(await s.getRun(run.id)).toMatchObject({ status: 'completed', findings: 1, reposDone: 1 });
+        expect(await s.advanceRun(run.id, next)).toBeNull(); // not running any more
+      });
+
+      it('lists jobs of running runs still queued after a while (to send again)', async () => {
+        let now = Date.parse('2025-01-01T00:00:00Z');
+        const clock = { now: () => new Date(now) };
+        const { s } = await fresh({ key: randomBytes(32), clock });
+        const run = await s.beginQueuedRun('acme', opts);
+        await s.addRunJobs(run.id, [job('acme/a'), job('acme/b')]);
+        await s.startRunJob(run.id, 'scan-repo', 'acme/b', 'host:1');
+        expect(await s.queuedRunJobs(60_000)).toEqual([]);
+        now += 120_000;
+        expect((await s.queuedRunJobs(60_000)).map((j) => [j.runId, j.subject, j.data])).toEqual([[run.id, 'acme/a', job('acme/a').data]]);
       });
     });
 

@@ -293,6 +293,71 @@ export interface InstallationReposChange {
   at: string;
 }
 
+// ---- runs handed to workers (keyloop org --enqueue) ----------------------------------------------------------
+
+export type RunJobKind = 'scan-repo' | 'verify' | 'issue-sync';
+export type RunJobState = 'queued' | 'running' | 'done' | 'failed';
+
+/** What an enqueued run asked for; the workers that finish its jobs act on it. */
+export interface QueuedRunOptions {
+  /** Sync GitHub issues once every repository is scanned (and verified). */
+  issues: boolean;
+  /** Re-verify the secrets each repository's scan found. */
+  verify: boolean;
+  rescan: boolean;
+  refetch: boolean;
+}
+
+export interface RunJobInput {
+  kind: RunJobKind;
+  /** owner/name, or a batch label for verify. */
+  subject: string;
+  /** The job's payload: names, ids, fingerprints; never a token or a secret. */
+  data: Record<string, unknown>;
+}
+
+export interface RunJobRow extends RunJobInput {
+  runId: number;
+  state: RunJobState;
+  /** host:pid of the worker holding it (or that held it last). */
+  worker: string | null;
+  attempts: number;
+  queuedAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  result: Record<string, unknown> | null;
+  error: string | null;
+}
+
+/** What comes after every job of a run has finished: more jobs, or the end of the run. */
+export type RunAdvance = { add: RunJobInput[] } | { finish: { status: 'completed' | 'failed'; error?: string } };
+
+/** The jobs of runs handed to workers. */
+export interface RunJobsStore {
+  /**
+   * Starts an org run for workers, or returns the unfinished one for the same target (so a rerun of the enqueue
+   * finishes it). Refused (ConfigError) while a local run of that target is held by a live process.
+   */
+  beginQueuedRun(target: string, options: QueuedRunOptions): Promise<{ id: number; resumed: boolean }>;
+  /** null: not a run handed to workers. */
+  runOptions(runId: number): Promise<QueuedRunOptions | null>;
+  /** Adds queued jobs to a running run; ones it has already are left as they are. Returns those added. */
+  addRunJobs(runId: number, jobs: RunJobInput[]): Promise<RunJobInput[]>;
+  /** Marks a job running for `worker`, counting the try; null when it finished already (a repeated delivery). */
+  startRunJob(runId: number, kind: RunJobKind, subject: string, worker: string): Promise<RunJobRow | null>;
+  /** Ends a job (done or failed) unless it has ended already. */
+  finishRunJob(runId: number, kind: RunJobKind, subject: string, end: { state: 'done' | 'failed'; result?: Record<string, unknown>; error?: string }): Promise<void>;
+  /** Ordered by kind, then subject. */
+  runJobs(runId: number): Promise<RunJobRow[]>;
+  /** Jobs of running runs still queued after `olderThanMs`: sent to the queue again in case their sender died first. */
+  queuedRunJobs(olderThanMs: number): Promise<RunJobRow[]>;
+  /**
+   * Once every job of a running run has finished, `decide` says what comes next and it is applied atomically:
+   * of several callers at once, one does it. null: the run is not running, or jobs are still out.
+   */
+  advanceRun(runId: number, decide: (run: RunRow, jobs: RunJobRow[]) => RunAdvance): Promise<RunAdvance | null>;
+}
+
 // ---- the port ---------------------------------------------------------------------------------------------
 
 /** Repositories as last seen, keyed by full name. */
@@ -392,6 +457,14 @@ export interface DeliveriesStore {
    * a retry), counting the attempt. Two callers never get the same row.
    */
   claimDelivery(now: Date): Promise<ClaimedDelivery | undefined>;
+  /**
+   * Claims one delivery by GUID (a job of the shared queue names it): queued, or running under a holder whose lease
+   * ran out. 'finished': it ended already (a repeated job); 'busy': another delivery of its repo runs now;
+   * undefined: no such delivery.
+   */
+  startDelivery(guid: string, now: Date): Promise<ClaimedDelivery | 'finished' | 'busy' | undefined>;
+  /** GUIDs of deliveries still queued that arrived before `before` (ISO), oldest first: sent to the shared queue again. */
+  queuedDeliveries(before: string, limit?: number): Promise<string[]>;
   completeDelivery(seq: number, at: string, result: unknown): Promise<void>;
   /** Back to queued until `atMs` (epoch ms) with the error of this attempt. */
   retryDelivery(seq: number, atMs: number, error: string): Promise<void>;
@@ -409,7 +482,7 @@ export interface DeliveriesStore {
 }
 
 /** Everything keyloop keeps. Open one with src/store/open.ts (`openStore(spec)`); close it when done. */
-export interface Store extends ReposStore, RunsStore, SecretsStore, IssuesStore, DeliveriesStore {
+export interface Store extends ReposStore, RunsStore, RunJobsStore, SecretsStore, IssuesStore, DeliveriesStore {
   readonly kind: 'sqlite' | 'postgres';
   /** Where it lives, safe to print (a file path, or a URL without its password). */
   readonly location: string;

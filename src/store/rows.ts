@@ -13,7 +13,11 @@ import type {
   OwnerRow,
   OwnerSource,
   RepoRow,
+  QueuedRunOptions,
   RepoScanInput,
+  RunJobKind,
+  RunJobRow,
+  RunJobState,
   RunKind,
   RunRepoRow,
   RunRow,
@@ -84,6 +88,45 @@ export function toRunRepo(r: Row): RunRepoRow {
     suppressedByRepoConfig: r.suppressed_by_repo_config as number,
     error: str(r.error),
   };
+}
+
+export function toRunJob(r: Row): RunJobRow {
+  return {
+    runId: r.run_id as number,
+    kind: r.kind as RunJobKind,
+    subject: r.subject as string,
+    data: json<Record<string, unknown>>(r.data, {}),
+    state: r.state as RunJobState,
+    worker: str(r.worker),
+    attempts: r.attempts as number,
+    queuedAt: r.queued_at as string,
+    startedAt: str(r.started_at),
+    finishedAt: str(r.finished_at),
+    result: json<Record<string, unknown> | null>(r.result, null),
+    error: str(r.error),
+  };
+}
+
+/** A run's options column, or null for a run not handed to workers. */
+export const toRunOptions = (v: unknown): QueuedRunOptions | null => json<QueuedRunOptions | null>(v, null);
+
+/** The last run of a (kind, target), as beginRun and beginQueuedRun read it. */
+export interface LastRun {
+  id: number;
+  status: RunStatus;
+  pid: number | null;
+  host: string | null;
+  options: unknown;
+}
+
+/** A run handed to workers and not finished: only they continue it. */
+export const queuedAndRunning = (last: LastRun) => last.status === 'running' && last.options !== null && last.options !== undefined;
+
+/** Refuses to start or resume a run while a live process here, or the workers, hold the last one. */
+export function refuseHeldRun(kind: string, target: string, last: LastRun | undefined, host: string): void {
+  if (!last) return;
+  if (queuedAndRunning(last)) throw new ConfigError(`run ${last.id} (${kind} ${target}) is handed to workers and not finished: see \`keyloop runs\``);
+  if (heldElsewhere(last, host)) throw new ConfigError(`another keyloop ${kind} run for ${target} is in progress (pid ${last.pid})`);
 }
 
 export function toSecret(r: Row): SecretRow {
@@ -193,6 +236,10 @@ export function toDelivery(r: Row): DeliveryRow {
     finishedAt: str(r.finished_at),
   };
 }
+
+/** startDelivery's answer when its UPDATE took no row: the delivery ended, another of its repo runs, or it does not exist. */
+export const startOutcome = (status: DeliveryStatus | undefined): 'finished' | 'busy' | undefined =>
+  status === undefined ? undefined : status === 'queued' ? 'busy' : status === 'running' ? 'busy' : 'finished';
 
 export const emptyDeliveryCounts = (): Record<DeliveryStatus, number> => ({ queued: 0, running: 0, done: 0, failed: 0, ignored: 0 });
 

@@ -68,6 +68,9 @@ export class PgContext {
         throw unavailable(this.url, err);
       }
       let broken = false;
+      // A checked-out client whose server goes away emits 'error'; unheard, that would end the process.
+      const onError = () => (broken = true);
+      client.on('error', onError);
       try {
         await client.query('BEGIN');
         const out = await fn(client);
@@ -79,6 +82,7 @@ export class PgContext {
         if (code && RETRYABLE.has(code) && attempt < 3) continue;
         throw isConnectionError(err) ? unavailable(this.url, err) : err;
       } finally {
+        client.off('error', onError);
         client.release(broken);
       }
     }

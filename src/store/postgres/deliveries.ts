@@ -1,7 +1,7 @@
 // PostgreSQL DeliveriesStore: the App's durable webhook queue, claimable by several processes at once (a claim
 // re-checks the row's status and a partial unique index keeps one running delivery per repo), and its repos.
 import type { ClaimedDelivery, DeliveriesStore, DeliveryStatus } from '../../core/store.js';
-import { emptyDeliveryCounts, toDelivery } from '../rows.js';
+import { emptyDeliveryCounts, startOutcome, toDelivery } from '../rows.js';
 import type { PgContext } from './context.js';
 import { upsertRepoOn } from './repos.js';
 
@@ -46,6 +46,26 @@ export function pgDeliveries(c: PgContext): DeliveriesStore {
         }
       }
       return undefined;
+    },
+
+    async startDelivery(guid, now) {
+      try {
+        const row = await c.one<ClaimedDelivery>(
+          `UPDATE app_deliveries SET status = 'running', attempts = attempts + 1, started_at = $2
+           WHERE guid = $1 AND status IN ('queued', 'running') RETURNING seq, guid, event, repo, job, attempts`,
+          [guid, now.toISOString()],
+        );
+        if (row) return row;
+      } catch (err) {
+        // app_deliveries_one_running: another delivery of this repo runs now.
+        if ((err as { code?: string }).code === '23505') return 'busy';
+        throw err;
+      }
+      return startOutcome((await c.one<{ status: DeliveryStatus }>('SELECT status FROM app_deliveries WHERE guid = $1', [guid]))?.status);
+    },
+
+    async queuedDeliveries(before, limit = 500) {
+      return (await c.q<{ guid: string }>(`SELECT guid FROM app_deliveries WHERE status = 'queued' AND received_at < $1 ORDER BY seq LIMIT $2`, [before, limit])).map((r) => r.guid);
     },
 
     async completeDelivery(seq, at, result) {

@@ -11,6 +11,7 @@ import { pgDeliveries } from './deliveries.js';
 import { pgIssues } from './issues.js';
 import { appliedVersions, migratePostgres, newerError, settledVersions } from './migrate.js';
 import { pgRepos } from './repos.js';
+import { pgRunJobs } from './run-jobs.js';
 import { pgRuns } from './runs.js';
 import { pgSecrets } from './secrets.js';
 
@@ -69,6 +70,7 @@ export async function openPostgresStore(url: string, opts: PostgresOptions & { m
     pool,
     ...pgRepos(c),
     ...pgRuns(c),
+    ...pgRunJobs(c),
     ...pgSecrets(c),
     ...pgIssues(c),
     ...pgDeliveries(c),

@@ -26,6 +26,9 @@ export function newerError(top: number, latest: number): ConfigError {
  */
 export async function migratePostgres(pool: pg.Pool, migrations: Migration[], opts: { freshOnly?: boolean } = {}): Promise<{ from: number; to: number; applied: string[] }> {
   const client = await pool.connect();
+  // A checked-out client whose server goes away emits 'error'; unheard, that would end the process.
+  const onError = () => {};
+  client.on('error', onError);
   try {
     await client.query('SELECT pg_advisory_lock(hashtext($1))', [LOCK]);
     try {
@@ -53,7 +56,8 @@ export async function migratePostgres(pool: pg.Pool, migrations: Migration[], op
       await client.query('SELECT pg_advisory_unlock(hashtext($1))', [LOCK]);
     }
   } finally {
-    client.release();
+    client.off('error', onError);
+    client.release(true);
   }
 }
 

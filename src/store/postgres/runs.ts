@@ -2,10 +2,9 @@
 // recording a repo's scan in one transaction with set-based inserts.
 import { hostname } from 'node:os';
 import type pg from 'pg';
-import { ConfigError } from '../../core/errors.js';
 import type { Confidence } from '../../core/model.js';
 import type { FindingInput, RepoConfigSuppression, RepoScanInput, RepoScanOutcome, RunHandle, RunsStore, RunStatus } from '../../core/store.js';
-import { detectedDetail, heldElsewhere, raisedConfidence, REPO_CONFIG_SUPPRESSIONS, runRepoValues, toRun, toRunRepo } from '../rows.js';
+import { detectedDetail, raisedConfidence, refuseHeldRun, type LastRun, REPO_CONFIG_SUPPRESSIONS, runRepoValues, toRun, toRunRepo } from '../rows.js';
 import type { PgContext } from './context.js';
 
 /** Array parameters per statement: large enough to be few round trips, small enough for any server. */
@@ -21,13 +20,13 @@ export function pgRuns(c: PgContext): RunsStore {
       return c.tx(async (db): Promise<RunHandle> => {
         // Two processes beginning the same (kind, target) at once: one waits, then sees the other's run.
         await db.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`keyloop-run:${kind}:${target}`]);
-        const last = await c.one<{ id: number; status: RunStatus; pid: number | null; host: string | null }>(
-          'SELECT id, status, pid, host FROM scan_runs WHERE kind = $1 AND target = $2 ORDER BY id DESC LIMIT 1',
+        const last = await c.one<LastRun>(
+          'SELECT id, status, pid, host, options FROM scan_runs WHERE kind = $1 AND target = $2 ORDER BY id DESC LIMIT 1',
           [kind, target],
           db,
         );
+        refuseHeldRun(kind, target, last, hostname());
         if (last && (last.status === 'running' || last.status === 'interrupted')) {
-          if (heldElsewhere(last, hostname())) throw new ConfigError(`another keyloop ${kind} run for ${target} is in progress (pid ${last.pid})`);
           await c.q("UPDATE scan_runs SET status = 'running', pid = $1, host = $2, resumes = resumes + 1, finished_at = NULL WHERE id = $3", [process.pid, hostname(), last.id], db);
           const done = await c.q<{ full_name: string }>(
             `SELECT r.full_name FROM run_repos rr JOIN repos r ON r.id = rr.repo_id WHERE rr.run_id = $1 AND rr.status = 'done'`,
@@ -50,21 +49,7 @@ export function pgRuns(c: PgContext): RunsStore {
     },
 
     async finishRun(runId, status, error) {
-      await c.tx(async (db) => {
-        await c.q(
-          `UPDATE scan_runs SET status = $1, finished_at = $2, error = $3,
-             repos_done = s.done, repos_failed = s.failed, blobs_scanned = s.bs, blobs_skipped = s.bk, bytes_scanned = s.by,
-             findings = s.f, new_secrets = (SELECT count(*) FROM events WHERE run_id = $4 AND kind = 'detected' AND detail ->> 'first' = '1'),
-             suppressed_by_repo_config = s.rc
-           FROM (SELECT count(*) FILTER (WHERE status = 'done') AS done, count(*) FILTER (WHERE status = 'failed') AS failed,
-                   coalesce(sum(blobs_scanned), 0) AS bs, coalesce(sum(blobs_skipped), 0) AS bk,
-                   coalesce(sum(bytes_scanned), 0) AS by, coalesce(sum(findings), 0) AS f,
-                   coalesce(sum(suppressed_by_repo_config), 0) AS rc FROM run_repos WHERE run_id = $4) s
-           WHERE id = $4`,
-          [status, c.now(), error ?? null, runId],
-          db,
-        );
-      });
+      await c.tx(async (db) => closeRun(c, db, runId, status, error));
       return (await getRun(runId))!;
     },
 
@@ -208,6 +193,23 @@ async function addRunRepo(c: PgContext, db: pg.PoolClient, runId: number, repoId
        findings = run_repos.findings + excluded.findings,
        suppressed_by_repo_config = run_repos.suppressed_by_repo_config + excluded.suppressed_by_repo_config, error = NULL`,
     runRepoValues(runId, repoId, now, input, blobsScanned, blobsSkipped),
+    db,
+  );
+}
+
+/** Sets a run's end and its counters, the sums over its per-repo rows (so a resumed run counts every part). */
+export async function closeRun(c: PgContext, db: pg.PoolClient, runId: number, status: Exclude<RunStatus, 'running'>, error?: string): Promise<void> {
+  await c.q(
+    `UPDATE scan_runs SET status = $1, finished_at = $2, error = $3,
+       repos_done = s.done, repos_failed = s.failed, blobs_scanned = s.bs, blobs_skipped = s.bk, bytes_scanned = s.by,
+       findings = s.f, new_secrets = (SELECT count(*) FROM events WHERE run_id = $4 AND kind = 'detected' AND detail ->> 'first' = '1'),
+       suppressed_by_repo_config = s.rc
+     FROM (SELECT count(*) FILTER (WHERE status = 'done') AS done, count(*) FILTER (WHERE status = 'failed') AS failed,
+             coalesce(sum(blobs_scanned), 0) AS bs, coalesce(sum(blobs_skipped), 0) AS bk,
+             coalesce(sum(bytes_scanned), 0) AS by, coalesce(sum(findings), 0) AS f,
+             coalesce(sum(suppressed_by_repo_config), 0) AS rc FROM run_repos WHERE run_id = $4) s
+     WHERE id = $4`,
+    [status, c.now(), error ?? null, runId],
     db,
   );
 }

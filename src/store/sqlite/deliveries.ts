@@ -1,6 +1,6 @@
 // SQLite DeliveriesStore: the App's durable webhook queue (claimed by one statement) and its installed repos.
 import type { ClaimedDelivery, DeliveriesStore, DeliveryStatus } from '../../core/store.js';
-import { emptyDeliveryCounts, json, toDelivery, type Row } from '../rows.js';
+import { emptyDeliveryCounts, json, startOutcome, toDelivery, type Row } from '../rows.js';
 import type { SqliteContext } from './context.js';
 import { upsertRepoSync } from './repos.js';
 
@@ -43,6 +43,24 @@ export function sqliteDeliveries(c: SqliteContext): DeliveriesStore {
         job = row.job; // unparsable JSON: the queue's validation reports it
       }
       return { seq: row.seq, guid: row.guid, event: row.event, repo: row.repo, job, attempts: row.attempts } as ClaimedDelivery;
+    },
+
+    async startDelivery(guid, now) {
+      const row = c
+        .q(
+          `UPDATE app_deliveries SET status = 'running', attempts = attempts + 1, started_at = ?
+           WHERE guid = ? AND status IN ('queued', 'running')
+             AND (repo IS NULL OR NOT EXISTS (
+               SELECT 1 FROM app_deliveries r WHERE r.status = 'running' AND r.repo = app_deliveries.repo AND r.guid <> app_deliveries.guid))
+           RETURNING seq, guid, event, repo, job, attempts`,
+        )
+        .get(now.toISOString(), guid) as Row | undefined;
+      if (row) return { seq: row.seq, guid: row.guid, event: row.event, repo: row.repo, job: json<unknown>(row.job, null), attempts: row.attempts } as ClaimedDelivery;
+      return startOutcome(c.q('SELECT status FROM app_deliveries WHERE guid = ?').pluck().get(guid) as DeliveryStatus | undefined);
+    },
+
+    async queuedDeliveries(before, limit = 500) {
+      return c.q(`SELECT guid FROM app_deliveries WHERE status = 'queued' AND received_at < ? ORDER BY seq LIMIT ?`).pluck().all(before, limit) as string[];
     },
 
     async completeDelivery(seq, at, result) {

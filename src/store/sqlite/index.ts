@@ -11,6 +11,7 @@ import { sqliteDeliveries } from './deliveries.js';
 import { sqliteIssues } from './issues.js';
 import { migrate } from './migrate.js';
 import { sqliteRepos } from './repos.js';
+import { sqliteRunJobs } from './run-jobs.js';
 import { sqliteRuns } from './runs.js';
 import { sqliteSecrets } from './secrets.js';
 
@@ -66,6 +67,7 @@ export function openSqliteStore(path: string, opts: SqliteOptions = {}): SqliteS
     schema,
     ...sqliteRepos(c),
     ...sqliteRuns(c),
+    ...sqliteRunJobs(c),
     ...sqliteSecrets(c),
     ...sqliteIssues(c),
     ...sqliteDeliveries(c),

@@ -1,9 +1,8 @@
 // SQLite RunsStore: runs (begin/resume/finish), per-repo outcomes, scanned blobs, and recording a repo's scan.
 import { hostname } from 'node:os';
-import { ConfigError } from '../../core/errors.js';
 import type { Confidence } from '../../core/model.js';
 import type { RepoConfigSuppression, RepoScanOutcome, RunHandle, RunsStore, RunStatus } from '../../core/store.js';
-import { detectedDetail, heldElsewhere, raisedConfidence, REPO_CONFIG_SUPPRESSIONS, runRepoValues, toRun, toRunRepo, type Row } from '../rows.js';
+import { detectedDetail, raisedConfidence, refuseHeldRun, type LastRun, REPO_CONFIG_SUPPRESSIONS, runRepoValues, toRun, toRunRepo, type Row } from '../rows.js';
 import type { SqliteContext } from './context.js';
 
 export function sqliteRuns(c: SqliteContext): RunsStore {
@@ -14,11 +13,11 @@ export function sqliteRuns(c: SqliteContext): RunsStore {
   return {
     async beginRun(kind, target) {
       return c.tx((): RunHandle => {
-        const last = c.q('SELECT id, status, pid, host FROM scan_runs WHERE kind = ? AND target = ? ORDER BY id DESC LIMIT 1').get(kind, target) as
-          | { id: number; status: RunStatus; pid: number | null; host: string | null }
+        const last = c.q('SELECT id, status, pid, host, options FROM scan_runs WHERE kind = ? AND target = ? ORDER BY id DESC LIMIT 1').get(kind, target) as
+          | LastRun
           | undefined;
+        refuseHeldRun(kind, target, last, hostname());
         if (last && (last.status === 'running' || last.status === 'interrupted')) {
-          if (heldElsewhere(last, hostname())) throw new ConfigError(`another keyloop ${kind} run for ${target} is in progress (pid ${last.pid})`);
           c.q("UPDATE scan_runs SET status = 'running', pid = ?, host = ?, resumes = resumes + 1, finished_at = NULL WHERE id = ?").run(process.pid, hostname(), last.id);
           const done = c
             .q(`SELECT r.full_name FROM run_repos rr JOIN repos r ON r.id = rr.repo_id WHERE rr.run_id = ? AND rr.status = 'done'`)
@@ -38,21 +37,7 @@ export function sqliteRuns(c: SqliteContext): RunsStore {
     },
 
     async finishRun(runId, status, error) {
-      c.tx(() => {
-        const s = c
-          .q(
-            `SELECT count(*) FILTER (WHERE status = 'done') AS done, count(*) FILTER (WHERE status = 'failed') AS failed,
-               coalesce(sum(blobs_scanned), 0) AS bs, coalesce(sum(blobs_skipped), 0) AS bk,
-               coalesce(sum(bytes_scanned), 0) AS by, coalesce(sum(findings), 0) AS f,
-               coalesce(sum(suppressed_by_repo_config), 0) AS rc FROM run_repos WHERE run_id = ?`,
-          )
-          .get(runId) as { done: number; failed: number; bs: number; bk: number; by: number; f: number; rc: number };
-        const newSecrets = c.q("SELECT count(*) FROM events WHERE run_id = ? AND kind = 'detected' AND detail ->> 'first' = 1").pluck().get(runId) as number;
-        c.q(
-          `UPDATE scan_runs SET status = ?, finished_at = ?, error = ?, repos_done = ?, repos_failed = ?, blobs_scanned = ?,
-             blobs_skipped = ?, bytes_scanned = ?, findings = ?, new_secrets = ?, suppressed_by_repo_config = ? WHERE id = ?`,
-        ).run(status, c.now(), error ?? null, s.done, s.failed, s.bs, s.bk, s.by, s.f, newSecrets, s.rc, runId);
-      });
+      c.tx(() => closeRun(c, runId, status, error));
       return (await getRun(runId))!;
     },
 
@@ -176,4 +161,21 @@ export function sqliteRuns(c: SqliteContext): RunsStore {
       });
     },
   };
+}
+
+/** Sets a run's end and its counters, the sums over its per-repo rows (so a resumed run counts every part); inside a transaction. */
+export function closeRun(c: SqliteContext, runId: number, status: Exclude<RunStatus, 'running'>, error?: string): void {
+  const s = c
+    .q(
+      `SELECT count(*) FILTER (WHERE status = 'done') AS done, count(*) FILTER (WHERE status = 'failed') AS failed,
+         coalesce(sum(blobs_scanned), 0) AS bs, coalesce(sum(blobs_skipped), 0) AS bk,
+         coalesce(sum(bytes_scanned), 0) AS by, coalesce(sum(findings), 0) AS f,
+         coalesce(sum(suppressed_by_repo_config), 0) AS rc FROM run_repos WHERE run_id = ?`,
+    )
+    .get(runId) as { done: number; failed: number; bs: number; bk: number; by: number; f: number; rc: number };
+  const newSecrets = c.q("SELECT count(*) FROM events WHERE run_id = ? AND kind = 'detected' AND detail ->> 'first' = 1").pluck().get(runId) as number;
+  c.q(
+    `UPDATE scan_runs SET status = ?, finished_at = ?, error = ?, repos_done = ?, repos_failed = ?, blobs_scanned = ?,
+       blobs_skipped = ?, bytes_scanned = ?, findings = ?, new_secrets = ?, suppressed_by_repo_config = ? WHERE id = ?`,
+  ).run(status, c.now(), error ?? null, s.done, s.failed, s.bs, s.bk, s.by, s.f, newSecrets, s.rc, runId);
 }
