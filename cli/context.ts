@@ -11,3 +11,12 @@ export interface CommandContext {
 export function processContext(signal?: AbortSignal): CommandContext {
   return { cwd: process.cwd(), env: process.env, stdout: process.stdout, stderr: process.stderr, signal };
 }
+
+/** Resolves once `signal` aborts (SIGINT/SIGTERM); never without one (the process runs until it is killed). */
+export function untilAborted(signal: AbortSignal | undefined): Promise<void> {
+  return new Promise<void>((done) => {
+    if (!signal) return;
+    if (signal.aborted) return done();
+    signal.addEventListener('abort', () => done(), { once: true });
+  });
+}

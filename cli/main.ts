@@ -18,6 +18,8 @@ import type { IssuesCommandOptions } from './commands/issues.js';
 import type { OrgCommandOptions } from './commands/org.js';
 import type { ReceiveCommandOptions } from './commands/receive.js';
 import type { ReportCommandOptions } from './commands/report.js';
+import type { RunsCommandOptions } from './commands/runs.js';
+import type { WorkerCommandOptions } from './commands/worker.js';
 import type { ScanCommandOptions } from './commands/scan.js';
 import type { SecretsCommandOptions } from './commands/secrets.js';
 import type { TriageCommandOptions } from './commands/triage.js';
@@ -55,6 +57,7 @@ Exit codes:
      missing) or was over --max-blob-size, so a secret may be in it; each one is named on stderr
 JSON output (--format json) is one object: {"version":1,"status":"complete"|"incomplete","incomplete":[…],"findings":[…]}.
 `;
+const logFormatOption = () => new Option('--log-format <format>', 'stderr log lines: text, or json (one pino object per line)').choices(['text', 'json']).default('text');
 /** --db, said once: a SQLite file or a PostgreSQL URL (default $KEYLOOP_DATABASE_URL, else keyloop.db). */
 const dbOption = () => new Option('--db <path|url>', 'store: a SQLite file, or postgres://user:pass@host:5432/db (default: $KEYLOOP_DATABASE_URL or keyloop.db)');
 
@@ -148,10 +151,16 @@ export function buildProgram(ctx: CommandContext, setExit: (code: number) => voi
     .option('--dry-run', 'with --issues: print what the issue loop would do, change nothing', false)
     .option('--allow-insecure-issuers', 'accept plain http issuer URLs on loopback hosts (test fakes); never anything else', false)
     .option('--no-progress', 'never print the progress line')
+    .option('--enqueue', 'hand the run to `keyloop worker` processes (PostgreSQL --db): one scan-repo job per repository; prints the run id', false)
+    .option('--wait', 'with --enqueue: wait for the run to end and print the same summary (and exit code) as a local run', false)
+    .option('--verify', 'with --enqueue: re-verify what each repository\'s scan found, as jobs, before the issue sync', false)
+    .addOption(logFormatOption())
     .action(async (org: string, opts: Omit<OrgCommandOptions, 'org'>) => {
       const { orgCommand } = await import('./commands/org.js');
       const { orgIssueLoop } = await import('../src/loop/org-hook.js');
-      const afterScan = await orgIssueLoop(opts, ctx);
+      // org's --verify asks for verify jobs (with --enqueue); the issue loop re-verifies either way.
+      const { verify: _verifyJobs, ...loopFlags } = opts;
+      const afterScan = await orgIssueLoop(loopFlags, ctx);
       setExit(await orgCommand({ ...opts, org }, ctx, { afterScan }));
     });
   program
@@ -174,6 +183,48 @@ export function buildProgram(ctx: CommandContext, setExit: (code: number) => voi
       const { whereCommand } = await import('./commands/where.js');
       setExit(await whereCommand({ ...opts, fingerprint }, ctx));
     });
+
+  program
+    .command('runs')
+    .description('each run: repositories queued/running/done/failed, findings, start/end, which worker holds what, failed jobs and why')
+    .addOption(dbOption())
+    .addOption(new Option('--format <format>', 'output format').choices(['table', 'json']).default('table'))
+    .option('--limit <n>', 'newest runs shown', int, 20)
+    .action(async (opts: RunsCommandOptions) => {
+      const { runsCommand } = await import('./commands/runs.js');
+      setExit(await runsCommand(opts, ctx));
+    });
+
+  // ---- section:scale (workers on a shared PostgreSQL queue) ----
+  program
+    .command('worker')
+    .description('take jobs from the shared queue (org runs from `org --enqueue`, App pushes) until SIGINT/SIGTERM, then drain; needs a PostgreSQL --db')
+    .addOption(dbOption())
+    .option('--concurrency <n>', 'jobs processed at once', int, 2)
+    .option('--cache-dir <dir>', "this worker's own mirror cache (default: $XDG_CACHE_HOME/keyloop or ~/.cache/keyloop)")
+    .option('--queues <names>', 'only these queues, comma-separated: scan-repo, verify, issue-sync, push (default: every one this worker can take)', list)
+    .option('--github-url <url>', 'GitHub API base URL (default: $GITHUB_API_URL or https://api.github.com; GHES: https://HOST/api/v3)')
+    .option('--token <token>', 'GitHub token for fetching and issues (default: $GITHUB_TOKEN); App credentials (APP_ID, PRIVATE_KEY) add the push queue')
+    .option('--key-file <file>', 'store encryption key file (default: ~/.config/keyloop/store.key; $KEYLOOP_KEY wins)')
+    .option('--config <file>', 'operator configuration file (default: $KEYLOOP_CONFIG, else ~/.config/keyloop/config.yaml)')
+    .option('--detectors <dir>', 'load detectors from DIR instead of the built-in catalog')
+    .option('--no-repo-config', "ignore each repository's own .keyloop.yaml")
+    .option('--max-blob-size <size>', 'skip blobs larger than this', size, 50 * 1024 ** 2)
+    .addOption(new Option('--git-backend <backend>', 'git implementation').choices(['auto', 'native', 'isomorphic']).default('auto'))
+    .option('--no-verify', 'take no verify jobs')
+    .option('--no-issues', 'take no issue-sync jobs')
+    .option('--allow-insecure-issuers', 'accept plain http issuer URLs on loopback hosts (test fakes); never anything else', false)
+    .option('--lease <seconds>', 'a job this worker stops renewing (it was killed) goes to another worker after this long', int, 60)
+    .option('--shutdown-grace <seconds>', 'on SIGTERM, how long held jobs may finish before they are given back', int, 30)
+    .option('--metrics-port <n>', 'serve /healthz and /metrics (Prometheus) on this port', int)
+    .option('--metrics-host <host>', 'address for /healthz and /metrics (0.0.0.0 in a container)', '127.0.0.1')
+    .addOption(logFormatOption())
+    .addOption(new Option('--log-level <level>', 'stderr log level').choices(['debug', 'info', 'warn', 'error']).default('info'))
+    .action(async (opts: WorkerCommandOptions) => {
+      const { workerCommand } = await import('./commands/worker.js');
+      setExit(await workerCommand(opts, ctx));
+    });
+  // ---- end section:scale ----
 
   const db = program.command('db').description('the store: create or upgrade its schema');
   db.command('migrate')
@@ -200,7 +251,8 @@ export function buildProgram(ctx: CommandContext, setExit: (code: number) => voi
       .option('--no-issues', 'do not run the issue loop (check runs only)')
       .option('--no-check-runs', 'do not create the keyloop check run on pushed commits')
       .option('--scan-new-repos', 'queue a full-history scan of repositories the App is newly installed on', false)
-      .addOption(new Option('--log-level <level>', 'stderr log level').choices(['debug', 'info', 'warn', 'error']).default('info'));
+      .addOption(new Option('--log-level <level>', 'stderr log level').choices(['debug', 'info', 'warn', 'error']).default('info'))
+      .addOption(logFormatOption());
   appShared(
     program
       .command('app')
@@ -209,7 +261,10 @@ export function buildProgram(ctx: CommandContext, setExit: (code: number) => voi
       .option('--host <host>', 'address to bind', '0.0.0.0')
       .option('--concurrency <n>', 'deliveries processed at once (one per repository at a time)', int, 2)
       .option('--max-body <size>', 'largest webhook body accepted (413 above)', size, 25 * 1024 ** 2)
-      .option('--shutdown-grace <seconds>', 'on SIGTERM, how long work in flight may finish before it is requeued', int, 20),
+      .option('--shutdown-grace <seconds>', 'on SIGTERM, how long work in flight may finish before it is requeued', int, 20)
+      .option('--lease <seconds>', 'PostgreSQL --db: a delivery a replica stopped renewing (it died) goes to another replica after this long', int, 60)
+      .option('--metrics-port <n>', 'serve /healthz and /metrics (Prometheus) on this port, apart from the webhook port', int)
+      .option('--metrics-host <host>', 'address for /healthz and /metrics', '127.0.0.1'),
   ).action(async (opts: AppCommandOptions) => {
     const { appCommand } = await import('./commands/app.js');
     setExit(await appCommand(opts, ctx));

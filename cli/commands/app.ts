@@ -1,7 +1,7 @@
 // `keyloop app`: the GitHub App server. Webhooks in (signed, queued durably), push scans + check runs + issues out.
 // Runs until SIGINT/SIGTERM, then finishes or requeues the work in flight. Exit 0 after a clean shutdown.
 import { resolve } from 'node:path';
-import type { CommandContext } from '../context.js';
+import { untilAborted, type CommandContext } from '../context.js';
 import { ConfigError } from '../../src/core/errors.js';
 import { appCredentialsFromEnv } from '../../src/adapters/github/app.js';
 import { resolveGitHubUrl } from '../../src/adapters/github/client.js';
@@ -9,7 +9,7 @@ import { loadOperatorConfig, unusedCwdConfigHint } from '../../src/config/load.j
 import { issuerOverrides } from '../../src/config/normalize.js';
 import { defaultCacheDir } from '../../src/sources/mirror.js';
 import { startApp, type AppRuntimeOptions } from '../../src/app/runtime.js';
-import { createLogger, type Level } from '../../src/util/logger.js';
+import { createLogger, type Level, type LogFormat } from '../../src/util/logger.js';
 import { SecretRegistry } from '../../src/util/redact.js';
 import { dbSpecOf } from './store.js';
 
@@ -36,6 +36,11 @@ export interface AppCommandOptions {
   /** Seconds to let work in flight finish on shutdown before it is requeued. */
   shutdownGrace: number;
   logLevel?: Level;
+  logFormat?: LogFormat;
+  /** PostgreSQL store: seconds a dead replica's delivery stays leased before another replica takes it. */
+  lease?: number;
+  metricsPort?: number;
+  metricsHost?: string;
 }
 
 /** The part of the runtime options both `app` and `receive` derive from flags, env and the operator config. */
@@ -56,12 +61,13 @@ export function runtimeOptions(
     | 'checkRuns'
     | 'scanNewRepos'
     | 'logLevel'
+    | 'logFormat'
   >,
   ctx: CommandContext,
   registry: SecretRegistry,
 ): Omit<AppRuntimeOptions, 'app' | 'token'> {
   const config = loadOperatorConfig({ explicit: opts.config, cwd: ctx.cwd, env: ctx.env });
-  const logger = createLogger({ registry, level: opts.logLevel ?? 'info', write: (l) => ctx.stderr.write(l + '\n') });
+  const logger = createLogger({ registry, level: opts.logLevel ?? 'info', format: opts.logFormat ?? 'text', base: { name: 'keyloop-app' }, write: (l) => ctx.stderr.write(l + '\n') });
   const hint = unusedCwdConfigHint(ctx.cwd, config);
   if (hint) logger.warn(hint);
   const githubUrl = resolveGitHubUrl(opts.githubUrl, ctx.env);
@@ -102,18 +108,18 @@ export async function appCommand(opts: AppCommandOptions, ctx: CommandContext): 
     host: opts.host,
     maxBody: opts.maxBody,
     concurrency: opts.concurrency,
+    ...(opts.lease ? { leaseSeconds: opts.lease } : {}),
+    ...(opts.metricsPort !== undefined ? { metrics: { port: opts.metricsPort, host: opts.metricsHost ?? '127.0.0.1' } } : {}),
   });
   const log = base.logger;
   const pending = await app.queue.counts();
   log.info(
     `keyloop app ${app.url} (App ${creds.appId}, GitHub ${base.githubUrl}); webhook path /api/github/webhooks` +
-      (pending.queued ? `; ${pending.queued} queued delivery(ies) resumed` : ''),
+      (app.store.kind === 'postgres' ? `; deliveries shared with the other replicas on ${app.store.location}` : '') +
+      (pending.queued ? `; ${pending.queued} queued delivery(ies) resumed` : '') +
+      (app.metricsUrl ? `; /metrics and /healthz at ${app.metricsUrl}` : ''),
   );
-  await new Promise<void>((done) => {
-    if (!ctx.signal) return; // no signal: run until the process is killed
-    if (ctx.signal.aborted) return done();
-    ctx.signal.addEventListener('abort', () => done(), { once: true });
-  });
+  await untilAborted(ctx.signal);
   log.info('keyloop app: shutting down (finishing work in flight)');
   const r = await app.shutdown(opts.shutdownGrace * 1000);
   const left = r.requeued ? `; ${r.requeued} requeued for the next start` : '';

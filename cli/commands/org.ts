@@ -4,7 +4,7 @@
 import { escapeControls } from '../../src/util/terminal-safe.js';
 import { resolve } from 'node:path';
 import type { CommandContext } from '../context.js';
-import { ConfigError } from '../../src/core/errors.js';
+import { ConfigError, StoreUnavailableError } from '../../src/core/errors.js';
 import { createGitHubClient, GitHubRepoHost, resolveGitHubUrl, resolveToken } from '../../src/adapters/github/index.js';
 import { globMatcher } from '../../src/config/glob.js';
 import { loadOperatorConfig, unusedCwdConfigHint } from '../../src/config/load.js';
@@ -14,10 +14,14 @@ import { defaultDetectorsDir, loadCatalog } from '../../src/detection/load.js';
 import { suppressedFingerprints } from '../../src/loop/triage.js';
 import { scanOrg, type AfterScanContext, type OrgScanSummary } from '../../src/sources/github-org.js';
 import { defaultCacheDir } from '../../src/sources/mirror.js';
-import { createLogger } from '../../src/util/logger.js';
+import { enqueueOrgRun, type EnqueueResult } from '../../src/scale/org-run.js';
+import { queuedRunSummary } from '../../src/scale/run-status.js';
+import { openPgBossQueue } from '../../src/queue/pg-boss.js';
+import type { Store } from '../../src/core/store.js';
+import { createLogger, type Logger, type LogFormat } from '../../src/util/logger.js';
 import { SecretRegistry } from '../../src/util/redact.js';
 import { renderTable } from './secrets.js';
-import { openCommandStore } from './store.js';
+import { dbSpecOf, openCommandStore } from './store.js';
 
 export interface OrgCommandOptions {
   org: string;
@@ -41,6 +45,14 @@ export interface OrgCommandOptions {
   progress: boolean;
   refetch: boolean;
   rescan: boolean;
+  /** Hand the run to `keyloop worker` processes (PostgreSQL store): one scan-repo job per repository. */
+  enqueue?: boolean;
+  /** With --enqueue: block until the run ends, then print the same summary as a local run. */
+  wait?: boolean;
+  /** With --enqueue: re-verify what each repository's scan found (verify jobs). */
+  verify?: boolean;
+  dryRun?: boolean;
+  logFormat?: LogFormat;
 }
 
 /** What later features plug in without touching argument parsing (verification + issues at the end of the run). */
@@ -53,12 +65,14 @@ export interface OrgCommandDeps {
 export async function orgCommand(opts: OrgCommandOptions, ctx: CommandContext, deps: OrgCommandDeps = {}): Promise<number> {
   if (!/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/.test(opts.org)) throw new ConfigError(`not a GitHub organization name: "${opts.org}"`, 'ORG');
   if (!Number.isInteger(opts.concurrency) || opts.concurrency < 1) throw new ConfigError('must be at least 1', '--concurrency');
+  if (!opts.enqueue && (opts.wait || opts.verify)) throw new ConfigError(`${opts.wait ? '--wait' : '--verify'} goes with --enqueue`, opts.wait ? '--wait' : '--verify');
   const registry = new SecretRegistry();
   const token = resolveToken(opts.token, ctx.env);
   if (token) registry.add(token);
-  const logger = createLogger({ registry, write: (l) => ctx.stderr.write(l + '\n') });
+  const logger = createLogger({ registry, format: opts.logFormat ?? 'text', write: (l) => ctx.stderr.write(l + '\n') });
   const baseUrl = resolveGitHubUrl(opts.githubUrl, ctx.env);
   if (!token) logger.warn('no token (--token / GITHUB_TOKEN): only public repositories, and a low API rate limit');
+  if (opts.enqueue) return enqueueCommand(opts, ctx, { token, baseUrl, logger, issues: !!deps.afterScan, client: deps.client });
 
   const config = loadOperatorConfig({ explicit: opts.config, cwd: ctx.cwd, env: ctx.env });
   const hint = unusedCwdConfigHint(ctx.cwd, config);
@@ -84,7 +98,7 @@ export async function orgCommand(opts: OrgCommandOptions, ctx: CommandContext, d
       store,
       engine,
       cacheDir: opts.cacheDir ? resolve(ctx.cwd, opts.cacheDir) : defaultCacheDir(ctx.env),
-      filter: { includeForks: opts.includeForks, includeArchived: opts.includeArchived, include: opts.repos, exclude: opts.exclude },
+      filter: filterOf(opts),
       concurrency: opts.concurrency,
       maxBlobSize: opts.maxBlobSize,
       refetch: opts.refetch,
@@ -110,6 +124,70 @@ export async function orgCommand(opts: OrgCommandOptions, ctx: CommandContext, d
   if (summary.status === 'interrupted') return 130;
   return summary.failed > 0 || summary.status === 'failed' ? 1 : 0;
 }
+
+/** --enqueue: list the org, queue one job per repository for the workers, and (with --wait) print the run's end. */
+async function enqueueCommand(
+  opts: OrgCommandOptions,
+  ctx: CommandContext,
+  o: { token?: string; baseUrl: string; logger: Logger; issues: boolean; client?: OrgCommandDeps['client'] },
+): Promise<number> {
+  if (opts.dryRun) throw new ConfigError('--dry-run runs the issue loop here: not with --enqueue', '--dry-run');
+  const started = Date.now();
+  const host = new GitHubRepoHost(createGitHubClient({ baseUrl: o.baseUrl, token: o.token, logger: o.logger, ...o.client }), { token: o.token });
+  const store = await openCommandStore(opts, ctx, {});
+  try {
+    if (store.kind !== 'postgres') throw new ConfigError('--enqueue needs a PostgreSQL store (postgres://…): the job queue lives there', '--db');
+    const queue = await openPgBossQueue(dbSpecOf(opts, ctx), { supervise: false, maxConnections: 2, logger: o.logger });
+    let r: EnqueueResult;
+    try {
+      r = await enqueueOrgRun({ store, queue, host, logger: o.logger }, opts.org, filterOf(opts), {
+        issues: o.issues,
+        verify: !!opts.verify,
+        rescan: opts.rescan,
+        refetch: opts.refetch,
+      });
+    } finally {
+      await queue.close();
+    }
+    if (!opts.wait) {
+      ctx.stdout.write(
+        opts.format === 'json'
+          ? JSON.stringify({ runId: r.runId, org: opts.org, status: 'queued', resumed: r.resumed, repos: r.repos }, null, 2) + '\n'
+          : `run ${r.runId} queued for workers: ${r.repos} repositories${r.resumed ? ' (the unfinished run was continued)' : ''}; see \`keyloop runs\`\n`,
+      );
+      return 0;
+    }
+    o.logger.info(`run ${r.runId}: ${r.repos} repositories queued for workers; waiting for it to end`);
+    if (!(await runEnded(store, r.runId, o.logger, ctx.signal))) {
+      o.logger.info(`stopped waiting; run ${r.runId} goes on in the workers (\`keyloop runs\`)`);
+      return 130;
+    }
+    const summary = await queuedRunSummary(store, r.runId, r.resumed, Date.now() - started);
+    ctx.stdout.write(opts.format === 'json' ? JSON.stringify(summaryJson(summary), null, 2) + '\n' : summaryTable(summary));
+    return summary.failed > 0 || summary.status === 'failed' ? 1 : 0;
+  } finally {
+    await store.close();
+  }
+}
+
+/** Polls the run until it is no longer running (true) or the signal aborts (false); a database restart is waited out. */
+async function runEnded(store: Store, runId: number, log: Logger, signal?: AbortSignal): Promise<boolean> {
+  let down = false;
+  for (;;) {
+    if (signal?.aborted) return false;
+    try {
+      if ((await store.getRun(runId))?.status !== 'running') return true;
+      down = false;
+    } catch (err) {
+      if (!(err instanceof StoreUnavailableError)) throw err;
+      if (!down) log.warn(`${err.message}; still waiting`);
+      down = true;
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+const filterOf = (opts: OrgCommandOptions) => ({ includeForks: opts.includeForks, includeArchived: opts.includeArchived, include: opts.repos, exclude: opts.exclude });
 
 function summaryJson(s: OrgScanSummary) {
   return { runId: s.runId, org: s.org, status: s.status, resumed: s.resumed, elapsedMs: s.elapsedMs, run: s.run, repos: s.repos };

@@ -48,12 +48,40 @@ export interface QueueOptions {
   scrub?: (text: string) => string;
 }
 
+/** What the server, the runtime and `receive` use: this in-process queue, or the shared one (shared-queue.ts). */
+export interface DeliveryQueueLike {
+  /** Durably records a delivery. 'duplicate': this GUID was seen before (GitHub redelivery) and is not run again. */
+  enqueue(d: DeliveryInput): Promise<'queued' | 'ignored' | 'duplicate'>;
+  start(): Promise<void>;
+  /** Stops taking work; work in flight gets `graceMs` to finish, then goes back to the queue (its try not counted). */
+  stop(graceMs?: number): Promise<{ finished: number; requeued: number }>;
+  counts(): Promise<Record<DeliveryStatus, number>>;
+  get(guid: string): Promise<DeliveryRow | undefined>;
+  /** Resolves when nothing is queued-and-due or running (tests, `receive`). */
+  drained(): Promise<void>;
+}
+
+/** Records a delivery in the store, keyed by its GUID; a job only for what is to be run. */
+export async function recordDelivery(store: DeliveriesStore, d: DeliveryInput, clock: Clock): Promise<'queued' | 'ignored' | 'duplicate'> {
+  const inserted = await store.insertDelivery({
+    guid: d.guid,
+    event: d.event,
+    action: d.action,
+    installationId: d.installationId,
+    repo: d.job?.kind === 'push' || d.job?.kind === 'full-scan' ? d.job.repo.fullName : d.repo,
+    job: d.job,
+    receivedAt: clock.now().toISOString(),
+  });
+  if (!inserted) return 'duplicate';
+  return d.job ? 'queued' : 'ignored';
+}
+
 export function defaultBackoff(failures: number): number {
   const base = Math.min(2000 * 4 ** Math.max(0, failures - 1), 10 * 60_000);
   return Math.round(base * (0.8 + Math.random() * 0.4));
 }
 
-export class DeliveryQueue {
+export class DeliveryQueue implements DeliveryQueueLike {
   private readonly store: DeliveriesStore;
   private readonly pq: PQueue;
   private readonly concurrency: number;
@@ -83,21 +111,11 @@ export class DeliveryQueue {
     setMaxListeners(0, this.abort.signal);
   }
 
-  /** Durably records a delivery. 'duplicate': this GUID was seen before (GitHub redelivery) and is not run again. */
   async enqueue(d: DeliveryInput): Promise<'queued' | 'ignored' | 'duplicate'> {
     if (this.stopping) throw new ConfigError('queue is shutting down');
-    const inserted = await this.store.insertDelivery({
-      guid: d.guid,
-      event: d.event,
-      action: d.action,
-      installationId: d.installationId,
-      repo: d.job?.kind === 'push' || d.job?.kind === 'full-scan' ? d.job.repo.fullName : d.repo,
-      job: d.job,
-      receivedAt: this.clock.now().toISOString(),
-    });
-    if (!inserted) return 'duplicate';
-    if (d.job) this.pump();
-    return d.job ? 'queued' : 'ignored';
+    const outcome = await recordDelivery(this.store, d, this.clock);
+    if (outcome === 'queued') this.pump();
+    return outcome;
   }
 
   /**

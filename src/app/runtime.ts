@@ -20,7 +20,11 @@ import type { Logger } from '../util/logger.js';
 import type { SecretRegistry } from '../util/redact.js';
 import { GitMirrors } from './git-mirror.js';
 import { createHandler, type AppDeps, type FindingsLoop, type GitHubAccess } from './handlers.js';
-import { DeliveryQueue, PermanentError } from './queue.js';
+import type { JobQueue } from '../core/jobs.js';
+import { openPgBossQueue } from '../queue/pg-boss.js';
+import { createMetrics, observabilityRoutes, serveObservability, type Metrics } from '../scale/metrics.js';
+import { DeliveryQueue, PermanentError, type DeliveryHandler, type DeliveryQueueLike } from './queue.js';
+import { SharedDeliveryQueue } from './shared-queue.js';
 import { closeServer, createAppServer, listen } from './server.js';
 
 export interface AppRuntimeOptions {
@@ -58,11 +62,19 @@ export interface AppRuntimeOptions {
   loopConfig?: LoopConfig;
   /** Store key file (default: KEYLOOP_KEY or ~/.config/keyloop/store.key). */
   keyFile?: string;
+  /** PostgreSQL store: how long a replica that stopped renewing (it died) holds a delivery (default 60 s). */
+  leaseSeconds?: number;
+  /** Wait between empty polls of the shared queue (PostgreSQL store; default 1000 ms). */
+  pollMs?: number;
+  /** Serve /healthz and /metrics on their own port. */
+  metrics?: { port: number; host: string };
 }
 
 export interface AppRuntime {
   store: Store;
-  queue: DeliveryQueue;
+  /** In-process (SQLite), or the push queue shared with other replicas and workers (PostgreSQL). */
+  queue: DeliveryQueueLike;
+  metrics: Metrics;
   deps: AppDeps;
   githubApp: GitHubApp | null;
   close(graceMs?: number): Promise<{ finished: number; requeued: number }>;
@@ -157,23 +169,17 @@ export async function createAppRuntime(opts: AppRuntimeOptions): Promise<AppRunt
       checkRuns: opts.checkRuns ?? true,
       scanNewRepos: opts.scanNewRepos ?? false,
     };
-    const queue = new DeliveryQueue({
-      store,
-      handler: createHandler(deps),
-      concurrency: opts.concurrency ?? 2,
-      maxAttempts: opts.maxAttempts ?? 5,
-      ...(opts.backoff ? { backoff: opts.backoff } : {}),
-      logger: opts.logger,
-      scrub: (t) => opts.registry.scrub(t),
-    });
+    const { queue, jobs, metrics } = await deliveryQueue(opts, store, createHandler(deps));
     deps.enqueue = (d) => queue.enqueue(d);
     return {
       store,
       queue,
+      metrics,
       deps,
       githubApp,
       async close(graceMs = 20_000) {
         const r = await queue.stop(graceMs);
+        await jobs?.close();
         await store.close();
         return r;
       },
@@ -184,9 +190,31 @@ export async function createAppRuntime(opts: AppRuntimeOptions): Promise<AppRunt
   }
 }
 
+/** SQLite: the in-process queue over the deliveries table. PostgreSQL: the push queue every replica shares. */
+async function deliveryQueue(opts: AppRuntimeOptions, store: Store, handler: DeliveryHandler): Promise<{ queue: DeliveryQueueLike; jobs?: JobQueue; metrics: Metrics }> {
+  const common = { store, handler, concurrency: opts.concurrency ?? 2, logger: opts.logger, scrub: (t: string) => opts.registry.scrub(t) };
+  if (store.kind !== 'postgres') {
+    const queue = new DeliveryQueue({ ...common, maxAttempts: opts.maxAttempts ?? 5, ...(opts.backoff ? { backoff: opts.backoff } : {}) });
+    return { queue, metrics: createMetrics('app') };
+  }
+  const jobs = await openPgBossQueue(opts.db, {
+    leaseSeconds: opts.leaseSeconds ?? 60,
+    maxAttempts: opts.maxAttempts ?? 5,
+    retryDelaySeconds: 2,
+    maxConnections: common.concurrency + 3,
+    logger: opts.logger,
+    scrub: common.scrub,
+  });
+  const metrics = createMetrics('app', jobs);
+  const queue = new SharedDeliveryQueue({ ...common, jobs, ...(opts.pollMs ? { pollMs: opts.pollMs } : {}), onOutcome: (n, o, s) => metrics.jobOutcome(n, o, s) });
+  return { queue, jobs, metrics };
+}
+
 export interface RunningApp extends AppRuntime {
   server: Server;
   url: string;
+  /** Where /healthz and /metrics are served (with `metrics`). */
+  metricsUrl?: string;
   /** Stop accepting webhooks, finish or requeue work in flight, close the database. */
   shutdown(graceMs?: number): Promise<{ finished: number; requeued: number }>;
 }
@@ -195,11 +223,24 @@ export async function startApp(
   opts: AppRuntimeOptions & { secret: string; port: number; host: string; maxBody?: number },
 ): Promise<RunningApp> {
   const rt = await createAppRuntime(opts);
-  const server = createAppServer({ secret: opts.secret, queue: rt.queue, logger: opts.logger, ...(opts.maxBody ? { maxBody: opts.maxBody } : {}) });
+  const server = createAppServer({
+    secret: opts.secret,
+    queue: rt.queue,
+    logger: opts.logger,
+    onDelivery: (o) => rt.metrics.delivery(o),
+    ...(opts.maxBody ? { maxBody: opts.maxBody } : {}),
+  });
   let url: string;
+  let observability: Server | undefined;
+  let metricsUrl: string | undefined;
   try {
     url = await listen(server, opts.port, opts.host);
+    if (opts.metrics) {
+      const routes = observabilityRoutes(rt.metrics, async () => ({ ok: true, store: rt.store.kind, deliveries: await rt.queue.counts() }));
+      ({ url: metricsUrl, server: observability } = await serveObservability(routes, opts.metrics.port, opts.metrics.host));
+    }
   } catch (err) {
+    await closeServer(server).catch(() => {});
     await rt.close(0);
     throw err;
   }
@@ -209,9 +250,11 @@ export async function startApp(
     ...rt,
     server,
     url,
+    ...(metricsUrl ? { metricsUrl } : {}),
     shutdown(graceMs) {
       stopping ??= (async () => {
         await closeServer(server);
+        observability?.close();
         return rt.close(graceMs);
       })();
       return stopping;

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { ConfigError } from '../core/errors.js';
 import { silentLogger, type Logger } from '../util/logger.js';
 import { normalizeEvent } from './events.js';
-import type { DeliveryQueue } from './queue.js';
+import type { DeliveryQueueLike } from './queue.js';
 
 export const WEBHOOK_PATH = '/api/github/webhooks';
 export const DEFAULT_MAX_BODY = 25 * 1024 * 1024;
@@ -17,7 +17,7 @@ export const DEFAULT_MAX_PENDING_BYTES = 64 * 1024 * 1024;
 
 export interface AppServerOptions {
   secret: string;
-  queue: DeliveryQueue;
+  queue: DeliveryQueueLike;
   logger?: Logger;
   /** Bytes; a larger Content-Length gets 413 without being read, a larger chunked body 413 once it passes this. */
   maxBody?: number;
@@ -30,6 +30,8 @@ export interface AppServerOptions {
   requestTimeoutMs?: number;
   /** Milliseconds a refused upload is still drained so the client can read the answer, then the socket closes. */
   drainMs?: number;
+  /** What became of each signed delivery (metrics). */
+  onDelivery?: (outcome: 'queued' | 'ignored' | 'duplicate') => void;
 }
 
 function reply(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -172,6 +174,7 @@ export function createAppServer(opts: AppServerOptions): Server {
       return reply(res, 400, { error: (e as Error).message });
     }
     const outcome = await opts.queue.enqueue({ guid, event, ...normalized });
+    opts.onDelivery?.(outcome);
     log.info(`app: ${tag} ${outcome}`);
     reply(res, outcome === 'queued' ? 202 : 200, { ok: true, delivery: guid, status: outcome });
   }

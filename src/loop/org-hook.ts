@@ -40,7 +40,7 @@ export interface IssueLoopSetup {
   print?: (line: string) => void;
 }
 
-export async function runLoopOnStore(store: Store, setup: IssueLoopSetup, extra: { runId?: number; verifiedSince?: string; repos?: string[] } = {}): Promise<LoopResult> {
+export async function runLoopOnStore(store: Store, setup: IssueLoopSetup, extra: { runId?: number; verifiedSince?: string; repos?: string[]; claimant?: string } = {}): Promise<LoopResult> {
   const loopConfig = setup.config.loop;
   const clock = setup.clock ?? systemClock;
   const octokit = createGitHubClient({ baseUrl: setup.githubUrl, token: setup.token, logger: setup.logger, ...setup.client });
@@ -87,55 +87,75 @@ export function issueLoopAfterScan(setup: IssueLoopSetup & { startedAt?: string 
   };
 }
 
+/** The flags and environment an issue loop is built from (`keyloop org`, `keyloop worker`). */
+export interface IssueLoopFlags {
+  config?: string;
+  detectors?: string;
+  githubUrl?: string;
+  token?: string;
+  dryRun?: boolean;
+  verify?: boolean;
+  issues?: boolean;
+  allowInsecureIssuers?: boolean;
+}
+
+type FlagContext = { cwd: string; env: Record<string, string | undefined>; stdout: { write(s: string): unknown }; stderr: { write(s: string): unknown } };
+
 /**
- * The afterScan hook as the `keyloop org` command builds it from its own flags (config file, detectors,
- * GitHub URL/token, --dry-run): `orgCommand(opts, ctx, { afterScan: await orgIssueLoop(opts, ctx) })`.
+ * The issue loop as a command builds it from its own flags (config file, detectors, GitHub URL/token, --dry-run),
+ * and whether it is on: once the config has an `issues:` section (where issues go, who is assigned) and
+ * `issues.enabled` is not false; --issues / --dry-run turn it on without one, --no-issues turns it off.
  */
-export async function orgIssueLoop(
-  opts: {
-    config?: string;
-    detectors?: string;
-    githubUrl?: string;
-    token?: string;
-    dryRun?: boolean;
-    verify?: boolean;
-    issues?: boolean;
-    allowInsecureIssuers?: boolean;
-  },
-  ctx: { cwd: string; env: Record<string, string | undefined>; stdout: { write(s: string): unknown }; stderr: { write(s: string): unknown } },
-  knobs: { client?: IssueLoopSetup['client']; clock?: Clock } = {},
-): Promise<((ctx: AfterScanContext) => Promise<void>) | undefined> {
+export async function issueLoopFromFlags(
+  opts: IssueLoopFlags,
+  ctx: FlagContext,
+  knobs: { client?: IssueLoopSetup['client']; clock?: Clock; logger?: Logger; registry?: SecretRegistry } = {},
+): Promise<{ enabled: boolean; setup: IssueLoopSetup & { startedAt: string } }> {
   const { loadOperatorConfig } = await import('../config/load.js');
   const { defaultDetectorsDir, loadCatalog } = await import('../detection/load.js');
   const { resolveGitHubUrl, resolveToken } = await import('../adapters/github/client.js');
   const { createLogger } = await import('../util/logger.js');
   const { SecretRegistry } = await import('../util/redact.js');
   const config = loadOperatorConfig({ explicit: opts.config, cwd: ctx.cwd, env: ctx.env });
-  // The loop runs after every org run once the config has an `issues:` section (where issues go, who is
-  // assigned) and `issues.enabled` is not false; --issues / --dry-run turn it on without one, --no-issues turns it off.
-  const enabled = opts.issues ?? (opts.dryRun || (config.issuesSection && config.loop.issues.enabled));
-  if (!enabled) return undefined;
+  const enabled = opts.issues ?? (!!opts.dryRun || (config.issuesSection && config.loop.issues.enabled));
   const issuerUrls = issuerOverrides(config, { flag: opts.githubUrl, env: ctx.env });
   // Refused before the crawl, not after it.
-  if (opts.verify !== false) checkIssuerOverrides(issuerUrls, !!opts.allowInsecureIssuers);
-  const registry = new SecretRegistry();
+  if (enabled && opts.verify !== false) checkIssuerOverrides(issuerUrls, !!opts.allowInsecureIssuers);
+  // One registry with the caller's logger: a secret the loop reveals is scrubbed from every line the process writes.
+  const registry = knobs.registry ?? new SecretRegistry();
   const token = resolveToken(opts.token, ctx.env);
   if (token) registry.add(token);
   const clock = knobs.clock ?? systemClock;
-  return issueLoopAfterScan({
-    config,
-    catalog: loadCatalog(opts.detectors ? resolve(ctx.cwd, opts.detectors) : defaultDetectorsDir()),
-    githubUrl: resolveGitHubUrl(opts.githubUrl, ctx.env),
-    issuerUrls,
-    allowInsecureIssuers: !!opts.allowInsecureIssuers,
-    ...(token ? { token } : {}),
-    registry,
-    logger: createLogger({ registry, write: (l) => ctx.stderr.write(l + '\n') }),
-    dryRun: opts.dryRun ?? false,
-    verify: opts.verify ?? true,
-    clock,
-    startedAt: clock.now().toISOString(),
-    print: (l) => ctx.stdout.write(`would ${escapeControls(l)}\n`),
-    ...(knobs.client ? { client: knobs.client } : {}),
-  });
+  return {
+    enabled,
+    setup: {
+      config,
+      catalog: loadCatalog(opts.detectors ? resolve(ctx.cwd, opts.detectors) : defaultDetectorsDir()),
+      githubUrl: resolveGitHubUrl(opts.githubUrl, ctx.env),
+      issuerUrls,
+      allowInsecureIssuers: !!opts.allowInsecureIssuers,
+      ...(token ? { token } : {}),
+      registry,
+      logger: knobs.logger ?? createLogger({ registry, write: (l) => ctx.stderr.write(l + '\n') }),
+      dryRun: opts.dryRun ?? false,
+      verify: opts.verify ?? true,
+      clock,
+      startedAt: clock.now().toISOString(),
+      print: (l) => ctx.stdout.write(`would ${escapeControls(l)}\n`),
+      ...(knobs.client ? { client: knobs.client } : {}),
+    },
+  };
+}
+
+/**
+ * The afterScan hook as the `keyloop org` command builds it from its own flags:
+ * `orgCommand(opts, ctx, { afterScan: await orgIssueLoop(opts, ctx) })`; undefined when the loop is off.
+ */
+export async function orgIssueLoop(
+  opts: IssueLoopFlags,
+  ctx: FlagContext,
+  knobs: { client?: IssueLoopSetup['client']; clock?: Clock } = {},
+): Promise<((ctx: AfterScanContext) => Promise<void>) | undefined> {
+  const { enabled, setup } = await issueLoopFromFlags(opts, ctx, knobs);
+  return enabled ? issueLoopAfterScan(setup) : undefined;
 }

@@ -1,5 +1,6 @@
 // The issue loop, run at the end of every `keyloop org` run (and by the App): re-verify open secrets, rebuild
 // what GitHub knows (issues found by marker), attribute owners, plan, then execute the plan and log every action.
+import { hostname } from 'node:os';
 import type { Verification } from '../core/model.js';
 import type { Clock, TrackedIssue } from '../core/ports.js';
 import { HostError } from '../core/errors.js';
@@ -37,7 +38,15 @@ export interface LoopDeps {
   runId?: number;
   /** Only these leaking repos (owner/name); default every repo with findings. */
   repos?: string[];
+  /**
+   * Who claims the issues this run opens (default host:pid). A job's retries use the same name, so a retry may
+   * finish what its killed predecessor claimed; another job racing on the same (secret, repo) leaves it alone.
+   */
+  claimant?: string;
 }
+
+/** A claim whose holder has not recorded its issue after this long is taken over (the holder died meanwhile). */
+export const ISSUE_CLAIM_STALE_MS = 10 * 60_000;
 
 export interface ExecutedAction {
   action: Action;
@@ -55,6 +64,49 @@ export interface LoopResult {
 }
 
 const TOKEN_REVOCABLE = /^(ghp_|gho_|ghu_|ghr_|github_pat_)/;
+
+/**
+ * Checks each secret with its issuer unless it was checked at or after `since`, and stores the result (or hands
+ * it to `record`, for a dry run). Plaintext is registered with the redactor before anything can print it. A secret
+ * that cannot be revealed or whose check throws gets a warning, not a failure.
+ */
+export async function reverifySecrets(
+  store: Store,
+  secrets: Pick<SecretRow, 'fingerprint' | 'detector'>[],
+  deps: { reverify: Reverify; registry: SecretRegistry; since: string },
+  record?: (fingerprint: string, v: Verification) => void,
+): Promise<{ reverified: number; warnings: string[] }> {
+  const warnings: string[] = [];
+  let reverified = 0;
+  await Promise.all(
+    secrets.map(async ({ fingerprint: fp, detector }) => {
+      const last = await store.latestVerification(fp);
+      if (last && last.checkedAt >= deps.since) return;
+      let plain: { secret: string; parts: Record<string, string> };
+      try {
+        plain = await store.revealSecret(fp);
+      } catch (err) {
+        warnings.push(`cannot re-verify ${fp.slice(0, 12)}: ${(err as Error).message}`);
+        return;
+      }
+      deps.registry.add(plain.secret);
+      for (const v of Object.values(plain.parts)) deps.registry.add(v);
+      let v: Verification | null;
+      try {
+        v = await deps.reverify({ fingerprint: fp, detector, secret: plain.secret, parts: plain.parts });
+      } catch (err) {
+        // A verifier bug must not stop the loop: this secret simply gets no check this run.
+        warnings.push(`re-verifying ${fp.slice(0, 12)} failed: ${deps.registry.scrub((err as Error).message)}`);
+        return;
+      }
+      if (!v) return;
+      if (record) record(fp, v);
+      else await store.addVerification(fp, v);
+      reverified++;
+    }),
+  );
+  return { reverified, warnings };
+}
 
 export async function runIssueLoop(deps: LoopDeps): Promise<LoopResult> {
   const { store, clock } = deps;
@@ -99,35 +151,14 @@ export async function runIssueLoop(deps: LoopDeps): Promise<LoopResult> {
   let reverified = 0;
   if (deps.reverify) {
     const fps = [...new Set([...byPair.values()].filter((p) => p.secret.status === 'open' || p.secret.status === 'revoked').map((p) => p.secret.fingerprint))];
-    const since = deps.verifiedSince ?? clock.now().toISOString();
-    await Promise.all(
-      fps.map(async (fp) => {
-        const last = await store.latestVerification(fp);
-        if (last && last.checkedAt >= since) return;
-        const s = secretByFp.get(fp)!;
-        let plain: { secret: string; parts: Record<string, string> };
-        try {
-          plain = await store.revealSecret(fp);
-        } catch (err) {
-          warnings.push(`cannot re-verify ${fp.slice(0, 12)}: ${(err as Error).message}`);
-          return;
-        }
-        deps.registry.add(plain.secret);
-        for (const v of Object.values(plain.parts)) deps.registry.add(v);
-        let v: Verification | null;
-        try {
-          v = await deps.reverify!({ fingerprint: fp, detector: s.detector, secret: plain.secret, parts: plain.parts });
-        } catch (err) {
-          // A verifier bug must not stop the loop: this secret simply gets no check this run.
-          warnings.push(`re-verifying ${fp.slice(0, 12)} failed: ${deps.registry.scrub((err as Error).message)}`);
-          return;
-        }
-        if (!v) return;
-        if (!deps.dryRun) await store.addVerification(fp, v);
-        else verificationsOverlay.set(fp, v);
-        reverified++;
-      }),
+    const r = await reverifySecrets(
+      store,
+      fps.map((fp) => secretByFp.get(fp)!),
+      { reverify: deps.reverify, registry: deps.registry, since: deps.verifiedSince ?? clock.now().toISOString() },
+      deps.dryRun ? (fp, v) => void verificationsOverlay.set(fp, v) : undefined,
     );
+    reverified = r.reverified;
+    warnings.push(...r.warnings);
   }
 
   // 2. What GitHub knows: every keyloop issue in every repo an issue could live in, matched by marker.
@@ -332,6 +363,11 @@ async function execute(a: Action, deps: LoopDeps, sources: Map<string, string> |
 
   switch (a.kind) {
     case 'open': {
+      // One issue per (secret, leaking repo) even when workers race on it: the claim decides who opens it, the
+      // others leave it (the next run finds it by its marker). ensureIssue looks for the marker before it creates,
+      // which covers a claim taken over from a holder that died after creating the issue.
+      const claim = await store.claimIssue(a.fingerprint, a.subjectRepo, deps.claimant ?? `${hostname()}:${process.pid}`, { staleMs: ISSUE_CLAIM_STALE_MS });
+      if (!claim.won) return `left to ${claim.claimant}, opening it since ${claim.claimedAt}`;
       const tried = new Set<string>();
       let assignees = [...a.assignees];
       const rejected: string[] = [];

@@ -171,10 +171,34 @@ export async function scanOrg(opts: OrgScanOptions): Promise<OrgScanSummary> {
   };
 }
 
-async function scanOneRepo(
+/** What scanning one repository of a run needs (an org run in this process, or a `scan-repo` job in a worker). */
+export type RepoScanOptions = Pick<
+  OrgScanOptions,
+  | 'host'
+  | 'store'
+  | 'engine'
+  | 'cacheDir'
+  | 'maxBlobSize'
+  | 'refetch'
+  | 'rescan'
+  | 'fingerprintKey'
+  | 'gitBackend'
+  | 'excludePath'
+  | 'suppression'
+  | 'suppressFingerprints'
+  | 'repoConfig'
+  | 'registry'
+  | 'signal'
+>;
+
+/**
+ * Mirrors and scans one repository of run `runId` and records it (one transaction), or records why it failed.
+ * null: interrupted (nothing recorded; the repo is scanned again). Throws what is not the repo's fault.
+ */
+export async function scanOneRepo(
   repo: HostedRepo,
   runId: number,
-  opts: OrgScanOptions,
+  opts: RepoScanOptions,
   matcher: Matcher,
   fingerprints: Set<string>,
   log: Logger,

@@ -17,7 +17,8 @@ export interface AppCredentials {
 }
 
 /** Reads APP_ID, PRIVATE_KEY (PEM, `\n` escapes allowed) or PRIVATE_KEY_PATH, and WEBHOOK_SECRET. */
-export function appCredentialsFromEnv(env: Record<string, string | undefined>, cwd = process.cwd()): AppCredentials {
+/** `webhook: false`: a process that takes push jobs but receives no webhook (a worker) needs no WEBHOOK_SECRET. */
+export function appCredentialsFromEnv(env: Record<string, string | undefined>, cwd = process.cwd(), opts: { webhook?: boolean } = {}): AppCredentials {
   const appId = Number(env.APP_ID);
   if (!env.APP_ID || !Number.isInteger(appId) || appId <= 0) throw new ConfigError('set APP_ID to the GitHub App id (a positive integer)', 'APP_ID');
   let pem = env.PRIVATE_KEY;
@@ -37,7 +38,7 @@ export function appCredentialsFromEnv(env: Record<string, string | undefined>, c
     throw new ConfigError('is not a PEM private key', env.PRIVATE_KEY ? 'PRIVATE_KEY' : 'PRIVATE_KEY_PATH');
   }
   const webhookSecret = env.WEBHOOK_SECRET ?? '';
-  if (!webhookSecret) throw new ConfigError('set WEBHOOK_SECRET to the secret configured on the App webhook', 'WEBHOOK_SECRET');
+  if (!webhookSecret && opts.webhook !== false) throw new ConfigError('set WEBHOOK_SECRET to the secret configured on the App webhook', 'WEBHOOK_SECRET');
   return { appId, privateKey: pem, webhookSecret };
 }
 
