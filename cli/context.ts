@@ -2,8 +2,9 @@
 export interface CommandContext {
   cwd: string;
   env: Record<string, string | undefined>;
+  /** `columns`: the terminal's width when the stream is a TTY (tables and progress bars fit it). */
   stdout: { write(chunk: string): unknown; isTTY?: boolean; columns?: number };
-  stderr: { write(chunk: string): unknown; isTTY?: boolean };
+  stderr: { write(chunk: string): unknown; isTTY?: boolean; columns?: number };
   /** Aborted on SIGINT/SIGTERM (long-running commands: app, org). */
   signal?: AbortSignal;
 }

@@ -150,7 +150,7 @@ export function buildProgram(ctx: CommandContext, setExit: (code: number) => voi
     .option('--no-issues', 'do not run the issue loop after the scan')
     .option('--dry-run', 'with --issues: print what the issue loop would do, change nothing', false)
     .option('--allow-insecure-issuers', 'accept plain http issuer URLs on loopback hosts (test fakes); never anything else', false)
-    .option('--no-progress', 'never print the progress line')
+    .option('--no-progress', 'no progress on stderr (by default a bar on a TTY: repos done/total, bytes, ETA, current repo; else a line each 10% of repos and every 15 s)')
     .option('--enqueue', 'hand the run to `keyloop worker` processes (PostgreSQL --db): one scan-repo job per repository; prints the run id', false)
     .option('--wait', 'with --enqueue: wait for the run to end and print the same summary (and exit code) as a local run', false)
     .option('--verify', 'with --enqueue: re-verify what each repository\'s scan found, as jobs, before the issue sync', false)

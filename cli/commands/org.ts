@@ -1,7 +1,6 @@
 // `keyloop org ORG`: crawl every repository of a GitHub org into the store. All work happens in src/sources/github-org.ts.
 // Exit codes: 0 every repo scanned; 1 at least one repo failed (or the after-scan hook failed); 2 bad
 // arguments/config or the org could not be listed; 130 interrupted (SIGINT/SIGTERM; rerun to resume).
-import { escapeControls } from '../../src/util/terminal-safe.js';
 import { resolve } from 'node:path';
 import type { CommandContext } from '../context.js';
 import { ConfigError, StoreUnavailableError } from '../../src/core/errors.js';
@@ -18,6 +17,7 @@ import { enqueueOrgRun, type EnqueueResult } from '../../src/scale/org-run.js';
 import { queuedRunSummary } from '../../src/scale/run-status.js';
 import { openPgBossQueue } from '../../src/queue/pg-boss.js';
 import type { Store } from '../../src/core/store.js';
+import { createOrgProgress } from '../../src/notify/org-progress.js';
 import { createLogger, type Logger, type LogFormat } from '../../src/util/logger.js';
 import { SecretRegistry } from '../../src/util/redact.js';
 import { renderTable } from './secrets.js';
@@ -60,6 +60,8 @@ export interface OrgCommandDeps {
   afterScan?: (ctx: AfterScanContext) => Promise<void>;
   /** Test knobs for the GitHub client (shorter rate-limit waits). */
   client?: { retryAfterBaseValue?: number; throttle?: boolean };
+  /** How often the plain (not a TTY) progress prints a line at least (default 15 s). */
+  progressIntervalMs?: number;
 }
 
 export async function orgCommand(opts: OrgCommandOptions, ctx: CommandContext, deps: OrgCommandDeps = {}): Promise<number> {
@@ -69,7 +71,9 @@ export async function orgCommand(opts: OrgCommandOptions, ctx: CommandContext, d
   const registry = new SecretRegistry();
   const token = resolveToken(opts.token, ctx.env);
   if (token) registry.add(token);
-  const logger = createLogger({ registry, format: opts.logFormat ?? 'text', write: (l) => ctx.stderr.write(l + '\n') });
+  // a bar on a TTY, plain periodic lines otherwise; log lines go through it so the bar is not torn (JSON logs: none)
+  const progress = opts.progress && opts.logFormat !== 'json' && !opts.enqueue ? createOrgProgress({ org: opts.org, stream: ctx.stderr, intervalMs: deps.progressIntervalMs }) : undefined;
+  const logger = createLogger({ registry, format: opts.logFormat ?? 'text', write: (l) => (progress ? progress.log(l) : ctx.stderr.write(l + '\n')) });
   const baseUrl = resolveGitHubUrl(opts.githubUrl, ctx.env);
   if (!token) logger.warn('no token (--token / GITHUB_TOKEN): only public repositories, and a low API rate limit');
   if (opts.enqueue) return enqueueCommand(opts, ctx, { token, baseUrl, logger, issues: !!deps.afterScan, client: deps.client });
@@ -85,10 +89,8 @@ export async function orgCommand(opts: OrgCommandOptions, ctx: CommandContext, d
   const octokit = createGitHubClient({ baseUrl, token, logger, ...deps.client });
   const host = new GitHubRepoHost(octokit, { token });
   const store = await openCommandStore(opts, ctx, { key: 'create' });
-  const showProgress = opts.progress && !!ctx.stderr.isTTY;
   // Secrets triaged as false positives are not recorded again (triage feeds later scans).
   let triaged: Set<string>;
-  let done = 0;
   let summary: OrgScanSummary;
   try {
     triaged = await suppressedFingerprints(store);
@@ -112,11 +114,11 @@ export async function orgCommand(opts: OrgCommandOptions, ctx: CommandContext, d
       registry,
       logger,
       signal: ctx.signal,
-      onRepo: showProgress ? (o) => ctx.stderr.write(`\r\x1b[K[${++done}] ${escapeControls(o.repo)} ${o.status}`) : undefined,
+      progress,
       afterScan: deps.afterScan,
     });
   } finally {
-    if (showProgress) ctx.stderr.write('\r\x1b[K');
+    progress?.stop();
     await store.close();
   }
 

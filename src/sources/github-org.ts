@@ -32,6 +32,17 @@ export interface RepoOutcome {
   error?: string;
 }
 
+/** What a run reports as it goes, for a progress display. */
+export interface OrgScanProgress {
+  /** The org is listed: `total` repositories, `alreadyDone` of them finished by the interrupted run this one resumes. */
+  listed(total: number, alreadyDone: number): void;
+  started(repo: string): void;
+  /** Bytes scanned so far in `repo` (grows while it is scanned). */
+  bytes(repo: string, bytes: number): void;
+  /** Every outcome, `resumed` ones included (those right after listed()). */
+  finished(outcome: RepoOutcome): void;
+}
+
 /** What the end-of-run hook receives: verification and issues plug in here (src/loop). */
 export interface AfterScanContext {
   runId: number;
@@ -76,6 +87,8 @@ export interface OrgScanOptions {
   logger?: Logger;
   signal?: AbortSignal;
   onRepo?: (o: RepoOutcome) => void;
+  /** Progress display (src/notify/org-progress.ts): the total once listed, each repo's start, bytes and end. */
+  progress?: OrgScanProgress;
   /** Runs after every repo is recorded; a throw marks the run failed (its message is kept on the run). */
   afterScan?: (ctx: AfterScanContext) => Promise<void>;
 }
@@ -111,6 +124,7 @@ export async function scanOrg(opts: OrgScanOptions): Promise<OrgScanSummary> {
   }
   await store.setRunTotal(handle.id, repos.length);
   log.info(`${opts.org}: ${repos.length} repositories`);
+  opts.progress?.listed(repos.length, repos.filter((r) => handle.finishedRepos.has(r.fullName)).length);
 
   const outcomes: RepoOutcome[] = [];
   let fatal: Error | undefined;
@@ -121,6 +135,7 @@ export async function scanOrg(opts: OrgScanOptions): Promise<OrgScanSummary> {
   const push = (o: RepoOutcome) => {
     outcomes.push(o);
     opts.onRepo?.(o);
+    opts.progress?.finished(o);
   };
 
   for (const repo of repos) {
@@ -131,6 +146,7 @@ export async function scanOrg(opts: OrgScanOptions): Promise<OrgScanSummary> {
     queue
       .add(async () => {
         if (opts.signal?.aborted || fatal) return;
+        opts.progress?.started(repo.fullName);
         const o = await scanOneRepo(repo, handle.id, opts, matcher, fingerprints, log);
         if (o) push(o);
       })
@@ -256,6 +272,7 @@ export async function scanOneRepo(
         fingerprintKey: opts.fingerprintKey,
         registry: opts.registry,
         signal: opts.signal,
+        onProgress: opts.progress ? (st) => opts.progress!.bytes(repo.fullName, st.bytes) : undefined,
       });
       // An interrupted scan is not recorded: the resumed run rescans this repo from its last committed state.
       if (opts.signal?.aborted) return null;
