@@ -205,6 +205,7 @@ export type RepoScanOptions = Pick<
   | 'repoConfig'
   | 'registry'
   | 'signal'
+  | 'progress'
 >;
 
 /**
