@@ -5,7 +5,8 @@ import https from 'node:https';
 import net, { type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hostError, networkCode } from '../src/adapters/github/client.js';
+import http from 'node:http';
+import { createGitHubClient, hostError, networkCode } from '../src/adapters/github/client.js';
 import { startFakeGitHub, type FakeGitHub } from '../testkit/fake-github.js';
 import { tempDir } from '../testkit/git-repo.js';
 import { runCli } from './helpers/run-cli.js';
@@ -79,5 +80,60 @@ describe('hostError on the errors fetch raises', () => {
   it('a 403 names the scope GitHub says the call needs', () => {
     const e = hostError('listing repositories of acme', { status: 403, message: 'Resource not accessible', response: { data: { message: 'Resource not accessible by personal access token' }, headers: { 'x-accepted-oauth-scopes': 'read:org, repo' } } });
     expect(e.message).toBe('listing repositories of acme: HTTP 403: Resource not accessible by personal access token (the token lacks a scope; this call needs: read:org, repo)');
+  });
+});
+
+describe('fail fast: what no retry fixes is not retried, the rest still is', () => {
+  // Counts what octokit hands to fetch (each try is one call), and passes it on to the real fetch unless told otherwise.
+  const counted = (inner: typeof fetch = fetch) => {
+    const calls = { n: 0 };
+    const f: typeof fetch = (input, init) => (calls.n++, inner(input, init));
+    return { calls, client: (baseUrl: string) => createGitHubClient({ baseUrl, retries: 3, retryAfterBaseValue: 1, throttle: false, extra: { request: { fetch: f } } }) };
+  };
+  const listen = async (server: net.Server) => {
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    return (server.address() as AddressInfo).port;
+  };
+  const close = (server: net.Server) => new Promise<void>((r) => server.close(() => r()));
+
+  it('connection refused: one try, then the error that names it', async () => {
+    const probe = net.createServer();
+    const port = await listen(probe);
+    await close(probe);
+    const { calls, client } = counted();
+    const err = await client(`http://127.0.0.1:${port}`).request('GET /orgs/{org}/repos', { org: 'acme' }).catch((e: unknown) => e);
+    expect(calls.n).toBe(1);
+    expect(hostError('listing repositories of acme', err).message).toBe(`listing repositories of acme: connection refused (127.0.0.1:${port}) [ECONNREFUSED]`);
+  });
+
+  it('a DNS failure (the error undici raises for it): one try', async () => {
+    const dns = () => Promise.reject(new TypeError('fetch failed', { cause: Object.assign(new Error('getaddrinfo ENOTFOUND ghe.example.test'), { code: 'ENOTFOUND' }) }));
+    const { calls, client } = counted(dns);
+    const err = await client('https://ghe.example.test/api/v3').request('GET /orgs/{org}/repos', { org: 'acme' }).catch((e: unknown) => e);
+    expect(calls.n).toBe(1);
+    expect(hostError('listing repositories of acme', err).message).toBe('listing repositories of acme: cannot resolve the host name (DNS) (ghe.example.test) [ENOTFOUND]');
+  });
+
+  it('a connection the server drops is retried (3 retries), and a 502 is ridden out', async () => {
+    const dropper = net.createServer((s) => s.destroy());
+    const port = await listen(dropper);
+    try {
+      const { calls, client } = counted();
+      await expect(client(`http://127.0.0.1:${port}`).request('GET /orgs/{org}/repos', { org: 'acme' })).rejects.toThrow();
+      expect(calls.n).toBe(4);
+    } finally {
+      await close(dropper);
+    }
+    let hits = 0;
+    const flaky = http.createServer((_q, s) => (++hits === 1 ? s.writeHead(502).end('{"message":"Bad Gateway"}') : s.writeHead(200, { 'content-type': 'application/json' }).end('[]')));
+    const fport = await listen(flaky);
+    try {
+      const { calls, client } = counted();
+      const res = await client(`http://127.0.0.1:${fport}`).request('GET /orgs/{org}/repos', { org: 'acme' });
+      expect(res.data).toEqual([]);
+      expect(calls.n).toBe(2);
+    } finally {
+      await close(flaky);
+    }
   });
 });

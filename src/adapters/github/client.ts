@@ -1,5 +1,5 @@
 // The octokit client factory: base URL (github.com or GHES), token, throttling + retry plugins on, with knobs.
-import { Octokit } from 'octokit';
+import { Octokit, RequestError } from 'octokit';
 import { ConfigError, HostError } from '../../core/errors.js';
 import { silentLogger, type Logger } from '../../util/logger.js';
 
@@ -55,7 +55,7 @@ export function createGitHubClient(opts: GitHubClientOptions): GitHubClient {
     log.warn(`GitHub ${kind} rate limit on ${options.method} ${options.url}: ${retry ? `retrying in ${retryAfter}s` : 'giving up'}`);
     return retry;
   };
-  return new Octokit({
+  return new FailFastOctokit({
     baseUrl: opts.baseUrl,
     ...(opts.token ? { auth: opts.token } : {}),
     userAgent: 'keyloop',
@@ -70,6 +70,41 @@ export function createGitHubClient(opts: GitHubClientOptions): GitHubClient {
     },
     ...opts.extra,
   });
+}
+
+/**
+ * Network failures that no retry fixes within a run (the name does not resolve, nobody listens, the certificate is
+ * wrong). octokit reports a failed fetch as HTTP 500, which plugin-retry retries with growing waits (15 s on a DNS
+ * failure); these fail at once. Timeouts, resets and EAI_AGAIN are still retried.
+ */
+const PERMANENT = new Set([
+  'ENOTFOUND',
+  'ECONNREFUSED',
+  'CERT_HAS_EXPIRED',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+/**
+ * Octokit with one plugin in front of the built-in ones. Its error hook, registered first, is the innermost: it
+ * sees a failed request before plugin-retry does and re-throws a permanent network failure as status 0, which
+ * plugin-retry (it retries status >= 400) passes on. The cause chain keeps the socket's code for hostError.
+ */
+class FailFastOctokit extends Octokit {
+  static override plugins = [failFast, ...Octokit.plugins];
+}
+
+function failFast(octokit: Parameters<(typeof Octokit.plugins)[number]>[0]): Record<string, never> {
+  octokit.hook.error('request', (error) => {
+    const code = networkCode(error);
+    const request = (error as { request?: RequestError['request'] }).request;
+    if (!code || !PERMANENT.has(code) || !request) throw error;
+    throw new RequestError(NETWORK[code]!, 0, { request, cause: error });
+  });
+  return {};
 }
 
 /** Network failures that retrying will not fix soon: said in one line, not retried by a preflight. */
