@@ -372,8 +372,8 @@ export const NOISE_LABELS: readonly NoiseLabel[] = [
   {
     pkg: 'aws-sdk@2.1693.0',
     hash: '43279beae0386326',
-    cls: 'example',
-    note: 'credential-shaped value in an API example (examples.json) (generic-secret-assignment, apis/dms-2016-01-01.examples.json)',
+    cls: 'junk',
+    note: 'secret name inside an ARN (generic-secret-assignment, apis/dms-2016-01-01.examples.json)',
   },
   {
     pkg: 'aws-sdk@2.1693.0',
@@ -415,8 +415,8 @@ export const NOISE_LABELS: readonly NoiseLabel[] = [
   {
     pkg: 'aws-sdk@2.1693.0',
     hash: '5b89c20deaaf86d0',
-    cls: 'example',
-    note: 'credential-shaped value in an API example (examples.json) (generic-secret-assignment, apis/dms-2016-01-01.examples.json)',
+    cls: 'junk',
+    note: 'secret name inside an ARN (generic-secret-assignment, apis/dms-2016-01-01.examples.json)',
   },
   {
     pkg: 'aws-sdk@2.1693.0',
@@ -427,8 +427,8 @@ export const NOISE_LABELS: readonly NoiseLabel[] = [
   {
     pkg: 'aws-sdk@2.1693.0',
     hash: '5d10ad639ab6a84e',
-    cls: 'example',
-    note: 'credential-shaped value in an API example (examples.json) (generic-secret-assignment, apis/dms-2016-01-01.examples.json)',
+    cls: 'junk',
+    note: 'secret name inside an ARN (generic-secret-assignment, apis/dms-2016-01-01.examples.json)',
   },
   {
     pkg: 'aws-sdk@2.1693.0',
@@ -439,8 +439,8 @@ export const NOISE_LABELS: readonly NoiseLabel[] = [
   {
     pkg: 'aws-sdk@2.1693.0',
     hash: '6d7f63e5f550e4e3',
-    cls: 'example',
-    note: 'credential-shaped value in an API example (examples.json) (generic-secret-assignment, apis/dms-2016-01-01.examples.json)',
+    cls: 'junk',
+    note: 'secret name inside an ARN (generic-secret-assignment, apis/dms-2016-01-01.examples.json)',
   },
   {
     pkg: 'aws-sdk@2.1693.0',
@@ -501,8 +501,8 @@ export const NOISE_LABELS: readonly NoiseLabel[] = [
   {
     pkg: 'aws-sdk@2.1693.0',
     hash: 'd727ed684059cc63',
-    cls: 'example',
-    note: 'credential-shaped value in an API example (examples.json) (generic-secret-assignment, apis/dms-2016-01-01.examples.json)',
+    cls: 'junk',
+    note: 'secret name inside an ARN (generic-secret-assignment, apis/dms-2016-01-01.examples.json)',
   },
   {
     pkg: 'aws-sdk@2.1693.0',
@@ -513,8 +513,8 @@ export const NOISE_LABELS: readonly NoiseLabel[] = [
   {
     pkg: 'aws-sdk@2.1693.0',
     hash: 'd910cc4c0fe634ed',
-    cls: 'example',
-    note: 'credential-shaped value in an API example (examples.json) (generic-secret-assignment, apis/dms-2016-01-01.examples.json)',
+    cls: 'junk',
+    note: 'secret name inside an ARN (generic-secret-assignment, apis/dms-2016-01-01.examples.json)',
   },
   {
     pkg: 'aws-sdk@2.1693.0',
@@ -525,8 +525,8 @@ export const NOISE_LABELS: readonly NoiseLabel[] = [
   {
     pkg: 'aws-sdk@2.1693.0',
     hash: 'f1228d76c2e36476',
-    cls: 'example',
-    note: 'credential-shaped value in an API example (examples.json) (generic-secret-assignment, apis/dms-2016-01-01.examples.json)',
+    cls: 'junk',
+    note: 'secret name inside an ARN (generic-secret-assignment, apis/dms-2016-01-01.examples.json)',
   },
   {
     pkg: 'aws-sdk@2.1693.0',

@@ -1,10 +1,12 @@
-// `npm run bench:noise [-- --jobs N] [--list] [--todo] [--all] [--json FILE]`: keyloop on code nobody here wrote. Downloads the
+// `npm run bench:noise [-- --jobs N] [--list] [--todo] [--all] [--json FILE] [--from FILE]`: keyloop on code nobody here wrote. Downloads the
 // pinned npm tarballs of bench/noise-packages.ts once (integrity checked against the registry's dist.integrity)
 // into a cache ($KEYLOOP_NOISE_CACHE, default ~/.cache/keyloop-noise), unpacks them, scans them as one plain
 // directory with the product's own `scanPath`, and prints per package and in total: bytes, findings by detector
 // and confidence, findings per GB, and each finding's class from the hand-made label file bench/noise-labels.ts
 // (junk / example / fixture / real, keyed by a hash of the secret: the class never comes from the detectors or
-// filters under test). A benchmark, not a test: it needs the network once; tests stay offline. Runs from dist/.
+// filters under test). `--json FILE` saves the report (redacted values only); `--from FILE` prints a saved one
+// classified with today's label file. A benchmark, not a test: it needs the network once; tests stay offline.
+// Runs from dist/.
 import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -138,9 +140,17 @@ export interface NoiseFinding {
   note?: string;
 }
 
+/** Each finding's class from the label file, by package and hash of the secret ('unlabelled' when it has none). */
+export function classify(findings: NoiseFinding[], labels = NOISE_LABELS): NoiseFinding[] {
+  const byKey = new Map(labels.map((l) => [`${l.pkg}\0${l.hash}`, l]));
+  return findings.map(({ note: _, ...f }) => {
+    const label = byKey.get(`${f.pkg}\0${f.hash}`);
+    return { ...f, cls: label?.cls ?? 'unlabelled', ...(label ? { note: label.note } : {}) };
+  });
+}
+
 /** Splits scan findings by package (the first path segment) and classifies each from the label file. */
 export function perPackage(findings: RawFinding[], labels = NOISE_LABELS): NoiseFinding[] {
-  const byKey = new Map(labels.map((l) => [`${l.pkg}\0${l.hash}`, l]));
   const out: NoiseFinding[] = [];
   for (const f of findings) {
     const hash = secretHash(f.secret);
@@ -151,7 +161,6 @@ export function perPackage(findings: RawFinding[], labels = NOISE_LABELS): Noise
     }
     for (const [pkg, locs] of groups) {
       const first = locs[0]!;
-      const label = byKey.get(`${pkg}\0${hash}`);
       out.push({
         pkg,
         detector: f.detector,
@@ -160,12 +169,17 @@ export function perPackage(findings: RawFinding[], labels = NOISE_LABELS): Noise
         redacted: f.redacted,
         where: `${first.path.slice(pkg.length + 1)}:${first.line}:${first.column}`,
         locations: locs.length,
-        cls: label?.cls ?? 'unlabelled',
-        ...(label ? { note: label.note } : {}),
+        cls: 'unlabelled',
       });
     }
   }
-  return out.sort((a, b) => a.pkg.localeCompare(b.pkg) || a.where.localeCompare(b.where));
+  return classify(out, labels).sort((a, b) => a.pkg.localeCompare(b.pkg) || a.where.localeCompare(b.where));
+}
+
+/** A saved report classified again from `labels` (after labelling the findings it left unlabelled). */
+export function reclassify(r: NoiseReport, labels = NOISE_LABELS): NoiseReport {
+  const findings = classify(r.findings, labels);
+  return { ...r, findings, packages: r.packages.map((p) => ({ ...p, junk: count(findings, (f) => f.pkg === p.pkg && f.cls === 'junk') })) };
 }
 
 export interface NoiseReport {
@@ -264,6 +278,12 @@ function duBytes(dir: string): { bytes: number; files: number } {
 }
 
 async function main(): Promise<void> {
+  const from = value('from', '');
+  if (from) {
+    // no download, no scan: a report saved with --json, classified with today's label file
+    print(reclassify(JSON.parse(readFileSync(from, 'utf8')) as NoiseReport));
+    return;
+  }
   const cache = cacheDir();
   const registry = process.env.npm_config_registry || 'https://registry.npmjs.org/';
   mkdirSync(join(cache, 'packages'), { recursive: true });

@@ -3,7 +3,7 @@
 // run only in `npm run bench:noise`.
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { integrityHolds, perPackage, secretHash, slug, summary, type NoiseReport } from '../bench/noise.js';
+import { integrityHolds, perPackage, reclassify, secretHash, slug, summary, type NoiseReport } from '../bench/noise.js';
 import { NOISE_LABELS } from '../bench/noise-labels.js';
 import { NOISE_PACKAGES } from '../bench/noise-packages.js';
 import type { RawFinding } from '../src/core/pipeline.js';
@@ -49,6 +49,11 @@ describe('bench:noise', () => {
     ]);
     const report: NoiseReport = { packages: [], bytes: 2e9, unpackedBytes: 2e9, files: 3, scanMs: 1, findings: out };
     expect(summary(report).at(-1)).toMatch(/target junk ≤ 1 per GB .*: met \(0\.50\/GB\); 1 finding\(s\) unlabelled/);
+    // labelled later: a saved report is classified again without scanning
+    const again = reclassify({ ...report, packages: [{ pkg: 'q@2.0.0', bytes: 1, findings: 2, junk: 0 }] }, [...labels, { pkg: 'q@2.0.0', hash: secretHash(b), cls: 'junk', note: 'n' }]);
+    expect(again.findings.map((f) => f.cls)).toEqual(['junk', 'example', 'junk']);
+    expect(again.packages[0]!.junk).toBe(1);
+    expect(summary(again).at(-1)).toMatch(/: met \(1\.00\/GB\)$/);
   });
 
   it('keeps labels as hashes of pinned packages, one label per package and hash', () => {
