@@ -199,8 +199,8 @@ const ENCODINGS: Record<string, (rand: Rand, args: string[]) => { text: string; 
 
 const PLACEHOLDER = /⟦(=?)(~?)([^⟧]+)⟧/g;
 
-/** Fills one template; records its labels. */
-function fill(template: string, family: string, path: string, rand: Rand, labels: FormatLabel[]): string {
+/** Fills one template; records its labels (also the filter table's samples: test/filter-table.test.ts). */
+export function fill(template: string, family: string, path: string, rand: Rand, labels: FormatLabel[]): string {
   const values = new Map<string, string>();
   return template.replace(PLACEHOLDER, (_all, isEnc: string, silent: string, body: string) => {
     const provider = body.endsWith('!');

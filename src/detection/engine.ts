@@ -9,7 +9,7 @@ import { isBinary } from './binary.js';
 import { validChecksum } from './checksums.js';
 import { decodeWith, findEncodedSpans, type DecodedSpan } from './decoders.js';
 import { shannonEntropy } from './entropy.js';
-import { falsePositiveReason, pathClass, PATH_CLASSES } from './filters.js';
+import { judge, pathClass } from './filters.js';
 import { Prefilter } from './prefilter.js';
 import { compareSpecificity, specificity } from './specificity.js';
 import { probeSpecs, startBound, withoutCaptures, type StartBound } from './regex.js';
@@ -33,6 +33,8 @@ export interface EngineOptions {
 export interface Rejection {
   detectorId: string;
   reason: string;
+  /** The filter table entry that dropped it (filter-table.ts), when a filter did. */
+  filter?: string;
 }
 
 interface Compiled {
@@ -436,8 +438,8 @@ export class DetectionEngine implements Engine {
     }
   }
 
-  private reject(c: Compiled, reason: string): null {
-    this.rejections?.push({ detectorId: c.def.id, reason });
+  private reject(c: Compiled, reason: string, filter?: string): null {
+    this.rejections?.push({ detectorId: c.def.id, reason, ...(filter ? { filter } : {}) });
     return null;
   }
 
@@ -457,23 +459,12 @@ export class DetectionEngine implements Engine {
     }
     if (def.checksum && !validChecksum(def.checksum, secret)) return this.reject(c, `checksum ${def.checksum} fails`);
     for (const a of c.allow) if (a.test(secret)) return this.reject(c, `allow pattern ${a.source}`);
-    const line = lineAt(data, start, end);
+    const { text: line, span } = lineAround(data, start, end);
     if (line.includes(ALLOW_MARKER)) return this.reject(c, 'inline keyloop:allow');
     // for every path class at once (ctx.anyPath), or for this path's
-    let classes: number | undefined;
-    if (ctx.anyPath) {
-      classes = 0;
-      let why = '';
-      for (let k = 0; k < PATH_CLASSES; k++) {
-        const r = falsePositiveReason(secret, { line, pathClass: k, detector: def });
-        if (r === null) classes |= 1 << k;
-        else why ||= r;
-      }
-      if (classes === 0) return this.reject(c, why);
-    } else {
-      const fp = falsePositiveReason(secret, { line, pathClass: pathClass(ctx.path), detector: def });
-      if (fp) return this.reject(c, fp);
-    }
+    const verdict = judge(secret, line, def, ctx.anyPath ? undefined : 1 << pathClass(ctx.path), span);
+    if (verdict.kept === 0) return this.reject(c, verdict.reason ?? 'filtered', verdict.filter ?? undefined);
+    const classes = ctx.anyPath ? verdict.kept : undefined;
     const parts: Record<string, string> = {};
     for (const comp of c.companions) {
       const value = findCompanion(data, comp.re, start, end, comp.within);
@@ -538,9 +529,15 @@ function extendForward(data: Buffer, e: number, max: number): number {
 
 /** The line holding [start, end), bounded to LINE_CONTEXT bytes either side (minified files), without \r. */
 function lineAt(data: Buffer, start: number, end: number): string {
+  return lineAround(data, start, end).text;
+}
+
+/** `lineAt`, and where [start, end) sits in it (UTF-16 indices): what filters read before and after the value. */
+function lineAround(data: Buffer, start: number, end: number): { text: string; span: { start: number; end: number } } {
   const s = extendBack(data, start, LINE_CONTEXT);
   const e = extendForward(data, end, LINE_CONTEXT);
-  return data.toString('utf8', s, e).replace(/\r$/, '');
+  const at = data.toString('utf8', s, start).length;
+  return { text: data.toString('utf8', s, e).replace(/\r$/, ''), span: { start: at, end: at + data.toString('utf8', start, end).length } };
 }
 
 /** The companion match closest to the secret within `within` bytes either side, not overlapping it. */

@@ -1,10 +1,17 @@
-// Global false-positive filters that do not cost recall: placeholders, documentation keys, references to
-// environment variables, template expressions, hashes that only look random (lockfile integrity, go.sum, git
-// SHAs, SRI), ids, data: URIs, public keys, and minified-bundle identifiers. Applied by the engine to every
-// candidate secret. Rules that could hide a real key apply only to generic (keyword/assignment) detectors:
-// a provider-format token is dropped only when it is a placeholder, a documented example or sits inside a
-// public key, data: URI or integrity hash.
+// The engine's false-positive filters: runs the filter table (filter-table.ts: each rule as data, with the samples
+// that motivated it) over every candidate secret, for one path class or for all of them at once. Rules that could
+// hide a real key apply only to generic (keyword/assignment) detectors: a provider-format token is dropped only
+// when it is a placeholder, a documented example, sits inside a public key, data: URI or integrity hash, or is a
+// key block with no key material in it.
+import RE2 from 're2';
+import { FILTER_TABLE, type FilterCheck, type FilterEntry, type PathClassName } from './filter-table.js';
 import type { DetectorDef } from './schema.js';
+
+/** Where a value sits in its line (UTF-16 indices): [start, end). */
+export interface LineSpan {
+  start: number;
+  end: number;
+}
 
 export interface FilterContext {
   /** The full line containing the secret (decoded text when found inside a decoded span). */
@@ -31,89 +38,31 @@ export function pathClass(path: string): number {
   return (LOCKFILE.test(path) ? PATH_LOCKFILE : 0) | (CODE_FILE.test(path) ? PATH_CODE : 0) | (MINIFIED_PATH.test(path) ? PATH_MINIFIED : 0);
 }
 
-// ---------------------------------------------------------------------------------------------------------------
-// Placeholders and templates (every detector).
-
-/** Whole-value references to something else: shell/compose/helm/jinja/python-format/angle-bracket/Windows vars. */
-const TEMPLATE =
-  /^(?:\$\{[^}]*\}|\$\(.*\)|\{\{.*\}\}|\{%.*%\}|%\(\w+\)[sd]|<[^>]+>|\$[A-Za-z_][A-Za-z0-9_]*|%[A-Za-z_][A-Za-z0-9_]*%|#\{[^}]*\}|@[A-Za-z_][A-Za-z0-9_]*@|\[\[.*\]\])$/;
-/** A template expression anywhere in the value ("Bearer ${TOKEN}", "sk_live_{{ key }}"). */
-// `${…}` covers shell/compose variables and JS template literal interpolation of any expression (`${gen(13)}`).
-// An opener the capture cut short (`"#{environment['X']}"` stops at the quote) is a template as well.
-const EMBEDDED_TEMPLATE = /\$\{[^{}\n]{1,100}\}|\{\{\s*[.$]?[\w.\s|"'()-]+\}\}|%\([\w]+\)s|^[#$]\{/;
-/** Masking and filler that no issuer emits. `x{4,}` is ~1e-4 likely in a random 100-char base62 token: accepted. */
-const MASK = /x{4,}|\*{3,}|•{3,}|…|\.{3,}|#{4,}|_{5,}/i;
-const PLACEHOLDER_WORDS =
-  /changeme|change[_-]me|your[_-]?(?:own[_-]?)?(?:api[_-]?|access[_-]?|secret[_-]?|auth[_-]?|app[_-]?|client[_-]?)?(?:key|token|secret|password|pass)|example|placeholder|redacted|replace[_-]?(?:me|this|with)|insert[_-]?(?:your|key|token|here)|put[_-]?your|enter[_-]?your|goes[_-]?here|(?:key|token|secret|password|pass)[_-]?here|not[_-]?a[_-]?real|do[_-]?not[_-]?use|dummy/i;
-/** Whole-value words people put where a secret goes. Only generic detectors can capture these. */
-const WEAK_WORDS =
-  /^(?:test(?:ing)?|secret|password|passwd|token|apikey|api[_-]?key|none|null|nil|undefined|true|false|empty|default|foo|bar|baz|foobar|qwerty|letmein|admin|root|user(?:name)?|pass|abc(?:123|def)?|123(?:456(?:78(?:9)?)?)?|sample|fake|mock|demo|todo|fixme|tbd|n\/a|string|value|key|my[_-]?(?:secret|token|key|password|pass|api[_-]?key)\w*|\w+[_-](?:here|goes))$/i;
-/** Substrings that mark a value as a fixture in generic matches (a provider token never needs these words). */
-const FIXTURE_WORDS = /dummy|fake|mock|sample|test[_-]?(?:key|token|secret|password)|not[_-]?real|foobar|lorem/i;
-
-/** Public documentation keys (AWS docs, Azurite's emulator key, Stripe's docs test key …). */
-const DOCUMENTED = new Set([
-  'AKIAIOSFODNN7EXAMPLE',
-  'AKIAI44QH8DHBEXAMPLE',
-  'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
-  'je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY',
-  'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==',
-  'sk_test_4eC39HqLyjWDarjtT1zdp7dc',
-  'sk_test_BQokikJOvBiI2HlWgH4olfQ2',
-  'pk_test_TYooMQauvdEDq54NiTphI7jx',
-  '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',
-  'xoxb-17653672481-19874698323-pdFZKVeTuE8sk7oOcBrzbqgy',
-  'AIzaSyDaGmWKa4JsXZ-HjGw7ISLn_3namBGewQe',
-]);
-
-/** Parts of widely copied documentation tokens (the jwt.io example token's payload and signature). */
-const DOCUMENTED_PARTS = ['eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ', 'SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c'];
-
-/** Environment / secret-store lookups written where a literal would go. */
-const ENV_REFERENCE =
-  /^(?:process\.env|import\.meta\.env|Deno\.env|Bun\.env|os\.environ|os\.getenv|getenv|System\.getenv|System\.getProperty|Environment\.GetEnvironmentVariable|ENV\[|ENV\.fetch|env\(|\$_ENV|\$_SERVER|secrets\.|vars\.|env\.|settings\.|config\.|Config\.|this\.|self\.|props\.|ctx\.|context\.)/;
-
-/** Keys that name where a secret lives or how it is used, not the secret itself. */
-const REFERENCE_KEY =
-  /(?:author|tokeniz\w*|(?:token|secret|key|credentials?|password)[_.-]?(?:url|uri|endpoint|type|expir\w*|ttl|lifetime|length|len|count|limit|name|names|id|ids|ref|arn|file|path|dir|header|field|param|version|provider|store|vault|ring|alias|size|prefix|env|var|label|policy|rotation\w*)|public[_.-]?key|pub[_.-]?key|site[_.-]?key|publishable[_.-]?key|key[_.-]?id|max[_.-]?tokens?|num[_.-]?tokens?|tokens?[_.-]?(?:used|usage|budget))$/i;
 /** Keys whose values are chosen by people: judged by the password detector's floor, not randomness floors. */
 const HUMAN_KEY = /passw|pwd|passphrase/i;
-/** Shapes of provider tokens: a generic match starting like one was rejected (truncated, bad checksum) by its provider detector. */
-const PROVIDER_PREFIX =
-  /^(?:gh[pousr]_|github_pat_|glpat-|gl[a-z]{2,6}-|npm_|xox[abeprs]-|xapp-|sk_(?:live|test)_|rk_live_|whsec_|sk-(?:proj|ant|or)-|AKIA|ASIA|ABIA|ACCA|AIza|SG\.|hf_|pypi-|dop_v1_|doo_v1_|dor_v1_|shp(?:at|ca|pa|ss)_|EAAA|sq0(?:atp|csp)-|HRKU-|PMAK-|dckr_(?:pat|oat)_|rubygems_|oy2|lin_(?:api|oauth)_|ntn_|dapi|hv[sb]\.|age-secret-key-1|sntry[su]_|glc_|glsa_|NRAK-|nfp_|sbp_|sb_secret_|r8_|gsk_|pplx-|xai-|figd_|CFPAT-|pscale_|pul-|bkua_|CCIPAT_|sq[pau]_|rnd_|tfp_)/i;
-/** Twilio resource SIDs (account, API key, app…) are identifiers; their secrets are separate. */
-const TWILIO_SID = /^(?:AC|SK|AP|PN|MG|MM|CA|SM)[0-9a-f]{32}$/;
-
-/** CamelCase / snake / kebab / SCREAMING identifiers: what config keys and class names look like, not keys. */
-const IDENTIFIER_WORDS = /^(?:[A-Za-z][a-z]+(?:[A-Z][a-z]+)+|[a-z]+(?:[A-Z][a-z0-9]+)+|(?:[A-Z][a-z0-9]+){2,}|[a-z]+(?:[_.-][a-z]+)+|[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)$/;
-/** A generated secret never spells out what it is ("existingtoken123", "mysecretpassword"). */
-const SECRET_WORDS_IN_VALUE = /token|secret|passw|apikey|api_key|private_?key/i;
-/** Calls, member chains and conditionals: code on the right of `password:` in source files. */
-const CODE_EXPRESSION = /[()]/;
-const CODE_FILE = /\.(?:[cm]?[jt]sx?|java|kt|kts|cs|go|py|rb|php|swift|scala|rs|c|cc|cpp|h|hpp|groovy|dart)$/i;
-const PATH_LIKE = /^[\w.-]+(?:\/[\w.-]+){3,}$/;
-
-// ---------------------------------------------------------------------------------------------------------------
-// Values that only look random.
-
-const HASH_PREFIXED = /^(?:sha1|sha224|sha256|sha384|sha512|md5|blake2b|h1):/i;
-const SRI = /^(?:sha(?:1|256|384|512))-[A-Za-z0-9+/]{20,}={0,2}$/;
-const INTEGRITY_LINE = /\bintegrity\b|\bresolved\b.*#|\bchecksum\b|\bshasum\b|\bsha(?:1|256|512)?sum\b|\bdigest\b|\bh1:|\bhash\b/i;
+const CODE_FILE = /\.(?:[cm]?[jt]sx?|java|kt|kts|cs|go|py|rb|php|swift|scala|rs|c|cc|cpp|h|hpp|groovy|dart|coffee|[cm]?[jt]sx?\.map)$/i;
 const LOCKFILE =
   /(?:^|\/)(?:package-lock\.json|npm-shrinkwrap\.json|yarn\.lock|pnpm-lock\.ya?ml|bun\.lockb?|go\.sum|Cargo\.lock|poetry\.lock|Pipfile\.lock|uv\.lock|Gemfile\.lock|composer\.lock|packages\.lock\.json|flake\.lock|mix\.lock|pubspec\.lock|Podfile\.lock|gradle\.lockfile|.+\.lock)$/;
-const GIT_SHA = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
-const SHA_KEY = /\b(?:commit|sha|rev(?:ision)?|ref|hash|digest|checksum|etag|oid|tree|parent|head|base)\w*\s*["']?\s*[:=]/i;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-/** The key of the assignment on the line names an id rather than a secret ("tenant_id", "secretId", "uuid"). */
-const ID_KEY = /(?:^|[\s"'{,;(])[\w.-]*(?:[_.-]id|Id|ID|uuid|UUID|guid|GUID)["']?\s*[:=]/;
-const DATA_URI = /data:[a-z]+\/[a-z0-9.+-]+(?:;[a-z0-9-]+=[^;,]*)*;base64,[A-Za-z0-9+/=]+/gi;
-const PUBLIC_KEY_LINE = /(?:^|\s|["'])(?:ssh-(?:rsa|dss|ed25519)|ecdsa-sha2-nistp\d+|sk-(?:ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com) AAAA[A-Za-z0-9+/]+={0,3}/;
-const PUBLIC_BLOCK = /-----BEGIN (?:CERTIFICATE|PUBLIC KEY|RSA PUBLIC KEY|PGP PUBLIC KEY BLOCK|X509 CRL|CERTIFICATE REQUEST|NEW CERTIFICATE REQUEST)-----/;
 const MINIFIED_PATH = /(?:\.min\.(?:js|mjs|css)|[.-](?:bundle|chunk)\.m?js|[.-][0-9a-f]{8,20}\.m?js|\.js\.map)$/i;
-/** camelCase/snake identifiers, dotted member chains, and short hex hashes: what a bundler leaves on a long line. */
-const CODE_IDENTIFIER = /^[A-Za-z_$][A-Za-z_$]*\d{0,3}(?:\.[A-Za-z_$][A-Za-z_$]*\d{0,3})*$/;
+/** A line this long is a minified bundle's, whatever the file is called. */
+const MINIFIED_LINE = 1000;
 
-function occursIn(secret: string, line: string, re: RegExp): boolean {
+// The checks of the filter table that a pattern cannot express; they run on RE2 too (the line is scanned content).
+const DATA_URI = new RE2(String.raw`data:[a-z]+/[a-z0-9.+-]+(?:;[a-z0-9-]+=[^;,]*)*;base64,[A-Za-z0-9+/=]+`, 'gi');
+const PUBLIC_KEY_LINE = new RE2(String.raw`(?:^|\s|["'])(?:ssh-(?:rsa|dss|ed25519)|ecdsa-sha2-nistp\d+|sk-(?:ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com) AAAA[A-Za-z0-9+/]+={0,3}`);
+const SSH_BLOB = new RE2(String.raw`AAAA[A-Za-z0-9+/]+={0,3}`);
+const PATH_LIKE = new RE2(String.raw`^[\w.-]+(?:/[\w.-]+){3,}$`);
+const PATH_WORD = new RE2(String.raw`^[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*$`);
+const ESCAPED_BREAK = new RE2(String.raw`\\+[nrt]`, 'g');
+const STRING_JOIN = new RE2(String.raw`["'` + '`' + String.raw`]\s*[+,]?\s*["'` + '`' + String.raw`]`, 'g');
+const BLOCK_CARRIER = new RE2(String.raw`^[\s'"` + '`' + String.raw`+,(\[#*>;/|]+|[\s'"` + '`' + String.raw`+,;)\]\\|]+$`, 'g');
+const SPACE_OR_BACKSLASH = new RE2(String.raw`[\s\\]+`, 'g');
+/** RFC 1421 headers of an encrypted PEM key, wherever they sit (a generated or flattened key puts them inline). */
+const PEM_HEADERS = new RE2(String.raw`Proc-Type:\s*\d+,[A-Z]+|DEK-Info:\s*[\w-]+,[0-9A-Fa-f]+`, 'g');
+const BLOCK_HEADER = new RE2(String.raw`^[A-Za-z][\w-]*:`);
+const BASE64_LINE = new RE2('^[A-Za-z0-9+/=]+$');
+
+function occursIn(secret: string, line: string, re: RE2): boolean {
   re.lastIndex = 0;
   for (const m of line.matchAll(re)) if (m[0].includes(secret)) return true;
   return false;
@@ -129,7 +78,7 @@ function mostlySequential(s: string): boolean {
 
 /** A run of one character, or an ascending/descending run of the alphabet or digits ("abcdef…", "123456…"). */
 function trivialSequence(s: string): boolean {
-  if (/^(.)\1+$/.test(s)) return true;
+  if (s.length > 0 && [...s].every((c) => c === s[0])) return true;
   if (s.length < 6) return false;
   let up = 0;
   let down = 0;
@@ -141,68 +90,218 @@ function trivialSequence(s: string): boolean {
   return Math.max(up, down) >= s.length - 2;
 }
 
-/** A reason the candidate is not a real secret, or null to keep it. */
-export function falsePositiveReason(secret: string, ctx: FilterContext): string | null {
-  const generic = ctx.detector.generic;
-  const bare = secret.replace(/^["'`]|["'`]$/g, '');
-
-  if (TEMPLATE.test(bare)) return 'template or variable reference';
-  if (EMBEDDED_TEMPLATE.test(secret)) return 'template expression';
-  if (MASK.test(secret)) return 'masked or filler value';
-  if (PLACEHOLDER_WORDS.test(secret)) return 'placeholder';
-  if (trivialSequence(bare)) return 'trivial sequence';
-  if (DOCUMENTED.has(secret) || DOCUMENTED_PARTS.some((p) => secret.includes(p)) || /EXAMPLE(?:KEY)?$/.test(secret)) return 'documentation example key';
-  if (ENV_REFERENCE.test(bare)) return 'environment or config reference';
-  if (SRI.test(secret) || HASH_PREFIXED.test(secret)) return 'integrity hash';
-  if (occursIn(secret, ctx.line, DATA_URI)) return 'inside a data: URI';
-  if (PUBLIC_KEY_LINE.test(ctx.line) && !/PRIVATE KEY/.test(secret)) {
-    const blob = /AAAA[A-Za-z0-9+/]+={0,3}/.exec(ctx.line)?.[0] ?? '';
-    if (blob.includes(secret) || secret.includes(blob)) return 'SSH public key';
+/**
+ * Whether a private-key block holds something other than key material: its body, once the carrier is taken away
+ * (quotes and `+`/`,` joining string pieces, escaped or real line breaks, indentation and comment markers) and its
+ * header lines (`Proc-Type:`, `DEK-Info:`, `Comment:`), must be base64 lines. Code that writes the armor, or an
+ * example cut short with `…`/`.`, is not a key.
+ */
+function notKeyMaterial(secret: string): boolean {
+  if (!secret.startsWith('-----BEGIN ') || !secret.includes('PRIVATE KEY')) return false;
+  const headerEnd = secret.indexOf('-----', 11);
+  if (headerEnd === -1) return false;
+  const end = secret.lastIndexOf('-----END ');
+  const body = secret
+    .slice(headerEnd + 5, end > headerEnd ? end : undefined)
+    .replace(ESCAPED_BREAK, '\n')
+    .replace(STRING_JOIN, '')
+    .replace(PEM_HEADERS, '');
+  let material = 0;
+  for (const raw of body.split('\n')) {
+    const line = raw.replace(BLOCK_CARRIER, '').replace(SPACE_OR_BACKSLASH, '');
+    if (line === '' || BLOCK_HEADER.test(line)) continue;
+    if (!BASE64_LINE.test(line)) return true;
+    material += line.length;
   }
-  if (PUBLIC_BLOCK.test(secret) && !/PRIVATE KEY/.test(secret)) return 'public key or certificate';
+  return material === 0;
+}
 
-  if (!generic) {
-    // A provider token in a lockfile is real only outside the integrity/checksum fields (registry URLs can carry tokens).
-    if ((ctx.pathClass & PATH_LOCKFILE) !== 0 && INTEGRITY_LINE.test(ctx.line) && /(?:sha\d+-|h1:)[A-Za-z0-9+/=]*$/.test(lineBefore(ctx.line, secret))) {
-      return 'lockfile integrity hash';
+/** `my_encryptionKeyShutdownDuration` under `encryptionKeyShutdownDuration`: the value is its key's name. */
+function repeatsKey(value: string, key: string): boolean {
+  const norm = (s: string) => s.toLowerCase().replace(/[^a-z0-9]/g, '');
+  const k = norm(key);
+  return k.length >= 4 && norm(value).replace(/^(?:my|your|the|some|example)/, '') === k;
+}
+
+/** The quote right before `before`'s end closes a string (an even count of that quote, unescaped, on the line). */
+function afterClosingQuote(before: string): boolean {
+  const q = before.at(-1);
+  if (q !== '"' && q !== "'" && q !== '`') return false;
+  let n = 0;
+  for (let i = 0; i < before.length; i++) if (before[i] === q && before[i - 1] !== '\\') n++;
+  return n % 2 === 0;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The table, compiled.
+
+interface CompiledEntry {
+  entry: FilterEntry;
+  value?: RE2;
+  notValue?: RE2;
+  values?: ReadonlySet<string>;
+  key?: RE2;
+  notKey?: RE2;
+  before?: RE2;
+  after?: RE2;
+  line?: RE2;
+  /** Path classes (bit k: class k) its path condition holds for. */
+  classes: number;
+}
+
+const ALL_CLASSES = (1 << PATH_CLASSES) - 1;
+const CLASS_BIT: Record<PathClassName, number> = { lockfile: PATH_LOCKFILE, code: PATH_CODE, minified: PATH_MINIFIED };
+
+function classesFor(e: FilterEntry): number {
+  let mask = 0;
+  for (let k = 0; k < PATH_CLASSES; k++) {
+    const byPath = !e.paths || e.paths.some((p) => (k & CLASS_BIT[p]) !== 0);
+    const byMinified = !e.minified || (k & PATH_MINIFIED) !== 0;
+    if (byPath && byMinified) mask |= 1 << k;
+  }
+  return mask;
+}
+
+function compile(e: FilterEntry): CompiledEntry {
+  const re = (field: string, src: string | undefined) => {
+    if (src === undefined) return undefined;
+    try {
+      return new RE2(src);
+    } catch (err) {
+      throw new Error(`filter ${e.id}: ${field} does not compile on RE2: ${(err as Error).message}`, { cause: err });
     }
-    return null;
-  }
+  };
+  return {
+    entry: e,
+    value: re('value', e.value),
+    notValue: re('notValue', e.notValue),
+    values: e.values ? new Set(e.values) : undefined,
+    key: re('key', e.key),
+    notKey: re('notKey', e.notKey),
+    before: re('before', e.before),
+    after: re('after', e.after),
+    line: re('line', e.line),
+    classes: classesFor(e),
+  };
+}
 
-  // Generic detectors only: their match is a value next to a suggestive key, so more shapes are benign.
-  const key = keyOf(ctx.line, secret);
-  if (REFERENCE_KEY.test(key)) return 'key names a reference to a secret, not the secret';
-  if (WEAK_WORDS.test(bare)) return 'placeholder word';
-  if (PROVIDER_PREFIX.test(bare)) return 'provider-format token its own detector rejected (truncated or bad checksum)';
-  if (TWILIO_SID.test(bare)) return 'Twilio SID (an identifier)';
-  if (mostlySequential(bare)) return 'typed sequence ("1234…abcd…")';
-  if (SECRET_WORDS_IN_VALUE.test(bare)) return 'value names a secret instead of being one';
-  if (PATH_LIKE.test(bare) && bare.split('/').filter((seg) => seg.length >= 3 && /^[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*$/.test(seg)).length >= 2) return 'path-like value';
-  const quoted = /["'`]$/.test(lineBefore(ctx.line, secret));
-  if (!quoted && (CODE_EXPRESSION.test(bare) || ((ctx.pathClass & PATH_CODE) !== 0 && /^[A-Za-z_$][A-Za-z_$]*$/.test(bare)))) {
-    return 'code expression or identifier, not a literal';
+const COMPILED = FILTER_TABLE.map(compile);
+
+/** What the table's conditions read of one candidate, each computed once and only when asked. */
+class Candidate {
+  readonly bare: string;
+  readonly before: string;
+  readonly after: string;
+  private _key?: string;
+  /** `span`: where the value sits in `line`; without it, its first occurrence there (or nowhere: a decoded value). */
+  constructor(
+    readonly secret: string,
+    readonly line: string,
+    span?: LineSpan,
+  ) {
+    this.bare = secret.replace(/^["'`]|["'`]$/g, '');
+    const i = span ? span.start : line.indexOf(secret);
+    this.before = i === -1 ? line : line.slice(0, i);
+    this.after = span ? line.slice(span.end) : i === -1 ? '' : line.slice(i + secret.length);
   }
-  if (HUMAN_KEY.test(key)) {
-    if (/^\$2[aby]?\$\d\d\$|^\$(?:argon2|pbkdf2|scrypt|6|5|1)\$/.test(bare)) return 'password hash, not a password';
-    if (/^[a-z]+$/.test(bare)) return 'a single lowercase word (test value or placeholder)';
-  } else {
-    const floor = randomnessFloor(bare);
-    if (floor) return floor;
-    if (IDENTIFIER_WORDS.test(bare)) return 'identifier made of words';
+  get key(): string {
+    return (this._key ??= keyBefore(this.before));
   }
-  if (FIXTURE_WORDS.test(secret)) return 'fixture value';
-  if ((ctx.pathClass & PATH_LOCKFILE) !== 0) return 'lockfile';
-  if (INTEGRITY_LINE.test(ctx.line) && /^[A-Za-z0-9+/=_-]+$/.test(secret) && !/secret|token|passw|api_?key/i.test(keyOf(ctx.line, secret))) {
-    return 'checksum or digest';
+  get quoted(): boolean {
+    return /["'`]$/.test(this.before);
   }
-  if (GIT_SHA.test(secret) && SHA_KEY.test(ctx.line)) return 'git object id';
-  if (UUID.test(secret) && ID_KEY.test(lineBefore(ctx.line, secret))) return 'identifier (UUID)';
-  if (((ctx.pathClass & PATH_MINIFIED) !== 0 || ctx.line.length > 1000) && (CODE_IDENTIFIER.test(secret) || /^[0-9a-f]{6,32}$/.test(secret))) {
-    return 'minified-code identifier';
+  get human(): boolean {
+    return HUMAN_KEY.test(this.key);
   }
-  if (CODE_IDENTIFIER.test(bare) && bare.includes('.')) return 'code reference';
-  if (/^(?:https?|file):\/\/[^:@\s]+$/.test(bare) || /^\.{0,2}\/[\w./-]+$/.test(bare)) return 'URL or path without credentials';
-  return null;
+}
+
+function runCheck(check: FilterCheck, c: Candidate): string | null | true {
+  switch (check) {
+    case 'trivial-sequence':
+      return trivialSequence(c.bare) || null;
+    case 'typed-sequence':
+      return mostlySequential(c.bare) || null;
+    case 'entropy-floor':
+      return randomnessFloor(c.bare);
+    case 'data-uri':
+      return occursIn(c.secret, c.line, DATA_URI) || null;
+    case 'ssh-public-key': {
+      if (!PUBLIC_KEY_LINE.test(c.line) || c.secret.includes('PRIVATE KEY')) return null;
+      const blob = SSH_BLOB.exec(c.line)?.[0] ?? '';
+      return blob.includes(c.secret) || c.secret.includes(blob) || null;
+    }
+    case 'path-like':
+      return (PATH_LIKE.test(c.bare) && c.bare.split('/').filter((seg) => seg.length >= 3 && PATH_WORD.test(seg)).length >= 2) || null;
+    case 'repeats-key':
+      return repeatsKey(c.bare, c.key) || null;
+    case 'key-block-body':
+      return notKeyMaterial(c.secret) || null;
+    case 'after-closing-quote':
+      // the line may start mid-string (a minified line cut to its context): brackets after `+name` say code too
+      return afterClosingQuote(c.before) || /[(){}]/.test(c.bare) || null;
+  }
+}
+
+/** The entry's reason when every one of its conditions holds for `c`, else null. */
+function hit(ce: CompiledEntry, c: Candidate): string | null {
+  const e = ce.entry;
+  if (e.quoted !== undefined && c.quoted !== e.quoted) return null;
+  if (e.human !== undefined && c.human !== e.human) return null;
+  if (ce.values && !ce.values.has(c.bare)) return null;
+  if (e.contains && !e.contains.some((p) => c.bare.includes(p))) return null;
+  if (ce.value && !ce.value.test(c.bare)) return null;
+  if (ce.notValue && ce.notValue.test(c.bare)) return null;
+  if (ce.key && !ce.key.test(c.key)) return null;
+  if (ce.notKey && ce.notKey.test(c.key)) return null;
+  if (ce.before && !ce.before.test(c.before)) return null;
+  if (ce.after && !ce.after.test(c.after)) return null;
+  if (ce.line && !ce.line.test(c.line)) return null;
+  if (e.check) {
+    const r = runCheck(e.check, c);
+    if (r === null) return null;
+    return r === true ? e.reason : r;
+  }
+  return e.reason;
+}
+
+/** Which path classes a candidate holds in, and why it was dropped from the first of `classes` that drops it. */
+export interface Verdict {
+  /** Bit k set: kept for paths of class k (pathClass). */
+  kept: number;
+  reason: string | null;
+  /** The filter table entry that gave `reason`. */
+  filter: string | null;
+}
+
+/**
+ * Runs the filter table over a candidate for each path class in `classes` (bit k: class k) at once: each entry
+ * is tried once, against the classes its path condition holds for that are still undecided; the first entry that
+ * holds drops the candidate for those classes.
+ */
+export function judge(secret: string, line: string, detector: DetectorDef, classes: number = ALL_CLASSES, span?: LineSpan): Verdict {
+  const c = new Candidate(secret, line, span);
+  const lowest = classes & -classes;
+  let open = classes;
+  let reason: string | null = null;
+  let filter: string | null = null;
+  for (const ce of COMPILED) {
+    const scope = ce.entry.scope;
+    if (scope !== 'all' && (scope === 'generic') !== detector.generic) continue;
+    const applies = (ce.entry.minified && line.length > MINIFIED_LINE ? ALL_CLASSES : ce.classes) & open;
+    if (applies === 0) continue;
+    const r = hit(ce, c);
+    if (r === null) continue;
+    open &= ~applies;
+    if (reason === null && (applies & lowest) !== 0) [reason, filter] = [r, ce.entry.id];
+    if (open === 0) break;
+  }
+  return { kept: open, reason, filter };
+}
+
+/** A reason the candidate is not a real secret for a path of class `ctx.pathClass`, or null to keep it. */
+export function falsePositiveReason(secret: string, ctx: FilterContext): string | null {
+  const v = judge(secret, ctx.line, ctx.detector, 1 << ctx.pathClass);
+  return v.kept === 0 ? v.reason : null;
 }
 
 /**
@@ -240,13 +339,9 @@ function shannon(s: string): number {
   return h;
 }
 
-function lineBefore(line: string, secret: string): string {
-  const i = line.indexOf(secret);
-  return i === -1 ? line : line.slice(0, i);
-}
+const KEY_BEFORE_VALUE = new RE2(String.raw`([\w.-]+)["']?\s*[:=]+>?\s*["']?$`);
 
-/** The key of the assignment holding `secret`: the last word before the value on the line. */
-function keyOf(line: string, secret: string): string {
-  const before = lineBefore(line, secret);
-  return /([\w.-]+)["']?\s*[:=]+>?\s*["']?$/.exec(before)?.[1] ?? before.slice(-40);
+/** The key of the assignment whose value follows `before`: the last word before the value on the line. */
+function keyBefore(before: string): string {
+  return KEY_BEFORE_VALUE.exec(before)?.[1] ?? before.slice(-40);
 }
