@@ -90,9 +90,11 @@ export const FILTER_TABLE: readonly FilterEntry[] = [
     id: 'embedded-template',
     reason: 'template expression',
     scope: 'all',
-    // `${…}` anywhere (JS interpolation of any expression), `{{ x }}`, `%(x)s`, or an opener the capture cut short
-    value: String.raw`\$\{[^{}\n]{1,100}\}|\{\{\s*[.$]?[\w.\s|"'()-]+\}\}|%\([\w]+\)s|^[#$]\{`,
+    // `${…}` anywhere (JS interpolation of any expression), `{{ x }}`, `%(x)s`, an opener the capture cut short, or
+    // a shell environment variable composed into a path or address (`$PWD:/data`, `$HOME/.pgpass`)
+    value: String.raw`\$\{[^{}\n]{1,100}\}|\{\{\s*[.$]?[\w.\s|"'()-]+\}\}|%\([\w]+\)s|^[#$]\{|^\$[A-Z][A-Z0-9_]+[:/]`,
     samples: [
+      { path: 'run.sh', decoy: 'export DB_PASSWORD="$PWD:/run/secrets/db"', control: 'export DB_PASSWORD="⟦s:password⟧"', detector: 'generic-password-assignment' },
       { path: 'a.env', decoy: 'DB_PASSWORD=app_${DEPLOY_ENV}_pw', control: 'DB_PASSWORD=⟦s:password⟧', detector: 'generic-password-assignment' },
       { path: 'values.yaml', decoy: 'password: "pg-{{.Values.suffix}}"', control: 'password: "⟦s:password⟧"', detector: 'generic-password-assignment' },
     ],
