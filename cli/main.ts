@@ -97,6 +97,8 @@ export function buildProgram(ctx: CommandContext, setExit: (code: number) => voi
     .option('--exit-code <n>', 'exit code when there are findings (0-255; 2 and 3 keep their meaning only if you avoid them)', exitCodeArg, 1)
     .option('-q, --quiet', 'no summary line on stderr', false)
     .option('--no-progress', 'never print the progress line')
+    .option('--db <path|url>', 'also record the scan in this store (a SQLite file or postgres:// URL) for secrets, where, triage and report; secrets triaged false-positive there are left out')
+    .option('--key-file <file>', 'with --db: store encryption key file, created 0600 on first use (default: ~/.config/keyloop/store.key; $KEYLOOP_KEY wins)')
     .addHelpText('after', SCAN_HELP)
     .action(async (path: string, opts: Omit<ScanCommandOptions, 'path'>) => {
       const { scanCommand } = await import('./commands/scan.js');

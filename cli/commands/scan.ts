@@ -6,10 +6,15 @@ import { scanPath, type ScanPathOptions } from '../../src/run/scan.js';
 import { reporters, type ReportFormat } from '../../src/notify/reporters/index.js';
 import { SecretRegistry } from '../../src/util/redact.js';
 import { createLogger } from '../../src/util/logger.js';
+import { escapeControls } from '../../src/util/terminal-safe.js';
 import { VERSION } from '../../src/version.js';
 import { atLeast, type Confidence, type ScanStats } from '../../src/core/model.js';
 import type { RawFinding } from '../../src/core/pipeline.js';
 import { writeOutputFile } from '../../src/util/private-fs.js';
+import { localRepoName, recordLocalScan } from '../../src/run/local-inventory.js';
+import { suppressedFingerprints } from '../../src/loop/triage.js';
+import type { Store } from '../../src/core/store.js';
+import { openCommandStore } from './store.js';
 
 export interface ScanCommandOptions {
   path: string;
@@ -39,6 +44,9 @@ export interface ScanCommandOptions {
   exitCode?: number;
   /** No summary line on stderr. */
   quiet?: boolean;
+  /** Record the scan in this store (local inventory). */
+  db?: string;
+  keyFile?: string;
 }
 
 export async function scanCommand(opts: ScanCommandOptions, ctx: CommandContext): Promise<number> {
@@ -78,11 +86,36 @@ export async function scanCommand(opts: ScanCommandOptions, ctx: CommandContext)
         }
       : undefined,
   };
+  // The store is opened before the scan: a wrong --db fails in a second, not after a long scan.
+  const store = opts.db ? await openCommandStore(opts, ctx, { key: 'create' }) : null;
+  try {
+    return await scanAndReport(opts, ctx, scanOpts, { store, registry, logger, format, showProgress });
+  } finally {
+    await store?.close();
+  }
+}
+
+async function scanAndReport(
+  opts: ScanCommandOptions,
+  ctx: CommandContext,
+  scanOpts: ScanPathOptions,
+  o: { store: Store | null; registry: SecretRegistry; logger: ReturnType<typeof createLogger>; format: ReportFormat; showProgress: boolean },
+): Promise<number> {
+  const { store, registry, logger, format } = o;
+  const started = Date.now();
   const out = await scanPath(scanOpts);
-  if (showProgress) ctx.stderr.write('\r\x1b[K');
+  if (o.showProgress) ctx.stderr.write('\r\x1b[K');
 
   for (const line of out.messages) logger.warn(line);
   let findings = out.result.findings;
+  if (store) {
+    // triage feeds later scans: what was judged a false positive is neither reported nor recorded again
+    const triaged = await suppressedFingerprints(store);
+    findings = findings.filter((f) => !triaged.has(f.fingerprint));
+    const repo = await localRepoName(out.target);
+    const rec = await recordLocalScan(store, { repo, findings, stats: out.result.stats, incomplete: out.messages, elapsedMs: Date.now() - started });
+    if (!opts.quiet) ctx.stderr.write(`keyloop: recorded in the store as run ${rec.runId} of ${escapeControls(registry.scrub(repo))}: ${rec.newSecrets} new secret(s), ${rec.newLocations} new location(s)\n`);
+  }
   if (opts.onlyLive) findings = findings.filter((f) => f.verification?.status === 'live');
   if (opts.minConfidence) findings = findings.filter((f) => atLeast(f.confidence, opts.minConfidence!));
 
