@@ -3,7 +3,8 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { fingerprint } from '../src/core/fingerprint.js';
-import type { Clock } from '../src/core/ports.js';
+import type { Reach } from '../src/core/model.js';
+import type { Clock, OutboundCall } from '../src/core/ports.js';
 import type { FindingInput, Store } from '../src/core/store.js';
 
 /** One database of the adapter under test; `open` may be called several times (each is a separate connection, like another process). */
@@ -634,6 +635,84 @@ export function storeContract(name: string, makeDb: () => Promise<ContractDb>): 
           ['other/c', 6],
         ]);
         expect(await s.getRepo('acme/b')).toBeDefined(); // findings history is kept
+      });
+    });
+
+    describe('reach and the audit log', () => {
+      const reach = (over: Partial<Reach> = {}): Reach => ({
+        checkedAt: '2024-02-01T00:00:01Z',
+        level: 'admin',
+        tags: ['admin', 'public-write'],
+        account: 'alice',
+        scopes: ['repo', 'admin:org'],
+        expiresAt: null,
+        facts: { orgs: ['acme'], twoFactor: true, repos: 3 },
+        resources: [{ kind: 'repository', name: 'acme/site', access: 'admin', public: true }],
+        counts: { repository: 3, 'repository:admin': 1 },
+        gaps: [],
+        ...over,
+      });
+
+      it('keeps a live key\'s reach with its verification: history, latest, cache, inventory and the event', async () => {
+        const now = new Date('2024-02-01T00:00:00Z');
+        const { s } = await fresh({ key: randomBytes(32), clock: { now: () => now } });
+        const f = finding(randomToken('ghp_', 36));
+        await s.recordRepoScan(null, 'acme/api', { findings: [f], blobs: [] });
+        const live = { status: 'live' as const, checkedAt: '2024-02-01T00:00:00Z', reason: '200', identity: { login: 'alice' }, reach: reach() };
+        await s.verificationCache().set(f.fingerprint, live, 60_000);
+        expect(await s.verificationCache().get(f.fingerprint)).toEqual(live);
+        expect(await s.latestVerification(f.fingerprint)).toMatchObject({ reach: reach() });
+        expect((await s.inventory())[0]!.lastVerification).toEqual(live);
+        await s.addVerification(f.fingerprint, { status: 'dead', checkedAt: '2024-03-01T00:00:00Z', reason: '401' });
+        const history = await s.verifications(f.fingerprint);
+        expect(history.map((v) => v.reach?.level ?? null)).toEqual(['admin', null]);
+        expect(history[0]!.reach).toEqual(reach());
+        expect((await s.inventory())[0]!.lastVerification).toEqual({ status: 'dead', checkedAt: '2024-03-01T00:00:00Z', reason: '401' });
+        expect((await s.events({ fingerprint: f.fingerprint })).map((e) => [e.kind, e.detail])).toEqual([
+          ['detected', { first: 1, locations: 1 }],
+          ['verified-live', { reason: '200', reach: 'admin' }],
+          ['verified-dead', { reason: '401' }],
+        ]);
+      });
+
+      it('appends outbound calls and reads them back oldest first, filtered; durations are whole non-negative ms', async () => {
+        const { s } = await fresh();
+        const fpA = 'a'.repeat(64);
+        const fpB = 'b'.repeat(64);
+        const call = (over: Partial<OutboundCall>): OutboundCall => ({
+          at: '2024-01-01T00:00:00.000Z',
+          purpose: 'verify',
+          issuer: 'github',
+          fingerprint: fpA,
+          method: 'GET',
+          url: 'https://api.github.com/user',
+          status: 200,
+          outcome: 'answered',
+          durationMs: 12.6,
+          ...over,
+        });
+        const sink = s.auditSink();
+        await sink(call({ at: '2024-01-01T00:00:02.000Z', purpose: 'reach', url: 'https://api.github.com/user/repos?page=2' }));
+        await s.recordOutboundCall(call({}));
+        await sink(call({ at: '2024-01-01T00:00:02.000Z', issuer: 'slack', fingerprint: fpB, method: 'POST', url: 'https://slack.com/api/auth.revoke', purpose: 'revoke' }));
+        await s.recordOutboundCall(call({ at: '2024-01-01T00:00:03.000Z', fingerprint: null, status: null, outcome: 'timeout', durationMs: -1 }));
+        const all = await s.outboundCalls();
+        expect(all.map((c) => [c.at, c.purpose, c.issuer])).toEqual([
+          ['2024-01-01T00:00:00.000Z', 'verify', 'github'],
+          ['2024-01-01T00:00:02.000Z', 'reach', 'github'],
+          ['2024-01-01T00:00:02.000Z', 'revoke', 'slack'],
+          ['2024-01-01T00:00:03.000Z', 'verify', 'github'],
+        ]);
+        expect(all[0]).toEqual({ id: expect.any(Number), ...call({ durationMs: 13 }) });
+        expect(all[3]).toMatchObject({ fingerprint: null, status: null, outcome: 'timeout', durationMs: 0 });
+        expect(new Set(all.map((c) => c.id)).size).toBe(4);
+        expect((await s.outboundCalls({ fingerprint: fpA })).map((c) => c.purpose)).toEqual(['verify', 'reach']);
+        expect((await s.outboundCalls({ issuer: 'github', since: '2024-01-01T00:00:02.000Z' })).map((c) => c.purpose)).toEqual(['reach', 'verify']);
+        expect((await s.outboundCalls({ purpose: 'revoke' })).map((c) => c.url)).toEqual(['https://slack.com/api/auth.revoke']);
+        expect(await s.outboundCalls({ issuer: 'npm' })).toEqual([]);
+        await expect(s.recordOutboundCall(call({ purpose: 'exfiltrate' as OutboundCall['purpose'] }))).rejects.toThrow();
+        await expect(s.recordOutboundCall(call({ fingerprint: 'short' }))).rejects.toThrow();
+        expect(await s.outboundCalls()).toHaveLength(4);
       });
     });
 

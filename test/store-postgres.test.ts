@@ -66,16 +66,18 @@ describe('PostgreSQL store: schema and connection', () => {
       expect(s.kind).toBe('postgres');
       await s.recordRepoScan(null, 'acme/api', { findings: [finding(randomToken('ghp_', 36))], blobs: [] });
       const versions = (await raw(s).query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version')).rows.map((r) => r.version);
-      expect(versions).toEqual([1, 2, 3, 20, 30, 40, 41, 50]);
-      // Simulate an older keyloop's database: the latest migration not applied.
+      expect(versions).toEqual([1, 2, 3, 20, 30, 40, 41, 50, 60]);
+      // Simulate an older keyloop's database: the latest two migrations not applied.
+      await raw(s).query('DROP TABLE outbound_calls');
+      await raw(s).query('ALTER TABLE verifications DROP COLUMN reach');
       await raw(s).query('DROP TABLE run_jobs');
       await raw(s).query('ALTER TABLE scan_runs DROP COLUMN options');
-      await raw(s).query('DELETE FROM schema_migrations WHERE version = 50');
+      await raw(s).query('DELETE FROM schema_migrations WHERE version IN (50, 60)');
       await s.close();
       for (const mode of ['existing', 'create'] as const) {
-        await expect(openStore(db.url, { mode })).rejects.toThrow(/behind this keyloop \(missing 050-run-jobs\.sql\): run `keyloop db migrate/);
+        await expect(openStore(db.url, { mode })).rejects.toThrow(/behind this keyloop \(missing 050-run-jobs\.sql, 060-reach-audit\.sql\): run `keyloop db migrate/);
       }
-      expect(await migratePostgresUrl(db.url)).toEqual({ from: 41, to: 50, applied: ['050-run-jobs.sql'] });
+      expect(await migratePostgresUrl(db.url)).toEqual({ from: 41, to: 60, applied: ['050-run-jobs.sql', '060-reach-audit.sql'] });
       expect((await migratePostgresUrl(db.url)).applied).toEqual([]);
       const again = await openStore(db.url, { mode: 'existing' });
       expect(await again.listSecrets()).toHaveLength(1);
@@ -100,7 +102,7 @@ describe('PostgreSQL store: schema and connection', () => {
       const insert = "INSERT INTO secrets (fingerprint, detector, name, provider, severity, redacted, secret_enc, key_id, detected_at) VALUES ($1, $2, 'n', 'p', 'high', 'r', $3, 'k', 'now')";
       await pool.query(insert, ['a'.repeat(64), 'generic-password-assignment', randomBytes(40)]);
       await pool.query(insert, ['b'.repeat(64), 'github-pat-classic', randomBytes(40)]);
-      expect((await migratePostgresUrl(db.url)).applied).toEqual(['040-confidence.sql', '041-repo-config-suppressions.sql', '050-run-jobs.sql']);
+      expect((await migratePostgresUrl(db.url)).applied).toEqual(['040-confidence.sql', '041-repo-config-suppressions.sql', '050-run-jobs.sql', '060-reach-audit.sql']);
       expect((await pool.query<{ detector: string; confidence: string }>('SELECT detector, confidence FROM secrets ORDER BY fingerprint')).rows).toEqual([
         { detector: 'generic-password-assignment', confidence: 'low' },
         { detector: 'github-pat-classic', confidence: 'medium' },
@@ -147,7 +149,7 @@ describe('PostgreSQL store: schema and connection', () => {
     const db = await pgTestDatabase('keyloop_race');
     try {
       const stores = await Promise.all(Array.from({ length: 4 }, () => openStore(db.url)));
-      expect((await raw(stores[0]).query<{ n: number }>('SELECT count(*)::int AS n FROM schema_migrations')).rows[0]!.n).toBe(8);
+      expect((await raw(stores[0]).query<{ n: number }>('SELECT count(*)::int AS n FROM schema_migrations')).rows[0]!.n).toBe(loadMigrations(defaultMigrationsDir('postgres')).length);
       await Promise.all(stores.map((s) => s.close()));
     } finally {
       await db.drop();

@@ -59,6 +59,10 @@ export interface FakeCheckRun {
   [k: string]: unknown;
 }
 
+/** A user's role on a repository, as GitHub's permissions object spells it out. */
+export type RepoRole = 'admin' | 'maintain' | 'push' | 'triage' | 'pull';
+const ROLE_ORDER: RepoRole[] = ['pull', 'triage', 'push', 'maintain', 'admin'];
+
 export interface FakeLabel {
   name: string;
   color: string;
@@ -151,6 +155,15 @@ export class FakeGitHub {
   readonly installations = new Map<number, FakeInstallation>();
   /** Tokens sent to POST /credentials/revoke. */
   readonly revoked: string[] = [];
+  /**
+   * token → what GitHub puts in X-OAuth-Scopes (a classic or OAuth token); null: no header at all (a fine-grained
+   * or App user token, which have no scopes). Tokens not listed answer `repo`.
+   */
+  readonly tokenScopes = new Map<string, string | null>();
+  /** token → GitHub-Authentication-Token-Expiration value ("2031-01-01 00:00:00 UTC"); absent: no header. */
+  readonly tokenExpiry = new Map<string, string>();
+  /** repo full name → login → the user's role there (what GET /user/repos reports as `permissions`). */
+  readonly roles = new Map<string, Map<string, RepoRole>>();
   readonly requests: LoggedRequest[] = [];
   readonly tokens = new Map<string, string>();
   private readonly installationTokens = new Map<string, number>();
@@ -227,8 +240,27 @@ export class FakeGitHub {
     this.assignable.set(repo, set);
   }
 
+  /** `login` gets `role` on `repo` (the owner of a user repo is its admin without this). */
+  grant(repo: string, login: string, role: RepoRole): void {
+    const m = this.roles.get(repo) ?? new Map<string, RepoRole>();
+    m.set(login, role);
+    this.roles.set(repo, m);
+    this.addUser(login);
+  }
+
+  /** The role GitHub would report for `login` on `r`, or null when the user has no access. */
+  roleOf(r: FakeRepo, login: string): RepoRole | null {
+    if (r.owner === login) return 'admin';
+    return this.roles.get(r.fullName)?.get(login) ?? null;
+  }
+
   addInstallation(inst: FakeInstallation): void {
     this.installations.set(inst.id, inst);
+  }
+
+  /** A token the fake accepts as an installation token of `installationId` (as POST …/access_tokens would mint). */
+  addInstallationToken(token: string, installationId: number): void {
+    this.installationTokens.set(token, installationId);
   }
 
   fault(spec: FaultSpec): Fault {
@@ -289,8 +321,17 @@ export class FakeGitHub {
     entry.body = body;
     const auth = this.authenticate(req.headers.authorization);
     entry.as = auth.as;
+    // Like GitHub: every answer to a request made with a classic or OAuth token lists its scopes (and expiry).
+    const tokenHeaders: Record<string, string> = {};
+    const cred = /^(?:token|bearer)\s+(.+)$/i.exec(req.headers.authorization?.trim() ?? '')?.[1];
+    if (cred && this.tokens.has(cred)) {
+      const scopes = this.tokenScopes.has(cred) ? this.tokenScopes.get(cred)! : 'repo';
+      if (scopes !== null) tokenHeaders['x-oauth-scopes'] = scopes;
+      const exp = this.tokenExpiry.get(cred);
+      if (exp) tokenHeaders['github-authentication-token-expiration'] = exp;
+    }
     const send = (status: number, data?: unknown, headers: Record<string, string> = {}) =>
-      json(res, status, data, { ...this.rateHeaders(), ...headers });
+      json(res, status, data, { ...this.rateHeaders(), ...tokenHeaders, ...headers });
     for (const r of this.routes) {
       if (r.method !== method) continue;
       const m = r.pattern.exec(path);
@@ -798,7 +839,29 @@ export class FakeGitHub {
       const login = c.as && !c.as.includes(':') ? c.as : null;
       if (!login) return c.send(c.as ? 403 : 401, { message: c.as ? 'Resource not accessible by integration' : 'Requires authentication' });
       this.addUser(login);
-      c.send(200, { ...this.users.get(login)! }, { 'x-oauth-scopes': 'repo' });
+      c.send(200, { ...this.users.get(login)!, site_admin: false });
+    });
+    this.route('GET', '/user/orgs', (c) => {
+      const login = c.as && !c.as.includes(':') ? c.as : null;
+      if (!login) return c.send(c.as ? 403 : 401, { message: c.as ? 'Resource not accessible by integration' : 'Requires authentication' });
+      const orgs = [...this.members.entries()].filter(([, m]) => m.has(login)).map(([org]) => org).sort();
+      this.paginate(c, orgs.map((org, i) => ({ login: org, id: 5000 + i, url: `${c.apiBase}/orgs/${org}`, description: null })));
+    });
+    this.route('GET', '/user/repos', (c) => {
+      const login = c.as && !c.as.includes(':') ? c.as : null;
+      if (!login) return c.send(c.as ? 403 : 401, { message: c.as ? 'Resource not accessible by integration' : 'Requires authentication' });
+      const repos = [...this.repos.values()]
+        .map((r) => ({ r, role: this.roleOf(r, login) }))
+        .filter((x): x is { r: FakeRepo; role: RepoRole } => x.role !== null)
+        .sort((a, b) => a.r.fullName.localeCompare(b.r.fullName));
+      const at = (role: RepoRole, min: RepoRole) => ROLE_ORDER.indexOf(role) >= ROLE_ORDER.indexOf(min);
+      this.paginate(
+        c,
+        repos.map(({ r, role }) => ({
+          ...this.repoJson(r),
+          permissions: { admin: at(role, 'admin'), maintain: at(role, 'maintain'), push: at(role, 'push'), triage: at(role, 'triage'), pull: true },
+        })),
+      );
     });
     this.route('GET', '/users/:login', (c) => {
       const u = this.users.get(c.params.login!);

@@ -35,9 +35,9 @@ export interface OperatorConfig {
   source: ConfigSource | null;
   suppression: Suppression;
   fingerprintKey: string;
-  /** Issuer id → base URL (`issuers.<id>.baseUrl`). */
+  /** Issuer id → base URL (`issuers.<id>.baseUrl`), and `<id>:<host>` → URL (`issuers.<id>.hosts.<host>`). */
   issuers: Record<string, string>;
-  verify: { timeoutMs: number; cacheTtlHours: number };
+  verify: { timeoutMs: number; cacheTtlHours: number; reach: boolean };
   /** owners / issues / policy, validated with defaults filled. */
   loop: LoopConfig;
   /** The file has an `issues:` section (the org issue loop runs by default then). */
@@ -125,7 +125,12 @@ export function normalizeOperator(raw: unknown, source: ConfigSource | null, env
     source,
     suppression,
     fingerprintKey: env.KEYLOOP_FINGERPRINT_KEY || c.fingerprint?.key || DEFAULT_FINGERPRINT_KEY,
-    issuers: Object.fromEntries(Object.entries(c.issuers).map(([id, o]) => [id, o.baseUrl])),
+    issuers: Object.fromEntries(
+      Object.entries(c.issuers).flatMap(([id, o]) => [
+        ...(o.baseUrl ? [[id, o.baseUrl] as const] : []),
+        ...Object.entries(o.hosts ?? {}).map(([host, url]) => [`${id}:${host}`, url] as const),
+      ]),
+    ),
     verify: c.verify,
     loop: parseLoopConfig(c, file),
     issuesSection: c.issues !== undefined,

@@ -2,7 +2,14 @@
 // Which fields a repository's own .keyloop.yaml may set is REPOSITORY_FIELDS: only those that narrow the report.
 import { z } from 'zod';
 
-const IssuerOverride = z.object({ baseUrl: z.string().url() }).strict();
+const IssuerOverride = z
+  .object({
+    baseUrl: z.string().url().optional(),
+    /** The issuer's other hosts by the name its detectors' reach blocks give them (Datadog sites, AWS IAM). */
+    hosts: z.record(z.string().regex(/^[a-z][a-z0-9_]*$/, 'host names are lowercase'), z.string().url()).optional(),
+  })
+  .strict()
+  .refine((o) => o.baseUrl !== undefined || o.hosts !== undefined, 'baseUrl or hosts');
 
 /** One allowlisted fingerprint (hex, as keyloop prints it). */
 export const FingerprintEntry = z.string().regex(/^[0-9a-f]{16,64}$/, 'expected a hex fingerprint');
@@ -36,9 +43,11 @@ export const ConfigFile = z
       .object({
         timeoutMs: z.number().int().positive().max(120_000).default(10_000),
         cacheTtlHours: z.number().positive().default(24),
+        /** Ask a live key's issuer what the key can do (reach) when the issue loop and the App verify. */
+        reach: z.boolean().default(true),
       })
       .strict()
-      .default({ timeoutMs: 10_000, cacheTtlHours: 24 }),
+      .default({ timeoutMs: 10_000, cacheTtlHours: 24, reach: true }),
     /** Owner attribution, issue lifecycle and policy: validated by the issue loop (src/loop/config.ts). */
     owners: z.unknown().optional(),
     issues: z.unknown().optional(),

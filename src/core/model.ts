@@ -27,12 +27,66 @@ export interface ScanItem {
 export const VerificationStatus = z.enum(['live', 'dead', 'unknown']);
 export type VerificationStatus = z.infer<typeof VerificationStatus>;
 
+/** How far a key reaches on something: read < write < admin. */
+export const AccessLevel = z.enum(['read', 'write', 'admin']);
+export type AccessLevel = z.infer<typeof AccessLevel>;
+const ACCESS_RANK: Record<AccessLevel, number> = { read: 0, write: 1, admin: 2 };
+export function maxAccess(a: AccessLevel, b: AccessLevel): AccessLevel {
+  return ACCESS_RANK[a] >= ACCESS_RANK[b] ? a : b;
+}
+export function accessAtLeast(a: AccessLevel, min: AccessLevel): boolean {
+  return ACCESS_RANK[a] >= ACCESS_RANK[min];
+}
+
+/** A thing the key can touch (repository, package, project, domain, account …) and how. */
+export const ReachResource = z.object({
+  kind: z.string(),
+  name: z.string(),
+  access: AccessLevel,
+  /** The resource is public (a public repository, a public package): writing to it reaches everyone. */
+  public: z.boolean().optional(),
+});
+export type ReachResource = z.infer<typeof ReachResource>;
+
+export const FactValue = z.union([z.string(), z.number(), z.boolean(), z.array(z.string())]);
+export type FactValue = z.infer<typeof FactValue>;
+
+/**
+ * What a live key can do, as its own issuer reports it (src/reach). Never holds the secret: values come from the
+ * issuer's answers and pass through the SecretRegistry before they are kept.
+ */
+export const Reach = z.object({
+  checkedAt: z.string(),
+  /** Strongest access found; `unknown` when no request answered. */
+  level: z.union([AccessLevel, z.literal('unknown')]),
+  /** What makes the key dangerous beyond its level: admin, write, prod, billing, publish, public-write, pii … */
+  tags: z.array(z.string()),
+  /** Who the key acts as (login, e-mail, account id, team …). */
+  account: z.string().optional(),
+  scopes: z.array(z.string()).optional(),
+  /** null: the issuer says the key never expires; absent: not known. */
+  expiresAt: z.string().nullable().optional(),
+  /** Only where the issuer exposes it; null: never used. */
+  lastUsedAt: z.string().nullable().optional(),
+  /** Everything else the issuer told (organization, project, mode, site, team …). */
+  facts: z.record(z.string(), FactValue),
+  /** The resources reached, strongest first (at most 50 kept); `counts` covers all of them. */
+  resources: z.array(ReachResource),
+  /** `<kind>` and `<kind>:<level>` → how many (e.g. repository: 40, repository:admin: 3, repository:public-write: 1). */
+  counts: z.record(z.string(), z.number()),
+  /** Requests that did not answer, so the picture may be incomplete (e.g. "orgs: HTTP 403"). */
+  gaps: z.array(z.string()),
+});
+export type Reach = z.infer<typeof Reach>;
+
 export const Verification = z.object({
   status: VerificationStatus,
   checkedAt: z.string(),
   reason: z.string(),
   /** What the issuer said about the key when cheap to learn: login, scopes, account, arn, team, expiry … */
   identity: z.record(z.string(), z.string()).optional(),
+  /** What the key can do (src/reach), when reach analysis ran for a live key. */
+  reach: Reach.optional(),
 });
 export type Verification = z.infer<typeof Verification>;
 

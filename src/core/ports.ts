@@ -159,3 +159,30 @@ export interface IssueTracker {
 }
 
 export type * from './store.js';
+
+/** Why a request carrying a secret was sent. */
+export type CallPurpose = 'verify' | 'reach' | 'revoke';
+
+/**
+ * One request keyloop sent with a secret in it, as the audit log keeps it: never the secret (the URL is scrubbed
+ * with the secret registry; headers and bodies are not kept).
+ */
+export interface OutboundCall {
+  at: string;
+  purpose: CallPurpose;
+  /** Issuer id (queue and override key). */
+  issuer: string;
+  /** The secret the call was about, when known. */
+  fingerprint: string | null;
+  method: string;
+  /** Origin and path (query values kept only after scrubbing). */
+  url: string;
+  /** HTTP status; null when no answer came (timeout, network error). */
+  status: number | null;
+  /** `answered`, or why there was no usable answer (timeout, network code, rate limited, redirect …). */
+  outcome: string;
+  durationMs: number;
+}
+
+/** Where outbound calls are recorded (the store's audit log). Must not throw for a bad entry. */
+export type AuditSink = (call: OutboundCall) => void | Promise<void>;

@@ -1,7 +1,7 @@
 // The Store port: what keyloop keeps between runs, split by concern, with its row and input types. Async because
 // PostgreSQL is; src/store/sqlite and src/store/postgres implement it, test/store-contract.ts holds them to it.
 import type { Confidence, Location, Verification } from './model.js';
-import type { VerificationCache } from './ports.js';
+import type { AuditSink, CallPurpose, OutboundCall, VerificationCache } from './ports.js';
 
 export type Severity = 'low' | 'medium' | 'high' | 'critical';
 export type SecretStatus = 'open' | 'false-positive' | 'revoked' | 'ignored';
@@ -481,8 +481,30 @@ export interface DeliveriesStore {
   installedRepos(): Promise<{ fullName: string; installationId: number }[]>;
 }
 
+/** The audit log of every request keyloop sent with a secret in it (never the secret): `keyloop audit` reads it. */
+export interface AuditStore {
+  /** Appends one call. */
+  recordOutboundCall(c: OutboundCall): Promise<void>;
+  /** The verifier's and revoker's audit port over the log. */
+  auditSink(): AuditSink;
+  /** Oldest first, filtered. */
+  outboundCalls(filter?: OutboundCallFilter): Promise<OutboundCallRow[]>;
+}
+
+export interface OutboundCallFilter {
+  fingerprint?: string;
+  issuer?: string;
+  purpose?: CallPurpose;
+  /** ISO time: calls at or after it. */
+  since?: string;
+}
+
+export interface OutboundCallRow extends OutboundCall {
+  id: number;
+}
+
 /** Everything keyloop keeps. Open one with src/store/open.ts (`openStore(spec)`); close it when done. */
-export interface Store extends ReposStore, RunsStore, RunJobsStore, SecretsStore, IssuesStore, DeliveriesStore {
+export interface Store extends ReposStore, RunsStore, RunJobsStore, SecretsStore, IssuesStore, DeliveriesStore, AuditStore {
   readonly kind: 'sqlite' | 'postgres';
   /** Where it lives, safe to print (a file path, or a URL without its password). */
   readonly location: string;

@@ -72,12 +72,20 @@ export function validLuhn(secret: string): boolean {
  * closed by a 32-byte signature (6).
  */
 export function validPypiMacaroon(secret: string): boolean {
+  return pypiMacaroonIdentifiers(secret) !== null;
+}
+
+/**
+ * The identifier packets of a well-formed PyPI macaroon, in order (the first is the macaroon's own id, the others
+ * its caveats: what the token may do), or null when the token is not one.
+ */
+export function pypiMacaroonIdentifiers(secret: string): Buffer[] | null {
   const m = /^pypi-([A-Za-z0-9_-]+)$/.exec(secret);
-  if (!m) return false;
+  if (!m) return null;
   const bytes = base64urlDecode(m[1]!);
-  if (!bytes || bytes.length < 40 || bytes[0] !== 2) return false;
+  if (!bytes || bytes.length < 40 || bytes[0] !== 2) return null;
   let i = 1;
-  let sawIdentifier = false;
+  const identifiers: Buffer[] = [];
   const varint = (): number | null => {
     let v = 0;
     for (let shift = 0; shift < 35; shift += 7) {
@@ -90,16 +98,16 @@ export function validPypiMacaroon(secret: string): boolean {
   };
   while (i < bytes.length) {
     const type = varint();
-    if (type === null) return false;
+    if (type === null) return null;
     if (type === 0) continue; // end of a section
     const len = varint();
-    if (len === null || i + len > bytes.length) return false;
-    if (type === 6) return sawIdentifier && len === 32 && i + len === bytes.length;
-    if (type === 2) sawIdentifier = true;
-    else if (type !== 1 && type !== 4) return false;
+    if (len === null || i + len > bytes.length) return null;
+    if (type === 6) return identifiers.length > 0 && len === 32 && i + len === bytes.length ? identifiers : null;
+    if (type === 2) identifiers.push(Buffer.from(bytes.subarray(i, i + len)));
+    else if (type !== 1 && type !== 4) return null;
     i += len;
   }
-  return false;
+  return null;
 }
 
 export function validChecksum(kind: Checksum, secret: string): boolean {

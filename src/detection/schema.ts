@@ -1,5 +1,6 @@
 // detectors/*.yaml as written: one file per provider, validated with zod. See README "Adding a detector".
 import { z } from 'zod';
+import { ReachSpec, RevokeSpec } from '../reach/spec.js';
 import { VerifySpec } from '../verification/spec.js';
 
 export const Checksum = z.enum(['github-crc32', 'npm-crc32', 'pypi-macaroon', 'jwt', 'luhn']);
@@ -61,6 +62,10 @@ export const DetectorDef = z
     multiline: z.boolean().default(false),
     companions: z.array(Companion).default([]),
     verify: VerifySpec.optional(),
+    /** What a live key can do: asked of the verify block's issuer (src/reach). */
+    reach: ReachSpec.optional(),
+    /** How the issuer's own API revokes the key (`keyloop revoke`). */
+    revoke: RevokeSpec.optional(),
     references: z.array(z.string()).default([]),
     /** Texts that must produce a finding of this detector, and that secret when given as {text, secret}. */
     examples: z.array(z.union([z.string(), z.object({ text: z.string(), secret: z.string() }).strict()])).min(1),
@@ -70,6 +75,8 @@ export const DetectorDef = z
   .strict()
   .superRefine((d, ctx) => {
     if (d.keywords.length === 0 && d.file_max_bytes === undefined) ctx.addIssue({ code: 'custom', path: ['keywords'], message: 'at least one keyword (or file_max_bytes)' });
+    // reach and revoke talk to the verify block's issuer, through its base URL and rate limits: never another one
+    if ((d.reach || d.revoke) && !d.verify) ctx.addIssue({ code: 'custom', path: ['verify'], message: 'reach and revoke need a verify block (it names the issuer)' });
     if (d.class !== 'password-hash') return;
     // a hash is not a live credential: nothing to ask an issuer, and cracking it is work
     if (d.verify) ctx.addIssue({ code: 'custom', path: ['verify'], message: 'a password-hash detector is never verified' });

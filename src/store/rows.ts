@@ -1,8 +1,8 @@
 // Row → port type mapping shared by the SQLite and PostgreSQL adapters (same column names in both schemas; the
 // drivers differ only in how booleans and JSON come back), plus the few rules both adapters apply the same way.
 import { ConfigError } from '../core/errors.js';
-import { maxConfidence, type Confidence, type Verification } from '../core/model.js';
-import type { Clock, VerificationCache } from '../core/ports.js';
+import { maxConfidence, type Confidence, type Reach, type Verification } from '../core/model.js';
+import type { CallPurpose, Clock, VerificationCache } from '../core/ports.js';
 import type {
   DeliveryRow,
   DeliveryStatus,
@@ -10,6 +10,8 @@ import type {
   EventRow,
   IssueRow,
   LocationRow,
+  OutboundCallFilter,
+  OutboundCallRow,
   OwnerRow,
   OwnerSource,
   RepoRow,
@@ -146,13 +148,55 @@ export function toSecret(r: Row): SecretRow {
 
 export function toVerification(r: Row): VerificationRow {
   const identity = json<Record<string, string> | null>(r.identity, null);
+  const reach = json<Reach | null>(r.reach, null);
   return {
     id: r.id as number,
     status: r.status as Verification['status'],
     checkedAt: r.checked_at as string,
     reason: r.reason as string,
     ...(identity ? { identity } : {}),
+    ...(reach ? { reach } : {}),
   };
+}
+
+export function toOutboundCall(r: Row): OutboundCallRow {
+  return {
+    id: r.id as number,
+    at: r.at as string,
+    purpose: r.purpose as CallPurpose,
+    issuer: r.issuer as string,
+    fingerprint: str(r.fingerprint),
+    method: r.method as string,
+    url: r.url as string,
+    status: (r.status as number | null) ?? null,
+    outcome: r.outcome as string,
+    durationMs: r.duration_ms as number,
+  };
+}
+
+/** Column values of an outbound_calls row (at, purpose, issuer, fingerprint, method, url, status, outcome, duration_ms). */
+export const outboundCallValues = (c: OutboundCallRow | Omit<OutboundCallRow, 'id'>) => [
+  c.at,
+  c.purpose,
+  c.issuer,
+  c.fingerprint,
+  c.method,
+  c.url,
+  c.status,
+  c.outcome,
+  Math.max(0, Math.round(c.durationMs)),
+];
+
+/** The WHERE clause and its values for an audit-log filter; `param(i)` writes the engine's i-th placeholder. */
+export function outboundCallWhere(filter: OutboundCallFilter, param: (i: number) => string): { where: string; args: unknown[] } {
+  const clauses: string[] = [];
+  const args: unknown[] = [];
+  for (const [column, v] of [['fingerprint', filter.fingerprint], ['issuer', filter.issuer], ['purpose', filter.purpose], ['at', filter.since]] as const) {
+    if (!v) continue;
+    args.push(v);
+    clauses.push(`${column} ${column === 'at' ? '>=' : '='} ${param(args.length)}`);
+  }
+  return { where: clauses.length ? 'WHERE ' + clauses.join(' AND ') : '', args };
 }
 
 export function toOwner(r: Row): OwnerRow {
@@ -208,14 +252,14 @@ export function toLocation(r: Row): LocationRow {
 
 /** One inventory row; `repos`, `owners` and `last_verification` are JSON built by the query. */
 export function toSummary(r: Row): SecretSummary {
-  const v = json<{ status: Verification['status']; checkedAt: string; reason: string; identity: Record<string, string> | null } | null>(r.last_verification, null);
+  const v = json<{ status: Verification['status']; checkedAt: string; reason: string; identity: Record<string, string> | null; reach?: Reach | null } | null>(r.last_verification, null);
   return {
     ...toSecret(r),
     repos: (json<(string | null)[]>(r.repos, []) ?? []).filter((x): x is string => x !== null).sort(),
     locations: r.n_locations as number,
     firstSeen: str(r.first_seen),
     lastSeen: str(r.last_seen),
-    lastVerification: v ? { status: v.status, checkedAt: v.checkedAt, reason: v.reason, ...(v.identity ? { identity: v.identity } : {}) } : null,
+    lastVerification: v ? { status: v.status, checkedAt: v.checkedAt, reason: v.reason, ...(v.identity ? { identity: v.identity } : {}), ...(v.reach ? { reach: v.reach } : {}) } : null,
     owners: (json<(string | null)[]>(r.owners, []) ?? []).filter((x): x is string => x !== null).sort(),
   };
 }
@@ -302,7 +346,7 @@ export function verificationCacheOver(
   };
 }
 
-/** Column values of a verifications row (secret_id, status, checked_at, reason, identity, expires_at). */
+/** Column values of a verifications row (secret_id, status, checked_at, reason, identity, expires_at, reach). */
 export const verificationValues = (secretId: number, v: Verification, expiresAt?: string) => [
   secretId,
   v.status,
@@ -310,7 +354,11 @@ export const verificationValues = (secretId: number, v: Verification, expiresAt?
   v.reason,
   v.identity ? JSON.stringify(v.identity) : null,
   expiresAt ?? null,
+  v.reach ? JSON.stringify(v.reach) : null,
 ];
+
+/** The event a verification is logged as: its status, and the reach level when reach was asked. */
+export const verificationEvent = (v: Verification) => ({ kind: `verified-${v.status}`, detail: { reason: v.reason, ...(v.reach ? { reach: v.reach.level } : {}) } });
 
 /** Column values of an events row (at, kind, secret_id, repo_id, issue_id, run_id, detail). */
 export const eventValues = (e: Pick<EventInput, 'kind' | 'runId' | 'detail'>, secretId: number | null, repoId: number | null, issueId: number | null, at: string) => [

@@ -11,8 +11,11 @@ export interface Outcome {
 
 export type Built = { ok: true; request: HttpRequest } | { ok: false; reason: string };
 
+/** The request half of a block: verify blocks, reach requests and revoke blocks share it. */
+export type RequestTemplate = Pick<HttpVerify, 'path' | 'headers' | 'basic' | 'body'> & { method: string };
+
 /** `base` is the approved base URL (override or rendered official one); the path is appended by concatenation. */
-export function buildRequest(spec: HttpVerify, base: string, vars: TemplateVars): Built {
+export function buildRequest(spec: RequestTemplate, base: string, vars: TemplateVars): Built {
   const path = render(spec.path, vars, encodePathValue);
   if (!path.ok) return { ok: false, reason: `missing part ${path.missing}` };
   if (/(^|\/)\.\.?(\/|$|\?)/.test(path.value)) return { ok: false, reason: 'refused: dot segment in path' };

@@ -98,7 +98,9 @@ export function overrideProblem(baseUrl: string, allowInsecure: boolean): string
 export function checkIssuerOverrides(baseUrls: Record<string, string>, allowInsecure: boolean): void {
   for (const [id, url] of Object.entries(baseUrls)) {
     const problem = overrideProblem(url, allowInsecure);
-    if (problem) throw new ConfigError(problem, id === 'github' ? `issuers.github.baseUrl (or --github-url)` : `issuers.${id}.baseUrl`);
+    if (!problem) continue;
+    const [issuer, host] = id.split(':');
+    throw new ConfigError(problem, host ? `issuers.${issuer}.hosts.${host}` : id === 'github' ? `issuers.github.baseUrl (or --github-url)` : `issuers.${id}.baseUrl`);
   }
 }
 

@@ -1,29 +1,30 @@
-// Verification runtime: live | dead | unknown per secret, with host rules, per-issuer queues, Retry-After and a cache.
-import PQueue from 'p-queue';
-import type { Finding, Verification } from '../core/model.js';
-import { systemClock, type Clock, type VerificationCache } from '../core/ports.js';
+// Verification runtime: live | dead | unknown per secret, with host rules, per-issuer queues, Retry-After and a cache;
+// for a live key, what it can reach (src/reach), asked of the same issuer through the same queue.
+import type { Finding, Reach, Verification } from '../core/model.js';
+import { systemClock, type AuditSink, type Clock, type VerificationCache } from '../core/ports.js';
 import type { LoadedDetector } from '../detection/types.js';
+import { finishReach } from '../reach/finish.js';
+import { codeReachers as defaultCodeReachers } from '../reach/issuers/index.js';
+import { runHttpReach } from '../reach/run-http.js';
+import type { CodeReacher, ReachContext, ReachDraft } from '../reach/types.js';
 import { silentLogger, type Logger } from '../util/logger.js';
 import type { SecretRegistry } from '../util/redact.js';
-import { defaultFetch, exchange, Inconclusive, parseRetryAfter, type FetchLike, type HttpRequest, type HttpResponse } from './http-client.js';
+import { Inconclusive, type FetchLike } from './http-client.js';
 import { buildRequest, judge, type Outcome } from './http.js';
+import { createIssuerClient, type IssuerClient, type IssuerLimits } from './issuer-client.js';
 import { codeVerifiers as defaultCodeVerifiers } from './issuers/index.js';
 import type { CodeVerifier } from './issuers/types.js';
 import { checkDataDerivedUrl, checkIssuerOverrides, systemLookup, type Lookup, type PinnedAddress } from './net.js';
 import type { HttpVerify, VerifySpec } from './spec.js';
 import { encodeHostValue, placeholders, render, UnsafeValueError } from './template.js';
 
-export interface IssuerLimits {
-  concurrency?: number;
-  /** At most `intervalCap` requests per `intervalMs` to one issuer. */
-  intervalCap?: number;
-  intervalMs?: number;
-}
+export type { IssuerLimits } from './issuer-client.js';
 
 export interface VerifierOptions {
   /**
-   * Operator overrides by issuer id (`issuers.<id>.baseUrl`; `github` = --github-url): https, or loopback http
-   * with `allowInsecure`. Checked when the verifier is made (ConfigError) and logged then, without secrets.
+   * Operator overrides by issuer id (`issuers.<id>.baseUrl`; `github` = --github-url) and by `<id>:<host>` for an
+   * issuer's other hosts (`issuers.<id>.hosts.<host>`): https, or loopback http with `allowInsecure`. Checked when
+   * the verifier is made (ConfigError) and logged then, without secrets.
    */
   baseUrls?: Record<string, string>;
   /** --allow-insecure-issuers: plain http to loopback overrides, and loopback answers for data-derived hosts (tests). */
@@ -44,6 +45,13 @@ export interface VerifierOptions {
   /** Longest Retry-After the queue waits out; beyond it, checks for that issuer return unknown until the time passes. */
   maxPauseMs?: number;
   codeVerifiers?: ReadonlyMap<string, CodeVerifier>;
+  /** Also ask what a live key can do (its detector's `reach:` block), with the same issuer, queue and rules. */
+  reach?: boolean;
+  codeReachers?: ReadonlyMap<string, CodeReacher>;
+  /** Every request sent with a secret is recorded here (the store's audit log). */
+  audit?: AuditSink;
+  /** Share one client (queues, rate limits, audit) with other senders (revocation); default: a new one. */
+  client?: IssuerClient;
 }
 
 export interface VerifyRequest {
@@ -60,19 +68,7 @@ export interface Verifier {
   verifyAll(reqs: Iterable<VerifyRequest>): Promise<Map<string, Verification>>;
 }
 
-const DEFAULT_LIMITS: Required<IssuerLimits> = { concurrency: 4, intervalCap: 10, intervalMs: 1000 };
 const MAX_PART_SETS = 4;
-
-function withinBase(url: string, base: string): boolean {
-  try {
-    const u = new URL(url);
-    const b = new URL(base);
-    const prefix = b.pathname.endsWith('/') ? b.pathname : b.pathname + '/';
-    return u.origin === b.origin && !u.username && !u.password && (u.pathname === b.pathname || u.pathname.startsWith(prefix));
-  } catch {
-    return false;
-  }
-}
 
 function serverErrorRules(spec: HttpVerify): HttpVerify {
   const bodyRules = (rules: HttpVerify['live']) => rules.filter((r) => r.body_contains !== undefined || r.json !== undefined);
@@ -93,75 +89,59 @@ const shownUrl = (url: string) => {
   return u.origin + u.pathname;
 };
 
+/** The override key of an issuer's named host (`issuers.<id>.hosts.<host>`). */
+export const hostKey = (issuer: string, host: string) => `${issuer}:${host}`;
+
+/** A check's answer, with what the key can do when reach ran. */
+type Checked = Outcome & { reach?: Reach };
+
+/** Every string of a reach through the registry: an issuer could echo the key (or a derived value) back. */
+function scrubReach(r: Reach, registry: SecretRegistry): Reach {
+  const s = (x: string) => registry.scrub(x);
+  return {
+    ...r,
+    tags: r.tags.map(s),
+    ...(r.account !== undefined ? { account: s(r.account) } : {}),
+    ...(r.scopes ? { scopes: r.scopes.map(s) } : {}),
+    facts: Object.fromEntries(Object.entries(r.facts).map(([k, v]) => [k, typeof v === 'string' ? s(v) : Array.isArray(v) ? v.map(s) : v])),
+    resources: r.resources.map((x) => ({ ...x, name: s(x.name), kind: s(x.kind) })),
+    gaps: r.gaps.map(s),
+  };
+}
+
 export function createVerifier(opts: VerifierOptions): Verifier {
-  const fetchImpl: FetchLike = opts.fetch ?? defaultFetch;
-  const timeoutMs = opts.timeoutMs ?? 10_000;
   const clock = opts.clock ?? systemClock;
   const logger = opts.logger ?? silentLogger;
   const registry = opts.registry;
   const lookup = opts.lookup ?? systemLookup;
   const cacheTtlMs = opts.cacheTtlMs ?? 24 * 3600_000;
-  const maxPauseMs = opts.maxPauseMs ?? 60_000;
   const verifiers = opts.codeVerifiers ?? defaultCodeVerifiers;
+  const reachers = opts.codeReachers ?? defaultCodeReachers;
   const baseUrls = opts.baseUrls ?? {};
   const allowInsecure = !!opts.allowInsecure;
   checkIssuerOverrides(baseUrls, allowInsecure);
-  for (const [id, url] of Object.entries(baseUrls).sort()) logger.info(registry.scrub(`verification: ${id} keys go to ${shownUrl(url)} (operator override)`));
-
-  const queues = new Map<string, PQueue>();
-  /** Monotonic ms until which an issuer asked us to stay away. */
-  const backoffUntil = new Map<string, number>();
+  for (const [id, url] of Object.entries(baseUrls).sort()) {
+    const [issuer, host] = id.split(':');
+    logger.info(registry.scrub(`verification: ${issuer}${host ? ` (${host})` : ''} keys go to ${shownUrl(url)} (operator override)`));
+  }
+  const client =
+    opts.client ??
+    createIssuerClient({
+      registry,
+      clock,
+      ...(opts.fetch ? { fetch: opts.fetch } : {}),
+      ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
+      ...(opts.limits ? { limits: opts.limits } : {}),
+      ...(opts.maxPauseMs !== undefined ? { maxPauseMs: opts.maxPauseMs } : {}),
+      ...(opts.audit ? { audit: opts.audit } : {}),
+    });
   const inflight = new Map<string, Promise<Verification>>();
 
-  const queueFor = (issuer: string) => {
-    let q = queues.get(issuer);
-    if (!q) {
-      const l = { ...DEFAULT_LIMITS, ...opts.limits?.[issuer] };
-      q = new PQueue({ concurrency: l.concurrency, intervalCap: l.intervalCap, interval: l.intervalMs });
-      queues.set(issuer, q);
-    }
-    return q;
-  };
-
-  const result = (o: Outcome): Verification => {
+  const result = (o: Checked): Verification => {
     const v: Verification = { status: o.status, checkedAt: clock.now().toISOString(), reason: registry.scrub(o.reason) };
     if (o.identity) v.identity = Object.fromEntries(Object.entries(o.identity).map(([k, x]) => [k, registry.scrub(x)]));
+    if (o.reach) v.reach = scrubReach(o.reach, registry);
     return v;
-  };
-
-  const backOff = (issuer: string, ms: number) => {
-    const until = performance.now() + ms;
-    if ((backoffUntil.get(issuer) ?? 0) < until) backoffUntil.set(issuer, until);
-    const q = queueFor(issuer);
-    // Hold queued checks while the pause is short; long waits are not sat out (later checks return unknown).
-    const pause = Math.min(ms, maxPauseMs);
-    if (pause > 0 && !q.isPaused) {
-      q.pause();
-      setTimeout(() => q.start(), pause);
-    }
-  };
-
-  const send = async (issuer: string, base: string, req: HttpRequest, passServerErrors = false, pin?: PinnedAddress): Promise<HttpResponse> => {
-    // A verifier may only talk to the base it was approved for (parsed: 'https://a.com@evil' shares a string prefix).
-    if (!withinBase(req.url, base)) throw new Inconclusive('refused: request outside the issuer base URL');
-    const res = await exchange(fetchImpl, req, timeoutMs, pin);
-    const rateLimited =
-      res.status === 429 ||
-      (res.status === 403 && res.headers.get('x-ratelimit-remaining') === '0') ||
-      (res.status === 503 && res.headers.has('retry-after'));
-    if (rateLimited) {
-      const now = clock.now();
-      let ms = parseRetryAfter(res.headers.get('retry-after'), now);
-      const reset = res.headers.get('x-ratelimit-reset');
-      if (ms === undefined && reset && /^\d+$/.test(reset)) ms = Math.max(0, Number(reset) * 1000 - now.getTime());
-      backOff(issuer, ms ?? 1000);
-      const after = ms === undefined ? '' : `, retry after ${Math.ceil(ms / 1000)} s`;
-      throw new Inconclusive(`rate limited (HTTP ${res.status}${after})`, ms);
-    }
-    if (res.status >= 300 && res.status < 400) throw new Inconclusive(`redirect (HTTP ${res.status}) not followed`);
-    if (res.status >= 500 && !passServerErrors) throw new Inconclusive(`issuer error: HTTP ${res.status}`);
-    if (res.status < 200) throw new Inconclusive(`unexpected response: HTTP ${res.status}`);
-    return res;
   };
 
   /** The approved base URL, or an Outcome saying why nothing will be sent. */
@@ -199,13 +179,81 @@ export function createVerifier(opts: VerifierOptions): Verifier {
     return { base: rendered.value, pin: check.pin };
   };
 
+  const notSent = (issuer: string) => (seconds: number) => {
+    throw new Inconclusive(`not sent: ${issuer} rate limited for ${seconds} s more`);
+  };
+
+  /**
+   * What a key can do: its detector's reach block, run on the base the key was verified against (and the block's
+   * named hosts). Live keys only, except a block that locates the key's host (the verify host may be the wrong
+   * site) and reachers that send nothing. Never throws for the issuer's answers; a gap says what is missing.
+   */
+  const reachOf = async (
+    detector: LoadedDetector,
+    secret: string,
+    parts: Record<string, string>,
+    outcome: Outcome,
+    approved: { base: string; pin?: PinnedAddress } | null,
+    fingerprint: string | undefined,
+  ): Promise<Reach | undefined> => {
+    const rs = detector.def.reach;
+    const spec = detector.def.verify;
+    if (!opts.reach || !rs || !spec) return undefined;
+    let code: CodeReacher | undefined;
+    if (rs.kind === 'code') {
+      code = reachers.get(rs.reacher);
+      if (!code) return undefined;
+    }
+    const runs = outcome.status === 'live' || (outcome.status === 'unknown' && (code?.offline || (rs.kind === 'http' && !!rs.locate && !!approved)));
+    if (!runs || (!approved && !code?.offline)) return undefined;
+    const issuer = spec.issuer;
+    const named = rs.kind === 'http' ? rs.hosts : code!.hosts;
+    const official: Record<string, string> = { ...named };
+    const resolved: Record<string, string> = Object.fromEntries(Object.entries(named).map(([n, url]) => [n, baseUrls[hostKey(issuer, n)] ?? url]));
+    if (approved) {
+      official.default = spec.kind === 'http' ? spec.base_url : (spec.base_url ?? verifiers.get(spec.verifier)?.baseUrl ?? approved.base);
+      resolved.default = approved.base;
+    }
+    const ctx: ReachContext = {
+      secret,
+      parts,
+      identity: outcome.identity ?? {},
+      base: (h) => resolved[h],
+      officialBase: (h) => official[h],
+      now: () => clock.now(),
+      sensitive: (v) => registry.add(v),
+      send: (h, req) => {
+        const base = resolved[h];
+        if (!base) return Promise.reject(new Inconclusive(`no host named ${h}`));
+        return client.schedule(
+          issuer,
+          () => client.send(issuer, base, req, { purpose: 'reach', ...(fingerprint ? { fingerprint } : {}), ...(h === 'default' && approved?.pin ? { pin: approved.pin } : {}) }),
+          notSent(issuer),
+        );
+      },
+    };
+    let draft: ReachDraft;
+    try {
+      draft = rs.kind === 'http' ? await runHttpReach(rs, ctx) : await code!.reach(ctx);
+    } catch (err) {
+      // A bug or bad key material: the verification stands, the reach says why it is missing.
+      const msg = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+      draft = { facts: {}, resources: [], gaps: [`error: ${msg}`], answered: false };
+    }
+    return finishReach(draft, rs.kind === 'http' ? rs : {}, secret, clock.now());
+  };
+
   /** One check, no cache. Never throws. */
-  const check = async (detector: LoadedDetector, secret: string, parts: Record<string, string>): Promise<Outcome> => {
+  const check = async (detector: LoadedDetector, secret: string, parts: Record<string, string>, fingerprint?: string): Promise<Checked> => {
     // a hash proves nothing to an issuer and is never sent anywhere, whatever a catalog file says
     if (detector.def.class === 'password-hash') return { status: 'unknown', reason: 'not verifiable: a password hash' };
     const spec: VerifySpec | undefined = detector.def.verify;
     if (!spec) return { status: 'unknown', reason: 'not verifiable: detector has no verify block' };
-    if (spec.unsafe && !opts.allowUnsafe) return { status: 'unknown', reason: `skipped: side effects (${spec.unsafe})` };
+    if (spec.unsafe && !opts.allowUnsafe) {
+      const skipped: Outcome = { status: 'unknown', reason: `skipped: side effects (${spec.unsafe})` };
+      const reach = await reachOf(detector, secret, parts, skipped, null, fingerprint);
+      return reach ? { ...skipped, reach } : skipped;
+    }
     const issuer = spec.issuer;
     let code: CodeVerifier | undefined;
     if (spec.kind === 'code') {
@@ -214,43 +262,57 @@ export function createVerifier(opts: VerifierOptions): Verifier {
     }
     const template = spec.kind === 'http' ? spec.base_url : (spec.base_url ?? code!.baseUrl);
     const allowed = spec.kind === 'http' ? spec.allowed_hosts : code!.allowedHosts;
+    let approved: { base: string; pin?: PinnedAddress };
+    let outcome: Outcome;
     try {
       const resolved = await resolveBase(issuer, template, allowed, parts);
       if ('status' in resolved) return resolved;
+      approved = resolved;
       const { base, pin } = resolved;
-      return await queueFor(issuer).add(async (): Promise<Outcome> => {
-        const wait = (backoffUntil.get(issuer) ?? 0) - performance.now();
-        if (wait > maxPauseMs) return { status: 'unknown', reason: `not sent: ${issuer} rate limited for ${Math.ceil(wait / 1000)} s more` };
-        // Timers may fire a little early, and checks already past the paused queue still owe the issuer its wait.
-        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-        try {
-          if (spec.kind === 'http') {
-            const built = buildRequest(spec, base, { secret, parts });
-            if (!built.ok) return { status: 'unknown', reason: built.reason };
-            const res = await send(issuer, base, built.request, true, pin);
-            if (res.status < 500) return judge(spec, res);
-            // A 5xx is an outage unless a rule names it together with a body (Mandrill answers 500 Invalid_Key).
-            const o = judge(serverErrorRules(spec), res);
-            return o.status === 'unknown' ? { status: 'unknown', reason: `issuer error: HTTP ${res.status}` } : o;
+      const call = { purpose: 'verify' as const, ...(fingerprint ? { fingerprint } : {}), ...(pin ? { pin } : {}) };
+      outcome = await client.schedule(
+        issuer,
+        async (): Promise<Outcome> => {
+          try {
+            if (spec.kind === 'http') {
+              const built = buildRequest(spec, base, { secret, parts });
+              if (!built.ok) return { status: 'unknown', reason: built.reason };
+              const res = await client.send(issuer, base, built.request, { ...call, passServerErrors: true });
+              if (res.status < 500) return judge(spec, res);
+              // A 5xx is an outage unless a rule names it together with a body (Mandrill answers 500 Invalid_Key).
+              const o = judge(serverErrorRules(spec), res);
+              return o.status === 'unknown' ? { status: 'unknown', reason: `issuer error: HTTP ${res.status}` } : o;
+            }
+            return await code!.verify({
+              secret,
+              parts,
+              baseUrl: base,
+              send: (req) => client.send(issuer, base, req, call),
+              now: () => clock.now(),
+              sensitive: (v) => registry.add(v),
+            });
+          } catch (err) {
+            if (err instanceof Inconclusive) return { status: 'unknown', reason: err.reason };
+            throw err;
           }
-          return await code!.verify({
-            secret,
-            parts,
-            baseUrl: base,
-            send: (req) => send(issuer, base, req, false, pin),
-            now: () => clock.now(),
-            sensitive: (v) => registry.add(v),
-          });
-        } catch (err) {
-          if (err instanceof Inconclusive) return { status: 'unknown', reason: err.reason };
-          throw err;
-        }
-      });
+        },
+        (seconds) => ({ status: 'unknown', reason: `not sent: ${issuer} rate limited for ${seconds} s more` }),
+      );
     } catch (err) {
       // A bug or bad key material (e.g. a PEM that does not parse) is not an answer from the issuer.
       const msg = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
       return { status: 'unknown', reason: `error: ${msg}` };
     }
+    if (outcome.status === 'dead') return outcome;
+    const reach = await reachOf(detector, secret, parts, outcome, approved, fingerprint);
+    if (!reach) return outcome;
+    const rs = detector.def.reach;
+    const located = rs?.kind === 'http' && rs.locate ? reach.facts[rs.locate.fact] : undefined;
+    if (outcome.status === 'unknown' && typeof located === 'string') {
+      // The key answered on another host of its issuer (a Datadog key of the EU site): it is live there.
+      return { status: 'live', reason: `the key is valid on ${located} (found by reach; the verify host said: ${outcome.reason})`, ...(outcome.identity ? { identity: outcome.identity } : {}), reach };
+    }
+    return { ...outcome, reach };
   };
 
   const register = (secret: string, parts: Record<string, string>) => {
@@ -275,11 +337,11 @@ export function createVerifier(opts: VerifierOptions): Verifier {
   };
 
   const log = (detector: LoadedDetector, v: Verification) =>
-    logger.debug(registry.scrub(`verify ${detector.def.id} (${issuerOf(detector)}): ${v.status}: ${v.reason}`));
+    logger.debug(registry.scrub(`verify ${detector.def.id} (${issuerOf(detector)}): ${v.status}: ${v.reason}${v.reach ? `; reach ${v.reach.level}` : ''}`));
 
   const verify = async (req: VerifyRequest): Promise<Verification> => {
     register(req.secret, req.parts);
-    const v = await cached(req.fingerprint, async () => result(await check(req.detector, req.secret, req.parts)));
+    const v = await cached(req.fingerprint, async () => result(await check(req.detector, req.secret, req.parts, req.fingerprint)));
     log(req.detector, v);
     return v;
   };
@@ -319,10 +381,10 @@ export function createVerifier(opts: VerifierOptions): Verifier {
         const partSets = new Map<string, Record<string, string>>();
         for (const r of group) partSets.set(JSON.stringify(Object.entries(r.parts).sort()), r.parts);
         const v = await cached(fp, async () => {
-          let firstDead: Outcome | undefined;
-          let firstUnknown: Outcome | undefined;
+          let firstDead: Checked | undefined;
+          let firstUnknown: Checked | undefined;
           for (const parts of [...partSets.values()].slice(0, MAX_PART_SETS)) {
-            const o = await check(first.detector, first.secret, parts);
+            const o = await check(first.detector, first.secret, parts, fp);
             if (o.status === 'live') return result(o);
             if (o.status === 'dead') firstDead ??= o;
             else firstUnknown ??= o;

@@ -7,6 +7,7 @@ import { defaultMigrationsDir, loadMigrations, schemaGap, type Migration } from 
 import { describeUrl } from '../db-url.js';
 import { createPool, unavailable } from './connect.js';
 import { PgContext, type PostgresOptions } from './context.js';
+import { pgAudit } from './audit.js';
 import { pgDeliveries } from './deliveries.js';
 import { pgIssues } from './issues.js';
 import { appliedVersions, migratePostgres, newerError, settledVersions } from './migrate.js';
@@ -74,6 +75,7 @@ export async function openPostgresStore(url: string, opts: PostgresOptions & { m
     ...pgSecrets(c),
     ...pgIssues(c),
     ...pgDeliveries(c),
+    ...pgAudit(c),
     async close() {
       await pool.end();
     },

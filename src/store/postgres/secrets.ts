@@ -1,7 +1,7 @@
 // PostgreSQL SecretsStore: sealed secrets, verifications (and the verifier's cache over them), owners, the
 // email → login cache, and the inventory/location queries.
 import type { SecretsStore, SecretStatus } from '../../core/store.js';
-import { fingerprintPrefix, noSecret, onlyMatch, statusEventKind, toLocation, toOwner, toSecret, toSummary, toVerification, verificationCacheOver, verificationValues } from '../rows.js';
+import { fingerprintPrefix, noSecret, onlyMatch, statusEventKind, toLocation, toOwner, toSecret, toSummary, toVerification, verificationCacheOver, verificationEvent, verificationValues } from '../rows.js';
 import { foldEmail, type PgContext } from './context.js';
 
 const VERIFICATIONS_OF = 'SELECT v.* FROM verifications v JOIN secrets s ON s.id = v.secret_id WHERE s.fingerprint = $1';
@@ -14,8 +14,8 @@ export function pgSecrets(c: PgContext): SecretsStore {
   const addVerification: SecretsStore['addVerification'] = async (fingerprint, v, expiresAt) => {
     await c.tx(async (db) => {
       const id = await c.secretId(fingerprint, db);
-      await c.q('INSERT INTO verifications (secret_id, status, checked_at, reason, identity, expires_at) VALUES ($1, $2, $3, $4, $5, $6)', verificationValues(id, v, expiresAt), db);
-      await c.insertEvent({ kind: `verified-${v.status}`, detail: { reason: v.reason } }, id, null, null, v.checkedAt, db);
+      await c.q('INSERT INTO verifications (secret_id, status, checked_at, reason, identity, expires_at, reach) VALUES ($1, $2, $3, $4, $5, $6, $7)', verificationValues(id, v, expiresAt), db);
+      await c.insertEvent(verificationEvent(v), id, null, null, v.checkedAt, db);
     });
   };
   return {
@@ -111,7 +111,7 @@ export function pgSecrets(c: PgContext): SecretsStore {
            (SELECT min(authored_at) FROM locations l WHERE l.secret_id = s.id) AS first_seen,
            (SELECT max(authored_at) FROM locations l WHERE l.secret_id = s.id) AS last_seen,
            (SELECT json_agg(DISTINCT o.login) FROM owners o WHERE o.secret_id = s.id) AS owners,
-           (SELECT json_build_object('status', v.status, 'checkedAt', v.checked_at, 'reason', v.reason, 'identity', v.identity)
+           (SELECT json_build_object('status', v.status, 'checkedAt', v.checked_at, 'reason', v.reason, 'identity', v.identity, 'reach', v.reach)
               FROM verifications v WHERE v.secret_id = s.id ORDER BY v.checked_at DESC, v.id DESC LIMIT 1) AS last_verification
          FROM secrets s ORDER BY last_seen DESC NULLS LAST, s.fingerprint`,
       );

@@ -7,6 +7,7 @@ import { ensurePrivateFile, mkdirPrivateSync, narrow } from '../../util/private-
 import type { Store } from '../../core/store.js';
 import { loadMigrations } from '../migrate.js';
 import { SqliteContext, type SqliteOptions } from './context.js';
+import { sqliteAudit } from './audit.js';
 import { sqliteDeliveries } from './deliveries.js';
 import { sqliteIssues } from './issues.js';
 import { migrate } from './migrate.js';
@@ -71,6 +72,7 @@ export function openSqliteStore(path: string, opts: SqliteOptions = {}): SqliteS
     ...sqliteSecrets(c),
     ...sqliteIssues(c),
     ...sqliteDeliveries(c),
+    ...sqliteAudit(c),
     async close() {
       db.close();
     },

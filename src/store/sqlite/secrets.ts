@@ -1,7 +1,7 @@
 // SQLite SecretsStore: sealed secrets, verifications (and the verifier's cache over them), owners, the email →
 // login cache, and the inventory/location queries.
 import type { SecretsStore, SecretStatus } from '../../core/store.js';
-import { fingerprintPrefix, noSecret, onlyMatch, statusEventKind, toLocation, toOwner, toSecret, toSummary, toVerification, verificationCacheOver, verificationValues, type Row } from '../rows.js';
+import { fingerprintPrefix, noSecret, onlyMatch, statusEventKind, toLocation, toOwner, toSecret, toSummary, toVerification, verificationCacheOver, verificationEvent, verificationValues, type Row } from '../rows.js';
 import type { SqliteContext } from './context.js';
 
 const VERIFICATIONS_OF = 'SELECT v.* FROM verifications v JOIN secrets s ON s.id = v.secret_id WHERE s.fingerprint = ?';
@@ -14,8 +14,8 @@ export function sqliteSecrets(c: SqliteContext): SecretsStore {
   const addVerification: SecretsStore['addVerification'] = async (fingerprint, v, expiresAt) => {
     c.tx(() => {
       const id = c.secretId(fingerprint);
-      c.q('INSERT INTO verifications (secret_id, status, checked_at, reason, identity, expires_at) VALUES (?, ?, ?, ?, ?, ?)').run(...verificationValues(id, v, expiresAt));
-      c.insertEvent({ kind: `verified-${v.status}`, detail: { reason: v.reason } }, id, null, null, v.checkedAt);
+      c.q('INSERT INTO verifications (secret_id, status, checked_at, reason, identity, expires_at, reach) VALUES (?, ?, ?, ?, ?, ?, ?)').run(...verificationValues(id, v, expiresAt));
+      c.insertEvent(verificationEvent(v), id, null, null, v.checkedAt);
     });
   };
   return {
@@ -109,7 +109,7 @@ export function sqliteSecrets(c: SqliteContext): SecretsStore {
              (SELECT min(authored_at) FROM locations l WHERE l.secret_id = s.id) AS first_seen,
              (SELECT max(authored_at) FROM locations l WHERE l.secret_id = s.id) AS last_seen,
              (SELECT json_group_array(DISTINCT o.login) FROM owners o WHERE o.secret_id = s.id) AS owners,
-             (SELECT json_object('status', v.status, 'checkedAt', v.checked_at, 'reason', v.reason, 'identity', json(v.identity))
+             (SELECT json_object('status', v.status, 'checkedAt', v.checked_at, 'reason', v.reason, 'identity', json(v.identity), 'reach', json(v.reach))
                 FROM verifications v WHERE v.secret_id = s.id ORDER BY v.checked_at DESC, v.id DESC LIMIT 1) AS last_verification
            FROM secrets s ORDER BY last_seen DESC NULLS LAST, s.fingerprint`,
         )

@@ -2,6 +2,7 @@
 import aws4 from 'aws4';
 import { joinUrl } from '../http.js';
 import type { Outcome } from '../http.js';
+import type { HttpRequest } from '../http-client.js';
 import type { CodeVerifier } from './types.js';
 
 const KEY_ID = /^(AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}$/;
@@ -28,15 +29,52 @@ export function accountFromKeyId(keyId: string): string | undefined {
 }
 
 /** The pair, wherever the detector put each half (secret or companion). */
-function pair(secret: string, parts: Record<string, string>): { id: string; key: string } | undefined {
+export function pair(secret: string, parts: Record<string, string>): { id: string; key: string } | undefined {
   const values = [secret, ...Object.values(parts)];
   const id = values.find((v) => KEY_ID.test(v));
   const key = values.find((v) => SECRET_KEY.test(v) && !KEY_ID.test(v));
   return id && key ? { id, key } : undefined;
 }
 
-function tag(xml: string, name: string): string | undefined {
+export function tag(xml: string, name: string): string | undefined {
   return new RegExp(`<${name}>([^<]{1,256})</${name}>`).exec(xml)?.[1];
+}
+
+/**
+ * A SigV4-signed AWS Query API call (form body, POST to the service's base URL): STS here, IAM for reach. The
+ * signature covers the host the request goes to, so an override base URL is signed as such.
+ */
+export function signedQuery(
+  baseUrl: string,
+  service: string,
+  params: Record<string, string>,
+  key: { id: string; key: string },
+  now: Date,
+  sensitive: (v: string) => void,
+): HttpRequest {
+  const url = new URL(joinUrl(baseUrl, '/'));
+  const body = new URLSearchParams(params).toString();
+  const amzDate = now.toISOString().replace(/[:-]|\.\d{3}/g, '');
+  const signed = aws4.sign(
+    {
+      host: url.host,
+      method: 'POST',
+      path: url.pathname + url.search,
+      service,
+      region: 'us-east-1',
+      body,
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded; charset=utf-8', 'X-Amz-Date': amzDate },
+    },
+    { accessKeyId: key.id, secretAccessKey: key.key },
+  );
+  const headers: Record<string, string> = { 'user-agent': 'keyloop-verify' };
+  for (const [k, v] of Object.entries(signed.headers ?? {})) {
+    // fetch derives Host and Content-Length from the URL and body, with the same values that were signed.
+    if (/^(host|content-length)$/i.test(k) || v === undefined) continue;
+    headers[k.toLowerCase()] = String(v);
+  }
+  sensitive(headers.authorization ?? '');
+  return { method: 'POST', url: url.toString(), headers, body };
 }
 
 export const awsSts: CodeVerifier = {
@@ -50,29 +88,7 @@ export const awsSts: CodeVerifier = {
     const account = accountFromKeyId(p.id);
     if (account && CANARY_ACCOUNTS.has(account))
       return { status: 'unknown', reason: 'skipped: canary token (any call alerts its owner)', identity: { account } };
-    const url = new URL(joinUrl(ctx.baseUrl, '/'));
-    const body = 'Action=GetCallerIdentity&Version=2011-06-15';
-    const amzDate = ctx.now().toISOString().replace(/[:-]|\.\d{3}/g, '');
-    const signed = aws4.sign(
-      {
-        host: url.host,
-        method: 'POST',
-        path: url.pathname + url.search,
-        service: 'sts',
-        region: 'us-east-1',
-        body,
-        headers: { 'Content-Type': 'application/x-www-form-urlencoded; charset=utf-8', 'X-Amz-Date': amzDate },
-      },
-      { accessKeyId: p.id, secretAccessKey: p.key },
-    );
-    const headers: Record<string, string> = { 'user-agent': 'keyloop-verify' };
-    for (const [k, v] of Object.entries(signed.headers ?? {})) {
-      // fetch derives Host and Content-Length from the URL and body, with the same values that were signed.
-      if (/^(host|content-length)$/i.test(k) || v === undefined) continue;
-      headers[k.toLowerCase()] = String(v);
-    }
-    ctx.sensitive(headers.authorization ?? '');
-    const res = await ctx.send({ method: 'POST', url: url.toString(), headers, body });
+    const res = await ctx.send(signedQuery(ctx.baseUrl, 'sts', { Action: 'GetCallerIdentity', Version: '2011-06-15' }, p, ctx.now(), (v) => ctx.sensitive(v)));
     if (res.status === 200) {
       const arn = tag(res.body, 'Arn');
       const acct = tag(res.body, 'Account');
