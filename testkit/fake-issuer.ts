@@ -93,13 +93,22 @@ const hmac = (k: string | Buffer, s: string) => createHmac('sha256', k).update(s
 
 /** AWS STS: recompute SigV4 over the request's SignedHeaders with the secret we hold for the key id. */
 function awsCredential(req: Req, fake: KeyMaterial): Cred {
+  const cred = awsSigV4(req, fake, 'sts');
+  if (typeof cred !== 'string') return cred;
+  if (!/Action=GetCallerIdentity/.test(req.body)) return { invalid: { status: 400, body: '<ErrorResponse><Error><Code>InvalidAction</Code></Error></ErrorResponse>' } };
+  return cred;
+}
+
+/** SigV4 for one AWS service: the key id whose secret signs the request, or the answer AWS gives. */
+function awsSigV4(req: Req, fake: KeyMaterial, service: string): Cred {
   const err = (code: string, msg: string) => ({
     invalid: { status: 403, headers: { 'content-type': 'text/xml' }, body: `<ErrorResponse><Error><Type>Sender</Type><Code>${code}</Code><Message>${msg}</Message></Error></ErrorResponse>` },
   });
   const auth = header(req, 'authorization') ?? '';
   const m = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, ?SignedHeaders=([a-z0-9;-]+), ?Signature=([0-9a-f]{64})$/.exec(auth);
   if (!m) return err('MissingAuthenticationToken', 'Request is missing Authentication Token');
-  const [, keyId, date, region, service, signedHeaders, signature] = m as unknown as string[];
+  const [, keyId, date, region, signedService, signedHeaders, signature] = m as unknown as string[];
+  if (signedService !== service) return err('SignatureDoesNotMatch', `Credential should be scoped to correct service: '${service}'.`);
   const secret = fake.aws.get(keyId!);
   if (!secret) return err('InvalidClientTokenId', 'The security token included in the request is invalid.');
   const amzDate = header(req, 'x-amz-date') ?? '';
@@ -111,11 +120,10 @@ function awsCredential(req: Req, fake: KeyMaterial): Cred {
   const canonical = [req.method, url.pathname, query, canonHeaders, signedHeaders, sha256(req.body)].join('\n');
   const scope = `${date}/${region}/${service}/aws4_request`;
   const toSign = ['AWS4-HMAC-SHA256', amzDate, scope, sha256(canonical)].join('\n');
-  const kSigning = hmac(hmac(hmac(hmac('AWS4' + secret, date!), region!), service!), 'aws4_request');
+  const kSigning = hmac(hmac(hmac(hmac('AWS4' + secret, date!), region!), service), 'aws4_request');
   const expected = createHmac('sha256', kSigning).update(toSign).digest('hex');
   if (!timingSafeEqual(Buffer.from(expected), Buffer.from(signature!)))
     return err('SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided.');
-  if (!/Action=GetCallerIdentity/.test(req.body)) return { invalid: { status: 400, body: '<ErrorResponse><Error><Code>InvalidAction</Code></Error></ErrorResponse>' } };
   return keyId!;
 }
 
@@ -332,6 +340,572 @@ export const ENDPOINTS: Record<string, Endpoint[]> = {
   ],
 };
 
+// ---- reach and revocation ---------------------------------------------------------------------------------
+// What each issuer answers about a key beyond live/dead, written from its API reference (the URLs are beside each
+// issuer's `reach:` block in detectors/*.yaml), never from those blocks. A key's profile (setProfile) holds what the
+// issuer knows about it: scopes, account, resources. Routes here take precedence over the verification routes above.
+
+type Profile = Record<string, unknown>;
+const pstr = (p: Profile, k: string, d: string): string => {
+  const v = p[k];
+  return typeof v === 'string' ? v : d;
+};
+const plist = <T = string>(p: Profile, k: string): T[] => (Array.isArray(p[k]) ? (p[k] as T[]) : []);
+const pbool = (p: Profile, k: string): boolean => p[k] === true;
+
+/** GitLab reads PRIVATE-TOKEN or a Bearer token. */
+const gitlabToken = (r: Req) => header(r, 'private-token') ?? bearer(r) ?? null;
+const gitlab401 = json(401, { message: '401 Unauthorized' });
+const slackToken = (r: Req) => bearer(r) ?? new URLSearchParams(r.body).get('token');
+const stripeKey = (r: Req) => bearer(r) ?? basic(r)?.user ?? null;
+const stripe401 = json(401, { error: { type: 'invalid_request_error', message: 'Invalid API Key provided: sk_live_********' } });
+/** A restricted key without the permission for a resource (Stripe "403 Forbidden: the API key doesn't have permissions"). */
+const stripeDenied = (perm: string) =>
+  json(403, {
+    error: {
+      type: 'invalid_request_error',
+      message: `The provided key does not have the required permissions for this endpoint. Having the '${perm}' permission would allow this request to continue.`,
+    },
+  });
+const stripeList = (url: string) => json(200, { object: 'list', data: [], has_more: false, url });
+/** Twilio: HTTP Basic with an Account SID (AC…) or API key SID (SK…) and its secret. */
+const twilioSecret = (r: Req) => {
+  const b = basic(r);
+  return b && /^(AC|SK)[0-9a-f]{32}$/.test(b.user) ? b.pass : null;
+};
+const twilio401 = json(401, { code: 20003, message: 'Authenticate', more_info: 'https://www.twilio.com/docs/errors/20003', status: 401 });
+const twilioAccount = (sid: string, name: string, type: string, owner: string) => ({
+  sid,
+  friendly_name: name,
+  status: 'active',
+  type,
+  owner_account_sid: owner,
+  date_created: 'Thu, 01 Jun 2023 00:00:00 +0000',
+  uri: `/2010-04-01/Accounts/${sid}.json`,
+});
+const mailgunKey = (r: Req) => (basic(r)?.user === 'api' ? basic(r)!.pass : null);
+const datadogKey = (r: Req) => header(r, 'dd-api-key') ?? null;
+const hf401 = json(401, { error: 'Invalid credentials in Authorization header' });
+const heroku401 = json(401, { id: 'unauthorized', message: 'Invalid credentials provided.' });
+const do401 = json(401, { id: 'Unauthorized', message: 'Unable to authenticate you' });
+const anthropicKey = (r: Req) =>
+  header(r, 'anthropic-version')
+    ? (header(r, 'x-api-key') ?? null)
+    : { invalid: json(400, { type: 'error', error: { type: 'invalid_request_error', message: 'anthropic-version header is required' } }) };
+const anthropic401 = json(401, { type: 'error', error: { type: 'authentication_error', message: 'invalid x-api-key' } });
+
+/** Cursor-paginated list as OpenAI and Anthropic return them (data, has_more, first_id, last_id; `after`/`after_id`). */
+function cursorPage(items: Array<{ id: string }>, req: Req, afterParam: string): Resp {
+  const limit = Math.max(1, Math.min(100, Number(req.query.get('limit') ?? 20)));
+  const after = req.query.get(afterParam);
+  const start = after ? items.findIndex((x) => x.id === after) + 1 : 0;
+  const page = items.slice(start, start + limit);
+  return json(200, { object: 'list', data: page, first_id: page[0]?.id ?? null, last_id: page.at(-1)?.id ?? null, has_more: start + limit < items.length });
+}
+
+/** An IAM Query API answer: <ActionResponse><ActionResult>…</ActionResult></ActionResponse>. */
+const iamXml = (action: string, inner: string): Resp => ({
+  status: 200,
+  headers: { 'content-type': 'text/xml' },
+  body: `<${action}Response xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><${action}Result>${inner}</${action}Result><ResponseMetadata><RequestId>7a62c49f-347e-4fc4-9331-6e8eEXAMPLE</RequestId></ResponseMetadata></${action}Response>`,
+});
+const members = (xs: string[], f: (x: string) => string) => xs.map((x) => `<member>${f(x)}</member>`).join('');
+const policyMember = (name: string) => `<PolicyName>${name}</PolicyName><PolicyArn>arn:aws:iam::aws:policy/${name}</PolicyArn>`;
+
+/** What IAM knows about a key id's user (setProfile('aws-iam', keyId, …)). */
+function iamAnswer(keyId: string, req: Req, fake: FakeIssuer): Resp {
+  const p = fake.profile('aws-iam', keyId);
+  const form = new URLSearchParams(req.body);
+  const action = form.get('Action') ?? '';
+  const user = pstr(p, 'user', 'ci');
+  if (pbool(p, 'denied'))
+    return {
+      status: 403,
+      headers: { 'content-type': 'text/xml' },
+      body: `<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>User: arn:aws:iam::123456789012:user/${user} is not authorized to perform: iam:${action} on resource: user ${user}</Message></Error></ErrorResponse>`,
+    };
+  const groups = (p.groups ?? {}) as Record<string, string[]>;
+  switch (action) {
+    case 'ListAttachedUserPolicies':
+      if (form.get('UserName') !== user) break;
+      return iamXml(action, `<AttachedPolicies>${members(plist(p, 'policies'), policyMember)}</AttachedPolicies><IsTruncated>false</IsTruncated>`);
+    case 'ListUserPolicies':
+      return iamXml(action, `<PolicyNames>${members(plist(p, 'inline'), (x) => x)}</PolicyNames><IsTruncated>false</IsTruncated>`);
+    case 'ListGroupsForUser':
+      return iamXml(
+        action,
+        `<Groups>${members(Object.keys(groups), (g) => `<GroupName>${g}</GroupName><Path>/</Path><Arn>arn:aws:iam::123456789012:group/${g}</Arn>`)}</Groups><IsTruncated>false</IsTruncated>`,
+      );
+    case 'ListAttachedGroupPolicies':
+      return iamXml(
+        action,
+        `<AttachedPolicies>${members(groups[form.get('GroupName') ?? ''] ?? [], policyMember)}</AttachedPolicies><IsTruncated>false</IsTruncated>`,
+      );
+    case 'GetAccessKeyLastUsed': {
+      // Never used: LastUsedDate absent, ServiceName and Region "N/A" (API_AccessKeyLastUsed).
+      const at = typeof p.lastUsed === 'string' ? p.lastUsed : null;
+      const used = at
+        ? `<LastUsedDate>${at}</LastUsedDate><ServiceName>s3</ServiceName><Region>us-east-1</Region>`
+        : '<ServiceName>N/A</ServiceName><Region>N/A</Region>';
+      return iamXml(action, `<UserName>${user}</UserName><AccessKeyLastUsed>${used}</AccessKeyLastUsed>`);
+    }
+  }
+  return {
+    status: 400,
+    headers: { 'content-type': 'text/xml' },
+    body: '<ErrorResponse><Error><Type>Sender</Type><Code>ValidationError</Code></Error></ErrorResponse>',
+  };
+}
+
+/** Datadog: one fake issuer per site; a key lives on the site it was registered with. */
+function datadogSite(): Endpoint[] {
+  return [
+    tokenEndpoint('GET', /^\/api\/v1\/validate$/, datadogKey, () => json(200, { valid: true }), json(403, { errors: ['Forbidden'] })),
+    {
+      method: 'GET',
+      path: /^\/api\/v2\/current_user$/,
+      // An application key works only with an API key of the same org (both headers).
+      credential: (r) => (header(r, 'dd-api-key') ? (header(r, 'dd-application-key') ?? null) : null),
+      live: (id, _r, fake) => {
+        const p = fake.profile('datadog', id);
+        const roles = plist(p, 'roles');
+        return json(200, {
+          data: {
+            type: 'users',
+            id: 'a1b2c3',
+            attributes: { handle: pstr(p, 'handle', 'dev@example.com'), name: 'Dev', email: pstr(p, 'handle', 'dev@example.com'), status: 'Active' },
+            relationships: { roles: { data: roles.map((_, i) => ({ type: 'roles', id: `role-${i}` })) } },
+          },
+          included: roles.map((name, i) => ({ type: 'roles', id: `role-${i}`, attributes: { name } })),
+        });
+      },
+      dead: () => json(403, { errors: ['Forbidden'] }),
+    },
+  ];
+}
+
+const mailgunDomains = (key: string): Endpoint => ({
+  method: 'GET',
+  path: /^\/v3\/domains$/,
+  credential: mailgunKey,
+  live: (id, _r, fake) => {
+    const p = fake.profile('mailgun', id);
+    // A domain sending key may only send: every other call is refused (403).
+    if (pbool(p, 'sendingKey')) return json(403, { message: 'Forbidden' });
+    const names = plist(p, key);
+    return json(200, {
+      total_count: names.length,
+      items: names.map((name) => ({ name, state: 'active', type: 'custom', is_disabled: false, created_at: 'Thu, 01 Jun 2023 00:00:00 GMT' })),
+    });
+  },
+  dead: () => ({ status: 401, body: 'Forbidden' }),
+});
+
+const REACH_ENDPOINTS: Record<string, Endpoint[]> = {
+  gitlab: [
+    {
+      method: 'GET',
+      path: /^\/api\/v4\/personal_access_tokens\/self$/,
+      credential: gitlabToken,
+      live: (_id, _r, fake) => {
+        const p = fake.profile('gitlab', _id);
+        return json(200, {
+          id: 4,
+          name: pstr(p, 'name', 'ci token'),
+          revoked: false,
+          created_at: '2024-01-02T10:00:00.000Z',
+          scopes: p.scopes ?? ['read_api'],
+          user_id: 24,
+          last_used_at: 'lastUsed' in p ? p.lastUsed : '2024-06-01T12:00:00.000Z',
+          active: true,
+          expires_at: 'expires' in p ? p.expires : '2025-01-02',
+        });
+      },
+      dead: () => gitlab401,
+    },
+    {
+      method: 'GET',
+      path: /^\/api\/v4\/user$/,
+      credential: gitlabToken,
+      live: (id, _r, fake) => {
+        const p = fake.profile('gitlab', id);
+        // is_admin is only in an administrator's own answer.
+        return json(200, {
+          id: 24,
+          username: pstr(p, 'username', `gl-${id.slice(-4)}`),
+          name: 'Dev',
+          state: 'active',
+          bot: pbool(p, 'bot'),
+          ...(pbool(p, 'admin') ? { is_admin: true } : {}),
+        });
+      },
+      dead: () => gitlab401,
+    },
+    {
+      method: 'DELETE',
+      path: /^\/api\/v4\/personal_access_tokens\/self$/,
+      credential: gitlabToken,
+      live: (id, _r, fake) => {
+        fake.revoke('gitlab', id);
+        return { status: 204 };
+      },
+      dead: () => gitlab401,
+    },
+  ],
+  slack: [
+    {
+      method: 'POST',
+      path: /^\/api\/auth\.test$/,
+      credential: slackToken,
+      live: (id, _r, fake) => {
+        const p = fake.profile('slack', id);
+        return json(
+          200,
+          {
+            ok: true,
+            url: 'https://acme.slack.com/',
+            team: pstr(p, 'team', 'Acme'),
+            user: pstr(p, 'user', 'bot'),
+            team_id: 'T0001',
+            user_id: 'U0001',
+            ...(p.botId ? { bot_id: p.botId } : {}),
+            is_enterprise_install: pbool(p, 'enterprise'),
+          },
+          { 'x-oauth-scopes': pstr(p, 'scopes', 'chat:write'), 'x-accepted-oauth-scopes': '' },
+        );
+      },
+      dead: () => json(200, { ok: false, error: 'token_revoked' }),
+    },
+    {
+      method: 'POST',
+      path: /^\/api\/auth\.revoke$/,
+      credential: slackToken,
+      live: (id, r, fake) => {
+        // test=1 only pretends (auth.revoke's testing mode)
+        if (new URLSearchParams(r.body).get('test') !== '1' && r.query.get('test') !== '1') fake.revoke('slack', id);
+        return json(200, { ok: true, revoked: true });
+      },
+      dead: () => json(200, { ok: false, error: 'invalid_auth' }),
+    },
+  ],
+  stripe: [
+    {
+      method: 'GET',
+      path: /^\/v1\/account$/,
+      credential: stripeKey,
+      live: (id, _r, fake) => {
+        const p = fake.profile('stripe', id);
+        if (plist(p, 'denied').includes('account')) return stripeDenied('rak_account_read');
+        return json(200, {
+          id: pstr(p, 'account', 'acct_1Nv0FGQ9RKHgCVdK'),
+          object: 'account',
+          business_profile: { name: pstr(p, 'name', 'Acme Inc') },
+          country: 'US',
+          charges_enabled: true,
+          payouts_enabled: true,
+          email: 'billing@example.com',
+        });
+      },
+      dead: () => stripe401,
+    },
+    {
+      method: 'GET',
+      path: /^\/v1\/(customers|charges|payouts|balance)$/,
+      credential: stripeKey,
+      live: (id, r, fake) => {
+        const what = r.path.slice('/v1/'.length);
+        const p = fake.profile('stripe', id);
+        if (plist(p, 'denied').includes(what)) return stripeDenied(`rak_${what.replace(/s$/, '')}_read`);
+        if (what === 'balance')
+          return json(200, { object: 'balance', available: [{ amount: 0, currency: 'usd' }], pending: [], livemode: id.includes('_live_') });
+        return stripeList(`/v1/${what}`);
+      },
+      dead: () => stripe401,
+    },
+  ],
+  npm: [
+    {
+      method: 'GET',
+      path: /^\/-\/whoami$/,
+      credential: bearer,
+      live: (id, _r, fake) => json(200, { username: pstr(fake.profile('npm', id), 'username', `npm-${id.slice(-4)}`) }),
+      dead: () => json(401, { error: 'Unauthorized' }),
+    },
+    {
+      method: 'GET',
+      path: /^\/-\/user\/[^/]+\/package$/,
+      credential: bearer,
+      live: (id, r, fake) => {
+        const p = fake.profile('npm', id);
+        const who = decodeURIComponent(r.path.split('/')[3] ?? '');
+        // { "<package>": "write" | "read" } for that user's packages (libnpmaccess getPackages)
+        return json(200, who === pstr(p, 'username', `npm-${id.slice(-4)}`) ? (p.packages ?? {}) : {});
+      },
+      dead: () => json(401, { error: 'Unauthorized' }),
+    },
+  ],
+  openai: [
+    {
+      method: 'GET',
+      path: /^\/v1\/models$/,
+      credential: bearer,
+      live: (id, _r, fake) => {
+        const p = fake.profile('openai', id);
+        return json(
+          200,
+          { object: 'list', data: [{ id: 'gpt-4o', object: 'model', created: 1715367049, owned_by: 'system' }] },
+          {
+            'openai-organization': pstr(p, 'org', 'org-example'),
+            'openai-processing-ms': '21',
+            'openai-version': '2020-10-01',
+            ...(p.project ? { 'openai-project': p.project as string } : {}),
+          },
+        );
+      },
+      dead: () => json(401, { error: { message: 'Incorrect API key provided: sk-****.', type: 'invalid_request_error', code: 'invalid_api_key' } }),
+    },
+    {
+      method: 'GET',
+      path: /^\/v1\/organization\/projects$/,
+      credential: bearer,
+      live: (id, r, fake) => {
+        if (!id.startsWith('sk-admin-'))
+          return json(403, { error: { message: 'You have insufficient permissions for this operation.', type: 'invalid_request_error' } });
+        const names = plist(fake.profile('openai', id), 'projects');
+        return cursorPage(
+          names.map((name, i) => ({ id: `proj_${i}`, object: 'organization.project', name, status: 'active' })),
+          r,
+          'after',
+        );
+      },
+      dead: () => json(401, { error: { message: 'Incorrect API key provided', type: 'invalid_request_error', code: 'invalid_api_key' } }),
+    },
+  ],
+  anthropic: [
+    {
+      method: 'GET',
+      path: /^\/v1\/models$/,
+      credential: anthropicKey,
+      live: (id, _r, fake) =>
+        json(
+          200,
+          { data: [{ id: 'claude-sonnet-4', type: 'model' }], has_more: false },
+          { 'anthropic-organization-id': pstr(fake.profile('anthropic', id), 'org', 'org-0000') },
+        ),
+      dead: () => anthropic401,
+    },
+    {
+      method: 'GET',
+      path: /^\/v1\/organizations\/(me|workspaces)$/,
+      credential: anthropicKey,
+      live: (id, r, fake) => {
+        if (!id.startsWith('sk-ant-admin')) return json(401, { type: 'error', error: { type: 'authentication_error', message: 'invalid x-api-key' } });
+        const p = fake.profile('anthropic', id);
+        if (r.path.endsWith('/me')) return json(200, { id: pstr(p, 'org', 'org-0000'), type: 'organization', name: pstr(p, 'name', 'Acme') });
+        return cursorPage(
+          plist(p, 'workspaces').map((name, i) => ({ id: `wrkspc_${i}`, type: 'workspace', name })),
+          r,
+          'after_id',
+        );
+      },
+      dead: () => anthropic401,
+    },
+  ],
+  sendgrid: [
+    {
+      method: 'GET',
+      path: /^\/v3\/(scopes|user\/account)$/,
+      credential: bearer,
+      live: (id, r, fake) => {
+        const scopes = plist(fake.profile('sendgrid', id), 'scopes');
+        const have = scopes.length ? scopes : ['mail.send'];
+        if (r.path === '/v3/scopes') return json(200, { scopes: have });
+        return have.includes('user.account.read')
+          ? json(200, { type: 'paid', reputation: 99.7 })
+          : json(403, { errors: [{ field: null, message: 'access forbidden' }] });
+      },
+      dead: () => json(401, { errors: [{ field: null, message: 'The provided authorization grant is invalid, expired, or revoked' }] }),
+    },
+  ],
+  twilio: [
+    {
+      method: 'GET',
+      path: /^\/2010-04-01\/Accounts(\/AC[0-9a-f]{32})?\.json$/,
+      credential: twilioSecret,
+      live: (id, r, fake) => {
+        const p = fake.profile('twilio', id);
+        const main = pstr(p, 'account', `AC${'0'.repeat(32)}`);
+        const subs = plist(p, 'subaccounts');
+        const all = [
+          twilioAccount(main, pstr(p, 'name', 'Acme'), pstr(p, 'type', 'Full'), main),
+          ...subs.map((s, i) => twilioAccount(s, `sub ${i}`, 'Full', main)),
+        ];
+        const one = /\/(AC[0-9a-f]{32})\.json$/.exec(r.path)?.[1];
+        if (one) {
+          const a = all.find((x) => x.sid === one);
+          return a ? json(200, a) : json(404, { code: 20404, message: 'The requested resource was not found', status: 404 });
+        }
+        const size = Number(r.query.get('PageSize') ?? 50);
+        const page = Number(r.query.get('Page') ?? 0);
+        const slice = all.slice(page * size, (page + 1) * size);
+        const more = (page + 1) * size < all.length;
+        return json(200, {
+          accounts: slice,
+          first_page_uri: `/2010-04-01/Accounts.json?PageSize=${size}&Page=0`,
+          next_page_uri: more ? `/2010-04-01/Accounts.json?PageSize=${size}&Page=${page + 1}&PageToken=PA${page + 1}` : null,
+          page,
+          page_size: size,
+          uri: r.rawUrl,
+        });
+      },
+      dead: () => twilio401,
+    },
+  ],
+  mailgun: [mailgunDomains('domains')],
+  'mailgun-eu': [mailgunDomains('euDomains')],
+  shopify: [
+    {
+      method: 'GET',
+      path: /^\/admin\/oauth\/access_scopes\.json$/,
+      credential: (r) => header(r, 'x-shopify-access-token') ?? null,
+      live: (id, _r, fake) => json(200, { access_scopes: plist(fake.profile('shopify', id), 'scopes').map((handle) => ({ handle })) }),
+      dead: () => json(401, { errors: '[API] Invalid API key or access token (unrecognized login or wrong password)' }),
+    },
+    {
+      method: 'GET',
+      path: /^\/admin\/api\/\d{4}-\d{2}\/shop\.json$/,
+      credential: (r) => header(r, 'x-shopify-access-token') ?? null,
+      live: (id, r, fake) => {
+        const p = fake.profile('shopify', id);
+        const host = String(r.headers.host ?? 'acme.myshopify.com').replace(/:\d+$/, '');
+        return json(200, {
+          shop: {
+            id: 548380009,
+            name: pstr(p, 'name', 'Acme Store'),
+            email: 'owner@example.com',
+            domain: host,
+            myshopify_domain: pstr(p, 'shop', host),
+            plan_name: pstr(p, 'plan', 'basic'),
+            country_code: 'US',
+          },
+        });
+      },
+      dead: () => json(401, { errors: '[API] Invalid API key or access token (unrecognized login or wrong password)' }),
+    },
+  ],
+  heroku: [
+    {
+      method: 'GET',
+      path: /^\/(account|apps)$/,
+      credential: bearer,
+      live: (id, r, fake) => {
+        const p = fake.profile('heroku', id);
+        const email = pstr(p, 'email', `h${id.slice(-4)}@example.com`);
+        if (r.path === '/apps')
+          return json(
+            200,
+            plist(p, 'apps').map((name, i) => ({
+              id: `01234567-89ab-cdef-0123-4567890abc${String(i).padStart(2, '0')}`,
+              name,
+              owner: { email },
+              region: { name: 'us' },
+            })),
+          );
+        return json(200, { email, id: '01234567-89ab-cdef-0123-456789abcdef', verified: true, two_factor_authentication: p.twoFactor !== false });
+      },
+      dead: () => heroku401,
+    },
+  ],
+  digitalocean: [
+    {
+      method: 'GET',
+      path: /^\/v2\/(account|droplets|projects)$/,
+      credential: bearer,
+      live: (id, r, fake) => {
+        const p = fake.profile('digitalocean', id);
+        const what = r.path.slice('/v2/'.length);
+        if (what === 'account')
+          return json(200, {
+            account: {
+              droplet_limit: 25,
+              email: pstr(p, 'email', `d${id.slice(-4)}@example.com`),
+              uuid: 'b6fr89dbf6d9156cace5f3c78dc9851d957381ef',
+              email_verified: true,
+              status: 'active',
+              ...(p.team ? { team: { uuid: '5df3e3004a17e242b7c20ca6c9fc25b701a47ece', name: p.team as string } } : {}),
+            },
+          });
+        const names = plist(p, what);
+        const per = Number(r.query.get('per_page') ?? 20);
+        const page = Number(r.query.get('page') ?? 1);
+        const slice = names.slice((page - 1) * per, page * per).map((name, i) => ({ id: (page - 1) * per + i + 1, name }));
+        // absolute links to the host the request was addressed to (https://api.digitalocean.com/v2/… on the real API)
+        const next = page * per < names.length ? `http://${String(r.headers.host)}/digitalocean/v2/${what}?page=${page + 1}&per_page=${per}` : undefined;
+        return json(200, { [what]: slice, links: { pages: next ? { next } : {} }, meta: { total: names.length } });
+      },
+      dead: () => do401,
+    },
+  ],
+  huggingface: [
+    {
+      method: 'GET',
+      path: /^\/api\/whoami-v2$/,
+      credential: bearer,
+      live: (id, _r, fake) => {
+        const p = fake.profile('huggingface', id);
+        return json(200, {
+          type: 'user',
+          id: '6400a1b2c3d4e5f6a7b8c9d0',
+          name: pstr(p, 'name', `hf-${id.slice(-4)}`),
+          fullname: 'Dev',
+          email: 'dev@example.com',
+          emailVerified: true,
+          isPro: false,
+          orgs: plist<{ name: string; roleInOrg: string }>(p, 'orgs').map((o) => ({ type: 'org', name: o.name, fullname: o.name, roleInOrg: o.roleInOrg })),
+          auth: {
+            type: 'access_token',
+            accessToken: { displayName: pstr(p, 'tokenName', 'ci'), role: pstr(p, 'role', 'read'), createdAt: '2024-05-01T10:00:00.000Z' },
+          },
+        });
+      },
+      dead: () => hf401,
+    },
+  ],
+  'aws-iam': [
+    {
+      method: 'POST',
+      path: /^\/$/,
+      credential: (r, fake) => awsSigV4(r, fake, 'iam'),
+      live: (id, r, fake) => iamAnswer(id, r, fake),
+      dead: () => ({
+        status: 403,
+        headers: { 'content-type': 'text/xml' },
+        body: '<ErrorResponse><Error><Code>InvalidClientTokenId</Code></Error></ErrorResponse>',
+      }),
+    },
+  ],
+  datadog: datadogSite(),
+  'datadog-eu1': datadogSite(),
+  'datadog-us3': datadogSite(),
+  'datadog-us5': datadogSite(),
+  'datadog-ap1': datadogSite(),
+  'datadog-gov': datadogSite(),
+};
+for (const [issuer, eps] of Object.entries(REACH_ENDPOINTS)) ENDPOINTS[issuer] = [...eps, ...(ENDPOINTS[issuer] ?? [])];
+
+/**
+ * Fake issuers that play another host of a real issuer, and the override key an operator would set for that host
+ * (`issuers.<id>.hosts.<name>`). Twilio's API host is the same fake as its Verify host.
+ */
+export const HOST_FAKES: Record<string, { fake: string; key: string }[]> = {
+  datadog: ['eu1', 'us3', 'us5', 'ap1', 'gov'].map((site) => ({ fake: `datadog-${site}`, key: `datadog:${site}` })),
+  aws: [{ fake: 'aws-iam', key: 'aws:iam' }],
+  mailgun: [{ fake: 'mailgun-eu', key: 'mailgun:eu' }],
+  twilio: [{ fake: 'twilio', key: 'twilio:api' }],
+};
+/** Fakes that only play a host of another issuer (not an issuer id of their own). */
+const HOST_ONLY = new Set(Object.entries(HOST_FAKES).flatMap(([issuer, hosts]) => hosts.map((h) => h.fake).filter((f) => f !== issuer)));
+
 function isJson(s: string): boolean {
   try {
     JSON.parse(s);
@@ -356,6 +930,9 @@ export class FakeIssuer implements KeyMaterial {
   retryAfter = '30';
   /** A credential id is live once registered here (or given another behaviour). Unregistered credentials are dead. */
   private readonly keys = new Map<string, Behaviour>();
+  private readonly profiles = new Map<string, Record<string, unknown>>();
+  /** Keys revoked through an issuer's revoke route, in order. */
+  readonly revocations: Array<{ issuer: string; credential: string }> = [];
   private readonly issuerBehaviour = new Map<string, Behaviour>();
   private readonly stalled = new Set<http.ServerResponse>();
   private server!: http.Server;
@@ -373,9 +950,30 @@ export class FakeIssuer implements KeyMaterial {
     return `${this.url}/${issuer}`;
   }
 
-  /** Overrides for every issuer the fake plays, as an operator would write them in the operator config (loopback http: --allow-insecure-issuers). */
+  /**
+   * Overrides for every issuer the fake plays, as an operator would write them in the operator config (loopback
+   * http: --allow-insecure-issuers), with `<id>:<host>` for an issuer's other hosts (issuers.<id>.hosts.<host>).
+   */
   baseUrls(): Record<string, string> {
-    return Object.fromEntries(Object.keys(ENDPOINTS).map((i) => [i, this.baseUrl(i)]));
+    const out: Record<string, string> = {};
+    for (const i of Object.keys(ENDPOINTS)) if (!HOST_ONLY.has(i)) out[i] = this.baseUrl(i);
+    for (const hosts of Object.values(HOST_FAKES)) for (const h of hosts) out[h.key] = this.baseUrl(h.fake);
+    return out;
+  }
+
+  /** What the issuer knows about a key (scopes, account, resources …): the reach routes answer from it. */
+  setProfile(issuer: string, credential: string, profile: Record<string, unknown>): void {
+    this.profiles.set(`${issuer}\0${credential}`, profile);
+  }
+
+  profile(issuer: string, credential: string): Record<string, unknown> {
+    return this.profiles.get(`${issuer}\0${credential}`) ?? {};
+  }
+
+  /** The issuer revoked the key (its own revoke API was called): dead from now on, and recorded. */
+  revoke(issuer: string, credential: string): void {
+    this.keys.set(`${issuer}\0${credential}`, 'dead');
+    this.revocations.push({ issuer, credential });
   }
 
   /** `credential` is what the issuer reads: the token itself, the AWS key id, the Azure account, the GCP email, the App id. */
@@ -398,6 +996,8 @@ export class FakeIssuer implements KeyMaterial {
   reset(): void {
     this.requests.length = 0;
     this.keys.clear();
+    this.profiles.clear();
+    this.revocations.length = 0;
     this.issuerBehaviour.clear();
   }
 

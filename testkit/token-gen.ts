@@ -275,11 +275,19 @@ export function makeJwt(rand: () => number): string {
   return `${header}.${payload}.${sig}`;
 }
 
-/** A structurally valid PyPI API token: `pypi-` + base64url of a v2 binary macaroon (location, id, signature). */
-export function makePypiToken(location: string, rand: () => number): string {
+/**
+ * A structurally valid PyPI API token: `pypi-` + base64url of a v2 binary macaroon (location, id, then one section
+ * per caveat — its identifier is the caveat's JSON, as warehouse writes it — and the signature).
+ */
+export function makePypiToken(location: string, rand: () => number, caveats: string[] = []): string {
   const bytes = (n: number) => Buffer.from(Array.from({ length: n }, () => Math.floor(rand() * 256)));
   const loc = Buffer.from(location);
-  const body = Buffer.concat([Buffer.from([2, 1, loc.length]), loc, Buffer.from([2, 32]), bytes(32), Buffer.from([0, 0, 6, 32]), bytes(32)]);
+  const sections = caveats.map((c) => {
+    const b = Buffer.from(c);
+    if (b.length > 127) throw new Error('token-gen: caveat longer than a one-byte varint');
+    return Buffer.concat([Buffer.from([2, b.length]), b, Buffer.from([0])]);
+  });
+  const body = Buffer.concat([Buffer.from([2, 1, loc.length]), loc, Buffer.from([2, 32]), bytes(32), Buffer.from([0]), ...sections, Buffer.from([0, 6, 32]), bytes(32)]);
   return `pypi-${body.toString('base64url')}`;
 }
 

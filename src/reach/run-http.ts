@@ -3,7 +3,7 @@
 // decides where a key may go.
 import type { AccessLevel, FactValue, ReachResource } from '../core/model.js';
 import { Inconclusive, type HttpResponse } from '../verification/http-client.js';
-import { buildRequest } from '../verification/http.js';
+import { buildRequest, joinUrl } from '../verification/http.js';
 import { encodePathValue } from '../verification/template.js';
 import type { FactTest, HttpReach, ItemTest, Paginate, ReachRequest, ResourcesSpec, Source } from './spec.js';
 import type { ReachContext, ReachDraft } from './types.js';
@@ -11,7 +11,7 @@ import type { ReachContext, ReachDraft } from './types.js';
 /** Resources kept per request before the rest are only counted (a token with 50k repositories). */
 const MAX_ITEMS = 5000;
 
-/** A dotted path where `a[]` maps over an array: `repos[].full_name`. '' is the value itself. */
+/** A dotted path where `a[]` maps over an array (`repos[].full_name`) and a number indexes one (`accounts.0.sid`); '' is the value itself. */
 export function readPath(value: unknown, path: string): unknown {
   if (path === '') return value;
   const [head, ...rest] = path.split('.');
@@ -20,6 +20,10 @@ export function readPath(value: unknown, path: string): unknown {
     const list = readPath(value, head!.slice(0, -2));
     if (!Array.isArray(list)) return undefined;
     return list.map((x) => readPath(x, tail)).filter((x) => x !== undefined);
+  }
+  if (Array.isArray(value) && /^\d+$/.test(head!)) {
+    const next = (value as unknown[])[Number(head)];
+    return rest.length ? readPath(next, tail) : next;
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
   const next = (value as Record<string, unknown>)[head!];
@@ -71,6 +75,7 @@ export function factHolds(t: FactTest, facts: Record<string, FactValue | null>, 
   const values = Array.isArray(v) ? v : v === undefined || v === null ? [] : [String(v)];
   if (t.any !== undefined && !values.some((x) => t.any!.includes(x))) return false;
   if (t.prefix !== undefined && !values.some((x) => t.prefix!.some((p) => x.startsWith(p)))) return false;
+  if (t.contains !== undefined && !values.some((x) => t.contains!.some((p) => x.includes(p)))) return false;
   return true;
 }
 
@@ -110,6 +115,7 @@ function nextPage(p: Paginate, res: HttpResponse, json: () => { ok: boolean; val
     return null;
   }
   if ('cursor' in p) {
+    if (p.more !== undefined && readSource(p.more, res, json) !== true) return null;
     const c = readSource(p.cursor, res, json);
     if (typeof c !== 'string' || c === '') return null;
     const u = new URL(current);
@@ -118,8 +124,10 @@ function nextPage(p: Paginate, res: HttpResponse, json: () => { ok: boolean; val
   }
   const n = readSource(p.next_url, res, json);
   if (typeof n !== 'string' || n === '') return null;
+  // A root-relative URI (Twilio's next_page_uri) is relative to the issuer's API root: the base URL, prefix kept.
+  if (n.startsWith('/') && !n.startsWith('//')) return joinUrl(base, n);
   try {
-    return new URL(n, base).toString();
+    return new URL(n).toString();
   } catch {
     return null;
   }
@@ -211,6 +219,7 @@ async function runRequest(r: ReachRequest, host: string, ctx: ReachContext, draf
     url = next;
   }
   draft.resources.push(...collected);
+  if (r.resources?.write_tags.length && collected.some((x) => x.access !== 'read')) (draft.tags ??= []).push(...r.resources.write_tags);
 }
 
 function hostName(url: string | undefined): string {

@@ -35,6 +35,8 @@ export const FactTest = z
     any: z.array(z.string()).optional(),
     /** The fact (or any element) starts with one of these. */
     prefix: z.array(z.string()).optional(),
+    /** The fact (or any element) contains one of these (Slack `chat:write`, SendGrid `mail.send`). */
+    contains: z.array(z.string()).optional(),
     /** The fact is known (true) or not (false). */
     exists: z.boolean().optional(),
     /** The secret starts with one of these (local: nothing is sent). */
@@ -42,7 +44,7 @@ export const FactTest = z
   })
   .strict()
   .refine((t) => (t.fact !== undefined) !== (t.secret_prefix !== undefined), 'either fact or secret_prefix')
-  .refine((t) => t.secret_prefix !== undefined || [t.equals, t.any, t.prefix, t.exists].some((x) => x !== undefined), 'a fact test needs equals, any, prefix or exists');
+  .refine((t) => t.secret_prefix !== undefined || [t.equals, t.any, t.prefix, t.contains, t.exists].some((x) => x !== undefined), 'a fact test needs equals, any, prefix, contains or exists');
 export type FactTest = z.infer<typeof FactTest>;
 
 /** Items of a list answer become resources: each with a name, an access level and maybe a public flag. */
@@ -58,6 +60,8 @@ export const ResourcesSpec = z
     /** One level for all, or rules tried in order (a rule without `if` always applies). */
     access: z.union([AccessLevel, z.array(z.object({ if: ItemTest.optional(), level: AccessLevel }).strict()).min(1)]),
     public: ItemTest.optional(),
+    /** Tags the key gets when it can write to at least one of these (npm packages: publish). */
+    write_tags: z.array(z.string().regex(/^[a-z][a-z0-9-]*$/)).default([]),
   })
   .strict();
 export type ResourcesSpec = z.infer<typeof ResourcesSpec>;
@@ -65,8 +69,11 @@ export type ResourcesSpec = z.infer<typeof ResourcesSpec>;
 export const Paginate = z.union([
   /** RFC 8288 Link header, rel="next" (GitHub, GitLab, Heroku-style Range is not supported). */
   z.literal('link'),
-  /** A cursor in the body sent back as a query parameter (Slack response_metadata.next_cursor). */
-  z.object({ cursor: Source, param: z.string().regex(/^[a-z_]+$/) }).strict(),
+  /**
+   * A cursor in the body sent back as a query parameter (Slack response_metadata.next_cursor, OpenAI last_id);
+   * with `more`, only while that value is true (OpenAI and Anthropic lists: has_more).
+   */
+  z.object({ cursor: Source, param: z.string().regex(/^[a-z_]+$/), more: Source.optional() }).strict(),
   /** The next page's URL in the body (npm urls.next, DigitalOcean links.pages.next); must stay within the base. */
   z.object({ next_url: Source }).strict(),
 ]);
@@ -106,7 +113,7 @@ export const Grant = z
   .object({
     if: FactTest,
     level: AccessLevel.optional(),
-    tags: z.array(z.string().regex(/^[a-z][a-z-]*$/)).default([]),
+    tags: z.array(z.string().regex(/^[a-z][a-z0-9-]*$/)).default([]),
     /** Said in the result's gaps when the test holds: what the answers cannot tell (fine-grained permissions …). */
     note: z.string().optional(),
   })
