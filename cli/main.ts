@@ -91,6 +91,7 @@ export function buildProgram(ctx: CommandContext, setExit: (code: number) => voi
     .option('--verify', 'check each secret with its issuer (live | dead | unknown)', false)
     .option('--verify-unsafe', 'also run verification checks that have side effects (named in the detector)', false)
     .option('--only-live', 'report only findings verified live (implies --verify)', false)
+    .option('--reach', "ask each live key's issuer what it can do (scopes, account, resources; implies --verify)", false)
     .option('--github-url <url>', 'GitHub API base URL used to verify GitHub tokens (default: issuers.github.baseUrl, $GITHUB_API_URL or https://api.github.com)')
     .option('--allow-insecure-issuers', 'accept plain http issuer URLs on loopback hosts (test fakes); never anything else', false)
     .addOption(minConfidence())

@@ -85,6 +85,7 @@ export function runtimeOptions(
     ...(opts.detectors ? { detectorsDir: resolve(ctx.cwd, opts.detectors) } : {}),
     ...(opts.keyFile ? { keyFile: resolve(ctx.cwd, opts.keyFile) } : {}),
     verify: opts.verify,
+    reach: config.verify.reach,
     allowInsecureIssuers: !!opts.allowInsecureIssuers,
     issuerUrls: issuerOverrides(config, { flag: opts.githubUrl, env: ctx.env }),
     checkRuns: opts.checkRuns,

@@ -34,6 +34,8 @@ export interface ScanCommandOptions {
   jobs?: number;
   verify: boolean;
   verifyUnsafe: boolean;
+  /** --reach: what each live key can do (implies --verify). */
+  reach?: boolean;
   onlyLive: boolean;
   githubUrl?: string;
   allowInsecureIssuers: boolean;
@@ -71,8 +73,9 @@ export async function scanCommand(opts: ScanCommandOptions, ctx: CommandContext)
     baseline: opts.baseline,
     detectorsDir: opts.detectors,
     jobs: opts.jobs,
-    verify: opts.verify || opts.onlyLive,
+    verify: opts.verify || opts.onlyLive || !!opts.reach,
     verifyUnsafe: opts.verifyUnsafe,
+    reach: !!opts.reach,
     githubUrl: opts.githubUrl,
     allowInsecureIssuers: opts.allowInsecureIssuers,
     registry,

@@ -47,6 +47,8 @@ export interface AppRuntimeOptions {
   detectorsDir?: string;
   /** Verify findings with their issuers (default true). */
   verify?: boolean;
+  /** Also ask a live key's issuer what it can do (operator config verify.reach; default true). */
+  reach?: boolean;
   /** Issuer base URL overrides (`github` defaults to githubUrl). */
   issuerUrls?: Record<string, string>;
   /** --allow-insecure-issuers: loopback http issuer URLs, including a loopback githubUrl (tests). */
@@ -147,6 +149,8 @@ export async function createAppRuntime(opts: AppRuntimeOptions): Promise<AppRunt
             registry: opts.registry,
             logger: opts.logger,
             cache: store.verificationCache(),
+            reach: opts.reach ?? true,
+            audit: store.auditSink(),
           });
     // Fails at start (not per delivery) when the GitHub URL is no place to send a token to.
     gitBaseUrl(opts.githubUrl);

@@ -32,6 +32,8 @@ export interface IssueLoopSetup {
   dryRun?: boolean;
   /** Re-verify open secrets (default true). */
   verify?: boolean;
+  /** Ask live keys' issuers what they can do (default: the operator config's verify.reach). */
+  reach?: boolean;
   clock?: Clock;
   /** Test knobs for the GitHub client. */
   client?: { throttle?: boolean; retryAfterBaseValue?: number };
@@ -56,6 +58,8 @@ export async function runLoopOnStore(store: Store, setup: IssueLoopSetup, extra:
           registry: setup.registry,
           logger: setup.logger,
           clock,
+          reach: setup.reach ?? setup.config.verify.reach,
+          audit: store.auditSink(),
           ...(setup.fetch ? { fetch: setup.fetch } : {}),
         });
   const result = await runIssueLoop({

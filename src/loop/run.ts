@@ -226,6 +226,7 @@ export async function runIssueLoop(deps: LoopDeps): Promise<LoopResult> {
       detectedAt: p.secret.detectedAt,
       ...(provider?.rotation ? { rotation: provider.rotation } : {}),
       references: [...(provider?.references ?? []), ...(det?.def.references ?? [])].slice(0, 5),
+      ...(det?.def.revoke ? { revocable: true } : {}),
       secretStatus: p.secret.status,
       confidence: p.secret.confidence,
       repoPrivate: p.repo.private,

@@ -1,6 +1,6 @@
 // Issue titles, bodies and comments for leaked keys. They never contain the secret: only its redacted preview,
 // and the executor passes every text through the SecretRegistry as well.
-import type { Verification } from '../core/model.js';
+import type { Reach, Verification } from '../core/model.js';
 import { escapeControls } from '../util/terminal-safe.js';
 
 const MARKER_FP = /<!--\s*keyloop:fingerprint=([0-9a-f]{64})\s*-->/;
@@ -29,6 +29,8 @@ export interface IssueSubject {
   /** Markdown rotation steps from the provider's detector file. */
   rotation?: string;
   references?: string[];
+  /** The detector has a `revoke:` block: `keyloop revoke` can revoke the key through the issuer's API. */
+  revocable?: boolean;
 }
 
 export interface BodyInput {
@@ -126,6 +128,49 @@ export function describeVerification(v: Verification | null): string {
   return `**${v.status}** (checked ${v.checkedAt}; ${plain(v.reason)})${who}`;
 }
 
+const RESOURCES_SHOWN = 15;
+
+/** repository → repositories, package → packages. */
+function plural(word: string, n: number): string {
+  if (n === 1) return word;
+  return /[^aeiou]y$/.test(word) ? `${word.slice(0, -1)}ies` : `${word}s`;
+}
+
+/**
+ * "What this key can do": the reach the issuer reported (src/reach), in words an owner can act on. Everything in it
+ * came from the issuer's answers, so every value goes through `plain`/`code`.
+ */
+export function renderReach(r: Reach): string[] {
+  const out: string[] = ['### What this key can do', ''];
+  const level = r.level === 'unknown' ? 'unknown (the issuer answered none of the questions)' : `**${r.level}**`;
+  out.push(`As its issuer reported on ${day(r.checkedAt)}:`, '');
+  out.push(`- Access: ${level}${r.tags.length ? ` — ${r.tags.map((t) => code(t)).join(', ')}` : ''}`);
+  if (r.account) out.push(`- Acts as: ${code(r.account)}`);
+  if (r.scopes) out.push(`- Scopes: ${r.scopes.length ? r.scopes.slice(0, 30).map((s) => code(s)).join(', ') : 'none'}`);
+  if (r.expiresAt !== undefined) out.push(`- Expires: ${r.expiresAt === null ? 'never' : day(r.expiresAt)}`);
+  if (r.lastUsedAt !== undefined) out.push(`- Last used: ${r.lastUsedAt === null ? 'never' : day(r.lastUsedAt)}`);
+  const facts = Object.entries(r.facts).sort(([a], [b]) => a.localeCompare(b));
+  if (facts.length) out.push(`- Also: ${facts.map(([k, v]) => `${plain(k)} ${code(Array.isArray(v) ? v.slice(0, 10).join(', ') : String(v))}`).join('; ')}`);
+  const kinds = Object.keys(r.counts).filter((k) => !k.includes(':')).sort();
+  for (const kind of kinds) {
+    const n = r.counts[kind]!;
+    const by = ['admin', 'write', 'read'].map((l) => [l, r.counts[`${kind}:${l}`] ?? 0] as const).filter(([, c]) => c > 0);
+    const pub = r.counts[`${kind}:public`];
+    const pubWrite = r.counts[`${kind}:public-write`];
+    const extra = [by.map(([l, c]) => `${c} ${l}`).join(', '), pub ? `${pub} public` : '', pubWrite ? `**${pubWrite} public it can write to**` : ''].filter(Boolean).join('; ');
+    out.push(`- Reaches ${n} ${plain(plural(kind, n))}${extra ? ` (${extra})` : ''}`);
+  }
+  if (r.resources.length) {
+    out.push('', '| Resource | Access |', '|---|---|');
+    for (const x of r.resources.slice(0, RESOURCES_SHOWN)) out.push(`| ${code(x.name)} (${plain(x.kind)}${x.public ? ', public' : ''}) | ${x.access} |`);
+    const total = kinds.reduce((a, k) => a + (r.counts[k] ?? 0), 0);
+    if (total > RESOURCES_SHOWN) out.push(`| … and ${total - RESOURCES_SHOWN} more | |`);
+  }
+  if (r.gaps.length) out.push('', `Not known: ${r.gaps.slice(0, 8).map((g) => plain(g)).join('; ')}.`);
+  out.push('');
+  return out;
+}
+
 export function firstIntroduced(locations: BodyLocation[]): BodyLocation | null {
   const dated = locations.filter((l) => l.date).sort((a, b) => a.date!.localeCompare(b.date!));
   return dated[0] ?? locations[0] ?? null;
@@ -157,6 +202,7 @@ export function renderIssueBody(input: BodyInput): string {
   out.push(`| Detected by keyloop | ${day(s.detectedAt)} |`);
   out.push(`| Owners | ${owners.length ? owners.join(' ') : 'none found — please assign someone'} |`);
   out.push('');
+  if (verification?.reach) out.push(...renderReach(verification.reach));
   out.push(`### Where (${locations.length} location${locations.length === 1 ? '' : 's'})`, '');
   for (const l of locations.slice(0, 50)) out.push(renderLocationLine(webUrl, s.repo, l));
   if (locations.length > 50) out.push(`- … and ${locations.length - 50} more (\`keyloop report\` lists them all)`);
@@ -165,6 +211,22 @@ export function renderIssueBody(input: BodyInput): string {
   out.push('**Rotate the key first**: deleting the file or rewriting history does not help, the key is already exposed.', '');
   if (s.rotation?.trim()) out.push(`Steps for ${plain(s.providerName)}:`, '', s.rotation.trim(), '');
   else out.push(`Revoke it in the ${plain(s.providerName)} console, issue a new one, and update the places that use it.`, '');
+  if (s.revocable) {
+    out.push(`keyloop can revoke it through ${plain(s.providerName)}'s API: ${code(`keyloop revoke ${s.fingerprint.slice(0, 12)}`)} (asks before it sends anything; the issue then closes as rotated).`, '');
+  }
+  out.push(
+    'Put the replacement in a secret manager and reference it, never as a new literal: a CI secret ' +
+      '(`${{ secrets.NAME }}` in GitHub Actions), or an environment variable filled at deploy time from Vault, AWS Secrets ' +
+      'Manager, GCP Secret Manager or Azure Key Vault.',
+    '',
+  );
+  if (input.elsewhere) {
+    out.push(
+      'The repository is **public**: after rotating, purge the value from its history (`git filter-repo --replace-text`, then force-push every ' +
+        'branch and tag) and ask GitHub Support to drop cached views and pull-request refs. Rotation is what makes the key harmless; the purge only limits further copies.',
+      '',
+    );
+  }
   if (s.references?.length) out.push(`References: ${s.references.map((r) => `<${r}>`).join(', ')}`, '');
   out.push(
     `keyloop re-checks the key on every run and **closes this issue by itself** once the issuer reports it revoked ` +

@@ -40,6 +40,8 @@ export interface ScanPathOptions {
   jobs?: number;
   verify?: boolean;
   verifyUnsafe?: boolean;
+  /** With verify: ask each live key's issuer what it can do (--reach). */
+  reach?: boolean;
   githubUrl?: string;
   /** --allow-insecure-issuers: loopback http issuer URLs (test fakes). */
   allowInsecureIssuers?: boolean;
@@ -182,6 +184,7 @@ async function verifyFindings(findings: RawFinding[], catalog: Catalog, config: 
     cacheTtlMs: config.verify.cacheTtlHours * 3600_000,
     logger: opts.logger,
     registry: opts.registry,
+    reach: !!opts.reach,
     ...(opts.fetch ? { fetch: opts.fetch } : {}),
   });
   const reqs = findings.flatMap((f) => {

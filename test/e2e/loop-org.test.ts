@@ -3,13 +3,13 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { orgCommand, type OrgCommandOptions } from '../../cli/commands/org.js';
+import { orgCommand } from '../../cli/commands/org.js';
 import { orgIssueLoop } from '../../src/loop/org-hook.js';
 import { startFakeGitHub, type FakeGitHub } from '../../testkit/fake-github.js';
 import { FakeIssuer } from '../../testkit/fake-issuer.js';
 import { buildRepo, tempDir } from '../../testkit/git-repo.js';
 import { cliEnv, runCli } from '../helpers/run-cli.js';
-import { ADMIN_TOKEN, allIssueText, ghTokens } from './loop-world.js';
+import { ADMIN_TOKEN, allIssueText, cliContext, ghTokens, orgOptions } from './loop-world.js';
 
 /** The operator's config file (a .keyloop.yaml in the current directory would not be read by org/issues). */
 const OPERATOR_CONFIG = 'keyloop-operator.yaml';
@@ -48,29 +48,8 @@ describe('keyloop org → issues → triage → report', () => {
     await issuer?.close();
   });
 
-  const ctx = () => {
-    let stdout = '';
-    let stderr = '';
-    return {
-      c: { cwd: path.join(dir, 'work'), env, stdout: { write: (s: string) => ((stdout += s), true) }, stderr: { write: (s: string) => ((stderr += s), true) } },
-      out: () => stdout,
-      err: () => stderr,
-    };
-  };
-  const orgOpts = (): OrgCommandOptions => ({
-    org: 'acme',
-    includeForks: false,
-    includeArchived: false,
-    db: 'keyloop.db',
-    format: 'json',
-    concurrency: 2,
-    gitBackend: 'auto',
-    maxBlobSize: 1 << 20,
-    progress: false,
-    refetch: false,
-    rescan: false,
-    config: OPERATOR_CONFIG,
-  });
+  const ctx = () => cliContext(path.join(dir, 'work'), env);
+  const orgOpts = () => orgOptions(OPERATOR_CONFIG);
 
   it('org --dry-run style hook prints the plan and opens nothing', async () => {
     const { c, out } = ctx();

@@ -1,6 +1,7 @@
 // A whole keyloop world for loop tests: fake GitHub (REST + git), fake issuer, real git repos with planted
 // synthetic tokens, the real detection pipeline, a real SQLite store and the issue loop with a controllable clock.
 import path from 'node:path';
+import type { OrgCommandOptions } from '../../cli/commands/org.js';
 import { createGitHubClient } from '../../src/adapters/github/client.js';
 import { GitHubIssueTracker } from '../../src/adapters/github/issue-tracker.js';
 import { scanGit } from '../../src/core/pipeline.js';
@@ -146,6 +147,35 @@ export async function createWorld(start = '2025-01-01T00:00:00Z'): Promise<World
     },
   };
   return world;
+}
+
+/** A command context in `cwd` with `env` whose streams are captured. */
+export function cliContext(cwd: string, env: Record<string, string | undefined>) {
+  let stdout = '';
+  let stderr = '';
+  return {
+    c: { cwd, env, stdout: { write: (s: string) => ((stdout += s), true) }, stderr: { write: (s: string) => ((stderr += s), true) } },
+    out: () => stdout,
+    err: () => stderr,
+  };
+}
+
+/** `keyloop org acme` options as the CLI would pass them, on keyloop.db, with the operator config `config`. */
+export function orgOptions(config: string): OrgCommandOptions {
+  return {
+    org: 'acme',
+    includeForks: false,
+    includeArchived: false,
+    db: 'keyloop.db',
+    format: 'json',
+    concurrency: 2,
+    gitBackend: 'auto',
+    maxBlobSize: 1 << 20,
+    progress: false,
+    refetch: false,
+    rescan: false,
+    config,
+  };
 }
 
 /** Every text a reader of GitHub can see: issue titles, bodies, comments. */

@@ -1,0 +1,95 @@
+// What a leaked key can do, through the CLI an operator runs: `keyloop org --issues` verifies the token against the
+// fake GitHub (its own issuer), asks what it reaches, stores it with the verification, writes it into the issue
+// ("What this key can do") and `keyloop secrets --format json` shows it. The token never appears anywhere.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { orgCommand } from '../../cli/commands/org.js';
+import { orgIssueLoop } from '../../src/loop/org-hook.js';
+import { startFakeGitHub, type FakeGitHub } from '../../testkit/fake-github.js';
+import { buildRepo, tempDir } from '../../testkit/git-repo.js';
+import { cliEnv, runCli } from '../helpers/run-cli.js';
+import { ADMIN_TOKEN, allIssueText, cliContext, ghTokens, orgOptions } from './loop-world.js';
+
+const OPERATOR_CONFIG = 'keyloop-operator.yaml';
+
+describe('reach in the loop: org → issue body → secrets --format json', () => {
+  let gh: FakeGitHub;
+  let dir: string;
+  let env: Record<string, string | undefined>;
+  const [LEAKED] = ghTokens(1, 4242);
+
+  beforeAll(async () => {
+    // The leaked token belongs to alice; the fake GitHub is both where the leak is and the token's issuer.
+    gh = await startFakeGitHub({ tokens: { [ADMIN_TOKEN]: 'keyloop-bot', [LEAKED!]: 'alice' } });
+    gh.tokenScopes.set(LEAKED!, 'repo, workflow, admin:org');
+    gh.tokenExpiry.set(LEAKED!, '2031-01-01 00:00:00 UTC');
+    gh.members.set('acme', new Set(['alice']));
+    dir = await tempDir('keyloop-reach-loop-');
+    const api = await buildRepo({
+      bare: true,
+      commits: [{ id: 'c1', author: { name: 'Alice', email: '7+alice@users.noreply.github.com', date: '2024-12-01T00:00:00Z' }, files: { 'deploy/.env': `GH_TOKEN=${LEAKED}\n` } }],
+    });
+    gh.addRepo('acme/api', { private: true, gitDir: api.gitDir });
+    gh.grant('acme/api', 'alice', 'admin');
+    const site = await buildRepo({ bare: true, commits: [{ id: 's1', files: { 'index.html': '<h1>acme</h1>\n' } }] });
+    gh.addRepo('acme/site', { private: false, gitDir: site.gitDir });
+    gh.grant('acme/site', 'alice', 'push');
+    gh.setAssignable('acme/api', 'alice');
+    mkdirSync(path.join(dir, 'work'), { recursive: true });
+    writeFileSync(path.join(dir, 'work', OPERATOR_CONFIG), `owners:\n  fallback: alice\n`);
+    env = await cliEnv({ KEYLOOP_KEY: 'cd'.repeat(32), GITHUB_TOKEN: ADMIN_TOKEN, GITHUB_API_URL: gh.url, XDG_CACHE_HOME: path.join(dir, 'cache') });
+  });
+  afterAll(async () => gh?.close());
+
+  const ctx = () => cliContext(path.join(dir, 'work'), env);
+
+  it('the issue says what the token can do, from GitHub itself', async () => {
+    const { c, err } = ctx();
+    const hook = await orgIssueLoop({ issues: true, config: OPERATOR_CONFIG, allowInsecureIssuers: true }, c, { client: { throttle: false } });
+    expect(await orgCommand(orgOptions(OPERATOR_CONFIG), c, { afterScan: hook, client: { throttle: false } }), err()).toBe(0);
+    expect(gh.issues).toHaveLength(1);
+    const body = gh.issues[0]!.body;
+    expect(body).toContain('### What this key can do');
+    expect(body).toMatch(/Access: \*\*admin\*\*/);
+    expect(body).toContain('Acts as: `alice`');
+    expect(body).toContain('Scopes: `repo`, `workflow`, `admin:org`');
+    expect(body).toContain('Expires: 2031-01-01');
+    expect(body).toContain('Reaches 2 repositories (1 admin, 1 write; 1 public; **1 public it can write to**)');
+    expect(body).toContain('Reaches 1 organization');
+    expect(body).toContain('| `acme/api` (repository) | admin |');
+    expect(body).toContain('keyloop revoke ');
+    expect(allIssueText(gh)).not.toContain(LEAKED);
+    // verification and reach went to the token's own issuer: /user, /user/orgs, /user/repos on the fake GitHub
+    expect(gh.requestsTo('GET', '/user/repos').length).toBeGreaterThan(0);
+  });
+
+  it('secrets --format json carries the reach with the last verification', async () => {
+    const r = await runCli(['secrets', '--format', 'json'], { cwd: path.join(dir, 'work'), env });
+    expect(r.code, r.stderr).toBe(0);
+    const rows = JSON.parse(r.stdout) as Array<{ detector: string; lastVerification: { status: string; reach?: { level: string; account?: string; scopes?: string[]; counts: Record<string, number>; tags: string[] } } }>;
+    const row = rows.find((x) => x.detector === 'github-pat-classic')!;
+    expect(row.lastVerification.status).toBe('live');
+    expect(row.lastVerification.reach).toMatchObject({ level: 'admin', account: 'alice', scopes: ['repo', 'workflow', 'admin:org'], counts: { repository: 2, organization: 1 } });
+    expect(row.lastVerification.reach!.tags).toEqual(expect.arrayContaining(['admin', 'public-write', 'ci']));
+    expect(r.stdout).not.toContain(LEAKED);
+  });
+
+  it('the database holds the reach but never the token', () => {
+    const dbFile = path.join(dir, 'work', 'keyloop.db');
+    const db = new Database(dbFile, { readonly: true });
+    try {
+      const rows = db.prepare('SELECT reach FROM verifications WHERE reach IS NOT NULL').all() as { reach: string }[];
+      expect(rows.length).toBeGreaterThan(0);
+      expect(JSON.parse(rows[0]!.reach)).toMatchObject({ level: 'admin' });
+      // every call made with the token is in the audit log, to the fake GitHub only
+      const calls = db.prepare('SELECT purpose, method, url, status FROM outbound_calls ORDER BY id').all() as { purpose: string; method: string; url: string; status: number }[];
+      expect(calls.map((c) => `${c.purpose} ${c.method} ${new URL(c.url).pathname}`)).toEqual(['verify GET /user', 'reach GET /user', 'reach GET /user/orgs', 'reach GET /user/repos']);
+      expect(calls.every((c) => c.url.startsWith(gh.url) && c.status === 200)).toBe(true);
+    } finally {
+      db.close();
+    }
+    expect(readFileSync(dbFile).includes(Buffer.from(LEAKED!))).toBe(false);
+  });
+});
