@@ -6,6 +6,7 @@ import { headBlobs } from '../../src/sources/mirror.js';
 import type { LocationRow, SecretSummary, Store } from '../../src/core/store.js';
 import type { RawFinding } from '../../src/core/pipeline.js';
 import { atLeast, type Confidence } from '../../src/core/model.js';
+import { byRisk, riskOf, type Risk } from '../../src/core/risk.js';
 import { sarifReporter } from '../../src/notify/reporters/index.js';
 import { VERSION } from '../../src/version.js';
 import { withCommandStore } from './store.js';
@@ -15,6 +16,8 @@ export interface SecretsCommandOptions {
   format: 'table' | 'json' | 'sarif';
   /** List only secrets at this confidence or above (default low: all). */
   minConfidence?: Confidence;
+  /** recent (default): most recently introduced first; risk: highest risk first. */
+  sort?: 'recent' | 'risk';
 }
 
 /** 'head': in the default branch's current tree; 'history': only in past commits; 'unknown': no mirror to check. */
@@ -22,6 +25,8 @@ export type Presence = 'head' | 'history' | 'unknown';
 
 export interface InventoryRow extends Omit<SecretSummary, 'id'> {
   presence: Presence;
+  /** f(what the key can do, how exposed it is): src/core/risk.ts. */
+  risk: Risk;
 }
 
 /** Checks each location's blob against the HEAD tree of its repo's mirror (one `ls-tree` per repo). */
@@ -48,21 +53,37 @@ export async function presenceOf(locations: LocationRow[]): Promise<Map<string, 
   return out;
 }
 
-export async function inventory(store: Store): Promise<InventoryRow[]> {
+export async function inventory(store: Store, now: Date = new Date()): Promise<InventoryRow[]> {
   const presence = await presenceOf(await store.locations());
-  return (await store.inventory()).map(({ id: _id, ...s }) => ({
-    ...s,
+  const publicRepos = new Set((await store.listRepos()).filter((r) => !r.private).map((r) => r.fullName));
+  return (await store.inventory()).map(({ id: _id, ...s }) => {
     // a key its issuer accepted is high whatever matched it
-    confidence: s.lastVerification?.status === 'live' ? 'high' : s.confidence,
-    presence: presence.get(s.fingerprint) ?? 'unknown',
-  }));
+    const confidence = s.lastVerification?.status === 'live' ? 'high' : s.confidence;
+    return {
+      ...s,
+      confidence,
+      presence: presence.get(s.fingerprint) ?? 'unknown',
+      risk: riskOf({
+        status: s.lastVerification?.status ?? null,
+        reach: s.lastVerification?.reach ?? null,
+        confidence,
+        triage: s.status,
+        publicRepo: s.repos.some((r) => publicRepos.has(r)),
+        firstSeen: s.firstSeen,
+        locations: s.locations,
+        repos: s.repos.length,
+        now,
+      }),
+    };
+  });
 }
 
 export async function secretsCommand(opts: SecretsCommandOptions, ctx: CommandContext): Promise<number> {
-  const { rows, locations } = await withCommandStore(opts, ctx, { mode: 'existing' }, async (store) => ({
-    rows: (await inventory(store)).filter((r) => atLeast(r.confidence, opts.minConfidence ?? 'low')),
-    locations: opts.format === 'sarif' ? await store.locations() : [],
-  }));
+  const { rows, locations } = await withCommandStore(opts, ctx, { mode: 'existing' }, async (store) => {
+    const rows = (await inventory(store)).filter((r) => atLeast(r.confidence, opts.minConfidence ?? 'low'));
+    if (opts.sort === 'risk') rows.sort(byRisk);
+    return { rows, locations: opts.format === 'sarif' ? await store.locations() : [] };
+  });
   if (opts.format === 'sarif') {
     ctx.stdout.write(inventorySarif(rows, locations));
     return 0;
@@ -83,10 +104,12 @@ export async function secretsCommand(opts: SecretsCommandOptions, ctx: CommandCo
     r.status,
     r.presence,
     r.lastVerification ? `${r.lastVerification.status} ${day(r.lastVerification.checkedAt)}` : '-',
+    r.lastVerification?.reach ? r.lastVerification.reach.level : '-',
+    r.risk.severity === 'none' ? '-' : `${r.risk.score} ${r.risk.severity}`,
     r.owners.join(',') || '-',
   ]);
   ctx.stdout.write(
-    renderTable(['DETECTOR', 'CONF', 'FINGERPRINT', 'SECRET', 'REPOS', 'FIRST SEEN', 'LAST SEEN', 'STATUS', 'PRESENT', 'VERIFIED', 'OWNER'], table, {
+    renderTable(['DETECTOR', 'CONF', 'FINGERPRINT', 'SECRET', 'REPOS', 'FIRST SEEN', 'LAST SEEN', 'STATUS', 'PRESENT', 'VERIFIED', 'REACH', 'RISK', 'OWNER'], table, {
       maxWidth: { 0: 28, 3: 20 },
     }) + `\n${rows.length} secret(s); ${rows.filter((r) => r.presence === 'head').length} still at HEAD\n`,
   );

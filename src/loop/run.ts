@@ -2,6 +2,7 @@
 // what GitHub knows (issues found by marker), attribute owners, plan, then execute the plan and log every action.
 import { hostname } from 'node:os';
 import type { Verification } from '../core/model.js';
+import { riskOf } from '../core/risk.js';
 import type { Clock, TrackedIssue } from '../core/ports.js';
 import { HostError } from '../core/errors.js';
 import type { Catalog } from '../detection/types.js';
@@ -279,7 +280,25 @@ export async function runIssueLoop(deps: LoopDeps): Promise<LoopResult> {
     }
   }
 
-  // 5. Plan; 6. execute.
+  // 5. Plan, highest risk first (issues open, and the run spends its API budget, in that order); 6. execute.
+  const reposOf = new Map<string, number>();
+  for (const p of byPair.values()) reposOf.set(p.secret.fingerprint, (reposOf.get(p.secret.fingerprint) ?? 0) + 1);
+  for (const s of subjects) {
+    const v = s.verifications.at(-1) ?? null;
+    const dates = s.locations.map((l) => l.date).filter((d): d is string => !!d).sort();
+    s.risk = riskOf({
+      status: v?.status ?? null,
+      reach: v?.reach ?? null,
+      confidence: v?.status === 'live' ? 'high' : s.confidence,
+      triage: s.secretStatus,
+      publicRepo: !s.repoPrivate,
+      firstSeen: dates[0] ?? null,
+      locations: s.locations.length,
+      repos: reposOf.get(s.fingerprint) ?? 1,
+      now: clock.now(),
+    });
+  }
+  subjects.sort((a, b) => b.risk!.score - a.risk!.score || a.fingerprint.localeCompare(b.fingerprint) || a.repo.localeCompare(b.repo));
   const actions = plan(subjects, config, clock.now());
   const lines = actions.map((a) => deps.registry.scrub(describeAction(a)));
   for (const a of actions) if (a.kind === 'warn') warnings.push(a.message);

@@ -1,6 +1,7 @@
 // Issue titles, bodies and comments for leaked keys. They never contain the secret: only its redacted preview,
 // and the executor passes every text through the SecretRegistry as well.
 import type { Reach, Verification } from '../core/model.js';
+import type { Risk } from '../core/risk.js';
 import { escapeControls } from '../util/terminal-safe.js';
 
 const MARKER_FP = /<!--\s*keyloop:fingerprint=([0-9a-f]{64})\s*-->/;
@@ -31,6 +32,8 @@ export interface IssueSubject {
   references?: string[];
   /** The detector has a `revoke:` block: `keyloop revoke` can revoke the key through the issuer's API. */
   revocable?: boolean;
+  /** f(what the key can do, exposure) when known: shown in the body, and the loop's order. */
+  risk?: Risk;
 }
 
 export interface BodyInput {
@@ -193,6 +196,7 @@ export function renderIssueBody(input: BodyInput): string {
   out.push(`| Preview | ${code(s.redacted)} (the secret itself is never shown) |`);
   out.push(`| Fingerprint | ${code(s.fingerprint)} |`);
   out.push(`| Severity | ${s.severity} |`);
+  if (s.risk && s.risk.severity !== 'none') out.push(`| Risk | **${s.risk.severity}** (${s.risk.score}/100): ${s.risk.factors.map((f) => plain(f)).join('; ')} |`);
   out.push(`| Verification | ${describeVerification(verification)} |`);
   if (first) {
     const intro = [first.date ? day(first.date) : null, first.commit ? `commit ${code(first.commit.slice(0, 12))}` : null].filter(Boolean).join(', ');

@@ -44,6 +44,24 @@ export function renderReportMarkdown(d: ReportData): string {
       [[t.secrets, t.live, t.dead, t.unknown, t.unverified, t.rotated, t.falsePositives, t.acceptedRisk, t.issuesOpen, t.issuesClosed].map(String)],
     ),
   );
+  if (d.byRisk) {
+    out.push('## By risk', '', 'What the key can do (from its issuer), whether a public repository holds it, how long it has been exposed, how many places hold it.', '');
+    const bySecret = new Map(d.secrets.map((s) => [s.fingerprint, s]));
+    out.push(
+      table(
+        ['Risk', 'Secrets', 'Live', 'Highest'],
+        d.byRisk.map((g) => [
+          g.severity,
+          String(g.secrets),
+          String(g.live),
+          g.fingerprints
+            .slice(0, 3)
+            .map((fp) => `${fp.slice(0, 12)} ${bySecret.get(fp)?.detector ?? ''} (${bySecret.get(fp)?.risk?.score ?? 0})`)
+            .join(', ') || '—',
+        ]),
+      ),
+    );
+  }
   out.push('## Time from detection to rotation', '');
   out.push(
     d.timeToRotate.count

@@ -1,6 +1,7 @@
 // The loop's report: what is open, what was rotated and how fast, who owns what, how precise each detector is.
 // Computed from the store only; renderers (Markdown, JSON, HTML) format this one structure.
-import type { Verification } from '../core/model.js';
+import type { Reach, Verification } from '../core/model.js';
+import { byRisk, riskOf, RiskSeverity, type Risk } from '../core/risk.js';
 import type { SecretStatus, Store, VerificationRow } from '../core/store.js';
 
 export interface SecretReport {
@@ -33,6 +34,18 @@ export interface SecretReport {
   timeToRotateMs: number | null;
   issuesOpen: number;
   issuesClosed: number;
+  /** f(what the key can do, public repo, exposure age, locations): src/core/risk.ts (always set by buildReport). */
+  risk?: Risk;
+  /** Reach level from the latest verification (src/reach), null when not known (always set by buildReport). */
+  reach?: Reach['level'] | null;
+}
+
+/** Secrets per risk severity (the report groups by it), highest score first within each. */
+export interface RiskGroup {
+  severity: RiskSeverity;
+  secrets: number;
+  live: number;
+  fingerprints: string[];
 }
 
 export interface GroupReport {
@@ -93,6 +106,8 @@ export interface ReportData {
   owners: GroupReport[];
   oldestLive: SecretReport[];
   precision: DetectorPrecision[];
+  /** Every risk severity, critical first: the grouping the report shows secrets by (always set by buildReport). */
+  byRisk?: RiskGroup[];
   /** Findings dropped by the scanned repositories' own .keyloop.yaml (org and App runs), per repository. */
   repoConfigSuppressions: { repo: string; suppressed: number; runs: number; lastAt: string }[];
 }
@@ -127,10 +142,11 @@ export async function buildReport(store: Store, now: Date): Promise<ReportData> 
     ownersBy.set(s.fingerprint, (await store.owners(s.fingerprint)).map((o) => o.login));
   }
   const nowIso = now.toISOString();
+  const publicRepos = new Set((await store.listRepos()).filter((r) => !r.private).map((r) => r.fullName));
   const locBy = new Map<string, typeof locations>();
   for (const l of locations) locBy.set(l.fingerprint, [...(locBy.get(l.fingerprint) ?? []), l]);
 
-  const rows: SecretReport[] = secrets.map((s) => {
+  const rows: Array<SecretReport & { risk: Risk }> = secrets.map((s) => {
     const vs = vsBy.get(s.fingerprint)!;
     const last = vs.at(-1) ?? null;
     const locs = locBy.get(s.fingerprint) ?? [];
@@ -165,6 +181,18 @@ export async function buildReport(store: Store, now: Date): Promise<ReportData> 
       timeToRotateMs: isDeadNow && rotatedAt ? Math.max(0, Date.parse(rotatedAt) - Date.parse(s.detectedAt)) : null,
       issuesOpen: si.filter((i) => i.state === 'open').length,
       issuesClosed: si.filter((i) => i.state === 'closed').length,
+      reach: last?.reach?.level ?? null,
+      risk: riskOf({
+        status: last?.status ?? null,
+        reach: last?.reach ?? null,
+        confidence: last?.status === 'live' ? 'high' : s.confidence,
+        triage: s.status,
+        publicRepo: locs.some((l) => publicRepos.has(l.repo)),
+        firstSeen: firstCommitAt,
+        locations: locs.length,
+        repos: new Set(locs.map((l) => l.repo)).size,
+        now,
+      }),
     };
   });
 
@@ -236,6 +264,10 @@ export async function buildReport(store: Store, now: Date): Promise<ReportData> 
       .slice(0, 10),
     precision,
     repoConfigSuppressions: await store.repoConfigSuppressions(),
+    byRisk: RiskSeverity.map((severity) => {
+      const rs = rows.filter((r) => r.risk.severity === severity).sort(byRisk);
+      return { severity, secrets: rs.length, live: rs.filter((r) => r.verification === 'live').length, fingerprints: rs.map((r) => r.fingerprint) };
+    }),
   };
 }
 

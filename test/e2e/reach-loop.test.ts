@@ -18,18 +18,23 @@ describe('reach in the loop: org → issue body → secrets --format json', () =
   let gh: FakeGitHub;
   let dir: string;
   let env: Record<string, string | undefined>;
-  const [LEAKED] = ghTokens(1, 4242);
+  const [LEAKED, READER] = ghTokens(2, 4242);
 
   beforeAll(async () => {
     // The leaked token belongs to alice; the fake GitHub is both where the leak is and the token's issuer.
-    gh = await startFakeGitHub({ tokens: { [ADMIN_TOKEN]: 'keyloop-bot', [LEAKED!]: 'alice' } });
+    gh = await startFakeGitHub({ tokens: { [ADMIN_TOKEN]: 'keyloop-bot', [LEAKED!]: 'alice', [READER!]: 'bob' } });
+    // a second leaked token that can only read: lower risk, so its issue comes second
+    gh.tokenScopes.set(READER!, 'read:user');
     gh.tokenScopes.set(LEAKED!, 'repo, workflow, admin:org');
     gh.tokenExpiry.set(LEAKED!, '2031-01-01 00:00:00 UTC');
     gh.members.set('acme', new Set(['alice']));
     dir = await tempDir('keyloop-reach-loop-');
     const api = await buildRepo({
       bare: true,
-      commits: [{ id: 'c1', author: { name: 'Alice', email: '7+alice@users.noreply.github.com', date: '2024-12-01T00:00:00Z' }, files: { 'deploy/.env': `GH_TOKEN=${LEAKED}\n` } }],
+      commits: [
+        { id: 'c0', author: { name: 'Alice', email: '7+alice@users.noreply.github.com', date: '2024-11-01T00:00:00Z' }, files: { 'tools/read.env': `GH_READ=${READER}\n` } },
+        { id: 'c1', author: { name: 'Alice', email: '7+alice@users.noreply.github.com', date: '2024-12-01T00:00:00Z' }, files: { 'deploy/.env': `GH_TOKEN=${LEAKED}\n` } },
+      ],
     });
     gh.addRepo('acme/api', { private: true, gitDir: api.gitDir });
     gh.grant('acme/api', 'alice', 'admin');
@@ -49,8 +54,12 @@ describe('reach in the loop: org → issue body → secrets --format json', () =
     const { c, err } = ctx();
     const hook = await orgIssueLoop({ issues: true, config: OPERATOR_CONFIG, allowInsecureIssuers: true }, c, { client: { throttle: false } });
     expect(await orgCommand(orgOptions(OPERATOR_CONFIG), c, { afterScan: hook, client: { throttle: false } }), err()).toBe(0);
-    expect(gh.issues).toHaveLength(1);
+    expect(gh.issues).toHaveLength(2);
+    // highest risk first: the admin token's issue was opened before the read-only one's
+    expect(gh.issues.map((i) => i.title)).toEqual(['Leaked GitHub key in deploy/.env', 'Leaked GitHub key in tools/read.env']);
     const body = gh.issues[0]!.body;
+    expect(body).toMatch(/\| Risk \| \*\*(critical|high)\*\* \(\d+\/100\): live with admin access; public-write, ci; exposed \d+ days/);
+    expect(gh.issues[1]!.body).toMatch(/\| Risk \| \*\*(low|medium)\*\* \(\d+\/100\): live with read access/);
     expect(body).toContain('### What this key can do');
     expect(body).toMatch(/Access: \*\*admin\*\*/);
     expect(body).toContain('Acts as: `alice`');
@@ -61,6 +70,7 @@ describe('reach in the loop: org → issue body → secrets --format json', () =
     expect(body).toContain('| `acme/api` (repository) | admin |');
     expect(body).toContain('keyloop revoke ');
     expect(allIssueText(gh)).not.toContain(LEAKED);
+    expect(allIssueText(gh)).not.toContain(READER);
     // verification and reach went to the token's own issuer: /user, /user/orgs, /user/repos on the fake GitHub
     expect(gh.requestsTo('GET', '/user/repos').length).toBeGreaterThan(0);
   });
@@ -76,16 +86,43 @@ describe('reach in the loop: org → issue body → secrets --format json', () =
     expect(r.stdout).not.toContain(LEAKED);
   });
 
+  it('secrets --sort risk lists the riskiest first, with the score', async () => {
+    const r = await runCli(['secrets', '--format', 'json', '--sort', 'risk'], { cwd: path.join(dir, 'work'), env });
+    const rows = JSON.parse(r.stdout) as Array<{ redacted: string; risk: { score: number; severity: string; factors: string[] } }>;
+    expect(rows.map((x) => x.redacted)).toEqual([`ghp_…${LEAKED!.slice(-4)}`, `ghp_…${READER!.slice(-4)}`]);
+    expect(rows[0]!.risk.score).toBeGreaterThan(rows[1]!.risk.score);
+    // by default the most recently introduced comes first: here the same order by chance is not what is tested
+    const recent = JSON.parse((await runCli(['secrets', '--format', 'json'], { cwd: path.join(dir, 'work'), env })).stdout) as Array<{ redacted: string }>;
+    expect(recent.map((x) => x.redacted)).toEqual([`ghp_…${LEAKED!.slice(-4)}`, `ghp_…${READER!.slice(-4)}`]);
+    const table = await runCli(['secrets', '--sort', 'risk'], { cwd: path.join(dir, 'work'), env });
+    expect(table.stdout).toMatch(/REACH\s+RISK\s+OWNER/);
+    expect(table.stdout).toMatch(/admin\s+\d+ (critical|high)/);
+  });
+
+  it('the report groups secrets by risk (JSON for the HTML report, a table in Markdown)', async () => {
+    const j = await runCli(['report', '--format', 'json'], { cwd: path.join(dir, 'work'), env });
+    const data = JSON.parse(j.stdout) as { byRisk: Array<{ severity: string; secrets: number; live: number; fingerprints: string[] }>; secrets: Array<{ fingerprint: string; reach: string; risk: { score: number } }> };
+    expect(data.byRisk.map((g) => g.severity)).toEqual(['critical', 'high', 'medium', 'low', 'none']);
+    expect(data.byRisk.reduce((a, g) => a + g.secrets, 0)).toBe(2);
+    const admin = data.secrets.find((s) => s.reach === 'admin')!;
+    expect(data.byRisk.find((g) => g.fingerprints.includes(admin.fingerprint))!.severity).toMatch(/critical|high/);
+    const md = await runCli(['report', '--format', 'md'], { cwd: path.join(dir, 'work'), env });
+    expect(md.stdout).toContain('## By risk');
+    expect(md.stdout).toContain(`${admin.fingerprint.slice(0, 12)} github-pat-classic (${admin.risk.score})`);
+  });
+
   it('the database holds the reach but never the token', () => {
     const dbFile = path.join(dir, 'work', 'keyloop.db');
     const db = new Database(dbFile, { readonly: true });
     try {
       const rows = db.prepare('SELECT reach FROM verifications WHERE reach IS NOT NULL').all() as { reach: string }[];
       expect(rows.length).toBeGreaterThan(0);
-      expect(JSON.parse(rows[0]!.reach)).toMatchObject({ level: 'admin' });
+      expect(rows.map((r) => (JSON.parse(r.reach) as { level: string }).level).sort()).toEqual(['admin', 'read']);
       // every call made with the token is in the audit log, to the fake GitHub only
       const calls = db.prepare('SELECT purpose, method, url, status FROM outbound_calls ORDER BY id').all() as { purpose: string; method: string; url: string; status: number }[];
-      expect(calls.map((c) => `${c.purpose} ${c.method} ${new URL(c.url).pathname}`)).toEqual(['verify GET /user', 'reach GET /user', 'reach GET /user/orgs', 'reach GET /user/repos']);
+      const paths = calls.map((c) => `${c.purpose} ${c.method} ${new URL(c.url).pathname}`);
+      expect(paths.filter((p) => p.startsWith('verify'))).toEqual(['verify GET /user', 'verify GET /user']);
+      expect(paths.filter((p) => p.startsWith('reach')).sort()).toEqual(['reach GET /user', 'reach GET /user', 'reach GET /user/orgs', 'reach GET /user/orgs', 'reach GET /user/repos', 'reach GET /user/repos']);
       expect(calls.every((c) => c.url.startsWith(gh.url) && c.status === 200)).toBe(true);
     } finally {
       db.close();
