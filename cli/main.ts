@@ -17,9 +17,11 @@ import type { DetectorsCheckOptions, DetectorsListOptions } from './commands/det
 import type { IssuesCommandOptions } from './commands/issues.js';
 import type { OrgCommandOptions } from './commands/org.js';
 import type { ReceiveCommandOptions } from './commands/receive.js';
+import type { AuditCommandOptions } from './commands/audit.js';
 import type { ReportCommandOptions } from './commands/report.js';
 import type { RunsCommandOptions } from './commands/runs.js';
 import type { WorkerCommandOptions } from './commands/worker.js';
+import type { RevokeCommandOptions } from './commands/revoke.js';
 import type { ScanCommandOptions } from './commands/scan.js';
 import type { SecretsCommandOptions } from './commands/secrets.js';
 import type { TriageCommandOptions } from './commands/triage.js';
@@ -334,6 +336,46 @@ export function buildProgram(ctx: CommandContext, setExit: (code: number) => voi
       setExit(await reportCommand(opts, ctx));
     });
   // ---- end section:loop ----
+
+  // ---- section:reach (revoke / audit) ----
+  program
+    .command('revoke')
+    .description("revoke a stored key through its issuer's own API (GitHub, GitLab, Slack tokens), after a confirmation; recorded and re-verified")
+    .argument('<fingerprint>', 'fingerprint or a unique prefix (8+ hex characters)')
+    .option('--yes', 'do not ask for confirmation (scripts); without it, keyloop asks on the terminal and refuses when there is none', false)
+    .option('--dry-run', 'print the request that would be sent; send nothing', false)
+    .option('--note <text>', 'why (recorded with who and when)')
+    .option('--db <file>', 'SQLite database', 'keyloop.db')
+    .option('--key-file <file>', 'store encryption key file (default: ~/.config/keyloop/store.key; $KEYLOOP_KEY wins)')
+    .option('--config <file>', 'operator configuration file: issuer base URLs (default: $KEYLOOP_CONFIG, else ~/.config/keyloop/config.yaml)')
+    .option('--github-url <url>', 'GitHub API base URL for GitHub tokens (default: issuers.github.baseUrl, $GITHUB_API_URL or https://api.github.com)')
+    .option('--detectors <dir>', 'detector directory (default: built-in)')
+    .option('--allow-insecure-issuers', 'accept plain http issuer URLs on loopback hosts (test fakes); never anything else', false)
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .addHelpText('after', '\nExit codes: 0 revoked, 1 not revoked (the issuer refused, or no confirmation), 2 usage (no revoke API for this key: rotate it by hand).\n')
+    .action(async (fingerprint: string, opts: Omit<RevokeCommandOptions, 'fingerprint'>) => {
+      const { revokeCommand } = await import('./commands/revoke.js');
+      setExit(await revokeCommand({ ...opts, fingerprint }, ctx));
+    });
+  program
+    .command('audit')
+    .description('every request sent with a secret (verification, reach, revocation): issuer, endpoint, time, answer; never the secret')
+    .option('--db <file>', 'SQLite database', 'keyloop.db')
+    .addOption(new Option('--format <format>', 'output format').choices(['table', 'json']).default('table'))
+    .option('--fingerprint <fp>', 'only calls about this secret (8+ hex characters)')
+    .option('--issuer <id>', 'only calls to this issuer')
+    .addOption(new Option('--purpose <purpose>', 'only calls made for this').choices(['verify', 'reach', 'revoke']))
+    .option('--since <date>', 'only calls at or after this date (ISO 8601)')
+    .option('--check', 'exit 1 if a call went to a host that is not its issuer\'s (official or operator override), or a recorded URL holds a stored secret (needs the store key)', false)
+    .option('--config <file>', 'operator configuration file (issuer overrides count as the issuer\'s hosts)')
+    .option('--github-url <url>', 'GitHub API base URL the GitHub calls were allowed to go to (default: $GITHUB_API_URL)')
+    .option('--detectors <dir>', 'detector directory (default: built-in)')
+    .option('--key-file <file>', 'store key file for --check (default: $KEYLOOP_KEY)')
+    .action(async (opts: AuditCommandOptions) => {
+      const { auditCommand } = await import('./commands/audit.js');
+      setExit(await auditCommand(opts, ctx));
+    });
+  // ---- end section:reach ----
 
   return program;
 }

@@ -3,9 +3,8 @@
 // do, its level and tags, the resources and counts, and that every call went to its own issuer and was audited.
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Reach } from '../src/core/model.js';
-import type { OutboundCall } from '../src/core/ports.js';
 import { loadCatalog } from '../src/detection/load.js';
 import type { LoadedDetector } from '../src/detection/types.js';
 import { codeReachers } from '../src/reach/issuers/index.js';
@@ -14,6 +13,7 @@ import { encodePathValue, render } from '../src/verification/template.js';
 import { createVerifier } from '../src/verification/verify.js';
 import { FakeGitHub } from '../testkit/fake-github.js';
 import { ENDPOINTS, FakeIssuer, HOST_FAKES } from '../testkit/fake-issuer.js';
+import { useFakeIssuer } from './helpers/issuer-fixture.js';
 import { generateSample, makePypiToken, rng } from '../testkit/token-gen.js';
 
 const catalog = loadCatalog(join(import.meta.dirname, '..', 'detectors'));
@@ -22,25 +22,16 @@ const det = (id: string): LoadedDetector => catalog.byId.get(id)!;
 const secretOf = (id: string) => generateSample(det(id).def, rand).secret;
 const hex = (n: number) => randomBytes(n).toString('hex');
 
-let fake: FakeIssuer;
-let calls: OutboundCall[];
-beforeAll(async () => {
-  fake = await FakeIssuer.start();
-});
-afterAll(async () => fake.close());
-beforeEach(() => {
-  fake.reset();
-  calls = [];
-});
+const fx = useFakeIssuer();
 
 async function reachOf(detector: string, secret: string, parts: Record<string, string> = {}): Promise<{ status: string; reason: string; reach: Reach }> {
   const registry = new SecretRegistry();
-  const v = createVerifier({ baseUrls: fake.baseUrls(), allowInsecure: true, registry, reach: true, audit: (c) => void calls.push(c) });
+  const v = createVerifier({ baseUrls: fx.fake.baseUrls(), allowInsecure: true, registry, reach: true, audit: fx.audit });
   const out = await v.verify({ detector: det(detector), secret, parts, fingerprint: hex(32) });
   expect(out.reach, `${detector}: ${out.status} ${out.reason}`).toBeDefined();
   // nothing the issuer sent back and nothing audited holds the secret
   expect(JSON.stringify(out)).not.toContain(secret);
-  for (const c of calls) expect(c.url).not.toContain(secret);
+  for (const c of fx.calls) expect(c.url).not.toContain(secret);
   return { status: out.status, reason: out.reason, reach: out.reach! };
 }
 
@@ -48,22 +39,22 @@ async function reachOf(detector: string, secret: string, parts: Record<string, s
 function awsUser(user: string, iam: Record<string, unknown>): { id: string; secret: string } {
   const id = secretOf('aws-access-key-id');
   const secret = randomBytes(30).toString('base64');
-  fake.aws.set(id, secret);
-  fake.setKey('aws', id);
-  fake.setKey('aws-iam', id);
-  fake.awsIdentity.set(id, { account: '123456789012', arn: `arn:aws:iam::123456789012:user/${user}` });
-  fake.setProfile('aws-iam', id, { user, ...iam });
+  fx.fake.aws.set(id, secret);
+  fx.fake.setKey('aws', id);
+  fx.fake.setKey('aws-iam', id);
+  fx.fake.awsIdentity.set(id, { account: '123456789012', arn: `arn:aws:iam::123456789012:user/${user}` });
+  fx.fake.setProfile('aws-iam', id, { user, ...iam });
   return { id, secret };
 }
 
 /** Which fake issuer each audited call went to (its /<issuer>/ prefix). */
-const calledFakes = () => [...new Set(calls.map((c) => new URL(c.url).pathname.split('/')[1]))].sort();
+const calledFakes = () => [...new Set(fx.calls.map((c) => new URL(c.url).pathname.split('/')[1]))].sort();
 
 describe('reach per issuer (fake issuers as documented)', () => {
   it('gitlab: scopes, expiry and last use of the token; admin flag of its user', async () => {
     const tok = secretOf('gitlab-pat');
-    fake.setKey('gitlab', tok);
-    fake.setProfile('gitlab', tok, { username: 'ops', scopes: ['api', 'read_user'], expires: '2030-05-01', lastUsed: '2024-04-01T10:00:00.000Z', admin: true });
+    fx.fake.setKey('gitlab', tok);
+    fx.fake.setProfile('gitlab', tok, { username: 'ops', scopes: ['api', 'read_user'], expires: '2030-05-01', lastUsed: '2024-04-01T10:00:00.000Z', admin: true });
     const { reach } = await reachOf('gitlab-pat', tok);
     expect(reach).toMatchObject({ account: 'ops', scopes: ['api', 'read_user'], expiresAt: '2030-05-01T00:00:00.000Z', lastUsedAt: '2024-04-01T10:00:00.000Z', level: 'admin' });
     expect(reach.tags).toContain('instance-admin');
@@ -72,16 +63,16 @@ describe('reach per issuer (fake issuers as documented)', () => {
 
   it('gitlab: a read_api token that was never used', async () => {
     const tok = secretOf('gitlab-pat');
-    fake.setKey('gitlab', tok);
-    fake.setProfile('gitlab', tok, { scopes: ['read_api'], lastUsed: null, expires: null });
+    fx.fake.setKey('gitlab', tok);
+    fx.fake.setProfile('gitlab', tok, { scopes: ['read_api'], lastUsed: null, expires: null });
     const { reach } = await reachOf('gitlab-pat', tok);
     expect(reach).toMatchObject({ level: 'read', lastUsedAt: null, expiresAt: null });
   });
 
   it('slack: team, user, bot and scopes from X-OAuth-Scopes; write scopes and message history', async () => {
     const tok = secretOf('slack-bot-token');
-    fake.setKey('slack', tok);
-    fake.setProfile('slack', tok, { team: 'Acme', user: 'deploybot', botId: 'B0123', scopes: 'chat:write,channels:history,channels:read' });
+    fx.fake.setKey('slack', tok);
+    fx.fake.setProfile('slack', tok, { team: 'Acme', user: 'deploybot', botId: 'B0123', scopes: 'chat:write,channels:history,channels:read' });
     const { reach } = await reachOf('slack-bot-token', tok);
     expect(reach).toMatchObject({ account: 'deploybot', scopes: ['chat:write', 'channels:history', 'channels:read'], level: 'write' });
     expect(reach.facts).toMatchObject({ team: 'Acme', team_id: 'T0001', bot_id: 'B0123', enterprise_install: false });
@@ -90,43 +81,43 @@ describe('reach per issuer (fake issuers as documented)', () => {
 
   it('stripe: a live secret key is admin of its account, in production', async () => {
     const key = secretOf('stripe-secret-key');
-    fake.setKey('stripe', key);
-    fake.setProfile('stripe', key, { account: 'acct_1Example', name: 'Acme Inc' });
+    fx.fake.setKey('stripe', key);
+    fx.fake.setProfile('stripe', key, { account: 'acct_1Example', name: 'Acme Inc' });
     const { reach } = await reachOf('stripe-secret-key', key);
     expect(reach).toMatchObject({ account: 'acct_1Example', level: 'admin' });
     expect(reach.facts).toMatchObject({ business_name: 'Acme Inc', country: 'US', charges_enabled: true, account_readable: true });
     expect(reach.tags).toEqual(expect.arrayContaining(['prod', 'billing', 'pii']));
     // a secret key is not probed resource by resource
-    expect(fake.requestsFor('stripe').map((r) => r.path)).toEqual(['/v1/balance', '/v1/account']);
+    expect(fx.fake.requestsFor('stripe').map((r) => r.path)).toEqual(['/v1/balance', '/v1/account']);
   });
 
   it('stripe: a restricted key: which resources it may read, probed with GETs only', async () => {
     const key = secretOf('stripe-restricted-key');
-    fake.setKey('stripe', key);
-    fake.setProfile('stripe', key, { denied: ['account', 'payouts'] });
+    fx.fake.setKey('stripe', key);
+    fx.fake.setProfile('stripe', key, { denied: ['account', 'payouts'] });
     const { reach } = await reachOf('stripe-restricted-key', key);
     expect(reach.facts).toMatchObject({ account_readable: false, customers_readable: true, charges_readable: true, payouts_readable: false });
     expect(reach.tags).toEqual(expect.arrayContaining(['prod', 'pii', 'billing']));
     expect(reach.level).toBe('read');
     expect(reach.gaps.join(' ')).toMatch(/write permissions cannot be read/);
-    expect(fake.requestsFor('stripe').every((r) => r.method === 'GET')).toBe(true);
+    expect(fx.fake.requestsFor('stripe').every((r) => r.method === 'GET')).toBe(true);
   });
 
   it('npm: the user and every package it can publish', async () => {
     const tok = secretOf('npm-access-token');
-    fake.setKey('npm', tok);
-    fake.setProfile('npm', tok, { username: 'octo', packages: { 'left-pad': 'write', '@acme/ui': 'read-write', 'some-dep': 'read' } });
+    fx.fake.setKey('npm', tok);
+    fx.fake.setProfile('npm', tok, { username: 'octo', packages: { 'left-pad': 'write', '@acme/ui': 'read-write', 'some-dep': 'read' } });
     const { reach } = await reachOf('npm-access-token', tok);
     expect(reach).toMatchObject({ account: 'octo', level: 'write' });
     expect(reach.counts).toMatchObject({ package: 3, 'package:write': 2, 'package:read': 1 });
     expect(reach.tags).toContain('publish');
-    expect(fake.requestsFor('npm').map((r) => r.path)).toEqual(['/-/whoami', '/-/whoami', '/-/user/octo/package']);
+    expect(fx.fake.requestsFor('npm').map((r) => r.path)).toEqual(['/-/whoami', '/-/whoami', '/-/user/octo/package']);
   });
 
   it('openai: organization and project from the answer headers; an admin key lists projects across pages', async () => {
     const user = secretOf('openai-project-key');
-    fake.setKey('openai', user);
-    fake.setProfile('openai', user, { org: 'org-acme', project: 'proj_abc' });
+    fx.fake.setKey('openai', user);
+    fx.fake.setProfile('openai', user, { org: 'org-acme', project: 'proj_abc' });
     const a = await reachOf('openai-project-key', user);
     expect(a.reach.facts).toMatchObject({ organization: 'org-acme', project: 'proj_abc' });
     expect(a.reach).toMatchObject({ level: 'write' });
@@ -134,23 +125,23 @@ describe('reach per issuer (fake issuers as documented)', () => {
 
     const admin = `sk-admin-${'A'.repeat(20)}T3BlbkFJ${'B'.repeat(20)}`;
     expect(det('openai-project-key').def.pattern).toBeDefined();
-    fake.setKey('openai', admin);
-    fake.setProfile('openai', admin, { org: 'org-acme', projects: Array.from({ length: 130 }, (_, i) => `p${i}`) });
+    fx.fake.setKey('openai', admin);
+    fx.fake.setProfile('openai', admin, { org: 'org-acme', projects: Array.from({ length: 130 }, (_, i) => `p${i}`) });
     const b = await reachOf('openai-project-key', admin);
     expect(b.reach.level).toBe('admin');
     expect(b.reach.counts).toMatchObject({ project: 130, 'project:admin': 130 });
-    expect(fake.requestsFor('openai').filter((r) => r.path.startsWith('/v1/organization/projects'))).toHaveLength(2);
+    expect(fx.fake.requestsFor('openai').filter((r) => r.path.startsWith('/v1/organization/projects'))).toHaveLength(2);
   });
 
   it('anthropic: organization of an API key; an admin key administers its workspaces', async () => {
     const key = secretOf('anthropic-api-key');
-    fake.setKey('anthropic', key);
-    fake.setProfile('anthropic', key, { org: 'org-1234' });
+    fx.fake.setKey('anthropic', key);
+    fx.fake.setProfile('anthropic', key, { org: 'org-1234' });
     const a = await reachOf('anthropic-api-key', key);
     expect(a.reach).toMatchObject({ level: 'write', facts: { organization: 'org-1234' } });
     const admin = secretOf('anthropic-admin-key');
-    fake.setKey('anthropic', admin);
-    fake.setProfile('anthropic', admin, { org: 'org-1234', name: 'Acme', workspaces: ['default', 'prod'] });
+    fx.fake.setKey('anthropic', admin);
+    fx.fake.setProfile('anthropic', admin, { org: 'org-1234', name: 'Acme', workspaces: ['default', 'prod'] });
     const b = await reachOf('anthropic-admin-key', admin);
     expect(b.reach).toMatchObject({ level: 'admin', account: 'Acme', counts: { workspace: 2, 'workspace:admin': 2 } });
     expect(b.reach.tags).toEqual(expect.arrayContaining(['billing', 'iam']));
@@ -158,15 +149,15 @@ describe('reach per issuer (fake issuers as documented)', () => {
 
   it('sendgrid: scopes (mail.send, api key management) and the plan when readable', async () => {
     const key = secretOf('sendgrid-api-key');
-    fake.setKey('sendgrid', key);
-    fake.setProfile('sendgrid', key, { scopes: ['mail.send', 'api_keys.create', 'user.account.read', 'marketing.contacts.read'] });
+    fx.fake.setKey('sendgrid', key);
+    fx.fake.setProfile('sendgrid', key, { scopes: ['mail.send', 'api_keys.create', 'user.account.read', 'marketing.contacts.read'] });
     const { reach } = await reachOf('sendgrid-api-key', key);
     expect(reach).toMatchObject({ level: 'admin', facts: { plan: 'paid', reputation: 99.7 } });
     expect(reach.tags).toEqual(expect.arrayContaining(['send-mail', 'iam', 'pii']));
     // a mail-only key cannot read the account: a gap, not a failure
     const mail = secretOf('sendgrid-api-key');
-    fake.setKey('sendgrid', mail);
-    fake.setProfile('sendgrid', mail, { scopes: ['mail.send'] });
+    fx.fake.setKey('sendgrid', mail);
+    fx.fake.setProfile('sendgrid', mail, { scopes: ['mail.send'] });
     const b = await reachOf('sendgrid-api-key', mail);
     expect(b.reach).toMatchObject({ level: 'write', gaps: ['account: HTTP 403'] });
   });
@@ -175,15 +166,15 @@ describe('reach per issuer (fake issuers as documented)', () => {
     const secret = secretOf('twilio-api-key');
     const sid = `SK${hex(16)}`;
     const main = `AC${hex(16)}`;
-    fake.setKey('twilio', secret);
-    fake.setProfile('twilio', secret, { account: main, name: 'Acme', subaccounts: Array.from({ length: 120 }, () => `AC${hex(16)}`) });
+    fx.fake.setKey('twilio', secret);
+    fx.fake.setProfile('twilio', secret, { account: main, name: 'Acme', subaccounts: Array.from({ length: 120 }, () => `AC${hex(16)}`) });
     const a = await reachOf('twilio-api-key', secret, { api_key_sid: sid });
     expect(a.reach).toMatchObject({ account: main, level: 'write', counts: { account: 121 } });
     expect(a.reach.facts).toMatchObject({ account_name: 'Acme', account_type: 'Full', status: 'active' });
 
     const token = secretOf('twilio-auth-token');
-    fake.setKey('twilio', token);
-    fake.setProfile('twilio', token, { account: main, subaccounts: [`AC${hex(16)}`] });
+    fx.fake.setKey('twilio', token);
+    fx.fake.setProfile('twilio', token, { account: main, subaccounts: [`AC${hex(16)}`] });
     const b = await reachOf('twilio-auth-token', token, { account_sid: main });
     // the Account SID came in as a companion, and companions that could be secrets are redacted wherever they appear
     expect(b.reach).toMatchObject({ account: `…${main.slice(-4)}`, level: 'admin', counts: { account: 2 } });
@@ -192,17 +183,17 @@ describe('reach per issuer (fake issuers as documented)', () => {
 
   it('mailgun: domains of both regions for an account key; a domain sending key only sends', async () => {
     const key = secretOf('mailgun-api-key');
-    fake.setKey('mailgun', key);
-    fake.setKey('mailgun-eu', key);
-    fake.setProfile('mailgun', key, { domains: ['mg.acme.com', 'mg.acme.io'], euDomains: ['mg.acme.eu'] });
+    fx.fake.setKey('mailgun', key);
+    fx.fake.setKey('mailgun-eu', key);
+    fx.fake.setProfile('mailgun', key, { domains: ['mg.acme.com', 'mg.acme.io'], euDomains: ['mg.acme.eu'] });
     const a = await reachOf('mailgun-api-key', key);
     expect(a.reach).toMatchObject({ level: 'admin', counts: { domain: 3 }, facts: { account_key: true, domain_count: 2 } });
     expect(calledFakes()).toEqual(['mailgun', 'mailgun-eu']);
 
-    calls = [];
+    fx.calls = [];
     const sending = secretOf('mailgun-api-key');
-    fake.setKey('mailgun', sending);
-    fake.setProfile('mailgun', sending, { sendingKey: true });
+    fx.fake.setKey('mailgun', sending);
+    fx.fake.setProfile('mailgun', sending, { sendingKey: true });
     const b = await reachOf('mailgun-api-key', sending);
     expect(b.reach).toMatchObject({ level: 'write', facts: { account_key: false } });
     expect(b.reach.gaps.join(' ')).toMatch(/domain sending key/);
@@ -211,7 +202,7 @@ describe('reach per issuer (fake issuers as documented)', () => {
 
   it('datadog: a key of the EU site is found there (live), with the US host answering 403 first', async () => {
     const key = secretOf('datadog-api-key');
-    fake.setKey('datadog-eu1', key);
+    fx.fake.setKey('datadog-eu1', key);
     const r = await reachOf('datadog-api-key', key);
     expect(r.status).toBe('live');
     expect(r.reason).toMatch(/valid on api\.datadoghq\.eu/);
@@ -221,24 +212,24 @@ describe('reach per issuer (fake issuers as documented)', () => {
 
   it('datadog: a DD_SITE companion is asked first; an application key reports its user and roles', async () => {
     const key = secretOf('datadog-api-key');
-    fake.setKey('datadog-us5', key);
+    fx.fake.setKey('datadog-us5', key);
     const r = await reachOf('datadog-api-key', key, { site: 'us5.datadoghq.com' });
     expect(r.reach.facts.site).toBe('api.us5.datadoghq.com');
     // verification (US1), then the named site straight away
-    expect(calls.map((c) => new URL(c.url).pathname.split('/')[1])).toEqual(['datadog', 'datadog-us5', 'datadog-us5']);
+    expect(fx.calls.map((c) => new URL(c.url).pathname.split('/')[1])).toEqual(['datadog', 'datadog-us5', 'datadog-us5']);
 
-    calls = [];
+    fx.calls = [];
     const app = secretOf('datadog-app-key');
-    fake.setKey('datadog', app);
-    fake.setProfile('datadog', app, { handle: 'ops@example.com', roles: ['Datadog Admin Role'] });
+    fx.fake.setKey('datadog', app);
+    fx.fake.setProfile('datadog', app, { handle: 'ops@example.com', roles: ['Datadog Admin Role'] });
     const a = await reachOf('datadog-app-key', app, { api_key: key });
     expect(a.reach).toMatchObject({ account: 'ops@example.com', level: 'admin', facts: { roles: ['Datadog Admin Role'], site: 'api.datadoghq.com' } });
   });
 
   it('shopify: scopes and the shop', async () => {
     const tok = secretOf('shopify-access-token');
-    fake.setKey('shopify', tok);
-    fake.setProfile('shopify', tok, { scopes: ['read_products', 'write_orders', 'read_customers'], shop: 'acme.myshopify.com', plan: 'shopify_plus' });
+    fx.fake.setKey('shopify', tok);
+    fx.fake.setProfile('shopify', tok, { scopes: ['read_products', 'write_orders', 'read_customers'], shop: 'acme.myshopify.com', plan: 'shopify_plus' });
     const { reach } = await reachOf('shopify-access-token', tok, { shop: 'acme.myshopify.com' });
     expect(reach).toMatchObject({ account: 'acme.myshopify.com', scopes: ['read_products', 'write_orders', 'read_customers'], level: 'write', facts: { plan: 'shopify_plus' } });
     expect(reach.tags).toEqual(expect.arrayContaining(['pii', 'billing']));
@@ -246,8 +237,8 @@ describe('reach per issuer (fake issuers as documented)', () => {
 
   it('heroku: the account, its apps, and whether it has 2FA', async () => {
     const key = secretOf('heroku-api-key-v2');
-    fake.setKey('heroku', key);
-    fake.setProfile('heroku', key, { email: 'ops@example.com', apps: ['api-prod', 'worker'], twoFactor: false });
+    fx.fake.setKey('heroku', key);
+    fx.fake.setProfile('heroku', key, { email: 'ops@example.com', apps: ['api-prod', 'worker'], twoFactor: false });
     const { reach } = await reachOf('heroku-api-key-v2', key);
     expect(reach).toMatchObject({ account: 'ops@example.com', level: 'admin', counts: { app: 2, 'app:admin': 2 } });
     expect(reach.tags).toEqual(expect.arrayContaining(['prod', 'billing', 'no-2fa']));
@@ -255,8 +246,8 @@ describe('reach per issuer (fake issuers as documented)', () => {
 
   it('digitalocean: account, team, droplets across pages, projects; write access unknown', async () => {
     const tok = secretOf('digitalocean-pat');
-    fake.setKey('digitalocean', tok);
-    fake.setProfile('digitalocean', tok, { email: 'ops@example.com', team: 'Acme', droplets: Array.from({ length: 250 }, (_, i) => `web-${i}`), projects: ['prod'] });
+    fx.fake.setKey('digitalocean', tok);
+    fx.fake.setProfile('digitalocean', tok, { email: 'ops@example.com', team: 'Acme', droplets: Array.from({ length: 250 }, (_, i) => `web-${i}`), projects: ['prod'] });
     const { reach } = await reachOf('digitalocean-pat', tok);
     expect(reach).toMatchObject({ account: 'ops@example.com', level: 'read', facts: { team: 'Acme', droplet_count: 250 }, counts: { droplet: 250, project: 1 } });
     expect(reach.gaps.join(' ')).toMatch(/scopes/);
@@ -264,15 +255,15 @@ describe('reach per issuer (fake issuers as documented)', () => {
 
   it('huggingface: token role and organizations; a read token only reads them', async () => {
     const tok = secretOf('huggingface-token');
-    fake.setKey('huggingface', tok);
-    fake.setProfile('huggingface', tok, { name: 'dev', role: 'write', orgs: [{ name: 'acme', roleInOrg: 'admin' }, { name: 'lab', roleInOrg: 'read' }] });
+    fx.fake.setKey('huggingface', tok);
+    fx.fake.setProfile('huggingface', tok, { name: 'dev', role: 'write', orgs: [{ name: 'acme', roleInOrg: 'admin' }, { name: 'lab', roleInOrg: 'read' }] });
     const a = await reachOf('huggingface-token', tok);
     expect(a.reach).toMatchObject({ account: 'dev', level: 'admin', facts: { token_role: 'write' }, counts: { organization: 2, 'organization:admin': 1 } });
     expect(a.reach.tags).toContain('publish');
 
     const ro = secretOf('huggingface-token');
-    fake.setKey('huggingface', ro);
-    fake.setProfile('huggingface', ro, { role: 'read', orgs: [{ name: 'acme', roleInOrg: 'admin' }] });
+    fx.fake.setKey('huggingface', ro);
+    fx.fake.setProfile('huggingface', ro, { role: 'read', orgs: [{ name: 'acme', roleInOrg: 'admin' }] });
     const b = await reachOf('huggingface-token', ro);
     expect(b.reach).toMatchObject({ level: 'read', counts: { 'organization:read': 1 } });
   });
@@ -301,7 +292,7 @@ describe('reach per issuer (fake issuers as documented)', () => {
     expect(status).toBe('unknown');
     expect(reach).toMatchObject({ level: 'write', expiresAt: '2030-01-01T00:00:00.000Z', facts: { scope: 'projects', projects: ['requests-toolbelt'] }, counts: { package: 1, 'package:write': 1 } });
     expect(reach.tags).toEqual(expect.arrayContaining(['publish', 'public-write']));
-    expect(calls).toEqual([]);
+    expect(fx.calls).toEqual([]);
     const user = makePypiToken('pypi.org', rand, ['{"version":1,"permissions":"user"}']);
     const b = await reachOf('pypi-upload-token', user);
     expect(b.reach).toMatchObject({ level: 'write', facts: { scope: 'user' } });

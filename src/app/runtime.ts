@@ -15,6 +15,7 @@ import { catalogReverify, runIssueLoop } from '../loop/run.js';
 import type { Store } from '../core/store.js';
 import { openStore } from '../store/open.js';
 import { loadKey } from '../store/secret-key.js';
+import { joinUrl } from '../verification/http.js';
 import { createVerifier, type Verifier } from '../verification/verify.js';
 import type { Logger } from '../util/logger.js';
 import type { SecretRegistry } from '../util/redact.js';
@@ -114,6 +115,8 @@ export function issueLoop(opts: { store: Store; config: LoopConfig; catalog: Cat
       catalog: opts.catalog,
       runId,
       repos: [repo.fullName],
+      audit: opts.store.auditSink(),
+      revokeUrl: joinUrl(opts.baseUrl, '/credentials/revoke'),
     });
     for (const w of r.warnings) opts.logger.warn(`app: ${repo.fullName}: ${w}`);
     const seen = new Set<string>();

@@ -12,6 +12,7 @@ import type { Store } from '../core/store.js';
 import type { Logger } from '../util/logger.js';
 import type { SecretRegistry } from '../util/redact.js';
 import { checkIssuerOverrides } from '../verification/net.js';
+import { joinUrl } from '../verification/http.js';
 import { createVerifier } from '../verification/verify.js';
 import type { FetchLike } from '../verification/http-client.js';
 import { catalogReverify, runIssueLoop, type LoopResult } from './run.js';
@@ -72,6 +73,8 @@ export async function runLoopOnStore(store: Store, setup: IssueLoopSetup, extra:
     ...(verifier ? { reverify: catalogReverify(verifier, setup.catalog) } : {}),
     catalog: setup.catalog,
     dryRun: setup.dryRun ?? false,
+    audit: store.auditSink(),
+    revokeUrl: joinUrl(setup.githubUrl, '/credentials/revoke'),
     ...extra,
   });
   if (setup.dryRun && setup.print) for (const l of result.lines) setup.print(l);

@@ -164,8 +164,10 @@ export function plan(subjects: readonly Subject[], cfg: LoopConfig, now: Date): 
 
     if (issue.state === 'open') {
       const streak = deadStreak(s.verifications);
-      if (v.status === 'dead' && streak.count >= closeAfter) {
-        actions.push({ ...base, kind: 'close-revoked', issue, body: renderRevokedComment(streak.since!, streak.count), revokedAt: streak.since! });
+      // A key keyloop revoked itself needs one dead check after the revocation, not closeAfterDeadChecks.
+      const revokedHere = !!s.revokedByKeyloop && v.status === 'dead' && v.checkedAt >= s.revokedByKeyloop.at;
+      if (v.status === 'dead' && (streak.count >= closeAfter || revokedHere)) {
+        actions.push({ ...base, kind: 'close-revoked', issue, body: renderRevokedComment(streak.since!, streak.count, revokedHere ? s.revokedByKeyloop : undefined), revokedAt: streak.since! });
         continue;
       }
       if (v.status === 'live') {

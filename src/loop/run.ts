@@ -3,7 +3,7 @@
 import { hostname } from 'node:os';
 import type { Verification } from '../core/model.js';
 import { riskOf } from '../core/risk.js';
-import type { Clock, TrackedIssue } from '../core/ports.js';
+import type { AuditSink, Clock, TrackedIssue } from '../core/ports.js';
 import { HostError } from '../core/errors.js';
 import type { Catalog } from '../detection/types.js';
 import type { EventRow, IssueRow, LocationRow, RepoRow, SecretRow, Store } from '../core/store.js';
@@ -44,6 +44,9 @@ export interface LoopDeps {
    * finish what its killed predecessor claimed; another job racing on the same (secret, repo) leaves it alone.
    */
   claimant?: string;
+  /** The audit log: the policy's POST /credentials/revoke is recorded here (revokeUrl: where it goes). */
+  audit?: AuditSink;
+  revokeUrl?: string;
 }
 
 /** A claim whose holder has not recorded its issue after this long is taken over (the holder died meanwhile). */
@@ -189,7 +192,9 @@ export async function runIssueLoop(deps: LoopDeps): Promise<LoopResult> {
 
   // 3. Subjects.
   // Only the kinds the planner reads: verification events alone grow by one per secret per run.
-  const events = (await Promise.all(['issue-opened', 'issue-adopted', 'commented', 'issue-reminded', 'token-revoke-requested'].map((kind) => store.events({ kind }))))
+  const events = (
+    await Promise.all(['issue-opened', 'issue-adopted', 'commented', 'issue-reminded', 'token-revoke-requested', 'revoked-by-keyloop'].map((kind) => store.events({ kind })))
+  )
     .flat()
     .sort((a, b) => a.id - b.id);
   const catalogProvider = (id: string) => deps.catalog?.providers.get(id);
@@ -237,6 +242,7 @@ export async function runIssueLoop(deps: LoopDeps): Promise<LoopResult> {
       reportedLocations: reported,
       lastReminderAt: issueEvents.filter((e) => e.kind === 'issue-reminded').at(-1)?.at ?? null,
       revokeRequested: events.some((e) => e.kind === 'token-revoke-requested' && e.fingerprint === fp),
+      ...revokedBy(events, fp),
     });
   }
 
@@ -324,6 +330,12 @@ export async function runIssueLoop(deps: LoopDeps): Promise<LoopResult> {
   if (revoke.length) executed.push(...(await executeRevocations(revoke, deps, warnings)));
   for (const w of warnings) logger.warn(deps.registry.scrub(w));
   return { actions, executed, lines, reverified, warnings };
+}
+
+/** The last `keyloop revoke` of this secret, as the subject carries it. */
+function revokedBy(events: EventRow[], fp: string): { revokedByKeyloop?: { by: string; at: string } } {
+  const e = events.filter((x) => x.kind === 'revoked-by-keyloop' && x.fingerprint === fp).at(-1);
+  return e ? { revokedByKeyloop: { by: typeof e.detail?.by === 'string' ? e.detail.by : 'someone', at: e.at } } : {};
 }
 
 function pairKey(fp: string, repo: string): string {
@@ -482,14 +494,30 @@ async function executeRevocations(actions: Action[], deps: LoopDeps, warnings: s
   }
   const out: ExecutedAction[] = [];
   if (tokens.length === 0) return actions.map((action) => ({ action, ok: false, detail: 'not a token format GitHub revokes' }));
+  const audited = async (status: number | null, outcome: string) => {
+    for (const t of tokens)
+      await deps.audit?.({
+        at: deps.clock.now().toISOString(),
+        purpose: 'revoke',
+        issuer: 'github',
+        fingerprint: t.fp,
+        method: 'POST',
+        url: deps.revokeUrl ?? '/credentials/revoke',
+        status,
+        outcome: deps.registry.scrub(outcome),
+        durationMs: 0,
+      });
+  };
   try {
     await deps.tracker.revokeCredentials(tokens.map((t) => t.token));
+    await audited(202, `answered (batch of ${tokens.length})`);
     for (const t of tokens) {
       await deps.store.addEvent({ kind: 'token-revoke-requested', fingerprint: t.fp, ...(deps.runId !== undefined ? { runId: deps.runId } : {}), detail: { api: 'POST /credentials/revoke' } });
     }
     for (const a of actions) out.push({ action: a, ok: tokens.some((t) => t.fp === a.fingerprint) });
   } catch (err) {
     const msg = deps.registry.scrub((err as Error).message);
+    await audited(err instanceof HostError ? (err.status ?? null) : null, msg);
     warnings.push(`revocation failed: ${msg}`);
     for (const a of actions) out.push({ action: a, ok: false, detail: msg });
   }

@@ -40,6 +40,8 @@ export interface Subject extends IssueSubject {
   lastReminderAt: string | null;
   /** A revoke request for this token was already sent. */
   revokeRequested: boolean;
+  /** `keyloop revoke` revoked it (who, when): one dead check after that is enough to close its issues. */
+  revokedByKeyloop?: { by: string; at: string };
   /** Owners, resolved before planning for subjects that may get a new issue. */
   owners?: PlannedOwners;
 }

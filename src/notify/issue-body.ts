@@ -246,8 +246,9 @@ export function renderIssueBody(input: BodyInput): string {
   return out.join('\n') + '\n';
 }
 
-export function renderRevokedComment(at: string, checks: number): string {
-  return `✅ Verified revoked at ${at} (${checks} consecutive dead check${checks === 1 ? '' : 's'} with the issuer). Closing.`;
+export function renderRevokedComment(at: string, checks: number, by?: { by: string; at: string }): string {
+  const who = by ? ` Revoked with \`keyloop revoke\` by ${plain(by.by)} at ${by.at}.` : '';
+  return `✅ Verified revoked at ${at} (${checks} consecutive dead check${checks === 1 ? '' : 's'} with the issuer).${who} Closing.`;
 }
 
 export function renderReopenComment(v: Verification, wasClosedBy: 'keyloop' | 'someone'): string {

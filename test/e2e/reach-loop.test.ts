@@ -6,6 +6,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { orgCommand } from '../../cli/commands/org.js';
+import { revokeCommand } from '../../cli/commands/revoke.js';
 import { orgIssueLoop } from '../../src/loop/org-hook.js';
 import { startFakeGitHub, type FakeGitHub } from '../../testkit/fake-github.js';
 import { buildRepo, tempDir } from '../../testkit/git-repo.js';
@@ -14,7 +15,7 @@ import { ADMIN_TOKEN, allIssueText, cliContext, ghTokens, orgOptions } from './l
 
 const OPERATOR_CONFIG = 'keyloop-operator.yaml';
 
-describe('reach in the loop: org → issue body → secrets --format json', () => {
+describe('reach in the loop: org → issue body → secrets → revoke → issue closed → audit', () => {
   let gh: FakeGitHub;
   let dir: string;
   let env: Record<string, string | undefined>;
@@ -111,6 +112,7 @@ describe('reach in the loop: org → issue body → secrets --format json', () =
     expect(md.stdout).toContain(`${admin.fingerprint.slice(0, 12)} github-pat-classic (${admin.risk.score})`);
   });
 
+
   it('the database holds the reach but never the token', () => {
     const dbFile = path.join(dir, 'work', 'keyloop.db');
     const db = new Database(dbFile, { readonly: true });
@@ -129,4 +131,86 @@ describe('reach in the loop: org → issue body → secrets --format json', () =
     }
     expect(readFileSync(dbFile).includes(Buffer.from(LEAKED!))).toBe(false);
   });
+
+  const fpOf = (title: string) => /keyloop:fingerprint=([0-9a-f]{64})/.exec(gh.issues.find((i) => i.title.includes(title))!.body)![1]!;
+  const work = () => path.join(dir, 'work');
+
+  it('revoke refuses without a confirmation, and a "no" sends nothing', async () => {
+    const fp = fpOf('deploy/.env');
+    const r = await runCli(['revoke', fp.slice(0, 12), '--allow-insecure-issuers'], { cwd: work(), env });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/revoking needs a confirmation: run it in a terminal, or pass --yes/);
+    const dry = await runCli(['revoke', fp.slice(0, 12), '--dry-run', '--allow-insecure-issuers'], { cwd: work(), env });
+    expect(dry.stdout).toBe(`would revoke github-pat-classic ghp_…${LEAKED!.slice(-4)} (${fp.slice(0, 12)}) with GitHub: POST ${gh.url}/credentials/revoke\n`);
+    const asked: string[] = [];
+    const { c } = cliContext(work(), env);
+    await expect(revokeCommand({ fingerprint: fp, yes: false, dryRun: false, db: 'keyloop.db', format: 'text', allowInsecureIssuers: true }, { ...c, prompt: async (q) => (asked.push(q), 'no') })).rejects.toThrow(/not revoked/);
+    expect(asked[0]).toMatch(/^Revoke github-pat-classic ghp_…\w{4} \(\w{12}\) with GitHub \(POST http:\/\/127\.0\.0\.1:\d+\/credentials\/revoke\)\? This cannot be undone\. GitHub revokes the token and notifies its owner/);
+    expect(gh.revoked).toEqual([]);
+    expect(gh.requestsTo('POST', '/credentials/revoke')).toHaveLength(0);
+  });
+
+  it('revoke --yes sends the token to GitHub’s revocation API, unauthenticated; re-verification says dead', async () => {
+    const fp = fpOf('deploy/.env');
+    const r = await runCli(['revoke', fp.slice(0, 12), '--yes', '--note', 'leaked in deploy/.env', '--allow-insecure-issuers'], { cwd: work(), env: { ...env, USER: 'secops' } });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`revoked github-pat-classic ghp_…${LEAKED!.slice(-4)} (${fp.slice(0, 12)}) with GitHub: POST ${gh.url}/credentials/revoke answered HTTP 202`);
+    expect(r.stdout).toMatch(/re-verified: dead \(Bad credentials\)/);
+    expect(gh.revoked).toEqual([LEAKED]);
+    const post = gh.requestsTo('POST', '/credentials/revoke');
+    expect(post).toHaveLength(1);
+    expect(post[0]!.as).toBeNull();
+    expect(r.stdout + r.stderr).not.toContain(LEAKED);
+    // recorded: who, what, when
+    const db = new Database(path.join(work(), 'keyloop.db'), { readonly: true });
+    try {
+      const e = db.prepare("SELECT e.at, e.detail FROM events e JOIN secrets s ON s.id = e.secret_id WHERE e.kind = 'revoked-by-keyloop' AND s.fingerprint = ?").get(fp) as { at: string; detail: string };
+      expect(JSON.parse(e.detail)).toMatchObject({ by: expect.stringMatching(/^secops@/), issuer: 'github', method: 'POST', endpoint: `${gh.url}/credentials/revoke`, status: 202, note: 'leaked in deploy/.env' });
+      expect(Date.parse(e.at)).toBeGreaterThan(Date.now() - 600_000);
+      expect((db.prepare('SELECT status FROM secrets WHERE fingerprint = ?').get(fp) as { status: string }).status).toBe('revoked');
+    } finally {
+      db.close();
+    }
+  });
+
+  it('the next loop run closes its issue as rotated; the other key’s issue stays open', async () => {
+    const r = await runCli(['issues', '--config', OPERATOR_CONFIG, '--allow-insecure-issuers'], { cwd: work(), env });
+    expect(r.code, r.stderr).toBe(0);
+    const revoked = gh.issues.find((i) => i.title.includes('deploy/.env'))!;
+    expect(revoked.state).toBe('closed');
+    expect(revoked.state_reason).toBe('completed');
+    expect(revoked.comments.at(-1)!.body).toMatch(/Verified revoked at .* Revoked with `keyloop revoke` by secops@.* Closing\./);
+    expect(gh.issues.find((i) => i.title.includes('tools/read.env'))!.state).toBe('open');
+  });
+
+  it('audit lists every call made with a secret, and --check proves each went to its own issuer', async () => {
+    const j = await runCli(['audit', '--format', 'json', '--check'], { cwd: work(), env });
+    expect(j.code, j.stdout + j.stderr).toBe(0);
+    const out = JSON.parse(j.stdout) as { calls: Array<{ purpose: string; method: string; url: string; status: number | null; issuer: string; fingerprint: string }>; check: { ok: boolean; problems: string[]; secretsChecked: boolean } };
+    expect(out.check).toEqual({ ok: true, problems: [], secretsChecked: true });
+    expect(out.calls.filter((c) => c.purpose === 'revoke')).toEqual([expect.objectContaining({ method: 'POST', url: `${gh.url}/credentials/revoke`, status: 202, issuer: 'github', fingerprint: fpOf('deploy/.env') })]);
+    expect(new Set(out.calls.map((c) => c.purpose))).toEqual(new Set(['verify', 'reach', 'revoke']));
+    expect(out.calls.every((c) => c.url.startsWith(gh.url))).toBe(true);
+    expect(j.stdout).not.toContain(LEAKED);
+    expect(j.stdout).not.toContain(READER);
+    const t = await runCli(['audit', '--purpose', 'revoke'], { cwd: work(), env });
+    expect(t.stdout).toMatch(/AT\s+PURPOSE\s+ISSUER\s+SECRET\s+METHOD\s+URL/);
+    expect(t.stdout).toContain('1 call(s) with a secret; by issuer and host:');
+  });
+
+  it('audit --check fails on a call to a host that is not the issuer’s, and on a URL holding a stored secret', async () => {
+    const db = new Database(path.join(work(), 'keyloop.db'));
+    try {
+      const ins = db.prepare("INSERT INTO outbound_calls (at, purpose, issuer, fingerprint, method, url, status, outcome, duration_ms) VALUES (?, 'verify', 'github', NULL, 'GET', ?, 200, 'answered', 1)");
+      ins.run(new Date().toISOString(), 'https://collector.example/user');
+      ins.run(new Date().toISOString(), `${gh.url}/user?leak=${READER}`);
+    } finally {
+      db.close();
+    }
+    const r = await runCli(['audit', '--check'], { cwd: work(), env });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/OUTSIDE: .* https:\/\/collector\.example\/user: https:\/\/collector\.example is not a host of github/);
+    expect(r.stdout).toMatch(/OUTSIDE: .* github GET: holds the secret [0-9a-f]{12}/);
+  });
+
 });
