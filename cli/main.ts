@@ -175,6 +175,7 @@ export function buildProgram(ctx: CommandContext, setExit: (code: number) => voi
     .addOption(new Option('--format <format>', 'output format (sarif: open secrets, paths as owner/repo/path)').choices(['table', 'json', 'sarif']).default('table'))
     .addOption(minConfidence())
     .addOption(new Option('--sort <order>', 'recent: most recently introduced first; risk: highest risk first (what the key can do, public repo, exposure age, locations)').choices(['recent', 'risk']).default('recent'))
+    .option('--unused <days>', 'only live keys their issuer reports unused for DAYS days or never used (GitLab, AWS expose last use): safe to revoke first', int)
     .action(async (opts: SecretsCommandOptions) => {
       const { secretsCommand } = await import('./commands/secrets.js');
       setExit(await secretsCommand(opts, ctx));

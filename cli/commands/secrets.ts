@@ -18,6 +18,19 @@ export interface SecretsCommandOptions {
   minConfidence?: Confidence;
   /** recent (default): most recently introduced first; risk: highest risk first. */
   sort?: 'recent' | 'risk';
+  /** Only live keys whose issuer says they were not used for this many days (or never): safe to revoke first. */
+  unused?: number;
+}
+
+/**
+ * A live key whose issuer reports its last use (GitLab, AWS …) and that was not used for `days` days, or never.
+ * Keys whose issuer does not expose it are never listed: no answer is not "unused".
+ */
+export function unusedFor(r: Pick<InventoryRow, 'lastVerification'>, days: number, now: Date): boolean {
+  const v = r.lastVerification;
+  if (v?.status !== 'live' || v.reach?.lastUsedAt === undefined) return false;
+  if (v.reach.lastUsedAt === null) return true;
+  return now.getTime() - Date.parse(v.reach.lastUsedAt) >= days * 86_400_000;
 }
 
 /** 'head': in the default branch's current tree; 'history': only in past commits; 'unknown': no mirror to check. */
@@ -80,7 +93,9 @@ export async function inventory(store: Store, now: Date = new Date()): Promise<I
 
 export async function secretsCommand(opts: SecretsCommandOptions, ctx: CommandContext): Promise<number> {
   const { rows, locations } = await withCommandStore(opts, ctx, { mode: 'existing' }, async (store) => {
-    const rows = (await inventory(store)).filter((r) => atLeast(r.confidence, opts.minConfidence ?? 'low'));
+    const now = new Date();
+    let rows = (await inventory(store, now)).filter((r) => atLeast(r.confidence, opts.minConfidence ?? 'low'));
+    if (opts.unused !== undefined) rows = rows.filter((r) => unusedFor(r, opts.unused!, now));
     if (opts.sort === 'risk') rows.sort(byRisk);
     return { rows, locations: opts.format === 'sarif' ? await store.locations() : [] };
   });
@@ -106,12 +121,16 @@ export async function secretsCommand(opts: SecretsCommandOptions, ctx: CommandCo
     r.lastVerification ? `${r.lastVerification.status} ${day(r.lastVerification.checkedAt)}` : '-',
     r.lastVerification?.reach ? r.lastVerification.reach.level : '-',
     r.risk.severity === 'none' ? '-' : `${r.risk.score} ${r.risk.severity}`,
+    ...(opts.unused !== undefined ? [r.lastVerification?.reach?.lastUsedAt === null ? 'never' : day(r.lastVerification?.reach?.lastUsedAt ?? null)] : []),
     r.owners.join(',') || '-',
   ]);
   ctx.stdout.write(
-    renderTable(['DETECTOR', 'CONF', 'FINGERPRINT', 'SECRET', 'REPOS', 'FIRST SEEN', 'LAST SEEN', 'STATUS', 'PRESENT', 'VERIFIED', 'REACH', 'RISK', 'OWNER'], table, {
+    renderTable(['DETECTOR', 'CONF', 'FINGERPRINT', 'SECRET', 'REPOS', 'FIRST SEEN', 'LAST SEEN', 'STATUS', 'PRESENT', 'VERIFIED', 'REACH', 'RISK', ...(opts.unused !== undefined ? ['LAST USED'] : []), 'OWNER'], table, {
       maxWidth: { 0: 28, 3: 20 },
-    }) + `\n${rows.length} secret(s); ${rows.filter((r) => r.presence === 'head').length} still at HEAD\n`,
+    }) +
+      `\n${rows.length} secret(s); ${rows.filter((r) => r.presence === 'head').length} still at HEAD` +
+      (opts.unused !== undefined ? `; live and unused for ${opts.unused}+ days (or never) by what their issuers report (GitLab, AWS)` : '') +
+      '\n',
   );
   return 0;
 }

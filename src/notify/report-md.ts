@@ -62,6 +62,10 @@ export function renderReportMarkdown(d: ReportData): string {
       ),
     );
   }
+  if (d.lastUsed?.length) {
+    out.push('## Live keys and their last use', '', 'As their issuers report it (GitLab, AWS …): never used or long idle keys are the safest to revoke first.', '');
+    out.push(table(['Fingerprint', 'Detector', 'Preview', 'Last used', 'Idle'], d.lastUsed.map((u) => [`\`${u.fingerprint.slice(0, 12)}\``, u.detector, `\`${u.redacted}\``, u.lastUsedAt ? day(u.lastUsedAt) : 'never', u.idleDays === null ? '—' : `${u.idleDays} days`])));
+  }
   out.push('## Time from detection to rotation', '');
   out.push(
     d.timeToRotate.count

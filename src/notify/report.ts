@@ -40,6 +40,16 @@ export interface SecretReport {
   reach?: Reach['level'] | null;
 }
 
+export interface LastUse {
+  fingerprint: string;
+  detector: string;
+  redacted: string;
+  /** null: never used. */
+  lastUsedAt: string | null;
+  /** Days since the last use; null when never used. */
+  idleDays: number | null;
+}
+
 /** Secrets per risk severity (the report groups by it), highest score first within each. */
 export interface RiskGroup {
   severity: RiskSeverity;
@@ -108,6 +118,11 @@ export interface ReportData {
   precision: DetectorPrecision[];
   /** Every risk severity, critical first: the grouping the report shows secrets by (always set by buildReport). */
   byRisk?: RiskGroup[];
+  /**
+   * Live keys whose issuer reports their last use (GitLab, AWS …), never used first, then longest unused: the
+   * safest to revoke first (always set by buildReport).
+   */
+  lastUsed?: LastUse[];
   /** Findings dropped by the scanned repositories' own .keyloop.yaml (org and App runs), per repository. */
   repoConfigSuppressions: { repo: string; suppressed: number; runs: number; lastAt: string }[];
 }
@@ -146,9 +161,11 @@ export async function buildReport(store: Store, now: Date): Promise<ReportData> 
   const locBy = new Map<string, typeof locations>();
   for (const l of locations) locBy.set(l.fingerprint, [...(locBy.get(l.fingerprint) ?? []), l]);
 
+  const lastBy = new Map<string, Verification>();
   const rows: Array<SecretReport & { risk: Risk }> = secrets.map((s) => {
     const vs = vsBy.get(s.fingerprint)!;
     const last = vs.at(-1) ?? null;
+    if (last) lastBy.set(s.fingerprint, last);
     const locs = locBy.get(s.fingerprint) ?? [];
     const dates = locs.map((l) => l.date).filter((d): d is string => !!d).sort((a, b) => Date.parse(a) - Date.parse(b));
     const firstCommitAt = dates[0] ? new Date(Date.parse(dates[0])).toISOString() : null;
@@ -264,6 +281,14 @@ export async function buildReport(store: Store, now: Date): Promise<ReportData> 
       .slice(0, 10),
     precision,
     repoConfigSuppressions: await store.repoConfigSuppressions(),
+    lastUsed: secrets
+      .flatMap((s) => {
+        const last = lastBy.get(s.fingerprint);
+        const at = last?.reach?.lastUsedAt;
+        if (last?.status !== 'live' || at === undefined) return [];
+        return [{ fingerprint: s.fingerprint, detector: s.detector, redacted: s.redacted, lastUsedAt: at, idleDays: at === null ? null : Math.floor((now.getTime() - Date.parse(at)) / 86_400_000) }];
+      })
+      .sort((a, b) => (a.idleDays === null ? -1 : b.idleDays === null ? 1 : b.idleDays - a.idleDays) || a.fingerprint.localeCompare(b.fingerprint)),
     byRisk: RiskSeverity.map((severity) => {
       const rs = rows.filter((r) => r.risk.severity === severity).sort(byRisk);
       return { severity, secrets: rs.length, live: rs.filter((r) => r.verification === 'live').length, fingerprints: rs.map((r) => r.fingerprint) };
