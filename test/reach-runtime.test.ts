@@ -4,6 +4,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { Reach } from '../src/core/model.js';
 import type { OutboundCall } from '../src/core/ports.js';
 import { DetectorDef } from '../src/detection/schema.js';
 import type { LoadedDetector } from '../src/detection/types.js';
@@ -74,10 +75,18 @@ function detector(reach: unknown): LoadedDetector {
 const block = (requests: unknown[], extra: Record<string, unknown> = {}) => ({ kind: 'http', requests, references: ['https://docs.testissuer.example/api'], ...extra });
 const headers = { Authorization: 'Bearer {{secret}}' };
 
-async function run(reach: unknown, opts: { reach?: boolean; secret?: string } = {}) {
+async function run(reach: unknown, opts: { reach?: boolean; secret?: string; recent?: Reach } = {}) {
   const calls: OutboundCall[] = [];
   const registry = new SecretRegistry();
-  const v = createVerifier({ baseUrls: { testissuer: base }, allowInsecure: true, registry, reach: opts.reach ?? true, audit: (c) => void calls.push(c), maxPauseMs: 50 });
+  const v = createVerifier({
+    baseUrls: { testissuer: base },
+    allowInsecure: true,
+    registry,
+    reach: opts.reach ?? true,
+    audit: (c) => void calls.push(c),
+    maxPauseMs: 50,
+    ...(opts.recent ? { recentReach: async () => opts.recent } : {}),
+  });
   const out = await v.verify({ detector: detector(reach), secret: opts.secret ?? KEY, parts: {}, fingerprint: 'a'.repeat(64) });
   return { out, calls };
 }
@@ -112,6 +121,13 @@ describe('reach runtime', () => {
     const off = await run(block([{ name: 'me', path: '/me', headers }]), { reach: false });
     expect(off.out.reach).toBeUndefined();
     expect(off.calls.map((c) => c.purpose)).toEqual(['verify']);
+  });
+
+  it('a recent reach (within the cache TTL) is kept: only the verification is sent', async () => {
+    const recent: Reach = { checkedAt: '2025-01-01T00:00:00.000Z', level: 'write', tags: ['write'], facts: {}, resources: [], counts: {}, gaps: [] };
+    const { out, calls } = await run(block([{ name: 'me', path: '/me', headers }]), { recent });
+    expect(out.reach).toEqual(recent);
+    expect(calls.map((c) => c.purpose)).toEqual(['verify']);
   });
 
   it('a fact from the issuer is percent-encoded in a path: it cannot add a placeholder, a segment or a query', async () => {

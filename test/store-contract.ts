@@ -675,6 +675,20 @@ export function storeContract(name: string, makeDb: () => Promise<ContractDb>): 
         ]);
       });
 
+      it('serves the newest reach asked at or after a time, skipping checks without one', async () => {
+        const { s } = await fresh();
+        const f = finding(randomToken('ghp_', 36));
+        await s.recordRepoScan(null, 'acme/api', { findings: [f], blobs: [] });
+        expect(await s.recentReach(f.fingerprint, '2000-01-01T00:00:00Z')).toBeUndefined();
+        await s.addVerification(f.fingerprint, { status: 'live', checkedAt: '2024-02-01T00:00:00Z', reason: '200', reach: reach({ checkedAt: '2024-02-01T00:00:00Z', level: 'read' }) });
+        await s.addVerification(f.fingerprint, { status: 'live', checkedAt: '2024-02-02T00:00:00Z', reason: '200', reach: reach({ checkedAt: '2024-02-02T00:00:00Z' }) });
+        await s.addVerification(f.fingerprint, { status: 'unknown', checkedAt: '2024-02-03T00:00:00Z', reason: 'HTTP 503' });
+        expect((await s.recentReach(f.fingerprint, '2024-02-01T12:00:00Z'))?.level).toBe('admin');
+        expect((await s.recentReach(f.fingerprint, '2024-02-02T00:00:00Z'))?.checkedAt).toBe('2024-02-02T00:00:00Z');
+        expect(await s.recentReach(f.fingerprint, '2024-02-02T00:00:01Z')).toBeUndefined();
+        expect(await s.recentReach('0'.repeat(64), '2000-01-01T00:00:00Z')).toBeUndefined();
+      });
+
       it('appends outbound calls and reads them back oldest first, filtered; durations are whole non-negative ms', async () => {
         const { s } = await fresh();
         const fpA = 'a'.repeat(64);

@@ -1,6 +1,6 @@
 // The Store port: what keyloop keeps between runs, split by concern, with its row and input types. Async because
 // PostgreSQL is; src/store/sqlite and src/store/postgres implement it, test/store-contract.ts holds them to it.
-import type { Confidence, Location, Verification } from './model.js';
+import type { Confidence, Location, Reach, Verification } from './model.js';
 import type { AuditSink, CallPurpose, OutboundCall, VerificationCache } from './ports.js';
 
 export type Severity = 'low' | 'medium' | 'high' | 'critical';
@@ -414,6 +414,8 @@ export interface SecretsStore {
   /** Oldest first. */
   verifications(fingerprint: string): Promise<VerificationRow[]>;
   latestVerification(fingerprint: string): Promise<VerificationRow | undefined>;
+  /** The newest reach recorded for a secret if it was asked at or after `since` (ISO): the verifier keeps it instead of asking again. */
+  recentReach(fingerprint: string, since: string): Promise<Reach | undefined>;
   /**
    * The verifier's cache over the verifications table: `set` appends to the history (with its event), `get`
    * serves the latest result still inside its TTL. Secrets not in the store are not cached.

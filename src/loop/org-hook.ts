@@ -60,6 +60,7 @@ export async function runLoopOnStore(store: Store, setup: IssueLoopSetup, extra:
           logger: setup.logger,
           clock,
           reach: setup.reach ?? setup.config.verify.reach,
+          recentReach: (fp) => store.recentReach(fp, new Date(clock.now().getTime() - setup.config.verify.cacheTtlHours * 3600_000).toISOString()),
           audit: store.auditSink(),
           ...(setup.fetch ? { fetch: setup.fetch } : {}),
         });

@@ -159,6 +159,12 @@ export function toVerification(r: Row): VerificationRow {
   };
 }
 
+/** A stored reach column (the newest one) if it was asked at or after `since`. */
+export function reachSince(v: unknown, since: string): Reach | undefined {
+  const reach = json<Reach | null>(v, null);
+  return reach && reach.checkedAt >= since ? reach : undefined;
+}
+
 export function toOutboundCall(r: Row): OutboundCallRow {
   return {
     id: r.id as number,

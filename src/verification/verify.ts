@@ -48,6 +48,11 @@ export interface VerifierOptions {
   /** Also ask what a live key can do (its detector's `reach:` block), with the same issuer, queue and rules. */
   reach?: boolean;
   codeReachers?: ReadonlyMap<string, CodeReacher>;
+  /**
+   * A reach recent enough to keep (the store's last one within the verify cache TTL): a live key's reach is not
+   * asked again on every loop run, sparing the issuer's rate limits.
+   */
+  recentReach?: (fingerprint: string) => Promise<Reach | undefined>;
   /** Every request sent with a secret is recorded here (the store's audit log). */
   audit?: AuditSink;
   /** Share one client (queues, rate limits, audit) with other senders (revocation); default: a new one. */
@@ -206,6 +211,8 @@ export function createVerifier(opts: VerifierOptions): Verifier {
     }
     const runs = outcome.status === 'live' || (outcome.status === 'unknown' && (code?.offline || (rs.kind === 'http' && !!rs.locate && !!approved)));
     if (!runs || (!approved && !code?.offline)) return undefined;
+    const recent = outcome.status === 'live' && fingerprint ? await opts.recentReach?.(fingerprint) : undefined;
+    if (recent) return recent;
     const issuer = spec.issuer;
     const named = rs.kind === 'http' ? rs.hosts : code!.hosts;
     const official: Record<string, string> = { ...named };

@@ -1,7 +1,7 @@
 // PostgreSQL SecretsStore: sealed secrets, verifications (and the verifier's cache over them), owners, the
 // email → login cache, and the inventory/location queries.
 import type { SecretsStore, SecretStatus } from '../../core/store.js';
-import { fingerprintPrefix, noSecret, onlyMatch, statusEventKind, toLocation, toOwner, toSecret, toSummary, toVerification, verificationCacheOver, verificationEvent, verificationValues } from '../rows.js';
+import { fingerprintPrefix, noSecret, onlyMatch, reachSince, statusEventKind, toLocation, toOwner, toSecret, toSummary, toVerification, verificationCacheOver, verificationEvent, verificationValues } from '../rows.js';
 import { foldEmail, type PgContext } from './context.js';
 
 const VERIFICATIONS_OF = 'SELECT v.* FROM verifications v JOIN secrets s ON s.id = v.secret_id WHERE s.fingerprint = $1';
@@ -56,6 +56,11 @@ export function pgSecrets(c: PgContext): SecretsStore {
     async latestVerification(fingerprint) {
       const r = await c.one(`${VERIFICATIONS_OF} ORDER BY v.checked_at DESC, v.id DESC LIMIT 1`, [fingerprint]);
       return r ? toVerification(r) : undefined;
+    },
+
+    async recentReach(fingerprint, since) {
+      const r = await c.one(`${VERIFICATIONS_OF} AND v.reach IS NOT NULL ORDER BY v.checked_at DESC, v.id DESC LIMIT 1`, [fingerprint]);
+      return reachSince(r?.reach, since);
     },
 
     verificationCache() {

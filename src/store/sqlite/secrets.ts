@@ -1,7 +1,7 @@
 // SQLite SecretsStore: sealed secrets, verifications (and the verifier's cache over them), owners, the email →
 // login cache, and the inventory/location queries.
 import type { SecretsStore, SecretStatus } from '../../core/store.js';
-import { fingerprintPrefix, noSecret, onlyMatch, statusEventKind, toLocation, toOwner, toSecret, toSummary, toVerification, verificationCacheOver, verificationEvent, verificationValues, type Row } from '../rows.js';
+import { fingerprintPrefix, noSecret, onlyMatch, reachSince, statusEventKind, toLocation, toOwner, toSecret, toSummary, toVerification, verificationCacheOver, verificationEvent, verificationValues, type Row } from '../rows.js';
 import type { SqliteContext } from './context.js';
 
 const VERIFICATIONS_OF = 'SELECT v.* FROM verifications v JOIN secrets s ON s.id = v.secret_id WHERE s.fingerprint = ?';
@@ -55,6 +55,11 @@ export function sqliteSecrets(c: SqliteContext): SecretsStore {
     async latestVerification(fingerprint) {
       const r = c.q(`${VERIFICATIONS_OF} ORDER BY v.checked_at DESC, v.id DESC LIMIT 1`).get(fingerprint) as Row | undefined;
       return r ? toVerification(r) : undefined;
+    },
+
+    async recentReach(fingerprint, since) {
+      const r = c.q(`${VERIFICATIONS_OF} AND v.reach IS NOT NULL ORDER BY v.checked_at DESC, v.id DESC LIMIT 1`).get(fingerprint) as Row | undefined;
+      return reachSince(r?.reach, since);
     },
 
     verificationCache() {
