@@ -62,6 +62,8 @@ describe('reach: GitHub classic and OAuth tokens', () => {
     expect(r.gaps).toEqual([]);
 
     // every request went to the fake GitHub, was audited, and no audited URL holds the token
+    // a kept-alive connection closed as it was reused is retried once and recorded; compare the answered calls
+    calls = calls.filter((c) => c.status !== null);
     expect(calls.map((c) => `${c.purpose} ${c.method} ${new URL(c.url).pathname}`)).toEqual([
       'verify GET /user',
       'reach GET /user',
@@ -132,7 +134,7 @@ describe('reach: GitHub classic and OAuth tokens', () => {
     const v = await verifier().verify({ detector: catalog.byId.get('github-pat-classic')!, secret: tok, parts: {}, fingerprint: fp(6) });
     expect(v.status).toBe('dead');
     expect(v.reach).toBeUndefined();
-    expect(calls).toHaveLength(1);
+    expect(calls.filter((c) => c.status !== null)).toHaveLength(1);
   });
 
   it('an installation token lists the installation’s repositories', async () => {

@@ -332,6 +332,11 @@ describe('reach blocks against their fakes', () => {
     expect(Object.keys(ENDPOINTS).length).toBeGreaterThan(20);
   });
 
+  it('every provider whose keys have a reach or revoke block names the page where its keys are revoked', () => {
+    const missing = [...new Set(catalog.detectors.filter((d) => d.def.reach || d.def.revoke).map((d) => d.provider))].filter((p) => !p.revoke_page).map((p) => p.id);
+    expect(missing).toEqual([]);
+  });
+
   it('POST requests say why they only read', () => {
     for (const d of reachable) {
       const r = d.def.reach!;

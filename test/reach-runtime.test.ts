@@ -24,7 +24,7 @@ let server: http.Server;
 let base = '';
 let seen: Seen[] = [];
 /** path → what the issuer answers (a function so a test can change it) */
-let routes: Record<string, (req: http.IncomingMessage) => { status: number; headers?: Record<string, string>; body?: unknown }> = {};
+let routes: Record<string, (req: http.IncomingMessage) => { status: number; headers?: Record<string, string>; body?: unknown; reset?: boolean }> = {};
 
 beforeAll(async () => {
   server = http.createServer((req, res) => {
@@ -36,6 +36,10 @@ beforeAll(async () => {
       return;
     }
     const r = route(req);
+    if (r.reset) {
+      req.socket.destroy();
+      return;
+    }
     res.writeHead(r.status, { 'content-type': 'application/json', ...r.headers }).end(r.body === undefined ? '' : JSON.stringify(r.body));
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -88,7 +92,8 @@ async function run(reach: unknown, opts: { reach?: boolean; secret?: string; rec
     ...(opts.recent ? { recentReach: async () => opts.recent } : {}),
   });
   const out = await v.verify({ detector: detector(reach), secret: opts.secret ?? KEY, parts: {}, fingerprint: 'a'.repeat(64) });
-  return { out, calls };
+  // calls the issuer answered (a stale kept-alive connection is retried once and recorded as well: see below)
+  return { out, calls: calls.filter((c) => c.status !== null), attempts: calls };
 }
 
 describe('reach runtime', () => {
@@ -121,6 +126,20 @@ describe('reach runtime', () => {
     const off = await run(block([{ name: 'me', path: '/me', headers }]), { reach: false });
     expect(off.out.reach).toBeUndefined();
     expect(off.calls.map((c) => c.purpose)).toEqual(['verify']);
+  });
+
+  it('a connection reset before any answer is retried once, and both attempts are audited', async () => {
+    let n = 0;
+    routes['/me'] = () => (n++ === 0 ? { status: 0, reset: true } : { status: 200, body: { login: 'octo' } });
+    const { out, attempts: calls } = await run(block([{ name: 'me', path: '/me', headers, facts: { account: 'json:login' } }]));
+    expect(out.status).toBe('live');
+    // undici names a connection closed by the peer UND_ERR_SOCKET (ECONNRESET when the reset comes first)
+    expect(calls.map((c) => `${c.purpose} ${c.status ?? c.outcome}`)).toEqual([expect.stringMatching(/^verify network: (UND_ERR_SOCKET|ECONNRESET)$/), 'verify 200', 'reach 200']);
+    // twice in a row is an answer: unknown, not retried forever
+    routes['/me'] = () => ({ status: 0, reset: true });
+    const again = await run(block([{ name: 'me', path: '/me', headers }]));
+    expect(again.out).toMatchObject({ status: 'unknown', reason: expect.stringMatching(/^network: (UND_ERR_SOCKET|ECONNRESET)$/) });
+    expect(again.attempts).toHaveLength(2);
   });
 
   it('a recent reach (within the cache TTL) is kept: only the verification is sent', async () => {

@@ -37,7 +37,8 @@ describe('revoke through the issuer', () => {
     expect(fx.fake.revocations).toEqual([{ issuer: 'gitlab', credential: tok }]);
     const v = await verifier.verify({ detector: det('gitlab-pat'), secret: tok, parts: {}, fingerprint: 'a'.repeat(64) });
     expect(v.status).toBe('dead');
-    expect(fx.calls.map((c) => `${c.purpose} ${c.method} ${c.status}`)).toEqual(['revoke DELETE 204', 'verify GET 401']);
+    // (a stale kept-alive connection is retried once and recorded: only answered calls are compared)
+    expect(fx.calls.filter((c) => c.status !== null).map((c) => `${c.purpose} ${c.method} ${c.status}`)).toEqual(['revoke DELETE 204', 'verify GET 401']);
   });
 
   it('slack: auth.revoke answers revoked: true', async () => {

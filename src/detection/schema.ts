@@ -93,6 +93,8 @@ export const ProviderFile = z
         name: z.string(),
         /** Markdown rotation steps, quoted in issue bodies. */
         rotation: z.string().optional(),
+        /** Where the owner revokes or rotates the key (the issuer's console page, or its how-to when the page is per account). */
+        revoke_page: z.string().url().startsWith('https://').optional(),
         references: z.array(z.string()).default([]),
       })
       .strict(),

@@ -233,6 +233,7 @@ export async function runIssueLoop(deps: LoopDeps): Promise<LoopResult> {
       ...(provider?.rotation ? { rotation: provider.rotation } : {}),
       references: [...(provider?.references ?? []), ...(det?.def.references ?? [])].slice(0, 5),
       ...(det?.def.revoke ? { revocable: true } : {}),
+      ...(provider?.revoke_page ? { revokePage: provider.revoke_page } : {}),
       secretStatus: p.secret.status,
       confidence: p.secret.confidence,
       repoPrivate: p.repo.private,

@@ -32,6 +32,8 @@ export interface IssueSubject {
   references?: string[];
   /** The detector has a `revoke:` block: `keyloop revoke` can revoke the key through the issuer's API. */
   revocable?: boolean;
+  /** The issuer's page where the key is revoked or rotated. */
+  revokePage?: string;
   /** f(what the key can do, exposure) when known: shown in the body, and the loop's order. */
   risk?: Risk;
 }
@@ -213,6 +215,7 @@ export function renderIssueBody(input: BodyInput): string {
   out.push('');
   out.push('### How to fix', '');
   out.push('**Rotate the key first**: deleting the file or rewriting history does not help, the key is already exposed.', '');
+  if (s.revokePage) out.push(`Revoke or rotate it here: <${s.revokePage}>`, '');
   if (s.rotation?.trim()) out.push(`Steps for ${plain(s.providerName)}:`, '', s.rotation.trim(), '');
   else out.push(`Revoke it in the ${plain(s.providerName)} console, issue a new one, and update the places that use it.`, '');
   if (s.revocable) {

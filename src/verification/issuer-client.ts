@@ -48,6 +48,8 @@ export interface IssuerClient {
 }
 
 const DEFAULT_LIMITS: Required<IssuerLimits> = { concurrency: 4, intervalCap: 10, intervalMs: 1000 };
+/** Network errors of a reused connection the peer had closed (the request was not answered). */
+const STALE_SOCKET = /^network: (ECONNRESET|EPIPE|UND_ERR_SOCKET)$/;
 
 /** Same origin, no credentials, and the path at or under the base's path ('https://a.com@evil' shares a prefix). */
 export function withinBase(url: string, base: string): boolean {
@@ -124,13 +126,22 @@ export function createIssuerClient(opts: IssuerClientOptions): IssuerClient {
   const send = async (issuer: string, base: string, req: HttpRequest, o: SendOptions): Promise<HttpResponse> => {
     // A call may only go to the base it was approved for.
     if (!withinBase(req.url, base)) throw new Inconclusive('refused: request outside the issuer base URL');
-    const started = performance.now();
+    let started = performance.now();
     let res: HttpResponse;
-    try {
-      res = await exchange(fetchImpl, req, timeoutMs, o.pin);
-    } catch (err) {
-      await record(issuer, req, o, started, null, err instanceof Inconclusive ? err.reason : 'error');
-      throw err;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        res = await exchange(fetchImpl, req, timeoutMs, o.pin);
+        break;
+      } catch (err) {
+        await record(issuer, req, o, started, null, err instanceof Inconclusive ? err.reason : 'error');
+        // A kept-alive connection the issuer closed just as it was reused: the request never got an answer. Every
+        // request sent here reads or revokes (idempotent), so it is sent once more on a new connection.
+        if (attempt === 1 && err instanceof Inconclusive && STALE_SOCKET.test(err.reason)) {
+          started = performance.now();
+          continue;
+        }
+        throw err;
+      }
     }
     const rateLimited =
       res.status === 429 ||
