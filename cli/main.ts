@@ -346,7 +346,7 @@ export function buildProgram(ctx: CommandContext, setExit: (code: number) => voi
     .option('--yes', 'do not ask for confirmation (scripts); without it, keyloop asks on the terminal and refuses when there is none', false)
     .option('--dry-run', 'print the request that would be sent; send nothing', false)
     .option('--note <text>', 'why (recorded with who and when)')
-    .option('--db <file>', 'SQLite database', 'keyloop.db')
+    .addOption(dbOption())
     .option('--key-file <file>', 'store encryption key file (default: ~/.config/keyloop/store.key; $KEYLOOP_KEY wins)')
     .option('--config <file>', 'operator configuration file: issuer base URLs (default: $KEYLOOP_CONFIG, else ~/.config/keyloop/config.yaml)')
     .option('--github-url <url>', 'GitHub API base URL for GitHub tokens (default: issuers.github.baseUrl, $GITHUB_API_URL or https://api.github.com)')
@@ -361,7 +361,7 @@ export function buildProgram(ctx: CommandContext, setExit: (code: number) => voi
   program
     .command('audit')
     .description('every request sent with a secret (verification, reach, revocation): issuer, endpoint, time, answer; never the secret')
-    .option('--db <file>', 'SQLite database', 'keyloop.db')
+    .addOption(dbOption())
     .addOption(new Option('--format <format>', 'output format').choices(['table', 'json']).default('table'))
     .option('--fingerprint <fp>', 'only calls about this secret (8+ hex characters)')
     .option('--issuer <id>', 'only calls to this issuer')

@@ -44,7 +44,7 @@ describe('secrets --unused', () => {
 
     const dir = await tempDir('keyloop-unused-');
     const db = join(dir, 'keyloop.db');
-    const store = openStore(db, { key: Buffer.from(KEY, 'hex') });
+    const store = await openStore(db, { key: Buffer.from(KEY, 'hex') });
     const verifier = createVerifier({ baseUrls: f.baseUrls(), allowInsecure: true, registry: new SecretRegistry(), reach: true });
     const keys: Array<{ detector: string; secret: string; parts: Record<string, string> }> = [
       { detector: 'gitlab-pat', secret: idle, parts: {} },
@@ -59,7 +59,7 @@ describe('secrets --unused', () => {
         const det = catalog.byId.get(k.detector)!;
         const fp = fingerprint(k.detector, k.secret);
         fps.set(k.secret, fp);
-        store.recordRepoScan(null, 'acme/api', {
+        await store.recordRepoScan(null, 'acme/api', {
           findings: [
             {
               detector: k.detector,
@@ -77,10 +77,10 @@ describe('secrets --unused', () => {
         });
         const v = await verifier.verify({ detector: det, secret: k.secret, parts: k.parts, fingerprint: fp });
         expect(v.status, `${k.detector}: ${v.reason}`).toBe('live');
-        store.addVerification(fp, v);
+        await store.addVerification(fp, v);
       }
     } finally {
-      store.close();
+      await store.close();
     }
 
     const r = await runCli(['secrets', '--db', db, '--unused', '30', '--format', 'json']);

@@ -10,15 +10,15 @@ import { issuerOverrides } from '../../src/config/normalize.js';
 import { defaultDetectorsDir, loadCatalog } from '../../src/detection/load.js';
 import type { Catalog } from '../../src/detection/types.js';
 import { codeReachers } from '../../src/reach/issuers/index.js';
-import { loadKey, type Store } from '../../src/store/index.js';
+import type { Store } from '../../src/core/store.js';
 import { codeVerifiers } from '../../src/verification/issuers/index.js';
 import { hostMatches } from '../../src/verification/net.js';
 import { placeholders } from '../../src/verification/template.js';
-import { openExistingStore, renderTable } from './secrets.js';
-import { openExistingStoreWithKey } from './issues-store.js';
+import { renderTable } from './secrets.js';
+import { withCommandStore } from './store.js';
 
 export interface AuditCommandOptions {
-  db: string;
+  db?: string;
   format: 'table' | 'json';
   fingerprint?: string;
   issuer?: string;
@@ -99,10 +99,10 @@ export function outsideProblem(call: OutboundCall, dest: Map<string, Destination
   return `${u.origin} is not a host of ${call.issuer}`;
 }
 
-function secretsInUrls(store: Store, calls: OutboundCall[]): string[] {
+async function secretsInUrls(store: Store, calls: OutboundCall[]): Promise<string[]> {
   const found: string[] = [];
-  for (const s of store.listSecrets()) {
-    const { secret, parts } = store.revealSecret(s.fingerprint);
+  for (const s of await store.listSecrets()) {
+    const { secret, parts } = await store.revealSecret(s.fingerprint);
     const values = [secret, ...Object.values(parts).filter((p) => p.length >= 16)];
     for (const c of calls) if (values.some((v) => v.length >= 8 && (c.url.includes(v) || c.url.includes(encodeURIComponent(v))))) found.push(`${c.at} ${c.issuer} ${c.method}: holds the secret ${s.fingerprint.slice(0, 12)}`);
   }
@@ -111,13 +111,10 @@ function secretsInUrls(store: Store, calls: OutboundCall[]): string[] {
 
 export async function auditCommand(opts: AuditCommandOptions, ctx: CommandContext): Promise<number> {
   if (opts.since && Number.isNaN(Date.parse(opts.since))) throw new ConfigError(`not a date: ${opts.since}`, '--since');
-  const keyed = opts.check && (ctx.env.KEYLOOP_KEY || opts.keyFile);
-  const store = keyed
-    ? openExistingStoreWithKey(opts.db, ctx.cwd, () => loadKey({ env: ctx.env, keyFile: opts.keyFile ? resolve(ctx.cwd, opts.keyFile) : undefined }))
-    : openExistingStore(opts.db, ctx.cwd);
-  try {
-    const fingerprint = opts.fingerprint ? store.resolveFingerprint(opts.fingerprint) : undefined;
-    const calls = store.outboundCalls({
+  const keyed = !!(opts.check && (ctx.env.KEYLOOP_KEY || opts.keyFile));
+  return withCommandStore(opts, ctx, { mode: 'existing', ...(keyed ? { key: 'load' as const } : {}) }, async (store) => {
+    const fingerprint = opts.fingerprint ? await store.resolveFingerprint(opts.fingerprint) : undefined;
+    const calls = await store.outboundCalls({
       ...(fingerprint ? { fingerprint } : {}),
       ...(opts.issuer ? { issuer: opts.issuer } : {}),
       ...(opts.purpose ? { purpose: opts.purpose } : {}),
@@ -132,7 +129,7 @@ export async function auditCommand(opts: AuditCommandOptions, ctx: CommandContex
         const p = outsideProblem(c, dest);
         return p ? [`${c.at} ${c.purpose} ${c.method} ${c.url}: ${p}`] : [];
       });
-      if (keyed) problems.push(...secretsInUrls(store, calls));
+      if (keyed) problems.push(...(await secretsInUrls(store, calls)));
     }
     if (opts.format === 'json') {
       ctx.stdout.write(JSON.stringify(opts.check ? { calls, check: { ok: problems.length === 0, problems, secretsChecked: !!keyed } } : calls, null, 2) + '\n');
@@ -152,7 +149,5 @@ export async function auditCommand(opts: AuditCommandOptions, ctx: CommandContex
       }
     }
     return problems.length ? 1 : 0;
-  } finally {
-    store.close();
-  }
+  });
 }

@@ -9,14 +9,13 @@ import { loadOperatorConfig, unusedCwdConfigHint } from '../../src/config/load.j
 import { issuerOverrides } from '../../src/config/normalize.js';
 import { defaultDetectorsDir, loadCatalog } from '../../src/detection/load.js';
 import { describeRevoke, revokeKey, type RevokeResult } from '../../src/revoke/revoke.js';
-import { loadKey } from '../../src/store/index.js';
 import { createLogger } from '../../src/util/logger.js';
 import { SecretRegistry } from '../../src/util/redact.js';
 import { escapeControls } from '../../src/util/terminal-safe.js';
 import { createIssuerClient } from '../../src/verification/issuer-client.js';
 import { checkIssuerOverrides } from '../../src/verification/net.js';
 import { createVerifier } from '../../src/verification/verify.js';
-import { openExistingStoreWithKey } from './issues-store.js';
+import { withCommandStore } from './store.js';
 
 export interface RevokeCommandOptions {
   fingerprint: string;
@@ -25,7 +24,7 @@ export interface RevokeCommandOptions {
   /** Print what would be sent, send nothing. */
   dryRun: boolean;
   note?: string;
-  db: string;
+  db?: string;
   keyFile?: string;
   config?: string;
   githubUrl?: string;
@@ -54,10 +53,9 @@ export async function revokeCommand(opts: RevokeCommandOptions, ctx: CommandCont
   const baseUrls = issuerOverrides(config, { flag: opts.githubUrl, env: ctx.env });
   checkIssuerOverrides(baseUrls, !!opts.allowInsecureIssuers);
   const catalog = loadCatalog(opts.detectors ? resolve(ctx.cwd, opts.detectors) : defaultDetectorsDir());
-  const store = openExistingStoreWithKey(opts.db, ctx.cwd, () => loadKey({ env: ctx.env, keyFile: opts.keyFile ? resolve(ctx.cwd, opts.keyFile) : undefined }));
-  try {
-    const fp = store.resolveFingerprint(opts.fingerprint);
-    const row = store.getSecret(fp)!;
+  return withCommandStore(opts, ctx, { mode: 'existing', key: 'load' }, async (store) => {
+    const fp = await store.resolveFingerprint(opts.fingerprint);
+    const row = (await store.getSecret(fp))!;
     const detector = catalog.byId.get(row.detector);
     if (!detector) throw new ConfigError(`detector ${row.detector} is not in the catalog`, '--detectors');
     const provider = catalog.providers.get(row.provider)?.name ?? row.provider;
@@ -79,13 +77,13 @@ export async function revokeCommand(opts: RevokeCommandOptions, ctx: CommandCont
       if (answer.trim().toLowerCase() !== 'yes') throw new ExitError(1, 'not revoked');
     }
 
-    const plain = store.revealSecret(fp);
+    const plain = await store.revealSecret(fp);
     registry.add(plain.secret);
     for (const v of Object.values(plain.parts)) registry.add(v);
     const client = createIssuerClient({ registry, timeoutMs: config.verify.timeoutMs, audit: store.auditSink() });
     const by = operator(ctx.env);
     const result: RevokeResult = await revokeKey({ detector, secret: plain.secret, parts: plain.parts, fingerprint: fp }, { client, baseUrls });
-    store.addEvent({
+    await store.addEvent({
       kind: result.ok ? 'revoked-by-keyloop' : 'revoke-failed',
       fingerprint: fp,
       detail: {
@@ -105,10 +103,10 @@ export async function revokeCommand(opts: RevokeCommandOptions, ctx: CommandCont
     if (detector.def.verify) {
       const verifier = createVerifier({ baseUrls, allowInsecure: !!opts.allowInsecureIssuers, registry, logger, client, timeoutMs: config.verify.timeoutMs });
       const v = await verifier.verify({ detector, secret: plain.secret, parts: plain.parts, fingerprint: fp });
-      store.addVerification(fp, v);
+      await store.addVerification(fp, v);
       status = v.status;
       reason = v.reason;
-      if (v.status === 'dead' && result.ok) store.setSecretStatus(fp, 'revoked', { by, via: 'keyloop revoke' });
+      if (v.status === 'dead' && result.ok) await store.setSecretStatus(fp, 'revoked', { by, via: 'keyloop revoke' });
     }
     const out = {
       fingerprint: fp,
@@ -133,7 +131,5 @@ export async function revokeCommand(opts: RevokeCommandOptions, ctx: CommandCont
       if (result.ok && status === 'live') ctx.stdout.write('the issuer accepted the request but the key still works: check again later (GitHub revokes asynchronously)\n');
     }
     return result.ok ? 0 : 1;
-  } finally {
-    store.close();
-  }
+  });
 }

@@ -84,7 +84,15 @@ export async function workerCommand(opts: WorkerCommandOptions, ctx: CommandCont
     maxBlobSize: opts.maxBlobSize,
     gitBackend: opts.gitBackend,
     ...(opts.verify
-      ? { verify: { issuerUrls: issuerOverrides(config, { flag: opts.githubUrl, env: ctx.env }), allowInsecure: !!opts.allowInsecureIssuers, timeoutMs: config.verify.timeoutMs } }
+      ? {
+          verify: {
+            issuerUrls: issuerOverrides(config, { flag: opts.githubUrl, env: ctx.env }),
+            allowInsecure: !!opts.allowInsecureIssuers,
+            timeoutMs: config.verify.timeoutMs,
+            reach: config.verify.reach,
+            cacheTtlHours: config.verify.cacheTtlHours,
+          },
+        }
       : {}),
     ...(loop ? { issueLoop: loop } : {}),
     ...(queues ? { queues: queues.filter((q) => q !== 'push') } : {}),

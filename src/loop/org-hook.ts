@@ -13,7 +13,7 @@ import type { Logger } from '../util/logger.js';
 import type { SecretRegistry } from '../util/redact.js';
 import { checkIssuerOverrides } from '../verification/net.js';
 import { joinUrl } from '../verification/http.js';
-import { createVerifier } from '../verification/verify.js';
+import { createVerifier, type VerifierOptions } from '../verification/verify.js';
 import type { FetchLike } from '../verification/http-client.js';
 import { catalogReverify, runIssueLoop, type LoopResult } from './run.js';
 
@@ -43,6 +43,19 @@ export interface IssueLoopSetup {
   print?: (line: string) => void;
 }
 
+/**
+ * What a verifier takes from the store, the same in the local loop and in a worker's verify jobs: whether to ask a
+ * live key's reach, a reach younger than the verify cache TTL kept instead of asked again, every call audited.
+ */
+export function verifierOnStore(store: Store, o: { reach: boolean; cacheTtlHours: number; clock?: Clock }): Pick<VerifierOptions, 'reach' | 'recentReach' | 'audit'> {
+  const clock = o.clock ?? systemClock;
+  return {
+    reach: o.reach,
+    recentReach: (fp) => store.recentReach(fp, new Date(clock.now().getTime() - o.cacheTtlHours * 3600_000).toISOString()),
+    audit: store.auditSink(),
+  };
+}
+
 export async function runLoopOnStore(store: Store, setup: IssueLoopSetup, extra: { runId?: number; verifiedSince?: string; repos?: string[]; claimant?: string } = {}): Promise<LoopResult> {
   const loopConfig = setup.config.loop;
   const clock = setup.clock ?? systemClock;
@@ -59,9 +72,7 @@ export async function runLoopOnStore(store: Store, setup: IssueLoopSetup, extra:
           registry: setup.registry,
           logger: setup.logger,
           clock,
-          reach: setup.reach ?? setup.config.verify.reach,
-          recentReach: (fp) => store.recentReach(fp, new Date(clock.now().getTime() - setup.config.verify.cacheTtlHours * 3600_000).toISOString()),
-          audit: store.auditSink(),
+          ...verifierOnStore(store, { reach: setup.reach ?? setup.config.verify.reach, cacheTtlHours: setup.config.verify.cacheTtlHours, clock }),
           ...(setup.fetch ? { fetch: setup.fetch } : {}),
         });
   const result = await runIssueLoop({

@@ -11,7 +11,7 @@ import type { Store } from '../core/store.js';
 import type { Suppression } from '../config/normalize.js';
 import { createEngine } from '../detection/engine.js';
 import type { Catalog } from '../detection/types.js';
-import { runLoopOnStore, type IssueLoopSetup } from '../loop/org-hook.js';
+import { runLoopOnStore, verifierOnStore, type IssueLoopSetup } from '../loop/org-hook.js';
 import { catalogReverify } from '../loop/run.js';
 import { openPgBossQueue } from '../queue/pg-boss.js';
 import { openStore } from '../store/open.js';
@@ -39,7 +39,15 @@ export interface WorkerOptions {
   maxBlobSize: number;
   gitBackend?: 'auto' | 'native' | 'isomorphic';
   /** Issuer base URLs (operator overrides); verify jobs are taken only with these set up. */
-  verify?: { issuerUrls: Record<string, string>; allowInsecure: boolean; timeoutMs?: number };
+  verify?: {
+    issuerUrls: Record<string, string>;
+    allowInsecure: boolean;
+    timeoutMs?: number;
+    /** Ask live keys' issuers what they can do (operator config verify.reach), as the local loop does. */
+    reach?: boolean;
+    /** A reach younger than this is kept, not asked again (operator config verify.cacheTtlHours). */
+    cacheTtlHours?: number;
+  };
   /** The issue loop for issue-sync jobs (from the operator config). */
   issueLoop?: IssueLoopSetup;
   /** Queues served (default: every one this worker has what it needs for). */
@@ -156,6 +164,7 @@ function workerHandlers(opts: WorkerOptions, store: Store, queue: JobQueue, metr
         ...(opts.verify.timeoutMs ? { timeoutMs: opts.verify.timeoutMs } : {}),
         registry: opts.registry,
         logger: opts.logger,
+        ...verifierOnStore(store, { reach: opts.verify.reach ?? true, cacheTtlHours: opts.verify.cacheTtlHours ?? 24 }),
       })
     : null;
   const loop = opts.issueLoop;

@@ -101,6 +101,16 @@ async function dump(q: (sql: string) => Promise<Record<string, unknown>[]>) {
     runRepos: await q('SELECT r.full_name, rr.status, rr.blobs_scanned, rr.findings FROM run_repos rr JOIN repos r ON r.id = rr.repo_id ORDER BY 1'),
     issues: await q(`SELECT r.full_name, s.fingerprint, i.state FROM issues i JOIN repos r ON r.id = i.repo_id JOIN secrets s ON s.id = i.secret_id ORDER BY 1, 2`),
     run: await q("SELECT status, repos_total, repos_done, repos_failed, blobs_scanned, findings, new_secrets FROM scan_runs WHERE kind = 'org'"),
+    // Reach asked in the workers' verify jobs as in the local loop: the level found per secret, and who was called for what.
+    reach: [
+      ...new Set(
+        (await q('SELECT s.fingerprint, v.status, v.reach FROM verifications v JOIN secrets s ON s.id = v.secret_id')).map((r) => {
+          const reach = (typeof r.reach === 'string' ? JSON.parse(r.reach) : r.reach) as { level: string } | null;
+          return `${r.fingerprint as string} ${r.status as string} ${reach?.level ?? '-'}`;
+        }),
+      ),
+    ].sort(),
+    audited: await q('SELECT DISTINCT fingerprint, purpose, issuer FROM outbound_calls ORDER BY 1, 2, 3'),
   };
 }
 
@@ -117,6 +127,8 @@ describe('org --enqueue with two workers, one killed mid-scan', () => {
     const expected = await dump(async (sql) => sqlite.prepare(sql).all() as Record<string, unknown>[]);
     sqlite.close();
     expect(expected.secrets.length).toBeGreaterThan(3);
+    expect(expected.reach.filter((r) => / live (read|write|admin)$/.test(r)).length).toBeGreaterThan(3);
+    expect(expected.audited.filter((r) => r.purpose === 'reach').length).toBeGreaterThan(3);
     expect(ghRef.issues.length).toBeGreaterThan(3);
 
     // The same org, handed to two workers on PostgreSQL; each git request is slowed so scans overlap the kill.
@@ -170,10 +182,13 @@ describe('org --enqueue with two workers, one killed mid-scan', () => {
     // Nothing secret at rest: the store's tables and pg-boss's (payloads, outputs, errors).
     const text = (await q(`SELECT string_agg(t::text, ' ') AS all FROM (SELECT data, output FROM keyloop_jobs.job UNION ALL SELECT data, output FROM keyloop_jobs.archive) t`))[0]!.all as string;
     const store = (await q("SELECT string_agg(j::text, ' ') AS all FROM (SELECT data, result, error FROM run_jobs) j"))[0]!.all as string;
+    const reachAndAudit = (await q("SELECT string_agg(x, ' ') AS all FROM (SELECT reach::text AS x FROM verifications UNION ALL SELECT url || ' ' || outcome FROM outbound_calls) t"))[0]!.all as string;
     expect(text).toContain('acme/r00');
+    expect(reachAndAudit).toContain('/user');
     for (const t of [...tokens, ADMIN_TOKEN]) {
       expect(text).not.toContain(t);
       expect(store).not.toContain(t);
+      expect(reachAndAudit).not.toContain(t);
       expect(b.log()).not.toContain(t);
     }
 
