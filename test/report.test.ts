@@ -181,6 +181,33 @@ describe('report data', () => {
     }
   });
 
+  it('groups by risk: the live key in a public repository first, then the live private one; dead and triaged keys carry none', async () => {
+    const d = await buildReport(store, NOW);
+    const fp = (i: number) => String(i).repeat(64);
+    // 4: live again, in the public acme/site; 2: live, private acme/web; 0, 1 rotated, 3 dead and ignored, 5 a false positive
+    expect(d.byRisk!.map((g) => [g.severity, g.severity === 'none' ? [...g.fingerprints].sort() : g.fingerprints])).toEqual([
+      ['critical', []],
+      ['high', [fp(4)]],
+      ['medium', [fp(2)]],
+      ['low', []],
+      ['none', [fp(0), fp(1), fp(3), fp(5)]],
+    ]);
+    expect(d.secrets.find((s) => s.fingerprint === fp(4))!.risk!.factors).toEqual(expect.arrayContaining([expect.stringMatching(/public/)]));
+    // The HTML shows the same grouping: a summary, one table per group with risk, then the secrets riskiest first.
+    const html = renderReportHtml(d);
+    const rowsOf = (id: string) => [...(new RegExp(`<table id="${id}">(.*?)</table>`).exec(html)?.[1] ?? '').matchAll(/data-fingerprint="([0-9a-f]{64})"/g)].map((m) => m[1]);
+    expect(rowsOf('risk-high')).toEqual([fp(4)]);
+    expect(rowsOf('risk-medium')).toEqual([fp(2)]);
+    expect(html).not.toContain('id="risk-critical"');
+    expect(html).not.toContain('id="risk-low"');
+    expect(html).toMatch(/<tr data-risk="none"><td><span class="risk none">none<\/span><\/td><td>4<\/td><td>0<\/td><\/tr>/);
+    expect(html).toMatch(/<tr data-risk="high"><td><span class="risk high">high<\/span><\/td><td>1<\/td><td>1<\/td><\/tr>/);
+    expect(html.indexOf('By risk: what to fix first')).toBeLessThan(html.indexOf('Open secrets by severity'));
+    // every secret row says its risk
+    expect((html.match(/<span class="risk (critical|high|medium|low|none)" title=/g) ?? []).length).toBeGreaterThanOrEqual(d.secrets.length + 2);
+    for (const t of tokens) expect(html).not.toContain(t);
+  });
+
   it('an empty store gives an empty report, not an error', async () => {
     const empty: Store = openSqliteStore(path.join(dir, 'empty.db'), { key: KEY });
     const d = await buildReport(empty, NOW);
@@ -309,6 +336,10 @@ describe.skipIf(CHROMIUM.skip)('HTML report in headless Chromium', () => {
       expect(r).toMatchObject({ severity: e.severity, detector: e.detector, locs: e.locs, owner: e.owners ?? 'unowned' });
       expect(r.sevColor).toBe(hexToRgb(SEVERITY_COLORS[e.severity as keyof typeof SEVERITY_COLORS]));
     }
+    // Grouped by risk, each group in its severity's colour: the live key in the public repository is the high one.
+    expect(await page.$$eval('#risk-high tbody tr', (trs) => trs.map((tr) => tr.getAttribute('data-fingerprint')))).toEqual(['4'.repeat(64)]);
+    expect(await page.$eval('#risk-high .risk', (el) => getComputedStyle(el).backgroundColor)).toBe(hexToRgb(SEVERITY_COLORS.high));
+    expect(await page.$eval('#risk-medium .risk', (el) => getComputedStyle(el).backgroundColor)).toBe(hexToRgb(SEVERITY_COLORS.medium));
     // The legend names every severity in its colour.
     const legend = await page.$$eval('#legend span', (ss) => ss.map((s) => [s.textContent, getComputedStyle(s.querySelector('i')!).backgroundColor]));
     for (const [sev, hex] of Object.entries(SEVERITY_COLORS)) expect(legend).toContainEqual([sev, hexToRgb(hex)]);

@@ -102,6 +102,10 @@ describe('secrets --unused', () => {
     expect(rep.lastUsed[1]!.idleDays).toBeGreaterThanOrEqual(399);
     const md = (await runCli(['report', '--db', db, '--format', 'md'])).stdout;
     expect(md).toContain('## Live keys and their last use');
-    for (const k of keys) expect(r.stdout + table.stdout + md).not.toContain(k.secret);
+    const html = (await runCli(['report', '--db', db, '--format', 'html'])).stdout;
+    const lastUsed = /<table id="last-used">(.*?)<\/table>/.exec(html)?.[1] ?? '';
+    expect([...lastUsed.matchAll(/data-fingerprint="([0-9a-f]{64})"/g)].map((m) => m[1])).toEqual(rep.lastUsed.map((u) => u.fingerprint));
+    expect(lastUsed).toContain('<td>never</td>');
+    for (const k of keys) expect(r.stdout + table.stdout + md + html).not.toContain(k.secret);
   });
 });

@@ -51,6 +51,7 @@ const secretRows = (rows: SecretReport[]): Row[] =>
       locationCell(s),
       `<span class="owner">${esc(ownerLabel(s.owners))}</span>`,
       state(s),
+      riskCell(s),
       `<code>${esc(s.redacted)}</code>`,
       day(s.firstCommitAt),
       s.rotatedAt ? day(s.rotatedAt) : s.exposureOpen ? 'not yet' : '—',
@@ -59,11 +60,73 @@ const secretRows = (rows: SecretReport[]): Row[] =>
     ],
   }));
 
+/** A secret's risk: severity and score, the reasons in the title (src/core/risk.ts). */
+const riskCell = (s: SecretReport) =>
+  s.risk ? `<span class="risk ${s.risk.severity}" title="${esc(s.risk.factors.join('; '))}">${esc(s.risk.severity)} ${s.risk.score}</span>` : '—';
+
+/** The report grouped by risk, critical first: a summary, then each group's secrets, riskiest first with the reasons. */
+function riskSection(d: ReportData): string {
+  if (!d.byRisk) return '';
+  const bySecret = new Map(d.secrets.map((s) => [s.fingerprint, s]));
+  const summary = table(
+    'by-risk',
+    ['Risk', 'Secrets', 'Live'],
+    d.byRisk.map((g) => ({ attrs: `data-risk="${g.severity}"`, cells: [`<span class="risk ${g.severity}">${esc(g.severity)}</span>`, String(g.secrets), String(g.live)] })),
+  );
+  const groups = d.byRisk
+    .filter((g) => g.severity !== 'none' && g.secrets > 0)
+    .map((g) => {
+      const rows = g.fingerprints.map((fp) => bySecret.get(fp)).filter((s): s is SecretReport => !!s);
+      return `<h3>${esc(g.severity)} (${g.secrets})</h3>\n${table(`risk-${g.severity}`, RISK_HEAD, riskRows(rows))}`;
+    });
+  const none = d.byRisk.find((g) => g.severity === 'none')?.secrets ?? 0;
+  return (
+    `<h2>By risk: what to fix first</h2>\n<p class="note">Risk weighs what the key can do (as its issuer reported it), whether a public repository holds it, how long it has been exposed and how many places hold it; hover a score for the reasons. Dead keys, false positives and accepted risks carry none.</p>\n` +
+    summary +
+    '\n' +
+    (groups.length ? groups.join('\n') : '<p class="none" id="risk-empty">No secret carries a risk: nothing live or unverified is left.</p>') +
+    (none ? `\n<p class="note" id="risk-none">${none} secret(s) without risk (dead, false positive or accepted) are listed under All secrets.</p>` : '')
+  );
+}
+
+const RISK_HEAD = ['Risk', 'Why', 'Detector', 'Repository:path', 'Owner', 'Status', 'Reach', 'Preview', 'Fingerprint'];
+const riskRows = (rows: SecretReport[]): Row[] =>
+  rows.map((s) => ({
+    attrs: `data-fingerprint="${esc(s.fingerprint)}" data-score="${s.risk?.score ?? 0}"`,
+    cells: [
+      riskCell(s),
+      `<small class="why">${esc((s.risk?.factors ?? []).join('; '))}</small>`,
+      `<span class="detector">${esc(s.detector)}</span>`,
+      locationCell(s),
+      `<span class="owner">${esc(ownerLabel(s.owners))}</span>`,
+      state(s),
+      esc(s.reach ?? '—'),
+      `<code>${esc(s.redacted)}</code>`,
+      `<code title="${esc(s.fingerprint)}">${esc(s.fingerprint.slice(0, 12))}</code>`,
+    ],
+  }));
+
+/** Live keys whose issuer reports their last use: never used or long idle first (the safest to revoke). */
+function lastUseSection(d: ReportData): string {
+  if (!d.lastUsed?.length) return '';
+  return (
+    `<h2>Live keys and their last use</h2>\n<p class="note">As their issuers report it (GitLab, AWS …): never used or long idle keys are the safest to revoke first.</p>\n` +
+    table(
+      'last-used',
+      ['Fingerprint', 'Detector', 'Preview', 'Last used', 'Idle'],
+      d.lastUsed.map((u) => ({
+        attrs: `data-fingerprint="${esc(u.fingerprint)}"`,
+        cells: [`<code>${esc(u.fingerprint.slice(0, 12))}</code>`, esc(u.detector), `<code>${esc(u.redacted)}</code>`, u.lastUsedAt ? day(u.lastUsedAt) : 'never', u.idleDays === null ? '—' : `${u.idleDays} days`],
+      })),
+    )
+  );
+}
+
 const groupRows = (gs: GroupReport[]) =>
   plain(gs.map((g) => [esc(g.key), String(g.secrets), String(g.live), String(g.dead), String(g.unknown), String(g.rotated), String(g.issuesOpen), String(g.issuesClosed), esc(humanDuration(g.medianTimeToRotateMs))]));
 
 const GROUP_HEAD = ['Secrets', 'Live', 'Dead', 'Unknown', 'Rotated', 'Open issues', 'Closed issues', 'Median time to rotate'];
-const SECRET_HEAD = ['Severity', 'Detector', 'Repository:path', 'Owner', 'Status', 'Preview', 'First commit', 'Rotated', 'Exposure', 'Fingerprint'];
+const SECRET_HEAD = ['Severity', 'Detector', 'Repository:path', 'Owner', 'Status', 'Risk', 'Preview', 'First commit', 'Rotated', 'Exposure', 'Fingerprint'];
 
 const sevVars = SEVERITIES.map((s) => `--sev-${s}:${SEVERITY_COLORS[s]}`).join(';');
 const CSS = `
@@ -78,6 +141,8 @@ th{background:#f6f8fa;font-weight:600}code{font:12px ui-monospace,SFMono-Regular
 .pill,.sev{border-radius:10px;padding:1px 8px;font-size:12px;color:#fff;white-space:nowrap}.pill.live{background:var(--live)}.pill.dead{background:var(--dead)}
 .pill.unknown,.pill.unverified{background:var(--unknown)}.pill.fp{background:var(--fp)}
 ${SEVERITIES.map((s) => `.sev.${s}{background:var(--sev-${s})}tr.sev-${s} td:first-child{box-shadow:inset 4px 0 var(--sev-${s})}`).join('')}
+.risk{border-radius:10px;padding:1px 8px;font-size:12px;white-space:nowrap;color:#fff;background:var(--fp)}${SEVERITIES.map((s) => `.risk.${s}{background:var(--sev-${s})}`).join('')}.risk.none{color:var(--muted);background:none;border:1px solid var(--line)}
+h3{font-size:15px;margin:18px 0 6px}.why{color:var(--muted)}
 td .path{font:12px ui-monospace,SFMono-Regular,Menlo,monospace;word-break:break-all}.detector{font-weight:600}
 .legend{display:flex;flex-wrap:wrap;gap:6px 18px;align-items:center;margin:12px 0;font-size:13px}.legend b{font-weight:600;margin-right:-8px}
 .legend i{display:inline-block;width:12px;height:12px;margin-right:5px;border-radius:2px;vertical-align:-1px}
@@ -125,6 +190,7 @@ ${card('false-positives', 'false positives', t.falsePositives)}${card('mean-ttr'
 <div class="legend" id="legend"><b>Severity</b>${SEVERITIES.map((s) => legendItem(`var(--sev-${s})`, s)).join('')}
 <b>Status</b>${legendItem('var(--live)', 'live')}${legendItem('var(--dead)', 'dead')}${legendItem('var(--unknown)', 'unknown / unverified')}${legendItem('var(--fp)', 'false positive')}</div>
 <p id="chart-error"></p>
+${riskSection(d)}
 <h2>Open secrets by severity</h2>
 <p class="note">Open: the key may still work (not seen dead since its last live check) and is not triaged as a false positive or revoked.</p>
 <div class="pair">${chartBox('severity', !!charts.severity, 'open secrets per severity', 'No open secrets: nothing found is still exposed.')}
@@ -143,6 +209,7 @@ ${chartBox('mttr', !!charts.mttr, 'time to rotate per owner or team', noRotation
 ${chartBox('ttr', !!charts.ttr, 'time to rotate distribution', noRotation)}
 <h2>Oldest live keys</h2>
 ${table('oldest-live', SECRET_HEAD, secretRows(d.oldestLive), 'No live key.')}
+${lastUseSection(d)}
 <h2>Repositories</h2>
 ${table('repos', ['Repository', ...GROUP_HEAD], groupRows(d.repos))}
 <h2>Owners and teams</h2>
