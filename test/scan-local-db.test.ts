@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { withoutCredentials } from '../src/run/local-inventory.js';
 import { buildRepo, git, tempDir } from '../testkit/git-repo.js';
 import { withCrc32Tail } from '../testkit/token-gen.js';
+import { startFakeGitHub } from '../testkit/fake-github.js';
 import { runCli } from './helpers/run-cli.js';
 
 const B62 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
@@ -81,6 +82,37 @@ describe('keyloop scan --db: the local inventory', () => {
     // without the store the same scan still reports it: triage lives in the store, not in the files
     const plain = await runCli(['scan', dir, '--format', 'json']);
     expect(plain.code).toBe(1);
+  });
+
+  it('scan --db --reach: the reach is stored with the verification and every call is in the audit log (#21 item 6)', async () => {
+    const token = ghToken();
+    const gh = await startFakeGitHub({ tokens: { [token]: 'alice' } });
+    try {
+      gh.tokenScopes.set(token, 'repo');
+      const dir = await tempDir('keyloop-localreach-');
+      writeFileSync(join(dir, 'ci.env'), `GITHUB_TOKEN=${token}\n`);
+      const db = join(await tempDir('keyloop-localdb-'), 'k.db');
+      const env = { KEYLOOP_KEY: 'ef'.repeat(32) };
+      const scan = await runCli(['scan', dir, '--db', db, '--reach', '--github-url', gh.url, '--allow-insecure-issuers', '--format', 'json'], { env });
+      expect(scan.code, scan.stderr).toBe(1);
+      const fp = (JSON.parse(scan.stdout) as { findings: { fingerprint: string }[] }).findings[0]!.fingerprint;
+
+      const inv = JSON.parse((await runCli(['secrets', '--db', db, '--format', 'json'], { env })).stdout) as { lastVerification: { status: string; reach?: { account?: string } } }[];
+      expect(inv[0]!.lastVerification).toMatchObject({ status: 'live', reach: { account: 'alice' } });
+      const audit = await runCli(['audit', '--db', db, '--format', 'json', '--check', '--github-url', gh.url], { env });
+      expect(audit.code, audit.stdout + audit.stderr).toBe(0);
+      const { calls, check } = JSON.parse(audit.stdout) as { calls: { purpose: string; fingerprint: string; url: string; status: number | null }[]; check: { ok: boolean; secretsChecked: boolean } };
+      expect(check).toMatchObject({ ok: true, secretsChecked: true });
+      expect(calls.filter((c) => c.status !== null).map((c) => `${c.purpose} ${new URL(c.url).pathname}`)).toEqual(['verify /user', 'reach /user', 'reach /user/orgs', 'reach /user/repos']);
+      expect(calls.every((c) => c.fingerprint === fp && c.url.startsWith(gh.url))).toBe(true);
+      expect(audit.stdout + scan.stderr).not.toContain(token);
+      // without --db nothing is kept, so nothing is audited: the same scan leaves the store as it was
+      const plain = await runCli(['scan', dir, '--verify', '--github-url', gh.url, '--allow-insecure-issuers', '--format', 'json'], { env });
+      expect(plain.code).toBe(1);
+      expect((JSON.parse((await runCli(['audit', '--db', db, '--format', 'json'], { env })).stdout) as unknown[]).length).toBe(calls.length);
+    } finally {
+      await gh.close();
+    }
   });
 
   it('an unusable store fails before the scan, exit 3', async () => {

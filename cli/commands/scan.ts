@@ -92,6 +92,8 @@ export async function scanCommand(opts: ScanCommandOptions, ctx: CommandContext)
   // The store is opened before the scan: a wrong --db fails in a second, not after a long scan.
   const store = opts.db ? await openCommandStore(opts, ctx, { key: 'create' }) : null;
   try {
+    // With a store, every request sent with a secret (--verify, --reach) is in its audit log (`keyloop audit`).
+    if (store) scanOpts.audit = store.auditSink();
     return await scanAndReport(opts, ctx, scanOpts, { store, registry, logger, format, showProgress });
   } finally {
     await store?.close();

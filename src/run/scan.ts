@@ -7,6 +7,7 @@ import { suppress } from '../config/suppress.js';
 import { checkIssuerOverrides } from '../verification/net.js';
 import { scanSource, inThreadMatcher, type ContentSource, type Matcher, type RawFinding, type ScanResult } from '../core/pipeline.js';
 import type { IncompleteItem, ScanStats } from '../core/model.js';
+import type { AuditSink } from '../core/ports.js';
 import { createEngine } from '../detection/engine.js';
 import { createScanPool, type ScanPool } from '../detection/pool.js';
 import { defaultDetectorsDir, loadCatalog } from '../detection/load.js';
@@ -42,6 +43,8 @@ export interface ScanPathOptions {
   verifyUnsafe?: boolean;
   /** With verify: ask each live key's issuer what it can do (--reach). */
   reach?: boolean;
+  /** Where every request sent with a secret is recorded (`scan --db`: the store's audit log); none without a store. */
+  audit?: AuditSink;
   githubUrl?: string;
   /** --allow-insecure-issuers: loopback http issuer URLs (test fakes). */
   allowInsecureIssuers?: boolean;
@@ -185,6 +188,7 @@ async function verifyFindings(findings: RawFinding[], catalog: Catalog, config: 
     logger: opts.logger,
     registry: opts.registry,
     reach: !!opts.reach,
+    ...(opts.audit ? { audit: opts.audit } : {}),
     ...(opts.fetch ? { fetch: opts.fetch } : {}),
   });
   const reqs = findings.flatMap((f) => {
