@@ -11,10 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { createEngine } from '../src/detection/engine.js';
 import { loadCatalog } from '../src/detection/load.js';
 import { openRepo } from '../src/objects/open.js';
-import { earlyPackPool, packSource, startPrescan, type PackScanStats } from '../src/objects/pack/index.js';
-import { gitSource, inThreadMatcher, scanSource, type ContentSource, type Matcher } from '../src/core/pipeline.js';
-import { createScanPool, type ScanPool } from '../src/detection/pool.js';
-
+import { gitSource, scanSource, type ContentSource } from '../src/core/pipeline.js';
+import { createScanPool, earlyPackPool, packSource, scanStage, startPrescan, type PackScanStats } from '../src/scan/index.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const argv = process.argv.slice(2);
@@ -39,7 +37,7 @@ interface ChildResult {
   matches: number;
   secrets: string[];
   maxRssMb: number;
-  stats?: PackScanStats & { fallback: number; prescan?: boolean };
+  stats?: PackScanStats;
   digest?: string;
 }
 
@@ -52,34 +50,47 @@ async function child(repo: string, backend: string, deltaAware: boolean, jobs: n
   // the same composition as `keyloop scan`: [pack pool started, prescan] + enumerate (provenance) → [pack fast
   // path] → scanSource
   const early = backend === 'pack' ? earlyPackPool(repo, { detectorsDir, jobs, engine, deltaAware }) : null;
-  const prescan = early && !flag('no-prescan') ? startPrescan(repo, early, { maxBlobSize: MAX_BLOB }) : null;
+  const prescan = early && !flag('no-prescan') ? startPrescan(repo, early, { maxBlobSize: MAX_BLOB, deltaAware }) : null;
   const base = await gitSource(objects, { kind: 'all' });
   prescan?.walkDone();
   const t1 = Date.now();
-  let stats: (PackScanStats & { fallback: number; prescan?: boolean }) | undefined;
+  let stats: PackScanStats | undefined;
   let source: ContentSource = base;
-  let pool: ScanPool | null = null;
   if (backend === 'pack') {
-    const fast = packSource(base, repo, { detectorsDir, jobs, engine, deltaAware, onStats: (s) => (stats = s), ...(early ? { pool: early } : {}), ...(prescan ? { prescan } : {}) });
+    const fast = packSource(base, repo, {
+      detectorsDir,
+      jobs,
+      engine,
+      deltaAware,
+      onStats: (s) => (stats = s),
+      ...(early ? { pool: early } : {}),
+      ...(prescan ? { prescan } : {}),
+    });
     if (!fast) throw new Error(`${repo}: the pack reader cannot read this repository`);
     source = fast;
-  } else if (jobs > 1) pool = createScanPool({ detectorsDir, jobs });
-  const matcher: Matcher = pool
-    ? async function* (items) {
-        for await (const r of pool.scan(items)) yield r.error ? { id: r.id, matches: [], error: r.error } : { id: r.id, matches: r.matches };
-      }
-    : inThreadMatcher(engine);
-  const res = await scanSource(source, matcher, engine.catalog, { maxBlobSize: MAX_BLOB });
-  await pool?.close();
+  }
+  // as in `keyloop scan`: the fast path matches on its own pool, the native path on one of `jobs` threads
+  const pool = createScanPool({ detectorsDir, jobs: backend === 'pack' ? 1 : jobs, engine });
+  const res = await scanSource(source, scanStage(engine.catalog, pool), { maxBlobSize: MAX_BLOB });
+  await pool.close();
   const t2 = Date.now();
   await objects.close();
   const secrets = new Set(res.findings.map((f) => f.secret));
   const { createHash } = await import('node:crypto');
   return {
-    backend, deltaAware, jobs, enumerateMs: t1 - t0, scanMs: t2 - t1, blobs: res.stats.blobs, bytes: res.stats.bytes,
-    scannedBytes: stats?.scannedBytes ?? res.stats.bytes, findings: res.findings.length,
-    matches: res.findings.reduce((s, f) => s + f.locations.length, 0), secrets: [...secrets],
-    maxRssMb: process.resourceUsage().maxRSS / 1024, ...(stats ? { stats } : {}),
+    backend,
+    deltaAware,
+    jobs,
+    enumerateMs: t1 - t0,
+    scanMs: t2 - t1,
+    blobs: res.stats.blobs,
+    bytes: res.stats.bytes,
+    scannedBytes: stats?.scannedBytes ?? res.stats.bytes,
+    findings: res.findings.length,
+    matches: res.findings.reduce((s, f) => s + f.locations.length, 0),
+    secrets: [...secrets],
+    maxRssMb: process.resourceUsage().maxRSS / 1024,
+    ...(stats ? { stats } : {}),
     ...(flag('verify') ? { digest: createHash('sha256').update(JSON.stringify(res.findings)).digest('hex') } : {}),
   };
 }
@@ -88,7 +99,11 @@ function timeToDevNull(cmd: string, args: string[], cwd: string): number {
   const fd = openSync('/dev/null', 'w');
   try {
     const t = process.hrtime.bigint();
-    const r = spawnSync(cmd, args, { cwd, stdio: ['ignore', fd, 'inherit'], env: { ...process.env, GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1', GIT_PAGER: 'cat' } });
+    const r = spawnSync(cmd, args, {
+      cwd,
+      stdio: ['ignore', fd, 'inherit'],
+      env: { ...process.env, GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1', GIT_PAGER: 'cat' },
+    });
     if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}`);
     return Number(process.hrtime.bigint() - t) / 1e6;
   } finally {
@@ -97,7 +112,18 @@ function timeToDevNull(cmd: string, args: string[], cwd: string): number {
 }
 
 function runChild(repo: string, backend: string, deltaAware: boolean, jobs: number, extra: string[] = []): ChildResult {
-  const args = [fileURLToPath(import.meta.url), '--child', repo, '--backend', backend, '--jobs', String(jobs), ...(deltaAware ? [] : ['--full']), ...(flag('verify') ? ['--verify'] : []), ...extra];
+  const args = [
+    fileURLToPath(import.meta.url),
+    '--child',
+    repo,
+    '--backend',
+    backend,
+    '--jobs',
+    String(jobs),
+    ...(deltaAware ? [] : ['--full']),
+    ...(flag('verify') ? ['--verify'] : []),
+    ...extra,
+  ];
   const r = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 28, stdio: ['ignore', 'pipe', 'inherit'] });
   if (r.status !== 0) throw new Error(`scan child exited ${r.status}`);
   return JSON.parse(r.stdout) as ChildResult;
@@ -127,7 +153,11 @@ async function main() {
   const backend = value('backend', 'pack');
   const runs = Number(value('runs', '3'));
   const jobs = Number(value('jobs', '2'));
-  const check = spawnSync('git', ['cat-file', '--batch-all-objects', '--batch-check=%(objecttype) %(objectsize)'], { cwd: repo, encoding: 'utf8', maxBuffer: 1 << 30 });
+  const check = spawnSync('git', ['cat-file', '--batch-all-objects', '--batch-check=%(objecttype) %(objectsize)'], {
+    cwd: repo,
+    encoding: 'utf8',
+    maxBuffer: 1 << 30,
+  });
   let blobs = 0;
   let bytes = 0;
   for (const l of check.stdout.split('\n')) {
@@ -145,28 +175,39 @@ async function main() {
   const results = Array.from({ length: runs }, () => runChild(repo, backend, true, jobs, flag('no-prescan') ? ['--no-prescan'] : []));
   const res = results.sort((a, b) => a.enumerateMs + a.scanMs - (b.enumerateMs + b.scanMs))[Math.floor(runs / 2)]!;
   const total = res.enumerateMs + res.scanMs;
-  console.log(`scan (${backend}${backend === 'pack' ? ', delta-aware' : ''}, --jobs ${res.jobs}${backend === 'pack' && res.jobs > 1 ? ` (${res.jobs - 1} worker${res.jobs === 2 ? '' : 's'} + the reading thread)` : ''}): ${(total / 1000).toFixed(2)} s` +
-    ` = history walk ${(res.enumerateMs / 1000).toFixed(2)} s${res.stats?.prescan ? ' (the scan starts with it)' : ''} + ${(res.scanMs / 1000).toFixed(2)} s after it` +
-    ` — ${mb(res.bytes / (total / 1000))} MB/s over ${res.blobs} blobs / ${mb(res.bytes)} MB; scanned ${mb(res.scannedBytes)} MB`);
-  if (res.stats) console.log(`  blobs scanned whole ${res.stats.full}, by delta regions ${res.stats.regions}, binary ${res.stats.binary}, read back by the fallback ${res.stats.fallback}; speculative region plans ${res.stats.speculative} (rescanned whole ${res.stats.rescanned}); peak bytes in flight ${mb(res.stats.peakInFlightBytes)} MB, kept for a verdict ${mb(res.stats.peakKeptBytes)} MB`);
+  console.log(
+    `scan (${backend}${backend === 'pack' ? ', delta-aware' : ''}, --jobs ${res.jobs}${backend === 'pack' && res.jobs > 1 ? ` (${res.jobs - 1} worker${res.jobs === 2 ? '' : 's'} + the reading thread)` : ''}): ${(total / 1000).toFixed(2)} s` +
+      ` = history walk ${(res.enumerateMs / 1000).toFixed(2)} s${res.stats?.prescan ? ' (the scan starts with it)' : ''} + ${(res.scanMs / 1000).toFixed(2)} s after it` +
+      ` — ${mb(res.bytes / (total / 1000))} MB/s over ${res.blobs} blobs / ${mb(res.bytes)} MB; scanned ${mb(res.scannedBytes)} MB`,
+  );
+  if (res.stats)
+    console.log(
+      `  blobs scanned whole ${res.stats.full}, by delta regions ${res.stats.regions}, binary ${res.stats.binary}, read back by the fallback ${res.stats.fallback}; speculative region plans ${res.stats.speculative} (rescanned whole ${res.stats.rescanned}); peak bytes in flight ${mb(res.stats.peakInFlightBytes)} MB, kept for a verdict ${mb(res.stats.peakKeptBytes)} MB`,
+    );
   console.log(`  findings ${res.findings} (detector+secret), ${res.matches} blob matches`);
   console.log(`  ratio to cat-file: ${(total / catFile).toFixed(2)}× (target ≤ 3×)`);
   if (!Number.isNaN(log)) console.log(`  ratio to git log -p --all: ${(total / log).toFixed(2)}×`);
-  console.log(`  peak RSS of the scan process: ${res.maxRssMb.toFixed(0)} MB (target ≤ 400 MB); runs: ${results.map((r) => ((r.enumerateMs + r.scanMs) / 1000).toFixed(2)).join(', ')} s`);
+  console.log(
+    `  peak RSS of the scan process: ${res.maxRssMb.toFixed(0)} MB (target ≤ 400 MB); runs: ${results.map((r) => ((r.enumerateMs + r.scanMs) / 1000).toFixed(2)).join(', ')} s`,
+  );
 
   const labels = path.join(repo, 'keyloop-planted.json');
   if (existsSync(labels)) {
     const planted = (JSON.parse(readFileSync(labels, 'utf8')) as { planted: { kind: string; secret: string; removed: boolean }[] }).planted;
     const found = new Set(res.secrets);
     const missed = planted.filter((p) => !found.has(p.secret));
-    console.log(`  planted secrets found: ${planted.length - missed.length}/${planted.length} (${planted.filter((p) => p.removed).length} deleted later)` +
-      (missed.length ? ` — MISSED: ${missed.map((m) => m.kind).join(', ')}` : ''));
+    console.log(
+      `  planted secrets found: ${planted.length - missed.length}/${planted.length} (${planted.filter((p) => p.removed).length} deleted later)` +
+        (missed.length ? ` — MISSED: ${missed.map((m) => m.kind).join(', ')}` : ''),
+    );
   }
   if (flag('verify') && backend === 'pack') {
     // the reference: every blob scanned whole, after the walk, with its own path (no scan for any path)
     const ref = runChild(repo, backend, false, jobs, ['--no-prescan']);
     const same = ref.digest === res.digest;
-    console.log(`verify: full scan of every blob with its path ${((ref.enumerateMs + ref.scanMs) / 1000).toFixed(2)} s, ${ref.matches} matches; delta-aware findings ${same ? 'IDENTICAL' : 'DIFFER'}`);
+    console.log(
+      `verify: full scan of every blob with its path ${((ref.enumerateMs + ref.scanMs) / 1000).toFixed(2)} s, ${ref.matches} matches; delta-aware findings ${same ? 'IDENTICAL' : 'DIFFER'}`,
+    );
     if (!same) process.exitCode = 1;
   }
 }

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fingerprint } from '../src/core/fingerprint.js';
-import { inThreadMatcher, scanSource, type ContentSource } from '../src/core/pipeline.js';
+import { scanSource, type ContentSource } from '../src/core/pipeline.js';
+import { inThreadStage } from '../src/scan/stage.js';
 import { applyVerification, baseConfidence, findingConfidence, isFixturePath } from '../src/detection/confidence.js';
 import { createEngine } from '../src/detection/engine.js';
 import { loadCatalog } from '../src/detection/load.js';
@@ -45,7 +46,7 @@ function source(files: Record<string, string>): ContentSource {
     },
   };
 }
-const scan = async (files: Record<string, string>) => (await scanSource(source(files), inThreadMatcher(engine), catalog, { maxBlobSize: 1 << 20 })).findings;
+const scan = async (files: Record<string, string>) => (await scanSource(source(files), inThreadStage(engine), { maxBlobSize: 1 << 20 })).findings;
 
 describe('confidence', () => {
   it('from the detector and the secret: generic low, checksum high, a structured prefix high, a keyword around it medium', () => {

@@ -8,7 +8,9 @@ import { describe, expect, it } from 'vitest';
 import type { Match } from '../src/core/model.js';
 import { createEngine } from '../src/detection/engine.js';
 import { loadCatalog } from '../src/detection/load.js';
-import { defaultMargin, deltaRegions, ObjectStore, scanPackDeltaAware, type DeltaScanStats } from '../src/objects/pack/index.js';
+import { ObjectStore } from '../src/objects/pack/index.js';
+import { DELTA_MARGIN, deltaRegions } from '../src/scan/delta-plan.js';
+import { scanPackDeltaAware, type DeltaScanStats } from '../src/scan/delta-scan.js';
 import { buildRepo, git, type CommitSpec } from '../testkit/git-repo.js';
 import { generateSample, rng } from '../testkit/token-gen.js';
 
@@ -174,7 +176,7 @@ describe('delta-aware pack scan', () => {
     const padding = Array.from({ length: 20 }, (_, i) => `  trailing padding ${i}`).join('\n');
     const before = `pairsecret=${value}\n${filler}\n${padding}\n`;
     const after = `pairsecret=${value}\n${filler}\npairid=${id}\n`;
-    expect(after.length - before.indexOf('\n')).toBeGreaterThan(defaultMargin() + 1000);
+    expect(after.length - before.indexOf('\n')).toBeGreaterThan(DELTA_MARGIN + 1000);
     const r = await buildRepo({ bare: true, commits: [{ id: 'a', files: { 'conf.txt': before } }, { id: 'b', files: { 'conf.txt': after } }] });
     await git(r.dir, 'repack', '-adf', '--depth=50', '--window=250');
     const store = ObjectStore.open(r.dir);

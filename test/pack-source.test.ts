@@ -7,8 +7,7 @@ import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadCatalog } from '../src/detection/load.js';
-import { earlyPackPool, packReaderEnabled } from '../src/objects/pack/source.js';
-import type { PackScanStats } from '../src/objects/pack/scan-pool.js';
+import { earlyPackPool, packReaderEnabled, type PackScanStats } from '../src/scan/pack-path.js';
 import { scanPath } from '../src/run/scan.js';
 import { silentLogger } from '../src/util/logger.js';
 import { SecretRegistry } from '../src/util/redact.js';
@@ -104,7 +103,7 @@ describe('pack fast path of keyloop scan', () => {
       expect(Number(/packs: (\d+)/.exec(counts)![1])).toBeGreaterThanOrEqual(2);
       expect(Number(/count: (\d+)/.exec(counts)![1])).toBeGreaterThan(0);
 
-      let packStats: (PackScanStats & { fallback: number }) | null = null;
+      let packStats: PackScanStats | null = null;
       const fast = await scanPath({ ...base, path: repo.dir, env: {}, registry: new SecretRegistry(), onPackStats: (s) => (packStats = s) });
       let offStats: unknown = null;
       const slow = await scanPath({ ...base, path: repo.dir, env: { KEYLOOP_PACK_READER: '0' }, registry: new SecretRegistry(), onPackStats: (s) => (offStats = s) });
@@ -136,7 +135,7 @@ describe('pack fast path of keyloop scan', () => {
     rmSync(join(objects, victim.slice(0, 2), victim.slice(2)));
 
     const small = { ...base, maxBlobSize: 4000 };
-    let packStats: (PackScanStats & { fallback: number }) | null = null;
+    let packStats: PackScanStats | null = null;
     const fast = await scanPath({ ...small, path: repo.dir, env: {}, registry: new SecretRegistry(), onPackStats: (s) => (packStats = s) });
     const slow = await scanPath({ ...small, path: repo.dir, env: { KEYLOOP_PACK_READER: 'off' }, registry: new SecretRegistry() });
     expect(packStats).not.toBeNull();
@@ -150,7 +149,7 @@ describe('pack fast path of keyloop scan', () => {
     const { repo } = await fixture(10);
     const cfg = join(repo.dir, '..', `keyloop-pack-${process.pid}.yaml`);
     writeFileSync(cfg, 'paths:\n  exclude: ["src/m1/**", "src/m2/**", "**/*.py"]\n');
-    let packStats: (PackScanStats & { fallback: number }) | null = null;
+    let packStats: PackScanStats | null = null;
     const fast = await scanPath({ ...base, config: cfg, path: repo.dir, env: {}, registry: new SecretRegistry(), onPackStats: (s) => (packStats = s) });
     const slow = await scanPath({ ...base, config: cfg, path: repo.dir, env: { KEYLOOP_PACK_READER: '0' }, registry: new SecretRegistry() });
     rmSync(cfg);
@@ -171,7 +170,7 @@ describe('pack fast path of keyloop scan', () => {
     expect(earlyPackPool(big.dir, { detectorsDir: DETECTORS, jobs: 1 })).toBeNull();
     const pool = earlyPackPool(big.dir, { detectorsDir: DETECTORS, jobs: 2 });
     expect(pool).not.toBeNull();
-    let packStats: (PackScanStats & { fallback: number }) | null = null;
+    let packStats: PackScanStats | null = null;
     const r = await scanPath({ ...base, path: big.dir, env: {}, jobs: 2, registry: new SecretRegistry(), onPackStats: (s) => (packStats = s) });
     expect(packStats!.full).toBe(1);
     expect(r.result.stats.blobs).toBe(1);
@@ -203,7 +202,7 @@ describe('pack fast path of keyloop scan', () => {
     await git(repo.dir, '-c', 'user.name=Pack Test', '-c', 'user.email=pack@example.test', 'commit', '-q', '-m', 'path classes');
     await git(repo.dir, 'repack', '-adq');
 
-    let packStats: (PackScanStats & { fallback: number; prescan?: boolean }) | null = null;
+    let packStats: PackScanStats | null = null;
     const fast = await scanPath({ ...base, path: repo.dir, env: {}, jobs: 2, packPoolMinBytes: 0, registry: new SecretRegistry(), onPackStats: (s) => (packStats = s) });
     const slow = await scanPath({ ...base, path: repo.dir, env: { KEYLOOP_PACK_READER: '0' }, registry: new SecretRegistry() });
     expect(packStats!.prescan).toBe(true);

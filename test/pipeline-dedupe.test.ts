@@ -5,7 +5,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { inThreadMatcher, scanSource, type ContentSource } from '../src/core/pipeline.js';
+import { scanSource, type ContentSource } from '../src/core/pipeline.js';
+import { inThreadStage } from '../src/scan/stage.js';
 import { createEngine } from '../src/detection/engine.js';
 import { loadCatalog } from '../src/detection/load.js';
 
@@ -60,7 +61,7 @@ detectors:
 
   test("the less specific detector's finding elsewhere joins the winner's, with its locations", async () => {
     const [tok, other] = [token(), token()];
-    const r = await scanSource(source({ a: `k=${tok}\n`, b: `j=${tok}\n`, c: `j=${other}\n` }), inThreadMatcher(engine), engine.catalog, { maxBlobSize: 1 << 20 });
+    const r = await scanSource(source({ a: `k=${tok}\n`, b: `j=${tok}\n`, c: `j=${other}\n` }), inThreadStage(engine), { maxBlobSize: 1 << 20 });
     expect(r.findings.map((f) => [f.detector, f.secret, f.alsoMatched, f.locations.map((l) => l.path).sort()])).toEqual([
       ['one-token', tok, ['two-token'], ['a.txt', 'b.txt']],
       ['two-token', other, undefined, ['c.txt']],
@@ -69,7 +70,7 @@ detectors:
 
   test('without a blob where both matched, the findings stay apart', async () => {
     const tok = token();
-    const r = await scanSource(source({ b: `j=${tok}\n` }), inThreadMatcher(engine), engine.catalog, { maxBlobSize: 1 << 20 });
+    const r = await scanSource(source({ b: `j=${tok}\n` }), inThreadStage(engine), { maxBlobSize: 1 << 20 });
     expect(r.findings.map((f) => [f.detector, f.alsoMatched])).toEqual([['two-token', undefined]]);
   });
 });

@@ -2,8 +2,9 @@
 // findings to the issue loop, and put a `keyloop` check run on the pushed commit. installation events: register
 // or forget repositories (optionally queueing a full scan of new ones).
 import type { BlobSelection } from '../core/ports.js';
-import { gitSource, inThreadMatcher, scanSource, type RawFinding } from '../core/pipeline.js';
+import { gitSource, scanSource, type RawFinding } from '../core/pipeline.js';
 import type { Engine } from '../detection/types.js';
+import { inThreadStage } from '../scan/stage.js';
 import type { GitHubClient } from '../adapters/github/client.js';
 import { publishCheckRun, renderCheckRun, type CheckFinding } from '../adapters/github/check-runs.js';
 import type { Suppression } from '../config/normalize.js';
@@ -137,7 +138,7 @@ async function scanAndRecord(
     try {
       const source = await gitSource(objects, selection);
       commits = source.commits;
-      result = await scanSource(source, inThreadMatcher(deps.engine), deps.engine.catalog, {
+      result = await scanSource(source, inThreadStage(deps.engine), {
         maxBlobSize: deps.maxBlobSize,
         fingerprintKey: deps.fingerprintKey,
         registry: deps.registry,

@@ -1,15 +1,12 @@
 // The scan pipeline — the one place that knows the stage order:
 //   enumerate (unique blobs + provenance) → filter (already scanned, excluded paths, size) → read (stream)
-//   → skip binary → match (engine, in-thread or worker pool) → group into findings (one per detector+secret)
-// Verification, attribution, storage and notification are later stages driven by the commands.
+//   → match (the scan stage: skip binary, engine in-thread or on its worker pool) → group into findings (one per
+//   detector+secret)
+// Verification, attribution, storage and notification are later stages driven by the commands. This file knows
+// the stages only by their ports: the content source (git objects or a directory) and the scan stage (src/scan).
 import type { Finding, IncompleteItem, Location, Match, Origin, ScanStats, SkippedItem } from './model.js';
 import type { BlobSelection, EnumerationProblem, GitObjects } from './ports.js';
-import type { Engine } from '../detection/types.js';
-import { fingerprint as computeFingerprint } from './fingerprint.js';
-import { redact, type SecretRegistry } from '../util/redact.js';
-import { compareSpecificity, specificity } from '../detection/specificity.js';
-import { baseConfidence, findingConfidence, isFixturePath } from '../detection/confidence.js';
-import { skipBinary } from '../detection/engine.js';
+import type { SecretRegistry } from '../util/redact.js';
 
 /** Plaintext finding, in-process only: reporters drop `secret`/`parts` unless --reveal. */
 export interface RawFinding extends Omit<Finding, 'secret'> {
@@ -59,7 +56,7 @@ export interface ContentSource {
    * Optional fused read + match (the pack reader's delta-aware scan). When present, scanSource hands it the ids
    * instead of calling read() and the matcher; it must report exactly what a full scan of each item would.
    */
-  scan?(ids: string[], opts: FusedScanOptions): AsyncIterable<FusedResult>;
+  scan?(ids: string[], opts: FusedScanOptions): AsyncIterable<MatchOutcome>;
 }
 
 export interface FusedScanOptions {
@@ -69,20 +66,32 @@ export interface FusedScanOptions {
   signal?: AbortSignal;
 }
 
-/** One item of a fused scan: matched (`error`: detection threw on it), or not scanned for `skip`. */
-export type FusedResult =
-  | { id: string; size: number; matches: Match[]; error?: string }
-  | { id: string; skip: SkippedItem['reason']; detail?: string };
+/** One item after matching: its matches (`error`: detection threw on it), or why it was not scanned (`skip`). */
+export type MatchOutcome = { id: string; size: number; matches: Match[]; error?: string } | { id: string; skip: SkippedItem['reason']; detail?: string };
 
-/** Runs the engine over a stream of contents: in-thread, or a worker pool with the same shape. */
-export type Matcher = (
-  items: AsyncIterable<{ id: string; data: Buffer; path: string }>,
-) => AsyncIterable<{ id: string; matches: Match[]; /** detection threw on this item (a bug): skipped, the rest goes on */ error?: string }>;
+/** Content read from a source, to be matched (`path`: its first non-excluded origin's, for path-aware filters). */
+export interface ContentToMatch {
+  id: string;
+  data: Buffer;
+  path: string;
+}
 
-export function inThreadMatcher(engine: Engine): Matcher {
-  return async function* (items) {
-    for await (const it of items) yield { id: it.id, matches: engine.scan(it.data, { path: it.path }) };
-  };
+/** Matches a stream of contents, in any order; binary content comes back as `skip: 'binary'`. */
+export type Matcher = (items: AsyncIterable<ContentToMatch>) => AsyncIterable<MatchOutcome>;
+
+/** Groups one scan's matches into findings (one per detector + secret, with every location). */
+export interface FindingGroups {
+  add(m: Match, item: ContentItem): void;
+  /** Findings so far (for progress). */
+  readonly size: number;
+  /** The findings, merged across co-detections, confidence applied, sorted. */
+  findings(): RawFinding[];
+}
+
+/** The scan stage as the pipeline sees it (src/scan implements it over the detection catalog and engine). */
+export interface ScanStage {
+  match: Matcher;
+  group(opts: { fingerprintKey?: string; registry?: SecretRegistry }): FindingGroups;
 }
 
 export interface ScanOptions {
@@ -99,8 +108,8 @@ export interface ScanOptions {
   onProgress?: (stats: ScanStats) => void;
 }
 
-/** Detection + grouping over any content source. */
-export async function scanSource(source: ContentSource, matcher: Matcher, catalog: Engine['catalog'], opts: ScanOptions): Promise<ScanResult> {
+/** Read → match → group over any content source. */
+export async function scanSource(source: ContentSource, stage: ScanStage, opts: ScanOptions): Promise<ScanResult> {
   const started = Date.now();
   const skipped: SkippedItem[] = [];
   const stats: ScanStats = { blobs: 0, bytes: 0, skipped: 0, findings: 0, elapsedMs: 0 };
@@ -118,145 +127,53 @@ export async function scanSource(source: ContentSource, matcher: Matcher, catalo
     toRead.push(item.id);
   }
 
-  const groups = new Map<string, RawFinding>();
+  const groups = stage.group({ fingerprintKey: opts.fingerprintKey, registry: opts.registry });
   const skip = (item: ContentItem, reason: SkippedItem['reason'], detail?: string) => {
     skipped.push({ path: item.origins[0]?.path ?? item.id, blob: item.blob, reason, detail });
     opts.onItem?.(item.id, 'skipped');
   };
+  const pathOf = (id: string) => byId.get(id)?.origins[0]?.path ?? '';
 
-  async function* contents() {
+  async function* contents(): AsyncIterable<ContentToMatch> {
     for await (const r of source.read(toRead, opts.maxBlobSize)) {
       if (opts.signal?.aborted) return;
       const item = byId.get(r.id);
       if (!item) continue;
-      if (!r.data) {
-        skip(item, r.error ?? 'error', r.detail);
-        continue;
-      }
-      if (skipBinary(r.data)) {
-        skip(item, 'binary');
-        continue;
-      }
-      stats.blobs++;
-      stats.bytes += r.data.length;
-      yield { id: r.id, data: r.data, path: item.origins[0]!.path };
-    }
-  }
-
-  async function* fused(scan: NonNullable<ContentSource['scan']>) {
-    const pathOf = (id: string) => byId.get(id)?.origins[0]?.path ?? '';
-    for await (const r of scan(toRead, { maxBlobSize: opts.maxBlobSize, pathOf, signal: opts.signal })) {
-      if (opts.signal?.aborted) return;
-      const item = byId.get(r.id);
-      if (!item) continue;
-      if ('skip' in r) {
-        skip(item, r.skip, r.detail);
-        continue;
-      }
-      stats.blobs++;
-      stats.bytes += r.size;
-      yield r.error === undefined ? { id: r.id, matches: r.matches } : { id: r.id, matches: [], error: r.error };
+      if (!r.data) skip(item, r.error ?? 'error', r.detail);
+      else yield { id: r.id, data: r.data, path: pathOf(r.id) };
     }
   }
 
   let lastProgress = 0;
-  const results = source.scan ? fused(source.scan.bind(source)) : matcher(contents());
-  for await (const { id, matches, error } of results) {
-    const item = byId.get(id)!;
-    if (error) {
-      skip(item, 'error', `detection failed: ${error}`);
+  const outcomes = source.scan ? source.scan(toRead, { maxBlobSize: opts.maxBlobSize, pathOf, signal: opts.signal }) : stage.match(contents());
+  for await (const r of outcomes) {
+    if (opts.signal?.aborted) break;
+    const item = byId.get(r.id);
+    if (!item) continue;
+    if ('skip' in r) {
+      skip(item, r.skip, r.detail);
       continue;
     }
-    for (const m of matches) addMatch(groups, m, item, catalog, opts);
-    opts.onItem?.(id, 'scanned');
+    stats.blobs++;
+    stats.bytes += r.size;
+    if (r.error !== undefined) {
+      skip(item, 'error', `detection failed: ${r.error}`);
+      continue;
+    }
+    for (const m of r.matches) groups.add(m, item);
+    opts.onItem?.(r.id, 'scanned');
     if (opts.onProgress && Date.now() - lastProgress > 250) {
       lastProgress = Date.now();
       opts.onProgress({ ...stats, skipped: skipped.length, findings: groups.size, elapsedMs: Date.now() - started });
     }
   }
 
-  const findings = mergeCoDetections([...groups.values()], catalog);
-  for (const f of findings) {
-    f.locations.sort(compareLocations);
-    f.confidence = findingConfidence(f.confidence, f.locations);
-  }
-  findings.sort((a, b) => compareLocations(a.locations[0]!, b.locations[0]!) || a.detector.localeCompare(b.detector) || a.fingerprint.localeCompare(b.fingerprint));
+  const findings = groups.findings();
   stats.skipped = skipped.length;
   stats.findings = findings.length;
   stats.elapsedMs = Date.now() - started;
   opts.onProgress?.(stats);
   return { findings, skipped, problems: source.problems, incomplete: incompleteItems(skipped, source.problems), stats };
-}
-
-function addMatch(groups: Map<string, RawFinding>, m: Match, item: ContentItem, catalog: Engine['catalog'], opts: ScanOptions) {
-  const det = catalog.byId.get(m.detectorId);
-  if (!det) return;
-  opts.registry?.add(m.secret);
-  const key = `${m.detectorId}\0${m.secret}`;
-  let f = groups.get(key);
-  if (!f) {
-    f = {
-      detector: m.detectorId,
-      name: det.def.name,
-      provider: det.provider.id,
-      severity: det.def.severity,
-      // the detector's and the secret's say; the locations' context is applied once every match is in
-      confidence: baseConfidence(det.def, m.secret),
-      fingerprint: computeFingerprint(m.detectorId, m.secret, opts.fingerprintKey),
-      secret: m.secret,
-      parts: { ...m.parts },
-      redacted: redact(m.secret),
-      locations: [],
-    };
-    groups.set(key, f);
-  } else {
-    for (const [k, v] of Object.entries(m.parts)) f.parts[k] ??= v;
-  }
-  if (m.alsoMatched) f.alsoMatched = union(f.alsoMatched, m.alsoMatched);
-  const blob = item.blob;
-  for (const o of item.origins) {
-    const loc: Location = {
-      commit: o.commit || null,
-      author: o.commit ? o.author : null,
-      date: o.commit ? o.date : null,
-      path: o.path,
-      line: m.line,
-      column: m.column,
-      blob,
-    };
-    if (m.decoded?.length) loc.decoded = m.decoded;
-    if (isFixturePath(o.path)) loc.context = 'fixture';
-    f.locations.push(loc);
-  }
-}
-
-function union(a: string[] | undefined, b: readonly string[]): string[] {
-  return [...new Set([...(a ?? []), ...b])].sort();
-}
-
-/**
- * One finding per secret across blobs too: where the engine saw detector X beat Y on a secret (Y in X's
- * `alsoMatched`), Y's finding of that same secret elsewhere joins X's, locations and all.
- */
-function mergeCoDetections(findings: RawFinding[], catalog: Engine['catalog']): RawFinding[] {
-  if (!findings.some((f) => f.alsoMatched)) return findings;
-  const bySecret = new Map<string, RawFinding[]>();
-  for (const f of findings) bySecret.set(f.secret, [...(bySecret.get(f.secret) ?? []), f]);
-  const merged = new Set<RawFinding>();
-  const rankOf = (f: RawFinding) => ({ id: f.detector, rank: ((d) => (d ? specificity(d.def) : 0))(catalog.byId.get(f.detector)) });
-  for (const group of bySecret.values()) {
-    if (group.length < 2) continue;
-    group.sort((a, b) => compareSpecificity(rankOf(a), rankOf(b)));
-    group.forEach((g, i) => {
-      const into = group.slice(0, i).find((f) => !merged.has(f) && f.alsoMatched?.includes(g.detector));
-      if (!into) return;
-      merged.add(g);
-      into.locations.push(...g.locations);
-      for (const [k, v] of Object.entries(g.parts)) into.parts[k] ??= v;
-      if (g.alsoMatched) into.alsoMatched = union(into.alsoMatched, g.alsoMatched.filter((d) => d !== into.detector));
-    });
-  }
-  return merged.size === 0 ? findings : findings.filter((f) => !merged.has(f));
 }
 
 export function compareLocations(a: Location, b: Location): number {
@@ -286,7 +203,6 @@ export async function gitSource(objects: GitObjects, selection: BlobSelection): 
 }
 
 /** Full scan of one git repository selection. */
-export async function scanGit(objects: GitObjects, selection: BlobSelection, engine: Engine, opts: ScanOptions & { matcher?: Matcher }): Promise<ScanResult> {
-  const source = await gitSource(objects, selection);
-  return scanSource(source, opts.matcher ?? inThreadMatcher(engine), engine.catalog, opts);
+export async function scanGit(objects: GitObjects, selection: BlobSelection, stage: ScanStage, opts: ScanOptions): Promise<ScanResult> {
+  return scanSource(await gitSource(objects, selection), stage, opts);
 }

@@ -5,18 +5,17 @@ import { loadOperatorConfig, readRepositoryConfig } from '../config/load.js';
 import { checkDetectorIds, issuerOverrides, type OperatorConfig, type RepositoryConfig } from '../config/normalize.js';
 import { suppress } from '../config/suppress.js';
 import { checkIssuerOverrides } from '../verification/net.js';
-import { scanSource, inThreadMatcher, type ContentSource, type Matcher, type RawFinding, type ScanResult } from '../core/pipeline.js';
+import { gitSource, scanSource, type ContentSource, type RawFinding, type ScanResult } from '../core/pipeline.js';
 import type { IncompleteItem, ScanStats } from '../core/model.js';
 import type { AuditSink } from '../core/ports.js';
 import { createEngine } from '../detection/engine.js';
-import { createScanPool, type ScanPool } from '../detection/pool.js';
 import { defaultDetectorsDir, loadCatalog } from '../detection/load.js';
 import type { Catalog } from '../detection/types.js';
 import { resolveTarget, type ResolvedTarget } from '../sources/resolve.js';
-import { gitSource } from '../core/pipeline.js';
 import { directorySource } from '../sources/directory-source.js';
-import { earlyPackPool, packReaderEnabled, packSource, startPrescan } from '../objects/pack/source.js';
-import type { PackScanStats } from '../objects/pack/scan-pool.js';
+import { earlyPackPool, packReaderEnabled, packSource, startPrescan, type PackScanStats } from '../scan/pack-path.js';
+import { createScanPool } from '../scan/pool.js';
+import { scanStage } from '../scan/stage.js';
 import { loadBaseline } from './baseline.js';
 import { applyVerification } from '../detection/confidence.js';
 import type { Logger } from '../util/logger.js';
@@ -53,11 +52,9 @@ export interface ScanPathOptions {
   signal?: AbortSignal;
   onProgress?: (s: ScanStats) => void;
   /** Told what the pack fast path scanned (only called when it ran). */
-  onPackStats?: (s: PackScanStats & { fallback: number; prescan?: boolean }) => void;
+  onPackStats?: (s: PackScanStats) => void;
   /** Packs from this many bytes get a worker pool and a scan that starts during the history walk (default 32 MiB). */
   packPoolMinBytes?: number;
-  /** Replace the matcher (worker pool); defaults to in-thread. */
-  matcher?: Matcher;
   fetch?: typeof fetch;
 }
 
@@ -102,11 +99,18 @@ export async function scanPath(opts: ScanPathOptions): Promise<ScanPathResult> {
     // Only the operator's excludes skip reading; a repository's are applied to the findings, where they are counted.
     const excluded = globMatcher(operator.suppression.excludePaths);
 
-    // Full history without an injected matcher: the pack reader's delta-aware scan (KEYLOOP_PACK_READER=0: off).
+    // Full history: the pack reader's delta-aware scan (KEYLOOP_PACK_READER=0: off).
     // Narrow selections stay on the normal path: delta-aware scanning reads every blob of the pack. With packs
     // big enough for workers, the scan starts now, for any path, while git walks the history (startPrescan).
-    const fast = target.kind === 'git' && target.selection.kind === 'all' && !opts.matcher && packReaderEnabled(opts.env);
-    const early = fast ? earlyPackPool(target.root, { detectorsDir, jobs: opts.jobs ?? availableParallelism(), engine, ...(opts.packPoolMinBytes !== undefined ? { minPackBytes: opts.packPoolMinBytes } : {}) }) : null;
+    const fast = target.kind === 'git' && target.selection.kind === 'all' && packReaderEnabled(opts.env);
+    const early = fast
+      ? earlyPackPool(target.root, {
+          detectorsDir,
+          jobs: opts.jobs ?? availableParallelism(),
+          engine,
+          ...(opts.packPoolMinBytes !== undefined ? { minPackBytes: opts.packPoolMinBytes } : {}),
+        })
+      : null;
     const prescan = early ? startPrescan(target.root, early, { maxBlobSize: opts.maxBlobSize }) : null;
     let source: ContentSource;
     try {
@@ -117,10 +121,19 @@ export async function scanPath(opts: ScanPathOptions): Promise<ScanPathResult> {
       throw err;
     }
     prescan?.walkDone();
-    if (fast) source = packSource(source, target.root, { detectorsDir, jobs: jobsFor(source, opts), engine, onStats: opts.onPackStats, ...(early ? { pool: early } : {}), ...(prescan ? { prescan } : {}) }) ?? source;
-    const pool = opts.matcher || source.scan ? null : openPool(source, detectorsDir, opts);
-    const matcher: Matcher = opts.matcher ?? (pool ? poolMatcher(pool) : inThreadMatcher(engine));
-    const result = await scanSource(source, matcher, catalog, {
+    if (fast)
+      source =
+        packSource(source, target.root, {
+          detectorsDir,
+          jobs: jobsFor(source, opts),
+          engine,
+          onStats: opts.onPackStats,
+          ...(early ? { pool: early } : {}),
+          ...(prescan ? { prescan } : {}),
+        }) ?? source;
+    // the fast path matches on its own pool; other sources on one sized to their bytes
+    const pool = createScanPool({ detectorsDir, jobs: source.scan ? 1 : jobsFor(source, opts), engine });
+    const result = await scanSource(source, scanStage(catalog, pool), {
       maxBlobSize: opts.maxBlobSize,
       excludePath: excluded ? (p) => excluded(p) : undefined,
       fingerprintKey: operator.fingerprintKey,
@@ -128,7 +141,7 @@ export async function scanPath(opts: ScanPathOptions): Promise<ScanPathResult> {
       signal: opts.signal,
       onProgress: opts.onProgress,
     }).finally(async () => {
-      await pool?.close();
+      await pool.close();
       // the fast path closes its pool when its scan ends; this covers a scan that never started
       await prescan?.cancel();
       await early?.close();
@@ -146,7 +159,9 @@ export async function scanPath(opts: ScanPathOptions): Promise<ScanPathResult> {
 
     const messages = [
       ...configWarnings,
-      ...(kept.byRepository > 0 ? [`${kept.byRepository} finding(s) suppressed by the repository config ${repository!.source.file} (--no-repo-config shows them)`] : []),
+      ...(kept.byRepository > 0
+        ? [`${kept.byRepository} finding(s) suppressed by the repository config ${repository!.source.file} (--no-repo-config shows them)`]
+        : []),
       ...result.incomplete.map(incompleteMessage),
     ];
     const nothingScanned = result.stats.blobs === 0 && result.incomplete.length > 0;
@@ -162,17 +177,6 @@ const POOL_MIN_BYTES = 32 * 1024 * 1024;
 function jobsFor(source: ContentSource, opts: ScanPathOptions): number {
   const bytes = source.items.reduce((n, i) => n + (i.size <= opts.maxBlobSize ? i.size : 0), 0);
   return opts.jobs ?? (bytes >= POOL_MIN_BYTES ? availableParallelism() : 1);
-}
-
-function openPool(source: ContentSource, detectorsDir: string, opts: ScanPathOptions): ScanPool | null {
-  const jobs = jobsFor(source, opts);
-  return jobs > 1 ? createScanPool({ detectorsDir, jobs }) : null;
-}
-
-function poolMatcher(pool: ScanPool): Matcher {
-  return async function* (items) {
-    for await (const r of pool.scan(items)) yield r.error ? { id: r.id, matches: [], error: r.error } : { id: r.id, matches: r.matches };
-  };
 }
 
 async function verifyFindings(findings: RawFinding[], catalog: Catalog, config: OperatorConfig, opts: ScanPathOptions) {

@@ -6,10 +6,10 @@ import { createGitHubClient, GitHubRepoHost, type GitHubClientOptions } from '..
 import { gitBaseUrl } from '../adapters/github/clone-url.js';
 import { ConfigError } from '../core/errors.js';
 import { JOB_NAMES, type DeadJob, type JobName, type JobQueue } from '../core/jobs.js';
-import { inThreadMatcher } from '../core/pipeline.js';
 import type { Store } from '../core/store.js';
 import type { Suppression } from '../config/normalize.js';
 import { createEngine } from '../detection/engine.js';
+import { inThreadStage } from '../scan/stage.js';
 import type { Catalog } from '../detection/types.js';
 import { runLoopOnStore, verifierOnStore, type IssueLoopSetup } from '../loop/org-hook.js';
 import { catalogReverify } from '../loop/run.js';
@@ -184,7 +184,7 @@ function workerHandlers(opts: WorkerOptions, store: Store, queue: JobQueue, metr
       ...(opts.excludePath ? { excludePath: opts.excludePath } : {}),
       ...(opts.suppression ? { suppression: opts.suppression } : {}),
     },
-    matcher: inThreadMatcher(engine),
+    stage: inThreadStage(engine),
     registry: opts.registry,
     logger: opts.logger,
     worker: workerName(),

@@ -3,9 +3,10 @@
 import { existsSync } from 'node:fs';
 import PQueue from 'p-queue';
 import { asError, ConfigError, InternalError, StoreUnavailableError } from '../core/errors.js';
-import { gitSource, inThreadMatcher, scanSource, type Matcher } from '../core/pipeline.js';
+import { gitSource, scanSource, type ScanStage } from '../core/pipeline.js';
 import type { HostedRepo, RepoFilter, RepoHost } from '../core/ports.js';
 import type { Engine } from '../detection/types.js';
+import { inThreadStage } from '../scan/stage.js';
 import { openRepo } from '../objects/open.js';
 import type { RunRow, Store } from '../core/store.js';
 import { silentLogger, type Logger } from '../util/logger.js';
@@ -63,8 +64,8 @@ export interface OrgScanOptions {
   host: RepoHost;
   store: Store;
   engine: Engine;
-  /** Replace the in-thread matcher (worker pool). */
-  matcher?: Matcher;
+  /** Replace the in-thread scan stage (a worker pool). */
+  stage?: ScanStage;
   cacheDir: string;
   filter?: RepoFilter;
   /** Repos processed at once (default 4). */
@@ -130,7 +131,7 @@ export async function scanOrg(opts: OrgScanOptions): Promise<OrgScanSummary> {
   let fatal: Error | undefined;
   const fingerprints = new Set<string>();
   const queue = new PQueue({ concurrency: Math.max(1, opts.concurrency ?? 4) });
-  const matcher = opts.matcher ?? inThreadMatcher(opts.engine);
+  const stage = opts.stage ?? inThreadStage(opts.engine);
 
   const push = (o: RepoOutcome) => {
     outcomes.push(o);
@@ -147,7 +148,7 @@ export async function scanOrg(opts: OrgScanOptions): Promise<OrgScanSummary> {
       .add(async () => {
         if (opts.signal?.aborted || fatal) return;
         opts.progress?.started(repo.fullName);
-        const o = await scanOneRepo(repo, handle.id, opts, matcher, fingerprints, log);
+        const o = await scanOneRepo(repo, handle.id, opts, stage, fingerprints, log);
         if (o) push(o);
       })
       .catch((err: unknown) => {
@@ -216,7 +217,7 @@ export async function scanOneRepo(
   repo: HostedRepo,
   runId: number,
   opts: RepoScanOptions,
-  matcher: Matcher,
+  stage: ScanStage,
   fingerprints: Set<string>,
   log: Logger,
 ): Promise<RepoOutcome | null> {
@@ -265,7 +266,7 @@ export async function scanOneRepo(
       const already = await store.scannedBlobs(repo.fullName);
       const looked: Array<[string, 'scanned' | 'skipped']> = [];
       const source = await gitSource(objects, { kind: 'all' });
-      const result = await scanSource(source, matcher, opts.engine.catalog, {
+      const result = await scanSource(source, stage, {
         maxBlobSize: opts.maxBlobSize,
         skipItem: opts.rescan ? undefined : (oid) => already.has(oid),
         onItem: (oid, outcome) => looked.push([oid, outcome]),

@@ -5,6 +5,7 @@ import type { OrgCommandOptions } from '../../cli/commands/org.js';
 import { createGitHubClient } from '../../src/adapters/github/client.js';
 import { GitHubIssueTracker } from '../../src/adapters/github/issue-tracker.js';
 import { scanGit } from '../../src/core/pipeline.js';
+import { inThreadStage } from '../../src/scan/stage.js';
 import { createEngine } from '../../src/detection/engine.js';
 import { defaultDetectorsDir, loadCatalog } from '../../src/detection/load.js';
 import type { Catalog } from '../../src/detection/types.js';
@@ -99,7 +100,7 @@ export async function createWorld(start = '2025-01-01T00:00:00Z'): Promise<World
       const blobs: [string, 'scanned' | 'skipped'][] = [];
       const objects = new NativeGitObjects({ gitDir: r.gitDir });
       try {
-        const result = await scanGit(objects, { kind: 'all' }, engine, {
+        const result = await scanGit(objects, { kind: 'all' }, inThreadStage(engine), {
           maxBlobSize: 1 << 20,
           registry,
           skipItem: (id) => seen.has(id),

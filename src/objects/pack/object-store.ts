@@ -112,6 +112,22 @@ export class ObjectStore {
     return new ObjectStore(gitDir);
   }
 
+  /**
+   * Opens `dir` only when every pack and index opens cleanly and there is at least one pack; null otherwise (not a
+   * git directory, no pack, a pack or index it cannot read): the caller reads through git instead.
+   */
+  static openClean(dir: string): ObjectStore | null {
+    let store: ObjectStore;
+    try {
+      store = ObjectStore.open(dir);
+    } catch {
+      return null;
+    }
+    if (store.packs.length > 0 && store.problems.length === 0) return store;
+    store.close();
+    return null;
+  }
+
   close(): void {
     for (const p of this.packs) p.close();
   }
@@ -196,7 +212,7 @@ export class ObjectStore {
       }
     }
     // forward REF_DELTA bases and out-of-pack bases: resolve types until stable
-    for (let changed = true; changed && pending.length; ) {
+    for (let changed = true; changed && pending.length;) {
       changed = false;
       for (let k = pending.length - 1; k >= 0; k--) {
         const i = pending[k]!;
@@ -336,7 +352,9 @@ export class ObjectStore {
     for (const d of this.objectDirs) {
       let fan: string[];
       try {
-        fan = readdirSync(d).filter((x) => /^[0-9a-f]{2}$/.test(x)).sort();
+        fan = readdirSync(d)
+          .filter((x) => /^[0-9a-f]{2}$/.test(x))
+          .sort();
       } catch {
         continue;
       }

@@ -1,4 +1,5 @@
-// The pack scan pool on real worker threads (a tsc build of src/objects/pack, as workers cannot load TS):
+// The scan pool routing pack blobs by their deltas (DeltaPlanner) on real worker threads (a tsc build of src/scan,
+// as workers cannot load TS):
 // targets planned by regions (speculatively while their base is out), scanned on either worker, results equal a full scan of every blob.
 import { execFileSync } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
@@ -8,10 +9,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Match } from '../src/core/model.js';
 import { createEngine } from '../src/detection/engine.js';
 import { loadCatalog } from '../src/detection/load.js';
-import { ObjectStore, scanPackDeltaAware } from '../src/objects/pack/index.js';
-import type * as ScanPoolModule from '../src/objects/pack/scan-pool.js';
-import type { PoolJob } from '../src/objects/pack/scan-pool.js';
-import { startPrescan } from '../src/objects/pack/source.js';
+import { ObjectStore } from '../src/objects/pack/index.js';
+import { deltaPlanner } from '../src/scan/delta-plan.js';
+import { scanPackDeltaAware } from '../src/scan/delta-scan.js';
+import { startPrescan } from '../src/scan/pack-path.js';
+import type * as ScanPoolModule from '../src/scan/pool.js';
+import type { ScanJob } from '../src/scan/task.js';
 import { buildRepo, git, type CommitSpec } from '../testkit/git-repo.js';
 import { generateSample, rng } from '../testkit/token-gen.js';
 
@@ -44,7 +47,7 @@ function history(seed: number, commits: number): CommitSpec[] {
 
 describe('batch buffers', () => {
   it('are sized by what a batch ships: powers of two from 64 KiB', async () => {
-    const { bufferSize } = await import('../src/objects/pack/scan-pool.js');
+    const { bufferSize } = await import('../src/scan/pool.js');
     expect(bufferSize(0)).toBe(64 << 10);
     expect(bufferSize(1)).toBe(64 << 10);
     expect(bufferSize(64 << 10)).toBe(64 << 10);
@@ -55,19 +58,40 @@ describe('batch buffers', () => {
   });
 });
 
-describe('pack scan pool (compiled build, 2 workers)', () => {
+describe('scan pool with delta routing (compiled build, 2 workers)', () => {
   const out = resolve(`node_modules/.cache/keyloop-pack-pool-test-${process.pid}`);
   let built: typeof ScanPoolModule;
 
   beforeAll(async () => {
     const tsc = resolve('node_modules/typescript/bin/tsc');
     try {
-      execFileSync(process.execPath, [tsc, '--outDir', out, '--rootDir', '.', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--skipLibCheck', '--types', 'node', 'src/objects/pack/scan-pool.ts', 'src/objects/pack/scan-worker.ts'], { stdio: 'pipe' });
+      execFileSync(
+        process.execPath,
+        [
+          tsc,
+          '--outDir',
+          out,
+          '--rootDir',
+          '.',
+          '--module',
+          'nodenext',
+          '--moduleResolution',
+          'nodenext',
+          '--target',
+          'es2022',
+          '--skipLibCheck',
+          '--types',
+          'node',
+          'src/scan/pool.ts',
+          'src/scan/worker.ts',
+        ],
+        { stdio: 'pipe' },
+      );
     } catch {
       // type errors elsewhere still emit JavaScript; the existence check is what matters
     }
-    expect(existsSync(join(out, 'src/objects/pack/scan-worker.js'))).toBe(true);
-    built = (await import(pathToFileURL(join(out, 'src/objects/pack/scan-pool.js')).href)) as typeof built;
+    expect(existsSync(join(out, 'src/scan/worker.js'))).toBe(true);
+    built = (await import(pathToFileURL(join(out, 'src/scan/pool.js')).href)) as typeof built;
   });
   afterAll(() => rmSync(out, { recursive: true, force: true }));
 
@@ -88,14 +112,15 @@ describe('pack scan pool (compiled build, 2 workers)', () => {
     const inThread = { blobs: 0, bytes: 0, scannedBytes: 0, full: 0, regions: 0, binary: 0, problems: 0 };
     for (const _ of scanPackDeltaAware(store, engine, { pathOf: (o) => paths.get(o) }, inThread));
     // small batches and high-water mark: delta regions are only the changed lines, so the queue must fill quickly
-    const pool = built.createPackScanPool({ detectorsDir: DETECTORS, jobs: 2, batchBytes: 8 * 1024, highWaterBytes: 16 * 1024, keptHighBytes: 32 * 1024 });
+    // with this thread's engine, as `keyloop scan` does: the workers get its catalog instead of loading the YAML
+    const pool = built.createScanPool({ detectorsDir: DETECTORS, engine, jobs: 2, batchBytes: 8 * 1024, highWaterBytes: 16 * 1024, keptHighBytes: 32 * 1024 });
     expect(pool.mode).toBe('workers');
-    function* jobs(): Generator<PoolJob> {
+    function* jobs(): Generator<ScanJob> {
       for (const b of store.blobs()) if ('data' in b) yield { oid: b.oid, path: paths.get(b.oid) ?? '', data: b.data, delta: b.delta, report: true };
     }
     for (let round = 0; round < 2; round++) {
       const got = new Map<string, Match[]>();
-      for await (const r of pool.scan(jobs())) {
+      for await (const r of pool.scan(jobs(), deltaPlanner())) {
         expect(r.error).toBeUndefined();
         got.set(r.oid, r.matches);
       }
@@ -120,9 +145,9 @@ describe('pack scan pool (compiled build, 2 workers)', () => {
     await pool.close();
 
     // two workers and a reader that only reads: the same results
-    const plain = built.createPackScanPool({ detectorsDir: DETECTORS, jobs: 2, readerHelps: false, batchBytes: 64 * 1024, highWaterBytes: 256 * 1024 });
+    const plain = built.createScanPool({ detectorsDir: DETECTORS, jobs: 2, readerHelps: false, batchBytes: 64 * 1024, highWaterBytes: 256 * 1024 });
     const got = new Map<string, Match[]>();
-    for await (const r of plain.scan(jobs())) got.set(r.oid, r.matches);
+    for await (const r of plain.scan(jobs(), deltaPlanner())) got.set(r.oid, r.matches);
     for (const [oid, ms] of reference) expect(got.get(oid), oid).toEqual(ms);
     expect(plain.stats.helped).toBe(0);
     expect(plain.stats.regions).toBe(inThread.regions);
@@ -133,7 +158,7 @@ describe('pack scan pool (compiled build, 2 workers)', () => {
   it('a prescan (started before the history walk) scans every blob on the workers, and this thread helps only after the walk', async () => {
     const repo = await buildRepo({ bare: true, commits: history(5, 200) });
     await git(repo.dir, 'repack', '-adf', '--depth=50', '--window=250');
-    const pool = built.createPackScanPool({ detectorsDir: DETECTORS, jobs: 2, batchBytes: 8 * 1024, highWaterBytes: 16 * 1024 });
+    const pool = built.createScanPool({ detectorsDir: DETECTORS, jobs: 2, batchBytes: 8 * 1024, highWaterBytes: 16 * 1024 });
     const prescan = startPrescan(repo.dir, pool, { maxBlobSize: 64 << 20 })!;
     expect(prescan).not.toBeNull();
     expect(pool.helping).toBe(false);

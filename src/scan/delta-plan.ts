@@ -1,79 +1,19 @@
-// Delta-aware detection in two halves. The planner (the thread reading the pack) holds every blob's verdict and
-// decides, per blob, whether to scan it whole or only around what its delta changed; `runTask` (any thread)
-// scans. A blob is *clean* when its full scan found no match, no multiline keyword and no candidate lacking only a
-// required companion (Engine.scanVerdict); a delta of a clean base with the same path can only gain matches on
-// the lines it changed (see DELTA_MARGIN), so only those regions are scanned, and a region that finds anything
-// sends the blob to a full scan. Matches are therefore always those of a full scan of their own blob.
+// Delta-aware planning, the pack path's router (router.ts). The planner (the thread reading the pack) holds every
+// blob's verdict and decides, per blob, whether to scan it whole or only around what its delta changed; `runTask`
+// (task.ts, any thread) scans. A blob is *clean* when its full scan found no match, no multiline keyword and no
+// candidate lacking only a required companion (Engine.scanVerdict); a delta of a clean base with the same path can
+// only gain matches on the lines it changed (see DELTA_MARGIN), so only those regions are scanned, and a region
+// that finds anything sends the blob to a full scan. Matches are therefore always those of a full scan of their
+// own blob.
 //
 // Targets are planned before their base's verdict is back (workers scan in parallel, in any order): such a
 // target is scanned by regions speculatively and its result held until the base settles; if the base turns out
 // dirty, the target is scanned again, whole. Nothing is ever skipped on a guess.
-import type { Match } from '../../core/model.js';
-import { mayHoldStore, skipBinary } from '../../detection/engine.js';
-import { isBinary } from '../../detection/binary.js';
-import type { Engine } from '../../detection/types.js';
+import { isBinary } from '../detection/binary.js';
+import type { Router, Settled } from './router.js';
+import type { ScanJob, ScanTask, TaskResult } from './task.js';
 
-export interface ScanJob {
-  oid: string;
-  /** Path of the blob (first origin) for the engine's path-aware filters; '' when unknown. */
-  path: string;
-  data: Buffer;
-  /** Stored as a delta: its base and the target ranges copied from it. */
-  delta?: { baseOid: string; copies: number[] };
-  /** false: scanned only to vouch for its deltas (not selected, or excluded); no result is reported. */
-  report?: boolean;
-  /** Scan for any path (`path` unused): matches carry their path classes (ScanContext.anyPath). */
-  anyPath?: boolean;
-}
-
-export type JobMode = 'full' | 'regions' | 'binary';
-
-export interface JobResult {
-  oid: string;
-  matches: Match[];
-  mode: JobMode;
-  size: number;
-  /** Bytes handed to the engine. */
-  scanned: number;
-  /** Detection threw (a bug): no verdict, the blob is reported as skipped. */
-  error?: string;
-}
-
-/** What one thread is asked to scan: the whole blob, or (when `regions` is set) only those byte ranges first. */
-export interface ScanTask {
-  oid: string;
-  path: string;
-  data: Buffer;
-  report: boolean;
-  /** Flat [start, end, start, end…] ranges; a dirty range turns the task into a full scan on the spot. */
-  regions?: number[];
-  /**
-   * `data` holds only the regions' bytes, back to back (what a worker is sent): a dirty range is reported as a
-   * dirty 'regions' result and the planner has the blob scanned again, whole.
-   */
-  regionsOnly?: boolean;
-  /** The blob's size when `data` holds only its regions. */
-  size?: number;
-  /** See ScanJob.anyPath. */
-  anyPath?: boolean;
-}
-
-/** Bytes a task hands over: its regions' when it has any, else the whole blob. */
-export function taskBytes(task: ScanTask): number {
-  const r = task.regions;
-  if (!r) return task.data.length;
-  let n = 0;
-  for (let k = 0; k < r.length; k += 2) n += r[k + 1]! - r[k]!;
-  return n;
-}
-
-export interface TaskResult extends JobResult {
-  report: boolean;
-  /** The blob's verdict: it (or, for 'regions', a scanned range) had a match or a margin-breaking hint. */
-  dirty: boolean;
-}
-
-export interface CoreOptions {
+export interface DeltaPlanOptions {
   /** Bytes either side of each inserted range / seam. */
   margin: number;
   /** Regions only for blobs up to this size (the engine's per-blob decode budget is not local). */
@@ -91,10 +31,6 @@ export interface CoreOptions {
  * The margin only has to take in both lines at a seam; a little more costs next to nothing.
  */
 export const DELTA_MARGIN = 64;
-
-export function defaultMargin(_engine?: Engine): number {
-  return DELTA_MARGIN;
-}
 
 /**
  * Scan regions of a delta target: inserted ranges and seams, widened by `margin`, out to whole lines (from the
@@ -134,49 +70,6 @@ export function deltaRegions(data: Buffer, baseLength: number, copies: number[],
   return out;
 }
 
-/** Scans one task: its regions first when it has any (a dirty region means a full scan), else the whole blob. */
-export function runTask(engine: Engine, task: ScanTask): TaskResult {
-  const { data, oid, report } = task;
-  const ctx = task.anyPath ? { path: '', anyPath: true } : { path: task.path };
-  // once the blob is known to be text (checked below, or by the planner for regions-only tasks), its regions and
-  // the blob itself are scanned as text: a slice must not be judged binary by its own bytes
-  const textCtx = { ...ctx, text: true };
-  const size = task.size ?? data.length;
-  let scanned = 0;
-  // a whole-content store (DBeaver) is readable only whole: its regions say nothing
-  const whole = mayHoldStore(data);
-  if (task.regionsOnly && whole) return { oid, report, matches: [], mode: 'regions', size, scanned, dirty: true };
-  if (task.regionsOnly) {
-    // the planner checked the whole blob is not binary; a dirty range is the planner's to rescan
-    try {
-      const r = task.regions!;
-      for (let k = 0; k < r.length; k += 2) {
-        scanned += r[k + 1]! - r[k]!;
-        if (engine.scanVerdict(data.subarray(r[k], r[k + 1]), textCtx).dirty) return { oid, report, matches: [], mode: 'regions', size, scanned, dirty: true };
-      }
-      return { oid, report, matches: [], mode: 'regions', size, scanned, dirty: false };
-    } catch (err) {
-      return { oid, report, matches: [], mode: 'regions', size, scanned, dirty: true, error: (err as Error).message };
-    }
-  }
-  if (skipBinary(data)) return { oid, report, matches: [], mode: 'binary', size, scanned: 0, dirty: true };
-  try {
-    if (task.regions && !whole) {
-      let dirty = false;
-      const r = task.regions;
-      for (let k = 0; k < r.length && !dirty; k += 2) {
-        scanned += r[k + 1]! - r[k]!;
-        dirty = engine.scanVerdict(data.subarray(r[k], r[k + 1]), textCtx).dirty;
-      }
-      if (!dirty) return { oid, report, matches: [], mode: 'regions', size, scanned, dirty: false };
-    }
-    const v = engine.scanVerdict(data, textCtx);
-    return { oid, report, matches: v.matches, mode: 'full', size, scanned: scanned + size, dirty: v.dirty };
-  } catch (err) {
-    return { oid, report, matches: [], mode: 'full', size, scanned, dirty: true, error: (err as Error).message };
-  }
-}
-
 const PENDING = 0;
 const CLEAN = 1;
 const DIRTY = 2;
@@ -191,15 +84,8 @@ interface Verdict {
   held?: TaskResult[];
 }
 
-export interface Settled {
-  /** Final results, in the order they became final. */
-  done: TaskResult[];
-  /** Speculative targets whose base turned out dirty: scan these again with `planFull`. */
-  redo: ScanJob[];
-}
-
 /** The verdicts of one scan, kept by the thread that reads the pack. */
-export class DeltaPlanner {
+export class DeltaPlanner implements Router {
   private readonly verdicts = new Map<string, Verdict>();
   /** Targets planned by regions whose results are not final yet, with their base (kept for a full rescan). */
   private readonly open = new Map<string, { job: ScanJob; baseOid: string }>();
@@ -207,7 +93,7 @@ export class DeltaPlanner {
   speculative = 0;
   rescanned = 0;
 
-  constructor(private readonly opts: CoreOptions) {}
+  constructor(private readonly opts: DeltaPlanOptions) {}
 
   /** Bytes of the targets kept for a possible rescan (whole blobs), and their peak. */
   openBytes = 0;
@@ -297,4 +183,12 @@ export class DeltaPlanner {
       }
     }
   }
+}
+
+/** Regions only for blobs up to this size by default (the engine's per-blob decode budget is not local). */
+export const MAX_REGION_BLOB = 512 * 1024;
+
+/** A planner for one scan; unset options take their defaults (delta-aware, DELTA_MARGIN, MAX_REGION_BLOB). */
+export function deltaPlanner(opts: Partial<DeltaPlanOptions> = {}): DeltaPlanner {
+  return new DeltaPlanner({ deltaAware: opts.deltaAware ?? true, margin: opts.margin ?? DELTA_MARGIN, maxRegionBlob: opts.maxRegionBlob ?? MAX_REGION_BLOB });
 }

@@ -1,10 +1,11 @@
 // Delta-aware detection over a pack, in this thread: blobs in pack order, each planned by the DeltaPlanner
-// (scan-core.ts: whole, or only around what its delta changed when its base is clean) and scanned by `runTask`.
+// (delta-plan.ts: whole, or only around what its delta changed when its base is clean) and scanned by `runTask`.
 // Every reported match comes from a full scan of its own blob, so results equal a full scan of every blob.
-import type { Match } from '../../core/model.js';
-import type { Engine } from '../../detection/types.js';
-import type { ObjectStore } from './object-store.js';
-import { DeltaPlanner, defaultMargin, deltaRegions, runTask, type TaskResult } from './scan-core.js';
+import type { Match } from '../core/model.js';
+import type { Engine } from '../detection/types.js';
+import type { ObjectStore } from '../objects/pack/object-store.js';
+import { deltaPlanner } from './delta-plan.js';
+import { runTask, type TaskResult } from './task.js';
 
 export interface DeltaScanOptions {
   /** Path of a blob (first origin): the engine's path-aware filters use it. Missing paths count as ''. */
@@ -14,7 +15,7 @@ export interface DeltaScanOptions {
   maxBlobSize?: number;
   /** false: scan every blob whole (the reference the delta-aware mode must equal). Default true. */
   deltaAware?: boolean;
-  /** Bytes either side of each inserted range / seam. Default: defaultMargin(). */
+  /** Bytes either side of each inserted range / seam. Default: DELTA_MARGIN. */
   margin?: number;
   /** Regions only for blobs up to this size (the engine's per-blob decode budget is not local). Default 512 KiB. */
   maxRegionBlob?: number;
@@ -34,8 +35,6 @@ export interface DeltaScanStats {
   problems: number;
 }
 
-export { defaultMargin, deltaRegions };
-
 /**
  * Scans every blob of `store` with `engine`, in pack order. Yields one result per wanted blob.
  * `stats` is updated as it goes.
@@ -43,7 +42,7 @@ export { defaultMargin, deltaRegions };
 export function* scanPackDeltaAware(store: ObjectStore, engine: Engine, opts: DeltaScanOptions = {}, stats?: DeltaScanStats): Generator<BlobScan> {
   const st: DeltaScanStats = stats ?? { blobs: 0, bytes: 0, scannedBytes: 0, full: 0, regions: 0, binary: 0, problems: 0 };
   const deltaAware = opts.deltaAware ?? true;
-  const planner = new DeltaPlanner({ deltaAware, margin: opts.margin ?? defaultMargin(engine), maxRegionBlob: opts.maxRegionBlob ?? 512 * 1024 });
+  const planner = deltaPlanner({ deltaAware, margin: opts.margin, maxRegionBlob: opts.maxRegionBlob });
   const pathOf = opts.pathOf ?? (() => undefined);
   const want = opts.want;
   // A base must be scanned to vouch for its deltas, so with delta-aware scanning every blob is read;

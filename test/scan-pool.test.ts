@@ -1,5 +1,5 @@
-// The scan pool: in-thread under vitest (TS source), and real worker threads against a tsc build of
-// src/detection (what `dist/` runs), compared item by item with a plain engine.
+// The scan pool on whole blobs (the default router): in-thread under vitest (TS source), and real worker threads
+// against a tsc build of src/scan (what `dist/` runs), compared item by item with a plain engine.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
@@ -8,15 +8,16 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createEngine } from '../src/detection/engine.js';
 import { loadCatalog } from '../src/detection/load.js';
-import { createScanPool, type PoolItem, type PoolResult, type ScanPool } from '../src/detection/pool.js';
-import type * as PoolModule from '../src/detection/pool.js';
+import { createScanPool, type ScanPool } from '../src/scan/pool.js';
+import type * as PoolModule from '../src/scan/pool.js';
+import type { JobResult, ScanJob } from '../src/scan/task.js';
 
 const FIXTURE = resolve('test/fixtures/detectors/basic');
 const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 const rand = (n: number) => Array.from(randomBytes(n), (b) => ALNUM[b % ALNUM.length]).join('');
 
 /** ~`count` source-like files of ~`size` bytes; every 7th holds a token, every 11th is binary. */
-function items(count: number, size: number): PoolItem[] {
+function items(count: number, size: number): ScanJob[] {
   const line = 'const value = compute(key, options); // token handling\n';
   return Array.from({ length: count }, (_, i) => {
     let text = line.repeat(Math.ceil(size / line.length));
@@ -24,16 +25,16 @@ function items(count: number, size: number): PoolItem[] {
     const data = Buffer.from(text);
     // binary by share (over half the bytes NUL), not by one NUL byte: see src/detection/binary.ts
     if (i % 11 === 0) data.fill(0, 0, Math.ceil(data.length * 0.6));
-    return { id: `item-${i}`, path: `src/file-${i}.js`, data };
+    return { oid: `item-${i}`, path: `src/file-${i}.js`, data };
   });
 }
 
-async function collect(pool: ScanPool, input: PoolItem[]): Promise<Map<string, PoolResult>> {
+async function collect(pool: ScanPool, input: ScanJob[]): Promise<Map<string, JobResult>> {
   async function* gen() {
     for (const it of input) yield it;
   }
-  const out = new Map<string, PoolResult>();
-  for await (const r of pool.scan(gen())) out.set(r.id, r);
+  const out = new Map<string, JobResult>();
+  for await (const r of pool.scan(gen())) out.set(r.oid, r);
   return out;
 }
 
@@ -44,7 +45,7 @@ describe('in-thread pool', () => {
     const input = items(30, 2000);
     const got = await collect(pool, input);
     const engine = createEngine(loadCatalog(FIXTURE));
-    for (const it of input) expect(got.get(it.id)?.matches).toEqual(engine.scan(it.data, { path: it.path }));
+    for (const it of input) expect(got.get(it.oid)?.matches).toEqual(engine.scan(it.data, { path: it.path }));
     expect([...got.values()].filter((r) => r.matches.length > 0)).toHaveLength(input.filter((_, i) => i % 7 === 0 && i % 11 !== 0).length);
     await pool.close();
   });
@@ -55,15 +56,36 @@ describe('worker pool (compiled build)', () => {
   let built: typeof PoolModule;
 
   beforeAll(async () => {
-    // A build of the detection module graph only: fast, and independent of other modules' in-progress errors.
+    // A build of the scan pool's module graph only: fast, and independent of other modules' in-progress errors.
     const tsc = resolve('node_modules/typescript/bin/tsc');
     try {
-      execFileSync(process.execPath, [tsc, '--outDir', out, '--rootDir', '.', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--skipLibCheck', '--types', 'node', 'src/detection/pool.ts', 'src/detection/pool-worker.ts'], { stdio: 'pipe' });
+      execFileSync(
+        process.execPath,
+        [
+          tsc,
+          '--outDir',
+          out,
+          '--rootDir',
+          '.',
+          '--module',
+          'nodenext',
+          '--moduleResolution',
+          'nodenext',
+          '--target',
+          'es2022',
+          '--skipLibCheck',
+          '--types',
+          'node',
+          'src/scan/pool.ts',
+          'src/scan/worker.ts',
+        ],
+        { stdio: 'pipe' },
+      );
     } catch {
       // Type errors elsewhere still emit JavaScript; the existence check below is what matters.
     }
-    expect(existsSync(join(out, 'src/detection/pool-worker.js'))).toBe(true);
-    built = (await import(pathToFileURL(join(out, 'src/detection/pool.js')).href)) as typeof built;
+    expect(existsSync(join(out, 'src/scan/worker.js'))).toBe(true);
+    built = (await import(pathToFileURL(join(out, 'src/scan/pool.js')).href)) as typeof built;
   });
   afterAll(() => rmSync(out, { recursive: true, force: true }));
 
@@ -77,20 +99,20 @@ describe('worker pool (compiled build)', () => {
     let withMatches = 0;
     for (const it of input) {
       const expected = engine.scan(it.data, { path: it.path });
-      expect(got.get(it.id)?.matches).toEqual(expected);
+      expect(got.get(it.oid)?.matches).toEqual(expected);
       if (expected.length) withMatches++;
     }
     expect(withMatches).toBeGreaterThan(30);
     // jobs 2 = one worker plus this thread, which scans whenever the worker's queue is full
-    expect(pool.helped).toBeGreaterThan(0);
-    expect(pool.helped).toBeLessThan(input.length);
+    expect(pool.stats.helped).toBeGreaterThan(0);
+    expect(pool.stats.helped).toBeLessThan(input.length);
     // One batch may be dispatched past the high-water mark before the producer waits.
-    expect(pool.peakInFlightBytes).toBeLessThanOrEqual(1024 * 1024 + 256 * 1024 + 40_100);
+    expect(pool.stats.peakInFlightBytes).toBeLessThanOrEqual(1024 * 1024 + 256 * 1024 + 40_100);
     // two workers and a feeding thread that only feeds: the same results
     const plain = built.createScanPool({ detectorsDir: FIXTURE, jobs: 2, readerHelps: false, batchBytes: 256 * 1024, highWaterBytes: 1024 * 1024 });
     const same = await collect(plain, input);
-    for (const it of input) expect(same.get(it.id)?.matches).toEqual(got.get(it.id)?.matches);
-    expect(plain.helped).toBe(0);
+    for (const it of input) expect(same.get(it.oid)?.matches).toEqual(got.get(it.oid)?.matches);
+    expect(plain.stats.helped).toBe(0);
     await plain.close();
     // The pool is reusable, and an early stop drains without hanging.
     let n = 0;

@@ -6,13 +6,15 @@
 // source and scanned whole, so the findings equal the normal path's.
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import type { ContentSource, FusedResult, FusedScanOptions } from '../../core/pipeline.js';
-import { matchesForPath, type EngineOptions } from '../../detection/engine.js';
-import type { Engine } from '../../detection/types.js';
-import type { Match } from '../../core/model.js';
-import { ObjectStore } from './object-store.js';
-import type { JobResult } from './scan-core.js';
-import { createPackScanPool, type PackScanPool, type PackScanStats, type PoolJob } from './scan-pool.js';
+import type { ContentSource, FusedScanOptions, MatchOutcome } from '../core/pipeline.js';
+import { matchesForPath, type EngineOptions } from '../detection/engine.js';
+import type { Engine } from '../detection/types.js';
+import type { Match } from '../core/model.js';
+import { ObjectStore } from '../objects/pack/object-store.js';
+import { deltaPlanner } from './delta-plan.js';
+import { createScanPool, type ScanPool, type ScanPoolStats } from './pool.js';
+import { outcomeOf } from './stage.js';
+import type { ScanJob } from './task.js';
 
 export interface PackSourceOptions {
   detectorsDir: string;
@@ -23,14 +25,17 @@ export interface PackSourceOptions {
   /** false: every blob scanned whole (still from the pack reader). Default true. */
   deltaAware?: boolean;
   /** Called when a scan ends, with what was scanned and how (`prescan`: it started before the history walk). */
-  onStats?: (stats: PackScanStats & { fallback: number; prescan?: boolean }) => void;
+  onStats?: (stats: PackScanStats) => void;
   /** earlyPackPool: packs from this many bytes get a pool (default 32 MiB). */
   minPackBytes?: number;
   /** A pool started earlier (earlyPackPool), used instead of a new one; the scan closes it. */
-  pool?: PackScanPool;
+  pool?: ScanPool;
   /** A scan of the packs started before the history walk (startPrescan, on `pool`): its results are used. */
   prescan?: Prescan;
 }
+
+/** What the pack path scanned and how: the pool's figures, blobs read back through git, and whether it prescanned. */
+export type PackScanStats = ScanPoolStats & { fallback: number; prescan?: boolean };
 
 /** What a prescan found, per blob oid. */
 interface PrescanFindings {
@@ -63,22 +68,15 @@ const WALK_SLICE_MS = 2;
  * Starts the prescan on `pool` (earlyPackPool's: workers, so scanning does not compete with the walk for this
  * thread), or returns null when the reader cannot open the repository's packs cleanly.
  */
-export function startPrescan(gitDir: string, pool: PackScanPool, opts: { maxBlobSize: number }): Prescan | null {
-  let store: ObjectStore;
-  try {
-    store = ObjectStore.open(gitDir);
-  } catch {
-    return null;
-  }
-  if (store.packs.length === 0 || store.problems.length > 0) {
-    store.close();
-    return null;
-  }
+export function startPrescan(gitDir: string, pool: ScanPool, opts: { maxBlobSize: number; deltaAware?: boolean }): Prescan | null {
+  const opened = ObjectStore.openClean(gitDir);
+  if (!opened) return null;
+  const store: ObjectStore = opened;
   let walking = true;
   let cancelled = false;
   pool.helping = false;
   const found: PrescanFindings = { size: new Map(), matches: new Map(), binary: new Set(), errors: new Map(), tooLarge: new Map() };
-  async function* jobs(): AsyncGenerator<PoolJob> {
+  async function* jobs(): AsyncGenerator<ScanJob> {
     let slice = performance.now();
     for (const b of store.blobs({ maxBlobSize: opts.maxBlobSize })) {
       if (cancelled) return;
@@ -96,7 +94,7 @@ export function startPrescan(gitDir: string, pool: PackScanPool, opts: { maxBlob
   }
   const findings = (async () => {
     try {
-      for await (const r of pool.scan(jobs())) {
+      for await (const r of pool.scan(jobs(), deltaPlanner({ deltaAware: opts.deltaAware }))) {
         if (r.mode === 'binary') found.binary.add(r.oid);
         else if (r.error !== undefined) found.errors.set(r.oid, r.error);
         else if (r.matches.length > 0) found.matches.set(r.oid, r.matches);
@@ -129,13 +127,13 @@ const POOL_MIN_PACK_BYTES = 32 * 1024 * 1024;
  * The fast path's pool, started before the history walk so its workers compile the catalog while git runs:
  * `jobs` threads when the packs hold at least 32 MiB, else none (null: scan in this thread, decided later).
  */
-export function earlyPackPool(gitDir: string, opts: Omit<PackSourceOptions, 'pool'>): PackScanPool | null {
+export function earlyPackPool(gitDir: string, opts: Omit<PackSourceOptions, 'pool'>): ScanPool | null {
   const packDir = [path.join(gitDir, '.git', 'objects', 'pack'), path.join(gitDir, 'objects', 'pack')].find((d) => isDir(d));
   if (!packDir || opts.jobs <= 1) return null;
   let bytes = 0;
   for (const f of readdirSync(packDir)) if (f.endsWith('.pack')) bytes += statSync(path.join(packDir, f)).size;
   if (bytes < (opts.minPackBytes ?? POOL_MIN_PACK_BYTES)) return null;
-  return createPackScanPool({ detectorsDir: opts.detectorsDir, jobs: opts.jobs, engine: opts.engine, engineOptions: opts.engineOptions, deltaAware: opts.deltaAware });
+  return createScanPool({ detectorsDir: opts.detectorsDir, jobs: opts.jobs, engine: opts.engine, engineOptions: opts.engineOptions });
 }
 
 function isDir(p: string): boolean {
@@ -162,32 +160,29 @@ export function packSource<S extends ContentSource>(base: S, gitDir: string, opt
     const pool = opts.pool;
     return { ...base, scan: (ids: string[], o: FusedScanOptions) => prescanned(base, prescan, pool, ids, o, opts) };
   }
-  let store: ObjectStore;
-  try {
-    store = ObjectStore.open(gitDir);
-  } catch {
-    void opts.pool?.close();
-    return null;
-  }
-  if (store.packs.length === 0 || store.problems.length > 0) {
-    store.close();
+  const store = ObjectStore.openClean(gitDir);
+  if (!store) {
     void opts.pool?.close();
     return null;
   }
   return { ...base, scan: (ids: string[], o: FusedScanOptions) => fusedScan(base, store, ids, o, opts) };
 }
 
-const tooLarge = (id: string, size: number | undefined, o: FusedScanOptions): FusedResult => ({
+const tooLarge = (id: string, size: number | undefined, o: FusedScanOptions): MatchOutcome => ({
   id,
   skip: 'too-large',
   detail: `blob is ${size ?? '?'} bytes, over the ${o.maxBlobSize}-byte limit`,
 });
 
-const convert = (r: JobResult): FusedResult =>
-  r.mode === 'binary' ? { id: r.oid, skip: 'binary' } : { id: r.oid, size: r.size, matches: r.matches, ...(r.error !== undefined ? { error: r.error } : {}) };
-
 /** The prescan's results for `ids`, with each blob's path applied; what it did not deliver is read back. */
-async function* prescanned(base: ContentSource, prescan: Prescan, pool: PackScanPool, ids: string[], o: FusedScanOptions, opts: PackSourceOptions): AsyncIterable<FusedResult> {
+async function* prescanned(
+  base: ContentSource,
+  prescan: Prescan,
+  pool: ScanPool,
+  ids: string[],
+  o: FusedScanOptions,
+  opts: PackSourceOptions,
+): AsyncIterable<MatchOutcome> {
   const counter = { fallback: 0 };
   try {
     const found = await prescan.findings;
@@ -210,17 +205,17 @@ async function* prescanned(base: ContentSource, prescan: Prescan, pool: PackScan
   }
 }
 
-async function* fusedScan(base: ContentSource, store: ObjectStore, ids: string[], o: FusedScanOptions, opts: PackSourceOptions): AsyncIterable<FusedResult> {
+async function* fusedScan(base: ContentSource, store: ObjectStore, ids: string[], o: FusedScanOptions, opts: PackSourceOptions): AsyncIterable<MatchOutcome> {
   const wanted = new Set(ids);
   const done = new Set<string>();
-  const skips: FusedResult[] = [];
+  const skips: MatchOutcome[] = [];
   // bases outside the selection (or excluded) are scanned to vouch for their deltas under their own first path
   const anyPath = new Map<string, string>();
   for (const it of base.items) if (it.blob && !wanted.has(it.blob)) anyPath.set(it.blob, it.origins[0]?.path ?? '');
-  const pool = opts.pool ?? createPackScanPool({ detectorsDir: opts.detectorsDir, jobs: opts.jobs, engine: opts.engine, engineOptions: opts.engineOptions, deltaAware: opts.deltaAware });
+  const pool = opts.pool ?? createScanPool({ detectorsDir: opts.detectorsDir, jobs: opts.jobs, engine: opts.engine, engineOptions: opts.engineOptions });
   const counter = { fallback: 0 };
   try {
-    function* jobs(): Generator<PoolJob> {
+    function* jobs(): Generator<ScanJob> {
       for (const b of store.blobs({ maxBlobSize: o.maxBlobSize })) {
         if (o.signal?.aborted) return;
         const report = wanted.has(b.oid);
@@ -239,14 +234,20 @@ async function* fusedScan(base: ContentSource, store: ObjectStore, ids: string[]
     // Delta-aware scanning reads every blob of the packs; for a small part of the history (most paths excluded)
     // reading just those blobs through the wrapped source is cheaper.
     if (ids.length * 2 >= base.items.length) {
-      for await (const r of pool.scan(jobs())) {
+      for await (const r of pool.scan(jobs(), deltaPlanner({ deltaAware: opts.deltaAware }))) {
         while (skips.length) yield skips.shift()!;
-        yield convert(r);
+        yield outcomeOf(r);
       }
       while (skips.length) yield skips.shift()!;
     }
     if (o.signal?.aborted) return;
-    yield* readBack(base, pool, ids.filter((id) => !done.has(id)), o, counter);
+    yield* readBack(
+      base,
+      pool,
+      ids.filter((id) => !done.has(id)),
+      o,
+      counter,
+    );
   } finally {
     opts.onStats?.({ ...pool.stats, fallback: counter.fallback });
     await pool.close();
@@ -255,10 +256,10 @@ async function* fusedScan(base: ContentSource, store: ObjectStore, ids: string[]
 }
 
 /** Whatever the pack reader did not deliver: read by the wrapped source, scanned whole with its path. */
-async function* readBack(base: ContentSource, pool: PackScanPool, rest: string[], o: FusedScanOptions, counter: { fallback: number }): AsyncIterable<FusedResult> {
+async function* readBack(base: ContentSource, pool: ScanPool, rest: string[], o: FusedScanOptions, counter: { fallback: number }): AsyncIterable<MatchOutcome> {
   if (rest.length === 0 || o.signal?.aborted) return;
-  const skips: FusedResult[] = [];
-  const jobs = async function* (): AsyncGenerator<PoolJob> {
+  const skips: MatchOutcome[] = [];
+  const jobs = async function* (): AsyncGenerator<ScanJob> {
     for await (const r of base.read(rest, o.maxBlobSize)) {
       if (!r.data) {
         skips.push({ id: r.id, skip: r.error ?? 'error', ...(r.detail !== undefined ? { detail: r.detail } : {}) });
@@ -270,7 +271,7 @@ async function* readBack(base: ContentSource, pool: PackScanPool, rest: string[]
   };
   for await (const r of pool.scan(jobs())) {
     while (skips.length) yield skips.shift()!;
-    yield convert(r);
+    yield outcomeOf(r);
   }
   while (skips.length) yield skips.shift()!;
 }

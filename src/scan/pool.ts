@@ -1,0 +1,523 @@
+// The scan stage's one worker pool: every caller's blobs are scanned here, in this thread (jobs ≤ 1, or under
+// vitest where there is no compiled worker) or on worker threads. The calling thread reads and routes each job
+// (router.ts: whole blobs by default; the pack path's DeltaPlanner scans a delta only around what it changed
+// when its base is clean, holding region results until the base settles); threads scan whatever task they are
+// sent (task.ts runTask), so every task goes to the least loaded worker. Tasks travel in ~1 MiB batches of
+// reused shared memory under a high/low-water mark on bytes in flight, which keeps RSS bounded (without it a
+// full-history scan of a large repo reached 1.7 GB). By default the calling thread also scans a task itself
+// whenever the workers' queues are full, instead of waiting.
+//
+// node-re2 1.23 aborts the process when a thread loads it after another thread that had loaded it has exited
+// (uhop/node-re2#235, reproduced here): workers are therefore never terminated. close() parks them, unref'd,
+// in a process-wide list that the next pool reuses; they die with the process.
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { Worker } from 'node:worker_threads';
+import { asError, HostError, InternalError } from '../core/errors.js';
+import { createEngine, type EngineOptions } from '../detection/engine.js';
+import { loadCatalog } from '../detection/load.js';
+import type { Catalog, Engine } from '../detection/types.js';
+import { isSettled, WholeBlobs, type Router, type Settled } from './router.js';
+import { runTask, taskBytes, type JobResult, type ScanJob, type ScanTask, type TaskResult } from './task.js';
+
+export interface ScanPoolStats {
+  /** Bytes handed to the engine (rescans included). */
+  scannedBytes: number;
+  /** Settled results by how they were scanned. */
+  full: number;
+  regions: number;
+  binary: number;
+  peakInFlightBytes: number;
+  /** Plans made before their base's verdict was back, and those rescanned whole (dirty base). */
+  speculative: number;
+  rescanned: number;
+  /** Tasks the reading thread scanned itself while the workers were busy. */
+  helped: number;
+  /** Peak bytes of region-planned blobs kept for a possible rescan until their results were final. */
+  peakKeptBytes: number;
+}
+
+export interface WorkerInit {
+  type: 'init';
+  /** Identifies the catalog (a worker reused by the next pool keeps its engine when this is unchanged). */
+  detectorsDir: string;
+  /**
+   * The catalog as this thread loaded it (structured clone): the worker compiles it without loading the YAML
+   * and schema modules itself (~20 MB less per worker). Absent: the worker loads `detectorsDir`.
+   */
+  catalog?: Catalog;
+  engineOptions?: EngineOptions;
+}
+
+export interface WorkerBatch {
+  type: 'batch';
+  batchId: number;
+  tasks: { oid: string; path: string; report: boolean; regions?: number[]; regionsOnly?: boolean; size?: number; anyPath?: boolean }[];
+  offsets: number[];
+  /**
+   * Shared memory, reused for later batches once this one's result is back. Transferring an ArrayBuffer there
+   * and back costs ~0.6 ms per message here (most of a worker's time on small blobs); sharing costs nothing.
+   */
+  buffer: SharedArrayBuffer;
+}
+
+export interface WorkerResult {
+  type: 'result';
+  batchId: number;
+  /** One per task (reported or not: the router needs every verdict). */
+  results: TaskResult[];
+}
+
+export interface ScanPoolOptions {
+  detectorsDir: string;
+  /** This thread's engine over the same catalog (in-thread scanning, helping); workers get its catalog. */
+  engine?: Engine;
+  /**
+   * Threads that scan; ≤ 1 scans in the calling thread. By default (`readerHelps`) that is jobs − 1 workers plus
+   * the calling thread, which reads and scans whenever the workers' queues are full.
+   */
+  jobs: number;
+  /** false: `jobs` workers, and the calling thread only reads. Default true. */
+  readerHelps?: boolean;
+  engineOptions?: EngineOptions;
+  /** Target batch size in bytes. Default 1 MiB. */
+  batchBytes?: number;
+  /** Stop reading when this many bytes are in flight. Default 4 batches per worker. */
+  highWaterBytes?: number;
+  /** Resume reading when in-flight bytes fall to this. Default half the high-water mark. */
+  lowWaterBytes?: number;
+  /**
+   * Blobs kept for their base's verdict (region tasks in flight, region results held) past which the reading
+   * thread stops scanning tasks itself and waits for the workers' verdicts. Default 4 × highWaterBytes.
+   */
+  keptHighBytes?: number;
+}
+
+export interface ScanPool {
+  readonly mode: 'in-thread' | 'workers';
+  readonly jobs: number;
+  readonly stats: ScanPoolStats;
+  /**
+   * Whether the calling thread scans tasks itself when the workers' queues are full (with `readerHelps`); off
+   * while it has other work (a prescan during the history walk), when it waits instead.
+   */
+  helping: boolean;
+  /**
+   * Results of reported jobs, in completion order (input order in one thread). One scan at a time; `router`
+   * (default: whole blobs) lives for this scan only.
+   */
+  scan(jobs: Iterable<ScanJob> | AsyncIterable<ScanJob>, router?: Router): AsyncIterable<JobResult>;
+  close(): Promise<void>;
+}
+
+export function workerEntry(): string | null {
+  const js = fileURLToPath(new URL('./worker.js', import.meta.url));
+  return existsSync(js) ? js : null;
+}
+
+export function createScanPool(opts: ScanPoolOptions): ScanPool {
+  const entry = workerEntry();
+  const build = () => opts.engine ?? createEngine(loadCatalog(opts.detectorsDir), opts.engineOptions);
+  if (opts.jobs <= 1 || entry === null) return new InThreadPool(build());
+  const helps = opts.readerHelps ?? true;
+  // without an engine, this thread's is built on first help, after the workers started: a bad catalog fails the
+  // scan at worker init, with the workers' message
+  return new WorkerPool(entry, { ...opts, jobs: helps ? opts.jobs - 1 : opts.jobs }, helps ? build : null);
+}
+
+const newStats = (): ScanPoolStats => ({
+  scannedBytes: 0,
+  full: 0,
+  regions: 0,
+  binary: 0,
+  peakInFlightBytes: 0,
+  speculative: 0,
+  rescanned: 0,
+  helped: 0,
+  peakKeptBytes: 0,
+});
+
+const toJob = (r: TaskResult): JobResult => {
+  const { report: _report, dirty: _dirty, ...job } = r;
+  return job;
+};
+
+/** Settles finished tasks: counts them, returns the reported final results; rescans go to `redo`. */
+function settleAll(router: Router, stats: ScanPoolStats, results: TaskResult[], redo: (t: ScanTask) => void): JobResult[] {
+  const settled: Settled = { done: [], redo: [] };
+  for (const r of results) {
+    stats.scannedBytes += r.scanned;
+    router.settle(r, settled);
+  }
+  const out: JobResult[] = [];
+  for (const d of settled.done) {
+    stats[d.mode]++;
+    if (d.report) out.push(toJob(d));
+  }
+  for (const j of settled.redo) redo(router.planFull(j));
+  return out;
+}
+
+function endScan(router: Router, stats: ScanPoolStats): void {
+  stats.speculative += router.speculative;
+  stats.rescanned += router.rescanned;
+  stats.peakKeptBytes = Math.max(stats.peakKeptBytes, router.peakOpenBytes);
+}
+
+class InThreadPool implements ScanPool {
+  readonly mode = 'in-thread' as const;
+  readonly jobs = 1;
+  readonly stats = newStats();
+  helping = true;
+  constructor(private readonly engine: Engine) {}
+
+  async *scan(jobs: Iterable<ScanJob> | AsyncIterable<ScanJob>, router: Router = new WholeBlobs()): AsyncIterable<JobResult> {
+    const tasks: ScanTask[] = [];
+    const redo = (t: ScanTask) => tasks.push(t);
+    try {
+      for await (const job of jobs) {
+        this.stats.peakInFlightBytes = Math.max(this.stats.peakInFlightBytes, job.data.length);
+        const plan = router.plan(job);
+        if (isSettled(plan)) yield* settleAll(router, this.stats, [plan], redo);
+        else tasks.push(plan);
+        for (let t = tasks.pop(); t; t = tasks.pop()) yield* settleAll(router, this.stats, [runTask(this.engine, t)], redo);
+      }
+    } finally {
+      endScan(router, this.stats);
+    }
+  }
+
+  async close(): Promise<void> {}
+}
+
+const parked: Worker[] = [];
+
+interface Slot {
+  worker: Worker;
+  ready: Promise<void>;
+  pendingBytes: number;
+  batch: ScanTask[];
+  /** Bytes the queued batch keeps alive (whole blobs, also of region tasks: kept for a rescan). */
+  batchBytes: number;
+  /** Bytes the queued batch will copy to the worker (only the regions of region tasks). */
+  batchCopy: number;
+}
+
+class WorkerPool implements ScanPool {
+  readonly mode = 'workers' as const;
+  readonly jobs: number;
+  readonly stats = newStats();
+  helping = true;
+  private readonly slots: Slot[];
+  private readonly batchBytes: number;
+  private readonly high: number;
+  private readonly low: number;
+  private readonly keptHigh: number;
+  private inFlight = 0;
+  private nextBatch = 0;
+  private readonly batches = new Map<number, { bytes: number; slot: Slot; buffer: SharedArrayBuffer }>();
+  private results: JobResult[] = [];
+  private failure: Error | null = null;
+  private waiters: (() => void)[] = [];
+  private scanning = false;
+  private readonly crashed = new Set<Worker>();
+  /** Reusable batch buffers by size (powers of two up to twice the batch size), within a byte budget. */
+  private readonly spare = new Map<number, SharedArrayBuffer[]>();
+  private spareBytes = 0;
+  private readonly maxSpareBytes: number;
+  /** The current scan's router (verdicts live here, not in the workers). */
+  private router: Router | null = null;
+  /** This thread's engine when it scans too (while the workers' queues are full), built on first use. */
+  private helper: Engine | null = null;
+
+  constructor(
+    entry: string,
+    opts: ScanPoolOptions,
+    private readonly makeHelper: (() => Engine) | null,
+  ) {
+    this.jobs = opts.jobs;
+    this.batchBytes = opts.batchBytes ?? 1 << 20;
+    this.high = opts.highWaterBytes ?? 4 * this.batchBytes * opts.jobs;
+    this.low = opts.lowWaterBytes ?? Math.floor(this.high / 2);
+    this.keptHigh = opts.keptHighBytes ?? 4 * this.high;
+    // enough reusable batch buffers for what can be in flight, no more
+    this.maxSpareBytes = this.high + 2 * opts.jobs * this.batchBytes;
+    const init: WorkerInit = {
+      type: 'init',
+      detectorsDir: opts.detectorsDir,
+      ...(opts.engine ? { catalog: opts.engine.catalog } : {}),
+      ...(opts.engineOptions ? { engineOptions: opts.engineOptions } : {}),
+    };
+    this.slots = Array.from({ length: opts.jobs }, () => this.startSlot(entry, init));
+  }
+
+  private startSlot(entry: string, init: WorkerInit): Slot {
+    // a scan worker allocates little but short-lived results: a 2 MB young generation is plenty (see util/heap.ts)
+    const worker = parked.pop() ?? new Worker(entry, { resourceLimits: { maxYoungGenerationSizeMb: 2 } });
+    worker.ref();
+    const slot: Slot = { worker, pendingBytes: 0, ready: Promise.resolve(), batch: [], batchBytes: 0, batchCopy: 0 };
+    slot.ready = new Promise<void>((resolve, reject) => {
+      worker.on('message', (msg: WorkerResult | { type: 'ready' } | { type: 'fatal'; message: string }) => {
+        if (msg.type === 'ready') resolve();
+        else if (msg.type === 'fatal') {
+          const err = new HostError(`detection worker failed to start: ${msg.message}`);
+          reject(err);
+          this.fail(err);
+        } else this.onResult(msg);
+      });
+      worker.on('error', (err) => {
+        this.crashed.add(worker);
+        reject(err);
+        this.fail(new InternalError(`detection worker crashed: ${err.message}`));
+      });
+      worker.on('exit', (code) => {
+        this.crashed.add(worker);
+        this.fail(new InternalError(`detection worker exited with code ${code}`));
+      });
+    });
+    worker.postMessage(init);
+    slot.ready.catch(() => undefined);
+    return slot;
+  }
+
+  private wake(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
+
+  private wait(): Promise<void> {
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  private fail(err: Error): void {
+    this.failure ??= err;
+    this.wake();
+  }
+
+  /** A method, not an inline check: `failure` is set by callbacks, which TypeScript's narrowing cannot see. */
+  private throwIfFailed(): void {
+    if (this.failure) throw this.failure;
+  }
+
+  private onResult(msg: WorkerResult): void {
+    const b = this.batches.get(msg.batchId);
+    if (b) {
+      this.batches.delete(msg.batchId);
+      this.inFlight -= b.bytes;
+      b.slot.pendingBytes -= b.bytes;
+      this.spareBuffer(b.buffer);
+    }
+    this.absorb(msg.results);
+    this.wake();
+  }
+
+  /** Settles finished tasks (from a worker or this thread): final results out, rescans dispatched. */
+  private absorb(results: TaskResult[]): void {
+    const router = this.router;
+    if (!router) return;
+    let redone = false;
+    const out = settleAll(router, this.stats, results, (t) => {
+      redone = true;
+      this.enqueue(t);
+    });
+    for (const r of out) this.results.push(r);
+    if (redone) for (const s of this.slots) this.dispatch(s);
+  }
+
+  /** Queues a task on the least loaded worker (bytes in flight and queued); returns that slot when its batch is full. */
+  private enqueue(task: ScanTask): Slot | null {
+    const slot = this.slots.reduce((a, b) => (b.pendingBytes + b.batchBytes < a.pendingBytes + a.batchBytes ? b : a));
+    slot.batch.push(task);
+    // weighed by what it keeps alive: a region task ships a few hundred bytes but keeps its whole blob (for a
+    // rescan) until its result is in, so counting shipped bytes would let thousands of blobs pile up per batch
+    slot.batchBytes += Math.max(task.data.length, taskBytes(task));
+    slot.batchCopy += taskBytes(task);
+    return slot.batchBytes >= this.batchBytes ? slot : null;
+  }
+
+  /** A batch buffer of `size` bytes: a spare one when there is one. */
+  private bufferOf(size: number): SharedArrayBuffer {
+    const reused = size <= this.batchBytes * 2 ? this.spare.get(size)?.pop() : undefined;
+    if (!reused) return new SharedArrayBuffer(size);
+    this.spareBytes -= size;
+    return reused;
+  }
+
+  private dispatch(slot: Slot): void {
+    const batch = slot.batch;
+    const kept = slot.batchBytes;
+    const bytes = slot.batchCopy;
+    slot.batch = [];
+    slot.batchBytes = 0;
+    slot.batchCopy = 0;
+    if (batch.length === 0) return;
+    // Batches travel in reused buffers, one per power of two from 64 KiB to twice the batch size (a batch of
+    // region tasks ships far fewer bytes than it weighs); a bigger one (a large blob) gets its own.
+    const buffer = this.bufferOf(bufferSize(bytes));
+    const { tasks, offsets } = packBatch(batch, Buffer.from(buffer));
+    const batchId = this.nextBatch++;
+    // in flight: what the batch keeps alive (at least one byte, so empty blobs keep the scan alive until their
+    // results arrive)
+    const weight = Math.max(1, kept);
+    this.batches.set(batchId, { bytes: weight, slot, buffer });
+    this.inFlight += weight;
+    slot.pendingBytes += weight;
+    this.stats.peakInFlightBytes = Math.max(this.stats.peakInFlightBytes, this.inFlight);
+    slot.worker.postMessage({ type: 'batch', batchId, tasks, offsets, buffer } satisfies WorkerBatch);
+  }
+
+  /** Keeps a returned batch buffer for reuse, within the byte budget. */
+  private spareBuffer(buffer: SharedArrayBuffer): void {
+    const size = buffer.byteLength;
+    if (size > this.batchBytes * 2 || this.spareBytes + size > this.maxSpareBytes) return;
+    let list = this.spare.get(size);
+    if (!list) this.spare.set(size, (list = []));
+    list.push(buffer);
+    this.spareBytes += size;
+  }
+
+  async *scan(jobs: Iterable<ScanJob> | AsyncIterable<ScanJob>, router: Router = new WholeBlobs()): AsyncIterable<JobResult> {
+    if (this.scanning) throw new InternalError('scan pool: one scan at a time');
+    this.scanning = true;
+    this.router = router;
+    let produced = false;
+    let abandoned = false;
+    const stop = () => this.failure !== null || abandoned;
+    const producer = this.produce(jobs, router, stop).then(
+      () => {
+        produced = true;
+        this.wake();
+      },
+      (err: unknown) => this.fail(asError(err)),
+    );
+    let completed = false;
+    try {
+      for (;;) {
+        this.throwIfFailed();
+        if (this.results.length) {
+          const out = this.results;
+          this.results = [];
+          yield* out;
+          continue;
+        }
+        if (produced && this.inFlight === 0) break;
+        await this.wait();
+      }
+      await producer;
+      this.throwIfFailed();
+      if (router.openCount > 0) throw new InternalError(`scan pool: ${router.openCount} delta targets never settled`);
+      completed = true;
+    } finally {
+      if (!completed) {
+        // The consumer stopped early or a worker failed: stop reading input and let in-flight batches drain.
+        abandoned = true;
+        this.wake();
+        await producer;
+        while (this.inFlight > 0 && !this.failure) await this.wait();
+        this.results = [];
+      }
+      for (const s of this.slots) {
+        s.batch = [];
+        s.batchBytes = 0;
+        s.batchCopy = 0;
+      }
+      endScan(router, this.stats);
+      this.router = null;
+      this.scanning = false;
+    }
+  }
+
+  /** Reads and routes the jobs: batches to the workers under the water marks, or scanned here when they are full. */
+  private async produce(jobs: Iterable<ScanJob> | AsyncIterable<ScanJob>, router: Router, stop: () => boolean): Promise<void> {
+    await Promise.all(this.slots.map((s) => s.ready));
+    for await (const job of jobs) {
+      if (stop()) break;
+      const plan = router.plan(job);
+      if (isSettled(plan)) {
+        this.absorb([plan]);
+        this.wake();
+        continue;
+      }
+      if (this.makeHelper && this.helping && this.inFlight >= this.high) {
+        if (router.openBytes >= this.keptHigh) {
+          // blobs kept for their base's verdict (region results held, tasks in flight) pile up: scanning here
+          // would only add to them, so let the workers' verdicts in first
+          for (const s of this.slots) this.dispatch(s);
+          while (router.openBytes >= this.keptHigh && this.inFlight > 0 && !stop()) await this.wait();
+        }
+        // the workers have a full queue: scan this one here instead of waiting, then let their results in
+        this.absorb([runTask((this.helper ??= this.makeHelper()), plan)]);
+        this.stats.helped++;
+        this.wake();
+        await yieldToLoop();
+        continue;
+      }
+      const full = this.enqueue(plan);
+      if (full) {
+        this.dispatch(full);
+        // (a helping reader scans instead of waiting: see above)
+        if (this.inFlight >= this.high && !(this.makeHelper && this.helping)) {
+          while (this.inFlight > this.low && !stop()) await this.wait();
+        }
+      }
+    }
+    if (!stop()) for (const s of this.slots) this.dispatch(s);
+  }
+
+  private closed = false;
+
+  /** Parks the workers for the next pool (see the file comment: terminating them would crash it). Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const s of this.slots) {
+      if (this.crashed.has(s.worker)) continue;
+      s.worker.removeAllListeners('message');
+      s.worker.removeAllListeners('error');
+      s.worker.removeAllListeners('exit');
+      s.worker.unref();
+      parked.push(s.worker);
+    }
+  }
+}
+
+/** A batch buffer's size for `bytes`: the next power of two from 64 KiB. */
+export function bufferSize(bytes: number): number {
+  let size = 64 << 10;
+  while (size < bytes) size *= 2;
+  return size;
+}
+
+/** Copies a batch's bytes into `view`, back to back: whole blobs, or only the regions of region tasks. */
+function packBatch(batch: ScanTask[], view: Buffer): { tasks: WorkerBatch['tasks']; offsets: number[] } {
+  const offsets = [0];
+  const tasks: WorkerBatch['tasks'] = [];
+  let at = 0;
+  for (const task of batch) {
+    const start = at;
+    if (task.regions) {
+      // only the regions travel, back to back; a dirty one comes back as a rescan (the router kept the blob)
+      const rebased: number[] = [];
+      for (let k = 0; k < task.regions.length; k += 2) {
+        at += task.data.copy(view, at, task.regions[k], task.regions[k + 1]);
+        rebased.push(rebased.length ? rebased[rebased.length - 1]! : 0, at - start);
+      }
+      tasks.push({
+        oid: task.oid,
+        path: task.path,
+        report: task.report,
+        regions: rebased,
+        regionsOnly: true,
+        size: task.data.length,
+        ...(task.anyPath ? { anyPath: true } : {}),
+      });
+    } else {
+      at += task.data.copy(view, at);
+      tasks.push({ oid: task.oid, path: task.path, report: task.report, ...(task.anyPath ? { anyPath: true } : {}) });
+    }
+    offsets.push(at);
+  }
+  return { tasks, offsets };
+}

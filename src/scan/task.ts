@@ -1,0 +1,110 @@
+// What one scanning thread is handed and what it hands back: a job (a blob, maybe with its delta), the task it
+// is planned into (the whole blob, or only some byte ranges of it), and `runTask`, the one place that calls the
+// engine on scanned content. Any thread runs tasks; planning and verdicts stay with the thread that reads.
+import type { Match } from '../core/model.js';
+import { mayHoldStore, skipBinary } from '../detection/engine.js';
+import type { Engine } from '../detection/types.js';
+
+export interface ScanJob {
+  /** Blob oid (or any unique id: a plain file's path). */
+  oid: string;
+  /** Path of the blob (first origin) for the engine's path-aware filters; '' when unknown. */
+  path: string;
+  data: Buffer;
+  /** Stored as a delta: its base and the target ranges copied from it. */
+  delta?: { baseOid: string; copies: number[] };
+  /** false: scanned only to vouch for its deltas (not selected, or excluded); no result is reported. */
+  report?: boolean;
+  /** Scan for any path (`path` unused): matches carry their path classes (ScanContext.anyPath). */
+  anyPath?: boolean;
+}
+
+export type JobMode = 'full' | 'regions' | 'binary';
+
+export interface JobResult {
+  oid: string;
+  matches: Match[];
+  mode: JobMode;
+  size: number;
+  /** Bytes handed to the engine. */
+  scanned: number;
+  /** Detection threw (a bug): no verdict, the blob is reported as skipped. */
+  error?: string;
+}
+
+/** What one thread is asked to scan: the whole blob, or (when `regions` is set) only those byte ranges first. */
+export interface ScanTask {
+  oid: string;
+  path: string;
+  data: Buffer;
+  report: boolean;
+  /** Flat [start, end, start, end…] ranges; a dirty range turns the task into a full scan on the spot. */
+  regions?: number[];
+  /**
+   * `data` holds only the regions' bytes, back to back (what a worker is sent): a dirty range is reported as a
+   * dirty 'regions' result and the planner has the blob scanned again, whole.
+   */
+  regionsOnly?: boolean;
+  /** The blob's size when `data` holds only its regions. */
+  size?: number;
+  /** See ScanJob.anyPath. */
+  anyPath?: boolean;
+}
+
+export interface TaskResult extends JobResult {
+  report: boolean;
+  /** The blob's verdict: it (or, for 'regions', a scanned range) had a match or a margin-breaking hint. */
+  dirty: boolean;
+}
+
+/** Bytes a task hands over: its regions' when it has any, else the whole blob. */
+export function taskBytes(task: ScanTask): number {
+  const r = task.regions;
+  if (!r) return task.data.length;
+  let n = 0;
+  for (let k = 0; k < r.length; k += 2) n += r[k + 1]! - r[k]!;
+  return n;
+}
+
+/** Scans one task: its regions first when it has any (a dirty region means a full scan), else the whole blob. */
+export function runTask(engine: Engine, task: ScanTask): TaskResult {
+  const { data, oid, report } = task;
+  const ctx = task.anyPath ? { path: '', anyPath: true } : { path: task.path };
+  // once the blob is known to be text (checked below, or by the planner for regions-only tasks), its regions and
+  // the blob itself are scanned as text: a slice must not be judged binary by its own bytes
+  const textCtx = { ...ctx, text: true };
+  const size = task.size ?? data.length;
+  let scanned = 0;
+  // a whole-content store (DBeaver) is readable only whole: its regions say nothing
+  const whole = mayHoldStore(data);
+  if (task.regionsOnly && whole) return { oid, report, matches: [], mode: 'regions', size, scanned, dirty: true };
+  if (task.regionsOnly) {
+    // the planner checked the whole blob is not binary; a dirty range is the planner's to rescan
+    try {
+      const r = task.regions!;
+      for (let k = 0; k < r.length; k += 2) {
+        scanned += r[k + 1]! - r[k]!;
+        if (engine.scanVerdict(data.subarray(r[k], r[k + 1]), textCtx).dirty) return { oid, report, matches: [], mode: 'regions', size, scanned, dirty: true };
+      }
+      return { oid, report, matches: [], mode: 'regions', size, scanned, dirty: false };
+    } catch (err) {
+      return { oid, report, matches: [], mode: 'regions', size, scanned, dirty: true, error: (err as Error).message };
+    }
+  }
+  if (skipBinary(data)) return { oid, report, matches: [], mode: 'binary', size, scanned: 0, dirty: true };
+  try {
+    if (task.regions && !whole) {
+      let dirty = false;
+      const r = task.regions;
+      for (let k = 0; k < r.length && !dirty; k += 2) {
+        scanned += r[k + 1]! - r[k]!;
+        dirty = engine.scanVerdict(data.subarray(r[k], r[k + 1]), textCtx).dirty;
+      }
+      if (!dirty) return { oid, report, matches: [], mode: 'regions', size, scanned, dirty: false };
+    }
+    const v = engine.scanVerdict(data, textCtx);
+    return { oid, report, matches: v.matches, mode: 'full', size, scanned: scanned + size, dirty: v.dirty };
+  } catch (err) {
+    return { oid, report, matches: [], mode: 'full', size, scanned, dirty: true, error: (err as Error).message };
+  }
+}
