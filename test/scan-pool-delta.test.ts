@@ -1,10 +1,8 @@
 // The scan pool routing pack blobs by their deltas (DeltaPlanner) on real worker threads (a tsc build of src/scan,
 // as workers cannot load TS):
 // targets planned by regions (speculatively while their base is out), scanned on either worker, results equal a full scan of every blob.
-import { execFileSync } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Match } from '../src/core/model.js';
 import { createEngine } from '../src/detection/engine.js';
@@ -15,6 +13,7 @@ import { scanPackDeltaAware } from '../src/scan/delta-scan.js';
 import { startPrescan } from '../src/scan/pack-path.js';
 import type * as ScanPoolModule from '../src/scan/pool.js';
 import type { ScanJob } from '../src/scan/task.js';
+import { buildScanPool } from './helpers/built-scan-pool.js';
 import { buildRepo, git, type CommitSpec } from '../testkit/git-repo.js';
 import { generateSample, rng } from '../testkit/token-gen.js';
 
@@ -63,35 +62,7 @@ describe('scan pool with delta routing (compiled build, 2 workers)', () => {
   let built: typeof ScanPoolModule;
 
   beforeAll(async () => {
-    const tsc = resolve('node_modules/typescript/bin/tsc');
-    try {
-      execFileSync(
-        process.execPath,
-        [
-          tsc,
-          '--outDir',
-          out,
-          '--rootDir',
-          '.',
-          '--module',
-          'nodenext',
-          '--moduleResolution',
-          'nodenext',
-          '--target',
-          'es2022',
-          '--skipLibCheck',
-          '--types',
-          'node',
-          'src/scan/pool.ts',
-          'src/scan/worker.ts',
-        ],
-        { stdio: 'pipe' },
-      );
-    } catch {
-      // type errors elsewhere still emit JavaScript; the existence check is what matters
-    }
-    expect(existsSync(join(out, 'src/scan/worker.js'))).toBe(true);
-    built = (await import(pathToFileURL(join(out, 'src/scan/pool.js')).href)) as typeof built;
+    built = await buildScanPool(out);
   });
   afterAll(() => rmSync(out, { recursive: true, force: true }));
 

@@ -1,16 +1,15 @@
 // The scan pool on whole blobs (the default router): in-thread under vitest (TS source), and real worker threads
 // against a tsc build of src/scan (what `dist/` runs), compared item by item with a plain engine.
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { rmSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createEngine } from '../src/detection/engine.js';
 import { loadCatalog } from '../src/detection/load.js';
 import { createScanPool, type ScanPool } from '../src/scan/pool.js';
 import type * as PoolModule from '../src/scan/pool.js';
 import type { JobResult, ScanJob } from '../src/scan/task.js';
+import { buildScanPool } from './helpers/built-scan-pool.js';
 
 const FIXTURE = resolve('test/fixtures/detectors/basic');
 const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
@@ -56,36 +55,7 @@ describe('worker pool (compiled build)', () => {
   let built: typeof PoolModule;
 
   beforeAll(async () => {
-    // A build of the scan pool's module graph only: fast, and independent of other modules' in-progress errors.
-    const tsc = resolve('node_modules/typescript/bin/tsc');
-    try {
-      execFileSync(
-        process.execPath,
-        [
-          tsc,
-          '--outDir',
-          out,
-          '--rootDir',
-          '.',
-          '--module',
-          'nodenext',
-          '--moduleResolution',
-          'nodenext',
-          '--target',
-          'es2022',
-          '--skipLibCheck',
-          '--types',
-          'node',
-          'src/scan/pool.ts',
-          'src/scan/worker.ts',
-        ],
-        { stdio: 'pipe' },
-      );
-    } catch {
-      // Type errors elsewhere still emit JavaScript; the existence check below is what matters.
-    }
-    expect(existsSync(join(out, 'src/scan/worker.js'))).toBe(true);
-    built = (await import(pathToFileURL(join(out, 'src/scan/pool.js')).href)) as typeof built;
+    built = await buildScanPool(out);
   });
   afterAll(() => rmSync(out, { recursive: true, force: true }));
 

@@ -193,7 +193,7 @@ export class DetectionEngine implements Engine {
   }
 
   /**
-   * `scan`, plus whether `data` is *dirty* for delta-aware scanning (src/objects/pack/scan-core.ts): it has a
+   * `scan`, plus whether `data` is *dirty* for delta-aware scanning (src/scan/delta-plan.ts): it has a
    * match, a keyword of a multiline detector, or a candidate that only lacked a required companion. A clean blob
    * has none of these, so every match a delta of it can gain lies within the delta margin of a changed byte:
    * companions (up to 4 KiB away) and PEM blocks do not stretch that margin.

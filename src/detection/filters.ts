@@ -31,7 +31,7 @@ export const PATH_CLASSES = 8;
 /**
  * The class of a path: whether it is a lockfile, a code file, a minified bundle. Filters read a path only through
  * this, and each bit only adds reasons to drop a candidate; so matches found for class 0 (no path) include those
- * of every path, and a scan can run before paths are known (src/objects/pack/source.ts) and keep, per match,
+ * of every path, and a scan can run before paths are known (src/scan/pack-path.ts) and keep, per match,
  * the classes it holds in.
  */
 export function pathClass(path: string): number {
