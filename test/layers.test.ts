@@ -1,0 +1,129 @@
+// The layer rules of issue #18, read from the imports of src/ and cli/ with the TypeScript compiler's parser:
+// each "A never imports B" holds, except the known exceptions below, which work in flight removes. A new import
+// that breaks a rule fails here; so does an exception that no longer occurs (delete it: the rule now holds).
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import ts from 'typescript';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = resolve(import.meta.dirname, '..');
+
+/** "A never imports B": layers are the folders under src/ (src/objects/pack/x.ts is in `objects`), and `cli`. */
+const RULES: { from: string; to: string; why: string }[] = [
+  { from: 'objects', to: 'detection', why: 'git reading hands out blobs, deltas and provenance; matching is the scan stage' },
+  { from: 'objects', to: 'scan', why: 'the scan stage reads git through objects/, not the other way round' },
+  { from: 'core', to: 'detection', why: 'the pipeline knows the scan stage by its port (core/pipeline.ts ScanStage)' },
+  { from: 'core', to: 'scan', why: 'core is the ground every stage stands on' },
+  { from: 'core', to: 'loop', why: 'core is the ground every stage stands on' },
+  { from: 'core', to: 'store', why: 'the store is an adapter behind a port' },
+  { from: 'detection', to: 'verification', why: 'the verify spec type is a ground type (core)' },
+  { from: 'sources', to: 'store', why: 'sources say what to scan; recording is the use case’s' },
+  { from: 'sources', to: 'loop', why: 'the issue loop runs after the scan' },
+  { from: 'config', to: 'loop', why: 'config types are ground types (core)' },
+  { from: 'attribution', to: 'loop', why: 'config types are ground types (core)' },
+  { from: 'adapters', to: 'loop', why: 'the issue tracker port and its types are core’s' },
+  { from: 'app', to: 'objects', why: 'the App scans through the use case, not git plumbing' },
+  { from: 'cli', to: 'objects', why: 'commands call use cases, not git plumbing' },
+  { from: 'store', to: 'detection', why: 'the store keeps findings, whatever found them' },
+  { from: 'verification', to: 'store', why: 'verification answers live/dead; the caller records it' },
+];
+
+/** Imports that break a rule today, each with the work that removes it. The list may only shrink. */
+const KNOWN: { file: string; to: string; reason: string }[] = [
+  { file: 'src/sources/github-org.ts', to: 'store', reason: 'scanOrg records runs itself; the Store port (#18 item 3) and recordScan (item 2) take that over' },
+  { file: 'src/app/handlers.ts', to: 'objects', reason: 'the App opens the mirror itself; scanRepository (#18 item 2) takes that over' },
+  { file: 'src/app/events.ts', to: 'objects', reason: 'validates refs with git plumbing; moves behind the scanRepository use case (#18 item 2)' },
+  { file: 'src/app/git-mirror.ts', to: 'objects', reason: 'runs git fetch itself; moves behind the scanRepository use case (#18 item 2)' },
+  { file: 'src/app/push-range.ts', to: 'objects', reason: 'asks git for the pushed range; moves behind the scanRepository use case (#18 item 2)' },
+  { file: 'src/config/normalize.ts', to: 'loop', reason: 'loop/config.ts holds ground config types; they move to core (#18 item 4)' },
+  { file: 'src/attribution/owners.ts', to: 'loop', reason: 'loop/config.ts holds ground config types; they move to core (#18 item 4)' },
+  { file: 'src/adapters/github/issue-tracker.ts', to: 'loop', reason: 'loop/types.ts holds the tracker’s types; they move to core (#18 item 4)' },
+  { file: 'src/detection/schema.ts', to: 'verification', reason: 'the verify spec type lives in verification/; it moves to core (#18 item 4)' },
+];
+
+function* sourceFiles(dir: string): Generator<string> {
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) yield* sourceFiles(p);
+    else if (p.endsWith('.ts')) yield p;
+  }
+}
+
+/** Every module specifier a file imports: import/export … from, import type, import(), require-free ESM only. */
+function specifiers(file: string): string[] {
+  const sf = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, false, ts.ScriptKind.TS);
+  const out: string[] = [];
+  const visit = (n: ts.Node): void => {
+    if ((ts.isImportDeclaration(n) || ts.isExportDeclaration(n)) && n.moduleSpecifier && ts.isStringLiteral(n.moduleSpecifier))
+      out.push(n.moduleSpecifier.text);
+    else if (ts.isCallExpression(n) && n.expression.kind === ts.SyntaxKind.ImportKeyword && n.arguments[0] && ts.isStringLiteralLike(n.arguments[0]))
+      out.push(n.arguments[0].text);
+    else if (ts.isImportTypeNode(n) && ts.isLiteralTypeNode(n.argument) && ts.isStringLiteral(n.argument.literal)) out.push(n.argument.literal.text);
+    ts.forEachChild(n, visit);
+  };
+  visit(sf);
+  return out;
+}
+
+/** The layer of a repository-relative path: `cli`, or the folder under src/ (null for src/version.ts and the like). */
+function layerOf(rel: string): string | null {
+  const parts = rel.split('/');
+  if (parts[0] === 'cli') return 'cli';
+  return parts[0] === 'src' && parts.length > 2 ? parts[1]! : null;
+}
+
+interface Edge {
+  file: string;
+  from: string;
+  to: string;
+  target: string;
+}
+
+function edges(): Edge[] {
+  const out: Edge[] = [];
+  for (const top of ['src', 'cli']) {
+    for (const abs of sourceFiles(join(ROOT, top))) {
+      const file = relative(ROOT, abs);
+      const from = layerOf(file);
+      if (!from) continue;
+      for (const spec of specifiers(abs)) {
+        if (!spec.startsWith('.')) continue;
+        const target = relative(ROOT, resolve(dirname(abs), spec));
+        const to = layerOf(target);
+        if (to && to !== from) out.push({ file, from, to, target });
+      }
+    }
+  }
+  return out;
+}
+
+describe('layer rules (#18)', () => {
+  const all = edges();
+  const broken = all.filter((e) => RULES.some((r) => r.from === e.from && r.to === e.to));
+  const isKnown = (e: Edge) => KNOWN.some((k) => k.file === e.file && k.to === e.to);
+
+  it('reads the imports it judges (a parser that found none would pass anything)', () => {
+    expect(all.length).toBeGreaterThan(200);
+    // an import of each kind the reader handles: static, type-only, and a dynamic import()
+    expect(all).toContainEqual(expect.objectContaining({ file: 'src/run/scan.ts', to: 'scan' }));
+    expect(all).toContainEqual(expect.objectContaining({ file: 'src/loop/org-hook.ts', to: 'detection', target: 'src/detection/load.js' }));
+  });
+
+  it.each(RULES)('$from never imports $to ($why)', (rule) => {
+    const offending = broken.filter((e) => e.from === rule.from && e.to === rule.to && !isKnown(e)).map((e) => `${e.file} → ${e.target}`);
+    expect(offending, `new imports break "${rule.from} never imports ${rule.to}": ${rule.why}`).toEqual([]);
+  });
+
+  it('every known exception still occurs (when one is gone, delete it from KNOWN: the list only shrinks)', () => {
+    for (const k of KNOWN) {
+      expect(
+        RULES.some((r) => r.from === layerOf(k.file) && r.to === k.to),
+        `${k.file} → ${k.to} is not a rule`,
+      ).toBe(true);
+      expect(
+        broken.some((e) => e.file === k.file && e.to === k.to),
+        `${k.file} no longer imports ${k.to}: delete its entry from KNOWN in test/layers.test.ts`,
+      ).toBe(true);
+    }
+  });
+});
