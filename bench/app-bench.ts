@@ -8,7 +8,7 @@ import path from 'node:path';
 import { sign } from '@octokit/webhooks-methods';
 import { startApp } from '../src/app/runtime.js';
 import { WEBHOOK_PATH } from '../src/app/server.js';
-import { defaultLoopConfig } from '../src/loop/config.js';
+import { defaultLoopConfig } from '../src/core/loop-config.js';
 import { createLogger } from '../src/util/logger.js';
 import { SecretRegistry } from '../src/util/redact.js';
 import { startFakeGitHub } from '../testkit/fake-github.js';

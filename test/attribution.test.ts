@@ -3,7 +3,7 @@ import { compilePattern, loadCodeowners, ownersOf, parseCodeowners } from '../sr
 import { botMatcher, isBotLogin } from '../src/attribution/bots.js';
 import { parseNoreplyEmail } from '../src/attribution/noreply.js';
 import { Attributor, type AttributionHost, type EmailLoginCache } from '../src/attribution/owners.js';
-import { parseLoopConfig } from '../src/loop/config.js';
+import { parseLoopConfig } from '../src/core/loop-config.js';
 
 // GitHub's documented example file (docs.github.com "About code owners"), owners shortened.
 const GITHUB_EXAMPLE = `

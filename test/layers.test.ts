@@ -35,10 +35,6 @@ const KNOWN: { file: string; to: string; reason: string }[] = [
   { file: 'src/app/events.ts', to: 'objects', reason: 'validates refs with git plumbing; moves behind the scanRepository use case (#18 item 2)' },
   { file: 'src/app/git-mirror.ts', to: 'objects', reason: 'runs git fetch itself; moves behind the scanRepository use case (#18 item 2)' },
   { file: 'src/app/push-range.ts', to: 'objects', reason: 'asks git for the pushed range; moves behind the scanRepository use case (#18 item 2)' },
-  { file: 'src/config/normalize.ts', to: 'loop', reason: 'loop/config.ts holds ground config types; they move to core (#18 item 4)' },
-  { file: 'src/attribution/owners.ts', to: 'loop', reason: 'loop/config.ts holds ground config types; they move to core (#18 item 4)' },
-  { file: 'src/adapters/github/issue-tracker.ts', to: 'loop', reason: 'loop/types.ts holds the tracker’s types; they move to core (#18 item 4)' },
-  { file: 'src/detection/schema.ts', to: 'verification', reason: 'the verify spec type lives in verification/; it moves to core (#18 item 4)' },
 ];
 
 function* sourceFiles(dir: string): Generator<string> {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseLoopConfig } from '../src/loop/config.js';
+import { parseLoopConfig } from '../src/core/loop-config.js';
 import { verdictOf } from '../cli/commands/triage.js';
 import { ConfigError } from '../src/core/errors.js';
 import {

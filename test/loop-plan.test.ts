@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Verification } from '../src/core/model.js';
-import { parseLoopConfig, type LoopConfig } from '../src/loop/config.js';
+import { parseLoopConfig, type LoopConfig } from '../src/core/loop-config.js';
 import { deadStreak, describeAction, liveSince, plan } from '../src/loop/plan.js';
 import type { Action, Subject, KnownIssue } from '../src/loop/types.js';
 import { parseMarker, locationKey } from '../src/notify/issue-body.js';

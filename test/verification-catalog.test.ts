@@ -11,7 +11,7 @@ import { defaultDetectorsDir, loadCatalog } from '../src/detection/load.js';
 import type { LoadedDetector } from '../src/detection/types.js';
 import { SecretRegistry } from '../src/util/redact.js';
 import { codeVerifiers } from '../src/verification/issuers/index.js';
-import type { HttpVerify } from '../src/verification/spec.js';
+import type { HttpVerify } from '../src/core/verify-spec.js';
 import { encodePathValue, placeholders, render } from '../src/verification/template.js';
 import { createVerifier } from '../src/verification/verify.js';
 import { readFileSync, writeFileSync } from 'node:fs';

@@ -10,7 +10,7 @@ import { GitHubIssueTracker } from '../adapters/github/issue-tracker.js';
 import { systemClock } from '../core/ports.js';
 import type { Catalog } from '../detection/types.js';
 import { checkDetectorIds, type Suppression } from '../config/normalize.js';
-import type { LoopConfig } from '../loop/config.js';
+import type { LoopConfig } from '../core/loop-config.js';
 import { catalogReverify, runIssueLoop } from '../loop/run.js';
 import type { Store } from '../core/store.js';
 import { openStore } from '../store/open.js';

@@ -1,13 +1,12 @@
 // Who should rotate a leaked key: the introducing commit's author if assignable, else the CODEOWNERS owner of
 // the path, else the configured fallback. Teams are mentioned, never assigned. Bots never own anything.
-import type { Author } from '../core/model.js';
+// attribution decides from its tiers only ('manual' is a person's choice, recorded by the loop)
+import type { AttributedSource as OwnerSource, Author } from '../core/model.js';
 import type { Clock } from '../core/ports.js';
 import { botMatcher, isBotLogin, type BotMatcher } from './bots.js';
 import { ownersOf, type CodeownersFile } from './codeowners.js';
 import { parseNoreplyEmail } from './noreply.js';
-import { parsePrincipal, type OwnersConfig } from '../loop/config.js';
-
-export type OwnerSource = 'commit-author' | 'codeowners' | 'fallback';
+import { parsePrincipal, type OwnersConfig } from '../core/loop-config.js';
 
 export interface OwnerCandidate {
   login: string;

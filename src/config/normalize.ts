@@ -6,7 +6,7 @@ import RE2 from 're2';
 import type { z } from 'zod';
 import { ConfigError } from '../core/errors.js';
 import { DEFAULT_FINGERPRINT_KEY } from '../core/fingerprint.js';
-import { parseLoopConfig, type LoopConfig } from '../loop/config.js';
+import { parseLoopConfig, type LoopConfig } from '../core/loop-config.js';
 import { closest } from '../util/closest.js';
 import { compileGlob, GlobError } from './glob.js';
 import { ConfigFile, FingerprintEntry, REPOSITORY_FIELDS, type RepositoryField } from './schema.js';

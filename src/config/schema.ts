@@ -48,7 +48,7 @@ export const ConfigFile = z
       })
       .strict()
       .default({ timeoutMs: 10_000, cacheTtlHours: 24, reach: true }),
-    /** Owner attribution, issue lifecycle and policy: validated by the issue loop (src/loop/config.ts). */
+    /** Owner attribution, issue lifecycle and policy: validated by the issue loop (src/core/loop-config.ts). */
     owners: z.unknown().optional(),
     issues: z.unknown().optional(),
     policy: z.unknown().optional(),

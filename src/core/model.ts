@@ -103,6 +103,19 @@ export function maxConfidence(a: Confidence, b: Confidence): Confidence {
   return CONFIDENCE_RANK[a] >= CONFIDENCE_RANK[b] ? a : b;
 }
 
+export const Severity = z.enum(['low', 'medium', 'high', 'critical']);
+export type Severity = z.infer<typeof Severity>;
+
+/** Where a secret stands: open until rotated (`revoked`) or triaged (`false-positive`, accepted risk: `ignored`). */
+export const SecretStatus = z.enum(['open', 'false-positive', 'revoked', 'ignored']);
+export type SecretStatus = z.infer<typeof SecretStatus>;
+
+/** Who made a login a secret's owner: attribution's tiers (AttributedSource), or a person assigning the issue. */
+export const OwnerSource = z.enum(['commit-author', 'codeowners', 'fallback', 'manual']);
+export type OwnerSource = z.infer<typeof OwnerSource>;
+/** The sources attribution itself decides from (src/attribution/owners.ts). */
+export type AttributedSource = Exclude<OwnerSource, 'manual'>;
+
 export const Location = z.object({
   /** Commit that introduced the blob at `path`; null for plain files / staged content. */
   commit: z.string().nullable(),
@@ -126,7 +139,7 @@ export const Finding = z.object({
   /** Human name of the detector. */
   name: z.string(),
   provider: z.string(),
-  severity: z.enum(['low', 'medium', 'high', 'critical']),
+  severity: Severity,
   confidence: Confidence,
   /** Other detectors that matched the same secret (one finding per secret: the most specific detector's). */
   alsoMatched: z.array(z.string()).optional(),

@@ -139,6 +139,24 @@ export interface IssueSpec {
 }
 
 /**
+ * The IssueTracker port (below) plus what the issue loop needs beyond renovate-style ensure*: implemented for GitHub
+ * in src/adapters/github/issue-tracker.ts.
+ */
+export interface LoopTracker extends IssueTracker {
+  /** Reopens a closed issue, commenting first. */
+  reopenIssue(repo: string, number: number, comment?: string): Promise<void>;
+  /** Adds labels, keeping the issue's others. */
+  addLabels(repo: string, number: number, labels: string[]): Promise<void>;
+  removeLabels(repo: string, number: number, labels: string[]): Promise<void>;
+  /** Commits API `author.login`, null when the author email maps to no account. */
+  commitAuthorLogin(repo: string, sha: string): Promise<string | null>;
+  /** Whether `repo` is private; null when it cannot be seen. */
+  repoIsPrivate(repo: string): Promise<boolean | null>;
+  /** POST /credentials/revoke, unauthenticated, in batches of at most 1000. */
+  revokeCredentials(tokens: string[]): Promise<void>;
+}
+
+/**
  * Issues on the host, idempotent like renovate's platform: calling ensure* twice with the same input changes
  * nothing the second time. Implemented in src/adapters/github/issue-tracker.ts.
  */

@@ -1,7 +1,8 @@
 // detectors/*.yaml as written: one file per provider, validated with zod. See README "Adding a detector".
 import { z } from 'zod';
+import { Severity } from '../core/model.js';
+import { VerifySpec } from '../core/verify-spec.js';
 import { ReachSpec, RevokeSpec } from '../reach/spec.js';
-import { VerifySpec } from '../verification/spec.js';
 
 export const Checksum = z.enum(['github-crc32', 'npm-crc32', 'pypi-macaroon', 'jwt', 'luhn']);
 export type Checksum = z.infer<typeof Checksum>;
@@ -44,7 +45,7 @@ export const DetectorDef = z
     file_max_bytes: z.number().int().positive().max(4096).optional(),
     /** RE2 pattern with exactly one capture group: the secret. */
     pattern: z.string(),
-    severity: z.enum(['low', 'medium', 'high', 'critical']).default('high'),
+    severity: Severity.default('high'),
     class: DetectorClass.default('credential'),
     /** Minimum Shannon entropy (bits per character) of the captured secret. */
     entropy: z.number().min(0).max(8).optional(),

@@ -12,7 +12,7 @@ import {
   renderReopenComment,
   renderRevokedComment,
 } from '../notify/issue-body.js';
-import { parsePrincipal, type LoopConfig } from './config.js';
+import { parsePrincipal, type LoopConfig } from '../core/loop-config.js';
 import type { Action, Subject } from './types.js';
 
 const DAY = 86_400_000;

@@ -3,7 +3,7 @@
 import { hostname } from 'node:os';
 import type { Verification } from '../core/model.js';
 import { riskOf } from '../core/risk.js';
-import type { AuditSink, Clock, TrackedIssue } from '../core/ports.js';
+import type { AuditSink, Clock, LoopTracker, TrackedIssue } from '../core/ports.js';
 import { HostError } from '../core/errors.js';
 import type { Catalog } from '../detection/types.js';
 import type { EventRow, IssueRow, LocationRow, RepoRow, SecretRow, Store } from '../core/store.js';
@@ -13,9 +13,9 @@ import { defaultRef, readMirrorFile } from '../attribution/mirror-files.js';
 import { ACCEPTED_RISK_LABEL, FALSE_POSITIVE_LABEL, ISSUE_LABEL, locationKey, markers, parseMarker, renderTriageComment } from '../notify/issue-body.js';
 import { silentLogger, type Logger } from '../util/logger.js';
 import type { SecretRegistry } from '../util/redact.js';
-import type { LoopConfig } from './config.js';
+import type { LoopConfig } from '../core/loop-config.js';
 import { describeAction, issueRepoFor, plan, wantsIssue } from './plan.js';
-import type { Action, KnownIssue, LoopTracker, Subject } from './types.js';
+import type { Action, KnownIssue, Subject } from './types.js';
 
 /** Re-checks one stored secret with its issuer; null when it cannot be checked (no detector / no verify block). */
 export type Reverify = (req: { fingerprint: string; detector: string; secret: string; parts: Record<string, string> }) => Promise<Verification | null>;

@@ -3,7 +3,7 @@
 import type { SecretStatus, Store } from '../core/store.js';
 import { ACCEPTED_RISK_LABEL, FALSE_POSITIVE_LABEL, renderTriageComment } from '../notify/issue-body.js';
 import type { SecretRegistry } from '../util/redact.js';
-import type { LoopTracker } from './types.js';
+import type { LoopTracker } from '../core/ports.js';
 
 export type Verdict = 'false-positive' | 'accepted-risk' | 'reopen';
 

@@ -1,9 +1,6 @@
 // Shapes shared by the lifecycle planner (pure) and its executor (talks to GitHub and the store).
-import type { Confidence, Verification } from '../core/model.js';
-import type { IssueTracker } from '../core/ports.js';
+import type { Confidence, SecretStatus, Verification } from '../core/model.js';
 import type { BodyLocation, IssueSubject } from '../notify/issue-body.js';
-
-export type SecretStatus = 'open' | 'false-positive' | 'revoked' | 'ignored';
 
 /** An issue as GitHub (or the store, when GitHub was not asked) knows it. */
 export interface KnownIssue {
@@ -84,19 +81,3 @@ export type Action =
   | (Base & { kind: 'warn'; message: string });
 
 export type ActionKind = Action['kind'];
-
-/** The IssueTracker port plus what the lifecycle needs beyond renovate-style ensure*: implemented for GitHub in
- *  src/adapters/github/issue-tracker.ts. */
-export interface LoopTracker extends IssueTracker {
-  /** Reopens a closed issue, commenting first. */
-  reopenIssue(repo: string, number: number, comment?: string): Promise<void>;
-  /** Adds labels, keeping the issue's others. */
-  addLabels(repo: string, number: number, labels: string[]): Promise<void>;
-  removeLabels(repo: string, number: number, labels: string[]): Promise<void>;
-  /** Commits API `author.login`, null when the author email maps to no account. */
-  commitAuthorLogin(repo: string, sha: string): Promise<string | null>;
-  /** Whether `repo` is private; null when it cannot be seen. */
-  repoIsPrivate(repo: string): Promise<boolean | null>;
-  /** POST /credentials/revoke, unauthenticated, in batches of at most 1000. */
-  revokeCredentials(tokens: string[]): Promise<void>;
-}

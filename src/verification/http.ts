@@ -1,5 +1,5 @@
 // Declarative `kind: http` checks: build the request from the verify block, judge the response by its rules.
-import type { HttpVerify, ResponseRule } from './spec.js';
+import type { HttpVerify, ResponseRule } from '../core/verify-spec.js';
 import type { HttpRequest, HttpResponse } from './http-client.js';
 import { encodePathValue, render, type TemplateVars } from './template.js';
 

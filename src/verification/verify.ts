@@ -15,7 +15,7 @@ import { createIssuerClient, type IssuerClient, type IssuerLimits } from './issu
 import { codeVerifiers as defaultCodeVerifiers } from './issuers/index.js';
 import type { CodeVerifier } from './issuers/types.js';
 import { checkDataDerivedUrl, checkIssuerOverrides, systemLookup, type Lookup, type PinnedAddress } from './net.js';
-import type { HttpVerify, VerifySpec } from './spec.js';
+import type { HttpVerify, VerifySpec } from '../core/verify-spec.js';
 import { encodeHostValue, placeholders, render, UnsafeValueError } from './template.js';
 
 export type { IssuerLimits } from './issuer-client.js';

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { sign } from '@octokit/webhooks-methods';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type RunningApp } from '../../src/app/runtime.js';
-import { defaultLoopConfig } from '../../src/loop/config.js';
+import { defaultLoopConfig } from '../../src/core/loop-config.js';
 import { WEBHOOK_PATH } from '../../src/app/server.js';
 import { createLogger } from '../../src/util/logger.js';
 import { SecretRegistry } from '../../src/util/redact.js';

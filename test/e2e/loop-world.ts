@@ -9,7 +9,7 @@ import { inThreadStage } from '../../src/scan/stage.js';
 import { createEngine } from '../../src/detection/engine.js';
 import { defaultDetectorsDir, loadCatalog } from '../../src/detection/load.js';
 import type { Catalog } from '../../src/detection/types.js';
-import { parseLoopConfig, type LoopConfig } from '../../src/loop/config.js';
+import { parseLoopConfig, type LoopConfig } from '../../src/core/loop-config.js';
 import { catalogReverify, runIssueLoop, type LoopResult } from '../../src/loop/run.js';
 import { NativeGitObjects } from '../../src/objects/native.js';
 import type { Store } from '../../src/store/index.js';

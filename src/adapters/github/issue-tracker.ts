@@ -1,9 +1,8 @@
 // The IssueTracker port (plus the lifecycle's extras) over octokit. Idempotent ensure* in renovate's style:
 // issues are found again by the hidden marker in their body, never by title.
 import { RequestError } from 'octokit';
-import type { IssueSpec, TrackedIssue } from '../../core/ports.js';
+import type { IssueSpec, LoopTracker, TrackedIssue } from '../../core/ports.js';
 import { HostError } from '../../core/errors.js';
-import type { LoopTracker } from '../../loop/types.js';
 import { createGitHubClient, type GitHubClient } from './client.js';
 
 export interface GitHubIssueTrackerOptions {

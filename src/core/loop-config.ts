@@ -1,7 +1,8 @@
-// The `owners`, `issues` and `policy` sections of .keyloop.yaml: written form, defaults, cross-field rules.
+// The `owners`, `issues` and `policy` sections of .keyloop.yaml (the issue loop's config): written form, defaults,
+// cross-field rules. Ground types: config/, attribution/, the loop and the App read them.
 import { z } from 'zod';
-import { ConfigError } from '../core/errors.js';
-import { Confidence } from '../core/model.js';
+import { ConfigError } from './errors.js';
+import { Confidence } from './model.js';
 
 const Login = z.string().regex(/^@?[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/, 'expected a GitHub login');
 const Team = z.string().regex(/^@?[A-Za-z0-9][A-Za-z0-9-]*\/[A-Za-z0-9._-]+$/, 'expected a team as org/team-slug');

@@ -1,4 +1,5 @@
-// The `verify:` block of a detector: how to ask the issuer whether a key is live. Validated with zod at load.
+// The `verify:` block of a detector: how to ask the issuer whether a key is live. Validated with zod at load;
+// a ground type, since detection (the schema) and verification (the checks) both read it.
 import { z } from 'zod';
 
 /** Template strings may use {{secret}}, {{parts.NAME}} (companion values) and {{base64 X:Y}} is NOT supported:
