@@ -46,7 +46,7 @@ function history(seed: number, commits: number): CommitSpec[] {
 
 describe('batch buffers', () => {
   it('are sized by what a batch ships: powers of two from 64 KiB', async () => {
-    const { bufferSize } = await import('../src/scan/pool.js');
+    const { bufferSize } = await import('../src/scan/protocol.js');
     expect(bufferSize(0)).toBe(64 << 10);
     expect(bufferSize(1)).toBe(64 << 10);
     expect(bufferSize(64 << 10)).toBe(64 << 10);

@@ -5,12 +5,12 @@ import { loadOperatorConfig, readRepositoryConfig } from '../config/load.js';
 import { checkDetectorIds, issuerOverrides, type OperatorConfig, type RepositoryConfig } from '../config/normalize.js';
 import { suppress } from '../config/suppress.js';
 import { checkIssuerOverrides } from '../verification/net.js';
-import { gitSource, scanSource, type ContentSource, type RawFinding, type ScanResult } from '../core/pipeline.js';
+import { gitSource, scanSource, type ContentSource, type RawFinding, type ScanOptions, type ScanResult } from '../core/pipeline.js';
 import type { IncompleteItem, ScanStats } from '../core/model.js';
 import type { AuditSink } from '../core/ports.js';
 import { createEngine } from '../detection/engine.js';
 import { defaultDetectorsDir, loadCatalog } from '../detection/load.js';
-import type { Catalog } from '../detection/types.js';
+import type { Catalog, Engine } from '../detection/types.js';
 import { resolveTarget, type ResolvedTarget } from '../sources/resolve.js';
 import { directorySource } from '../sources/directory-source.js';
 import { earlyPackPool, packReaderEnabled, packSource, startPrescan, type PackScanStats } from '../scan/pack-path.js';
@@ -99,52 +99,13 @@ export async function scanPath(opts: ScanPathOptions): Promise<ScanPathResult> {
     // Only the operator's excludes skip reading; a repository's are applied to the findings, where they are counted.
     const excluded = globMatcher(operator.suppression.excludePaths);
 
-    // Full history: the pack reader's delta-aware scan (KEYLOOP_PACK_READER=0: off).
-    // Narrow selections stay on the normal path: delta-aware scanning reads every blob of the pack. With packs
-    // big enough for workers, the scan starts now, for any path, while git walks the history (startPrescan).
-    const fast = target.kind === 'git' && target.selection.kind === 'all' && packReaderEnabled(opts.env);
-    const early = fast
-      ? earlyPackPool(target.root, {
-          detectorsDir,
-          jobs: opts.jobs ?? availableParallelism(),
-          engine,
-          ...(opts.packPoolMinBytes !== undefined ? { minPackBytes: opts.packPoolMinBytes } : {}),
-        })
-      : null;
-    const prescan = early ? startPrescan(target.root, early, { maxBlobSize: opts.maxBlobSize }) : null;
-    let source: ContentSource;
-    try {
-      source = target.kind === 'git' ? await gitSource(target.objects, target.selection) : await directorySource(target.root, { ignoreFiles: true });
-    } catch (err) {
-      await prescan?.cancel();
-      await early?.close();
-      throw err;
-    }
-    prescan?.walkDone();
-    if (fast)
-      source =
-        packSource(source, target.root, {
-          detectorsDir,
-          jobs: jobsFor(source, opts),
-          engine,
-          onStats: opts.onPackStats,
-          ...(early ? { pool: early } : {}),
-          ...(prescan ? { prescan } : {}),
-        }) ?? source;
-    // the fast path matches on its own pool; other sources on one sized to their bytes
-    const pool = createScanPool({ detectorsDir, jobs: source.scan ? 1 : jobsFor(source, opts), engine });
-    const result = await scanSource(source, scanStage(catalog, pool), {
+    const result = await scanTarget(target, engine, detectorsDir, opts, {
       maxBlobSize: opts.maxBlobSize,
       excludePath: excluded ? (p) => excluded(p) : undefined,
       fingerprintKey: operator.fingerprintKey,
       registry: opts.registry,
       signal: opts.signal,
       onProgress: opts.onProgress,
-    }).finally(async () => {
-      await pool.close();
-      // the fast path closes its pool when its scan ends; this covers a scan that never started
-      await prescan?.cancel();
-      await early?.close();
     });
 
     const kept = suppress(result.findings, {
@@ -168,6 +129,48 @@ export async function scanPath(opts: ScanPathOptions): Promise<ScanPathResult> {
     return { result, catalog, config: { operator, repository }, suppressedByRepository: kept.byRepository, target, messages, nothingScanned };
   } finally {
     if (target.kind === 'git') await target.objects.close();
+  }
+}
+
+/**
+ * Enumerates the target and runs the scan stage over it. A full-history git scan takes the pack reader's
+ * delta-aware path (KEYLOOP_PACK_READER=0: off); narrow selections stay on the normal path, as delta-aware
+ * scanning reads every blob of the pack. With packs big enough for workers, the scan starts before the history
+ * walk, for any path, while git walks (startPrescan).
+ */
+async function scanTarget(target: ResolvedTarget, engine: Engine, detectorsDir: string, opts: ScanPathOptions, scanOpts: ScanOptions): Promise<ScanResult> {
+  const fast = target.kind === 'git' && target.selection.kind === 'all' && packReaderEnabled(opts.env);
+  const jobs = opts.jobs ?? availableParallelism();
+  const minPackBytes = opts.packPoolMinBytes;
+  const early = fast ? earlyPackPool(target.root, { detectorsDir, jobs, engine, ...(minPackBytes !== undefined ? { minPackBytes } : {}) }) : null;
+  const prescan = early ? startPrescan(target.root, early, { maxBlobSize: opts.maxBlobSize }) : null;
+  let source: ContentSource;
+  try {
+    source = target.kind === 'git' ? await gitSource(target.objects, target.selection) : await directorySource(target.root, { ignoreFiles: true });
+  } catch (err) {
+    await prescan?.cancel();
+    await early?.close();
+    throw err;
+  }
+  prescan?.walkDone();
+  const packOpts = {
+    detectorsDir,
+    jobs: jobsFor(source, opts),
+    engine,
+    onStats: opts.onPackStats,
+    ...(early ? { pool: early } : {}),
+    ...(prescan ? { prescan } : {}),
+  };
+  if (fast) source = packSource(source, target.root, packOpts) ?? source;
+  // the fast path matches on its own pool; other sources on one sized to their bytes
+  const pool = createScanPool({ detectorsDir, jobs: source.scan ? 1 : jobsFor(source, opts), engine });
+  try {
+    return await scanSource(source, scanStage(engine.catalog, pool), scanOpts);
+  } finally {
+    await pool.close();
+    // the fast path closes its pool when its scan ends; this covers a scan that never started
+    await prescan?.cancel();
+    await early?.close();
   }
 }
 

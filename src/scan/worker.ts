@@ -7,7 +7,7 @@ import { parentPort } from 'node:worker_threads';
 import { createEngine } from '../detection/engine.js';
 import type { Engine } from '../detection/types.js';
 import { runTask, type TaskResult } from './task.js';
-import type { WorkerBatch, WorkerInit, WorkerResult } from './pool.js';
+import type { WorkerBatch, WorkerInit, WorkerResult } from './protocol.js';
 
 const port = parentPort!;
 let engine: Engine | null = null;
