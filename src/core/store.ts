@@ -1,13 +1,13 @@
 // The Store port: what keyloop keeps between runs, split by concern, with its row and input types. Async because
 // PostgreSQL is; src/store/sqlite and src/store/postgres implement it, test/store-contract.ts holds them to it.
-import type { Confidence, Location, Reach, Verification } from './model.js';
+import type { Confidence, Location, OwnerSource, Reach, SecretStatus, Severity, Verification } from './model.js';
 import type { AuditSink, CallPurpose, OutboundCall, VerificationCache } from './ports.js';
 
-export type Severity = 'low' | 'medium' | 'high' | 'critical';
-export type SecretStatus = 'open' | 'false-positive' | 'revoked' | 'ignored';
+// The ground types the store's rows use, defined once in model.ts (zod enum and type under one name).
+export type { OwnerSource, SecretStatus, Severity };
+
 export type RunKind = 'org' | 'scan' | 'push' | 'app';
 export type RunStatus = 'running' | 'completed' | 'failed' | 'interrupted';
-export type OwnerSource = 'commit-author' | 'codeowners' | 'fallback' | 'manual';
 
 /** Kinds written by keyloop today; the column accepts any lowercase-kebab kind so later features can add theirs. */
 export type EventKind =
