@@ -15,7 +15,7 @@ import { scoreFormats, type FormatsReport } from './formats-score.js';
 import { defaultDetectorsDir, loadCatalog } from '../src/detection/load.js';
 import { decodeWith } from '../src/detection/decoders.js';
 import { scanPath } from '../src/run/scan.js';
-import type { RawFinding } from '../src/core/pipeline.js';
+import type { RawFinding } from '../src/core/model.js';
 import { silentLogger } from '../src/util/logger.js';
 import { SecretRegistry } from '../src/util/redact.js';
 

@@ -3,7 +3,7 @@
 // positives (a finding that is neither a planted secret nor one of its encodings). Pure: shared by
 // `npm run bench:accuracy` and test/formats-accuracy.test.ts.
 import type { FormatLabel, FormatsManifest } from '../corpus/formats-builder.js';
-import type { RawFinding } from '../src/core/pipeline.js';
+import type { RawFinding } from '../src/core/model.js';
 import type { Catalog } from '../src/detection/types.js';
 
 export interface FamilyRow {

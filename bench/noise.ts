@@ -14,11 +14,13 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { atLeast, type Confidence } from '../src/core/model.js';
-import { inThreadMatcher, type Matcher, type RawFinding } from '../src/core/pipeline.js';
+import type { ContentToMatch } from '../src/core/content.js';
+import type { RawFinding } from '../src/core/model.js';
+import type { ScanPorts } from '../src/core/pipeline.js';
 import { createEngine } from '../src/detection/engine.js';
-import { createScanPool } from '../src/detection/pool.js';
 import { defaultDetectorsDir, loadCatalog } from '../src/detection/load.js';
 import { scanPath } from '../src/run/scan.js';
+import { contentOpener } from '../src/scan/contents.js';
 import { silentLogger } from '../src/util/logger.js';
 import { SecretRegistry } from '../src/util/redact.js';
 import { NOISE_LABELS, type NoiseClass } from './noise-labels.js';
@@ -304,40 +306,32 @@ async function main(): Promise<void> {
   // The bytes each package contributes are what the matcher is handed: text content, binary files skipped.
   const bytesByPkg = new Map<string, number>();
   const jobs = Number(value('jobs', '2'));
-  const pool = jobs > 1 ? createScanPool({ detectorsDir: defaultDetectorsDir(), jobs }) : null;
-  const inner: Matcher = pool
-    ? async function* (items) {
-        for await (const r of pool.scan(items)) yield r.error ? { id: r.id, matches: [], error: r.error } : { id: r.id, matches: r.matches };
-      }
-    : inThreadMatcher(createEngine(loadCatalog(defaultDetectorsDir())));
-  const counted: Matcher = (items) =>
-    inner(
-      (async function* () {
-        for await (const it of items) {
-          const pkg = it.path.split('/')[0]!;
-          bytesByPkg.set(pkg, (bytesByPkg.get(pkg) ?? 0) + it.data.length);
-          yield it;
-        }
-      })(),
-    );
+  const open = contentOpener({ engine: createEngine(loadCatalog(defaultDetectorsDir())), detectorsDir: defaultDetectorsDir(), jobs, maxBlobSize: MAX_BLOB });
+  async function* counting(items: AsyncIterable<ContentToMatch>): AsyncIterable<ContentToMatch> {
+    for await (const it of items) {
+      const pkg = it.path.split('/')[0]!;
+      bytesByPkg.set(pkg, (bytesByPkg.get(pkg) ?? 0) + it.data.length);
+      yield it;
+    }
+  }
+  // the product's own open port, its stage's input counted on the way in
+  const counted: ScanPorts['open'] = async (repo, selection) => {
+    const c = await open(repo, selection);
+    return { ...c, stage: { ...c.stage, match: (items) => c.stage.match(counting(items)) } };
+  };
   const t0 = Date.now();
   const root = join(cache, 'packages');
-  let res;
-  try {
-    res = await scanPath({
-      path: root,
-      cwd: cache,
-      env: {},
-      gitBackend: 'auto',
-      maxBlobSize: MAX_BLOB,
-      repoConfig: false,
-      registry: new SecretRegistry(),
-      logger: silentLogger,
-      matcher: counted,
-    });
-  } finally {
-    await pool?.close();
-  }
+  const res = await scanPath({
+    path: root,
+    cwd: cache,
+    env: {},
+    gitBackend: 'auto',
+    maxBlobSize: MAX_BLOB,
+    repoConfig: false,
+    registry: new SecretRegistry(),
+    logger: silentLogger,
+    contents: counted,
+  });
   const scanMs = Date.now() - t0;
   const findings = perPackage(res.result.findings);
   const du = duBytes(root);

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { createEngine } from '../src/detection/engine.js';
 import { loadCatalog } from '../src/detection/load.js';
 import { openRepo } from '../src/objects/open.js';
-import { gitSource, scanSource, type ContentSource } from '../src/core/pipeline.js';
+import { gitSource, scanSource, type ContentSource } from '../src/core/content.js';
 import { createScanPool, earlyPackPool, packSource, scanStage, startPrescan, type PackScanStats } from '../src/scan/index.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');

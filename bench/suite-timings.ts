@@ -9,6 +9,7 @@ import { defaultDetectorsDir, loadCatalog } from '../src/detection/load.js';
 import { IsomorphicGitObjects } from '../src/objects/isomorphic.js';
 import { NativeGitObjects } from '../src/objects/native.js';
 import { scanOrg } from '../src/sources/github-org.js';
+import { contentOpener } from '../src/scan/contents.js';
 import { openSqliteStore } from '../src/store/sqlite/index.js';
 import { SecretRegistry } from '../src/util/redact.js';
 import { createVerifier } from '../src/verification/verify.js';
@@ -89,7 +90,7 @@ async function orgRerun(): Promise<void> {
       const store = openSqliteStore(join(dir, 'k.db'), { key });
       const host = new GitHubRepoHost(createGitHubClient({ baseUrl: fake.url, token }), { token });
       try {
-        return await scanOrg({ org: 'acme', host, store, engine, cacheDir: join(dir, 'cache'), maxBlobSize: 10 << 20, concurrency: 4 });
+        return await scanOrg({ org: 'acme', host, store, engine, contents: contentOpener({ engine, jobs: 1, maxBlobSize: 10 << 20 }), cacheDir: join(dir, 'cache'), maxBlobSize: 10 << 20, concurrency: 4 });
       } finally {
         await store.close();
       }

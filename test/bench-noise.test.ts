@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { integrityHolds, perPackage, reclassify, secretHash, slug, summary, type NoiseReport } from '../bench/noise.js';
 import { NOISE_LABELS } from '../bench/noise-labels.js';
 import { NOISE_PACKAGES } from '../bench/noise-packages.js';
-import type { RawFinding } from '../src/core/pipeline.js';
+import type { RawFinding } from '../src/core/model.js';
 
 const loc = (path: string, line = 1) => ({ commit: null, author: null, date: null, path, line, column: 1, blob: null });
 

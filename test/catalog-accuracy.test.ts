@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { score, sharedSpans } from '../bench/accuracy.js';
-import type { RawFinding } from '../src/core/pipeline.js';
+import type { RawFinding } from '../src/core/model.js';
 import { buildCorpus } from '../corpus/builder.js';
 import { loadCatalog } from '../src/detection/load.js';
 import { scanPath } from '../src/run/scan.js';

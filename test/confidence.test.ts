@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fingerprint } from '../src/core/fingerprint.js';
-import { scanSource, type ContentSource } from '../src/core/pipeline.js';
+import { scanSource, type ContentSource } from '../src/core/content.js';
 import { inThreadStage } from '../src/scan/stage.js';
 import { applyVerification, baseConfidence, findingConfidence, isFixturePath } from '../src/detection/confidence.js';
 import { createEngine } from '../src/detection/engine.js';

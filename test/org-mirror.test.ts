@@ -8,6 +8,7 @@ import type { HostedRepo } from '../src/core/ports.js';
 import { createEngine } from '../src/detection/engine.js';
 import { defaultDetectorsDir, loadCatalog } from '../src/detection/load.js';
 import { scanOrg } from '../src/sources/github-org.js';
+import { contentOpener } from '../src/scan/contents.js';
 import { openSqliteStore as openStore } from '../src/store/sqlite/index.js';
 import { headBlobs, MirrorError, mirrorDir, syncMirror } from '../src/sources/mirror.js';
 import { startFakeGitHub, type FakeGitHub } from '../testkit/fake-github.js';
@@ -148,7 +149,8 @@ describe('org scan with the isomorphic backend', () => {
         const dir = await tempDir();
         const store = openStore(join(dir, 'k.db'), { key: randomBytes(32) });
         try {
-          const s = await scanOrg({ org: 'acme', host, store, engine, cacheDir: join(dir, 'c'), maxBlobSize: 1 << 20, gitBackend: backend });
+          const contents = contentOpener({ engine, jobs: 1, maxBlobSize: 1 << 20 });
+          const s = await scanOrg({ org: 'acme', host, store, engine, contents, cacheDir: join(dir, 'c'), maxBlobSize: 1 << 20, gitBackend: backend });
           expect(s.failed).toBe(0);
           return (await store.locations()).map(({ mirrorPath: _m, ...l }) => l);
         } finally {

@@ -11,6 +11,7 @@ import { createEngine } from '../src/detection/engine.js';
 import { defaultDetectorsDir, loadCatalog } from '../src/detection/load.js';
 import type { DetectionEngine } from '../src/detection/engine.js';
 import { scanOrg, type OrgScanOptions } from '../src/sources/github-org.js';
+import { contentOpener } from '../src/scan/contents.js';
 import { openSqliteStore as openStore } from '../src/store/sqlite/index.js';
 import { startFakeGitHub, type FakeGitHub } from '../testkit/fake-github.js';
 import { buildRepo, tempDir, type BuiltRepo } from '../testkit/git-repo.js';
@@ -93,7 +94,8 @@ async function runLib(org: Org, db: string, cacheDir: string, over: Partial<OrgS
   const store = openStore(db, { key: Buffer.from(KEY, 'hex') });
   const host = new GitHubRepoHost(createGitHubClient({ baseUrl: org.fake.url, token: TOKEN, retryAfterBaseValue: 10 }), { token: TOKEN });
   try {
-    const summary = await scanOrg({ org: 'acme', host, store, engine, cacheDir, maxBlobSize: 10 * 1024 * 1024, concurrency: 4, ...over });
+    const contents = contentOpener({ engine, jobs: 1, maxBlobSize: 10 * 1024 * 1024 });
+    const summary = await scanOrg({ org: 'acme', host, store, engine, contents, cacheDir, maxBlobSize: 10 * 1024 * 1024, concurrency: 4, ...over });
     return { summary, store };
   } finally {
     if (!keepOpen) await store.close();

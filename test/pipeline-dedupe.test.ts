@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { scanSource, type ContentSource } from '../src/core/pipeline.js';
+import { scanSource, type ContentSource } from '../src/core/content.js';
 import { inThreadStage } from '../src/scan/stage.js';
 import { createEngine } from '../src/detection/engine.js';
 import { loadCatalog } from '../src/detection/load.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { reporters } from '../src/notify/reporters/index.js';
-import type { RawFinding } from '../src/core/pipeline.js';
+import type { RawFinding } from '../src/core/model.js';
 import type { ReportInput } from '../src/notify/reporters/types.js';
 
 // Synthetic, obviously fake secret built at test time (not a credential format anyone issues).

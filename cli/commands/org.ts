@@ -13,6 +13,8 @@ import { defaultDetectorsDir, loadCatalog } from '../../src/detection/load.js';
 import { suppressedFingerprints } from '../../src/loop/triage.js';
 import { scanOrg, type AfterScanContext, type OrgScanSummary } from '../../src/sources/github-org.js';
 import { defaultCacheDir } from '../../src/sources/mirror.js';
+import { contentOpener } from '../../src/scan/contents.js';
+import { packReaderEnabled } from '../../src/scan/pack-path.js';
 import { enqueueOrgRun, type EnqueueResult } from '../../src/scale/org-run.js';
 import { queuedRunSummary } from '../../src/scale/run-status.js';
 import { openPgBossQueue } from '../../src/queue/pg-boss.js';
@@ -99,6 +101,7 @@ export async function orgCommand(opts: OrgCommandOptions, ctx: CommandContext, d
       host,
       store,
       engine,
+      contents: contentOpener({ engine, jobs: 1, maxBlobSize: opts.maxBlobSize, packReader: packReaderEnabled(ctx.env) }),
       cacheDir: opts.cacheDir ? resolve(ctx.cwd, opts.cacheDir) : defaultCacheDir(ctx.env),
       filter: filterOf(opts),
       concurrency: opts.concurrency,

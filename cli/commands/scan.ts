@@ -9,7 +9,7 @@ import { createLogger } from '../../src/util/logger.js';
 import { escapeControls } from '../../src/util/terminal-safe.js';
 import { VERSION } from '../../src/version.js';
 import { atLeast, type Confidence, type ScanStats } from '../../src/core/model.js';
-import type { RawFinding } from '../../src/core/pipeline.js';
+import type { RawFinding } from '../../src/core/model.js';
 import { writeOutputFile } from '../../src/util/private-fs.js';
 import { localRepoName, recordLocalScan } from '../../src/run/local-inventory.js';
 import { suppressedFingerprints } from '../../src/loop/triage.js';

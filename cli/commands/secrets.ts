@@ -4,7 +4,7 @@ import type { CommandContext } from '../context.js';
 import { escapeControls } from '../../src/util/terminal-safe.js';
 import { headBlobs } from '../../src/sources/mirror.js';
 import type { LocationRow, SecretSummary, Store } from '../../src/core/store.js';
-import type { RawFinding } from '../../src/core/pipeline.js';
+import type { RawFinding } from '../../src/core/model.js';
 import { atLeast, type Confidence } from '../../src/core/model.js';
 import { byRisk, riskOf, type Risk } from '../../src/core/risk.js';
 import { sarifReporter } from '../../src/notify/reporters/index.js';

@@ -1,21 +1,22 @@
 // What a delivery does. push: fetch the mirror, scan only the blobs the push introduced, store, verify, hand the
 // findings to the issue loop, and put a `keyloop` check run on the pushed commit. installation events: register
 // or forget repositories (optionally queueing a full scan of new ones).
+import { NotARepositoryError } from '../core/errors.js';
+import type { RawFinding } from '../core/model.js';
 import type { BlobSelection } from '../core/ports.js';
-import { gitSource, scanSource, type RawFinding } from '../core/pipeline.js';
+import { recordScan, scanRepository, type ScanPorts } from '../core/pipeline.js';
 import type { Engine } from '../detection/types.js';
-import { inThreadStage } from '../scan/stage.js';
 import type { GitHubClient } from '../adapters/github/client.js';
 import { publishCheckRun, renderCheckRun, type CheckFinding } from '../adapters/github/check-runs.js';
+import { GitHubRepoHost } from '../adapters/github/repo-host.js';
 import type { Suppression } from '../config/normalize.js';
-import { suppress } from '../config/suppress.js';
-import { openRepo } from '../objects/open.js';
-import { mirrorRepositoryConfig } from '../sources/repo-config.js';
+import { suppressedFingerprints } from '../loop/triage.js';
+import { mirrorNarrowing } from '../sources/repo-config.js';
 import type { Store } from '../core/store.js';
 import type { Verifier } from '../verification/verify.js';
 import type { Logger } from '../util/logger.js';
 import type { SecretRegistry } from '../util/redact.js';
-import type { FullScanJob, Job, PushJob, RepoInfo, ReposJob } from './events.js';
+import { RepoInfo, type FullScanJob, type Job, type PushJob, type ReposJob } from './events.js';
 import type { GitMirrors } from './git-mirror.js';
 import { planPush } from './push-range.js';
 import { PermanentError, type Delivery, type DeliveryHandler, type DeliveryInput } from './queue.js';
@@ -46,11 +47,15 @@ export interface AppDeps {
   mirrors: GitMirrors;
   github: GitHubAccess;
   engine: Engine;
+  /** The pipeline's `open` port: how a mirror's blobs are enumerated and matched (src/scan/contents.ts contentOpener). */
+  contents: ScanPorts['open'];
   registry: SecretRegistry;
   logger: Logger;
   fingerprintKey: string;
   /** The operator config's allowlists and disabled detectors. */
   suppression?: Suppression;
+  /** Paths never read (the operator config's excludes), as in org runs. */
+  excludePath?: (path: string) => boolean;
   /** Apply each repository's own .keyloop.yaml (read from its default branch), counting what it drops. */
   repoConfig?: boolean;
   maxBlobSize: number;
@@ -113,7 +118,7 @@ interface ScanOutcome {
   runId: number;
 }
 
-/** scan → store → verify → loop, for one repo and one selection. */
+/** scanRepository → recordScan → verify → loop, for one repo and one selection. */
 async function scanAndRecord(
   deps: AppDeps,
   repo: RepoInfo,
@@ -128,42 +133,28 @@ async function scanAndRecord(
 ): Promise<ScanOutcome> {
   const run = await deps.store.beginRun(kind, target);
   try {
-    const objects = await openRepo(gitDir);
-    if (!objects) throw new PermanentError(`mirror ${gitDir} is not a git repository`);
-    const blobs = new Map<string, 'scanned' | 'skipped'>();
-    const known = skipKnownBlobs ? await deps.store.scannedBlobs(repo.fullName) : null;
+    const known = skipKnownBlobs ? await deps.store.scannedBlobs(repo.fullName) : undefined;
+    const narrow = mirrorNarrowing(gitDir, repo, {
+      repoConfig: !!deps.repoConfig,
+      detectorIds: new Set(deps.engine.catalog.byId.keys()),
+      operator: deps.suppression ?? null,
+      fingerprints: await suppressedFingerprints(deps.store),
+      warn: (w) => deps.logger.warn(`app: ${w}`),
+    });
     let t = Date.now();
-    let result;
-    let commits: number;
-    try {
-      const source = await gitSource(objects, selection);
-      commits = source.commits;
-      result = await scanSource(source, inThreadStage(deps.engine), {
-        maxBlobSize: deps.maxBlobSize,
-        fingerprintKey: deps.fingerprintKey,
-        registry: deps.registry,
-        signal,
-        ...(known ? { skipItem: (id: string) => known.has(id) } : {}),
-        onItem: (id, outcome) => blobs.set(id, outcome),
-      });
-    } finally {
-      await objects.close();
-    }
+    const result = await scanRepository({ kind: 'git', dir: gitDir }, selection, { open: deps.contents, narrow }, {
+      maxBlobSize: deps.maxBlobSize,
+      excludePath: deps.excludePath,
+      fingerprintKey: deps.fingerprintKey,
+      registry: deps.registry,
+      signal,
+      ...(known ? { known } : {}),
+    });
     signal.throwIfAborted();
-    const repoConfig = deps.repoConfig ? await mirrorRepositoryConfig(gitDir, repo, new Set(deps.engine.catalog.byId.keys())) : null;
-    for (const w of repoConfig?.warnings ?? []) deps.logger.warn(`app: ${w}`);
-    const kept = suppress(result.findings, { operator: deps.suppression ?? null, repository: repoConfig?.suppression ?? null });
-    result.findings = kept.findings;
     timings.scanMs = Date.now() - t;
 
     t = Date.now();
-    const rec = await deps.store.recordRepoScan(run.id, repo.fullName, {
-      findings: result.findings,
-      blobs,
-      bytesScanned: result.stats.bytes,
-      elapsedMs: result.stats.elapsedMs,
-      suppressedByRepoConfig: kept.byRepository,
-    });
+    const rec = await recordScan(result, deps.store, { runId: run.id, repo: repo.fullName, elapsedMs: result.stats.elapsedMs });
     timings.storeMs = Date.now() - t;
 
     const verifiedSince = new Date().toISOString();
@@ -189,12 +180,12 @@ async function scanAndRecord(
       timings.loopMs = Date.now() - t;
     }
     await deps.store.finishRun(run.id, 'completed');
-    return { findings: result.findings, commits, blobs: blobs.size, newSecrets: rec.newSecrets, suppressedByRepoConfig: kept.byRepository, issues, runId: run.id };
+    return { findings: result.findings, commits: result.commits, blobs: result.blobs.size, newSecrets: rec.newSecrets, suppressedByRepoConfig: result.suppressedByRepository, issues, runId: run.id };
   } catch (err) {
     const msg = deps.registry.scrub((err as Error).message ?? String(err));
     await deps.store.recordRepoFailure(run.id, repo.fullName, msg);
     await deps.store.finishRun(run.id, signal.aborted ? 'interrupted' : 'failed', msg);
-    throw err;
+    throw err instanceof NotARepositoryError ? new PermanentError(`mirror ${err.message}`) : err;
   }
 }
 
@@ -253,16 +244,29 @@ async function handlePush(deps: AppDeps, job: PushJob, signal: AbortSignal): Pro
   };
 }
 
+/**
+ * The repository of a full scan with its default branch, where its .keyloop.yaml is read: an installation event
+ * does not carry it (and the App's mirror has no HEAD of its own), so it comes from the store, else from GitHub.
+ */
+async function withDefaultBranch(deps: AppDeps, job: FullScanJob): Promise<RepoInfo> {
+  if (job.repo.defaultBranch) return job.repo;
+  const stored = (await deps.store.getRepo(job.repo.fullName))?.defaultBranch;
+  const branch = stored ?? (await new GitHubRepoHost(await deps.github.client(job.installationId)).getRepo(job.repo.fullName))?.defaultBranch;
+  const repo = RepoInfo.safeParse({ ...job.repo, defaultBranch: branch ?? undefined });
+  return repo.success ? repo.data : job.repo;
+}
+
 async function handleFullScan(deps: AppDeps, job: FullScanJob, signal: AbortSignal): Promise<ScanSummary> {
   const timings: Record<string, number> = {};
   const cloneUrl = deps.cloneUrl(job.repo.fullName);
   const token = await deps.github.gitToken(job.installationId);
-  await deps.store.upsertRepo({ fullName: job.repo.fullName, cloneUrl, private: job.repo.private });
+  const repo = await withDefaultBranch(deps, job);
+  await deps.store.upsertRepo({ fullName: job.repo.fullName, cloneUrl, defaultBranch: repo.defaultBranch ?? null, private: job.repo.private });
   const sync = await deps.mirrors.sync({ fullName: job.repo.fullName, cloneUrl, token }, signal);
   timings.fetchMs = sync.fetchMs;
   await deps.store.upsertRepo({ fullName: job.repo.fullName, mirrorPath: sync.gitDir });
   if (sync.refsAfter.size === 0) return { kind: 'full-scan', repo: job.repo.fullName, commits: 0, blobs: 0, findings: 0, newSecrets: 0, reason: 'empty-repository', timings };
-  const out = await scanAndRecord(deps, job.repo, sync.gitDir, { kind: 'all' }, job.installationId, job.repo.fullName, 'app', signal, timings, true);
+  const out = await scanAndRecord(deps, repo, sync.gitDir, { kind: 'all' }, job.installationId, job.repo.fullName, 'app', signal, timings, true);
   deps.logger.info(`app: full scan ${job.repo.fullName}: ${out.blobs} blob(s), ${out.findings.length} finding(s)`);
   return {
     kind: 'full-scan',

@@ -2,6 +2,8 @@
 // `keyloop app` starts all of it; `keyloop receive` uses the same runtime without the server.
 import type { Server } from 'node:http';
 import { createEngine } from '../detection/engine.js';
+import { contentOpener } from '../scan/contents.js';
+import { packReaderEnabled } from '../scan/pack-path.js';
 import { defaultDetectorsDir, loadCatalog } from '../detection/load.js';
 import { GitHubApp } from '../adapters/github/app.js';
 import { createGitHubClient, type GitHubClientOptions } from '../adapters/github/client.js';
@@ -9,6 +11,7 @@ import { cloneUrlFor, gitBaseUrl } from '../adapters/github/clone-url.js';
 import { GitHubIssueTracker } from '../adapters/github/issue-tracker.js';
 import { systemClock } from '../core/ports.js';
 import type { Catalog } from '../detection/types.js';
+import { globMatcher } from '../config/glob.js';
 import { checkDetectorIds, type Suppression } from '../config/normalize.js';
 import type { LoopConfig } from '../core/loop-config.js';
 import { catalogReverify, runIssueLoop } from '../loop/run.js';
@@ -139,6 +142,8 @@ export async function createAppRuntime(opts: AppRuntimeOptions): Promise<AppRunt
     const catalog = loadCatalog(opts.detectorsDir ?? defaultDetectorsDir());
     if (opts.suppression) checkDetectorIds({ kind: 'operator', suppression: opts.suppression }, new Set(catalog.byId.keys()));
     const engine = createEngine(catalog);
+    const maxBlobSize = opts.maxBlobSize ?? 50 * 1024 * 1024;
+    const excluded = opts.suppression ? globMatcher(opts.suppression.excludePaths) : null;
     const githubApp = opts.app
       ? new GitHubApp({ appId: opts.app.appId, privateKey: opts.app.privateKey, baseUrl: opts.githubUrl, logger: opts.logger, client: opts.client })
       : null;
@@ -163,12 +168,14 @@ export async function createAppRuntime(opts: AppRuntimeOptions): Promise<AppRunt
       cloneUrl: (fullName) => cloneUrlFor(opts.githubUrl, fullName),
       github,
       engine,
+      contents: contentOpener({ engine, jobs: 1, maxBlobSize, packReader: packReaderEnabled(opts.env) }),
       registry: opts.registry,
       logger: opts.logger,
       fingerprintKey: opts.fingerprintKey,
       ...(opts.suppression ? { suppression: opts.suppression } : {}),
+      ...(excluded ? { excludePath: excluded } : {}),
       repoConfig: opts.repoConfig ?? true,
-      maxBlobSize: opts.maxBlobSize ?? 50 * 1024 * 1024,
+      maxBlobSize,
       ...(verifier ? { verifier } : {}),
       ...(opts.loopConfig
         ? { loop: issueLoop({ store, config: opts.loopConfig, catalog, ...(verifier ? { verifier } : {}), baseUrl: opts.githubUrl, registry: opts.registry, logger: opts.logger }) }

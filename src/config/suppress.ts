@@ -2,7 +2,7 @@
 // fingerprints (triage verdicts, --baseline). What the repository layer drops is counted, so org and App runs can
 // show how much a repository hid from its own report.
 import RE2 from 're2';
-import type { RawFinding } from '../core/pipeline.js';
+import type { RawFinding } from '../core/model.js';
 import { globMatcher } from './glob.js';
 import type { Suppression } from './normalize.js';
 

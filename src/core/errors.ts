@@ -38,3 +38,8 @@ export function asError(err: unknown): Error {
 export class StoreUnavailableError extends HostError {
   override name = 'StoreUnavailableError';
 }
+
+/** A path that should hold a git repository (a mirror) does not: the repository's failure, which retrying cannot fix. */
+export class NotARepositoryError extends Error {
+  override name = 'NotARepositoryError';
+}

@@ -153,6 +153,12 @@ export const Finding = z.object({
 });
 export type Finding = z.infer<typeof Finding>;
 
+/** Plaintext finding, in-process only: reporters drop `secret`/`parts` unless --reveal. */
+export interface RawFinding extends Omit<Finding, 'secret'> {
+  secret: string;
+  parts: Record<string, string>;
+}
+
 /** Raw match from the detection engine, before grouping into findings. Holds plaintext: never log it. */
 export interface Match {
   detectorId: string;

@@ -3,6 +3,7 @@
 // statements below (renew, release) touch one row of its job table, guarded by the start time of the lease (to the
 // millisecond: PostgreSQL keeps microseconds, a JS Date milliseconds).
 import { createHash } from 'node:crypto';
+import type pg from 'pg';
 import PgBoss from 'pg-boss';
 import { JOB_NAMES, type JobName, type JobQueue, type JobStateCounts, type LeasedJob } from '../core/jobs.js';
 import { createPool, isConnectionError, unavailable } from '../store/postgres/connect.js';
@@ -49,6 +50,30 @@ interface Held extends LeasedJob {
   startedOn: Date;
 }
 
+/**
+ * Runs `fn` (pg-boss's queue creation) holding a session advisory lock on a connection of its own: processes that
+ * open the queue on a fresh database at the same time (workers, `org --enqueue`, App replicas starting together)
+ * create the queues one after the other instead of deadlocking in PostgreSQL (test/queue-pg-boss.test.ts).
+ */
+async function withQueueLock(pool: pg.Pool, fn: () => Promise<void>): Promise<void> {
+  const lock = await pool.connect();
+  // a connection that failed here is closed, not pooled: closing it also drops the lock it may hold
+  let failed = false;
+  try {
+    await lock.query("SELECT pg_advisory_lock(hashtext('keyloop.job-queues'))");
+    try {
+      await fn();
+    } finally {
+      await lock.query("SELECT pg_advisory_unlock(hashtext('keyloop.job-queues'))").catch(() => (failed = true));
+    }
+  } catch (err) {
+    failed = true;
+    throw err;
+  } finally {
+    lock.release(failed);
+  }
+}
+
 export async function openPgBossQueue(url: string, opts: PgBossQueueOptions = {}): Promise<JobQueue> {
   const configures = opts.leaseSeconds !== undefined || opts.maxAttempts !== undefined || opts.retryDelaySeconds !== undefined;
   const leaseSeconds = Math.max(2, Math.round(opts.leaseSeconds ?? 60));
@@ -77,15 +102,17 @@ export async function openPgBossQueue(url: string, opts: PgBossQueueOptions = {}
   });
   try {
     await boss.start();
-    for (const name of JOB_NAMES) {
-      const settings = { retryLimit: maxAttempts - 1, retryDelay: opts.retryDelaySeconds ?? 5, retryBackoff: true, expireInSeconds: leaseSeconds };
-      // A dead letter whose handling fails (database down) is handed out again, many times.
-      await boss.createQueue(deadQueue(name), { name: deadQueue(name), retryLimit: 50, retryDelay: 5, expireInSeconds: 300 });
-      await boss.createQueue(name, { name, ...settings, deadLetter: deadQueue(name) });
-      // Only a process that says how jobs are retried (a worker, an App replica) sets it for everyone: a sender
-      // that leaves it out (`org --enqueue`) keeps what they set.
-      if (configures) await boss.updateQueue(name, { name, ...settings, deadLetter: deadQueue(name) });
-    }
+    await withQueueLock(pool, async () => {
+        for (const name of JOB_NAMES) {
+        const settings = { retryLimit: maxAttempts - 1, retryDelay: opts.retryDelaySeconds ?? 5, retryBackoff: true, expireInSeconds: leaseSeconds };
+        // A dead letter whose handling fails (database down) is handed out again, many times.
+        await boss.createQueue(deadQueue(name), { name: deadQueue(name), retryLimit: 50, retryDelay: 5, expireInSeconds: 300 });
+        await boss.createQueue(name, { name, ...settings, deadLetter: deadQueue(name) });
+        // Only a process that says how jobs are retried (a worker, an App replica) sets it for everyone: a sender
+        // that leaves it out (`org --enqueue`) keeps what they set.
+        if (configures) await boss.updateQueue(name, { name, ...settings, deadLetter: deadQueue(name) });
+      }
+    });
   } catch (err) {
     await boss.stop({ graceful: false, close: false }).catch(() => {});
     await pool.end().catch(() => {});

@@ -5,7 +5,7 @@ import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import git from 'isomorphic-git';
 import type { Store } from '../core/store.js';
-import type { RawFinding } from '../core/pipeline.js';
+import type { RawFinding } from '../core/model.js';
 import type { ScanStats } from '../core/model.js';
 import type { ResolvedTarget } from '../sources/resolve.js';
 

@@ -1,21 +1,20 @@
-// Composition root of `keyloop scan`: config → target → catalog/engine → pipeline → suppression → verification.
-import { availableParallelism } from 'node:os';
+// Composition root of `keyloop scan`: config → target → catalog/engine → the pipeline's scanRepository (with the
+// operator's and the repository's suppression and the baseline) → verification.
 import { globMatcher } from '../config/glob.js';
 import { loadOperatorConfig, readRepositoryConfig } from '../config/load.js';
 import { checkDetectorIds, issuerOverrides, type OperatorConfig, type RepositoryConfig } from '../config/normalize.js';
 import { suppress } from '../config/suppress.js';
 import { checkIssuerOverrides } from '../verification/net.js';
-import { gitSource, scanSource, type ContentSource, type RawFinding, type ScanOptions, type ScanResult } from '../core/pipeline.js';
-import type { IncompleteItem, ScanStats } from '../core/model.js';
+import type { ScanResult } from '../core/content.js';
+import { scanRepository, type RepositorySource, type ScanPorts } from '../core/pipeline.js';
+import type { IncompleteItem, RawFinding, ScanStats } from '../core/model.js';
 import type { AuditSink } from '../core/ports.js';
 import { createEngine } from '../detection/engine.js';
 import { defaultDetectorsDir, loadCatalog } from '../detection/load.js';
-import type { Catalog, Engine } from '../detection/types.js';
+import type { Catalog } from '../detection/types.js';
 import { resolveTarget, type ResolvedTarget } from '../sources/resolve.js';
-import { directorySource } from '../sources/directory-source.js';
-import { earlyPackPool, packReaderEnabled, packSource, startPrescan, type PackScanStats } from '../scan/pack-path.js';
-import { createScanPool } from '../scan/pool.js';
-import { scanStage } from '../scan/stage.js';
+import { contentOpener } from '../scan/contents.js';
+import { packReaderEnabled, type PackScanStats } from '../scan/pack-path.js';
 import { loadBaseline } from './baseline.js';
 import { applyVerification } from '../detection/confidence.js';
 import type { Logger } from '../util/logger.js';
@@ -55,6 +54,8 @@ export interface ScanPathOptions {
   onPackStats?: (s: PackScanStats) => void;
   /** Packs from this many bytes get a worker pool and a scan that starts during the history walk (default 32 MiB). */
   packPoolMinBytes?: number;
+  /** Replaces the pipeline's `open` port (bench:noise wraps contentOpener to count what each package hands the stage). */
+  contents?: ScanPorts['open'];
   fetch?: typeof fetch;
 }
 
@@ -99,7 +100,19 @@ export async function scanPath(opts: ScanPathOptions): Promise<ScanPathResult> {
     // Only the operator's excludes skip reading; a repository's are applied to the findings, where they are counted.
     const excluded = globMatcher(operator.suppression.excludePaths);
 
-    const result = await scanTarget(target, engine, detectorsDir, opts, {
+    const source: RepositorySource = target.kind === 'git' ? { kind: 'git', dir: target.root, objects: target.objects } : { kind: 'directory', dir: target.root };
+    const fingerprints = opts.baseline ? loadBaseline(opts.baseline) : null;
+    const open = opts.contents ?? contentOpener({
+      engine,
+      detectorsDir,
+      maxBlobSize: opts.maxBlobSize,
+      packReader: packReaderEnabled(opts.env),
+      ...(opts.jobs !== undefined ? { jobs: opts.jobs } : {}),
+      ...(opts.packPoolMinBytes !== undefined ? { packPoolMinBytes: opts.packPoolMinBytes } : {}),
+      ...(opts.onPackStats ? { onPackStats: opts.onPackStats } : {}),
+    });
+    const narrow = (findings: RawFinding[]) => suppress(findings, { operator: operator.suppression, repository: repository?.suppression ?? null, fingerprints });
+    const result = await scanRepository(source, target.kind === 'git' ? target.selection : { kind: 'all' }, { open, narrow }, {
       maxBlobSize: opts.maxBlobSize,
       excludePath: excluded ? (p) => excluded(p) : undefined,
       fingerprintKey: operator.fingerprintKey,
@@ -108,78 +121,20 @@ export async function scanPath(opts: ScanPathOptions): Promise<ScanPathResult> {
       onProgress: opts.onProgress,
     });
 
-    const kept = suppress(result.findings, {
-      operator: operator.suppression,
-      repository: repository?.suppression ?? null,
-      fingerprints: opts.baseline ? loadBaseline(opts.baseline) : null,
-    });
-    result.findings = kept.findings;
-    result.stats.findings = result.findings.length;
-
     if (opts.verify && result.findings.length > 0) await verifyFindings(result.findings, catalog, operator, opts);
 
     const messages = [
       ...configWarnings,
-      ...(kept.byRepository > 0
-        ? [`${kept.byRepository} finding(s) suppressed by the repository config ${repository!.source.file} (--no-repo-config shows them)`]
+      ...(result.suppressedByRepository > 0
+        ? [`${result.suppressedByRepository} finding(s) suppressed by the repository config ${repository!.source.file} (--no-repo-config shows them)`]
         : []),
       ...result.incomplete.map(incompleteMessage),
     ];
     const nothingScanned = result.stats.blobs === 0 && result.incomplete.length > 0;
-    return { result, catalog, config: { operator, repository }, suppressedByRepository: kept.byRepository, target, messages, nothingScanned };
+    return { result, catalog, config: { operator, repository }, suppressedByRepository: result.suppressedByRepository, target, messages, nothingScanned };
   } finally {
     if (target.kind === 'git') await target.objects.close();
   }
-}
-
-/**
- * Enumerates the target and runs the scan stage over it. A full-history git scan takes the pack reader's
- * delta-aware path (KEYLOOP_PACK_READER=0: off); narrow selections stay on the normal path, as delta-aware
- * scanning reads every blob of the pack. With packs big enough for workers, the scan starts before the history
- * walk, for any path, while git walks (startPrescan).
- */
-async function scanTarget(target: ResolvedTarget, engine: Engine, detectorsDir: string, opts: ScanPathOptions, scanOpts: ScanOptions): Promise<ScanResult> {
-  const fast = target.kind === 'git' && target.selection.kind === 'all' && packReaderEnabled(opts.env);
-  const jobs = opts.jobs ?? availableParallelism();
-  const minPackBytes = opts.packPoolMinBytes;
-  const early = fast ? earlyPackPool(target.root, { detectorsDir, jobs, engine, ...(minPackBytes !== undefined ? { minPackBytes } : {}) }) : null;
-  const prescan = early ? startPrescan(target.root, early, { maxBlobSize: opts.maxBlobSize }) : null;
-  let source: ContentSource;
-  try {
-    source = target.kind === 'git' ? await gitSource(target.objects, target.selection) : await directorySource(target.root, { ignoreFiles: true });
-  } catch (err) {
-    await prescan?.cancel();
-    await early?.close();
-    throw err;
-  }
-  prescan?.walkDone();
-  const packOpts = {
-    detectorsDir,
-    jobs: jobsFor(source, opts),
-    engine,
-    onStats: opts.onPackStats,
-    ...(early ? { pool: early } : {}),
-    ...(prescan ? { prescan } : {}),
-  };
-  if (fast) source = packSource(source, target.root, packOpts) ?? source;
-  // the fast path matches on its own pool; other sources on one sized to their bytes
-  const pool = createScanPool({ detectorsDir, jobs: source.scan ? 1 : jobsFor(source, opts), engine });
-  try {
-    return await scanSource(source, scanStage(engine.catalog, pool), scanOpts);
-  } finally {
-    await pool.close();
-    // the fast path closes its pool when its scan ends; this covers a scan that never started
-    await prescan?.cancel();
-    await early?.close();
-  }
-}
-
-/** Below this many bytes a worker pool costs more (each worker compiles the catalog) than it saves. */
-const POOL_MIN_BYTES = 32 * 1024 * 1024;
-
-function jobsFor(source: ContentSource, opts: ScanPathOptions): number {
-  const bytes = source.items.reduce((n, i) => n + (i.size <= opts.maxBlobSize ? i.size : 0), 0);
-  return opts.jobs ?? (bytes >= POOL_MIN_BYTES ? availableParallelism() : 1);
 }
 
 async function verifyFindings(findings: RawFinding[], catalog: Catalog, config: OperatorConfig, opts: ScanPathOptions) {

@@ -5,7 +5,6 @@ import { existsSync } from 'node:fs';
 import type { HostedRepo, RepoFilter, RepoHost } from '../core/ports.js';
 import type { JobQueue, LeasedJob, DeadJob } from '../core/jobs.js';
 import type { QueuedRunOptions, RunAdvance, RunJobInput, RunJobRow, Store } from '../core/store.js';
-import type { ScanStage } from '../core/pipeline.js';
 import { cloneUrlFor } from '../adapters/github/clone-url.js';
 import { reverifySecrets, type LoopResult, type Reverify } from '../loop/run.js';
 import { suppressedFingerprints } from '../loop/triage.js';
@@ -96,8 +95,6 @@ export interface OrgJobDeps {
   host: RepoHost;
   githubUrl: string;
   scan: Omit<RepoScanOptions, 'store' | 'host' | 'refetch' | 'rescan' | 'suppressFingerprints' | 'signal'>;
-  /** The scan stage the scan-repo jobs of this worker go through. */
-  stage: ScanStage;
   registry: SecretRegistry;
   logger: Logger;
   /** This process, as `keyloop runs` names it. */
@@ -134,7 +131,6 @@ export function orgJobHandlers(d: OrgJobDeps): { 'scan-repo': JobHandler; verify
       repo,
       p.runId,
       { ...d.scan, store: d.store, host: d.host, refetch: options.refetch, rescan: options.rescan, suppressFingerprints: await suppressedFingerprints(d.store), signal },
-      d.stage,
       fingerprints,
       d.logger,
     );

@@ -9,7 +9,8 @@ import { JOB_NAMES, type DeadJob, type JobName, type JobQueue } from '../core/jo
 import type { Store } from '../core/store.js';
 import type { Suppression } from '../config/normalize.js';
 import { createEngine } from '../detection/engine.js';
-import { inThreadStage } from '../scan/stage.js';
+import { contentOpener } from '../scan/contents.js';
+import { packReaderEnabled } from '../scan/pack-path.js';
 import type { Catalog } from '../detection/types.js';
 import { runLoopOnStore, verifierOnStore, type IssueLoopSetup } from '../loop/org-hook.js';
 import { catalogReverify } from '../loop/run.js';
@@ -175,6 +176,7 @@ function workerHandlers(opts: WorkerOptions, store: Store, queue: JobQueue, metr
     githubUrl: opts.githubUrl,
     scan: {
       engine,
+      contents: contentOpener({ engine, jobs: 1, maxBlobSize: opts.maxBlobSize, packReader: packReaderEnabled(opts.env) }),
       cacheDir: opts.cacheDir,
       maxBlobSize: opts.maxBlobSize,
       repoConfig: opts.repoConfig,
@@ -184,7 +186,6 @@ function workerHandlers(opts: WorkerOptions, store: Store, queue: JobQueue, metr
       ...(opts.excludePath ? { excludePath: opts.excludePath } : {}),
       ...(opts.suppression ? { suppression: opts.suppression } : {}),
     },
-    stage: inThreadStage(engine),
     registry: opts.registry,
     logger: opts.logger,
     worker: workerName(),

@@ -3,7 +3,8 @@
 // secret and where it was found.
 import type { Location, Match } from '../core/model.js';
 import { fingerprint as computeFingerprint } from '../core/fingerprint.js';
-import { compareLocations, type ContentItem, type FindingGroups, type RawFinding } from '../core/pipeline.js';
+import type { RawFinding } from '../core/model.js';
+import { compareLocations, type ContentItem, type FindingGroups } from '../core/content.js';
 import { baseConfidence, findingConfidence, isFixturePath } from '../detection/confidence.js';
 import { compareSpecificity, specificity } from '../detection/specificity.js';
 import type { Catalog } from '../detection/types.js';

@@ -6,7 +6,7 @@
 // source and scanned whole, so the findings equal the normal path's.
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import type { ContentSource, FusedScanOptions, MatchOutcome } from '../core/pipeline.js';
+import type { ContentSource, FusedScanOptions, MatchOutcome } from '../core/content.js';
 import { matchesForPath, type EngineOptions } from '../detection/engine.js';
 import type { Engine } from '../detection/types.js';
 import type { Match } from '../core/model.js';

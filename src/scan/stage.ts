@@ -1,6 +1,6 @@
 // The scan stage behind the pipeline's ScanStage port (core/pipeline.ts): contents go through the one scan pool
 // (pool.ts: in this thread or on workers), matches are grouped into findings (group.ts).
-import type { Matcher, MatchOutcome, ScanStage } from '../core/pipeline.js';
+import type { Matcher, MatchOutcome, ScanStage } from '../core/content.js';
 import type { Catalog, Engine } from '../detection/types.js';
 import { groupFindings } from './group.js';
 import { createScanPool, type ScanPool } from './pool.js';

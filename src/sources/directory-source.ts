@@ -1,5 +1,5 @@
 // A plain directory as a pipeline ContentSource: one item per file, identified by its relative path.
-import type { ContentSource } from '../core/pipeline.js';
+import type { ContentSource } from '../core/content.js';
 import { readDirFiles, walkDir, type DirFile, type WalkOptions } from './local-dir.js';
 
 const NO_ONE = { name: '', email: '' };

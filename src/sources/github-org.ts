@@ -2,19 +2,16 @@
 // all in the store (one transaction per repo), repos in parallel. A killed run resumes where it stopped.
 import { existsSync } from 'node:fs';
 import PQueue from 'p-queue';
-import { asError, ConfigError, InternalError, StoreUnavailableError } from '../core/errors.js';
-import { gitSource, scanSource, type ScanStage } from '../core/pipeline.js';
+import { asError, ConfigError, InternalError, NotARepositoryError, StoreUnavailableError } from '../core/errors.js';
+import { recordScan, scanRepository, type ScanPorts } from '../core/pipeline.js';
 import type { HostedRepo, RepoFilter, RepoHost } from '../core/ports.js';
 import type { Engine } from '../detection/types.js';
-import { inThreadStage } from '../scan/stage.js';
-import { openRepo } from '../objects/open.js';
-import type { RunRow, Store } from '../core/store.js';
+import type { RepoRow, RunRow, Store } from '../core/store.js';
 import { silentLogger, type Logger } from '../util/logger.js';
 import type { SecretRegistry } from '../util/redact.js';
 import type { Suppression } from '../config/normalize.js';
-import { suppress } from '../config/suppress.js';
 import { syncMirror, MirrorError } from './mirror.js';
-import { mirrorRepositoryConfig } from './repo-config.js';
+import { mirrorNarrowing } from './repo-config.js';
 
 export interface RepoOutcome {
   repo: string;
@@ -64,8 +61,8 @@ export interface OrgScanOptions {
   host: RepoHost;
   store: Store;
   engine: Engine;
-  /** Replace the in-thread scan stage (a worker pool). */
-  stage?: ScanStage;
+  /** The pipeline's `open` port: how a mirror's blobs are enumerated and matched (src/scan/contents.ts contentOpener). */
+  contents: ScanPorts['open'];
   cacheDir: string;
   filter?: RepoFilter;
   /** Repos processed at once (default 4). */
@@ -106,9 +103,6 @@ export interface OrgScanSummary {
   elapsedMs: number;
 }
 
-/** Skip reasons that mean "could not read", not "looked at": those blobs are retried next run. */
-const RETRY_REASONS = new Set(['missing-object', 'corrupt-object', 'unreadable', 'error']);
-
 export async function scanOrg(opts: OrgScanOptions): Promise<OrgScanSummary> {
   const started = Date.now();
   const log = opts.logger ?? silentLogger;
@@ -131,7 +125,6 @@ export async function scanOrg(opts: OrgScanOptions): Promise<OrgScanSummary> {
   let fatal: Error | undefined;
   const fingerprints = new Set<string>();
   const queue = new PQueue({ concurrency: Math.max(1, opts.concurrency ?? 4) });
-  const stage = opts.stage ?? inThreadStage(opts.engine);
 
   const push = (o: RepoOutcome) => {
     outcomes.push(o);
@@ -148,7 +141,7 @@ export async function scanOrg(opts: OrgScanOptions): Promise<OrgScanSummary> {
       .add(async () => {
         if (opts.signal?.aborted || fatal) return;
         opts.progress?.started(repo.fullName);
-        const o = await scanOneRepo(repo, handle.id, opts, stage, fingerprints, log);
+        const o = await scanOneRepo(repo, handle.id, opts, fingerprints, log);
         if (o) push(o);
       })
       .catch((err: unknown) => {
@@ -194,6 +187,7 @@ export type RepoScanOptions = Pick<
   | 'host'
   | 'store'
   | 'engine'
+  | 'contents'
   | 'cacheDir'
   | 'maxBlobSize'
   | 'refetch'
@@ -209,6 +203,12 @@ export type RepoScanOptions = Pick<
   | 'progress'
 >;
 
+/** The host reports no push since the last successful scan, of the same default branch, into a mirror still there. */
+function unchanged(prev: RepoRow | undefined, repo: HostedRepo): boolean {
+  if (!repo.pushedAt || prev?.pushedAt !== repo.pushedAt || !prev.lastScannedAt || prev.lastError !== null) return false;
+  return prev.defaultBranch === repo.defaultBranch && !!prev.mirrorPath && existsSync(prev.mirrorPath);
+}
+
 /**
  * Mirrors and scans one repository of run `runId` and records it (one transaction), or records why it failed.
  * null: interrupted (nothing recorded; the repo is scanned again). Throws what is not the repo's fault.
@@ -217,7 +217,6 @@ export async function scanOneRepo(
   repo: HostedRepo,
   runId: number,
   opts: RepoScanOptions,
-  stage: ScanStage,
   fingerprints: Set<string>,
   log: Logger,
 ): Promise<RepoOutcome | null> {
@@ -232,18 +231,7 @@ export async function scanOneRepo(
     return { ...base, status: 'failed', mirror, elapsedMs, error: message };
   };
   try {
-    const prev = await store.getRepo(repo.fullName);
-    if (
-      !opts.refetch &&
-      !opts.rescan &&
-      repo.pushedAt &&
-      prev?.pushedAt === repo.pushedAt &&
-      prev.lastScannedAt &&
-      prev.lastError === null &&
-      prev.defaultBranch === repo.defaultBranch &&
-      prev.mirrorPath &&
-      existsSync(prev.mirrorPath)
-    ) {
+    if (!opts.refetch && !opts.rescan && unchanged(await store.getRepo(repo.fullName), repo)) {
       await store.recordRepoScan(runId, repo.fullName, { findings: [], blobs: [], elapsedMs: Date.now() - t0 });
       return { ...base, status: 'done', mirror: 'unchanged', elapsedMs: Date.now() - t0 };
     }
@@ -260,69 +248,48 @@ export async function scanOneRepo(
       mirrorPath: m.path,
     });
     if (opts.signal?.aborted) return null;
-    const objects = await openRepo(m.path, opts.gitBackend ?? 'auto');
-    if (!objects) return await fail(`mirror at ${m.path} is not a git repository`);
-    try {
-      const already = await store.scannedBlobs(repo.fullName);
-      const looked: Array<[string, 'scanned' | 'skipped']> = [];
-      const source = await gitSource(objects, { kind: 'all' });
-      const result = await scanSource(source, stage, {
-        maxBlobSize: opts.maxBlobSize,
-        skipItem: opts.rescan ? undefined : (oid) => already.has(oid),
-        onItem: (oid, outcome) => looked.push([oid, outcome]),
-        excludePath: opts.excludePath,
-        fingerprintKey: opts.fingerprintKey,
-        registry: opts.registry,
-        signal: opts.signal,
-        onProgress: opts.progress ? (st) => opts.progress!.bytes(repo.fullName, st.bytes) : undefined,
-      });
-      // An interrupted scan is not recorded: the resumed run rescans this repo from its last committed state.
-      if (opts.signal?.aborted) return null;
-      for (const f of result.findings) opts.registry?.add(f.secret);
-      const repoConfig = opts.repoConfig ? await mirrorRepositoryConfig(m.path, repo, new Set(opts.engine.catalog.byId.keys())) : null;
-      for (const w of repoConfig?.warnings ?? []) log.warn(w);
-      const kept = suppress(result.findings, {
-        operator: opts.suppression ?? null,
-        repository: repoConfig?.suppression ?? null,
-        fingerprints: opts.suppressFingerprints ?? null,
-      });
-      const findings = kept.findings;
-      const retry = new Set(result.skipped.filter((s) => s.blob && RETRY_REASONS.has(s.reason)).map((s) => s.blob!));
-      const headCommit = m.empty ? null : await objects.resolve('HEAD');
-      const rec = await store.recordRepoScan(runId, repo.fullName, {
-        findings,
-        blobs: looked.filter(([oid]) => !retry.has(oid)),
-        bytesScanned: result.stats.bytes,
-        headCommit,
-        pushedAt: repo.pushedAt ?? null,
-        elapsedMs: Date.now() - t0,
-        suppressedByRepoConfig: kept.byRepository,
-      });
-      for (const f of findings) fingerprints.add(f.fingerprint);
-      const problems = [...result.problems.map((p) => `${p.kind}: ${p.detail}`), ...[...retry].map((oid) => `unreadable blob ${oid.slice(0, 12)}`)];
-      if (problems.length) return await fail(`${problems.length} problem(s) reading objects (corrupt or missing): ${problems.slice(0, 3).join('; ')}`);
-      const o: RepoOutcome = {
-        ...base,
-        status: 'done',
-        mirror,
-        blobsScanned: rec.blobsScanned,
-        blobsSkipped: rec.blobsSkipped,
-        bytesScanned: result.stats.bytes,
-        findings: findings.length,
-        newSecrets: rec.newSecrets,
-        suppressedByRepoConfig: kept.byRepository,
-        elapsedMs: Date.now() - t0,
-      };
-      log.debug(`${repo.fullName}: ${mirror}, ${o.blobsScanned} blobs scanned, ${o.findings} findings in ${o.elapsedMs} ms`);
-      return o;
-    } finally {
-      await objects.close();
-    }
+    const known = opts.rescan ? undefined : await store.scannedBlobs(repo.fullName);
+    const narrow = mirrorNarrowing(m.path, repo, {
+      repoConfig: !!opts.repoConfig,
+      detectorIds: new Set(opts.engine.catalog.byId.keys()),
+      operator: opts.suppression ?? null,
+      fingerprints: opts.suppressFingerprints ?? null,
+      warn: (w) => log.warn(w),
+    });
+    const result = await scanRepository({ kind: 'git', dir: m.path, backend: opts.gitBackend ?? 'auto' }, { kind: 'all' }, { open: opts.contents, narrow }, {
+      maxBlobSize: opts.maxBlobSize,
+      ...(known ? { known } : {}),
+      excludePath: opts.excludePath,
+      fingerprintKey: opts.fingerprintKey,
+      registry: opts.registry,
+      signal: opts.signal,
+      onProgress: opts.progress ? (st) => opts.progress!.bytes(repo.fullName, st.bytes) : undefined,
+    });
+    // An interrupted scan is not recorded: the resumed run rescans this repo from its last committed state.
+    if (opts.signal?.aborted) return null;
+    const rec = await recordScan(result, store, { runId, repo: repo.fullName, pushedAt: repo.pushedAt ?? null, elapsedMs: Date.now() - t0 });
+    for (const f of result.findings) fingerprints.add(f.fingerprint);
+    if (rec.unreadable.length) return await fail(`${rec.unreadable.length} problem(s) reading objects (corrupt or missing): ${rec.unreadable.slice(0, 3).join('; ')}`);
+    const o: RepoOutcome = {
+      ...base,
+      status: 'done',
+      mirror,
+      blobsScanned: rec.blobsScanned,
+      blobsSkipped: rec.blobsSkipped,
+      bytesScanned: result.stats.bytes,
+      findings: result.findings.length,
+      newSecrets: rec.newSecrets,
+      suppressedByRepoConfig: result.suppressedByRepository,
+      elapsedMs: Date.now() - t0,
+    };
+    log.debug(`${repo.fullName}: ${mirror}, ${o.blobsScanned} blobs scanned, ${o.findings} findings in ${o.elapsedMs} ms`);
+    return o;
   } catch (err) {
     if (opts.signal?.aborted) return null;
     // Not this repo's fault (bad key, database gone, a bug): the whole run stops.
     if (err instanceof ConfigError || err instanceof InternalError || err instanceof StoreUnavailableError) throw err;
     if (err instanceof MirrorError) return fail(`${err.kind}: ${err.message}`);
+    if (err instanceof NotARepositoryError) return fail(`mirror at ${err.message}`);
     return fail(opts.registry ? opts.registry.scrub((err as Error).message) : (err as Error).message);
   }
 }

@@ -1,8 +1,12 @@
 // A hosted repository's own .keyloop.yaml, read from its mirror's default branch (reviewed content, not whatever a
-// push just added) as a repository config: it can only narrow the report, and what it drops is counted.
+// push just added) as a repository config: it can only narrow the report, and what it drops is counted. With the
+// operator's suppression and triaged false positives, it is how every scan of a mirror is narrowed (mirrorNarrowing).
 import { spawn } from 'node:child_process';
 import { CONFIG_FILE_NAME, MAX_REPOSITORY_CONFIG_BYTES, parseRepositoryConfig } from '../config/load.js';
-import { checkDetectorIds, normalizeRepository, type RepositoryConfig } from '../config/normalize.js';
+import { checkDetectorIds, normalizeRepository, type RepositoryConfig, type Suppression } from '../config/normalize.js';
+import { suppress } from '../config/suppress.js';
+import type { RawFinding } from '../core/model.js';
+import type { ScanPorts } from '../core/pipeline.js';
 
 type Read = { kind: 'blob'; data: Buffer } | { kind: 'too-large' } | { kind: 'missing' };
 
@@ -70,4 +74,25 @@ export async function mirrorRepositoryConfig(
   const config = parseRepositoryConfig(read.data.toString('utf8'), file);
   config.warnings.push(...checkDetectorIds(config, detectorIds));
   return config;
+}
+
+export interface MirrorNarrowingOptions {
+  /** Apply the repository's own .keyloop.yaml (--no-repo-config: false). */
+  repoConfig: boolean;
+  detectorIds: ReadonlySet<string>;
+  /** The operator config's allowlists, excluded paths and disabled detectors. */
+  operator: Suppression | null;
+  /** Fingerprints never recorded (triaged false positives). */
+  fingerprints: ReadonlySet<string> | null;
+  /** Told each problem of the repository's config. */
+  warn: (message: string) => void;
+}
+
+/** The pipeline's `narrow` port for a mirror's scan (org runs, workers, the App): one policy wherever a mirror is scanned. */
+export function mirrorNarrowing(gitDir: string, repo: { fullName: string; defaultBranch?: string | null }, o: MirrorNarrowingOptions): Required<ScanPorts>['narrow'] {
+  return async (findings: RawFinding[]) => {
+    const config = o.repoConfig ? await mirrorRepositoryConfig(gitDir, repo, o.detectorIds) : null;
+    for (const w of config?.warnings ?? []) o.warn(w);
+    return suppress(findings, { operator: o.operator, repository: config?.suppression ?? null, fingerprints: o.fingerprints });
+  };
 }

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { OrgCommandOptions } from '../../cli/commands/org.js';
 import { createGitHubClient } from '../../src/adapters/github/client.js';
 import { GitHubIssueTracker } from '../../src/adapters/github/issue-tracker.js';
-import { scanGit } from '../../src/core/pipeline.js';
+import { scanGit } from '../../src/core/content.js';
 import { inThreadStage } from '../../src/scan/stage.js';
 import { createEngine } from '../../src/detection/engine.js';
 import { defaultDetectorsDir, loadCatalog } from '../../src/detection/load.js';

@@ -1,7 +1,7 @@
 // Human table for the terminal: one row per finding (its first location), most severe and live first, sized to
 // the terminal without cutting identifiers, then a summary line.
 import { escapeControls } from '../../util/terminal-safe.js';
-import type { RawFinding } from '../../core/pipeline.js';
+import type { RawFinding } from '../../core/model.js';
 import type { Reporter } from './types.js';
 
 const SEVERITY_ORDER: Record<RawFinding['severity'], number> = { critical: 0, high: 1, medium: 2, low: 3 };

@@ -1,6 +1,6 @@
 // One interface for every output format. Reporters never see the plaintext unless `reveal` is set.
 import type { Finding } from '../../core/model.js';
-import type { RawFinding } from '../../core/pipeline.js';
+import type { RawFinding } from '../../core/model.js';
 import type { IncompleteItem, ScanStats, SkippedItem } from '../../core/model.js';
 
 export interface ReportInput {
