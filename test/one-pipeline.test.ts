@@ -1,4 +1,4 @@
-// One pipeline (#18 item 2): the same repository through every entry point — `keyloop scan`, `keyloop org`, the
+// One pipeline (#18 item 2): the same repository through every entry point — `keyloop scan --db`, `keyloop org`, the
 // App (`keyloop receive`: a full scan on installation, then a push) and a worker's scan-repo job on PostgreSQL —
 // gives the same secrets at the same locations and the same repository-config count, because all of them run
 // scanRepository and (those that keep state) recordScan. A secret triaged as a false positive is recorded again
@@ -82,12 +82,12 @@ afterAll(async () => {
 const key = (fp: string, l: { path: string; commit: string | null; line: number; column: number; blob: string | null }) =>
   `${fp} ${l.path} ${l.commit ?? '-'} ${l.line}:${l.column} ${l.blob ?? '-'}`;
 
-async function stored(db: string): Promise<{ locations: string[]; runs: { kind: string; suppressedByRepoConfig: number }[] }> {
+async function stored(db: string): Promise<{ locations: string[]; runs: { kind: string; status: string; suppressedByRepoConfig: number }[] }> {
   const store = await openStore(db, { key: Buffer.from(KEY, 'hex') });
   try {
     const rows: LocationRow[] = await store.locations();
     const runs = await store.listRuns();
-    return { locations: rows.map((l) => key(l.fingerprint, l)).sort(), runs: runs.map((r) => ({ kind: r.kind, suppressedByRepoConfig: r.suppressedByRepoConfig })) };
+    return { locations: rows.map((l) => key(l.fingerprint, l)).sort(), runs: runs.map((r) => ({ kind: r.kind, status: r.status, suppressedByRepoConfig: r.suppressedByRepoConfig })) };
   } finally {
     await store.close();
   }
@@ -136,7 +136,7 @@ describe('the same repository through scan, org, the App and a worker', () => {
   it('records the same secrets at the same locations, and counts the same repository-config suppression', async () => {
     const clone = path.join(dir, 'clone');
     await git(dir, 'clone', '-q', repo.gitDir, clone);
-    const scan = await runCli(['scan', clone, '--format', 'json', '--config', 'op.yaml'], { cwd: dir, env: env() });
+    const scan = await runCli(['scan', clone, '--format', 'json', '--config', 'op.yaml', '--db', 'scan.db'], { cwd: dir, env: env() });
     expect(scan.code, scan.stderr).toBe(1);
     expect(scan.stderr).toContain('1 finding(s) suppressed by the repository config');
     const report = JSON.parse(scan.stdout) as { status: string; findings: { fingerprint: string; locations: { path: string; commit: string | null; line: number; column: number; blob: string | null }[] }[] };
@@ -153,18 +153,20 @@ describe('the same repository through scan, org, the App and a worker', () => {
     expect(app.status).toBe('done');
     await workerRun();
 
-    const [byOrg, byApp, byWorker] = await Promise.all([stored(path.join(dir, 'org.db')), stored(path.join(dir, 'app.db')), stored(pg.url)]);
+    const [byScan, byOrg, byApp, byWorker] = await Promise.all([stored(path.join(dir, 'scan.db')), stored(path.join(dir, 'org.db')), stored(path.join(dir, 'app.db')), stored(pg.url)]);
+    expect(byScan.locations).toEqual(scanned);
     expect(byOrg.locations).toEqual(scanned);
     expect(byApp.locations).toEqual(scanned);
     expect(byWorker.locations).toEqual(scanned);
-    expect(byOrg.runs).toEqual([{ kind: 'org', suppressedByRepoConfig: 1 }]);
-    expect(byApp.runs).toEqual([{ kind: 'app', suppressedByRepoConfig: 1 }]);
-    expect(byWorker.runs).toEqual([{ kind: 'org', suppressedByRepoConfig: 1 }]);
+    expect(byScan.runs).toEqual([{ kind: 'scan', status: 'completed', suppressedByRepoConfig: 1 }]);
+    expect(byOrg.runs).toEqual([{ kind: 'org', status: 'completed', suppressedByRepoConfig: 1 }]);
+    expect(byApp.runs).toEqual([{ kind: 'app', status: 'completed', suppressedByRepoConfig: 1 }]);
+    expect(byWorker.runs).toEqual([{ kind: 'org', status: 'completed', suppressedByRepoConfig: 1 }]);
   });
 
   it('a secret triaged as a false positive is recorded again by none of them; a new one by all', async () => {
     const fixture = (await stored(path.join(dir, 'org.db'))).locations.find((k) => k.split(' ')[1] === 'test/fixtures/sample.env')!.split(' ')[0]!;
-    for (const db of [path.join(dir, 'org.db'), path.join(dir, 'app.db'), pg.url]) {
+    for (const db of [path.join(dir, 'scan.db'), path.join(dir, 'org.db'), path.join(dir, 'app.db'), pg.url]) {
       const r = await runCli(['triage', fixture.slice(0, 16), '--false-positive', '--db', db], { cwd: dir, env: env() });
       expect(r.code, r.stderr).toBe(0);
     }
@@ -191,12 +193,19 @@ describe('the same repository through scan, org, the App and a worker', () => {
     });
     expect(push.result).toMatchObject({ findings: 1 });
     await workerRun(['--refetch']);
+    const clone = path.join(dir, 'clone');
+    await git(clone, 'fetch', '-q', 'origin');
+    await git(clone, 'merge', '-q', '--ff-only', 'origin/main');
+    const scan = await runCli(['scan', clone, '--format', 'json', '--config', 'op.yaml', '--db', 'scan.db'], { cwd: dir, env: env() });
+    expect(scan.code, scan.stderr).toBe(1);
+    expect(scan.stdout).not.toContain('src/again.env');
 
-    const [byOrg, byApp, byWorker] = await Promise.all([stored(path.join(dir, 'org.db')), stored(path.join(dir, 'app.db')), stored(pg.url)]);
-    for (const s of [byOrg, byApp, byWorker]) {
+    const [byScan, byOrg, byApp, byWorker] = await Promise.all([stored(path.join(dir, 'scan.db')), stored(path.join(dir, 'org.db')), stored(path.join(dir, 'app.db')), stored(pg.url)]);
+    for (const s of [byScan, byOrg, byApp, byWorker]) {
       expect(s.locations.filter((k) => k.split(' ')[1] === 'src/again.env')).toEqual([]);
       expect(s.locations.filter((k) => k.split(' ')[1] === 'src/new.env')).toHaveLength(1);
     }
+    expect(byScan.locations).toEqual(byOrg.locations);
     expect(byApp.locations).toEqual(byOrg.locations);
     expect(byWorker.locations).toEqual(byOrg.locations);
   });

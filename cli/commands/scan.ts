@@ -108,17 +108,15 @@ async function scanAndReport(
 ): Promise<number> {
   const { store, registry, logger, format } = o;
   const started = Date.now();
-  const out = await scanPath(scanOpts);
+  // triage feeds later scans: what was judged a false positive is neither reported nor recorded again
+  const out = await scanPath(store ? { ...scanOpts, suppressFingerprints: await suppressedFingerprints(store) } : scanOpts);
   if (o.showProgress) ctx.stderr.write('\r\x1b[K');
 
   for (const line of out.messages) logger.warn(line);
   let findings = out.result.findings;
   if (store) {
-    // triage feeds later scans: what was judged a false positive is neither reported nor recorded again
-    const triaged = await suppressedFingerprints(store);
-    findings = findings.filter((f) => !triaged.has(f.fingerprint));
     const repo = await localRepoName(out.target);
-    const rec = await recordLocalScan(store, { repo, findings, stats: out.result.stats, incomplete: out.messages, elapsedMs: Date.now() - started });
+    const rec = await recordLocalScan(store, { repo, result: out.result, elapsedMs: Date.now() - started });
     if (!opts.quiet) ctx.stderr.write(`keyloop: recorded in the store as run ${rec.runId} of ${escapeControls(registry.scrub(repo))}: ${rec.newSecrets} new secret(s), ${rec.newLocations} new location(s)\n`);
   }
   if (opts.onlyLive) findings = findings.filter((f) => f.verification?.status === 'live');

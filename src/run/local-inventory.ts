@@ -4,10 +4,10 @@
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import git from 'isomorphic-git';
+import { recordScan, type RepositoryScan } from '../core/pipeline.js';
 import type { Store } from '../core/store.js';
-import type { RawFinding } from '../core/model.js';
-import type { ScanStats } from '../core/model.js';
 import type { ResolvedTarget } from '../sources/resolve.js';
+import { incompleteMessage } from './scan.js';
 
 /** The inventory name of a scanned root: `remote.origin.url` without userinfo, else the absolute path. */
 export async function localRepoName(target: Pick<ResolvedTarget, 'kind' | 'root'>): Promise<string> {
@@ -49,28 +49,21 @@ export interface LocalScanRecord {
 }
 
 /**
- * One run of kind 'scan' for `repo`: the findings (secrets sealed, locations, `detected` events, verifications the
- * scan made) recorded in one transaction, then the run closed: 'completed', or 'failed' with why when part of the
- * content could not be read (the inventory then holds what was read).
+ * One run of kind 'scan' for `repo`: the scan recorded by the pipeline's recordScan (secrets sealed, locations,
+ * `detected` events, the blobs looked at) in one transaction, the verifications the scan made, then the run closed:
+ * 'completed', or 'failed' with why when part of the content could not be scanned (the inventory then holds what was).
  */
-export async function recordLocalScan(
-  store: Store,
-  input: { repo: string; findings: readonly RawFinding[]; stats: ScanStats; incomplete: readonly string[]; elapsedMs: number },
-): Promise<LocalScanRecord> {
-  const run = await store.beginRun('scan', input.repo);
+export async function recordLocalScan(store: Store, input: { repo: string; result: RepositoryScan; elapsedMs: number }): Promise<LocalScanRecord> {
+  const { repo, result } = input;
+  const run = await store.beginRun('scan', repo);
   try {
     await store.setRunTotal(run.id, 1);
-    await store.upsertRepo({ fullName: input.repo });
-    const rec = await store.recordRepoScan(run.id, input.repo, {
-      findings: [...input.findings],
-      blobs: [],
-      bytesScanned: input.stats.bytes,
-      elapsedMs: input.elapsedMs,
-    });
-    for (const f of input.findings) if (f.verification) await store.addVerification(f.fingerprint, f.verification);
-    const failed = input.incomplete.length > 0;
-    await store.finishRun(run.id, failed ? 'failed' : 'completed', failed ? `${input.incomplete.length} item(s) not scanned: ${input.incomplete.slice(0, 3).join('; ')}` : undefined);
-    return { repo: input.repo, runId: run.id, newSecrets: rec.newSecrets, newLocations: rec.newLocations };
+    await store.upsertRepo({ fullName: repo });
+    const rec = await recordScan(result, store, { runId: run.id, repo, elapsedMs: input.elapsedMs });
+    for (const f of result.findings) if (f.verification) await store.addVerification(f.fingerprint, f.verification);
+    const missed = result.incomplete.map(incompleteMessage);
+    await store.finishRun(run.id, missed.length ? 'failed' : 'completed', missed.length ? `${missed.length} item(s) not scanned: ${missed.slice(0, 3).join('; ')}` : undefined);
+    return { repo, runId: run.id, newSecrets: rec.newSecrets, newLocations: rec.newLocations };
   } catch (err) {
     await store.finishRun(run.id, 'failed', (err as Error).message).catch(() => undefined);
     throw err;

@@ -5,8 +5,7 @@ import { loadOperatorConfig, readRepositoryConfig } from '../config/load.js';
 import { checkDetectorIds, issuerOverrides, type OperatorConfig, type RepositoryConfig } from '../config/normalize.js';
 import { suppress } from '../config/suppress.js';
 import { checkIssuerOverrides } from '../verification/net.js';
-import type { ScanResult } from '../core/content.js';
-import { scanRepository, type RepositorySource, type ScanPorts } from '../core/pipeline.js';
+import { scanRepository, type RepositoryScan, type RepositorySource, type ScanPorts } from '../core/pipeline.js';
 import type { IncompleteItem, RawFinding, ScanStats } from '../core/model.js';
 import type { AuditSink } from '../core/ports.js';
 import { createEngine } from '../detection/engine.js';
@@ -35,6 +34,8 @@ export interface ScanPathOptions {
   /** false = --no-repo-config: ignore the scanned root's .keyloop.yaml. */
   repoConfig?: boolean;
   baseline?: string;
+  /** Fingerprints left out like the baseline's (secrets triaged false-positive in the store of `scan --db`). */
+  suppressFingerprints?: ReadonlySet<string>;
   detectorsDir?: string;
   jobs?: number;
   verify?: boolean;
@@ -60,7 +61,7 @@ export interface ScanPathOptions {
 }
 
 export interface ScanPathResult {
-  result: ScanResult;
+  result: RepositoryScan;
   catalog: Catalog;
   config: { operator: OperatorConfig; repository: RepositoryConfig | null };
   /** Findings the scanned repository's own .keyloop.yaml dropped. */
@@ -101,7 +102,8 @@ export async function scanPath(opts: ScanPathOptions): Promise<ScanPathResult> {
     const excluded = globMatcher(operator.suppression.excludePaths);
 
     const source: RepositorySource = target.kind === 'git' ? { kind: 'git', dir: target.root, objects: target.objects } : { kind: 'directory', dir: target.root };
-    const fingerprints = opts.baseline ? loadBaseline(opts.baseline) : null;
+    const baseline = opts.baseline ? loadBaseline(opts.baseline) : null;
+    const fingerprints = baseline && opts.suppressFingerprints ? new Set([...baseline, ...opts.suppressFingerprints]) : (baseline ?? opts.suppressFingerprints ?? null);
     const open = opts.contents ?? contentOpener({
       engine,
       detectorsDir,
