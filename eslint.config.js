@@ -29,6 +29,8 @@ export default defineConfig(
       'no-control-regex': 'off',
     },
   },
+  // #18 item 5: a command is a few named steps; commander wiring is one function per group of commands.
+  { files: ['cli/**/*.ts'], rules: { 'max-lines-per-function': ['error', { max: 80, skipBlankLines: true, skipComments: true }] } },
   {
     files: ['test/**/*.ts'],
     rules: {

@@ -6,6 +6,32 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, Option } from 'commander';
 import { processContext, type CommandContext } from './context.js';
+import {
+  allowInsecureIssuersOption,
+  cacheDirOption,
+  concurrencyOption,
+  configOption,
+  dbOption,
+  detectorsOption,
+  formatOption,
+  githubUrlOption,
+  gitBackendOption,
+  int,
+  keyFileOption,
+  leaseOption,
+  list,
+  logFormatOption,
+  logLevelOption,
+  maxBlobSizeOption,
+  metricsHostOption,
+  metricsPortOption,
+  minConfidenceOption,
+  noRepoConfigOption,
+  outputOption,
+  shutdownGraceOption,
+  size,
+  tokenOption,
+} from './options.js';
 import { ConfigError, ExitError, HostError } from '../src/core/errors.js';
 import { VERSION } from '../src/version.js';
 import { escapeControls } from '../src/util/terminal-safe.js';
@@ -27,29 +53,12 @@ import type { SecretsCommandOptions } from './commands/secrets.js';
 import type { TriageCommandOptions } from './commands/triage.js';
 import type { WhereCommandOptions } from './commands/where.js';
 
-const int = (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new ConfigError(`expected a non-negative integer, got "${v}"`);
-  return n;
-};
 const exitCodeArg = (v: string) => {
   const n = Number(v);
   if (!/^\d{1,3}$/.test(v) || n > 255) throw new ConfigError(`expected an exit code 0-255, got "${v}"`);
   return n;
 };
 
-const size = (v: string) => {
-  const m = /^(\d+(?:\.\d+)?)\s*([kmg]i?b?)?$/i.exec(v.trim());
-  if (!m) throw new ConfigError(`expected a size like 50MiB, got "${v}"`);
-  const unit = (m[2] ?? '').toLowerCase()[0];
-  const mult = unit === 'k' ? 1024 : unit === 'm' ? 1024 ** 2 : unit === 'g' ? 1024 ** 3 : 1;
-  return Math.floor(Number(m[1]) * mult);
-};
-
-const minConfidence = () =>
-  new Option('--min-confidence <level>', 'report only findings at this confidence or above (high: checksum, structured prefix or live; medium: provider pattern; low: generic)')
-    .choices(['low', 'medium', 'high'])
-    .default('low');
 const SCAN_HELP = `
 Exit codes:
   0  complete scan, no findings
@@ -59,9 +68,13 @@ Exit codes:
      missing) or was over --max-blob-size, so a secret may be in it; each one is named on stderr
 JSON output (--format json) is one object: {"version":1,"status":"complete"|"incomplete","incomplete":[…],"findings":[…]}.
 `;
-const logFormatOption = () => new Option('--log-format <format>', 'stderr log lines: text, or json (one pino object per line)').choices(['text', 'json']).default('text');
-/** --db, said once: a SQLite file or a PostgreSQL URL (default $KEYLOOP_DATABASE_URL, else keyloop.db). */
-const dbOption = () => new Option('--db <path|url>', 'store: a SQLite file, or postgres://user:pass@host:5432/db (default: $KEYLOOP_DATABASE_URL or keyloop.db)');
+
+/** What each group of commands is added with: the program, the injected context, and where the exit code goes. */
+interface Wiring {
+  program: Command;
+  ctx: CommandContext;
+  setExit: (code: number) => void;
+}
 
 export function buildProgram(ctx: CommandContext, setExit: (code: number) => void): Command {
   const program = new Command('keyloop')
@@ -72,48 +85,62 @@ export function buildProgram(ctx: CommandContext, setExit: (code: number) => voi
     .exitOverride()
     .showHelpAfterError('(add --help for usage)')
     .configureOutput({ writeOut: (s) => ctx.stdout.write(s), writeErr: (s) => ctx.stderr.write(s) });
+  const w: Wiring = { program, ctx, setExit };
+  addScanCommand(w);
+  addDetectorsCommands(w);
+  addOrgCommand(w);
+  addInventoryCommands(w);
+  addScaleCommands(w);
+  addAppCommands(w);
+  addLoopCommands(w);
+  addReachCommands(w);
+  return program;
+}
 
+function addScanCommand({ program, ctx, setExit }: Wiring): void {
   program
     .command('scan')
     .description('scan a git repository (every blob in every ref) or a plain directory')
     .argument('[path]', 'repository or directory to scan', '.')
-    .addOption(new Option('--format <format>', 'output format (default: table on a TTY, else json)').choices(['table', 'json', 'sarif', 'csv']))
-    .option('-o, --output <file>', 'write the report to FILE instead of stdout (a new 0600 file renamed into place; a symlink at FILE is replaced, not followed)')
+    .addOption(formatOption(['table', 'json', 'sarif', 'csv'], { description: 'output format (default: table on a TTY, else json)', fallback: null }))
+    .addOption(outputOption('write the report to FILE instead of stdout (a new 0600 file renamed into place; a symlink at FILE is replaced, not followed)'))
     .option('--reveal', 'include the plaintext secret in the output', false)
     .option('--staged', 'scan only staged (index) content: the pre-commit case', false)
     .option('--range <A..B>', 'scan only blobs introduced by commits in A..B: the push case')
     .option('--no-history', 'scan only the HEAD tree')
-    .addOption(new Option('--git-backend <backend>', 'git object reader').choices(['auto', 'native', 'isomorphic']).default('auto'))
-    .option('--max-blob-size <size>', 'skip blobs larger than this (reported as skipped)', size, 50 * 1024 ** 2)
-    .option('--config <file>', 'operator configuration file (default: $KEYLOOP_CONFIG, else ~/.config/keyloop/config.yaml)')
-    .option('--no-repo-config', "ignore the scanned root's .keyloop.yaml (by default it may only narrow the report)")
+    .addOption(gitBackendOption('git object reader'))
+    .addOption(maxBlobSizeOption('skip blobs larger than this (reported as skipped)'))
+    .addOption(configOption())
+    .addOption(noRepoConfigOption("ignore the scanned root's .keyloop.yaml (by default it may only narrow the report)"))
     .option('--baseline <file>', 'a previous JSON report: report only findings not in it')
-    .option('--detectors <dir>', 'load detectors from DIR instead of the built-in catalog')
+    .addOption(detectorsOption())
     .option('--jobs <n>', 'threads that run detection (default: 1 per core; on a full-history scan one of them also reads the packs)', int)
     .option('--verify', 'check each secret with its issuer (live | dead | unknown)', false)
     .option('--verify-unsafe', 'also run verification checks that have side effects (named in the detector)', false)
     .option('--only-live', 'report only findings verified live (implies --verify)', false)
     .option('--reach', "ask each live key's issuer what it can do (scopes, account, resources; implies --verify)", false)
-    .option('--github-url <url>', 'GitHub API base URL used to verify GitHub tokens (default: issuers.github.baseUrl, $GITHUB_API_URL or https://api.github.com)')
-    .option('--allow-insecure-issuers', 'accept plain http issuer URLs on loopback hosts (test fakes); never anything else', false)
-    .addOption(minConfidence())
+    .addOption(githubUrlOption('GitHub API base URL used to verify GitHub tokens (default: issuers.github.baseUrl, $GITHUB_API_URL or https://api.github.com)'))
+    .addOption(allowInsecureIssuersOption())
+    .addOption(minConfidenceOption())
     .option('--exit-code <n>', 'exit code when there are findings (0-255; 2 and 3 keep their meaning only if you avoid them)', exitCodeArg, 1)
     .option('-q, --quiet', 'no summary line on stderr', false)
     .option('--no-progress', 'never print the progress line')
-    .option('--db <path|url>', 'also record the scan in this store (a SQLite file or postgres:// URL) for secrets, where, triage and report; secrets triaged false-positive there are left out')
-    .option('--key-file <file>', 'with --db: store encryption key file, created 0600 on first use (default: ~/.config/keyloop/store.key; $KEYLOOP_KEY wins)')
+    .addOption(dbOption('also record the scan in this store (a SQLite file or postgres:// URL) for secrets, where, triage and report; secrets triaged false-positive there are left out'))
+    .addOption(keyFileOption({ creates: true, prefix: 'with --db: ' }))
     .addHelpText('after', SCAN_HELP)
     .action(async (path: string, opts: Omit<ScanCommandOptions, 'path'>) => {
       const { scanCommand } = await import('./commands/scan.js');
       setExit(await scanCommand({ ...opts, path }, ctx));
     });
+}
 
+function addDetectorsCommands({ program, ctx, setExit }: Wiring): void {
   const detectors = program.command('detectors').description('list and check the detector catalog');
   detectors
     .command('list')
     .description('list detectors (id, name, keywords, verifies?)')
-    .addOption(new Option('--format <format>', 'output format').choices(['table', 'json']).default('table'))
-    .option('--detectors <dir>', 'detector directory (default: built-in catalog)')
+    .addOption(formatOption(['table', 'json']))
+    .addOption(detectorsOption('detector directory (default: built-in catalog)'))
     .action(async (opts: DetectorsListOptions) => {
       const { detectorsListCommand } = await import('./commands/detectors.js');
       setExit(await detectorsListCommand(opts, ctx));
@@ -121,14 +148,15 @@ export function buildProgram(ctx: CommandContext, setExit: (code: number) => voi
   detectors
     .command('check')
     .description('validate detectors: unique ids, RE2 patterns, one capture group, every sample behaves')
-    .option('--detectors <dir>', 'detector directory (default: built-in catalog)')
+    .addOption(detectorsOption('detector directory (default: built-in catalog)'))
     .action(async (opts: DetectorsCheckOptions) => {
       const { detectorsCheckCommand } = await import('./commands/detectors.js');
       setExit(await detectorsCheckCommand(opts, ctx));
     });
+}
 
-  // ---- org / secrets / where (store-backed org crawl) ----
-  const list = (v: string, prev: string[] = []) => [...prev, ...v.split(',').map((s) => s.trim()).filter(Boolean)];
+// ---- org / secrets / where (store-backed org crawl) ----
+function addOrgCommand({ program, ctx, setExit }: Wiring): void {
   program
     .command('org')
     .description('scan every repository of a GitHub org into the store (incremental; resumes after a crash)')
@@ -137,28 +165,28 @@ export function buildProgram(ctx: CommandContext, setExit: (code: number) => voi
     .option('--include-archived', 'also scan archived repositories', false)
     .option('--repos <glob>', 'only repositories whose name or owner/name matches (repeatable, comma-separated)', list)
     .option('--exclude <glob>', 'skip repositories whose name or owner/name matches (repeatable, comma-separated)', list)
-    .option('--cache-dir <dir>', 'where the bare mirrors live (default: $XDG_CACHE_HOME/keyloop or ~/.cache/keyloop)')
+    .addOption(cacheDirOption())
     .addOption(dbOption())
-    .option('--key-file <file>', 'store encryption key file, created 0600 on first use (default: ~/.config/keyloop/store.key; $KEYLOOP_KEY wins)')
-    .option('--github-url <url>', 'GitHub API base URL (default: $GITHUB_API_URL or https://api.github.com; GHES: https://HOST/api/v3)')
-    .option('--token <token>', 'GitHub token (default: $GITHUB_TOKEN)')
-    .option('--concurrency <n>', 'repositories processed at once', int, 4)
-    .addOption(new Option('--format <format>', 'run summary format').choices(['table', 'json']).default('table'))
-    .addOption(new Option('--git-backend <backend>', 'git implementation').choices(['auto', 'native', 'isomorphic']).default('auto'))
-    .option('--max-blob-size <size>', 'skip blobs larger than this', size, 50 * 1024 ** 2)
-    .option('--config <file>', 'operator configuration file (default: $KEYLOOP_CONFIG, else ~/.config/keyloop/config.yaml)')
-    .option('--no-repo-config', "ignore each repository's own .keyloop.yaml (by default it may only narrow the report; what it drops is counted)")
-    .option('--detectors <dir>', 'load detectors from DIR instead of the built-in catalog')
+    .addOption(keyFileOption({ creates: true }))
+    .addOption(githubUrlOption())
+    .addOption(tokenOption())
+    .addOption(concurrencyOption('repositories processed at once', 4))
+    .addOption(formatOption(['table', 'json'], { description: 'run summary format' }))
+    .addOption(gitBackendOption())
+    .addOption(maxBlobSizeOption())
+    .addOption(configOption())
+    .addOption(noRepoConfigOption())
+    .addOption(detectorsOption())
     .option('--refetch', 'fetch every repository even when GitHub reports no push since the last scan', false)
     .option('--rescan', 'scan every blob again (after adding detectors); stored rows are not duplicated', false)
     .option('--issues', 'after the scan, verify secrets and open/update/close GitHub issues (default: on when the operator config has an issues: section)')
     .option('--no-issues', 'do not run the issue loop after the scan')
     .option('--dry-run', 'with --issues: print what the issue loop would do, change nothing', false)
-    .option('--allow-insecure-issuers', 'accept plain http issuer URLs on loopback hosts (test fakes); never anything else', false)
+    .addOption(allowInsecureIssuersOption())
     .option('--no-progress', 'no progress on stderr (by default a bar on a TTY: repos done/total, bytes, ETA, current repo; else a line each 10% of repos and every 15 s)')
     .option('--enqueue', 'hand the run to `keyloop worker` processes (PostgreSQL --db): one scan-repo job per repository; prints the run id', false)
     .option('--wait', 'with --enqueue: wait for the run to end and print the same summary (and exit code) as a local run', false)
-    .option('--verify', 'with --enqueue: re-verify what each repository\'s scan found, as jobs, before the issue sync', false)
+    .option('--verify', "with --enqueue: re-verify what each repository's scan found, as jobs, before the issue sync", false)
     .addOption(logFormatOption())
     .action(async (org: string, opts: Omit<OrgCommandOptions, 'org'>) => {
       const { orgCommand } = await import('./commands/org.js');
@@ -168,12 +196,15 @@ export function buildProgram(ctx: CommandContext, setExit: (code: number) => voi
       const afterScan = await orgIssueLoop(loopFlags, ctx);
       setExit(await orgCommand({ ...opts, org }, ctx, { afterScan }));
     });
+}
+
+function addInventoryCommands({ program, ctx, setExit }: Wiring): void {
   program
     .command('secrets')
     .description('inventory of stored secrets: repos, first/last seen, still at HEAD or only in history, verification, owner')
     .addOption(dbOption())
-    .addOption(new Option('--format <format>', 'output format (sarif: open secrets, paths as owner/repo/path)').choices(['table', 'json', 'sarif']).default('table'))
-    .addOption(minConfidence())
+    .addOption(formatOption(['table', 'json', 'sarif'], { description: 'output format (sarif: open secrets, paths as owner/repo/path)' }))
+    .addOption(minConfidenceOption())
     .addOption(new Option('--sort <order>', 'recent: most recently introduced first; risk: highest risk first (what the key can do, public repo, exposure age, locations)').choices(['recent', 'risk']).default('recent'))
     .option('--unused <days>', 'only live keys their issuer reports unused for DAYS days or never used (GitLab, AWS expose last use): safe to revoke first', int)
     .action(async (opts: SecretsCommandOptions) => {
@@ -185,54 +216,53 @@ export function buildProgram(ctx: CommandContext, setExit: (code: number) => voi
     .description('every repo/commit/path/line where a stored secret appears')
     .argument('<fingerprint>', 'fingerprint or a unique prefix (8+ hex characters)')
     .addOption(dbOption())
-    .addOption(new Option('--format <format>', 'output format').choices(['table', 'json']).default('table'))
+    .addOption(formatOption(['table', 'json']))
     .action(async (fingerprint: string, opts: Omit<WhereCommandOptions, 'fingerprint'>) => {
       const { whereCommand } = await import('./commands/where.js');
       setExit(await whereCommand({ ...opts, fingerprint }, ctx));
     });
-
   program
     .command('runs')
     .description('each run: repositories queued/running/done/failed, findings, start/end, which worker holds what, failed jobs and why')
     .addOption(dbOption())
-    .addOption(new Option('--format <format>', 'output format').choices(['table', 'json']).default('table'))
+    .addOption(formatOption(['table', 'json']))
     .option('--limit <n>', 'newest runs shown', int, 20)
     .action(async (opts: RunsCommandOptions) => {
       const { runsCommand } = await import('./commands/runs.js');
       setExit(await runsCommand(opts, ctx));
     });
+}
 
-  // ---- section:scale (workers on a shared PostgreSQL queue) ----
+// ---- section:scale (workers on a shared PostgreSQL queue) ----
+function addScaleCommands({ program, ctx, setExit }: Wiring): void {
   program
     .command('worker')
     .description('take jobs from the shared queue (org runs from `org --enqueue`, App pushes) until SIGINT/SIGTERM, then drain; needs a PostgreSQL --db')
     .addOption(dbOption())
-    .option('--concurrency <n>', 'jobs processed at once', int, 2)
-    .option('--cache-dir <dir>', "this worker's own mirror cache (default: $XDG_CACHE_HOME/keyloop or ~/.cache/keyloop)")
+    .addOption(concurrencyOption('jobs processed at once', 2))
+    .addOption(cacheDirOption("this worker's own mirror cache (default: $XDG_CACHE_HOME/keyloop or ~/.cache/keyloop)"))
     .option('--queues <names>', 'only these queues, comma-separated: scan-repo, verify, issue-sync, push (default: every one this worker can take)', list)
-    .option('--github-url <url>', 'GitHub API base URL (default: $GITHUB_API_URL or https://api.github.com; GHES: https://HOST/api/v3)')
-    .option('--token <token>', 'GitHub token for fetching and issues (default: $GITHUB_TOKEN); App credentials (APP_ID, PRIVATE_KEY) add the push queue')
-    .option('--key-file <file>', 'store encryption key file (default: ~/.config/keyloop/store.key; $KEYLOOP_KEY wins)')
-    .option('--config <file>', 'operator configuration file (default: $KEYLOOP_CONFIG, else ~/.config/keyloop/config.yaml)')
-    .option('--detectors <dir>', 'load detectors from DIR instead of the built-in catalog')
-    .option('--no-repo-config', "ignore each repository's own .keyloop.yaml")
-    .option('--max-blob-size <size>', 'skip blobs larger than this', size, 50 * 1024 ** 2)
-    .addOption(new Option('--git-backend <backend>', 'git implementation').choices(['auto', 'native', 'isomorphic']).default('auto'))
+    .addOption(githubUrlOption())
+    .addOption(tokenOption('GitHub token for fetching and issues (default: $GITHUB_TOKEN); App credentials (APP_ID, PRIVATE_KEY) add the push queue'))
+    .addOption(keyFileOption())
+    .addOption(configOption())
+    .addOption(detectorsOption())
+    .addOption(noRepoConfigOption("ignore each repository's own .keyloop.yaml"))
+    .addOption(maxBlobSizeOption())
+    .addOption(gitBackendOption())
     .option('--no-verify', 'take no verify jobs')
     .option('--no-issues', 'take no issue-sync jobs')
-    .option('--allow-insecure-issuers', 'accept plain http issuer URLs on loopback hosts (test fakes); never anything else', false)
-    .option('--lease <seconds>', 'a job this worker stops renewing (it was killed) goes to another worker after this long', int, 60)
-    .option('--shutdown-grace <seconds>', 'on SIGTERM, how long held jobs may finish before they are given back', int, 30)
-    .option('--metrics-port <n>', 'serve /healthz and /metrics (Prometheus) on this port', int)
-    .option('--metrics-host <host>', 'address for /healthz and /metrics (0.0.0.0 in a container)', '127.0.0.1')
+    .addOption(allowInsecureIssuersOption())
+    .addOption(leaseOption('a job this worker stops renewing (it was killed) goes to another worker after this long'))
+    .addOption(shutdownGraceOption('on SIGTERM, how long held jobs may finish before they are given back', 30))
+    .addOption(metricsPortOption('serve /healthz and /metrics (Prometheus) on this port'))
+    .addOption(metricsHostOption('address for /healthz and /metrics (0.0.0.0 in a container)'))
     .addOption(logFormatOption())
-    .addOption(new Option('--log-level <level>', 'stderr log level').choices(['debug', 'info', 'warn', 'error']).default('info'))
+    .addOption(logLevelOption())
     .action(async (opts: WorkerCommandOptions) => {
       const { workerCommand } = await import('./commands/worker.js');
       setExit(await workerCommand(opts, ctx));
     });
-  // ---- end section:scale ----
-
   const db = program.command('db').description('the store: create or upgrade its schema');
   db.command('migrate')
     .description('apply pending schema migrations (needed after upgrading keyloop on a PostgreSQL store; SQLite migrates on open)')
@@ -241,37 +271,42 @@ export function buildProgram(ctx: CommandContext, setExit: (code: number) => voi
       const { dbMigrateCommand } = await import('./commands/db.js');
       setExit(await dbMigrateCommand(opts, ctx));
     });
+}
+// ---- end section:scale ----
 
-  // ---- section:app (GitHub App server and offline webhook replay) ----
-  const appShared = (c: Command) =>
-    c
-      .addOption(dbOption())
-      .option('--cache-dir <dir>', 'where the bare mirrors live (default: $XDG_CACHE_HOME/keyloop or ~/.cache/keyloop)')
-      .option('--github-url <url>', 'GitHub API base URL (default: $GITHUB_API_URL or https://api.github.com; GHES: https://HOST/api/v3)')
-      .option('--key-file <file>', 'store encryption key file (default: ~/.config/keyloop/store.key; $KEYLOOP_KEY wins)')
-      .option('--config <file>', 'operator configuration file (default: $KEYLOOP_CONFIG, else ~/.config/keyloop/config.yaml)')
-      .option('--no-repo-config', "ignore each repository's own .keyloop.yaml (by default it may only narrow the report; what it drops is counted)")
-      .option('--detectors <dir>', 'load detectors from DIR instead of the built-in catalog')
-      .option('--max-blob-size <size>', 'skip blobs larger than this', size, 50 * 1024 ** 2)
-      .option('--no-verify', 'do not check found secrets with their issuer')
-      .option('--allow-insecure-issuers', 'accept plain http issuer URLs on loopback hosts (test fakes); never anything else', false)
-      .option('--no-issues', 'do not run the issue loop (check runs only)')
-      .option('--no-check-runs', 'do not create the keyloop check run on pushed commits')
-      .option('--scan-new-repos', 'queue a full-history scan of repositories the App is newly installed on', false)
-      .addOption(new Option('--log-level <level>', 'stderr log level').choices(['debug', 'info', 'warn', 'error']).default('info'))
-      .addOption(logFormatOption());
+// ---- section:app (GitHub App server and offline webhook replay) ----
+/** What `app` and `receive` share: the same store, mirrors, scan, verification, issues and check runs. */
+const appShared = (c: Command) =>
+  c
+    .addOption(dbOption())
+    .addOption(cacheDirOption())
+    .addOption(githubUrlOption())
+    .addOption(keyFileOption())
+    .addOption(configOption())
+    .addOption(noRepoConfigOption())
+    .addOption(detectorsOption())
+    .addOption(maxBlobSizeOption())
+    .option('--no-verify', 'do not check found secrets with their issuer')
+    .addOption(allowInsecureIssuersOption())
+    .option('--no-issues', 'do not run the issue loop (check runs only)')
+    .option('--no-check-runs', 'do not create the keyloop check run on pushed commits')
+    .option('--scan-new-repos', 'queue a full-history scan of repositories the App is newly installed on', false)
+    .addOption(logLevelOption())
+    .addOption(logFormatOption());
+
+function addAppCommands({ program, ctx, setExit }: Wiring): void {
   appShared(
     program
       .command('app')
       .description('run the GitHub App: verify and queue webhooks, scan each push, check runs and issues (env: APP_ID, PRIVATE_KEY or PRIVATE_KEY_PATH, WEBHOOK_SECRET)')
       .option('--port <n>', 'port to listen on', int, 3000)
       .option('--host <host>', 'address to bind', '0.0.0.0')
-      .option('--concurrency <n>', 'deliveries processed at once (one per repository at a time)', int, 2)
+      .addOption(concurrencyOption('deliveries processed at once (one per repository at a time)', 2))
       .option('--max-body <size>', 'largest webhook body accepted (413 above)', size, 25 * 1024 ** 2)
-      .option('--shutdown-grace <seconds>', 'on SIGTERM, how long work in flight may finish before it is requeued', int, 20)
-      .option('--lease <seconds>', 'PostgreSQL --db: a delivery a replica stopped renewing (it died) goes to another replica after this long', int, 60)
-      .option('--metrics-port <n>', 'serve /healthz and /metrics (Prometheus) on this port, apart from the webhook port', int)
-      .option('--metrics-host <host>', 'address for /healthz and /metrics', '127.0.0.1'),
+      .addOption(shutdownGraceOption('on SIGTERM, how long work in flight may finish before it is requeued', 20))
+      .addOption(leaseOption('PostgreSQL --db: a delivery a replica stopped renewing (it died) goes to another replica after this long'))
+      .addOption(metricsPortOption('serve /healthz and /metrics (Prometheus) on this port, apart from the webhook port'))
+      .addOption(metricsHostOption('address for /healthz and /metrics')),
   ).action(async (opts: AppCommandOptions) => {
     const { appCommand } = await import('./commands/app.js');
     setExit(await appCommand(opts, ctx));
@@ -283,28 +318,30 @@ export function buildProgram(ctx: CommandContext, setExit: (code: number) => voi
       .argument('<file>', 'payload JSON as GitHub sent it')
       .requiredOption('--event <name>', 'the X-GitHub-Event name (push, installation, installation_repositories)')
       .option('--id <guid>', 'X-GitHub-Delivery to record (default: a fresh one, so the replay always runs)')
-      .option('--token <token>', 'GitHub token when no App credentials are set (default: $GITHUB_TOKEN)'),
+      .addOption(tokenOption('GitHub token when no App credentials are set (default: $GITHUB_TOKEN)')),
   ).action(async (file: string, opts: Omit<ReceiveCommandOptions, 'file'>) => {
     const { receiveCommand } = await import('./commands/receive.js');
     setExit(await receiveCommand({ ...opts, file }, ctx));
   });
-  // ---- end section:app ----
+}
+// ---- end section:app ----
 
-  // ---- section:loop (issues / triage / report) ----
+// ---- section:loop (issues / triage / report) ----
+function addLoopCommands({ program, ctx, setExit }: Wiring): void {
   program
     .command('issues')
     .description('run the issue loop over the store: re-verify, open/comment/close/reopen/remind (what `keyloop org` runs at its end)')
     .option('--dry-run', 'print the planned actions only; change nothing on GitHub or in the store', false)
     .option('--no-verify', 'plan on the stored verifications; do not ask the issuers again')
-    .option('--repos <owner/name>', 'only secrets leaked in these repositories (repeatable, comma-separated)', (v: string, prev: string[] = []) => [...prev, ...v.split(',').map((s) => s.trim()).filter(Boolean)])
+    .option('--repos <owner/name>', 'only secrets leaked in these repositories (repeatable, comma-separated)', list)
     .addOption(dbOption())
-    .option('--key-file <file>', 'store encryption key file (default: ~/.config/keyloop/store.key; $KEYLOOP_KEY wins)')
-    .option('--github-url <url>', 'GitHub API base URL (default: $GITHUB_API_URL or https://api.github.com)')
-    .option('--token <token>', 'GitHub token (default: $GITHUB_TOKEN)')
-    .option('--config <file>', 'operator configuration file with owners/issues/policy (default: $KEYLOOP_CONFIG, else ~/.config/keyloop/config.yaml)')
-    .option('--detectors <dir>', 'detector directory (provider names and rotation steps; default: built-in)')
-    .option('--allow-insecure-issuers', 'accept plain http issuer URLs on loopback hosts (test fakes); never anything else', false)
-    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .addOption(keyFileOption())
+    .addOption(githubUrlOption())
+    .addOption(tokenOption())
+    .addOption(configOption('operator configuration file with owners/issues/policy'))
+    .addOption(detectorsOption('detector directory (provider names and rotation steps; default: built-in)'))
+    .addOption(allowInsecureIssuersOption())
+    .addOption(formatOption(['text', 'json']))
     .action(async (opts: IssuesCommandOptions) => {
       const { issuesCommand } = await import('./commands/issues.js');
       setExit(await issuesCommand(opts, ctx));
@@ -318,10 +355,10 @@ export function buildProgram(ctx: CommandContext, setExit: (code: number) => voi
     .option('--reopen', 'track it again: reopen its issues')
     .option('--note <text>', 'why (recorded in the store and quoted on the issue)')
     .addOption(dbOption())
-    .option('--github-url <url>', 'GitHub API base URL (default: $GITHUB_API_URL or https://api.github.com)')
-    .option('--token <token>', 'GitHub token (default: $GITHUB_TOKEN)')
+    .addOption(githubUrlOption())
+    .addOption(tokenOption())
     .option('--no-github', 'update the store only; the next loop run syncs the issues')
-    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .addOption(formatOption(['text', 'json']))
     .action(async (fingerprint: string, opts: Omit<TriageCommandOptions, 'fingerprint'>) => {
       const { triageCommand } = await import('./commands/triage.js');
       setExit(await triageCommand({ ...opts, fingerprint }, ctx));
@@ -329,16 +366,18 @@ export function buildProgram(ctx: CommandContext, setExit: (code: number) => voi
   program
     .command('report')
     .description('loop report: open/closed/live/dead, time to rotate, exposure windows, per repo/owner, detector precision')
-    .addOption(new Option('--format <format>', 'output format (html: one self-contained file with charts, works offline, prints)').choices(['md', 'json', 'html']).default('md'))
+    .addOption(formatOption(['md', 'json', 'html'], { description: 'output format (html: one self-contained file with charts, works offline, prints)' }))
     .addOption(dbOption())
-    .option('-o, --output <file>', 'write the report to FILE instead of stdout')
+    .addOption(outputOption('write the report to FILE instead of stdout'))
     .action(async (opts: ReportCommandOptions) => {
       const { reportCommand } = await import('./commands/report.js');
       setExit(await reportCommand(opts, ctx));
     });
-  // ---- end section:loop ----
+}
+// ---- end section:loop ----
 
-  // ---- section:reach (revoke / audit) ----
+// ---- section:reach (revoke / audit) ----
+function addReachCommands({ program, ctx, setExit }: Wiring): void {
   program
     .command('revoke')
     .description("revoke a stored key through its issuer's own API (GitHub, GitLab, Slack tokens), after a confirmation; recorded and re-verified")
@@ -347,12 +386,12 @@ export function buildProgram(ctx: CommandContext, setExit: (code: number) => voi
     .option('--dry-run', 'print the request that would be sent; send nothing', false)
     .option('--note <text>', 'why (recorded with who and when)')
     .addOption(dbOption())
-    .option('--key-file <file>', 'store encryption key file (default: ~/.config/keyloop/store.key; $KEYLOOP_KEY wins)')
-    .option('--config <file>', 'operator configuration file: issuer base URLs (default: $KEYLOOP_CONFIG, else ~/.config/keyloop/config.yaml)')
-    .option('--github-url <url>', 'GitHub API base URL for GitHub tokens (default: issuers.github.baseUrl, $GITHUB_API_URL or https://api.github.com)')
-    .option('--detectors <dir>', 'detector directory (default: built-in)')
-    .option('--allow-insecure-issuers', 'accept plain http issuer URLs on loopback hosts (test fakes); never anything else', false)
-    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .addOption(keyFileOption())
+    .addOption(configOption('operator configuration file: issuer base URLs'))
+    .addOption(githubUrlOption('GitHub API base URL for GitHub tokens (default: issuers.github.baseUrl, $GITHUB_API_URL or https://api.github.com)'))
+    .addOption(detectorsOption('detector directory (default: built-in)'))
+    .addOption(allowInsecureIssuersOption())
+    .addOption(formatOption(['text', 'json']))
     .addHelpText('after', '\nExit codes: 0 revoked, 1 not revoked (the issuer refused, or no confirmation), 2 usage (no revoke API for this key: rotate it by hand).\n')
     .action(async (fingerprint: string, opts: Omit<RevokeCommandOptions, 'fingerprint'>) => {
       const { revokeCommand } = await import('./commands/revoke.js');
@@ -362,24 +401,22 @@ export function buildProgram(ctx: CommandContext, setExit: (code: number) => voi
     .command('audit')
     .description('every request sent with a secret (verification, reach, revocation): issuer, endpoint, time, answer; never the secret')
     .addOption(dbOption())
-    .addOption(new Option('--format <format>', 'output format').choices(['table', 'json']).default('table'))
+    .addOption(formatOption(['table', 'json']))
     .option('--fingerprint <fp>', 'only calls about this secret (8+ hex characters)')
     .option('--issuer <id>', 'only calls to this issuer')
     .addOption(new Option('--purpose <purpose>', 'only calls made for this').choices(['verify', 'reach', 'revoke']))
     .option('--since <date>', 'only calls at or after this date (ISO 8601)')
-    .option('--check', 'exit 1 if a call went to a host that is not its issuer\'s (official or operator override), or a recorded URL holds a stored secret (needs the store key)', false)
-    .option('--config <file>', 'operator configuration file (issuer overrides count as the issuer\'s hosts)')
-    .option('--github-url <url>', 'GitHub API base URL the GitHub calls were allowed to go to (default: $GITHUB_API_URL)')
-    .option('--detectors <dir>', 'detector directory (default: built-in)')
-    .option('--key-file <file>', 'store key file for --check (default: $KEYLOOP_KEY)')
+    .option('--check', "exit 1 if a call went to a host that is not its issuer's (official or operator override), or a recorded URL holds a stored secret (needs the store key)", false)
+    .addOption(configOption("operator configuration file; issuer overrides count as the issuer's hosts"))
+    .addOption(githubUrlOption('GitHub API base URL the GitHub calls were allowed to go to (default: $GITHUB_API_URL)'))
+    .addOption(detectorsOption('detector directory (default: built-in)'))
+    .addOption(keyFileOption({ description: 'store key file for --check (default: $KEYLOOP_KEY)' }))
     .action(async (opts: AuditCommandOptions) => {
       const { auditCommand } = await import('./commands/audit.js');
       setExit(await auditCommand(opts, ctx));
     });
-  // ---- end section:reach ----
-
-  return program;
 }
+// ---- end section:reach ----
 
 export async function main(argv: string[], ctx: CommandContext = processContext()): Promise<number> {
   let code = 0;

@@ -14,7 +14,8 @@ import { SecretRegistry } from '../../src/util/redact.js';
 import { escapeControls } from '../../src/util/terminal-safe.js';
 import { createIssuerClient } from '../../src/verification/issuer-client.js';
 import { checkIssuerOverrides } from '../../src/verification/net.js';
-import { createVerifier } from '../../src/verification/verify.js';
+import { createVerifier, type Verifier, type VerifyRequest } from '../../src/verification/verify.js';
+import type { Store } from '../../src/core/store.js';
 import { withCommandStore } from './store.js';
 
 export interface RevokeCommandOptions {
@@ -42,6 +43,28 @@ function operator(env: Record<string, string | undefined>): string {
     user ||= 'unknown';
   }
   return `${user}@${hostname()}`;
+}
+
+/** Records what the issuer says of the key now; dead after a revocation that went through (`by`): revoked. */
+async function reverify(store: Store, verifier: Verifier, req: VerifyRequest, by: string | null): Promise<{ status: string; reason: string }> {
+  const v = await verifier.verify(req);
+  await store.addVerification(req.fingerprint, v);
+  if (v.status === 'dead' && by) await store.setSecretStatus(req.fingerprint, 'revoked', { by, via: 'keyloop revoke' });
+  return { status: v.status, reason: v.reason };
+}
+
+/** What a revocation did, for a person: the request and its answer, then what the issuer says of the key now. */
+function revokeText(
+  what: string,
+  provider: string,
+  out: { revoked: boolean; request: string; status: number | null; reason?: string; verification: string | null },
+  reason: string,
+): string {
+  const lines = [out.revoked ? `revoked ${what} with ${provider}: ${out.request} answered HTTP ${out.status}` : `NOT revoked ${what}: ${escapeControls(out.reason ?? '')}`];
+  if (out.verification) lines.push(`re-verified: ${out.verification}${reason ? ` (${reason})` : ''}`);
+  if (out.revoked && out.verification === 'dead') lines.push('the next `keyloop issues` / `keyloop org` run closes its issues as rotated');
+  if (out.revoked && out.verification === 'live') lines.push('the issuer accepted the request but the key still works: check again later (GitHub revokes asynchronously)');
+  return lines.map((l) => l + '\n').join('');
 }
 
 export async function revokeCommand(opts: RevokeCommandOptions, ctx: CommandContext): Promise<number> {
@@ -102,11 +125,7 @@ export async function revokeCommand(opts: RevokeCommandOptions, ctx: CommandCont
     let reason = '';
     if (detector.def.verify) {
       const verifier = createVerifier({ baseUrls, allowInsecure: !!opts.allowInsecureIssuers, registry, logger, client, timeoutMs: config.verify.timeoutMs });
-      const v = await verifier.verify({ detector, secret: plain.secret, parts: plain.parts, fingerprint: fp });
-      await store.addVerification(fp, v);
-      status = v.status;
-      reason = v.reason;
-      if (v.status === 'dead' && result.ok) await store.setSecretStatus(fp, 'revoked', { by, via: 'keyloop revoke' });
+      ({ status, reason } = await reverify(store, verifier, { detector, secret: plain.secret, parts: plain.parts, fingerprint: fp }, result.ok ? by : null));
     }
     const out = {
       fingerprint: fp,
@@ -120,16 +139,7 @@ export async function revokeCommand(opts: RevokeCommandOptions, ctx: CommandCont
       verification: status,
     };
     if (opts.format === 'json') ctx.stdout.write(JSON.stringify(out, null, 2) + '\n');
-    else {
-      ctx.stdout.write(
-        result.ok
-          ? `revoked ${escapeControls(what)} with ${provider}: ${out.request} answered HTTP ${result.status}\n`
-          : `NOT revoked ${escapeControls(what)}: ${escapeControls(out.reason ?? '')}\n`,
-      );
-      if (status) ctx.stdout.write(`re-verified: ${status}${reason ? ` (${escapeControls(registry.scrub(reason))})` : ''}\n`);
-      if (result.ok && status === 'dead') ctx.stdout.write('the next `keyloop issues` / `keyloop org` run closes its issues as rotated\n');
-      if (result.ok && status === 'live') ctx.stdout.write('the issuer accepted the request but the key still works: check again later (GitHub revokes asynchronously)\n');
-    }
+    else ctx.stdout.write(revokeText(escapeControls(what), provider, out, reason ? escapeControls(registry.scrub(reason)) : ''));
     return result.ok ? 0 : 1;
   });
 }
