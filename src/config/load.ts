@@ -3,7 +3,7 @@
 // scanned content (a working tree, or a mirror's default branch), read as a layer that can only narrow.
 import { closeSync, constants, existsSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { parseYaml } from '../util/yaml.js';
 import { ConfigError } from '../core/errors.js';
 import { userConfigDir } from '../util/dirs.js';
 import { normalizeOperator, normalizeRepository, type OperatorConfig, type RepositoryConfig } from './normalize.js';

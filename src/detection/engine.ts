@@ -37,9 +37,8 @@ export interface Rejection {
   filter?: string;
 }
 
-interface Compiled {
-  loaded: LoadedDetector;
-  def: DetectorDef;
+/** A detector's RE2 objects. */
+interface Regexes {
   re: RE2;
   allow: RE2[];
   companions: { name: string; re: RE2; within: number; required: boolean }[];
@@ -48,8 +47,54 @@ interface Compiled {
   probeSources: string[];
   /** Per probe: where a match can start given the probe's first match (null: anywhere). */
   bounds: (StartBound | null)[];
+}
+
+/**
+ * A detector as the engine runs it. Its RE2 objects are compiled on first use, when one of its keywords first
+ * occurs: compiling the whole catalog up front took most of a short scan's start-up (a pre-commit run touches a
+ * handful of detectors), and each worker thread paid it again. The catalog's patterns were already checked when
+ * it was loaded (load.ts), so a first use cannot fail where construction would not have.
+ */
+class Compiled {
+  private rx: Regexes | null = null;
   /** specificity(def): which detector a secret's finding goes to when several match it. */
-  rank: number;
+  readonly rank: number;
+  constructor(
+    readonly loaded: LoadedDetector,
+    readonly def: DetectorDef,
+  ) {
+    this.rank = specificity(def);
+  }
+  private get regexes(): Regexes {
+    return (this.rx ??= compileRegexes(this.def));
+  }
+  get re(): RE2 {
+    return this.regexes.re;
+  }
+  get allow(): RE2[] {
+    return this.regexes.allow;
+  }
+  get companions(): Regexes['companions'] {
+    return this.regexes.companions;
+  }
+  get probes(): RE2[] {
+    return this.regexes.probes;
+  }
+  get probeSources(): string[] {
+    return this.regexes.probeSources;
+  }
+  get bounds(): (StartBound | null)[] {
+    return this.regexes.bounds;
+  }
+}
+
+function compileRegexes(def: DetectorDef): Regexes {
+  return {
+    re: new RE2(def.pattern, 'gd'),
+    allow: def.allow.map((a) => new RE2(a)),
+    companions: def.companions.map((c) => ({ name: c.name, re: new RE2(c.pattern, 'gd'), within: c.within, required: c.required })),
+    ...compileProbes(def.pattern),
+  };
 }
 
 interface CachedSet {
@@ -114,7 +159,16 @@ interface Candidate {
 
 export class DetectionEngine implements Engine {
   private readonly compiled: Compiled[];
-  private readonly prefilter: Prefilter;
+  private prefilterArgs: ConstructorParameters<typeof Prefilter> | null;
+  private built: Prefilter | null = null;
+  /** Built on the first scan: a run with nothing to scan (an empty selection) never compiles its RE2.Set. */
+  private get prefilter(): Prefilter {
+    if (!this.built) {
+      this.built = new Prefilter(...this.prefilterArgs!);
+      this.prefilterArgs = null;
+    }
+    return this.built;
+  }
   /** Lowercased keywords and the compiled detectors each one triggers. */
   private readonly keywords: { text: string; detectors: number[] }[];
   /** Per-detector stamp of the last candidates() call that ran it (dedupes detectors sharing keywords). */
@@ -140,18 +194,7 @@ export class DetectionEngine implements Engine {
     this.decodeDepth = opts.decodeDepth ?? 2;
     this.decodeBudget = opts.decodeBudget ?? 1 << 20;
     this.reference = opts.reference ?? false;
-    this.compiled = catalog.detectors.map((loaded) => {
-      const def = loaded.def;
-      return {
-        loaded,
-        def,
-        re: new RE2(def.pattern, 'gd'),
-        allow: def.allow.map((a) => new RE2(a)),
-        companions: def.companions.map((c) => ({ name: c.name, re: new RE2(c.pattern, 'gd'), within: c.within, required: c.required })),
-        ...compileProbes(def.pattern),
-        rank: specificity(def),
-      };
-    });
+    this.compiled = catalog.detectors.map((loaded) => new Compiled(loaded, loaded.def));
     this.ran = new Uint32Array(this.compiled.length);
     this.keyFiles = this.compiled.flatMap((c, i) => (c.def.file_max_bytes !== undefined ? [i] : []));
     this.keyFileMax = Math.max(-1, ...this.keyFiles.map((i) => this.compiled[i]!.def.file_max_bytes!));
@@ -180,11 +223,7 @@ export class DetectionEngine implements Engine {
     this.keywords.forEach((k, i) => {
       if (k.detectors.some((d) => this.compiled[d]!.def.multiline)) this.multilineKeyword[i] = 1;
     });
-    this.prefilter = new Prefilter(
-      this.keywords.map((k) => k.text),
-      this.keywords.map((k) => [...spellings.get(k.text)!]),
-      this.decodeDepth >= 2,
-    );
+    this.prefilterArgs = [this.keywords.map((k) => k.text), this.keywords.map((k) => [...spellings.get(k.text)!]), this.decodeDepth >= 2];
   }
 
   scan(data: Buffer, ctx: ScanContext): Match[] {

@@ -33,11 +33,18 @@ const MAX_BASE64_HITS = 4096;
  */
 export function base64Forms(kw: string): string[] {
   const bytes = Buffer.from(kw, 'utf8');
+  const n = bytes.length;
   const out = new Set<string>();
+  // Computed bit by bit rather than by encoding padded copies: the catalog has ~3,500 forms, and building them
+  // with Buffer.concat + toString('base64') was the largest part of the engine's start-up.
   for (const a of [0, 1, 2]) {
-    const enc = Buffer.concat([Buffer.alloc(a), bytes]).toString('base64').replace(/=+$/, '');
     let s = '';
-    for (let j = 0; j < enc.length; j++) if (6 * j >= 8 * a && 6 * j + 6 <= 8 * (a + bytes.length)) s += enc[j];
+    // character j of the encoding covers bits 6j..6j+5 of (a zero bytes, then kw): keep those inside kw
+    for (let j = Math.ceil((8 * a) / 6); 6 * j + 6 <= 8 * (a + n); j++) {
+      const bit = 6 * j - 8 * a;
+      const word = (bytes[bit >> 3]! << 8) | (bytes[(bit >> 3) + 1] ?? 0);
+      s += BASE64[(word >> (10 - (bit & 7))) & 63];
+    }
     if (s.length >= MIN_FORM) {
       out.add(s);
       out.add(s.replace(/\+/g, '-').replace(/\//g, '_'));
@@ -45,6 +52,8 @@ export function base64Forms(kw: string): string[] {
   }
   return [...out];
 }
+
+const BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 
 export class Prefilter {
   private readonly set: InstanceType<typeof RE2.Set> | null;
@@ -73,10 +82,12 @@ export class Prefilter {
     });
     this.b64Start = keywords.length;
     this.forms = [...forms].map((f) => Buffer.from(f, 'latin1'));
-    // Base64 is case-sensitive: its forms are matched exactly, inside the case-insensitive keyword Set.
-    const patterns = [...keywords.map(escapeRe2), ...[...forms].map((f) => `(?-i:${escapeRe2(f)})`)];
+    // Base64 is case-sensitive: its forms are matched exactly, the keywords each in a case-insensitive group. (The
+    // same Set written with the 'i' flag and `(?-i:…)` around each form finds the same, but compiles ~30 % slower
+    // and matches 10–40 % slower.)
+    const patterns = [...keywords.map((k) => `(?i:${escapeRe2(k)})`), ...[...forms].map(escapeRe2)];
     this.nestedRe = nested ? new RE2(NESTED_BASE64_SIGNATURE, 'g') : null;
-    this.set = patterns.length ? new RE2.Set(patterns, 'i') : null;
+    this.set = patterns.length ? new RE2.Set(patterns) : null;
   }
 
   /** `withNested`: also look for runs of base64 of text (when the caller can still decode two levels). */

@@ -3,7 +3,6 @@ import { execFile } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { GitObjects } from '../core/ports.js';
-import { IsomorphicGitObjects } from './isomorphic.js';
 import { NativeGitObjects } from './native.js';
 
 export type Backend = 'auto' | 'native' | 'isomorphic';
@@ -72,5 +71,7 @@ export async function openRepo(p: string, backend: Backend = 'auto'): Promise<Gi
     // git finds the common dir itself from a worktree's private git dir
     return new NativeGitObjects({ gitDir: loc.worktreeGitDir ?? loc.gitDir, ...(loc.workTree ? { workTree: loc.workTree } : {}) });
   }
+  // loaded only where it is used (no git binary, or --git-backend isomorphic): isomorphic-git is a 580 KB bundle
+  const { IsomorphicGitObjects } = await import('./isomorphic.js');
   return new IsomorphicGitObjects({ gitDir: loc.gitDir, ...(loc.worktreeGitDir ? { worktreeGitDir: loc.worktreeGitDir } : {}) });
 }

@@ -1,7 +1,7 @@
 // Walks a plain directory (no git) honouring nested .gitignore files, and reads its files with bounded memory.
 import { promises as fsp, type Dirent } from 'node:fs';
 import path from 'node:path';
-import ignore, { type Ignore } from 'ignore';
+import type { Ignore } from 'ignore';
 import type { EnumerationProblem } from '../core/ports.js';
 
 export interface DirFile {
@@ -17,9 +17,7 @@ export interface DirWalk {
   problems: EnumerationProblem[];
 }
 
-export type DirRead =
-  | { path: string; data: Buffer }
-  | { path: string; error: 'unreadable' | 'too-large'; detail: string; size?: number };
+export type DirRead = { path: string; data: Buffer } | { path: string; error: 'unreadable' | 'too-large'; detail: string; size?: number };
 
 export interface WalkOptions {
   /** Honour .gitignore files at every level (default true). */
@@ -32,7 +30,7 @@ interface Rules {
   ig: Ignore;
 }
 
-const errText = (e: unknown) => ((e as NodeJS.ErrnoException).code ?? (e instanceof Error ? e.message : String(e)));
+const errText = (e: unknown) => (e as NodeJS.ErrnoException).code ?? (e instanceof Error ? e.message : String(e));
 
 /** Every regular file under `root` (and symlinks to regular files); symlinked directories are not followed. */
 export async function walkDir(root: string, opts: WalkOptions = {}): Promise<DirWalk> {
@@ -65,6 +63,8 @@ export async function walkDir(root: string, opts: WalkOptions = {}): Promise<Dir
     if (useIgnore && entries.some((e) => e.name === '.gitignore' && !e.isDirectory())) {
       try {
         const text = await fsp.readFile(path.join(abs, '.gitignore'), 'utf8');
+        // loaded with the first .gitignore: a directory without one (or a git scan) never needs it
+        const { default: ignore } = await import('ignore');
         here = [...rules, { base: dirRel ? `${dirRel}/` : '', ig: ignore().add(text) }];
       } catch (e) {
         problems.push({ kind: 'unreadable', detail: `cannot read ${dirRel ? `${dirRel}/` : ''}.gitignore: ${errText(e)}` });

@@ -1,8 +1,9 @@
 // Logger to stderr; every line passes through the secret registry and has its control characters made visible
 // (paths and refs in messages come from scanned content). Machine output never goes here. `format: 'json'` writes
 // one pino JSON object per line (level, time, pid, hostname, msg) for a log collector.
+import { createRequire } from 'node:module';
 import { hostname } from 'node:os';
-import { pino } from 'pino';
+import type * as Pino from 'pino';
 import type { SecretRegistry } from './redact.js';
 import { escapeControls } from './terminal-safe.js';
 
@@ -29,6 +30,8 @@ export function createLogger(opts: {
   // Scrubbed before it is formatted: no secret reaches a line, in either format.
   const clean = (msg: string) => escapeControls(opts.registry.scrub(msg));
   if (opts.format === 'json') {
+    // loaded only for JSON logs: the CLI's default text lines need no pino, and loading it costs start-up time
+    const { pino } = createRequire(import.meta.url)('pino') as typeof Pino;
     const p = pino(
       { level: opts.level ?? 'info', base: { pid: process.pid, hostname: hostname(), ...opts.base }, timestamp: pino.stdTimeFunctions.isoTime },
       { write: (line: string) => write(line.replace(/\n$/, '')) },
