@@ -1,4 +1,4 @@
-// `npm run bench:real [-- --runs N] [--only a,b] [--no-log] [--no-verify] [--window N] [--build-only] [--pin [--versions N]]`:
+// `npm run bench:real [-- --runs N] [--only a,b] [--no-log] [--no-verify] [--cli PATH] [--window N] [--build-only] [--pin [--versions N]]`:
 // full-history scans of real code. Each repository's commits are successive published versions of a real npm
 // package (bench/real-corpus.json pins the versions and each tarball's dist.integrity), so the scan sees minified
 // bundles, source maps, generated code and the deltas between real releases. Built once into .bench/real/
@@ -7,12 +7,15 @@
 // --batch-all-objects --batch --unordered` to /dev/null), `git log -p --all`, `keyloop scan REPO --format json`
 // as a user runs it (wall time including start-up, peak RSS from GNU time), its ratio to the native read, and
 // whether its findings equal a whole-blob scan of every blob (KEYLOOP_PACK_READER=0: git cat-file + a full scan of
-// each blob). Prints a markdown table. Downloads (the registry, through npm) only when the cache lacks a tarball.
+// each blob). Synthetic secrets are planted in the trees (see PLANT) so that comparison has something to compare.
+// Prints a markdown table. Downloads (the registry, through npm) only when the cache lacks a tarball.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { defaultDetectorsDir, loadCatalog } from '../src/detection/load.js';
+import { generateSample, rng } from '../testkit/token-gen.js';
 import {
   diffKeys,
   findingKeys,
@@ -29,7 +32,7 @@ import {
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const manifestFile = path.join(root, 'bench', 'real-corpus.json');
 const cacheDir = path.join(root, '.bench', 'real');
-const cli = path.join(root, 'dist', 'cli', 'main.js');
+
 /** The packages pinned by --pin; `below`: versions from there on are not the same program (TypeScript 7 is a native
  * binary behind a small JS launcher). */
 const PACKAGES: { name: string; below?: string }[] = [
@@ -49,6 +52,8 @@ const value = (n: string, d: string) => {
   const i = argv.indexOf(`--${n}`);
   return i >= 0 && argv[i + 1] ? argv[i + 1]! : d;
 };
+/** --cli: another build of keyloop (a copy of an older dist/cli/main.js) timed on the same repositories. */
+const cli = path.resolve(value('cli', path.join(root, 'dist', 'cli', 'main.js')));
 
 /** git with no user or system config (the bench's repositories must not depend on the machine's settings). */
 const gitEnv = (extra: Record<string, string> = {}) => ({
@@ -114,13 +119,70 @@ function tarballs(pkg: RealPackage): string[] {
   });
 }
 
+/**
+ * Synthetic secrets planted in the real trees, so "same findings as a whole-blob scan" compares something: released
+ * packages hold none. Fresh each build from a seed (never committed), in detectors' own formats (testkit/token-gen):
+ * at every eighth version one is spliced into the middle of the largest .js file (a minified bundle's one long
+ * line, or a source file's line) and lives one version, as a leaked key does until the next release; a `.env.local`
+ * with three more, a PEM key among them when the catalog has one, is present from a quarter to three quarters of
+ * the history.
+ */
+const PLANT = { format: 1, every: 8, dotenv: 3 };
+
+function planter(name: string): (work: string, i: number, n: number) => void {
+  const catalog = loadCatalog(defaultDetectorsDir());
+  const usable = catalog.detectors
+    .map((d) => d.def)
+    .filter((d) => !d.generic && !d.companions.some((c) => c.required) && !d.decode && d.keywords.length > 0)
+    .sort((a, b) => a.id.localeCompare(b.id));
+  let seed = 0;
+  for (const ch of name) seed = (seed * 31 + ch.charCodeAt(0)) >>> 0;
+  const rand = rng(seed);
+  const pick = (oneLine: boolean) => {
+    const pool = usable.filter((d) => d.multiline !== oneLine);
+    return generateSample(pool[Math.floor(rand() * pool.length)]!, rand).text;
+  };
+  const dotenv = [pick(false), ...Array.from({ length: PLANT.dotenv - 1 }, () => pick(true))].join('\n') + '\n';
+  return (work, i, n) => {
+    if (i % PLANT.every === PLANT.every / 2) {
+      const js = largestJs(work);
+      if (js) {
+        const text = readFileSync(js, 'utf8');
+        // at a statement boundary near the middle, on the same line
+        const at = Math.max(0, text.indexOf(';', text.length >> 1) + 1);
+        const line = pick(true).replace(/\n/g, ' ');
+        writeFileSync(js, `${text.slice(0, at)} ${line} ;${text.slice(at)}`);
+      }
+    }
+    if (i >= n >> 2 && i < (3 * n) >> 2) writeFileSync(path.join(work, '.env.local'), dotenv);
+  };
+}
+
+function largestJs(dir: string): string | null {
+  let best: { file: string; size: number } | null = null;
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) {
+        if (e.name !== '.git') walk(p);
+      } else if (e.isFile() && e.name.endsWith('.js')) {
+        const size = statSync(p).size;
+        if (!best || size > best.size) best = { file: p, size };
+      }
+    }
+  };
+  walk(dir);
+  return (best as { file: string } | null)?.file ?? null;
+}
+
 /** The package's history as a bare repository, built once: one commit per version, in order. */
 function buildRepo(pkg: RealPackage): string {
   const repo = path.join(cacheDir, `${pkg.name}.git`);
-  const stamp = JSON.stringify(pkg.versions);
+  const stamp = JSON.stringify({ versions: pkg.versions, plant: PLANT });
   const marker = path.join(repo, 'keyloop-real.json');
   if (existsSync(marker) && readFileSync(marker, 'utf8') === stamp) return repo;
   const files = tarballs(pkg);
+  const plant = planter(pkg.name);
   rmSync(repo, { recursive: true, force: true });
   const work = mkdtempSync(path.join(cacheDir, `${pkg.name}-work-`));
   const t0 = Date.now();
@@ -133,6 +195,7 @@ function buildRepo(pkg: RealPackage): string {
       execFileSync('tar', ['-xzf', files[i]!, '--strip-components=1', '--no-same-owner', '--no-same-permissions', '--warning=no-unknown-keyword', '-C', work], {
         stdio: ['ignore', 'ignore', 'inherit'],
       });
+      plant(work, i, pkg.versions.length);
       // -f: a package may ship a .gitignore; its files are part of the release all the same
       git(['add', '-A', '-f', '.'], { cwd: work });
       const date = `${base + i * 86400} +0000`;
