@@ -50,6 +50,21 @@ describe('decoder span finders = whole-buffer regex', () => {
     expect(json).toBeGreaterThan(1000);
   });
 
+  it('on long lines (a minified bundle: many runs and stray backslashes on one line, then a few lines)', () => {
+    const rand = rng(777);
+    let json = 0;
+    for (let k = 0; k < 40; k++) {
+      const data = fuzz(rand, 3000);
+      // mostly one line: keep one line break in 200
+      for (let i = 0; i < data.length; i++) if (data[i] === 0x0a && rand() > 0.005) data[i] = 0x20;
+      const j = jsonStringRuns(data);
+      expect(j).toEqual(runs(JSON_STRINGS, data));
+      expect(jsonStringRuns(data, true)).toEqual(runs(JSON_STRINGS_1L, data));
+      json += j.length;
+    }
+    expect(json).toBeGreaterThan(1000);
+  });
+
   it('on real source', () => {
     const files = loadSample(join(import.meta.dirname, '..', 'node_modules'), 50_000_000);
     let found = 0;

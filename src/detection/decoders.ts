@@ -133,13 +133,19 @@ export function jsonStringRuns(data: Buffer, oneLine = false): { start: number; 
   const line = oneLine ? JSON_LINE_1L : JSON_LINE;
   const out: { start: number; end: number }[] = [];
   let p = 0;
+  // The end of the line of the last backslash, kept while later backslashes lie on that line: a minified bundle is
+  // one line with thousands of string runs, and finding both ends of the line anew for each one was quadratic.
+  let le = -1;
   while (p < data.length) {
     const b = data.indexOf(0x5c, p);
     if (b === -1) break;
-    const nl = b === 0 ? -1 : data.lastIndexOf(0x0a, b - 1);
-    const ls = Math.max(p, nl + 1);
-    const le0 = data.indexOf(0x0a, b);
-    const le = le0 === -1 ? data.length : le0;
+    // the line's start, but never before p (where the previous match ended): look back over [p, b) only
+    const nl = b === p ? -1 : data.subarray(p, b).lastIndexOf(0x0a);
+    const ls = nl === -1 ? p : p + nl + 1;
+    if (b > le) {
+      const e = data.indexOf(0x0a, b);
+      le = e === -1 ? data.length : e;
+    }
     line.lastIndex = 0;
     if (!line.test(data.subarray(ls, le))) {
       p = le + 1;

@@ -106,10 +106,18 @@ interface CachedSet {
   ns: number;
 }
 
-/** Blobs from this size with at least SET_MIN_DETECTORS candidates are probed with one RE2.Set. */
+/** Blobs from this size with at least SET_MIN_DETECTORS candidates are probed with RE2.Sets. */
 const SET_MIN_BYTES = 64 << 10;
 const SET_MIN_DETECTORS = 6;
-const MAX_CACHED_SETS = 64;
+/**
+ * Detectors per probe Set: the catalog in fixed groups of this many (in catalog order), each group's Set compiled
+ * once, on first use. One Set per candidate list (as before) was compiled again for nearly every large blob of real
+ * code, whose candidate lists all differ a little: on jQuery's releases 48 Sets of ~100 patterns, 2.8 s of a 5.7 s
+ * scan; a Set of the whole catalog's probes does not compile within RE2's memory budget.
+ */
+const SET_GROUP = 24;
+/** A group's Set runs when this many of its detectors are candidates; fewer run their probes one by one. */
+const SET_GROUP_MIN = 2;
 
 const LINE_CONTEXT = 512;
 const ALLOW_MARKER = 'keyloop:allow';
@@ -174,7 +182,8 @@ export class DetectionEngine implements Engine {
   /** Per-detector stamp of the last candidates() call that ran it (dedupes detectors sharing keywords). */
   private readonly ran: Uint32Array;
   private stamp = 0;
-  private readonly sets = new Map<string, CachedSet | null>();
+  /** Per group of SET_GROUP detectors: its probe Set (undefined: not built yet; null: RE2 refused it, or retired). */
+  private readonly sets: (CachedSet | null | undefined)[];
   private readonly decodeDepth: number;
   private readonly decodeBudget: number;
   private readonly reference: boolean;
@@ -196,6 +205,7 @@ export class DetectionEngine implements Engine {
     this.reference = opts.reference ?? false;
     this.compiled = catalog.detectors.map((loaded) => new Compiled(loaded, loaded.def));
     this.ran = new Uint32Array(this.compiled.length);
+    this.sets = new Array<CachedSet | null | undefined>(Math.ceil(this.compiled.length / SET_GROUP));
     this.keyFiles = this.compiled.flatMap((c, i) => (c.def.file_max_bytes !== undefined ? [i] : []));
     this.keyFileMax = Math.max(-1, ...this.keyFiles.map((i) => this.compiled[i]!.def.file_max_bytes!));
     const kwIndex = new Map<string, number[]>();
@@ -362,15 +372,17 @@ export class DetectionEngine implements Engine {
         todo.push(d);
       }
     }
-    const passed = data.length >= SET_MIN_BYTES && todo.length >= SET_MIN_DETECTORS ? this.probeSet(data, todo) : null;
+    // covered: the detectors a group Set has judged; passed: those of them it found a probe (or pattern) of
+    const sets = data.length >= SET_MIN_BYTES && todo.length >= SET_MIN_DETECTORS ? this.probeSets(data, todo) : null;
     for (const d of todo) {
       const c = this.compiled[d]!;
+      const judged = sets !== null && sets.covered.has(d);
+      if (judged && !sets.passed.has(d)) continue;
       if (c.probes.length === 0) {
-        if (!passed || passed.has(d)) this.run(c, data, out, 0);
+        this.run(c, data, out, 0);
         continue;
       }
-      if (passed && !passed.has(d)) continue;
-      const from = this.startOf(c, data, passed?.get(d) ?? null);
+      const from = this.startOf(c, data, judged ? sets.passed.get(d)! : null);
       if (from !== -1) this.run(c, data, out, from);
     }
     return out;
@@ -395,57 +407,68 @@ export class DetectionEngine implements Engine {
   }
 
   /**
-   * Large blobs contain most keywords, and one pass per candidate detector adds up: there, one RE2.Set of the
-   * candidates' probes (or patterns) says which can match. Sets are cached by candidate list. A Set whose
-   * automaton outgrows RE2's memory throws, and one much slower than its members is retired: both fall back to
-   * the per-detector probes (null).
+   * Large blobs contain most keywords, and one pass per candidate detector adds up: there, one RE2.Set per group
+   * of candidates (SET_GROUP) says which of them can match. A Set whose automaton outgrows RE2's memory throws,
+   * and one much slower than its members is retired: their detectors fall back to their own probes.
    */
-  private probeSet(data: Buffer, todo: number[]): Map<number, Set<number>> | null {
-    todo.sort((a, b) => a - b);
-    const sig = todo.join(',');
-    let entry = this.sets.get(sig);
-    if (entry === undefined) {
-      if (this.sets.size >= MAX_CACHED_SETS) this.sets.delete(this.sets.keys().next().value!);
-      const owner: number[] = [];
-      const probeIdx: number[] = [];
-      const patterns: string[] = [];
-      for (const d of todo) {
-        const c = this.compiled[d]!;
-        const sources = c.probes.length > 0 ? c.probeSources : [c.def.pattern];
-        sources.forEach((p, i) => {
-          patterns.push(p);
-          owner.push(d);
-          probeIdx.push(c.probes.length > 0 ? i : -1);
-        });
-      }
-      try {
-        entry = { set: new RE2.Set(patterns), owner, probeIdx, bytes: 0, ns: 0 };
-      } catch {
-        entry = null;
-      }
-      this.sets.set(sig, entry);
+  private probeSets(data: Buffer, todo: number[]): { covered: Set<number>; passed: Map<number, Set<number>> } {
+    const byGroup = new Map<number, number>();
+    for (const d of todo) {
+      const g = (d / SET_GROUP) | 0;
+      byGroup.set(g, (byGroup.get(g) ?? 0) + 1);
     }
-    if (entry === null) return null;
-    const t0 = process.hrtime.bigint();
-    let hits: number[];
-    try {
-      hits = entry.set.match(data);
-    } catch {
-      this.sets.set(sig, null);
-      return null;
-    }
-    entry.ns += Number(process.hrtime.bigint() - t0);
-    entry.bytes += data.length;
-    // Slower than ~100 MB/s on a few MB: the combined automaton thrashes; the probes one by one are faster.
-    if (entry.bytes > 4 << 20 && entry.ns > entry.bytes * 10) this.sets.set(sig, null);
+    const covered = new Set<number>();
     const passed = new Map<number, Set<number>>();
-    for (const i of hits) {
-      const d = entry.owner[i]!;
-      let probes = passed.get(d);
-      if (!probes) passed.set(d, (probes = new Set()));
-      probes.add(entry.probeIdx[i]!);
+    for (const [g, n] of byGroup) {
+      if (n < SET_GROUP_MIN) continue;
+      const entry = this.groupSet(g);
+      if (!entry) continue;
+      const t0 = process.hrtime.bigint();
+      let hits: number[];
+      try {
+        hits = entry.set.match(data);
+      } catch {
+        this.sets[g] = null;
+        continue;
+      }
+      entry.ns += Number(process.hrtime.bigint() - t0);
+      entry.bytes += data.length;
+      // Slower than ~100 MB/s on a few MB: the combined automaton thrashes; the probes one by one are faster.
+      if (entry.bytes > 4 << 20 && entry.ns > entry.bytes * 10) this.sets[g] = null;
+      for (const d of todo) if (((d / SET_GROUP) | 0) === g) covered.add(d);
+      for (const i of hits) {
+        const d = entry.owner[i]!;
+        let probes = passed.get(d);
+        if (!probes) passed.set(d, (probes = new Set()));
+        probes.add(entry.probeIdx[i]!);
+      }
     }
-    return passed;
+    return { covered, passed };
+  }
+
+  /** Group `g`'s probe Set, compiled on first use; null when RE2 refuses it or it was retired. */
+  private groupSet(g: number): CachedSet | null {
+    let entry = this.sets[g];
+    if (entry !== undefined) return entry;
+    const owner: number[] = [];
+    const probeIdx: number[] = [];
+    const patterns: string[] = [];
+    for (let d = g * SET_GROUP; d < Math.min(this.compiled.length, (g + 1) * SET_GROUP); d++) {
+      const c = this.compiled[d]!;
+      const sources = c.probes.length > 0 ? c.probeSources : [c.def.pattern];
+      sources.forEach((p, i) => {
+        patterns.push(p);
+        owner.push(d);
+        probeIdx.push(c.probes.length > 0 ? i : -1);
+      });
+    }
+    try {
+      entry = { set: new RE2.Set(patterns), owner, probeIdx, bytes: 0, ns: 0 };
+    } catch {
+      entry = null;
+    }
+    this.sets[g] = entry;
+    return entry;
   }
 
   /**
