@@ -11,10 +11,7 @@ import { VERSION } from '../../src/version.js';
 import { atLeast, type Confidence, type ScanStats } from '../../src/core/model.js';
 import type { RawFinding } from '../../src/core/model.js';
 import { writeOutputFile } from '../../src/util/private-fs.js';
-import { localRepoName, recordLocalScan } from '../../src/run/local-inventory.js';
-import { suppressedFingerprints } from '../../src/loop/triage.js';
 import type { Store } from '../../src/core/store.js';
-import { openCommandStore } from './store.js';
 
 export interface ScanCommandOptions {
   path: string;
@@ -90,7 +87,8 @@ export async function scanCommand(opts: ScanCommandOptions, ctx: CommandContext)
       : undefined,
   };
   // The store is opened before the scan: a wrong --db fails in a second, not after a long scan.
-  const store = opts.db ? await openCommandStore(opts, ctx, { key: 'create' }) : null;
+  // loaded only with --db: the store (better-sqlite3, pg) and isomorphic-git are most of a plain scan's start-up otherwise
+  const store = opts.db ? await (await import('./store.js')).openCommandStore(opts, ctx, { key: 'create' }) : null;
   try {
     // With a store, every request sent with a secret (--verify, --reach) is in its audit log (`keyloop audit`).
     if (store) scanOpts.audit = store.auditSink();
@@ -108,13 +106,15 @@ async function scanAndReport(
 ): Promise<number> {
   const { store, registry, logger, format } = o;
   const started = Date.now();
+  const local = store ? await Promise.all([import('../../src/loop/triage.js'), import('../../src/run/local-inventory.js')]) : null;
   // triage feeds later scans: what was judged a false positive is neither reported nor recorded again
-  const out = await scanPath(store ? { ...scanOpts, suppressFingerprints: await suppressedFingerprints(store) } : scanOpts);
+  const out = await scanPath(store && local ? { ...scanOpts, suppressFingerprints: await local[0].suppressedFingerprints(store) } : scanOpts);
   if (o.showProgress) ctx.stderr.write('\r\x1b[K');
 
   for (const line of out.messages) logger.warn(line);
   let findings = out.result.findings;
-  if (store) {
+  if (store && local) {
+    const { localRepoName, recordLocalScan } = local[1];
     const repo = await localRepoName(out.target);
     const rec = await recordLocalScan(store, { repo, result: out.result, elapsedMs: Date.now() - started });
     if (!opts.quiet) ctx.stderr.write(`keyloop: recorded in the store as run ${rec.runId} of ${escapeControls(registry.scrub(repo))}: ${rec.newSecrets} new secret(s), ${rec.newLocations} new location(s)\n`);
