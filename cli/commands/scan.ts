@@ -106,15 +106,15 @@ async function scanAndReport(
 ): Promise<number> {
   const { store, registry, logger, format } = o;
   const started = Date.now();
-  const local = store ? await Promise.all([import('../../src/loop/triage.js'), import('../../src/run/local-inventory.js')]) : null;
   // triage feeds later scans: what was judged a false positive is neither reported nor recorded again
-  const out = await scanPath(store && local ? { ...scanOpts, suppressFingerprints: await local[0].suppressedFingerprints(store) } : scanOpts);
+  const triaged = store ? await (await import('../../src/loop/triage.js')).suppressedFingerprints(store) : null;
+  const out = await scanPath(triaged ? { ...scanOpts, suppressFingerprints: triaged } : scanOpts);
   if (o.showProgress) ctx.stderr.write('\r\x1b[K');
 
   for (const line of out.messages) logger.warn(line);
   let findings = out.result.findings;
-  if (store && local) {
-    const { localRepoName, recordLocalScan } = local[1];
+  if (store) {
+    const { localRepoName, recordLocalScan } = await import('../../src/run/local-inventory.js');
     const repo = await localRepoName(out.target);
     const rec = await recordLocalScan(store, { repo, result: out.result, elapsedMs: Date.now() - started });
     if (!opts.quiet) ctx.stderr.write(`keyloop: recorded in the store as run ${rec.runId} of ${escapeControls(registry.scrub(repo))}: ${rec.newSecrets} new secret(s), ${rec.newLocations} new location(s)\n`);
