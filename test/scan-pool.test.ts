@@ -91,6 +91,23 @@ describe('worker pool (compiled build)', () => {
     await pool.close();
   });
 
+  test('large blobs (a batch each) travel in reused buffers: creations bounded by what is in flight, not by the blob count', async () => {
+    // 40 blobs of 3 MB, each over the batch size: each is a batch of its own in a 4 MiB buffer. Without reuse
+    // every one is a new SharedArrayBuffer (freed only when both threads collect it: the cause of 727 MB peak RSS
+    // on TypeScript's history).
+    const pool = built.createScanPool({ detectorsDir: FIXTURE, jobs: 2, readerHelps: false, batchBytes: 256 * 1024, highWaterBytes: 8 << 20 });
+    const input = items(40, 3_000_000);
+    const got = await collect(pool, input);
+    expect(got.size).toBe(input.length);
+    const engine = createEngine(loadCatalog(FIXTURE));
+    for (const it of input.slice(0, 8)) expect(got.get(it.oid)?.matches).toEqual(engine.scan(it.data, { path: it.path }));
+    // in flight at most: the high-water mark (8 MiB) plus one batch per worker before the producer waits
+    const inFlightMax = Math.ceil((8 << 20) / 3_000_000) + 2;
+    expect(pool.stats.buffersCreated).toBeGreaterThan(0);
+    expect(pool.stats.buffersCreated).toBeLessThanOrEqual(inFlightMax + 2);
+    await pool.close();
+  });
+
   test('a bad detectors dir fails the scan with a message instead of hanging', async () => {
     const pool = built.createScanPool({ detectorsDir: resolve('test/fixtures/detectors/does-not-exist'), jobs: 2 });
     await expect(collect(pool, items(3, 100))).rejects.toThrow(/detection worker failed to start: .*not found/);

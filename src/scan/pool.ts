@@ -18,6 +18,7 @@ import { asError, HostError, InternalError } from '../core/errors.js';
 import { createEngine, type EngineOptions } from '../detection/engine.js';
 import { loadCatalog } from '../detection/load.js';
 import type { Engine } from '../detection/types.js';
+import { BufferShelf } from './buffer-shelf.js';
 import { isSettled, WholeBlobs, type Router, type Settled } from './router.js';
 import { bufferSize, packBatch, type WorkerBatch, type WorkerInit, type WorkerResult } from './protocol.js';
 import { runTask, taskBytes, type JobResult, type ScanJob, type ScanTask, type TaskResult } from './task.js';
@@ -37,6 +38,9 @@ export interface ScanPoolStats {
   helped: number;
   /** Peak bytes of region-planned blobs kept for a possible rescan until their results were final. */
   peakKeptBytes: number;
+  /** Shared batch buffers created (not reused) and their bytes. */
+  buffersCreated: number;
+  bufferBytesCreated: number;
 }
 
 export interface ScanPoolOptions {
@@ -62,7 +66,12 @@ export interface ScanPoolOptions {
    * thread stops scanning tasks itself and waits for the workers' verdicts. Default 4 × highWaterBytes.
    */
   keptHighBytes?: number;
+  /** Bytes of spare batch buffers kept for large blobs beyond what the water marks need. Default 64 MiB. */
+  largeSpareBytes?: number;
 }
+
+/** Spare buffers for large blobs: one of the class the default 50 MiB blob limit needs (64 MiB), or more smaller ones. */
+const LARGE_SPARE_BYTES = 64 << 20;
 
 export interface ScanPool {
   readonly mode: 'in-thread' | 'workers';
@@ -106,6 +115,8 @@ const newStats = (): ScanPoolStats => ({
   rescanned: 0,
   helped: 0,
   peakKeptBytes: 0,
+  buffersCreated: 0,
+  bufferBytesCreated: 0,
 });
 
 const toJob = (r: TaskResult): JobResult => {
@@ -192,10 +203,8 @@ class WorkerPool implements ScanPool {
   private waiters: (() => void)[] = [];
   private scanning = false;
   private readonly crashed = new Set<Worker>();
-  /** Reusable batch buffers by size (powers of two up to twice the batch size), within a byte budget. */
-  private readonly spare = new Map<number, SharedArrayBuffer[]>();
-  private spareBytes = 0;
-  private readonly maxSpareBytes: number;
+  /** Reusable batch buffers (buffer-shelf.ts). */
+  private readonly shelf: BufferShelf;
   /** The current scan's router (verdicts live here, not in the workers). */
   private router: Router | null = null;
   /** This thread's engine when it scans too (while the workers' queues are full), built on first use. */
@@ -211,8 +220,8 @@ class WorkerPool implements ScanPool {
     this.high = opts.highWaterBytes ?? 4 * this.batchBytes * opts.jobs;
     this.low = opts.lowWaterBytes ?? Math.floor(this.high / 2);
     this.keptHigh = opts.keptHighBytes ?? 4 * this.high;
-    // enough reusable batch buffers for what can be in flight, no more
-    this.maxSpareBytes = this.high + 2 * opts.jobs * this.batchBytes;
+    // enough reusable batch buffers for what can be in flight, plus a few for large blobs (a batch of one blob)
+    this.shelf = new BufferShelf(this.high + 2 * opts.jobs * this.batchBytes + (opts.largeSpareBytes ?? LARGE_SPARE_BYTES));
     const init: WorkerInit = {
       type: 'init',
       detectorsDir: opts.detectorsDir,
@@ -277,7 +286,7 @@ class WorkerPool implements ScanPool {
       this.batches.delete(msg.batchId);
       this.inFlight -= b.bytes;
       b.slot.pendingBytes -= b.bytes;
-      this.spareBuffer(b.buffer);
+      this.shelf.give(b.buffer);
     }
     this.absorb(msg.results);
     this.wake();
@@ -307,14 +316,6 @@ class WorkerPool implements ScanPool {
     return slot.batchBytes >= this.batchBytes ? slot : null;
   }
 
-  /** A batch buffer of `size` bytes: a spare one when there is one. */
-  private bufferOf(size: number): SharedArrayBuffer {
-    const reused = size <= this.batchBytes * 2 ? this.spare.get(size)?.pop() : undefined;
-    if (!reused) return new SharedArrayBuffer(size);
-    this.spareBytes -= size;
-    return reused;
-  }
-
   private dispatch(slot: Slot): void {
     const batch = slot.batch;
     const kept = slot.batchBytes;
@@ -323,9 +324,11 @@ class WorkerPool implements ScanPool {
     slot.batchBytes = 0;
     slot.batchCopy = 0;
     if (batch.length === 0) return;
-    // Batches travel in reused buffers, one per power of two from 64 KiB to twice the batch size (a batch of
-    // region tasks ships far fewer bytes than it weighs); a bigger one (a large blob) gets its own.
-    const buffer = this.bufferOf(bufferSize(bytes));
+    // Batches travel in reused buffers, one per power of two from 64 KiB (a batch of region tasks ships far fewer
+    // bytes than it weighs; a large blob is a batch of its own)
+    const buffer = this.shelf.take(bufferSize(bytes));
+    this.stats.buffersCreated = this.shelf.stats.allocated;
+    this.stats.bufferBytesCreated = this.shelf.stats.allocatedBytes;
     const { tasks, offsets } = packBatch(batch, Buffer.from(buffer));
     const batchId = this.nextBatch++;
     // in flight: what the batch keeps alive (at least one byte, so empty blobs keep the scan alive until their
@@ -336,16 +339,6 @@ class WorkerPool implements ScanPool {
     slot.pendingBytes += weight;
     this.stats.peakInFlightBytes = Math.max(this.stats.peakInFlightBytes, this.inFlight);
     slot.worker.postMessage({ type: 'batch', batchId, tasks, offsets, buffer } satisfies WorkerBatch);
-  }
-
-  /** Keeps a returned batch buffer for reuse, within the byte budget. */
-  private spareBuffer(buffer: SharedArrayBuffer): void {
-    const size = buffer.byteLength;
-    if (size > this.batchBytes * 2 || this.spareBytes + size > this.maxSpareBytes) return;
-    let list = this.spare.get(size);
-    if (!list) this.spare.set(size, (list = []));
-    list.push(buffer);
-    this.spareBytes += size;
   }
 
   async *scan(jobs: Iterable<ScanJob> | AsyncIterable<ScanJob>, router: Router = new WholeBlobs()): AsyncIterable<JobResult> {
