@@ -77,51 +77,8 @@ export function createIssuerClient(opts: IssuerClientOptions): IssuerClient {
   const fetchImpl: FetchLike = opts.fetch ?? defaultFetch;
   const timeoutMs = opts.timeoutMs ?? 10_000;
   const clock = opts.clock ?? systemClock;
-  const maxPauseMs = opts.maxPauseMs ?? 60_000;
-  const queues = new Map<string, PQueue>();
-  /** Monotonic ms until which an issuer asked us to stay away. */
-  const backoffUntil = new Map<string, number>();
-
-  const queueFor = (issuer: string) => {
-    let q = queues.get(issuer);
-    if (!q) {
-      const l = { ...DEFAULT_LIMITS, ...opts.limits?.[issuer] };
-      q = new PQueue({ concurrency: l.concurrency, intervalCap: l.intervalCap, interval: l.intervalMs });
-      queues.set(issuer, q);
-    }
-    return q;
-  };
-
-  const backOff = (issuer: string, ms: number) => {
-    const until = performance.now() + ms;
-    if ((backoffUntil.get(issuer) ?? 0) < until) backoffUntil.set(issuer, until);
-    const q = queueFor(issuer);
-    // Hold queued calls while the pause is short; long waits are not sat out (later calls are not sent).
-    const pause = Math.min(ms, maxPauseMs);
-    if (pause > 0 && !q.isPaused) {
-      q.pause();
-      setTimeout(() => q.start(), pause);
-    }
-  };
-
-  const record = async (issuer: string, req: HttpRequest, o: SendOptions, started: number, status: number | null, outcome: string) => {
-    if (!opts.audit) return;
-    try {
-      await opts.audit({
-        at: clock.now().toISOString(),
-        purpose: o.purpose,
-        issuer,
-        fingerprint: o.fingerprint ?? null,
-        method: req.method,
-        url: auditedUrl(req.url, opts.registry),
-        status,
-        outcome: opts.registry.scrub(outcome),
-        durationMs: Math.round(performance.now() - started),
-      });
-    } catch {
-      // The audit log must not decide a verification; a store error shows up in the store's own checks.
-    }
-  };
+  const queues = issuerQueues(opts.limits, opts.maxPauseMs ?? 60_000);
+  const record = auditRecorder(opts, clock);
 
   const send = async (issuer: string, base: string, req: HttpRequest, o: SendOptions): Promise<HttpResponse> => {
     // A call may only go to the base it was approved for.
@@ -143,17 +100,11 @@ export function createIssuerClient(opts: IssuerClientOptions): IssuerClient {
         throw err;
       }
     }
-    const rateLimited =
-      res.status === 429 ||
-      (res.status === 403 && res.headers.get('x-ratelimit-remaining') === '0') ||
-      (res.status === 503 && res.headers.has('retry-after'));
+    const rateLimited = isRateLimited(res);
     await record(issuer, req, o, started, res.status, rateLimited ? 'rate limited' : 'answered');
     if (rateLimited) {
-      const now = clock.now();
-      let ms = parseRetryAfter(res.headers.get('retry-after'), now);
-      const reset = res.headers.get('x-ratelimit-reset');
-      if (ms === undefined && reset && /^\d+$/.test(reset)) ms = Math.max(0, Number(reset) * 1000 - now.getTime());
-      backOff(issuer, ms ?? 1000);
+      const ms = retryAfterMs(res, clock.now());
+      queues.backOff(issuer, ms ?? 1000);
       const after = ms === undefined ? '' : `, retry after ${Math.ceil(ms / 1000)} s`;
       throw new Inconclusive(`rate limited (HTTP ${res.status}${after})`, ms);
     }
@@ -161,6 +112,37 @@ export function createIssuerClient(opts: IssuerClientOptions): IssuerClient {
     if (res.status >= 500 && !o.passServerErrors) throw new Inconclusive(`issuer error: HTTP ${res.status}`);
     if (res.status < 200) throw new Inconclusive(`unexpected response: HTTP ${res.status}`);
     return res;
+  };
+
+  return { schedule: queues.schedule, send };
+}
+
+/** One queue per issuer with its limits, and the pauses issuers ask for (Retry-After), held or refused. */
+function issuerQueues(limits: Record<string, IssuerLimits> | undefined, maxPauseMs: number) {
+  const queues = new Map<string, PQueue>();
+  /** Monotonic ms until which an issuer asked us to stay away. */
+  const backoffUntil = new Map<string, number>();
+
+  const queueFor = (issuer: string) => {
+    let q = queues.get(issuer);
+    if (!q) {
+      const l = { ...DEFAULT_LIMITS, ...limits?.[issuer] };
+      q = new PQueue({ concurrency: l.concurrency, intervalCap: l.intervalCap, interval: l.intervalMs });
+      queues.set(issuer, q);
+    }
+    return q;
+  };
+
+  const backOff = (issuer: string, ms: number) => {
+    const until = performance.now() + ms;
+    if ((backoffUntil.get(issuer) ?? 0) < until) backoffUntil.set(issuer, until);
+    const q = queueFor(issuer);
+    // Hold queued calls while the pause is short; long waits are not sat out (later calls are not sent).
+    const pause = Math.min(ms, maxPauseMs);
+    if (pause > 0 && !q.isPaused) {
+      q.pause();
+      setTimeout(() => q.start(), pause);
+    }
   };
 
   const schedule = <T>(issuer: string, work: () => Promise<T>, tooLong: (seconds: number) => T): Promise<T> =>
@@ -172,5 +154,43 @@ export function createIssuerClient(opts: IssuerClientOptions): IssuerClient {
       return work();
     });
 
-  return { schedule, send };
+  return { backOff, schedule };
+}
+
+/** One audit entry per call (URL and outcome scrubbed), or nothing without an audit sink. */
+function auditRecorder(opts: IssuerClientOptions, clock: Clock) {
+  return async (issuer: string, req: HttpRequest, o: SendOptions, started: number, status: number | null, outcome: string) => {
+    if (!opts.audit) return;
+    try {
+      await opts.audit({
+        at: clock.now().toISOString(),
+        purpose: o.purpose,
+        issuer,
+        fingerprint: o.fingerprint ?? null,
+        method: req.method,
+        url: auditedUrl(req.url, opts.registry),
+        status,
+        outcome: opts.registry.scrub(outcome),
+        durationMs: Math.round(performance.now() - started),
+      });
+    } catch {
+      // The audit log must not decide a verification; a store error shows up in the store's own checks.
+    }
+  };
+}
+
+function isRateLimited(res: HttpResponse): boolean {
+  return (
+    res.status === 429 ||
+    (res.status === 403 && res.headers.get('x-ratelimit-remaining') === '0') ||
+    (res.status === 503 && res.headers.has('retry-after'))
+  );
+}
+
+/** The wait a rate-limited answer asks for: Retry-After, else GitHub's x-ratelimit-reset (epoch seconds). */
+function retryAfterMs(res: HttpResponse, now: Date): number | undefined {
+  const ms = parseRetryAfter(res.headers.get('retry-after'), now);
+  const reset = res.headers.get('x-ratelimit-reset');
+  if (ms === undefined && reset && /^\d+$/.test(reset)) return Math.max(0, Number(reset) * 1000 - now.getTime());
+  return ms;
 }
