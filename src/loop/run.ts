@@ -1,21 +1,24 @@
 // The issue loop, run at the end of every `keyloop org` run (and by the App): re-verify open secrets, rebuild
 // what GitHub knows (issues found by marker), attribute owners, plan, then execute the plan and log every action.
-import { hostname } from 'node:os';
 import type { Verification } from '../core/model.js';
 import { riskOf } from '../core/risk.js';
 import type { AuditSink, Clock, LoopTracker, TrackedIssue } from '../core/ports.js';
 import { HostError } from '../core/errors.js';
 import type { Catalog } from '../detection/types.js';
-import type { EventRow, IssueRow, LocationRow, RepoRow, SecretRow, Store } from '../core/store.js';
+import type { RepoRow, SecretRow, Store } from '../core/store.js';
 import { Attributor } from '../attribution/owners.js';
 import { loadCodeowners, type CodeownersFile } from '../attribution/codeowners.js';
 import { defaultRef, readMirrorFile } from '../attribution/mirror-files.js';
-import { ACCEPTED_RISK_LABEL, FALSE_POSITIVE_LABEL, ISSUE_LABEL, locationKey, markers, parseMarker, renderTriageComment } from '../notify/issue-body.js';
+import { ISSUE_LABEL, parseMarker } from '../notify/issue-body.js';
 import { silentLogger, type Logger } from '../util/logger.js';
 import type { SecretRegistry } from '../util/redact.js';
 import type { LoopConfig } from '../core/loop-config.js';
+import { execute } from './execute.js';
 import { describeAction, issueRepoFor, plan, wantsIssue } from './plan.js';
-import type { Action, KnownIssue, Subject } from './types.js';
+import { buildSubjects, loadPairs, pairKey, type KnownIssues, type Pair } from './subjects.js';
+import type { Action, Subject } from './types.js';
+
+export { ISSUE_CLAIM_STALE_MS } from './execute.js';
 
 /** Re-checks one stored secret with its issuer; null when it cannot be checked (no detector / no verify block). */
 export type Reverify = (req: { fingerprint: string; detector: string; secret: string; parts: Record<string, string> }) => Promise<Verification | null>;
@@ -48,9 +51,6 @@ export interface LoopDeps {
   audit?: AuditSink;
   revokeUrl?: string;
 }
-
-/** A claim whose holder has not recorded its issue after this long is taken over (the holder died meanwhile). */
-export const ISSUE_CLAIM_STALE_MS = 10 * 60_000;
 
 export interface ExecutedAction {
   action: Action;
@@ -114,160 +114,104 @@ export async function reverifySecrets(
 
 export async function runIssueLoop(deps: LoopDeps): Promise<LoopResult> {
   const { store, clock } = deps;
-  let config = deps.config;
   const logger = deps.logger ?? silentLogger;
   const warnings: string[] = [];
-  // The security repo receives issues about public leaks: if it is public itself (or missing), it must not.
-  if (config.issues.enabled && config.issues.repo) {
-    let priv: boolean | null = null;
-    try {
-      priv = await deps.tracker.repoIsPrivate(config.issues.repo);
-    } catch (err) {
-      warnings.push(`cannot check issues.repo ${config.issues.repo}: ${(err as Error).message}`);
-    }
-    if (priv !== true) {
-      warnings.push(`issues.repo ${config.issues.repo} is ${priv === false ? 'public' : 'not visible'}: leaks in public repos get no issue this run`);
-      config = { ...config, issues: { ...config.issues, repo: undefined } };
-    }
-  }
+  const config = await withVisibleIssuesRepo(deps, warnings);
   // Dry runs do not store their checks: planning sees them through this overlay.
-  const verificationsOverlay = new Map<string, Verification>();
-  const ownerSources = new Map<string, Map<string, string>>();
-  const secrets = await store.listSecrets();
-  const repos = new Map((await store.listRepos()).map((r) => [r.fullName, r]));
+  const overlay = new Map<string, Verification>();
   const onlyRepos = deps.repos ? new Set(deps.repos) : null;
-
-  // (secret, leaking repo) pairs from the stored locations.
-  const byPair = new Map<string, { secret: SecretRow; repo: RepoRow; locations: LocationRow[] }>();
-  const secretByFp = new Map(secrets.map((s) => [s.fingerprint, s]));
-  for (const l of await store.locations()) {
-    if (onlyRepos && !onlyRepos.has(l.repo)) continue;
-    const secret = secretByFp.get(l.fingerprint);
-    const repo = repos.get(l.repo);
-    if (!secret || !repo) continue;
-    const k = pairKey(l.fingerprint, l.repo);
-    let p = byPair.get(k);
-    if (!p) byPair.set(k, (p = { secret, repo, locations: [] }));
-    p.locations.push(l);
-  }
-
+  const pairs = await loadPairs(store, onlyRepos);
   // 1. Re-verify every tracked secret not already checked in this run.
-  let reverified = 0;
-  if (deps.reverify) {
-    const fps = [...new Set([...byPair.values()].filter((p) => p.secret.status === 'open' || p.secret.status === 'revoked').map((p) => p.secret.fingerprint))];
-    const r = await reverifySecrets(
-      store,
-      fps.map((fp) => secretByFp.get(fp)!),
-      { reverify: deps.reverify, registry: deps.registry, since: deps.verifiedSince ?? clock.now().toISOString() },
-      deps.dryRun ? (fp, v) => void verificationsOverlay.set(fp, v) : undefined,
-    );
-    reverified = r.reverified;
-    warnings.push(...r.warnings);
-  }
-
+  const reverified = deps.reverify ? await reverifyPairs(pairs, deps, deps.reverify, overlay, warnings) : 0;
   // 2. What GitHub knows: every keyloop issue in every repo an issue could live in, matched by marker.
+  const known = await listKnownIssues(pairs, deps, config, onlyRepos, warnings);
+  // 3. Subjects.
+  const subjects = await buildSubjects(pairs, { store, config, ...(deps.catalog ? { catalog: deps.catalog } : {}), known, overlay });
+  // 4. Owners, only for subjects about to get an issue (attribution costs API calls).
+  const ownerSources = await attributeOwners(subjects, pairs, deps, config, warnings);
+  // 5. Plan, highest risk first (issues open, and the run spends its API budget, in that order); 6. execute.
+  rankByRisk(subjects, pairs, clock);
+  const actions = plan(subjects, config, clock.now());
+  const lines = actions.map((a) => deps.registry.scrub(describeAction(a)));
+  for (const a of actions) if (a.kind === 'warn') warnings.push(a.message);
+  if (deps.dryRun) return { actions, executed: [], lines, reverified, warnings };
+  const executed = await executeActions(actions, deps, ownerSources, warnings);
+  for (const w of warnings) logger.warn(deps.registry.scrub(w));
+  return { actions, executed, lines, reverified, warnings };
+}
+
+/** The config to plan with: the security repo receives issues about public leaks, so if it is public itself (or missing), it must not. */
+async function withVisibleIssuesRepo(deps: LoopDeps, warnings: string[]): Promise<LoopConfig> {
+  const config = deps.config;
+  if (!config.issues.enabled || !config.issues.repo) return config;
+  let priv: boolean | null = null;
+  try {
+    priv = await deps.tracker.repoIsPrivate(config.issues.repo);
+  } catch (err) {
+    warnings.push(`cannot check issues.repo ${config.issues.repo}: ${(err as Error).message}`);
+  }
+  if (priv === true) return config;
+  warnings.push(`issues.repo ${config.issues.repo} is ${priv === false ? 'public' : 'not visible'}: leaks in public repos get no issue this run`);
+  return { ...config, issues: { ...config.issues, repo: undefined } };
+}
+
+/** Re-verifies the open and revoked secrets of the pairs (a dry run's checks go to `overlay`); how many were checked. */
+async function reverifyPairs(pairs: ReadonlyMap<string, Pair>, deps: LoopDeps, reverify: Reverify, overlay: Map<string, Verification>, warnings: string[]): Promise<number> {
+  const tracked = new Map<string, SecretRow>();
+  for (const p of pairs.values()) if ((p.secret.status === 'open' || p.secret.status === 'revoked') && !tracked.has(p.secret.fingerprint)) tracked.set(p.secret.fingerprint, p.secret);
+  const r = await reverifySecrets(
+    deps.store,
+    [...tracked.values()],
+    { reverify, registry: deps.registry, since: deps.verifiedSince ?? deps.clock.now().toISOString() },
+    deps.dryRun ? (fp, v) => void overlay.set(fp, v) : undefined,
+  );
+  warnings.push(...r.warnings);
+  return r.reverified;
+}
+
+/** Every keyloop issue in every repo an issue of these pairs could live in (or already lives in), by marker. */
+async function listKnownIssues(pairs: ReadonlyMap<string, Pair>, deps: LoopDeps, config: LoopConfig, onlyRepos: ReadonlySet<string> | null, warnings: string[]): Promise<KnownIssues> {
   const issueRepos = new Set<string>();
-  for (const p of byPair.values()) {
+  for (const p of pairs.values()) {
     const target = issueRepoFor({ repo: p.repo.fullName, repoPrivate: p.repo.private }, config);
     if (target) issueRepos.add(target);
   }
-  for (const i of await store.listIssues()) if (!onlyRepos || onlyRepos.has(i.subjectRepo ?? i.repo)) issueRepos.add(i.repo);
+  for (const i of await deps.store.listIssues()) if (!onlyRepos || onlyRepos.has(i.subjectRepo ?? i.repo)) issueRepos.add(i.repo);
   const remote = new Map<string, TrackedIssue[]>();
   const listed = new Set<string>();
-  if (config.issues.enabled) {
-    for (const repo of [...issueRepos].sort()) {
-      try {
-        for (const t of await deps.tracker.listIssues(repo, [ISSUE_LABEL])) {
-          const m = parseMarker(t.body);
-          if (!m) continue;
-          const k = pairKey(m.fingerprint, m.repo ?? repo);
-          remote.set(k, [...(remote.get(k) ?? []), t]);
-        }
-        listed.add(repo);
-      } catch (err) {
-        warnings.push(`${(err as Error).message}; issues in ${repo} are left alone this run`);
+  if (!config.issues.enabled) return { remote, listed };
+  for (const repo of [...issueRepos].sort()) {
+    try {
+      for (const t of await deps.tracker.listIssues(repo, [ISSUE_LABEL])) {
+        const m = parseMarker(t.body);
+        if (!m) continue;
+        const k = pairKey(m.fingerprint, m.repo ?? repo);
+        remote.set(k, [...(remote.get(k) ?? []), t]);
       }
+      listed.add(repo);
+    } catch (err) {
+      warnings.push(`${(err as Error).message}; issues in ${repo} are left alone this run`);
     }
   }
+  return { remote, listed };
+}
 
-  // 3. Subjects.
-  // Only the kinds the planner reads: verification events alone grow by one per secret per run.
-  const events = (
-    await Promise.all(['issue-opened', 'issue-adopted', 'commented', 'issue-reminded', 'token-revoke-requested', 'revoked-by-keyloop'].map((kind) => store.events({ kind })))
-  )
-    .flat()
-    .sort((a, b) => a.id - b.id);
-  const catalogProvider = (id: string) => deps.catalog?.providers.get(id);
-  const subjects: Subject[] = [];
-  for (const [k, p] of byPair) {
-    const fp = p.secret.fingerprint;
-    const subjectRepo = p.repo.fullName;
-    const target = issueRepoFor({ repo: subjectRepo, repoPrivate: p.repo.private }, config);
-    const stored = await store.issuesFor(fp, subjectRepo);
-    // Issues in a repo we could not list this run must not be acted on (or duplicated).
-    if (config.issues.enabled && (stored.some((i) => !listed.has(i.repo)) || (target && !listed.has(target)))) continue;
-    const issue = pickIssue(remote.get(k) ?? [], stored);
-    const provider = catalogProvider(p.secret.provider);
-    const det = deps.catalog?.byId.get(p.secret.detector);
-    const locations = p.locations.map((l) => {
-      const bl = { commit: l.commit, path: l.path, line: l.line, date: l.date, authorName: l.authorName };
-      return { ...bl, key: locationKey(bl) };
-    });
-    const issueEvents = issue ? eventsOfIssue(events, fp, issue) : [];
-    const reported = new Set<string>();
-    if (issue && !issue.inStore) for (const l of locations) reported.add(l.key);
-    for (const e of issueEvents) for (const key of (e.detail?.locations as string[] | undefined) ?? []) reported.add(key);
-    const verifications = (await store.verifications(fp)).map(({ id: _id, ...v }) => v);
-    const overlay = verificationsOverlay.get(fp);
-    if (overlay) verifications.push(overlay);
-    subjects.push({
-      fingerprint: fp,
-      detector: p.secret.detector,
-      name: p.secret.name,
-      provider: p.secret.provider,
-      providerName: provider?.name ?? p.secret.provider,
-      severity: p.secret.severity,
-      redacted: p.secret.redacted,
-      repo: subjectRepo,
-      detectedAt: p.secret.detectedAt,
-      ...(provider?.rotation ? { rotation: provider.rotation } : {}),
-      references: [...(provider?.references ?? []), ...(det?.def.references ?? [])].slice(0, 5),
-      ...(det?.def.revoke ? { revocable: true } : {}),
-      ...(provider?.revoke_page ? { revokePage: provider.revoke_page } : {}),
-      secretStatus: p.secret.status,
-      confidence: p.secret.confidence,
-      repoPrivate: p.repo.private,
-      locations,
-      verifications,
-      issue,
-      reportedLocations: reported,
-      lastReminderAt: issueEvents.filter((e) => e.kind === 'issue-reminded').at(-1)?.at ?? null,
-      revokeRequested: events.some((e) => e.kind === 'token-revoke-requested' && e.fingerprint === fp),
-      ...revokedBy(events, fp),
-    });
-  }
-
-  // 4. Owners, only for subjects about to get an issue (attribution costs API calls).
+/** Owners of the subjects about to get a new issue (set on each subject); who named each owner, by pairKey. */
+async function attributeOwners(subjects: Subject[], pairs: ReadonlyMap<string, Pair>, deps: LoopDeps, config: LoopConfig, warnings: string[]): Promise<Map<string, Map<string, string>>> {
+  const { store } = deps;
+  const ownerSources = new Map<string, Map<string, string>>();
   const attributor = new Attributor(
     deps.tracker,
     { get: (e) => store.getEmailLogin(e), set: (e, login) => (deps.dryRun ? undefined : store.setEmailLogin(e, login)) },
     config.owners,
-    clock,
+    deps.clock,
   );
-  const codeownersCache = new Map<string, Promise<CodeownersFile | null>>();
-  const codeownersOf = (repo: RepoRow) => {
-    let c = codeownersCache.get(repo.fullName);
-    if (!c) {
-      c = (deps.codeowners ?? mirrorCodeowners)(repo).catch(() => null);
-      codeownersCache.set(repo.fullName, c);
-    }
-    return c;
-  };
+  const codeownersOf = codeownersReader(deps.codeowners ?? mirrorCodeowners);
   for (const s of subjects) {
     if (s.issue || !config.issues.enabled || !wantsIssue(s, config)) continue;
     const issueRepo = issueRepoFor(s, config);
     if (!issueRepo) continue;
-    const pair = byPair.get(pairKey(s.fingerprint, s.repo))!;
+    const pair = pairs.get(pairKey(s.fingerprint, s.repo))!;
     try {
       const a = await attributor.attribute({
         repo: s.repo,
@@ -286,10 +230,26 @@ export async function runIssueLoop(deps: LoopDeps): Promise<LoopResult> {
       warnings.push(`owners of ${s.fingerprint.slice(0, 12)} in ${s.repo}: ${(err as Error).message}`);
     }
   }
+  return ownerSources;
+}
 
-  // 5. Plan, highest risk first (issues open, and the run spends its API budget, in that order); 6. execute.
+/** CODEOWNERS once per repo; a repo whose file cannot be read has none. */
+function codeownersReader(read: (repo: RepoRow) => Promise<CodeownersFile | null>): (repo: RepoRow) => Promise<CodeownersFile | null> {
+  const cache = new Map<string, Promise<CodeownersFile | null>>();
+  return (repo) => {
+    let c = cache.get(repo.fullName);
+    if (!c) {
+      c = read(repo).catch(() => null);
+      cache.set(repo.fullName, c);
+    }
+    return c;
+  };
+}
+
+/** Each subject's risk, then the subjects sorted by it, highest first (ties by fingerprint, then repo). */
+function rankByRisk(subjects: Subject[], pairs: ReadonlyMap<string, Pair>, clock: Clock): void {
   const reposOf = new Map<string, number>();
-  for (const p of byPair.values()) reposOf.set(p.secret.fingerprint, (reposOf.get(p.secret.fingerprint) ?? 0) + 1);
+  for (const p of pairs.values()) reposOf.set(p.secret.fingerprint, (reposOf.get(p.secret.fingerprint) ?? 0) + 1);
   for (const s of subjects) {
     const v = s.verifications.at(-1) ?? null;
     const dates = s.locations.map((l) => l.date).filter((d): d is string => !!d).sort();
@@ -306,11 +266,11 @@ export async function runIssueLoop(deps: LoopDeps): Promise<LoopResult> {
     });
   }
   subjects.sort((a, b) => b.risk!.score - a.risk!.score || a.fingerprint.localeCompare(b.fingerprint) || a.repo.localeCompare(b.repo));
-  const actions = plan(subjects, config, clock.now());
-  const lines = actions.map((a) => deps.registry.scrub(describeAction(a)));
-  for (const a of actions) if (a.kind === 'warn') warnings.push(a.message);
-  if (deps.dryRun) return { actions, executed: [], lines, reverified, warnings };
+}
 
+/** Every action in plan order, each logged or warned about; token revocations last, in one batch. */
+async function executeActions(actions: Action[], deps: LoopDeps, ownerSources: Map<string, Map<string, string>>, warnings: string[]): Promise<ExecutedAction[]> {
+  const logger = deps.logger ?? silentLogger;
   const executed: ExecutedAction[] = [];
   const revoke: Action[] = [];
   for (const a of actions) {
@@ -329,156 +289,13 @@ export async function runIssueLoop(deps: LoopDeps): Promise<LoopResult> {
     }
   }
   if (revoke.length) executed.push(...(await executeRevocations(revoke, deps, warnings)));
-  for (const w of warnings) logger.warn(deps.registry.scrub(w));
-  return { actions, executed, lines, reverified, warnings };
-}
-
-/** The last `keyloop revoke` of this secret, as the subject carries it. */
-function revokedBy(events: EventRow[], fp: string): { revokedByKeyloop?: { by: string; at: string } } {
-  const e = events.filter((x) => x.kind === 'revoked-by-keyloop' && x.fingerprint === fp).at(-1);
-  return e ? { revokedByKeyloop: { by: typeof e.detail?.by === 'string' ? e.detail.by : 'someone', at: e.at } } : {};
-}
-
-function pairKey(fp: string, repo: string): string {
-  return `${fp}\0${repo}`;
-}
-
-/** GitHub's view wins over the store's; several issues for one pair (a past duplicate): the open one, else the newest. */
-function pickIssue(remote: TrackedIssue[], stored: IssueRow[]): KnownIssue | null {
-  const inStore = (t: TrackedIssue) => stored.find((s) => s.repo === t.repo && s.number === t.number);
-  const sorted = [...remote].sort((a, b) => (a.state === b.state ? b.number - a.number : a.state === 'open' ? -1 : 1));
-  const t = sorted.find((x) => inStore(x)) ?? sorted[0];
-  if (t) {
-    const s = inStore(t);
-    return {
-      repo: t.repo,
-      number: t.number,
-      state: t.state,
-      stateReason: t.stateReason,
-      labels: t.labels,
-      assignees: t.assignees,
-      url: t.url,
-      inStore: !!s,
-      ...(s && s.state !== t.state ? { storeState: s.state } : {}),
-    };
-  }
-  const s = stored.at(-1);
-  if (!s) return null;
-  // Known only to the store (deleted on GitHub, or listing filtered it out): keep what we recorded.
-  return { repo: s.repo, number: s.number, state: s.state, stateReason: s.stateReason, labels: [ISSUE_LABEL], assignees: s.assignees, url: s.url, inStore: true };
-}
-
-function eventsOfIssue(events: EventRow[], fp: string, issue: { repo: string; number: number }): EventRow[] {
-  const tag = `${issue.repo}#${issue.number}`;
-  return events.filter((e) => e.fingerprint === fp && e.detail?.issue === tag);
+  return executed;
 }
 
 async function mirrorCodeowners(repo: RepoRow): Promise<CodeownersFile | null> {
   if (!repo.mirrorPath) return null;
   const ref = await defaultRef(repo.mirrorPath, repo.defaultBranch);
   return (await loadCodeowners((p) => readMirrorFile(repo.mirrorPath!, ref, p)))?.file ?? null;
-}
-
-async function execute(a: Action, deps: LoopDeps, sources: Map<string, string> | undefined): Promise<string | undefined> {
-  const { store, tracker, registry } = deps;
-  const scrub = (s: string) => registry.scrub(s);
-  const ev = (kind: string, issue: { repo: string; number: number } | null, detail: Record<string, unknown> = {}) =>
-    store.addEvent({
-      kind,
-      fingerprint: a.fingerprint,
-      repo: a.subjectRepo,
-      ...(issue ? { issue: { repo: issue.repo, number: issue.number } } : {}),
-      ...(deps.runId !== undefined ? { runId: deps.runId } : {}),
-      detail: { ...(issue ? { issue: `${issue.repo}#${issue.number}` } : {}), ...detail },
-    });
-  const record = async (i: { repo: string; number: number; state: 'open' | 'closed'; stateReason?: string | null; url?: string | null; assignees: string[] }) =>
-    void (await store.upsertIssue({ repo: i.repo, number: i.number, fingerprint: a.fingerprint, subjectRepo: a.subjectRepo, state: i.state, stateReason: i.stateReason ?? null, url: i.url ?? null, assignees: i.assignees }));
-
-  switch (a.kind) {
-    case 'open': {
-      // One issue per (secret, leaking repo) even when workers race on it: the claim decides who opens it, the
-      // others leave it (the next run finds it by its marker). ensureIssue looks for the marker before it creates,
-      // which covers a claim taken over from a holder that died after creating the issue.
-      const claim = await store.claimIssue(a.fingerprint, a.subjectRepo, deps.claimant ?? `${hostname()}:${process.pid}`, { staleMs: ISSUE_CLAIM_STALE_MS });
-      if (!claim.won) return `left to ${claim.claimant}, opening it since ${claim.claimedAt}`;
-      const tried = new Set<string>();
-      let assignees = [...a.assignees];
-      const rejected: string[] = [];
-      for (;;) {
-        try {
-          const { issue, action } = await tracker.ensureIssue(a.issueRepo, {
-            title: scrub(a.title),
-            body: scrub(a.body),
-            labels: a.labels,
-            assignees,
-            // Both marker lines: a security repo holds one issue per (secret, leaking repo).
-            marker: markers(a.fingerprint, a.subjectRepo),
-          });
-          await record({ ...issue, assignees: issue.assignees });
-          for (const login of issue.assignees) await store.setOwner(a.fingerprint, a.subjectRepo, login, (sources?.get(login) as 'commit-author' | 'codeowners' | 'fallback' | undefined) ?? 'manual');
-          for (const team of a.teams) await store.setOwner(a.fingerprint, a.subjectRepo, team, (sources?.get(team) as 'codeowners' | 'fallback' | undefined) ?? 'fallback');
-          await ev(action === 'created' ? 'issue-opened' : 'issue-adopted', issue, { locations: a.locations, assignees: issue.assignees, teams: a.teams, rejected });
-          return `${issue.repo}#${issue.number}`;
-        } catch (err) {
-          if (!(err instanceof HostError) || err.status !== 422 || assignees.length === 0) throw err;
-          // Not assignable after all (permissions changed since the check): fall back to the next owner.
-          const bad = assignees[0]!;
-          tried.add(bad);
-          rejected.push(bad);
-          assignees = assignees.slice(1);
-          if (assignees.length === 0) {
-            const next = a.candidates.find((c) => !tried.has(c) && !a.assignees.includes(c));
-            if (next) assignees = [next];
-          }
-        }
-      }
-    }
-    case 'adopt':
-      await record({ ...a.issue });
-      await ev('issue-adopted', a.issue, { state: a.issue.state });
-      return;
-    case 'sync-issue':
-      await record({ ...a.issue });
-      await ev('issue-state-synced', a.issue, { state: a.issue.state, stateReason: a.issue.stateReason });
-      return;
-    case 'comment-locations':
-      await tracker.comment(a.issue.repo, a.issue.number, scrub(a.body));
-      await ev('commented', a.issue, { reason: 'new-locations', locations: a.locations });
-      return;
-    case 'close-revoked':
-      await tracker.ensureIssueClosed(a.issue.repo, a.issue.number, { comment: scrub(a.body), reason: 'completed' });
-      await record({ ...a.issue, state: 'closed', stateReason: 'completed' });
-      await store.setSecretStatus(a.fingerprint, 'revoked', { at: a.revokedAt });
-      await ev('closed', a.issue, { reason: 'revoked', revokedAt: a.revokedAt });
-      return;
-    case 'reopen':
-      await tracker.reopenIssue(a.issue.repo, a.issue.number, scrub(a.body));
-      await record({ ...a.issue, state: 'open', stateReason: 'reopened' });
-      await store.setSecretStatus(a.fingerprint, 'open', { reason: 'live again' });
-      await ev('reopened', a.issue, { reason: 'live-again' });
-      return;
-    case 'remind':
-      await tracker.comment(a.issue.repo, a.issue.number, scrub(a.body));
-      await ev('issue-reminded', a.issue, { mentions: a.mentions });
-      return;
-    case 'triage-from-github': {
-      await store.setSecretStatus(a.fingerprint, a.verdict === 'false-positive' ? 'false-positive' : 'ignored', { source: 'github', issue: `${a.issue.repo}#${a.issue.number}` });
-      await record({ ...a.issue });
-      await ev('triaged', a.issue, { verdict: a.verdict, source: 'github' });
-      return;
-    }
-    case 'close-triaged': {
-      await tracker.addLabels(a.issue.repo, a.issue.number, [a.verdict === 'false-positive' ? FALSE_POSITIVE_LABEL : ACCEPTED_RISK_LABEL]);
-      await tracker.ensureIssueClosed(a.issue.repo, a.issue.number, { comment: renderTriageComment(a.verdict), reason: 'not_planned' });
-      await record({ ...a.issue, state: 'closed', stateReason: 'not_planned' });
-      await ev('closed', a.issue, { reason: a.verdict });
-      return;
-    }
-    case 'warn':
-      return;
-    case 'revoke-token':
-      return;
-  }
 }
 
 async function executeRevocations(actions: Action[], deps: LoopDeps, warnings: string[]): Promise<ExecutedAction[]> {
