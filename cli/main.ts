@@ -178,7 +178,7 @@ function addOrgCommand({ program, ctx, setExit }: Wiring): void {
     .addOption(noRepoConfigOption())
     .addOption(detectorsOption())
     .option('--refetch', 'fetch every repository even when GitHub reports no push since the last scan', false)
-    .option('--rescan', 'scan every blob again (after adding detectors); stored rows are not duplicated', false)
+    .option('--rescan', 'scan every blob again, even those the current detector catalog scanned before; stored rows are not duplicated', false)
     .option('--issues', 'after the scan, verify secrets and open/update/close GitHub issues (default: on when the operator config has an issues: section)')
     .option('--no-issues', 'do not run the issue loop after the scan')
     .option('--dry-run', 'with --issues: print what the issue loop would do, change nothing', false)

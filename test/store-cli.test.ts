@@ -97,19 +97,19 @@ describe('keyloop with --db postgres://', () => {
   it('db migrate reports an up-to-date schema on both engines', async () => {
     const m = await runCli(['db', 'migrate', '--db', pgdb.url], { cwd: dir, env: env() });
     expect(m.code).toBe(0);
-    expect(m.stdout).toMatch(/^postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/keyloop_cli_\w+: schema v60 is up to date\n$/);
+    expect(m.stdout).toMatch(/^postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/keyloop_cli_\w+: schema v70 is up to date\n$/);
     const fresh = await pgTestDatabase('keyloop_cli_fresh');
     try {
       const f = await runCli(['db', 'migrate'], { cwd: dir, env: { ...env(), KEYLOOP_DATABASE_URL: fresh.url } });
-      expect(f.stdout).toMatch(/: applied 001-initial\.sql, 002-verification-expiry\.sql, 003-repo-pushed-at\.sql, 020-app-deliveries\.sql, 030-issue-claims\.sql, 040-confidence\.sql, 041-repo-config-suppressions\.sql, 050-run-jobs\.sql, 060-reach-audit\.sql \(schema v0 → v60\)\n$/);
+      expect(f.stdout).toMatch(/: applied 001-initial\.sql, 002-verification-expiry\.sql, 003-repo-pushed-at\.sql, 020-app-deliveries\.sql, 030-issue-claims\.sql, 040-confidence\.sql, 041-repo-config-suppressions\.sql, 050-run-jobs\.sql, 060-reach-audit\.sql, 070-catalog-versions\.sql \(schema v0 → v70\)\n$/);
       expect(f.stdout).not.toContain(new URL(fresh.url).password);
     } finally {
       await fresh.drop();
     }
     const s = await runCli(['db', 'migrate', '--db', 'new.db'], { cwd: dir, env: env() });
     expect(s.code).toBe(0);
-    expect(s.stdout).toMatch(new RegExp(`^${join(dir, 'new.db')}: applied 001-initial\\.sql, .*030-issue-claims\\.sql, 040-confidence\\.sql, 041-repo-config-suppressions\\.sql, 050-run-jobs\\.sql, 060-reach-audit\\.sql \\(schema v0 → v60\\)\\n$`));
-    expect((await runCli(['db', 'migrate', '--db', 'new.db'], { cwd: dir, env: env() })).stdout).toBe(`${join(dir, 'new.db')}: schema v60 is up to date\n`);
+    expect(s.stdout).toMatch(new RegExp(`^${join(dir, 'new.db')}: applied 001-initial\\.sql, .*030-issue-claims\\.sql, 040-confidence\\.sql, 041-repo-config-suppressions\\.sql, 050-run-jobs\\.sql, 060-reach-audit\\.sql, 070-catalog-versions\\.sql \\(schema v0 → v70\\)\\n$`));
+    expect((await runCli(['db', 'migrate', '--db', 'new.db'], { cwd: dir, env: env() })).stdout).toBe(`${join(dir, 'new.db')}: schema v70 is up to date\n`);
   });
 
   it('a database that cannot be reached or refuses us: exit 3, one line naming host and port, never the password', { timeout: 60_000 }, async () => {

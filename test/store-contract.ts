@@ -21,6 +21,9 @@ export interface ContractDb {
 const b62 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 export const randomToken = (prefix: string, n: number) => prefix + [...randomBytes(n)].map((x) => b62[x % 62]).join('');
 const oid = (c: string) => c.repeat(40);
+/** Catalog versions (detection/catalog-version.ts digests). */
+const CATALOG_A = 'a'.repeat(64);
+const CATALOG_B = 'b'.repeat(64);
 
 export function finding(secret: string, over: Partial<FindingInput> = {}): FindingInput {
   const detector = over.detector ?? 'github-pat';
@@ -113,6 +116,7 @@ export function storeContract(name: string, makeDb: () => Promise<ContractDb>): 
             [oid('b'), 'scanned'],
             [oid('c'), 'skipped'],
           ],
+          catalog: CATALOG_A,
           bytesScanned: 100,
           headCommit: oid('d'),
           pushedAt: '2024-05-01T00:00:00Z',
@@ -120,12 +124,12 @@ export function storeContract(name: string, makeDb: () => Promise<ContractDb>): 
           suppressedByRepoConfig: 2,
         });
         expect(first).toEqual({ newSecrets: 1, newLocations: 1, blobsScanned: 1, blobsSkipped: 1 });
-        const second = await s.recordRepoScan(run.id, 'acme/api', { findings: [f], blobs: [[oid('b'), 'scanned']] });
+        const second = await s.recordRepoScan(run.id, 'acme/api', { findings: [f], blobs: [[oid('b'), 'scanned']], catalog: CATALOG_A });
         expect(second).toEqual({ newSecrets: 0, newLocations: 0, blobsScanned: 0, blobsSkipped: 0 });
         // The same secret in a second repo: one secret, two repos, one more 'detected' event.
-        await s.recordRepoScan(run.id, 'acme/web', { findings: [f], blobs: [[oid('b'), 'scanned']], suppressedByRepoConfig: 1 });
-        expect(await s.scannedBlobs('acme/api')).toEqual(new Set([oid('b'), oid('c')]));
-        expect((await s.scannedBlobs('acme/unknown')).size).toBe(0);
+        await s.recordRepoScan(run.id, 'acme/web', { findings: [f], blobs: [[oid('b'), 'scanned']], catalog: CATALOG_A, suppressedByRepoConfig: 1 });
+        expect(await s.scannedBlobs('acme/api', CATALOG_A)).toEqual(new Set([oid('b'), oid('c')]));
+        expect((await s.scannedBlobs('acme/unknown', CATALOG_A)).size).toBe(0);
         expect([await db.count(s, 'secrets'), await db.count(s, 'locations'), await db.count(s, 'scanned_blobs'), await db.count(s, 'events')]).toEqual([1, 2, 3, 2]);
         expect((await s.events({ kind: 'detected' })).map((e) => [e.repo, e.detail, e.runId, e.fingerprint])).toEqual([
           ['acme/api', { first: 1, locations: 1 }, run.id, f.fingerprint],
@@ -163,6 +167,42 @@ export function storeContract(name: string, makeDb: () => Promise<ContractDb>): 
         expect(await s.getRun(run.id + 1000)).toBeUndefined();
       });
 
+      it('keys scanned blobs by catalog version: another catalog records them again, counted once per catalog', async () => {
+        const { db, s } = await fresh();
+        const run = await s.beginRun('org', 'acme');
+        const blobs: [string, 'scanned' | 'skipped'][] = [
+          [oid('1'), 'scanned'],
+          [oid('2'), 'scanned'],
+          [oid('3'), 'skipped'],
+        ];
+        expect(await s.recordRepoScan(run.id, 'acme/api', { findings: [], blobs, catalog: CATALOG_A, wholeHistory: true, headCommit: oid('d') })).toMatchObject({
+          blobsScanned: 2,
+          blobsSkipped: 1,
+        });
+        expect((await s.getRepo('acme/api'))!.catalog).toBe(CATALOG_A);
+        expect(await s.scannedBlobs('acme/api', CATALOG_A)).toEqual(new Set([oid('1'), oid('2'), oid('3')]));
+        expect((await s.scannedBlobs('acme/api', CATALOG_B)).size).toBe(0);
+        // The same catalog again: nothing new. Another catalog: every blob is recorded again, each once.
+        expect(await s.recordRepoScan(run.id, 'acme/api', { findings: [], blobs, catalog: CATALOG_A })).toMatchObject({ blobsScanned: 0, blobsSkipped: 0 });
+        expect(await s.recordRepoScan(run.id, 'acme/api', { findings: [], blobs: blobs.slice(0, 2), catalog: CATALOG_B })).toMatchObject({
+          blobsScanned: 2,
+          blobsSkipped: 0,
+        });
+        expect(await s.recordRepoScan(run.id, 'acme/api', { findings: [], blobs: blobs.slice(0, 2), catalog: CATALOG_B })).toMatchObject({ blobsScanned: 0 });
+        expect(await s.scannedBlobs('acme/api', CATALOG_B)).toEqual(new Set([oid('1'), oid('2')]));
+        expect(await s.scannedBlobs('acme/api', CATALOG_A)).toEqual(new Set([oid('3')]));
+        expect(await db.count(s, 'scanned_blobs')).toBe(3);
+        // Only a whole-history scan makes a catalog the repository's.
+        expect((await s.getRepo('acme/api'))!.catalog).toBe(CATALOG_A);
+        await s.recordRepoScan(run.id, 'acme/api', { findings: [], blobs: [[oid('3'), 'skipped']], catalog: CATALOG_B, wholeHistory: true });
+        expect((await s.getRepo('acme/api'))!.catalog).toBe(CATALOG_B);
+        expect((await s.listRepos()).map((r) => [r.fullName, r.catalog])).toEqual([['acme/api', CATALOG_B]]);
+        expect((await s.runRepos(run.id)).map((r) => [r.blobsScanned, r.blobsSkipped])).toEqual([[4, 2]]);
+        // Blobs without the catalog that looked at them are refused: they could never be skipped again.
+        await expect(s.recordRepoScan(run.id, 'acme/api', { findings: [], blobs: [[oid('4'), 'scanned']] })).rejects.toThrow(/catalog/);
+        expect(await db.count(s, 'scanned_blobs')).toBe(3);
+      });
+
       it('sums what repositories\' own configs suppressed, per repo over every run, largest first', async () => {
         const { s } = await fresh();
         expect(await s.repoConfigSuppressions()).toEqual([]);
@@ -183,7 +223,7 @@ export function storeContract(name: string, makeDb: () => Promise<ContractDb>): 
 
       it('records without a run, and a failure after a success marks the repo failed in that run', async () => {
         const { s } = await fresh();
-        const out = await s.recordRepoScan(null, 'acme/api', { findings: [finding(randomToken('ghp_', 36))], blobs: [[oid('e'), 'scanned']] });
+        const out = await s.recordRepoScan(null, 'acme/api', { findings: [finding(randomToken('ghp_', 36))], blobs: [[oid('e'), 'scanned']], catalog: CATALOG_A });
         expect(out).toEqual({ newSecrets: 1, newLocations: 1, blobsScanned: 1, blobsSkipped: 0 });
         expect((await s.events({ kind: 'detected' }))[0]!.runId).toBeNull();
         const run = await s.beginRun('scan', '/repo');
@@ -220,7 +260,7 @@ export function storeContract(name: string, makeDb: () => Promise<ContractDb>): 
         const { db, s } = await fresh();
         const good = finding(randomToken('ghp_', 36));
         const bad = finding(randomToken('ghp_', 36), { locations: [{ ...good.locations[0]!, line: 0 }] }); // violates line > 0
-        await expect(s.recordRepoScan(null, 'acme/api', { findings: [good, bad], blobs: [[oid('f'), 'scanned']] })).rejects.toThrow();
+        await expect(s.recordRepoScan(null, 'acme/api', { findings: [good, bad], blobs: [[oid('f'), 'scanned']], catalog: CATALOG_A })).rejects.toThrow();
         expect([await db.count(s, 'secrets'), await db.count(s, 'locations'), await db.count(s, 'scanned_blobs'), await db.count(s, 'events')]).toEqual([0, 0, 0, 0]);
       });
     });

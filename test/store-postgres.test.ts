@@ -66,18 +66,19 @@ describe('PostgreSQL store: schema and connection', () => {
       expect(s.kind).toBe('postgres');
       await s.recordRepoScan(null, 'acme/api', { findings: [finding(randomToken('ghp_', 36))], blobs: [] });
       const versions = (await raw(s).query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version')).rows.map((r) => r.version);
-      expect(versions).toEqual([1, 2, 3, 20, 30, 40, 41, 50, 60]);
+      expect(versions).toEqual([1, 2, 3, 20, 30, 40, 41, 50, 60, 70]);
       // Simulate an older keyloop's database: the latest two migrations not applied.
+      await raw(s).query('ALTER TABLE scanned_blobs DROP COLUMN catalog_id');
+      await raw(s).query('ALTER TABLE repos DROP COLUMN catalog_id');
+      await raw(s).query('DROP TABLE catalog_versions');
       await raw(s).query('DROP TABLE outbound_calls');
       await raw(s).query('ALTER TABLE verifications DROP COLUMN reach');
-      await raw(s).query('DROP TABLE run_jobs');
-      await raw(s).query('ALTER TABLE scan_runs DROP COLUMN options');
-      await raw(s).query('DELETE FROM schema_migrations WHERE version IN (50, 60)');
+      await raw(s).query('DELETE FROM schema_migrations WHERE version IN (60, 70)');
       await s.close();
       for (const mode of ['existing', 'create'] as const) {
-        await expect(openStore(db.url, { mode })).rejects.toThrow(/behind this keyloop \(missing 050-run-jobs\.sql, 060-reach-audit\.sql\): run `keyloop db migrate/);
+        await expect(openStore(db.url, { mode })).rejects.toThrow(/behind this keyloop \(missing 060-reach-audit\.sql, 070-catalog-versions\.sql\): run `keyloop db migrate/);
       }
-      expect(await migratePostgresUrl(db.url)).toEqual({ from: 41, to: 60, applied: ['050-run-jobs.sql', '060-reach-audit.sql'] });
+      expect(await migratePostgresUrl(db.url)).toEqual({ from: 50, to: 70, applied: ['060-reach-audit.sql', '070-catalog-versions.sql'] });
       expect((await migratePostgresUrl(db.url)).applied).toEqual([]);
       const again = await openStore(db.url, { mode: 'existing' });
       expect(await again.listSecrets()).toHaveLength(1);
@@ -102,7 +103,7 @@ describe('PostgreSQL store: schema and connection', () => {
       const insert = "INSERT INTO secrets (fingerprint, detector, name, provider, severity, redacted, secret_enc, key_id, detected_at) VALUES ($1, $2, 'n', 'p', 'high', 'r', $3, 'k', 'now')";
       await pool.query(insert, ['a'.repeat(64), 'generic-password-assignment', randomBytes(40)]);
       await pool.query(insert, ['b'.repeat(64), 'github-pat-classic', randomBytes(40)]);
-      expect((await migratePostgresUrl(db.url)).applied).toEqual(['040-confidence.sql', '041-repo-config-suppressions.sql', '050-run-jobs.sql', '060-reach-audit.sql']);
+      expect((await migratePostgresUrl(db.url)).applied).toEqual(['040-confidence.sql', '041-repo-config-suppressions.sql', '050-run-jobs.sql', '060-reach-audit.sql', '070-catalog-versions.sql']);
       expect((await pool.query<{ detector: string; confidence: string }>('SELECT detector, confidence FROM secrets ORDER BY fingerprint')).rows).toEqual([
         { detector: 'generic-password-assignment', confidence: 'low' },
         { detector: 'github-pat-classic', confidence: 'medium' },

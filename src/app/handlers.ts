@@ -5,6 +5,7 @@ import { NotARepositoryError } from '../core/errors.js';
 import type { RawFinding } from '../core/model.js';
 import type { BlobSelection } from '../core/ports.js';
 import { recordScan, scanRepository, type ScanPorts } from '../core/pipeline.js';
+import { catalogVersion } from '../detection/catalog-version.js';
 import type { Engine } from '../detection/types.js';
 import type { GitHubClient } from '../adapters/github/client.js';
 import { publishCheckRun, renderCheckRun, type CheckFinding } from '../adapters/github/check-runs.js';
@@ -133,7 +134,7 @@ async function scanAndRecord(
 ): Promise<ScanOutcome> {
   const run = await deps.store.beginRun(kind, target);
   try {
-    const known = skipKnownBlobs ? await deps.store.scannedBlobs(repo.fullName) : undefined;
+    const known = skipKnownBlobs ? await deps.store.scannedBlobs(repo.fullName, catalogVersion(deps.engine.catalog)) : undefined;
     const narrow = mirrorNarrowing(gitDir, repo, {
       repoConfig: !!deps.repoConfig,
       detectorIds: new Set(deps.engine.catalog.byId.keys()),

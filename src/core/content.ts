@@ -81,6 +81,8 @@ export interface FindingGroups {
 
 /** The scan stage as the pipeline sees it (src/scan implements it over the detection catalog and engine). */
 export interface ScanStage {
+  /** The version of the catalog it matches with (detection/catalog-version.ts): blobs it scanned are recorded under it. */
+  readonly catalog: string;
   match: Matcher;
   group(opts: { fingerprintKey?: string; registry?: SecretRegistry }): FindingGroups;
 }

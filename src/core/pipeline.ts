@@ -10,7 +10,8 @@
 //   group   one finding per detector + secret, every location      the scan stage
 //   narrow  operator config, the repository's .keyloop.yaml,       ports.narrow (config/suppress.ts)
 //           baseline, triaged false positives
-//   record  findings, locations, blobs looked at (one transaction) recordScan → the Store port (core/store.ts)
+//   record  findings, locations, blobs looked at under the         recordScan → the Store port (core/store.ts)
+//           catalog's version (one transaction)
 //
 // Verification, attribution and the issue loop come after, driven by the commands (src/loop). This file knows the
 // stages by their ports only: it imports nothing outside src/core (test/layers.test.ts holds it to that).
@@ -50,13 +51,17 @@ export interface ScanPorts {
 }
 
 export interface ScanRepositoryOptions extends Omit<ScanOptions, 'skipItem' | 'onItem'> {
-  /** Blobs scanned before (the store's scanned_blobs): not read again. */
+  /** Blobs scanned before by this catalog (the store's scannedBlobs for the stage's version): not read again. */
   known?: ReadonlySet<string>;
 }
 
 export interface RepositoryScan extends ScanResult {
   /** Every git blob looked at, with what happened to it (what recordScan marks as scanned). */
   blobs: Map<string, 'scanned' | 'skipped'>;
+  /** The version of the catalog that looked at `blobs` (the scan stage's). */
+  catalog: string;
+  /** The selection was the whole history: the repository as a whole has been scanned by `catalog`. */
+  wholeHistory: boolean;
   commits: number;
   head: string | null;
   /** Findings the repository's own .keyloop.yaml dropped. */
@@ -77,7 +82,15 @@ export async function scanRepository(repo: RepositorySource, selection: BlobSele
     const narrowed = ports.narrow && !opts.signal?.aborted ? await ports.narrow(result.findings) : { findings: result.findings, byRepository: 0 };
     result.findings = narrowed.findings;
     result.stats.findings = narrowed.findings.length;
-    return { ...result, blobs, commits: content.commits, head: content.head, suppressedByRepository: narrowed.byRepository };
+    return {
+      ...result,
+      blobs,
+      catalog: content.stage.catalog,
+      wholeHistory: repo.kind === 'git' && selection.kind === 'all',
+      commits: content.commits,
+      head: content.head,
+      suppressedByRepository: narrowed.byRepository,
+    };
   } finally {
     await content.close();
   }
@@ -101,6 +114,8 @@ export async function recordScan(
   const rec = await store.recordRepoScan(at.runId, at.repo, {
     findings: result.findings,
     blobs: [...result.blobs].filter(([oid]) => !retry.has(oid)),
+    catalog: result.catalog,
+    wholeHistory: result.wholeHistory,
     bytesScanned: result.stats.bytes,
     headCommit: result.head,
     pushedAt: at.pushedAt ?? null,

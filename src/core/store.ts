@@ -64,6 +64,8 @@ export interface RepoRow {
   lastError: string | null;
   /** Host's pushed_at recorded with the last successful scan. */
   pushedAt: string | null;
+  /** The catalog version of the last scan of its whole history (null: none recorded one). */
+  catalog: string | null;
 }
 
 export interface RunRow {
@@ -118,6 +120,13 @@ export interface RepoScanInput {
   findings: FindingInput[];
   /** Every blob looked at in this pass, with what happened to it. */
   blobs: Iterable<readonly [oid: string, outcome: 'scanned' | 'skipped']>;
+  /**
+   * The version of the catalog that looked at `blobs` (detection/catalog-version.ts); required when there are any.
+   * A blob recorded before under another version is recorded again, and counted as scanned in this run.
+   */
+  catalog?: string;
+  /** This pass covered the repository's whole history: `catalog` becomes the repository's (RepoRow.catalog). */
+  wholeHistory?: boolean;
   bytesScanned?: number;
   headCommit?: string | null;
   /** Host's pushed_at as listed before this scan's fetch (saved only with a successful scan). */
@@ -386,8 +395,8 @@ export interface RunsStore {
   runRepos(runId: number): Promise<RunRepoRow[]>;
   /** Per repository: findings its own .keyloop.yaml dropped, over every run, and when that last happened. */
   repoConfigSuppressions(): Promise<RepoConfigSuppression[]>;
-  /** Blob oids already looked at in this repo: the pipeline's skipBlob. */
-  scannedBlobs(repo: string): Promise<Set<string>>;
+  /** Blob oids this repo last recorded as looked at by catalog version `catalog`: the pipeline's `known`. */
+  scannedBlobs(repo: string, catalog: string): Promise<Set<string>>;
   /**
    * Records one repo's scan (or one batch of it; per-run counters add up) atomically: findings (sealed), their
    * locations, 'detected' events, the blobs looked at and the run's per-repo row. Recording the same input twice

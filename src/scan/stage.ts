@@ -1,6 +1,7 @@
 // The scan stage behind the pipeline's ScanStage port (core/pipeline.ts): contents go through the one scan pool
 // (pool.ts: in this thread or on workers), matches are grouped into findings (group.ts).
 import type { Matcher, MatchOutcome, ScanStage } from '../core/content.js';
+import { catalogVersion } from '../detection/catalog-version.js';
 import type { Catalog, Engine } from '../detection/types.js';
 import { groupFindings } from './group.js';
 import { createScanPool, type ScanPool } from './pool.js';
@@ -24,7 +25,7 @@ export function poolMatcher(pool: ScanPool): Matcher {
 
 /** The scan stage over `catalog`, matching on `pool`. */
 export function scanStage(catalog: Catalog, pool: ScanPool): ScanStage {
-  return { match: poolMatcher(pool), group: (opts) => groupFindings(catalog, opts) };
+  return { catalog: catalogVersion(catalog), match: poolMatcher(pool), group: (opts) => groupFindings(catalog, opts) };
 }
 
 /** The scan stage in this thread, with `engine` (its catalog for grouping). */

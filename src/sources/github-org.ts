@@ -5,6 +5,7 @@ import PQueue from 'p-queue';
 import { asError, ConfigError, InternalError, NotARepositoryError, StoreUnavailableError } from '../core/errors.js';
 import { recordScan, scanRepository, type ScanPorts } from '../core/pipeline.js';
 import type { HostedRepo, RepoFilter, RepoHost } from '../core/ports.js';
+import { catalogVersion } from '../detection/catalog-version.js';
 import type { Engine } from '../detection/types.js';
 import type { RepoRow, RunRow, Store } from '../core/store.js';
 import { silentLogger, type Logger } from '../util/logger.js';
@@ -70,7 +71,10 @@ export interface OrgScanOptions {
   maxBlobSize: number;
   /** Fetch every repo even when its pushed_at is unchanged since the last successful scan. */
   refetch?: boolean;
-  /** Scan every blob again (e.g. after adding detectors); rows already stored are not duplicated. */
+  /**
+   * Scan every blob again; rows already stored are not duplicated. Not needed after a catalog change: blobs are
+   * skipped only by the catalog version that scanned them.
+   */
   rescan?: boolean;
   fingerprintKey?: string;
   gitBackend?: 'auto' | 'native' | 'isomorphic';
@@ -203,9 +207,12 @@ export type RepoScanOptions = Pick<
   | 'progress'
 >;
 
-/** The host reports no push since the last successful scan, of the same default branch, into a mirror still there. */
-function unchanged(prev: RepoRow | undefined, repo: HostedRepo): boolean {
-  if (!repo.pushedAt || prev?.pushedAt !== repo.pushedAt || !prev.lastScannedAt || prev.lastError !== null) return false;
+/**
+ * The host reports no push since the last successful scan, of the same default branch, into a mirror still there,
+ * and that scan's catalog is this one.
+ */
+function unchanged(prev: RepoRow | undefined, repo: HostedRepo, catalog: string): boolean {
+  if (!repo.pushedAt || prev?.pushedAt !== repo.pushedAt || !prev.lastScannedAt || prev.lastError !== null || prev.catalog !== catalog) return false;
   return prev.defaultBranch === repo.defaultBranch && !!prev.mirrorPath && existsSync(prev.mirrorPath);
 }
 
@@ -230,8 +237,9 @@ export async function scanOneRepo(
     log.warn(`${repo.fullName}: ${message}`);
     return { ...base, status: 'failed', mirror, elapsedMs, error: message };
   };
+  const catalog = catalogVersion(opts.engine.catalog);
   try {
-    if (!opts.refetch && !opts.rescan && unchanged(await store.getRepo(repo.fullName), repo)) {
+    if (!opts.refetch && !opts.rescan && unchanged(await store.getRepo(repo.fullName), repo, catalog)) {
       await store.recordRepoScan(runId, repo.fullName, { findings: [], blobs: [], elapsedMs: Date.now() - t0 });
       return { ...base, status: 'done', mirror: 'unchanged', elapsedMs: Date.now() - t0 };
     }
@@ -248,7 +256,7 @@ export async function scanOneRepo(
       mirrorPath: m.path,
     });
     if (opts.signal?.aborted) return null;
-    const known = opts.rescan ? undefined : await store.scannedBlobs(repo.fullName);
+    const known = opts.rescan ? undefined : await store.scannedBlobs(repo.fullName, catalog);
     const narrow = mirrorNarrowing(m.path, repo, {
       repoConfig: !!opts.repoConfig,
       detectorIds: new Set(opts.engine.catalog.byId.keys()),

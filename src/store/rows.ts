@@ -1,6 +1,6 @@
 // Row → port type mapping shared by the SQLite and PostgreSQL adapters (same column names in both schemas; the
 // drivers differ only in how booleans and JSON come back), plus the few rules both adapters apply the same way.
-import { ConfigError } from '../core/errors.js';
+import { ConfigError, InternalError } from '../core/errors.js';
 import { maxConfidence, type Confidence, type Reach, type Verification } from '../core/model.js';
 import type { CallPurpose, Clock, VerificationCache } from '../core/ports.js';
 import type {
@@ -53,7 +53,18 @@ export function toRepo(r: Row): RepoRow {
     lastScannedAt: str(r.last_scanned_at),
     lastError: str(r.last_error),
     pushedAt: str(r.pushed_at),
+    catalog: str(r.catalog),
   };
+}
+
+/** Repository rows as toRepo reads them (its catalog's version joined in); both dialects append WHERE/ORDER BY on `r`. */
+export const REPOS = 'SELECT r.*, v.version AS catalog FROM repos r LEFT JOIN catalog_versions v ON v.id = r.catalog_id';
+
+/** The blobs of a RepoScanInput, each once (the last outcome given wins), refused without the catalog that looked at them. */
+export function blobsToMark(input: RepoScanInput): [oid: string, outcome: 'scanned' | 'skipped'][] {
+  const blobs = [...new Map(input.blobs)];
+  if (blobs.length > 0 && !input.catalog) throw new InternalError('blobs recorded without the version of the catalog that scanned them');
+  return blobs;
 }
 
 export function toRun(r: Row): RunRow {

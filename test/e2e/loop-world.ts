@@ -96,17 +96,18 @@ export async function createWorld(start = '2025-01-01T00:00:00Z'): Promise<World
       const r = repos.get(fullName)!;
       const store = world.store;
       await store.upsertRepo({ fullName, private: r.private, defaultBranch: 'main', mirrorPath: r.gitDir });
-      const seen = await store.scannedBlobs(fullName);
+      const stage = inThreadStage(engine);
+      const seen = await store.scannedBlobs(fullName, stage.catalog);
       const blobs: [string, 'scanned' | 'skipped'][] = [];
       const objects = new NativeGitObjects({ gitDir: r.gitDir });
       try {
-        const result = await scanGit(objects, { kind: 'all' }, inThreadStage(engine), {
+        const result = await scanGit(objects, { kind: 'all' }, stage, {
           maxBlobSize: 1 << 20,
           registry,
           skipItem: (id) => seen.has(id),
           onItem: (id, outcome) => blobs.push([id, outcome]),
         });
-        await store.recordRepoScan(null, fullName, { findings: result.findings, blobs });
+        await store.recordRepoScan(null, fullName, { findings: result.findings, blobs, catalog: stage.catalog });
       } finally {
         await objects.close();
       }

@@ -97,6 +97,24 @@ export class PgContext {
     return ins?.id ?? (await this.one<{ id: number }>('SELECT id FROM repos WHERE full_name = $1', [fullName], db))!.id;
   }
 
+  private readonly catalogIds = new Map<string, number>();
+
+  /**
+   * The id of a catalog version, added on first use: on the pool (committed at once, so it can be remembered), never
+   * inside a transaction, where every worker recording under a new version would queue on one row.
+   */
+  async catalogId(version: string): Promise<number> {
+    const known = this.catalogIds.get(version);
+    if (known !== undefined) return known;
+    const find = () => this.one<{ id: number }>('SELECT id FROM catalog_versions WHERE version = $1', [version]);
+    const id =
+      (await find())?.id ??
+      (await this.one<{ id: number }>('INSERT INTO catalog_versions (version, first_seen_at) VALUES ($1, $2) ON CONFLICT (version) DO NOTHING RETURNING id', [version, this.now()]))?.id ??
+      (await find())!.id;
+    this.catalogIds.set(version, id);
+    return id;
+  }
+
   async secretId(fingerprint: string, db: Db = this.pool): Promise<number> {
     const row = await this.one<{ id: number }>('SELECT id FROM secrets WHERE fingerprint = $1', [fingerprint], db);
     if (!row) throw noSecret(fingerprint);

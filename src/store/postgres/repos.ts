@@ -1,6 +1,6 @@
 // PostgreSQL ReposStore: repositories keyed by full name (one upsert statement).
 import type { RepoInput, ReposStore } from '../../core/store.js';
-import { toRepo } from '../rows.js';
+import { REPOS, toRepo } from '../rows.js';
 import type { Db, PgContext } from './context.js';
 
 export async function upsertRepoOn(c: PgContext, r: RepoInput, db?: Db): Promise<number> {
@@ -22,11 +22,11 @@ export function pgRepos(c: PgContext): ReposStore {
   return {
     upsertRepo: (r) => upsertRepoOn(c, r),
     async getRepo(fullName) {
-      const row = await c.one('SELECT * FROM repos WHERE full_name = $1', [fullName]);
+      const row = await c.one(`${REPOS} WHERE r.full_name = $1`, [fullName]);
       return row ? toRepo(row) : undefined;
     },
     async listRepos() {
-      return (await c.q('SELECT * FROM repos ORDER BY full_name')).map(toRepo);
+      return (await c.q(`${REPOS} ORDER BY r.full_name`)).map(toRepo);
     },
   };
 }

@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import type pg from 'pg';
 import type { Confidence } from '../../core/model.js';
 import type { FindingInput, RepoConfigSuppression, RepoScanInput, RepoScanOutcome, RunHandle, RunsStore, RunStatus } from '../../core/store.js';
-import { detectedDetail, raisedConfidence, refuseHeldRun, type LastRun, REPO_CONFIG_SUPPRESSIONS, runRepoValues, toRun, toRunRepo } from '../rows.js';
+import { blobsToMark, detectedDetail, raisedConfidence, refuseHeldRun, type LastRun, REPO_CONFIG_SUPPRESSIONS, runRepoValues, toRun, toRunRepo } from '../rows.js';
 import type { PgContext } from './context.js';
 
 /** Array parameters per statement: large enough to be few round trips, small enough for any server. */
@@ -68,8 +68,12 @@ export function pgRuns(c: PgContext): RunsStore {
       return c.q<RepoConfigSuppression>(REPO_CONFIG_SUPPRESSIONS);
     },
 
-    async scannedBlobs(repo) {
-      const rows = await c.q<{ oid: string }>('SELECT b.oid FROM scanned_blobs b JOIN repos r ON r.id = b.repo_id WHERE r.full_name = $1', [repo]);
+    async scannedBlobs(repo, catalog) {
+      const rows = await c.q<{ oid: string }>(
+        `SELECT b.oid FROM scanned_blobs b JOIN repos r ON r.id = b.repo_id JOIN catalog_versions v ON v.id = b.catalog_id
+         WHERE r.full_name = $1 AND v.version = $2`,
+        [repo, catalog],
+      );
       return new Set(rows.map((r) => r.oid));
     },
 
@@ -78,7 +82,8 @@ export function pgRuns(c: PgContext): RunsStore {
       // Two workers recording the same secrets in different orders would deadlock on the secrets' unique key:
       // each first takes a lock per fingerprint in one global order, then writes in the input order (as SQLite).
       const order = [...new Set(sealed.map((x) => x.f.fingerprint))].sort();
-      const blobs = [...input.blobs];
+      const blobs = blobsToMark(input);
+      const catalogId = input.catalog ? await c.catalogId(input.catalog) : null;
       return c.tx(async (db): Promise<RepoScanOutcome> => {
         for (const fp of order) await db.query("SELECT pg_advisory_xact_lock(hashtextextended('keyloop-secret:' || $1, 0))", [fp]);
         const repoId = await c.repoId(repo, db);
@@ -97,10 +102,14 @@ export function pgRuns(c: PgContext): RunsStore {
         let blobsSkipped = 0;
         for (let i = 0; i < blobs.length; i += CHUNK) {
           const part = blobs.slice(i, i + CHUNK);
+          // As SQLite: a blob already recorded under this catalog is left as it is; under another (or none), recorded again.
           const rows = await c.q<{ outcome: string }>(
-            `INSERT INTO scanned_blobs (repo_id, oid, outcome, run_id) SELECT $1, u.oid, u.outcome, $4 FROM unnest($2::text[], $3::text[]) AS u(oid, outcome)
-             ON CONFLICT DO NOTHING RETURNING outcome`,
-            [repoId, part.map((b) => b[0]), part.map((b) => b[1]), runId],
+            `INSERT INTO scanned_blobs (repo_id, oid, outcome, run_id, catalog_id)
+             SELECT $1, u.oid, u.outcome, $4, $5::bigint FROM unnest($2::text[], $3::text[]) AS u(oid, outcome)
+             ON CONFLICT (repo_id, oid) DO UPDATE SET outcome = excluded.outcome, run_id = excluded.run_id, catalog_id = excluded.catalog_id
+             WHERE scanned_blobs.catalog_id IS DISTINCT FROM excluded.catalog_id
+             RETURNING outcome`,
+            [repoId, part.map((b) => b[0]), part.map((b) => b[1]), runId, catalogId],
             db,
           );
           for (const r of rows) if (r.outcome === 'scanned') blobsScanned++;
@@ -111,6 +120,7 @@ export function pgRuns(c: PgContext): RunsStore {
           [now, input.headCommit ?? null, input.pushedAt ?? null, repoId],
           db,
         );
+        if (input.wholeHistory && catalogId !== null) await c.q('UPDATE repos SET catalog_id = $1 WHERE id = $2', [catalogId, repoId], db);
         if (runId !== null) await addRunRepo(c, db, runId, repoId, now, input, blobsScanned, blobsSkipped);
         return { newSecrets, newLocations, blobsScanned, blobsSkipped };
       });

@@ -57,6 +57,13 @@ export class SqliteContext {
     return Number(this.q('INSERT INTO repos (full_name) VALUES (?)').run(fullName).lastInsertRowid);
   }
 
+  /** The id of a catalog version, added on first use. Inside the caller's transaction. */
+  catalogId(version: string): number {
+    const row = this.q('SELECT id FROM catalog_versions WHERE version = ?').get(version) as { id: number } | undefined;
+    if (row) return row.id;
+    return Number(this.q('INSERT INTO catalog_versions (version, first_seen_at) VALUES (?, ?)').run(version, this.now()).lastInsertRowid);
+  }
+
   secretId(fingerprint: string): number {
     const row = this.q('SELECT id FROM secrets WHERE fingerprint = ?').get(fingerprint) as { id: number } | undefined;
     if (!row) throw noSecret(fingerprint);

@@ -1,6 +1,6 @@
 // SQLite ReposStore: repositories keyed by full name.
 import type { RepoInput, ReposStore } from '../../core/store.js';
-import { toRepo, type Row } from '../rows.js';
+import { REPOS, toRepo, type Row } from '../rows.js';
 import type { SqliteContext } from './context.js';
 
 const flag = (v: boolean | undefined) => (v === undefined ? null : v ? 1 : 0);
@@ -30,11 +30,11 @@ export function sqliteRepos(c: SqliteContext): ReposStore {
       return upsertRepoSync(c, r);
     },
     async getRepo(fullName) {
-      const row = c.q('SELECT * FROM repos WHERE full_name = ?').get(fullName) as Row | undefined;
+      const row = c.q(`${REPOS} WHERE r.full_name = ?`).get(fullName) as Row | undefined;
       return row ? toRepo(row) : undefined;
     },
     async listRepos() {
-      return (c.q('SELECT * FROM repos ORDER BY full_name').all() as Row[]).map(toRepo);
+      return (c.q(`${REPOS} ORDER BY r.full_name`).all() as Row[]).map(toRepo);
     },
   };
 }

@@ -2,7 +2,7 @@
 import { hostname } from 'node:os';
 import type { Confidence } from '../../core/model.js';
 import type { RepoConfigSuppression, RepoScanOutcome, RunHandle, RunsStore, RunStatus } from '../../core/store.js';
-import { detectedDetail, raisedConfidence, refuseHeldRun, type LastRun, REPO_CONFIG_SUPPRESSIONS, runRepoValues, toRun, toRunRepo, type Row } from '../rows.js';
+import { blobsToMark, detectedDetail, raisedConfidence, refuseHeldRun, type LastRun, REPO_CONFIG_SUPPRESSIONS, runRepoValues, toRun, toRunRepo, type Row } from '../rows.js';
 import type { SqliteContext } from './context.js';
 
 export function sqliteRuns(c: SqliteContext): RunsStore {
@@ -56,17 +56,20 @@ export function sqliteRuns(c: SqliteContext): RunsStore {
       return c.q(REPO_CONFIG_SUPPRESSIONS).all() as RepoConfigSuppression[];
     },
 
-    async scannedBlobs(repo) {
+    async scannedBlobs(repo, catalog) {
       const id = c.q('SELECT id FROM repos WHERE full_name = ?').get(repo) as { id: number } | undefined;
-      if (!id) return new Set();
-      return new Set(c.q('SELECT oid FROM scanned_blobs WHERE repo_id = ?').pluck().all(id.id) as string[]);
+      const version = c.q('SELECT id FROM catalog_versions WHERE version = ?').get(catalog) as { id: number } | undefined;
+      if (!id || !version) return new Set();
+      return new Set(c.q('SELECT oid FROM scanned_blobs WHERE repo_id = ? AND catalog_id = ?').pluck().all(id.id, version.id) as string[]);
     },
 
     // One transaction: a process killed before the commit leaves nothing behind, so a rerun rescans those blobs.
     async recordRepoScan(runId, repo, input) {
       // Seal outside the transaction: the key may be created on first use (file I/O).
       const { keyId, sealed } = await c.sealer.sealFindings(input.findings);
+      const blobs = blobsToMark(input);
       return c.tx((): RepoScanOutcome => {
+        const catalogId = input.catalog ? c.catalogId(input.catalog) : null;
         const repoId = c.repoId(repo);
         const now = c.now();
         let newSecrets = 0;
@@ -122,15 +125,21 @@ export function sqliteRuns(c: SqliteContext): RunsStore {
         }
         let blobsScanned = 0;
         let blobsSkipped = 0;
-        const mark = c.q('INSERT INTO scanned_blobs (repo_id, oid, outcome, run_id) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING');
-        for (const [oid, outcome] of input.blobs) {
-          if (mark.run(repoId, oid, outcome, runId).changes === 0) continue;
+        // A blob already recorded under this catalog is left as it is; under another (or none), recorded again.
+        const mark = c.q(
+          `INSERT INTO scanned_blobs (repo_id, oid, outcome, run_id, catalog_id) VALUES (?, ?, ?, ?, ?)
+           ON CONFLICT (repo_id, oid) DO UPDATE SET outcome = excluded.outcome, run_id = excluded.run_id, catalog_id = excluded.catalog_id
+           WHERE scanned_blobs.catalog_id IS NOT excluded.catalog_id`,
+        );
+        for (const [oid, outcome] of blobs) {
+          if (mark.run(repoId, oid, outcome, runId, catalogId).changes === 0) continue;
           if (outcome === 'scanned') blobsScanned++;
           else blobsSkipped++;
         }
         c.q(
           'UPDATE repos SET last_scanned_at = ?, last_error = NULL, head_commit = coalesce(?, head_commit), pushed_at = coalesce(?, pushed_at) WHERE id = ?',
         ).run(now, input.headCommit ?? null, input.pushedAt ?? null, repoId);
+        if (input.wholeHistory && catalogId !== null) c.q('UPDATE repos SET catalog_id = ? WHERE id = ?').run(catalogId, repoId);
         if (runId !== null) {
           c.q(
             `INSERT INTO run_repos (run_id, repo_id, status, finished_at, elapsed_ms, blobs_scanned, blobs_skipped, bytes_scanned, findings,
