@@ -57,129 +57,17 @@ export function createAppServer(opts: AppServerOptions): Server {
   if (!opts.secret) throw new ConfigError('WEBHOOK_SECRET is required', 'WEBHOOK_SECRET');
   const log = opts.logger ?? silentLogger;
   const max = opts.maxBody ?? DEFAULT_MAX_BODY;
-  const maxPending = Math.max(1, opts.maxPendingBodies ?? DEFAULT_MAX_PENDING_BODIES);
-  const budget = Math.max(max, opts.maxPendingBytes ?? DEFAULT_MAX_PENDING_BYTES);
   const requestTimeout = opts.requestTimeoutMs ?? 30_000;
-  // Long enough for a busy client to read the answer; draining holds no memory, only the connection.
-  const drainMs = Math.min(opts.drainMs ?? 5000, requestTimeout);
   const headersTimeout = Math.min(opts.headersTimeoutMs ?? 10_000, requestTimeout);
-  let pendingBodies = 0;
-  let pendingBytes = 0;
-
-  /**
-   * Answers now and stops reading: the rest of the upload stays in the kernel (TCP backpressure) instead of being
-   * read and thrown away, which would cost memory until the next GC. While the upload is unfinished the answer is
-   * written whole (Content-Length) but the response is not ended: ending it would let Node close a
-   * `Connection: close` socket at once, and a client still sending would get a reset instead of the answer.
-   * The connection is closed after `drainMs`, or when the client hangs up.
-   */
-  function refuse(req: IncomingMessage, res: ServerResponse, status: number, error: string, tag: string): void {
-    log.warn(`app: rejected ${tag}: ${error}`);
-    const headers: Record<string, string> = status === 503 ? { 'retry-after': '5' } : {};
-    if (req.complete) return reply(res, status, { error }, headers);
-    req.removeAllListeners('data');
-    req.pause();
-    const t = setTimeout(() => req.socket.destroy(), drainMs);
-    t.unref();
-    req.socket.once('close', () => clearTimeout(t));
-    const text = JSON.stringify({ error });
-    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(text)), connection: 'close', ...headers });
-    res.write(text);
-  }
-
-  /** Streams the body into the HMAC and a buffer, within the per-body limit and the shared budget. */
-  function readBody(req: IncomingMessage, declared: number | null): Promise<BodyResult> {
-    let reserved = declared ?? 0;
-    if (pendingBodies >= maxPending || pendingBytes + reserved > budget) {
-      return Promise.resolve({ ok: false, status: 503, error: 'too many webhook bodies in flight, retry later' });
-    }
-    pendingBodies++;
-    pendingBytes += reserved;
-    let released = false;
-    const release = () => {
-      if (released) return;
-      released = true;
-      pendingBodies--;
-      pendingBytes -= reserved;
-    };
-    return new Promise<BodyResult>((resolve) => {
-      const hmac = createHmac('sha256', opts.secret);
-      const chunks: Buffer[] = [];
-      let size = 0;
-      const done = (r: BodyResult) => {
-        if (released) return;
-        if (!r.ok) chunks.length = 0;
-        release();
-        resolve(r);
-      };
-      req.on('data', (c: Buffer) => {
-        if (released) return;
-        size += c.length;
-        if (size > max) return done({ ok: false, status: 413, error: `body larger than ${max} bytes` });
-        if (size > reserved) {
-          // A chunked body (or one longer than it said): grow the reservation or give up.
-          const more = size - reserved;
-          if (pendingBytes + more > budget) return done({ ok: false, status: 503, error: 'too many webhook bytes in flight, retry later' });
-          reserved += more;
-          pendingBytes += more;
-        }
-        hmac.update(c);
-        chunks.push(c);
-      });
-      req.on('end', () => done({ ok: true, body: Buffer.concat(chunks, size), digest: hmac.digest() }));
-      req.on('error', () => done({ ok: false, status: 400, error: 'request body could not be read' }));
-      // A client that hangs up (or is timed out) mid-body frees its share at once.
-      req.on('close', () => done({ ok: false, status: 400, error: 'connection closed before the body ended' }));
-    });
-  }
-
-  async function webhook(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const guid = header(req, 'x-github-delivery');
-    const event = header(req, 'x-github-event');
-    const signature = header(req, 'x-hub-signature-256');
-    const ctype = header(req, 'content-type') ?? '';
-    // Header values are attacker-chosen: log them only once they have a known shape.
-    const tag = `delivery ${guid && GUID.test(guid) ? guid : '?'} (${event && EVENT.test(event) ? event : '?'})`;
-    const cl = header(req, 'content-length');
-    const declared = cl === undefined ? null : Number(cl);
-    if (declared !== null && declared > max) return refuse(req, res, 413, `body larger than ${max} bytes`, tag);
-    // Everything that can be decided from the headers is, before a byte of the body is read.
-    if (!signature) return refuse(req, res, 401, 'missing X-Hub-Signature-256 header', tag);
-    const sig = SIGNATURE.exec(signature);
-    if (!sig) return refuse(req, res, 401, 'malformed X-Hub-Signature-256 header (expected sha256=<64 hex>)', tag);
-    if (!guid || !event) return refuse(req, res, 400, 'missing X-GitHub-Delivery or X-GitHub-Event header', tag);
-    if (!GUID.test(guid) || !EVENT.test(event)) return refuse(req, res, 400, 'malformed X-GitHub-Delivery or X-GitHub-Event header', tag);
-    if (!/^application\/json\b/i.test(ctype)) return refuse(req, res, 415, 'set the webhook content type to application/json', tag);
-
-    const read = await readBody(req, declared);
-    if (!read.ok) return refuse(req, res, read.status, read.error, tag);
-    // HMAC-SHA256 over the raw bytes as received (never a re-serialized object), compared in constant time.
-    if (!timingSafeEqual(read.digest, Buffer.from(sig[1]!, 'hex'))) {
-      log.warn(`app: rejected ${tag}: signature does not match`);
-      return reply(res, 401, { error: 'signature does not match' });
-    }
-    let payload: unknown;
-    try {
-      payload = JSON.parse(read.body.toString('utf8'));
-    } catch {
-      log.warn(`app: rejected ${tag}: body is not JSON`);
-      return reply(res, 400, { error: 'body is not valid JSON' });
-    }
-    if (event === 'ping') return reply(res, 200, { ok: true, pong: true });
-    let normalized;
-    try {
-      normalized = normalizeEvent(event, payload);
-    } catch (e) {
-      log.warn(`app: rejected ${tag}: ${(e as Error).message}`);
-      return reply(res, 400, { error: (e as Error).message });
-    }
-    const outcome = await opts.queue.enqueue({ guid, event, ...normalized });
-    opts.onDelivery?.(outcome);
-    log.info(`app: ${tag} ${outcome}`);
-    reply(res, outcome === 'queued' ? 202 : 200, { ok: true, delivery: guid, status: outcome });
-  }
-
-  const server = createServer(
+  const hook: Webhook = {
+    opts,
+    log,
+    max,
+    // Long enough for a busy client to read the answer; draining holds no memory, only the connection.
+    drainMs: Math.min(opts.drainMs ?? 5000, requestTimeout),
+    budget: bodyBudget(Math.max(1, opts.maxPendingBodies ?? DEFAULT_MAX_PENDING_BODIES), Math.max(max, opts.maxPendingBytes ?? DEFAULT_MAX_PENDING_BYTES)),
+  };
+  return createServer(
     {
       headersTimeout,
       requestTimeout,
@@ -189,7 +77,7 @@ export function createAppServer(opts: AppServerOptions): Server {
     (req, res) => {
       const url = (req.url ?? '/').split('?')[0];
       const handle = async () => {
-        if (url === WEBHOOK_PATH && req.method === 'POST') return webhook(req, res);
+        if (url === WEBHOOK_PATH && req.method === 'POST') return webhook(hook, req, res);
         if (url === '/healthz' && (req.method === 'GET' || req.method === 'HEAD')) return reply(res, 200, { ok: true, deliveries: await opts.queue.counts() });
         if (url === WEBHOOK_PATH) return reply(res, 405, { error: 'use POST' });
         reply(res, 404, { error: 'not found' });
@@ -201,7 +89,167 @@ export function createAppServer(opts: AppServerOptions): Server {
       });
     },
   );
-  return server;
+}
+
+/** What the webhook endpoint works with: the options, the per-body limit and the budget shared by unverified bodies. */
+interface Webhook {
+  opts: AppServerOptions;
+  log: Logger;
+  max: number;
+  drainMs: number;
+  budget: BodyBudget;
+}
+
+/** Bodies read at once before their signature is known, and the bytes they hold: bounded together. */
+interface BodyBudget {
+  /** Takes a slot and `bytes`; false when either is spent. */
+  open(bytes: number): boolean;
+  /** `more` bytes for a body already open; false when the byte budget is spent. */
+  grow(more: number): boolean;
+  /** Gives back the slot and the bytes held. */
+  close(bytes: number): void;
+}
+
+function bodyBudget(maxBodies: number, maxBytes: number): BodyBudget {
+  let bodies = 0;
+  let bytes = 0;
+  return {
+    open(n) {
+      if (bodies >= maxBodies || bytes + n > maxBytes) return false;
+      bodies++;
+      bytes += n;
+      return true;
+    },
+    grow(more) {
+      if (bytes + more > maxBytes) return false;
+      bytes += more;
+      return true;
+    },
+    close(n) {
+      bodies--;
+      bytes -= n;
+    },
+  };
+}
+
+/**
+ * Answers now and stops reading: the rest of the upload stays in the kernel (TCP backpressure) instead of being
+ * read and thrown away, which would cost memory until the next GC. While the upload is unfinished the answer is
+ * written whole (Content-Length) but the response is not ended: ending it would let Node close a
+ * `Connection: close` socket at once, and a client still sending would get a reset instead of the answer.
+ * The connection is closed after `drainMs`, or when the client hangs up.
+ */
+function refuse(hook: Webhook, req: IncomingMessage, res: ServerResponse, status: number, error: string, tag: string): void {
+  hook.log.warn(`app: rejected ${tag}: ${error}`);
+  const headers: Record<string, string> = status === 503 ? { 'retry-after': '5' } : {};
+  if (req.complete) return reply(res, status, { error }, headers);
+  req.removeAllListeners('data');
+  req.pause();
+  const t = setTimeout(() => req.socket.destroy(), hook.drainMs);
+  t.unref();
+  req.socket.once('close', () => clearTimeout(t));
+  const text = JSON.stringify({ error });
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(text)), connection: 'close', ...headers });
+  res.write(text);
+}
+
+/** Streams the body into the HMAC and a buffer, within the per-body limit and the shared budget. */
+function readBody(hook: Webhook, req: IncomingMessage, declared: number | null): Promise<BodyResult> {
+  const { budget, max } = hook;
+  let reserved = declared ?? 0;
+  if (!budget.open(reserved)) return Promise.resolve({ ok: false, status: 503, error: 'too many webhook bodies in flight, retry later' });
+  let released = false;
+  const release = () => {
+    if (released) return;
+    released = true;
+    budget.close(reserved);
+  };
+  return new Promise<BodyResult>((resolve) => {
+    const hmac = createHmac('sha256', hook.opts.secret);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const done = (r: BodyResult) => {
+      if (released) return;
+      if (!r.ok) chunks.length = 0;
+      release();
+      resolve(r);
+    };
+    req.on('data', (c: Buffer) => {
+      if (released) return;
+      size += c.length;
+      if (size > max) return done({ ok: false, status: 413, error: `body larger than ${max} bytes` });
+      if (size > reserved) {
+        // A chunked body (or one longer than it said): grow the reservation or give up.
+        const more = size - reserved;
+        if (!budget.grow(more)) return done({ ok: false, status: 503, error: 'too many webhook bytes in flight, retry later' });
+        reserved += more;
+      }
+      hmac.update(c);
+      chunks.push(c);
+    });
+    req.on('end', () => done({ ok: true, body: Buffer.concat(chunks, size), digest: hmac.digest() }));
+    req.on('error', () => done({ ok: false, status: 400, error: 'request body could not be read' }));
+    // A client that hangs up (or is timed out) mid-body frees its share at once.
+    req.on('close', () => done({ ok: false, status: 400, error: 'connection closed before the body ended' }));
+  });
+}
+
+/** The delivery's headers, checked before a byte of the body is read, or the status that refuses them. */
+type Headers =
+  | { ok: true; guid: string; event: string; digest: Buffer; declared: number | null }
+  | { ok: false; status: number; error: string };
+
+function checkHeaders(req: IncomingMessage, max: number): Headers {
+  const guid = header(req, 'x-github-delivery');
+  const event = header(req, 'x-github-event');
+  const signature = header(req, 'x-hub-signature-256');
+  const ctype = header(req, 'content-type') ?? '';
+  const cl = header(req, 'content-length');
+  const declared = cl === undefined ? null : Number(cl);
+  if (declared !== null && declared > max) return { ok: false, status: 413, error: `body larger than ${max} bytes` };
+  if (!signature) return { ok: false, status: 401, error: 'missing X-Hub-Signature-256 header' };
+  const sig = SIGNATURE.exec(signature);
+  if (!sig) return { ok: false, status: 401, error: 'malformed X-Hub-Signature-256 header (expected sha256=<64 hex>)' };
+  if (!guid || !event) return { ok: false, status: 400, error: 'missing X-GitHub-Delivery or X-GitHub-Event header' };
+  if (!GUID.test(guid) || !EVENT.test(event)) return { ok: false, status: 400, error: 'malformed X-GitHub-Delivery or X-GitHub-Event header' };
+  if (!/^application\/json\b/i.test(ctype)) return { ok: false, status: 415, error: 'set the webhook content type to application/json' };
+  return { ok: true, guid, event, digest: Buffer.from(sig[1]!, 'hex'), declared };
+}
+
+async function webhook(hook: Webhook, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const { opts, log } = hook;
+  const guid = header(req, 'x-github-delivery');
+  const event = header(req, 'x-github-event');
+  // Header values are attacker-chosen: log them only once they have a known shape.
+  const tag = `delivery ${guid && GUID.test(guid) ? guid : '?'} (${event && EVENT.test(event) ? event : '?'})`;
+  const h = checkHeaders(req, hook.max);
+  if (!h.ok) return refuse(hook, req, res, h.status, h.error, tag);
+  const read = await readBody(hook, req, h.declared);
+  if (!read.ok) return refuse(hook, req, res, read.status, read.error, tag);
+  // HMAC-SHA256 over the raw bytes as received (never a re-serialized object), compared in constant time.
+  if (!timingSafeEqual(read.digest, h.digest)) {
+    log.warn(`app: rejected ${tag}: signature does not match`);
+    return reply(res, 401, { error: 'signature does not match' });
+  }
+  let payload: unknown;
+  try {
+    payload = JSON.parse(read.body.toString('utf8'));
+  } catch {
+    log.warn(`app: rejected ${tag}: body is not JSON`);
+    return reply(res, 400, { error: 'body is not valid JSON' });
+  }
+  if (h.event === 'ping') return reply(res, 200, { ok: true, pong: true });
+  let normalized;
+  try {
+    normalized = normalizeEvent(h.event, payload);
+  } catch (e) {
+    log.warn(`app: rejected ${tag}: ${(e as Error).message}`);
+    return reply(res, 400, { error: (e as Error).message });
+  }
+  const outcome = await opts.queue.enqueue({ guid: h.guid, event: h.event, ...normalized });
+  opts.onDelivery?.(outcome);
+  log.info(`app: ${tag} ${outcome}`);
+  reply(res, outcome === 'queued' ? 202 : 200, { ok: true, delivery: h.guid, status: outcome });
 }
 
 export async function listen(server: Server, port: number, host: string): Promise<string> {
