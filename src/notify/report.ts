@@ -2,7 +2,7 @@
 // Computed from the store only; renderers (Markdown, JSON, HTML) format this one structure.
 import type { Reach, Verification } from '../core/model.js';
 import { byRisk, riskOf, RiskSeverity, type Risk } from '../core/risk.js';
-import type { SecretStatus, Store, VerificationRow } from '../core/store.js';
+import type { IssueRow, LocationRow, SecretRow, SecretStatus, Store, VerificationRow } from '../core/store.js';
 
 export interface SecretReport {
   fingerprint: string;
@@ -147,6 +147,45 @@ export function rotationOf(vs: readonly Verification[]): { rotatedAt: string | n
 }
 
 export async function buildReport(store: Store, now: Date): Promise<ReportData> {
+  const inputs = await loadInputs(store);
+  const { secrets, issues, vsBy } = inputs;
+  const nowIso = now.toISOString();
+  const rows = secrets.map((s) => secretRow(s, inputs, now));
+  const ttr = rows.map((r) => r.timeToRotateMs).filter((x): x is number => x !== null);
+  const byFirstSeen = (a: SecretReport, b: SecretReport) => (a.firstCommitAt ?? a.detectedAt).localeCompare(b.firstCommitAt ?? b.detectedAt);
+  return {
+    generatedAt: nowIso,
+    totals: totalsOf(rows, issues, ttr.length),
+    timeToRotate: { count: ttr.length, meanMs: mean(ttr), medianMs: median(ttr), valuesMs: [...ttr].sort((a, b) => a - b) },
+    openBySeverity: openBySeverity(rows),
+    secrets: [...rows].sort(byFirstSeen),
+    repos: groupReports(rows, (r) => r.repos),
+    owners: groupReports(rows, (r) => (r.owners.length ? r.owners : ['(unowned)'])),
+    oldestLive: rows
+      .filter((r) => r.verification === 'live' && r.status !== 'false-positive')
+      .sort(byFirstSeen)
+      .slice(0, 10),
+    precision: detectorPrecision(rows, vsBy),
+    repoConfigSuppressions: await store.repoConfigSuppressions(),
+    lastUsed: lastUsedOf(secrets, vsBy, now),
+    byRisk: RiskSeverity.map((severity) => {
+      const rs = rows.filter((r) => r.risk.severity === severity).sort(byRisk);
+      return { severity, secrets: rs.length, live: rs.filter((r) => r.verification === 'live').length, fingerprints: rs.map((r) => r.fingerprint) };
+    }),
+  };
+}
+
+/** What the report is computed from, read from the store once. */
+interface ReportInputs {
+  secrets: SecretRow[];
+  issues: IssueRow[];
+  vsBy: Map<string, VerificationRow[]>;
+  ownersBy: Map<string, string[]>;
+  locBy: Map<string, LocationRow[]>;
+  publicRepos: Set<string>;
+}
+
+async function loadInputs(store: Store): Promise<ReportInputs> {
   const secrets = await store.listSecrets();
   const locations = await store.locations();
   const issues = await store.listIssues();
@@ -156,144 +195,138 @@ export async function buildReport(store: Store, now: Date): Promise<ReportData> 
     vsBy.set(s.fingerprint, await store.verifications(s.fingerprint));
     ownersBy.set(s.fingerprint, (await store.owners(s.fingerprint)).map((o) => o.login));
   }
-  const nowIso = now.toISOString();
   const publicRepos = new Set((await store.listRepos()).filter((r) => !r.private).map((r) => r.fullName));
-  const locBy = new Map<string, typeof locations>();
+  const locBy = new Map<string, LocationRow[]>();
   for (const l of locations) locBy.set(l.fingerprint, [...(locBy.get(l.fingerprint) ?? []), l]);
+  return { secrets, issues, vsBy, ownersBy, locBy, publicRepos };
+}
 
-  const lastBy = new Map<string, Verification>();
-  const rows: Array<SecretReport & { risk: Risk }> = secrets.map((s) => {
-    const vs = vsBy.get(s.fingerprint)!;
-    const last = vs.at(-1) ?? null;
-    if (last) lastBy.set(s.fingerprint, last);
-    const locs = locBy.get(s.fingerprint) ?? [];
-    const dates = locs.map((l) => l.date).filter((d): d is string => !!d).sort((a, b) => Date.parse(a) - Date.parse(b));
-    const firstCommitAt = dates[0] ? new Date(Date.parse(dates[0])).toISOString() : null;
-    const { rotatedAt, firstDeadAt } = rotationOf(vs);
-    const definitive = [...vs].reverse().find((v) => v.status !== 'unknown');
-    const isDeadNow = definitive?.status === 'dead';
-    const exposureOpen = !isDeadNow;
-    const exposureEndAt = isDeadNow ? (rotatedAt ?? firstDeadAt ?? nowIso) : nowIso;
-    const own = ownersBy.get(s.fingerprint)!;
-    const si = issues.filter((i) => i.fingerprint === s.fingerprint);
+/** One secret's row: where it is, who owns it, its exposure window, time to rotate and risk. */
+function secretRow(s: SecretRow, inputs: ReportInputs, now: Date): SecretReport & { risk: Risk } {
+  const nowIso = now.toISOString();
+  const vs = inputs.vsBy.get(s.fingerprint)!;
+  const last = vs.at(-1) ?? null;
+  const locs = inputs.locBy.get(s.fingerprint) ?? [];
+  const dates = locs.map((l) => l.date).filter((d): d is string => !!d).sort((a, b) => Date.parse(a) - Date.parse(b));
+  const firstCommitAt = dates[0] ? new Date(Date.parse(dates[0])).toISOString() : null;
+  const { rotatedAt, firstDeadAt } = rotationOf(vs);
+  const definitive = [...vs].reverse().find((v) => v.status !== 'unknown');
+  const isDeadNow = definitive?.status === 'dead';
+  const exposureOpen = !isDeadNow;
+  const exposureEndAt = isDeadNow ? (rotatedAt ?? firstDeadAt ?? nowIso) : nowIso;
+  const own = inputs.ownersBy.get(s.fingerprint)!;
+  const si = inputs.issues.filter((i) => i.fingerprint === s.fingerprint);
+  return {
+    fingerprint: s.fingerprint,
+    detector: s.detector,
+    provider: s.provider,
+    name: s.name,
+    severity: s.severity,
+    redacted: s.redacted,
+    status: s.status,
+    verification: last?.status ?? null,
+    checkedAt: last?.checkedAt ?? null,
+    repos: [...new Set(locs.map((l) => l.repo))].sort(),
+    locations: [...new Map(locs.map((l) => [`${l.repo}\0${l.path}`, { repo: l.repo, path: l.path }])).values()].sort((a, b) => a.repo.localeCompare(b.repo) || a.path.localeCompare(b.path)),
+    owners: [...new Set(own)].sort(),
+    firstCommitAt,
+    detectedAt: s.detectedAt,
+    rotatedAt: isDeadNow ? rotatedAt : null,
+    exposureEndAt,
+    exposureOpen,
+    exposureMs: firstCommitAt ? Math.max(0, Date.parse(exposureEndAt) - Date.parse(firstCommitAt)) : null,
+    timeToRotateMs: isDeadNow && rotatedAt ? Math.max(0, Date.parse(rotatedAt) - Date.parse(s.detectedAt)) : null,
+    issuesOpen: si.filter((i) => i.state === 'open').length,
+    issuesClosed: si.filter((i) => i.state === 'closed').length,
+    reach: last?.reach?.level ?? null,
+    risk: riskOf({
+      status: last?.status ?? null,
+      reach: last?.reach ?? null,
+      confidence: last?.status === 'live' ? 'high' : s.confidence,
+      triage: s.status,
+      publicRepo: locs.some((l) => inputs.publicRepos.has(l.repo)),
+      firstSeen: firstCommitAt,
+      locations: locs.length,
+      repos: new Set(locs.map((l) => l.repo)).size,
+      now,
+    }),
+  };
+}
+
+function totalsOf(rows: SecretReport[], issues: IssueRow[], rotated: number): ReportData['totals'] {
+  return {
+    secrets: rows.length,
+    live: rows.filter((r) => r.verification === 'live').length,
+    dead: rows.filter((r) => r.verification === 'dead').length,
+    unknown: rows.filter((r) => r.verification === 'unknown').length,
+    unverified: rows.filter((r) => r.verification === null).length,
+    rotated,
+    falsePositives: rows.filter((r) => r.status === 'false-positive').length,
+    acceptedRisk: rows.filter((r) => r.status === 'ignored').length,
+    issuesOpen: issues.filter((i) => i.state === 'open').length,
+    issuesClosed: issues.filter((i) => i.state === 'closed').length,
+  };
+}
+
+function openBySeverity(rows: SecretReport[]): SeverityCount[] {
+  return SEVERITIES.map((severity) => {
+    const open = rows.filter((r) => r.severity === severity && isOpen(r));
     return {
-      fingerprint: s.fingerprint,
-      detector: s.detector,
-      provider: s.provider,
-      name: s.name,
-      severity: s.severity,
-      redacted: s.redacted,
-      status: s.status,
-      verification: last?.status ?? null,
-      checkedAt: last?.checkedAt ?? null,
-      repos: [...new Set(locs.map((l) => l.repo))].sort(),
-      locations: [...new Map(locs.map((l) => [`${l.repo}\0${l.path}`, { repo: l.repo, path: l.path }])).values()].sort((a, b) => a.repo.localeCompare(b.repo) || a.path.localeCompare(b.path)),
-      owners: [...new Set(own)].sort(),
-      firstCommitAt,
-      detectedAt: s.detectedAt,
-      rotatedAt: isDeadNow ? rotatedAt : null,
-      exposureEndAt,
-      exposureOpen,
-      exposureMs: firstCommitAt ? Math.max(0, Date.parse(exposureEndAt) - Date.parse(firstCommitAt)) : null,
-      timeToRotateMs: isDeadNow && rotatedAt ? Math.max(0, Date.parse(rotatedAt) - Date.parse(s.detectedAt)) : null,
-      issuesOpen: si.filter((i) => i.state === 'open').length,
-      issuesClosed: si.filter((i) => i.state === 'closed').length,
-      reach: last?.reach?.level ?? null,
-      risk: riskOf({
-        status: last?.status ?? null,
-        reach: last?.reach ?? null,
-        confidence: last?.status === 'live' ? 'high' : s.confidence,
-        triage: s.status,
-        publicRepo: locs.some((l) => publicRepos.has(l.repo)),
-        firstSeen: firstCommitAt,
-        locations: locs.length,
-        repos: new Set(locs.map((l) => l.repo)).size,
-        now,
-      }),
+      severity,
+      open: open.length,
+      live: open.filter((r) => r.verification === 'live').length,
+      unknown: open.filter((r) => r.verification === 'unknown').length,
+      unverified: open.filter((r) => r.verification === null).length,
     };
   });
+}
 
-  const ttr = rows.map((r) => r.timeToRotateMs).filter((x): x is number => x !== null);
-  const group = (keyOf: (r: SecretReport) => string[]): GroupReport[] => {
-    const m = new Map<string, SecretReport[]>();
-    for (const r of rows) for (const k of keyOf(r)) m.set(k, [...(m.get(k) ?? []), r]);
-    return [...m.entries()]
-      .map(([key, rs]) => {
-        const t = rs.map((r) => r.timeToRotateMs).filter((x): x is number => x !== null);
-        return {
-          key,
-          secrets: rs.length,
-          live: rs.filter((r) => r.verification === 'live').length,
-          dead: rs.filter((r) => r.verification === 'dead').length,
-          unknown: rs.filter((r) => r.verification === 'unknown').length,
-          rotated: t.length,
-          issuesOpen: rs.reduce((a, r) => a + r.issuesOpen, 0),
-          issuesClosed: rs.reduce((a, r) => a + r.issuesClosed, 0),
-          meanTimeToRotateMs: mean(t),
-          medianTimeToRotateMs: median(t),
-        };
-      })
-      .sort((a, b) => b.live - a.live || b.secrets - a.secrets || a.key.localeCompare(b.key));
-  };
+/** Rows grouped by `keyOf` (a row may fall in several groups), most live first. */
+function groupReports(rows: SecretReport[], keyOf: (r: SecretReport) => string[]): GroupReport[] {
+  const m = new Map<string, SecretReport[]>();
+  for (const r of rows) for (const k of keyOf(r)) m.set(k, [...(m.get(k) ?? []), r]);
+  return [...m.entries()]
+    .map(([key, rs]) => {
+      const t = rs.map((r) => r.timeToRotateMs).filter((x): x is number => x !== null);
+      return {
+        key,
+        secrets: rs.length,
+        live: rs.filter((r) => r.verification === 'live').length,
+        dead: rs.filter((r) => r.verification === 'dead').length,
+        unknown: rs.filter((r) => r.verification === 'unknown').length,
+        rotated: t.length,
+        issuesOpen: rs.reduce((a, r) => a + r.issuesOpen, 0),
+        issuesClosed: rs.reduce((a, r) => a + r.issuesClosed, 0),
+        meanTimeToRotateMs: mean(t),
+        medianTimeToRotateMs: median(t),
+      };
+    })
+    .sort((a, b) => b.live - a.live || b.secrets - a.secrets || a.key.localeCompare(b.key));
+}
 
+function detectorPrecision(rows: SecretReport[], vsBy: Map<string, VerificationRow[]>): DetectorPrecision[] {
   const byDetector = new Map<string, SecretReport[]>();
   for (const r of rows) byDetector.set(r.detector, [...(byDetector.get(r.detector) ?? []), r]);
-  const everLive = new Set(secrets.filter((s) => vsBy.get(s.fingerprint)!.some((v) => v.status === 'live')).map((s) => s.fingerprint));
-  const precision: DetectorPrecision[] = [...byDetector.entries()]
+  const everLive = (fp: string) => vsBy.get(fp)!.some((v) => v.status === 'live');
+  return [...byDetector.entries()]
     .map(([detector, rs]) => {
       const fp = rs.filter((r) => r.status === 'false-positive').length;
-      const tp = rs.filter((r) => r.status !== 'false-positive' && (everLive.has(r.fingerprint) || r.status === 'ignored' || r.status === 'revoked')).length;
+      const tp = rs.filter((r) => r.status !== 'false-positive' && (everLive(r.fingerprint) || r.status === 'ignored' || r.status === 'revoked')).length;
       return { detector, secrets: rs.length, truePositives: tp, falsePositives: fp, untriaged: rs.length - tp - fp, precision: tp + fp ? tp / (tp + fp) : null };
     })
     .sort((a, b) => a.detector.localeCompare(b.detector));
+}
 
-  return {
-    generatedAt: nowIso,
-    totals: {
-      secrets: rows.length,
-      live: rows.filter((r) => r.verification === 'live').length,
-      dead: rows.filter((r) => r.verification === 'dead').length,
-      unknown: rows.filter((r) => r.verification === 'unknown').length,
-      unverified: rows.filter((r) => r.verification === null).length,
-      rotated: ttr.length,
-      falsePositives: rows.filter((r) => r.status === 'false-positive').length,
-      acceptedRisk: rows.filter((r) => r.status === 'ignored').length,
-      issuesOpen: issues.filter((i) => i.state === 'open').length,
-      issuesClosed: issues.filter((i) => i.state === 'closed').length,
-    },
-    timeToRotate: { count: ttr.length, meanMs: mean(ttr), medianMs: median(ttr), valuesMs: [...ttr].sort((a, b) => a - b) },
-    openBySeverity: SEVERITIES.map((severity) => {
-      const open = rows.filter((r) => r.severity === severity && isOpen(r));
-      return {
-        severity,
-        open: open.length,
-        live: open.filter((r) => r.verification === 'live').length,
-        unknown: open.filter((r) => r.verification === 'unknown').length,
-        unverified: open.filter((r) => r.verification === null).length,
-      };
-    }),
-    secrets: [...rows].sort((a, b) => (a.firstCommitAt ?? a.detectedAt).localeCompare(b.firstCommitAt ?? b.detectedAt)),
-    repos: group((r) => r.repos),
-    owners: group((r) => (r.owners.length ? r.owners : ['(unowned)'])),
-    oldestLive: rows
-      .filter((r) => r.verification === 'live' && r.status !== 'false-positive')
-      .sort((a, b) => (a.firstCommitAt ?? a.detectedAt).localeCompare(b.firstCommitAt ?? b.detectedAt))
-      .slice(0, 10),
-    precision,
-    repoConfigSuppressions: await store.repoConfigSuppressions(),
-    lastUsed: secrets
-      .flatMap((s) => {
-        const last = lastBy.get(s.fingerprint);
-        const at = last?.reach?.lastUsedAt;
-        if (last?.status !== 'live' || at === undefined) return [];
-        return [{ fingerprint: s.fingerprint, detector: s.detector, redacted: s.redacted, lastUsedAt: at, idleDays: at === null ? null : Math.floor((now.getTime() - Date.parse(at)) / 86_400_000) }];
-      })
-      .sort((a, b) => (a.idleDays === null ? -1 : b.idleDays === null ? 1 : b.idleDays - a.idleDays) || a.fingerprint.localeCompare(b.fingerprint)),
-    byRisk: RiskSeverity.map((severity) => {
-      const rs = rows.filter((r) => r.risk.severity === severity).sort(byRisk);
-      return { severity, secrets: rs.length, live: rs.filter((r) => r.verification === 'live').length, fingerprints: rs.map((r) => r.fingerprint) };
-    }),
-  };
+/** Live keys whose issuer reported their last use: never used first, then longest idle. */
+function lastUsedOf(secrets: SecretRow[], vsBy: Map<string, VerificationRow[]>, now: Date): LastUse[] {
+  return secrets
+    .flatMap((s) => {
+      const last = vsBy.get(s.fingerprint)!.at(-1);
+      const at = last?.reach?.lastUsedAt;
+      if (last?.status !== 'live' || at === undefined) return [];
+      return [{ fingerprint: s.fingerprint, detector: s.detector, redacted: s.redacted, lastUsedAt: at, idleDays: at === null ? null : Math.floor((now.getTime() - Date.parse(at)) / 86_400_000) }];
+    })
+    .sort((a, b) => (a.idleDays === null ? -1 : b.idleDays === null ? 1 : b.idleDays - a.idleDays) || a.fingerprint.localeCompare(b.fingerprint));
 }
 
 /** Still a risk: the key may work and nobody triaged it away. */
