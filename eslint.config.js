@@ -29,8 +29,24 @@ export default defineConfig(
       'no-control-regex': 'off',
     },
   },
-  // #18 item 5: a command is a few named steps; commander wiring is one function per group of commands.
-  { files: ['cli/**/*.ts'], rules: { 'max-lines-per-function': ['error', { max: 80, skipBlankLines: true, skipComments: true }] } },
+  // #18 item 5: a function is a few named steps (a command, a use case, a stage); commander wiring is one function per
+  // group of commands.
+  { files: ['src/**/*.ts', 'cli/**/*.ts'], rules: { 'max-lines-per-function': ['error', { max: 80, skipBlankLines: true, skipComments: true }] } },
+  // Still over 80 lines, each left to the work that owns it: the store adapters' method tables (one factory per
+  // concern, split with the store port), the pack enumerator's generator, and AWS IAM's reach.
+  {
+    files: [
+      'src/store/sqlite/deliveries.ts',
+      'src/store/sqlite/runs.ts',
+      'src/store/sqlite/secrets.ts',
+      'src/store/postgres/deliveries.ts',
+      'src/store/postgres/runs.ts',
+      'src/store/postgres/secrets.ts',
+      'src/objects/pack/object-store.ts',
+      'src/reach/issuers/aws-iam.ts',
+    ],
+    rules: { 'max-lines-per-function': 'off' },
+  },
   {
     files: ['test/**/*.ts'],
     rules: {
@@ -40,7 +56,6 @@ export default defineConfig(
     },
   },
   // Files other work is rewriting now: their findings are warnings until that work lands (see CONTRIBUTING.md).
-  { files: ['src/app/server.ts'], rules: { 'no-useless-assignment': 'warn' } },
   {
     files: ['test/reporters.test.ts'],
     rules: {
