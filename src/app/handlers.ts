@@ -4,7 +4,7 @@
 import { NotARepositoryError } from '../core/errors.js';
 import type { RawFinding } from '../core/model.js';
 import type { BlobSelection } from '../core/ports.js';
-import { recordScan, scanRepository, type ScanPorts } from '../core/pipeline.js';
+import { recordScan, scanRepository, verifyFindings, type ScanPorts } from '../core/pipeline.js';
 import { catalogVersion } from '../detection/catalog-version.js';
 import type { Engine } from '../detection/types.js';
 import type { GitHubClient } from '../adapters/github/client.js';
@@ -14,6 +14,7 @@ import type { Suppression } from '../config/normalize.js';
 import { suppressedFingerprints } from '../loop/triage.js';
 import { mirrorNarrowing } from '../sources/repo-config.js';
 import type { Store } from '../core/store.js';
+import { findingsVerifier } from '../verification/findings.js';
 import type { Verifier } from '../verification/verify.js';
 import type { Logger } from '../util/logger.js';
 import type { SecretRegistry } from '../util/redact.js';
@@ -21,7 +22,6 @@ import { RepoInfo, type FullScanJob, type Job, type PushJob, type ReposJob } fro
 import type { GitMirrors } from './git-mirror.js';
 import { planPush } from './push-range.js';
 import { PermanentError, type Delivery, type DeliveryHandler, type DeliveryInput } from './queue.js';
-import { applyVerification } from '../detection/confidence.js';
 
 /** How the App reaches GitHub: an App installation, or a plain token for `keyloop receive` debugging. */
 export interface GitHubAccess {
@@ -161,15 +161,7 @@ async function scanAndRecord(
     const verifiedSince = new Date().toISOString();
     if (deps.verifier && result.findings.length > 0) {
       t = Date.now();
-      const reqs = result.findings.flatMap((f) => {
-        const detector = deps.engine.catalog.byId.get(f.detector);
-        return detector ? [{ detector, secret: f.secret, parts: f.parts, fingerprint: f.fingerprint }] : [];
-      });
-      const verdicts = await deps.verifier.verifyAll(reqs);
-      for (const f of result.findings) {
-        const v = verdicts.get(f.fingerprint);
-        if (v) applyVerification(f, v);
-      }
+      await verifyFindings(result.findings, findingsVerifier(deps.verifier, deps.engine.catalog));
       timings.verifyMs = Date.now() - t;
     }
 

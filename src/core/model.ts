@@ -103,6 +103,12 @@ export function maxConfidence(a: Confidence, b: Confidence): Confidence {
   return CONFIDENCE_RANK[a] >= CONFIDENCE_RANK[b] ? a : b;
 }
 
+/** Records a verification on a finding: a key its issuer accepted is `high` whatever matched it. */
+export function applyVerification(f: { verification?: Verification; confidence: Confidence }, v: Verification): void {
+  f.verification = v;
+  if (v.status === 'live') f.confidence = 'high';
+}
+
 export const Severity = z.enum(['low', 'medium', 'high', 'critical']);
 export type Severity = z.infer<typeof Severity>;
 

@@ -12,12 +12,14 @@
 //           baseline, triaged false positives
 //   record  findings, locations, blobs looked at under the         recordScan → the Store port (core/store.ts)
 //           catalog's version (one transaction)
+//   verify  each finding's issuer: live │ dead │ unknown, a live    verifyFindings → ports.FindingsVerifier
+//           key high confidence                                    (src/verification findingsVerifier)
 //
-// Verification, attribution and the issue loop come after, driven by the commands (src/loop). This file knows the
-// stages by their ports only: it imports nothing outside src/core (test/layers.test.ts holds it to that).
+// Attribution and the issue loop come after, driven by the commands (src/loop). This file knows the stages by their
+// ports only: it imports nothing outside src/core (test/layers.test.ts holds it to that).
 import { scanSource, type ContentSource, type ScanOptions, type ScanResult, type ScanStage } from './content.js';
-import type { RawFinding } from './model.js';
-import type { BlobSelection, GitObjects } from './ports.js';
+import { applyVerification, type RawFinding } from './model.js';
+import type { BlobSelection, FindingsVerifier, GitObjects } from './ports.js';
 import type { RepoScanOutcome, Store } from './store.js';
 
 /**
@@ -124,4 +126,14 @@ export async function recordScan(
   });
   const unreadable = [...result.problems.map((p) => `${p.kind}: ${p.detail}`), ...[...retry].map((oid) => `unreadable blob ${oid.slice(0, 12)}`)];
   return { ...rec, unreadable };
+}
+
+/** Asks the issuers about a scan's findings and records each verdict on its finding (`keyloop scan --verify`, the App). */
+export async function verifyFindings(findings: RawFinding[], verifier: FindingsVerifier): Promise<void> {
+  if (findings.length === 0) return;
+  const verdicts = await verifier.verify(findings);
+  for (const f of findings) {
+    const v = verdicts.get(f.fingerprint);
+    if (v) applyVerification(f, v);
+  }
 }

@@ -1,5 +1,5 @@
 // Ports: what the core needs from the outside world. Adapters implement these; the core imports no adapter.
-import type { Origin, Verification } from './model.js';
+import type { Origin, RawFinding, Verification } from './model.js';
 
 /** Which blobs of a repository to enumerate. */
 export type BlobSelection =
@@ -60,6 +60,14 @@ export interface GitObjects {
 }
 
 /** Wall clock, injectable for tests. */
+/**
+ * Verification as the use case sees it: asks each finding's own issuer (the plaintext is on the finding) and answers
+ * one verdict per fingerprint it could check. src/verification implements it over a catalog (findingsVerifier).
+ */
+export interface FindingsVerifier {
+  verify(findings: readonly RawFinding[]): Promise<Map<string, Verification>>;
+}
+
 export interface Clock {
   now(): Date;
 }

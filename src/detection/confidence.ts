@@ -3,7 +3,7 @@
 // keyword), `low` (a generic assignment or entropy guess). A secret seen only in test fixtures or examples is one
 // step lower. Reporters show it, `--min-confidence` filters on it, and the issue loop opens issues from
 // `issues.minConfidence` (default medium) up, so a generic guess never lands on a person's desk unverified.
-import type { Confidence, Verification } from '../core/model.js';
+import type { Confidence } from '../core/model.js';
 import type { DetectorDef } from './schema.js';
 
 function lower(c: Confidence): Confidence {
@@ -32,12 +32,6 @@ const FIXTURE_FILE = /(?:^|\/)(?:[^/]+[._-](?:test|spec)\.[a-z0-9]+|[^/]+_test\.
 
 export function isFixturePath(path: string): boolean {
   return FIXTURE_DIR.test(path) || FIXTURE_FILE.test(path);
-}
-
-/** Records a verification on a finding: a key its issuer accepted is `high` whatever matched it. */
-export function applyVerification(f: { verification?: Verification; confidence: Confidence }, v: Verification): void {
-  f.verification = v;
-  if (v.status === 'live') f.confidence = 'high';
 }
 
 /** A finding's confidence: live verification wins; otherwise the base, one step lower when every location is a fixture. */

@@ -5,9 +5,9 @@ import { loadOperatorConfig, readRepositoryConfig } from '../config/load.js';
 import { checkDetectorIds, issuerOverrides, type OperatorConfig, type RepositoryConfig } from '../config/normalize.js';
 import { suppress } from '../config/suppress.js';
 import { checkIssuerOverrides } from '../verification/net.js';
-import { scanRepository, type RepositoryScan, type RepositorySource, type ScanPorts } from '../core/pipeline.js';
+import { scanRepository, verifyFindings, type RepositoryScan, type RepositorySource, type ScanPorts } from '../core/pipeline.js';
 import type { IncompleteItem, RawFinding, ScanStats } from '../core/model.js';
-import type { AuditSink } from '../core/ports.js';
+import type { AuditSink, FindingsVerifier } from '../core/ports.js';
 import { createEngine } from '../detection/engine.js';
 import { defaultDetectorsDir, loadCatalog } from '../detection/load.js';
 import type { Catalog } from '../detection/types.js';
@@ -15,7 +15,6 @@ import { resolveTarget, type ResolvedTarget } from '../sources/resolve.js';
 import { contentOpener } from '../scan/contents.js';
 import { packReaderEnabled, type PackScanStats } from '../scan/pack-path.js';
 import { loadBaseline } from './baseline.js';
-import { applyVerification } from '../detection/confidence.js';
 import type { Logger } from '../util/logger.js';
 import type { SecretRegistry } from '../util/redact.js';
 
@@ -123,7 +122,7 @@ export async function scanPath(opts: ScanPathOptions): Promise<ScanPathResult> {
       onProgress: opts.onProgress,
     });
 
-    if (opts.verify && result.findings.length > 0) await verifyFindings(result.findings, catalog, operator, opts);
+    if (opts.verify && result.findings.length > 0) await verifyFindings(result.findings, await scanVerifier(catalog, operator, opts));
 
     const messages = [
       ...configWarnings,
@@ -139,9 +138,14 @@ export async function scanPath(opts: ScanPathOptions): Promise<ScanPathResult> {
   }
 }
 
-async function verifyFindings(findings: RawFinding[], catalog: Catalog, config: OperatorConfig, opts: ScanPathOptions) {
+/** --verify's verifier: the operator's issuer URLs and timeouts, an in-memory cache, the store's audit log if any. */
+async function scanVerifier(catalog: Catalog, config: OperatorConfig, opts: ScanPathOptions): Promise<FindingsVerifier> {
   // loaded only for --verify: the scan itself never needs the issuers' HTTP clients
-  const [{ createVerifier }, { MemoryVerificationCache }] = await Promise.all([import('../verification/verify.js'), import('../verification/cache.js')]);
+  const [{ createVerifier }, { MemoryVerificationCache }, { findingsVerifier }] = await Promise.all([
+    import('../verification/verify.js'),
+    import('../verification/cache.js'),
+    import('../verification/findings.js'),
+  ]);
   const verifier = createVerifier({
     baseUrls: issuerOverrides(config, { flag: opts.githubUrl, env: opts.env }),
     allowInsecure: !!opts.allowInsecureIssuers,
@@ -155,13 +159,5 @@ async function verifyFindings(findings: RawFinding[], catalog: Catalog, config: 
     ...(opts.audit ? { audit: opts.audit } : {}),
     ...(opts.fetch ? { fetch: opts.fetch } : {}),
   });
-  const reqs = findings.flatMap((f) => {
-    const detector = catalog.byId.get(f.detector);
-    return detector ? [{ detector, secret: f.secret, parts: f.parts, fingerprint: f.fingerprint }] : [];
-  });
-  const results = await verifier.verifyAll(reqs);
-  for (const f of findings) {
-    const v = results.get(f.fingerprint);
-    if (v) applyVerification(f, v);
-  }
+  return findingsVerifier(verifier, catalog);
 }
