@@ -4,6 +4,7 @@ import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import { Readable } from 'node:stream';
+import { causeCode, innermostError } from '../util/error-chain.js';
 import type { PinnedAddress } from './net.js';
 export interface HttpRequest {
   method: string;
@@ -124,18 +125,10 @@ async function readCapped(res: Response): Promise<string> {
 
 /** A short, host-free description: error codes only, so no URL (which may hold a key, e.g. Telegram) leaks. */
 function describeNetworkError(err: unknown): string {
-  const seen = new Set<unknown>();
-  let e: unknown = err;
-  while (e && typeof e === 'object' && !seen.has(e)) {
-    seen.add(e);
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string') return code;
-    e = (e as { cause?: unknown }).cause;
-  }
+  const code = causeCode(err);
+  if (code) return code;
   // No code: the innermost message, with anything URL-like cut out (a URL may carry the key).
-  let inner: unknown = err;
-  while (inner instanceof Error && inner.cause instanceof Error) inner = inner.cause;
-  const msg = inner instanceof Error ? inner.message.replace(/\b[a-z][a-z0-9+.-]*:\/\/\S*/gi, '<url>').slice(0, 80) : '';
+  const msg = innermostError(err)?.message.replace(/\b[a-z][a-z0-9+.-]*:\/\/\S*/gi, '<url>').slice(0, 80) ?? '';
   return msg || (err instanceof Error ? err.name : 'request failed');
 }
 

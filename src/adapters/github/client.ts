@@ -1,6 +1,7 @@
 // The octokit client factory: base URL (github.com or GHES), token, throttling + retry plugins on, with knobs.
 import { Octokit, RequestError } from 'octokit';
 import { ConfigError, HostError } from '../../core/errors.js';
+import { causeCode } from '../../util/error-chain.js';
 import { silentLogger, type Logger } from '../../util/logger.js';
 
 export const DEFAULT_GITHUB_API_URL = 'https://api.github.com';
@@ -126,12 +127,9 @@ const NETWORK: Record<string, string> = {
   ERR_TLS_CERT_ALTNAME_INVALID: 'TLS error: the certificate is for another host name',
 };
 
-/** The first `code` along an error's cause chain (fetch wraps the socket's error: TypeError → cause). */
+/** The first network failure's `code` along an error's cause chain (six deep at most). */
 export function networkCode(err: unknown): string | undefined {
-  for (let e = err as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 6; e = e.cause as typeof e, depth++) {
-    if (typeof e.code === 'string' && e.code in NETWORK) return e.code;
-  }
-  return undefined;
+  return causeCode(err, (code) => code in NETWORK, 6);
 }
 
 /**
