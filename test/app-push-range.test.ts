@@ -2,9 +2,10 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { ZERO_SHA, type PushJob } from '../src/app/events.js';
-import { GitMirrors } from '../src/app/git-mirror.js';
-import { planPush } from '../src/app/push-range.js';
+import type { PushJob } from '../src/app/events.js';
+import { ZERO_SHA } from '../src/core/git-names.js';
+import { GitMirrors } from '../src/sources/push-mirror.js';
+import { planPush } from '../src/sources/push-range.js';
 import { NativeGitObjects } from '../src/objects/native.js';
 import { buildRepo, git, tempDir } from '../testkit/git-repo.js';
 

@@ -5,9 +5,8 @@
 import { z } from 'zod';
 import { RepoFullName } from '../adapters/github/clone-url.js';
 import { ConfigError } from '../core/errors.js';
-import { isBranchName, isRefName } from '../objects/git-process.js';
+import { isBranchName, isRefName, ZERO_SHA } from '../core/git-names.js';
 
-export const ZERO_SHA = '0000000000000000000000000000000000000000';
 const Sha = z.string().regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/, 'expected a hex commit id');
 
 const RefName = z.string().refine(isRefName, 'expected a git ref name under refs/');

@@ -19,8 +19,8 @@ import type { Verifier } from '../verification/verify.js';
 import type { Logger } from '../util/logger.js';
 import type { SecretRegistry } from '../util/redact.js';
 import { RepoInfo, type FullScanJob, type Job, type PushJob, type ReposJob } from './events.js';
-import type { GitMirrors } from './git-mirror.js';
-import { planPush } from './push-range.js';
+import type { GitMirrors } from '../sources/push-mirror.js';
+import { planPush } from '../sources/push-range.js';
 import { PermanentError, type Delivery, type DeliveryHandler, type DeliveryInput } from './queue.js';
 
 /** How the App reaches GitHub: an App installation, or a plain token for `keyloop receive` debugging. */

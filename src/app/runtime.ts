@@ -22,7 +22,7 @@ import { joinUrl } from '../verification/http.js';
 import { createVerifier, type Verifier } from '../verification/verify.js';
 import type { Logger } from '../util/logger.js';
 import type { SecretRegistry } from '../util/redact.js';
-import { GitMirrors } from './git-mirror.js';
+import { GitMirrors } from '../sources/push-mirror.js';
 import { createHandler, type AppDeps, type FindingsLoop, type GitHubAccess } from './handlers.js';
 import type { JobQueue } from '../core/jobs.js';
 import { openPgBossQueue } from '../queue/pg-boss.js';

@@ -1,6 +1,6 @@
 // Reads a file at a ref of a (bare) mirror with the git CLI: CODEOWNERS comes from the default branch HEAD.
 import { execFile } from 'node:child_process';
-import { isBranchName } from '../objects/git-process.js';
+import { isBranchName } from '../core/git-names.js';
 
 /** File content at `ref:path`, or null when the ref or path does not exist. */
 export function readMirrorFile(gitDir: string, ref: string, path: string): Promise<string | null> {

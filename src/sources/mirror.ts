@@ -10,7 +10,7 @@ import path from 'node:path';
 import type * as IsoGit from 'isomorphic-git';
 import { HostError } from '../core/errors.js';
 import type { GitCredentials, HostedRepo } from '../core/ports.js';
-import { isBranchName, isRevision } from '../objects/git-process.js';
+import { isBranchName, isRevision } from '../core/git-names.js';
 import { hasGitBinary } from '../objects/open.js';
 import { checkRemote, remoteEnv, scopedOnAuth } from './git-remote.js';
 

@@ -3,7 +3,7 @@ import { statSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from '../core/errors.js';
 import type { BlobSelection, GitObjects } from '../core/ports.js';
-import { isRevision } from '../objects/git-process.js';
+import { isRevision } from '../core/git-names.js';
 import { hasGitBinary, locateRepo, openRepo, type Backend } from '../objects/open.js';
 
 export type ResolvedTarget =

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { cloneUrlFor, isRepoFullName } from '../../src/adapters/github/clone-url.js';
 import { ConfigError } from '../../src/core/errors.js';
 import { Job, normalizeEvent, type Job as JobT } from '../../src/app/events.js';
-import { isBranchName, isRefName } from '../../src/objects/git-process.js';
+import { isBranchName, isRefName } from '../../src/core/git-names.js';
 
 const BASES = ['https://api.github.com', 'https://ghes.example.com/api/v3', 'http://127.0.0.1:8080'];
 const HEX = /^[0-9a-f]{40}([0-9a-f]{24})?$/;

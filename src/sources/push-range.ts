@@ -1,9 +1,21 @@
-// Which blobs a push introduced, decided with git (never the payload's commits[], which is capped and may be
-// empty): after ^before for an update; for a new branch or a force push also ^every other ref known before it.
+// Which blobs a push introduced (the App's push deliveries), decided with git (never the payload's commits[], which is
+// capped and may be empty): after ^before for an update; for a new branch or a force push also ^every other ref
+// known before it.
 import type { BlobSelection } from '../core/ports.js';
 import { HostError } from '../core/errors.js';
 import { gitRunner } from '../objects/git-process.js';
-import { ZERO_SHA, type PushJob } from './events.js';
+import { ZERO_SHA } from '../core/git-names.js';
+
+/** A push as the App validated it (src/app/events.ts PushJob): the ref, where it moved, and how. */
+export interface PushedRef {
+  repo: { fullName: string };
+  ref: string;
+  before: string;
+  after: string;
+  created: boolean;
+  deleted: boolean;
+  forced: boolean;
+}
 
 export type PushPlan =
   | { scan: false; reason: 'branch-deleted' | 'not-a-branch-or-tag' }
@@ -28,7 +40,7 @@ export async function existingCommits(gitDir: string, oids: Iterable<string>): P
  * the mirror is new). Using the pre-fetch view means two branches created at once on the same new commits do not
  * exclude each other: the first one processed scans them.
  */
-export async function planPush(gitDir: string, job: PushJob, knownRefs: Map<string, string>): Promise<PushPlan> {
+export async function planPush(gitDir: string, job: PushedRef, knownRefs: Map<string, string>): Promise<PushPlan> {
   if (job.deleted || job.after === ZERO_SHA) return { scan: false, reason: 'branch-deleted' };
   if (!job.ref.startsWith('refs/heads/') && !job.ref.startsWith('refs/tags/')) return { scan: false, reason: 'not-a-branch-or-tag' };
   const candidates = [job.after, job.before, ...[...knownRefs].filter(([ref]) => ref !== job.ref).map(([, oid]) => oid)];

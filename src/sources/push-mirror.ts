@@ -1,5 +1,5 @@
-// A bare mirror per repository for the App: fetch heads and tags, and report the refs known BEFORE the fetch
-// (what a new branch or a force push is compared against). The remote is whatever the caller derived from the
+// A bare mirror per repository for the App's pushes: fetch heads and tags, and report the refs known BEFORE the
+// fetch (what a new branch or a force push is compared against). The remote is whatever the caller derived from the
 // configured GitHub (never a payload's clone_url); the token travels as an env-only header scoped to that URL.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -7,8 +7,8 @@ import { mkdirPrivate } from '../util/private-fs.js';
 import path from 'node:path';
 import { HostError } from '../core/errors.js';
 import { gitRunner } from '../objects/git-process.js';
-import { checkRemote, remoteEnv } from '../sources/git-remote.js';
-import { mirrorDir } from '../sources/mirror.js';
+import { checkRemote, remoteEnv } from './git-remote.js';
+import { mirrorDir } from './mirror.js';
 
 export interface MirrorSync {
   gitDir: string;
