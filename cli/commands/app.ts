@@ -43,26 +43,29 @@ export interface AppCommandOptions {
   metricsHost?: string;
 }
 
+/** The flags both `app` and `receive` take (runtimeOptions turns them into the runtime's options). */
+export type AppRuntimeFlags = Pick<
+  AppCommandOptions,
+  | 'db'
+  | 'cacheDir'
+  | 'githubUrl'
+  | 'keyFile'
+  | 'config'
+  | 'repoConfig'
+  | 'detectors'
+  | 'maxBlobSize'
+  | 'verify'
+  | 'allowInsecureIssuers'
+  | 'issues'
+  | 'checkRuns'
+  | 'scanNewRepos'
+  | 'logLevel'
+  | 'logFormat'
+>;
+
 /** The part of the runtime options both `app` and `receive` derive from flags, env and the operator config. */
 export function runtimeOptions(
-  opts: Pick<
-    AppCommandOptions,
-    | 'db'
-    | 'cacheDir'
-    | 'githubUrl'
-    | 'keyFile'
-    | 'config'
-    | 'repoConfig'
-    | 'detectors'
-    | 'maxBlobSize'
-    | 'verify'
-    | 'allowInsecureIssuers'
-    | 'issues'
-    | 'checkRuns'
-    | 'scanNewRepos'
-    | 'logLevel'
-    | 'logFormat'
-  >,
+  opts: AppRuntimeFlags,
   ctx: CommandContext,
   registry: SecretRegistry,
 ): Omit<AppRuntimeOptions, 'app' | 'token'> {

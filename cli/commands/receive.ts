@@ -10,30 +10,16 @@ import { appCredentialsFromEnv } from '../../src/adapters/github/app.js';
 import { resolveToken } from '../../src/adapters/github/client.js';
 import { normalizeEvent } from '../../src/app/events.js';
 import { createAppRuntime } from '../../src/app/runtime.js';
-import type { Level } from '../../src/util/logger.js';
 import { SecretRegistry } from '../../src/util/redact.js';
-import { runtimeOptions } from './app.js';
+import { runtimeOptions, type AppRuntimeFlags } from './app.js';
 
-export interface ReceiveCommandOptions {
+/** The App's runtime flags (as `keyloop app`; logs always as text), plus the payload to replay. */
+export interface ReceiveCommandOptions extends Omit<AppRuntimeFlags, 'logFormat'> {
   file: string;
   event: string;
   /** X-GitHub-Delivery to record; default a fresh one, so a replay always runs. */
   id?: string;
-  db?: string;
-  cacheDir?: string;
-  githubUrl?: string;
   token?: string;
-  keyFile?: string;
-  config?: string;
-  repoConfig: boolean;
-  detectors?: string;
-  maxBlobSize: number;
-  verify: boolean;
-  allowInsecureIssuers?: boolean;
-  issues: boolean;
-  checkRuns: boolean;
-  scanNewRepos: boolean;
-  logLevel?: Level;
 }
 
 export async function receiveCommand(opts: ReceiveCommandOptions, ctx: CommandContext): Promise<number> {

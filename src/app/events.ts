@@ -19,7 +19,8 @@ const RepoRef = z.object({
   private: z.boolean().optional(),
 });
 
-const InstallationRef = z.object({ id: z.number().int().positive() });
+const InstallationId = z.number().int().positive();
+const InstallationRef = z.object({ id: InstallationId });
 
 const PushPayload = z.object({
   ref: RefName,
@@ -56,10 +57,12 @@ export const RepoInfo = z.object({
 });
 export type RepoInfo = z.infer<typeof RepoInfo>;
 
+/** What every job about one repository carries: it, and the installation to act as (none: `keyloop receive` with a token). */
+const RepoJob = { repo: RepoInfo, installationId: InstallationId.optional() };
+
 export const PushJob = z.object({
   kind: z.literal('push'),
-  repo: RepoInfo,
-  installationId: z.number().int().positive().optional(),
+  ...RepoJob,
   ref: RefName,
   before: Sha,
   after: Sha,
@@ -71,7 +74,7 @@ export type PushJob = z.infer<typeof PushJob>;
 
 export const ReposJob = z.object({
   kind: z.literal('repos'),
-  installationId: z.number().int().positive(),
+  installationId: InstallationId,
   /** What GitHub said happened, e.g. 'created', 'deleted', 'added', 'removed'. */
   action: z.string(),
   added: z.array(RepoInfo),
@@ -82,11 +85,7 @@ export const ReposJob = z.object({
 export type ReposJob = z.infer<typeof ReposJob>;
 
 /** A whole-history scan of a repository the App was just added to (queued by a repos job when enabled). */
-export const FullScanJob = z.object({
-  kind: z.literal('full-scan'),
-  repo: RepoInfo,
-  installationId: z.number().int().positive().optional(),
-});
+export const FullScanJob = z.object({ kind: z.literal('full-scan'), ...RepoJob });
 export type FullScanJob = z.infer<typeof FullScanJob>;
 
 export const Job = z.discriminatedUnion('kind', [PushJob, ReposJob, FullScanJob]);

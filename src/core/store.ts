@@ -68,7 +68,17 @@ export interface RepoRow {
   catalog: string | null;
 }
 
-export interface RunRow {
+/** What scanning counted: over one repository, or summed over a run's repositories. */
+export interface ScanCounts {
+  blobsScanned: number;
+  blobsSkipped: number;
+  bytesScanned: number;
+  findings: number;
+  /** Findings dropped by the scanned repositories' own .keyloop.yaml. */
+  suppressedByRepoConfig: number;
+}
+
+export interface RunRow extends ScanCounts {
   id: number;
   kind: RunKind;
   target: string;
@@ -79,13 +89,7 @@ export interface RunRow {
   reposTotal: number;
   reposDone: number;
   reposFailed: number;
-  blobsScanned: number;
-  blobsSkipped: number;
-  bytesScanned: number;
-  findings: number;
   newSecrets: number;
-  /** Findings dropped by the scanned repositories' own .keyloop.yaml. */
-  suppressedByRepoConfig: number;
   error: string | null;
 }
 
@@ -97,15 +101,10 @@ export interface RunHandle {
   finishedRepos: Set<string>;
 }
 
-export interface RunRepoRow {
+export interface RunRepoRow extends ScanCounts {
   repo: string;
   status: 'done' | 'failed';
   elapsedMs: number;
-  blobsScanned: number;
-  blobsSkipped: number;
-  bytesScanned: number;
-  findings: number;
-  suppressedByRepoConfig: number;
   error: string | null;
 }
 

@@ -6,9 +6,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import * as git from 'isomorphic-git';
-import { ConfigError } from '../core/errors.js';
 import type { BlobEntry, BlobRead, BlobSelection, Enumeration, EnumerationProblem, GitObjects } from '../core/ports.js';
-import { isBlobMode, isoUtc, OriginCollector, subjectOf, type CommitMeta } from './provenance.js';
+import { eachCommit, isBlobMode, isoUtc, OriginCollector, resolveRange, subjectOf, type CommitMeta } from './provenance.js';
 import { parseCommit, parseTree } from './pack/enumerate.js';
 import { ObjectReader } from './pack/object-reader.js';
 import { ObjectStore, type StoredObject } from './pack/object-store.js';
@@ -175,8 +174,7 @@ export class IsomorphicGitObjects implements GitObjects {
         return this.walk(await this.tips(problems), new Set(), problems);
       }
       case 'range': {
-        const to = await this.mustResolve(selection.to);
-        const exclude = await Promise.all(selection.exclude.map((r) => this.mustResolve(r)));
+        const { to, exclude } = await resolveRange(this, selection);
         const problems: EnumerationProblem[] = [];
         const hidden = await this.reachable(exclude, problems);
         return this.walk([to], hidden, problems);
@@ -186,12 +184,6 @@ export class IsomorphicGitObjects implements GitObjects {
       case 'staged':
         return this.staged();
     }
-  }
-
-  private async mustResolve(rev: string): Promise<string> {
-    const oid = await this.resolve(rev);
-    if (!oid) throw new ConfigError(`unknown revision '${rev}'`);
-    return oid;
   }
 
   /**
@@ -235,10 +227,7 @@ export class IsomorphicGitObjects implements GitObjects {
     const seen = new Set<string>();
     const shallow = await this.shallow();
     const stack = [...from];
-    while (stack.length) {
-      const oid = stack.pop()!;
-      if (seen.has(oid)) continue;
-      seen.add(oid);
+    for (const oid of eachCommit(stack, seen)) {
       if (shallow.has(oid)) continue;
       try {
         stack.push(...(await this.commit(oid)).parents);
@@ -252,13 +241,9 @@ export class IsomorphicGitObjects implements GitObjects {
   private async walk(tips: string[], hidden: Set<string>, problems: EnumerationProblem[]): Promise<Enumeration> {
     const collector = new OriginCollector();
     const shallow = await this.shallow();
-    const seen = new Set<string>(hidden);
     const stack = [...tips];
     let commits = 0;
-    while (stack.length) {
-      const oid = stack.pop()!;
-      if (seen.has(oid)) continue;
-      seen.add(oid);
+    for (const oid of eachCommit(stack, new Set(hidden))) {
       let c: Commit;
       try {
         c = await this.commit(oid);

@@ -4,7 +4,7 @@ import type { BlobRead, BlobSelection, Enumeration, EnumerationProblem, GitObjec
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import type { Author } from '../core/model.js';
 import { ByteReader, gitRunner, type GitRunner } from './git-process.js';
-import { isBlobMode, isNullOid, isoUtc, OriginCollector, type CommitMeta, type SizeOf } from './provenance.js';
+import { isBlobMode, isNullOid, isoUtc, OriginCollector, resolveRange, type CommitMeta, type SizeOf } from './provenance.js';
 
 const LOG_FORMAT = '--format=%x01%H%x00%P%x00%an%x00%ae%x00%at%x00%s%x00';
 /** The walk's format: no parents (a raw record's colons say how many), 2.7 MB less to print and read on 65k commits. */
@@ -47,8 +47,7 @@ export class NativeGitObjects implements GitObjects {
       case 'all':
         return this.walk(['--all']);
       case 'range': {
-        const to = await this.mustResolve(selection.to);
-        const exclude = await Promise.all(selection.exclude.map((r) => this.mustResolve(r)));
+        const { to, exclude } = await resolveRange(this, selection);
         return this.walk([to, ...(exclude.length ? ['--not', ...exclude] : [])]);
       }
       case 'head':
@@ -56,12 +55,6 @@ export class NativeGitObjects implements GitObjects {
       case 'staged':
         return this.staged();
     }
-  }
-
-  private async mustResolve(rev: string): Promise<string> {
-    const oid = await this.resolve(rev);
-    if (!oid) throw new ConfigError(`unknown revision '${rev}'`);
-    return oid;
   }
 
   /** One `git log -c --raw` over the whole selection: combined diffs give exactly the merge semantics we want. */

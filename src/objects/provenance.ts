@@ -1,6 +1,7 @@
 // Shared by both adapters: collecting origins, normalizing commit metadata and the final sort, so their
 // enumerations compare equal byte for byte.
-import type { BlobEntry, EnumerationProblem } from '../core/ports.js';
+import { ConfigError } from '../core/errors.js';
+import type { BlobEntry, EnumerationProblem, GitObjects } from '../core/ports.js';
 import type { Author, Origin } from '../core/model.js';
 
 export interface CommitMeta {
@@ -186,4 +187,28 @@ export function compareProblems(a: EnumerationProblem, b: EnumerationProblem): n
 export function isBlobMode(mode: string | number): boolean {
   const m = typeof mode === 'number' ? mode.toString(8) : mode;
   return m === '100644' || m === '100755' || m === '120000' || m === '100664';
+}
+
+/** A range selection's revisions as commit ids (the end first, then the excluded ones): an unknown one is the user's error. */
+export async function resolveRange(git: Pick<GitObjects, 'resolve'>, range: { to: string; exclude: string[] }): Promise<{ to: string; exclude: string[] }> {
+  const must = async (rev: string) => {
+    const oid = await git.resolve(rev);
+    if (!oid) throw new ConfigError(`unknown revision '${rev}'`);
+    return oid;
+  };
+  const to = await must(range.to);
+  return { to, exclude: await Promise.all(range.exclude.map(must)) };
+}
+
+/**
+ * Depth-first over commits, each once: yields the commits popped from `stack` that `seen` does not hold yet (and
+ * adds them to it). The caller pushes each commit's parents onto `stack` as it goes.
+ */
+export function* eachCommit(stack: string[], seen: Set<string>): Generator<string> {
+  while (stack.length) {
+    const oid = stack.pop()!;
+    if (seen.has(oid)) continue;
+    seen.add(oid);
+    yield oid;
+  }
 }

@@ -7,26 +7,21 @@ import { recordScan, scanRepository, type ScanPorts } from '../core/pipeline.js'
 import type { HostedRepo, RepoFilter, RepoHost } from '../core/ports.js';
 import { catalogVersion } from '../detection/catalog-version.js';
 import type { Engine } from '../detection/types.js';
-import type { RepoRow, RunRow, Store } from '../core/store.js';
+import type { RepoRow, RunRow, ScanCounts, Store } from '../core/store.js';
 import { silentLogger, type Logger } from '../util/logger.js';
 import type { SecretRegistry } from '../util/redact.js';
 import type { Suppression } from '../config/normalize.js';
 import { syncMirror, MirrorError } from './mirror.js';
 import { mirrorNarrowing } from './repo-config.js';
 
-export interface RepoOutcome {
+/** One repository of a run; suppressedByRepoConfig: what its own .keyloop.yaml dropped (allowlists, paths, detectors). */
+export interface RepoOutcome extends ScanCounts {
   repo: string;
   /** 'resumed': finished by the interrupted run this one continues, not touched again. */
   status: 'done' | 'failed' | 'resumed';
   /** 'unchanged': the host reports no push since the last successful scan, so nothing was fetched. */
   mirror?: 'cloned' | 'fetched' | 'unchanged';
-  blobsScanned: number;
-  blobsSkipped: number;
-  bytesScanned: number;
-  findings: number;
   newSecrets: number;
-  /** Findings the repository's own .keyloop.yaml dropped (allowlists, excluded paths, disabled detectors). */
-  suppressedByRepoConfig: number;
   elapsedMs: number;
   error?: string;
 }

@@ -24,6 +24,7 @@ import type {
   RunRepoRow,
   RunRow,
   RunStatus,
+  ScanCounts,
   SecretRow,
   SecretsStore,
   SecretStatus,
@@ -60,6 +61,23 @@ export function toRepo(r: Row): RepoRow {
 /** Repository rows as toRepo reads them (its catalog's version joined in); both dialects append WHERE/ORDER BY on `r`. */
 export const REPOS = 'SELECT r.*, v.version AS catalog FROM repos r LEFT JOIN catalog_versions v ON v.id = r.catalog_id';
 
+/**
+ * The secrets inventory (SecretsStore.inventory): every secret with its repos, location count, first and last seen,
+ * owners and latest verification. One query for both engines, written with the dialect's JSON functions: `array`
+ * aggregates, `object` builds an object, `json` reads a stored JSON column as JSON.
+ */
+export function inventorySql(d: { array: string; object: string; json: (column: string) => string }): string {
+  return `SELECT s.*,
+     (SELECT ${d.array}(DISTINCT r.full_name) FROM locations l JOIN repos r ON r.id = l.repo_id WHERE l.secret_id = s.id) AS repos,
+     (SELECT count(*) FROM locations l WHERE l.secret_id = s.id) AS n_locations,
+     (SELECT min(authored_at) FROM locations l WHERE l.secret_id = s.id) AS first_seen,
+     (SELECT max(authored_at) FROM locations l WHERE l.secret_id = s.id) AS last_seen,
+     (SELECT ${d.array}(DISTINCT o.login) FROM owners o WHERE o.secret_id = s.id) AS owners,
+     (SELECT ${d.object}('status', v.status, 'checkedAt', v.checked_at, 'reason', v.reason, 'identity', ${d.json('v.identity')}, 'reach', ${d.json('v.reach')})
+        FROM verifications v WHERE v.secret_id = s.id ORDER BY v.checked_at DESC, v.id DESC LIMIT 1) AS last_verification
+   FROM secrets s ORDER BY last_seen DESC NULLS LAST, s.fingerprint`;
+}
+
 /** The blobs of a RepoScanInput, each once (the last outcome given wins), refused without the catalog that looked at them. */
 export function blobsToMark(input: RepoScanInput): [oid: string, outcome: 'scanned' | 'skipped'][] {
   const blobs = [...new Map(input.blobs)];
@@ -68,6 +86,8 @@ export function blobsToMark(input: RepoScanInput): [oid: string, outcome: 'scann
 }
 
 export function toRun(r: Row): RunRow {
+  // in the order the run's JSON (keyloop org --format json) has always had
+  const { suppressedByRepoConfig, ...counts } = toScanCounts(r);
   return {
     id: r.id as number,
     kind: r.kind as RunKind,
@@ -79,13 +99,21 @@ export function toRun(r: Row): RunRow {
     reposTotal: r.repos_total as number,
     reposDone: r.repos_done as number,
     reposFailed: r.repos_failed as number,
+    ...counts,
+    newSecrets: r.new_secrets as number,
+    suppressedByRepoConfig,
+    error: str(r.error),
+  };
+}
+
+/** The counter columns scan_runs and run_repos share. */
+function toScanCounts(r: Row): ScanCounts {
+  return {
     blobsScanned: r.blobs_scanned as number,
     blobsSkipped: r.blobs_skipped as number,
     bytesScanned: r.bytes_scanned as number,
     findings: r.findings as number,
-    newSecrets: r.new_secrets as number,
     suppressedByRepoConfig: r.suppressed_by_repo_config as number,
-    error: str(r.error),
   };
 }
 
@@ -94,11 +122,7 @@ export function toRunRepo(r: Row): RunRepoRow {
     repo: r.repo as string,
     status: r.status as 'done' | 'failed',
     elapsedMs: r.elapsed_ms as number,
-    blobsScanned: r.blobs_scanned as number,
-    blobsSkipped: r.blobs_skipped as number,
-    bytesScanned: r.bytes_scanned as number,
-    findings: r.findings as number,
-    suppressedByRepoConfig: r.suppressed_by_repo_config as number,
+    ...toScanCounts(r),
     error: str(r.error),
   };
 }

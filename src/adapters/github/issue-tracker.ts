@@ -91,12 +91,12 @@ export class GitHubIssueTracker implements LoopTracker {
   async ensureIssue(repo: string, spec: IssueSpec, opts: { reopen?: boolean } = {}) {
     const existing = (await this.listIssues(repo, spec.labels.slice(0, 1))).filter((i) => i.body.includes(spec.marker));
     const found = existing.find((i) => i.state === 'open') ?? existing[0];
+    // what the issue says, whether it is opened now or brought up to date
+    const content = { ...split(repo), title: spec.title, body: spec.body };
     if (!found) {
       try {
         const { data } = await this.octokit.rest.issues.create({
-          ...split(repo),
-          title: spec.title,
-          body: spec.body,
+          ...content,
           labels: spec.labels,
           ...(spec.assignees.length ? { assignees: spec.assignees } : {}),
         });
@@ -111,10 +111,8 @@ export class GitHubIssueTracker implements LoopTracker {
     if (!reopen && !changed) return { issue: found, action: 'unchanged' as const };
     try {
       const { data } = await this.octokit.rest.issues.update({
-        ...split(repo),
+        ...content,
         issue_number: found.number,
-        title: spec.title,
-        body: spec.body,
         labels,
         ...(reopen ? { state: 'open' as const } : {}),
       });

@@ -6,7 +6,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Enumeration } from '../../core/ports.js';
-import { isBlobMode, isoUtc, OriginCollector, subjectOf, type CommitMeta } from '../provenance.js';
+import { eachCommit, isBlobMode, isoUtc, OriginCollector, subjectOf, type CommitMeta } from '../provenance.js';
 import { ObjectReader } from './object-reader.js';
 import type { ObjectStore } from './object-store.js';
 
@@ -148,13 +148,9 @@ export function enumerateAll(store: ObjectStore): Enumeration | null {
       }
     };
     const collector = new OriginCollector();
-    const seen = new Set<string>();
     const stack = [...tips];
     let commits = 0;
-    while (stack.length) {
-      const oid = stack.pop()!;
-      if (seen.has(oid)) continue;
-      seen.add(oid);
+    for (const oid of eachCommit(stack, new Set())) {
       const c = readCommit(oid);
       commits++;
       commitTrees.set(oid, c.tree);

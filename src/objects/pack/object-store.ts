@@ -6,7 +6,7 @@ import path from 'node:path';
 import { inflateSync } from 'node:zlib';
 import { applyDelta } from './delta.js';
 import { PackFormatError } from './errors.js';
-import { OBJ_BLOB, OBJ_OFS_DELTA, OBJ_REF_DELTA, PackFile, TYPE_NAMES, type ObjectType } from './pack-file.js';
+import { OBJ_BLOB, OBJ_OFS_DELTA, OBJ_REF_DELTA, PackFile, positionIn, TYPE_NAMES, type ObjectType } from './pack-file.js';
 
 export interface StoredObject {
   type: ObjectType;
@@ -172,18 +172,6 @@ export class ObjectStore {
     const cacheLimit = opts.cacheBytes ?? 256 << 20;
     const { offsets, idx } = pack.order();
     const n = offsets.length;
-    const posOf = (off: number): number => {
-      let lo = 0;
-      let hi = n - 1;
-      while (lo <= hi) {
-        const mid = (lo + hi) >>> 1;
-        const v = offsets[mid]!;
-        if (v === off) return mid;
-        if (v < off) lo = mid + 1;
-        else hi = mid - 1;
-      }
-      return -1;
-    };
     // Pass 1: headers only. Resolve each entry's real type and its base, count blob-delta children per base.
     const type = new Uint8Array(n);
     const basePos = new Int32Array(n).fill(-1);
@@ -196,11 +184,11 @@ export class ObjectStore {
         if (h.type === OBJ_OFS_DELTA || h.type === OBJ_REF_DELTA) {
           let bp = -1;
           if (h.baseOffset !== undefined) {
-            bp = posOf(h.baseOffset);
+            bp = positionIn(offsets, h.baseOffset);
             if (bp < 0) throw new PackFormatError(`${pack.packPath}: delta at ${h.offset} points at no object (${h.baseOffset})`);
           } else {
             const off = pack.findOffset(h.baseOid!);
-            if (off >= 0) bp = posOf(off);
+            if (off >= 0) bp = positionIn(offsets, off);
             else external.set(i, h.baseOid!);
           }
           basePos[i] = bp;

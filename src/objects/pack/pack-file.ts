@@ -33,6 +33,20 @@ const WINDOW = 8 << 20;
 /** zlib's worst-case expansion is 1032:1; with a margin. */
 const MAX_INFLATE_RATIO = 1100;
 
+/** Where `offset` is in `offsets` (sorted ascending, as PackFile.order() gives them), or -1: a binary search. */
+export function positionIn(offsets: Float64Array, offset: number): number {
+  let lo = 0;
+  let hi = offsets.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const v = offsets[mid]!;
+    if (v === offset) return mid;
+    if (v < offset) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -1;
+}
+
 export class PackFile {
   readonly idx: PackIndex;
   readonly packPath: string;
@@ -121,16 +135,8 @@ export class PackFile {
 
   /** Where the entry starting at `offset` is in pack order; throws when no entry starts there. */
   private position(offset: number): number {
-    const { offsets } = this.order();
-    let lo = 0;
-    let hi = offsets.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1;
-      const v = offsets[mid]!;
-      if (v === offset) return mid;
-      if (v < offset) lo = mid + 1;
-      else hi = mid - 1;
-    }
+    const k = positionIn(this.order().offsets, offset);
+    if (k >= 0) return k;
     throw new PackFormatError(`${this.packPath}: no object starts at offset ${offset}`);
   }
 

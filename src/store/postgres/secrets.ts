@@ -1,7 +1,7 @@
 // PostgreSQL SecretsStore: sealed secrets, verifications (and the verifier's cache over them), owners, the
 // email → login cache, and the inventory/location queries.
 import type { SecretsStore, SecretStatus } from '../../core/store.js';
-import { fingerprintPrefix, noSecret, onlyMatch, reachSince, statusEventKind, toLocation, toOwner, toSecret, toSummary, toVerification, verificationCacheOver, verificationEvent, verificationValues } from '../rows.js';
+import { fingerprintPrefix, inventorySql, noSecret, onlyMatch, reachSince, statusEventKind, toLocation, toOwner, toSecret, toSummary, toVerification, verificationCacheOver, verificationEvent, verificationValues } from '../rows.js';
 import { foldEmail, type PgContext } from './context.js';
 
 const VERIFICATIONS_OF = 'SELECT v.* FROM verifications v JOIN secrets s ON s.id = v.secret_id WHERE s.fingerprint = $1';
@@ -109,17 +109,7 @@ export function pgSecrets(c: PgContext): SecretsStore {
     },
 
     async inventory() {
-      const rows = await c.q(
-        `SELECT s.*,
-           (SELECT json_agg(DISTINCT r.full_name) FROM locations l JOIN repos r ON r.id = l.repo_id WHERE l.secret_id = s.id) AS repos,
-           (SELECT count(*) FROM locations l WHERE l.secret_id = s.id) AS n_locations,
-           (SELECT min(authored_at) FROM locations l WHERE l.secret_id = s.id) AS first_seen,
-           (SELECT max(authored_at) FROM locations l WHERE l.secret_id = s.id) AS last_seen,
-           (SELECT json_agg(DISTINCT o.login) FROM owners o WHERE o.secret_id = s.id) AS owners,
-           (SELECT json_build_object('status', v.status, 'checkedAt', v.checked_at, 'reason', v.reason, 'identity', v.identity, 'reach', v.reach)
-              FROM verifications v WHERE v.secret_id = s.id ORDER BY v.checked_at DESC, v.id DESC LIMIT 1) AS last_verification
-         FROM secrets s ORDER BY last_seen DESC NULLS LAST, s.fingerprint`,
-      );
+      const rows = await c.q(inventorySql({ array: 'json_agg', object: 'json_build_object', json: (col) => col }));
       return rows.map(toSummary);
     },
 

@@ -1,7 +1,7 @@
 // SQLite SecretsStore: sealed secrets, verifications (and the verifier's cache over them), owners, the email →
 // login cache, and the inventory/location queries.
 import type { SecretsStore, SecretStatus } from '../../core/store.js';
-import { fingerprintPrefix, noSecret, onlyMatch, reachSince, statusEventKind, toLocation, toOwner, toSecret, toSummary, toVerification, verificationCacheOver, verificationEvent, verificationValues, type Row } from '../rows.js';
+import { fingerprintPrefix, inventorySql, noSecret, onlyMatch, reachSince, statusEventKind, toLocation, toOwner, toSecret, toSummary, toVerification, verificationCacheOver, verificationEvent, verificationValues, type Row } from '../rows.js';
 import type { SqliteContext } from './context.js';
 
 const VERIFICATIONS_OF = 'SELECT v.* FROM verifications v JOIN secrets s ON s.id = v.secret_id WHERE s.fingerprint = ?';
@@ -106,19 +106,7 @@ export function sqliteSecrets(c: SqliteContext): SecretsStore {
     },
 
     async inventory() {
-      const rows = c
-        .q(
-          `SELECT s.*,
-             (SELECT json_group_array(DISTINCT r.full_name) FROM locations l JOIN repos r ON r.id = l.repo_id WHERE l.secret_id = s.id) AS repos,
-             (SELECT count(*) FROM locations l WHERE l.secret_id = s.id) AS n_locations,
-             (SELECT min(authored_at) FROM locations l WHERE l.secret_id = s.id) AS first_seen,
-             (SELECT max(authored_at) FROM locations l WHERE l.secret_id = s.id) AS last_seen,
-             (SELECT json_group_array(DISTINCT o.login) FROM owners o WHERE o.secret_id = s.id) AS owners,
-             (SELECT json_object('status', v.status, 'checkedAt', v.checked_at, 'reason', v.reason, 'identity', json(v.identity), 'reach', json(v.reach))
-                FROM verifications v WHERE v.secret_id = s.id ORDER BY v.checked_at DESC, v.id DESC LIMIT 1) AS last_verification
-           FROM secrets s ORDER BY last_seen DESC NULLS LAST, s.fingerprint`,
-        )
-        .all() as Row[];
+      const rows = c.q(inventorySql({ array: 'json_group_array', object: 'json_object', json: (col) => `json(${col})` })).all() as Row[];
       return rows.map(toSummary);
     },
 
