@@ -32,6 +32,8 @@ async function reachOf(detector: string, secret: string, parts: Record<string, s
   // nothing the issuer sent back and nothing audited holds the secret
   expect(JSON.stringify(out)).not.toContain(secret);
   for (const c of fx.calls) expect(c.url).not.toContain(secret);
+  // and every request was recorded before it went out (`sending`, same URL), then with its answer
+  expect(fx.sending.map((c) => c.url)).toEqual(fx.calls.map((c) => c.url));
   return { status: out.status, reason: out.reason, reach: out.reach! };
 }
 
@@ -191,6 +193,7 @@ describe('reach per issuer (fake issuers as documented)', () => {
     expect(calledFakes()).toEqual(['mailgun', 'mailgun-eu']);
 
     fx.calls = [];
+    fx.sending = [];
     const sending = secretOf('mailgun-api-key');
     fx.fake.setKey('mailgun', sending);
     fx.fake.setProfile('mailgun', sending, { sendingKey: true });
@@ -219,6 +222,7 @@ describe('reach per issuer (fake issuers as documented)', () => {
     expect(fx.calls.map((c) => new URL(c.url).pathname.split('/')[1])).toEqual(['datadog', 'datadog-us5', 'datadog-us5']);
 
     fx.calls = [];
+    fx.sending = [];
     const app = secretOf('datadog-app-key');
     fx.fake.setKey('datadog', app);
     fx.fake.setProfile('datadog', app, { handle: 'ops@example.com', roles: ['Datadog Admin Role'] });

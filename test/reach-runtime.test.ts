@@ -5,7 +5,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Reach } from '../src/core/model.js';
-import type { OutboundCall } from '../src/core/ports.js';
+import { AUDIT_SENDING, type OutboundCall } from '../src/core/ports.js';
 import { DetectorDef } from '../src/detection/schema.js';
 import type { LoadedDetector } from '../src/detection/types.js';
 import { finishReach } from '../src/reach/finish.js';
@@ -92,8 +92,11 @@ async function run(reach: unknown, opts: { reach?: boolean; secret?: string; rec
     ...(opts.recent ? { recentReach: async () => opts.recent } : {}),
   });
   const out = await v.verify({ detector: detector(reach), secret: opts.secret ?? KEY, parts: {}, fingerprint: 'a'.repeat(64) });
-  // calls the issuer answered (a stale kept-alive connection is retried once and recorded as well: see below)
-  return { out, calls: calls.filter((c) => c.status !== null), attempts: calls };
+  // calls the issuer answered (a stale kept-alive connection is retried once and recorded as well: see below);
+  // each attempt was recorded as `sending` first (test/audit-gate.test.ts)
+  const attempts = calls.filter((c) => c.outcome !== AUDIT_SENDING);
+  expect(calls.map((c) => c.outcome === AUDIT_SENDING)).toEqual(attempts.flatMap(() => [true, false]));
+  return { out, calls: attempts.filter((c) => c.status !== null), attempts };
 }
 
 describe('reach runtime', () => {

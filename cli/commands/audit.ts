@@ -4,7 +4,7 @@
 import { resolve } from 'node:path';
 import type { CommandContext } from '../context.js';
 import { ConfigError } from '../../src/core/errors.js';
-import type { CallPurpose, OutboundCall } from '../../src/core/ports.js';
+import { AUDIT_SENDING, type CallPurpose, type OutboundCall } from '../../src/core/ports.js';
 import { loadOperatorConfig } from '../../src/config/load.js';
 import { issuerOverrides } from '../../src/config/normalize.js';
 import { defaultDetectorsDir, loadCatalog } from '../../src/detection/load.js';
@@ -136,13 +136,17 @@ export async function auditCommand(opts: AuditCommandOptions, ctx: CommandContex
     } else {
       const rows = calls.map((c) => [c.at.replace(/\.\d{3}Z$/, 'Z'), c.purpose, c.issuer, c.fingerprint?.slice(0, 12) ?? '-', c.method, c.url, c.status === null ? '-' : String(c.status), c.outcome, String(c.durationMs)]);
       ctx.stdout.write(renderTable(['AT', 'PURPOSE', 'ISSUER', 'SECRET', 'METHOD', 'URL', 'STATUS', 'OUTCOME', 'MS'], rows, { maxWidth: { 5: 80, 7: 40 } }));
+      // Each call has a `sending` record, written before it went out, then one with its answer.
+      const answers = calls.filter((c) => c.outcome !== AUDIT_SENDING);
       const hosts = new Map<string, number>();
-      for (const c of calls) {
+      for (const c of answers) {
         const k = `${c.issuer} ${originOf(c.url) ?? '?'}`;
         hosts.set(k, (hosts.get(k) ?? 0) + 1);
       }
-      ctx.stdout.write(`${calls.length} call(s) with a secret; by issuer and host:\n`);
+      ctx.stdout.write(`${answers.length} call(s) with a secret; by issuer and host:\n`);
       for (const [k, n] of [...hosts].sort()) ctx.stdout.write(`  ${k}: ${n}\n`);
+      const unanswered = calls.length - 2 * answers.length;
+      if (unanswered > 0) ctx.stdout.write(`${unanswered} call(s) sent with no answer recorded (keyloop stopped, or the answer could not be written)\n`);
       if (opts.check) {
         if (problems.length) for (const p of problems) ctx.stdout.write(`OUTSIDE: ${p}\n`);
         else ctx.stdout.write(`check: every call went to a host of its own issuer${keyed ? ', and no recorded URL holds a stored secret' : ' (set KEYLOOP_KEY or --key-file to also check the URLs for stored secrets)'}\n`);

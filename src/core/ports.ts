@@ -205,10 +205,17 @@ export interface OutboundCall {
   url: string;
   /** HTTP status; null when no answer came (timeout, network error). */
   status: number | null;
-  /** `answered`, or why there was no usable answer (timeout, network code, rate limited, redirect …). */
+  /**
+   * `sending` (written before the request goes out), then `answered` or why there was no usable answer (timeout,
+   * network code, rate limited, redirect …). A `sending` with no record after it: keyloop stopped, or the answer
+   * could not be written.
+   */
   outcome: string;
   durationMs: number;
 }
 
-/** Where outbound calls are recorded (the store's audit log). Must not throw for a bad entry. */
+/** The first record of every call, written before it is sent. */
+export const AUDIT_SENDING = 'sending';
+
+/** Where outbound calls are recorded (the store's audit log). Throws when it cannot write: the call is then not made. */
 export type AuditSink = (call: OutboundCall) => void | Promise<void>;

@@ -2,7 +2,7 @@
 // what GitHub knows (issues found by marker), attribute owners, plan, then execute the plan and log every action.
 import type { Verification } from '../core/model.js';
 import { riskOf } from '../core/risk.js';
-import type { AuditSink, Clock, LoopTracker, TrackedIssue } from '../core/ports.js';
+import { AUDIT_SENDING, type AuditSink, type Clock, type LoopTracker, type TrackedIssue } from '../core/ports.js';
 import { HostError } from '../core/errors.js';
 import type { Catalog } from '../detection/types.js';
 import type { RepoRow, SecretRow, Store } from '../core/store.js';
@@ -310,7 +310,6 @@ async function executeRevocations(actions: Action[], deps: LoopDeps, warnings: s
       warnings.push(`cannot read ${fp.slice(0, 12)} for revocation: ${(err as Error).message}`);
     }
   }
-  const out: ExecutedAction[] = [];
   if (tokens.length === 0) return actions.map((action) => ({ action, ok: false, detail: 'not a token format GitHub revokes' }));
   const audited = async (status: number | null, outcome: string) => {
     for (const t of tokens)
@@ -326,20 +325,33 @@ async function executeRevocations(actions: Action[], deps: LoopDeps, warnings: s
         durationMs: 0,
       });
   };
+  const failed = (msg: string) => {
+    warnings.push(`revocation failed: ${msg}`);
+    return actions.map((action) => ({ action, ok: false, detail: msg }));
+  };
+  const why = (err: unknown) => deps.registry.scrub(err instanceof Error ? err.message : String(err));
+  // Recorded before the tokens go out; if the log cannot say so, they are not sent.
+  try {
+    await audited(null, AUDIT_SENDING);
+  } catch (err) {
+    return failed(`not sent: the audit log cannot record the call (${why(err)})`);
+  }
+  let answer: { status: number | null; outcome: string; error?: string } = { status: 202, outcome: `answered (batch of ${tokens.length})` };
   try {
     await deps.tracker.revokeCredentials(tokens.map((t) => t.token));
-    await audited(202, `answered (batch of ${tokens.length})`);
-    for (const t of tokens) {
-      await deps.store.addEvent({ kind: 'token-revoke-requested', fingerprint: t.fp, ...(deps.runId !== undefined ? { runId: deps.runId } : {}), detail: { api: 'POST /credentials/revoke' } });
-    }
-    for (const a of actions) out.push({ action: a, ok: tokens.some((t) => t.fp === a.fingerprint) });
   } catch (err) {
-    const msg = deps.registry.scrub((err as Error).message);
-    await audited(err instanceof HostError ? (err.status ?? null) : null, msg);
-    warnings.push(`revocation failed: ${msg}`);
-    for (const a of actions) out.push({ action: a, ok: false, detail: msg });
+    answer = { status: err instanceof HostError ? (err.status ?? null) : null, outcome: why(err), error: why(err) };
   }
-  return out;
+  try {
+    await audited(answer.status, answer.outcome);
+  } catch (err) {
+    answer.error ??= `answer not used: the audit log cannot record it (${why(err)})`;
+  }
+  if (answer.error) return failed(answer.error);
+  for (const t of tokens) {
+    await deps.store.addEvent({ kind: 'token-revoke-requested', fingerprint: t.fp, ...(deps.runId !== undefined ? { runId: deps.runId } : {}), detail: { api: 'POST /credentials/revoke' } });
+  }
+  return actions.map((a) => ({ action: a, ok: tokens.some((t) => t.fp === a.fingerprint) }));
 }
 
 /** Re-verification through the verifier for detectors of `catalog`; secrets of unknown detectors are not checked. */

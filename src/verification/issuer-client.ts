@@ -1,7 +1,7 @@
 // The one way keyloop sends a request carrying a secret: per-issuer queue and rate limits, Retry-After, the
 // approved-base check, and an audit entry for every call. Verification, reach and revocation all send through it.
 import PQueue from 'p-queue';
-import { systemClock, type AuditSink, type CallPurpose, type Clock } from '../core/ports.js';
+import { AUDIT_SENDING, systemClock, type AuditSink, type CallPurpose, type Clock } from '../core/ports.js';
 import type { SecretRegistry } from '../util/redact.js';
 import { defaultFetch, exchange, Inconclusive, parseRetryAfter, type FetchLike, type HttpRequest, type HttpResponse } from './http-client.js';
 import type { PinnedAddress } from './net.js';
@@ -21,7 +21,11 @@ export interface IssuerClientOptions {
   limits?: Record<string, IssuerLimits>;
   /** Longest Retry-After the queue waits out; beyond it, calls to that issuer are not sent until the time passes. */
   maxPauseMs?: number;
-  /** Every call is recorded here (the store's audit log); without it, calls are not recorded. */
+  /**
+   * Every call is recorded here (the store's audit log) twice: `sending` before it goes out, then its answer. A call
+   * whose first record cannot be written is not sent; one whose answer cannot be written is not used (Inconclusive).
+   * Without a sink, calls are not recorded.
+   */
   audit?: AuditSink;
 }
 
@@ -86,6 +90,8 @@ export function createIssuerClient(opts: IssuerClientOptions): IssuerClient {
     let started = performance.now();
     let res: HttpResponse;
     for (let attempt = 1; ; attempt++) {
+      // Recorded before it goes out: a key is never sent where the log cannot say so.
+      await record(issuer, req, o, started, null, AUDIT_SENDING);
       try {
         res = await exchange(fetchImpl, req, timeoutMs, o.pin);
         break;
@@ -157,7 +163,10 @@ function issuerQueues(limits: Record<string, IssuerLimits> | undefined, maxPause
   return { backOff, schedule };
 }
 
-/** One audit entry per call (URL and outcome scrubbed), or nothing without an audit sink. */
+/**
+ * One audit entry (URL and outcome scrubbed), or nothing without an audit sink. An entry that cannot be written makes
+ * the call Inconclusive: a `sending` one keeps the request from going out, an answer's keeps it from being used.
+ */
 function auditRecorder(opts: IssuerClientOptions, clock: Clock) {
   return async (issuer: string, req: HttpRequest, o: SendOptions, started: number, status: number | null, outcome: string) => {
     if (!opts.audit) return;
@@ -173,8 +182,9 @@ function auditRecorder(opts: IssuerClientOptions, clock: Clock) {
         outcome: opts.registry.scrub(outcome),
         durationMs: Math.round(performance.now() - started),
       });
-    } catch {
-      // The audit log must not decide a verification; a store error shows up in the store's own checks.
+    } catch (err) {
+      const why = opts.registry.scrub(err instanceof Error ? err.message : String(err));
+      throw new Inconclusive(outcome === AUDIT_SENDING ? `not sent: the audit log cannot record the call (${why})` : `answer not used: the audit log cannot record it (${why})`);
     }
   };
 }

@@ -10,6 +10,7 @@ import { createEngine } from '../../src/detection/engine.js';
 import { defaultDetectorsDir, loadCatalog } from '../../src/detection/load.js';
 import type { Catalog } from '../../src/detection/types.js';
 import { parseLoopConfig, type LoopConfig } from '../../src/core/loop-config.js';
+import type { AuditSink } from '../../src/core/ports.js';
 import { catalogReverify, runIssueLoop, type LoopResult } from '../../src/loop/run.js';
 import { NativeGitObjects } from '../../src/objects/native.js';
 import type { Store } from '../../src/store/index.js';
@@ -50,7 +51,7 @@ export interface World {
   addCommits(fullName: string, commits: CommitSpec[]): Promise<void>;
   scan(fullName: string): Promise<void>;
   scanAll(): Promise<void>;
-  loop(config?: Parameters<typeof parseLoopConfig>[0], opts?: { dryRun?: boolean; githubVerifyUrl?: string }): Promise<LoopResult>;
+  loop(config?: Parameters<typeof parseLoopConfig>[0], opts?: { dryRun?: boolean; githubVerifyUrl?: string; audit?: AuditSink }): Promise<LoopResult>;
   /** Forget the database (a lost state), keeping the store key. */
   freshDb(): Promise<void>;
   close(): Promise<void>;
@@ -135,6 +136,7 @@ export async function createWorld(start = '2025-01-01T00:00:00Z'): Promise<World
         reverify: catalogReverify(verifier, catalog()),
         catalog: catalog(),
         dryRun: opts.dryRun ?? false,
+        ...(opts.audit ? { audit: opts.audit, revokeUrl: `${gh.url}/credentials/revoke` } : {}),
       });
       return result;
     },

@@ -2,6 +2,7 @@
 // the secret, close on revocation, reopen on resurrection, survive a lost database, route public leaks.
 // Each test builds its own world from the shared builders below, up to the state it needs.
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { openSqliteStore } from '../../src/store/sqlite/index.js';
 import { allIssueText, createWorld, ghTokens, type World } from './loop-world.js';
 
 const alice = { name: 'Alice', email: '1001+alice@users.noreply.github.com' };
@@ -287,6 +288,31 @@ describe('issue loop end to end', () => {
     w.clock.advanceDays(1);
     await w.loop({ ...CONFIG, policy: { ...CONFIG.policy, revokeGitHubTokens: true } });
     expect(w.gh.requestsTo('POST', '/credentials/revoke')).toHaveLength(1);
+  });
+
+  it('policy.revokeGitHubTokens sends nothing when the audit log cannot record it, and records sending then the answer when it can', async () => {
+    const w = await withIssues();
+    w.clock.advanceDays(1);
+    const policy = { ...CONFIG, policy: { ...CONFIG.policy, revokeGitHubTokens: true } };
+    // the same database, opened read-only: every audit write fails
+    const readOnly = openSqliteStore(w.store.location, { readonly: true });
+    try {
+      const r = await w.loop(policy, { audit: readOnly.auditSink() });
+      expect(w.gh.requestsTo('POST', '/credentials/revoke')).toHaveLength(0);
+      expect(w.gh.revoked).toEqual([]);
+      expect(r.warnings).toContainEqual(expect.stringMatching(/^revocation failed: not sent: the audit log cannot record the call \(.*readonly database.*\)$/));
+      expect(r.executed.filter((e) => e.action.kind === 'revoke-token').every((e) => !e.ok)).toBe(true);
+    } finally {
+      await readOnly.close();
+    }
+    w.clock.advanceDays(1);
+    await w.loop(policy, { audit: w.store.auditSink() });
+    expect(w.gh.requestsTo('POST', '/credentials/revoke')).toHaveLength(1);
+    // A, B and C are live (none triaged here): one batch; each token's `sending` record comes before its answer
+    const rows = await w.store.outboundCalls({ purpose: 'revoke' });
+    const fps = [...new Set(rows.map((c) => c.fingerprint))];
+    expect(fps).toHaveLength(3);
+    for (const fp of fps) expect(rows.filter((c) => c.fingerprint === fp).map((c) => `${c.status ?? '-'} ${c.outcome}`)).toEqual(['- sending', '202 answered (batch of 3)']);
   });
 });
 

@@ -125,7 +125,11 @@ describe('reach in the loop: org → issue body → secrets → revoke → issue
       // every call made with the token is in the audit log, to the fake GitHub only
       // a kept-alive connection the fake closed as it was reused is retried once, and both attempts are recorded
       const all = db.prepare('SELECT purpose, method, url, status, outcome FROM outbound_calls ORDER BY id').all() as { purpose: string; method: string; url: string; status: number | null; outcome: string }[];
-      expect(all.filter((c) => c.status === null).every((c) => /^network: (UND_ERR_SOCKET|ECONNRESET|EPIPE)$/.test(c.outcome))).toBe(true);
+      // each attempt is recorded as `sending` before it goes out, then with its outcome
+      const sending = all.filter((c) => c.outcome === 'sending');
+      const outcomes = all.filter((c) => c.outcome !== 'sending');
+      expect(sending.map((c) => `${c.purpose} ${c.url}`).sort()).toEqual(outcomes.map((c) => `${c.purpose} ${c.url}`).sort());
+      expect(outcomes.filter((c) => c.status === null).every((c) => /^network: (UND_ERR_SOCKET|ECONNRESET|EPIPE)$/.test(c.outcome))).toBe(true);
       const calls = all.filter((c) => c.status !== null);
       const paths = calls.map((c) => `${c.purpose} ${c.method} ${new URL(c.url).pathname}`);
       expect(paths.filter((p) => p.startsWith('verify'))).toEqual(['verify GET /user', 'verify GET /user']);
@@ -201,7 +205,8 @@ describe('reach in the loop: org → issue body → secrets → revoke → issue
     expect(j.stdout).not.toContain(READER);
     const t = await runCli(['audit', '--purpose', 'revoke'], { cwd: work(), env });
     expect(t.stdout).toMatch(/AT\s+PURPOSE\s+ISSUER\s+SECRET\s+METHOD\s+URL/);
-    const revokes = out.calls.filter((c) => c.purpose === 'revoke').length;
+    const revokes = out.calls.filter((c) => c.purpose === 'revoke' && c.status !== null).length;
+    expect(out.calls.filter((c) => c.purpose === 'revoke').map((c) => c.status)).toEqual([null, 202]);
     expect(t.stdout).toContain(`${revokes} call(s) with a secret; by issuer and host:`);
     expect(t.stdout).toContain(`github ${gh.url}: ${revokes}`);
   });

@@ -1,12 +1,14 @@
 // One loopback fake issuer per test file, reset before each test, with the audit entries of the test's calls.
 import { afterAll, beforeAll, beforeEach } from 'vitest';
-import type { OutboundCall } from '../../src/core/ports.js';
+import { AUDIT_SENDING, type OutboundCall } from '../../src/core/ports.js';
 import { FakeIssuer } from '../../testkit/fake-issuer.js';
 
 export interface IssuerFixture {
   readonly fake: FakeIssuer;
-  /** Audit entries recorded by this test (pass `audit` to the verifier or client). */
+  /** Audit entries recorded by this test (pass `audit` to the verifier or client): one per request, with its outcome. */
   calls: OutboundCall[];
+  /** The `sending` entries written before each request went out. */
+  sending: OutboundCall[];
   audit: (c: OutboundCall) => void;
 }
 
@@ -18,7 +20,8 @@ export function useFakeIssuer(): IssuerFixture {
       return fake;
     },
     calls: [],
-    audit: (c) => void f.calls.push(c),
+    sending: [],
+    audit: (c) => void (c.outcome === AUDIT_SENDING ? f.sending : f.calls).push(c),
   };
   beforeAll(async () => {
     fake = await FakeIssuer.start();
@@ -27,6 +30,7 @@ export function useFakeIssuer(): IssuerFixture {
   beforeEach(() => {
     fake!.reset();
     f.calls = [];
+    f.sending = [];
   });
   return f;
 }
