@@ -380,14 +380,14 @@ function addLoopCommands({ program, ctx, setExit }: Wiring): void {
 function addReachCommands({ program, ctx, setExit }: Wiring): void {
   program
     .command('revoke')
-    .description("revoke a stored key through its issuer's own API (GitHub, GitLab, Slack tokens), after a confirmation; recorded and re-verified")
+    .description("revoke a stored key through its issuer's own API (GitHub, GitLab, Slack, npm tokens), after a confirmation; recorded and re-verified")
     .argument('<fingerprint>', 'fingerprint or a unique prefix (8+ hex characters)')
     .option('--yes', 'do not ask for confirmation (scripts); without it, keyloop asks on the terminal and refuses when there is none', false)
     .option('--dry-run', 'print the request that would be sent; send nothing', false)
     .option('--note <text>', 'why (recorded with who and when)')
     .addOption(dbOption())
     .addOption(keyFileOption())
-    .addOption(configOption('operator configuration file: issuer base URLs'))
+    .addOption(configOption('operator configuration file: issuer base URLs (issuers.npm.baseUrl: an npm registry other than registry.npmjs.org)'))
     .addOption(githubUrlOption('GitHub API base URL for GitHub tokens (default: issuers.github.baseUrl, $GITHUB_API_URL or https://api.github.com)'))
     .addOption(detectorsOption('detector directory (default: built-in)'))
     .addOption(allowInsecureIssuersOption())

@@ -346,6 +346,18 @@ export const ENDPOINTS: Record<string, Endpoint[]> = {
 // issuer knows about it: scopes, account, resources. Routes here take precedence over the verification routes above.
 
 type Profile = Record<string, unknown>;
+
+/** npm: the live tokens of the caller's account (same user name). */
+const npmUser = (fake: FakeIssuer, token: string) => pstr(fake.profile('npm', token), 'username', `npm-${token.slice(-4)}`);
+const npmAccountTokens = (fake: FakeIssuer, token: string) => fake.liveCredentials('npm').filter((t) => npmUser(fake, t) === npmUser(fake, token));
+/** The registry's key of a token: the hex SHA-512 of it, unless a test gives it another (profile `key`). */
+const npmTokenKey = (fake: FakeIssuer, token: string) => pstr(fake.profile('npm', token), 'key', createHash('sha512').update(token).digest('hex'));
+/** A Token object as the list shows it; `token` redacted as npm shows it (profile `shown`, else a prefix and suffix). */
+const npmTokenObject = (fake: FakeIssuer, token: string) => {
+  const p = fake.profile('npm', token);
+  const shown = token.startsWith('npm_') ? `${token.slice(0, 8)}...${token.slice(-4)}` : token.slice(0, 6);
+  return { token: pstr(p, 'shown', shown), key: npmTokenKey(fake, token), cidr_whitelist: null, readonly: pbool(p, 'readonly'), automation: false, created: '2024-03-01T10:00:00.000Z', updated: '2024-03-01T10:00:00.000Z' };
+};
 const pstr = (p: Profile, k: string, d: string): string => {
   const v = p[k];
   return typeof v === 'string' ? v : d;
@@ -640,6 +652,40 @@ const REACH_ENDPOINTS: Record<string, Endpoint[]> = {
         const who = decodeURIComponent(r.path.split('/')[3] ?? '');
         // { "<package>": "write" | "read" } for that user's packages (libnpmaccess getPackages)
         return json(200, who === pstr(p, 'username', `npm-${id.slice(-4)}`) ? (p.packages ?? {}) : {});
+      },
+      dead: () => json(401, { error: 'Unauthorized' }),
+    },
+    {
+      // Token List: a Page of the account's Token objects, `token` redacted, `key` the hex SHA-512 of the token
+      // (npm/registry docs/user/authentication.md); perPage 1-9999 (default 10), page from 0, 400 when out of range.
+      method: 'GET',
+      path: /^\/-\/npm\/v1\/tokens$/,
+      credential: bearer,
+      live: (id, r, fake) => {
+        const perPage = Number(r.query.get('perPage') ?? '10');
+        const page = Number(r.query.get('page') ?? '0');
+        if (!Number.isInteger(perPage) || perPage < 1 || perPage > 9999 || !Number.isInteger(page) || page < 0) return json(400, { error: 'invalid page' });
+        const all = npmAccountTokens(fake, id).map((t) => npmTokenObject(fake, t));
+        const objects = all.slice(page * perPage, (page + 1) * perPage);
+        const more = (page + 1) * perPage < all.length;
+        return json(200, { total: all.length, objects, urls: more ? { next: `/-/npm/v1/tokens?perPage=${perPage}&page=${page + 1}` } : {} });
+      },
+      dead: () => json(401, { error: 'Unauthorized' }),
+    },
+    {
+      // Token Delete: 204; the key is the token's (or, as `npm token revoke` sends it, the token itself). An account
+      // whose two-factor authentication covers writes wants an npm-otp header (401 + WWW-Authenticate: OTP).
+      method: 'DELETE',
+      path: /^\/-\/npm\/v1\/tokens\/token\/[^/]+$/,
+      credential: bearer,
+      live: (id, r, fake) => {
+        if (fake.profile('npm', id).tfa === 'auth-and-writes' && !header(r, 'npm-otp'))
+          return json(401, { error: 'You must provide a one-time pass. Upgrade your client to npm@latest in order to use 2FA.' }, { 'www-authenticate': 'OTP' });
+        const key = decodeURIComponent(r.path.split('/').at(-1)!);
+        const target = npmAccountTokens(fake, id).find((t) => t === key || npmTokenKey(fake, t) === key);
+        if (!target) return json(404, { error: 'Not found' });
+        fake.revoke('npm', target);
+        return { status: 204 };
       },
       dead: () => json(401, { error: 'Unauthorized' }),
     },
@@ -968,6 +1014,11 @@ export class FakeIssuer implements KeyMaterial {
 
   profile(issuer: string, credential: string): Record<string, unknown> {
     return this.profiles.get(`${issuer}\0${credential}`) ?? {};
+  }
+
+  /** The credentials of an issuer that are live (an account's token list). */
+  liveCredentials(issuer: string): string[] {
+    return [...this.keys].filter(([k, b]) => b === 'live' && k.startsWith(`${issuer}\0`)).map(([k]) => k.slice(issuer.length + 1));
   }
 
   /** The issuer revoked the key (its own revoke API was called): dead from now on, and recorded. */

@@ -59,11 +59,12 @@ function revokeText(
   provider: string,
   out: { revoked: boolean; request: string; status: number | null; reason?: string; verification: string | null },
   reason: string,
+  pending: string | undefined,
 ): string {
   const lines = [out.revoked ? `revoked ${what} with ${provider}: ${out.request} answered HTTP ${out.status}` : `NOT revoked ${what}: ${escapeControls(out.reason ?? '')}`];
   if (out.verification) lines.push(`re-verified: ${out.verification}${reason ? ` (${reason})` : ''}`);
   if (out.revoked && out.verification === 'dead') lines.push('the next `keyloop issues` / `keyloop org` run closes its issues as rotated');
-  if (out.revoked && out.verification === 'live') lines.push('the issuer accepted the request but the key still works: check again later (GitHub revokes asynchronously)');
+  if (out.revoked && out.verification === 'live') lines.push(`the issuer accepted the request but the key still works: check again later${pending ? ` (${pending})` : ''}`);
   return lines.map((l) => l + '\n').join('');
 }
 
@@ -139,7 +140,7 @@ export async function revokeCommand(opts: RevokeCommandOptions, ctx: CommandCont
       verification: status,
     };
     if (opts.format === 'json') ctx.stdout.write(JSON.stringify(out, null, 2) + '\n');
-    else ctx.stdout.write(revokeText(escapeControls(what), provider, out, reason ? escapeControls(registry.scrub(reason)) : ''));
+    else ctx.stdout.write(revokeText(escapeControls(what), provider, out, reason ? escapeControls(registry.scrub(reason)) : '', detector.def.revoke?.pending));
     return result.ok ? 0 : 1;
   });
 }

@@ -182,16 +182,25 @@ export type CodeReach = z.infer<typeof CodeReach>;
 export const ReachSpec = z.discriminatedUnion('kind', [HttpReach, CodeReach]);
 export type ReachSpec = z.infer<typeof ReachSpec>;
 
+/** What every revoke block may say besides how to send it. */
+const revokeCommon = {
+  /** Default: the base URL the key is verified against; a named host may be given instead. */
+  base_url: z.string().startsWith('https://').optional(),
+  /** What happens after the call (GitHub notifies the token's owner; nothing is revoked by hand). */
+  note: z.string().optional(),
+  /** Why the key may still work right after a revocation the issuer accepted (GitHub revokes asynchronously …). */
+  pending: z.string().optional(),
+  references: z.array(z.string().url()).min(1),
+};
+
 /**
  * `revoke:` how the issuer's own API revokes the key (GitHub's public credential revocation, GitLab's
  * `DELETE /personal_access_tokens/self`, Slack's `auth.revoke`, …). Run only by `keyloop revoke` (or the
  * operator's revocation policy); never as part of a scan.
  */
-export const RevokeSpec = z
+export const HttpRevoke = z
   .object({
     kind: z.literal('http'),
-    /** Default: the base URL the key is verified against; a named host may be given instead. */
-    base_url: z.string().startsWith('https://').optional(),
     method: z.enum(['POST', 'DELETE']),
     path: Template,
     headers: z.record(z.string(), Template).default({}),
@@ -211,9 +220,21 @@ export const RevokeSpec = z
           .strict(),
       )
       .min(1),
-    /** What happens after the call (GitHub notifies the token's owner; nothing is revoked by hand). */
-    note: z.string().optional(),
-    references: z.array(z.string().url()).min(1),
+    ...revokeCommon,
   })
   .strict();
+export type HttpRevoke = z.infer<typeof HttpRevoke>;
+
+/** A revocation that needs more than one request (npm: find the token's key, then delete it), in src/revoke/issuers/. */
+export const CodeRevoke = z
+  .object({
+    kind: z.literal('code'),
+    /** Name of a revoker registered in src/revoke/issuers/. */
+    revoker: z.string(),
+    ...revokeCommon,
+  })
+  .strict();
+export type CodeRevoke = z.infer<typeof CodeRevoke>;
+
+export const RevokeSpec = z.discriminatedUnion('kind', [HttpRevoke, CodeRevoke]);
 export type RevokeSpec = z.infer<typeof RevokeSpec>;

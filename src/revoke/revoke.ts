@@ -1,11 +1,14 @@
-// Revoking a key through its issuer's own API (the detector's `revoke:` block): one request, to the key's own
-// issuer, through the shared issuer client (queue, base check, audit). Only an explicit command calls this.
+// Revoking a key through its issuer's own API (the detector's `revoke:` block): one declared request, or a revoker in
+// code (issuers/) where it takes more, always to the key's own issuer through the shared issuer client (queue, base
+// check, audit). Only an explicit command calls this.
 import type { LoadedDetector } from '../detection/types.js';
-import type { RevokeSpec } from '../reach/spec.js';
+import type { HttpRevoke } from '../reach/spec.js';
 import { readPath } from '../reach/run-http.js';
-import { Inconclusive, type HttpRequest } from '../verification/http-client.js';
+import { Inconclusive, type HttpRequest, type HttpResponse } from '../verification/http-client.js';
 import { buildRequest } from '../verification/http.js';
 import type { IssuerClient } from '../verification/issuer-client.js';
+import { codeRevokers } from './issuers/index.js';
+import type { RevokeOutcome } from './types.js';
 import { placeholders, render, type TemplateVars } from '../verification/template.js';
 
 export interface RevokeTarget {
@@ -61,7 +64,7 @@ function renderJson(v: unknown, vars: TemplateVars): { ok: true; value: unknown 
   return { ok: true, value: v };
 }
 
-export function buildRevokeRequest(spec: RevokeSpec, base: string, vars: TemplateVars): { ok: true; request: HttpRequest } | { ok: false; reason: string } {
+export function buildRevokeRequest(spec: HttpRevoke, base: string, vars: TemplateVars): { ok: true; request: HttpRequest } | { ok: false; reason: string } {
   const built = buildRequest({ method: spec.method, path: spec.path, headers: spec.headers, basic: spec.basic }, base, vars);
   if (!built.ok) return built;
   const req = built.request;
@@ -84,43 +87,66 @@ export function buildRevokeRequest(spec: RevokeSpec, base: string, vars: Templat
   return { ok: true, request: req };
 }
 
+/** The request that revokes (method and path template): the block's, or its code revoker's. */
+function revokeRequestShape(t: RevokeTarget): { method: string; path: string } | { error: string } {
+  const spec = t.detector.def.revoke!;
+  if (spec.kind === 'http') return spec;
+  const code = codeRevokers.get(spec.revoker);
+  return code ?? { error: `${t.detector.def.id}: no revoker named ${spec.revoker}` };
+}
+
 /** What the revoke request will be, without sending it: for the confirmation prompt and --dry-run. */
 export function describeRevoke(t: RevokeTarget, baseUrls: Record<string, string>): { issuer: string; method: string; endpoint: string } | { error: string } {
   const b = revokeBase(t.detector, baseUrls);
   if ('error' in b) return b;
-  const spec = t.detector.def.revoke!;
-  return { issuer: b.issuer, method: spec.method, endpoint: `${b.base.replace(/\/+$/, '')}${spec.path.includes('{{') ? spec.path.replace(/\{\{[^}]*\}\}/g, '…') : spec.path}` };
+  const shape = revokeRequestShape(t);
+  if ('error' in shape) return shape;
+  return { issuer: b.issuer, method: shape.method, endpoint: shownEndpoint(b.base, shape.path) };
 }
 
-/** Sends the revoke request and reads the answer by the block's `ok` rules. Never throws for the issuer's answers. */
+/** Base and path as printed and recorded: a placeholder (the secret, a looked-up key) shows as `…`. */
+const shownEndpoint = (base: string, path: string) => `${base.replace(/\/+$/, '')}${path.replace(/\{\{[^}]*\}\}/g, '…')}`;
+
+/** Sends the block's one request and reads the answer by its `ok` rules. */
+async function revokeHttp(spec: HttpRevoke, t: RevokeTarget, base: string, send: (req: HttpRequest) => Promise<HttpResponse>): Promise<RevokeOutcome> {
+  const built = buildRevokeRequest(spec, base, { secret: t.secret, parts: t.parts });
+  if (!built.ok) return { ok: false, status: null, reason: built.reason };
+  const res = await send(built.request);
+  let parsed: unknown;
+  let jsonOk = false;
+  try {
+    parsed = JSON.parse(res.body);
+    jsonOk = true;
+  } catch {
+    // a 204 has no body
+  }
+  const ok = spec.ok.some((r) => r.status.includes(res.status) && (!r.json || (jsonOk && readPath(parsed, r.json.path) === r.json.equals)));
+  return ok ? { ok: true, status: res.status } : { ok: false, status: res.status, reason: `the issuer answered HTTP ${res.status}` };
+}
+
+/** Revokes through the block (or its code revoker), every request in the issuer's queue. Never throws for the issuer's answers. */
 export async function revokeKey(t: RevokeTarget, opts: { client: IssuerClient; baseUrls: Record<string, string> }): Promise<RevokeResult> {
   const spec = t.detector.def.revoke;
   const b = revokeBase(t.detector, opts.baseUrls);
-  if ('error' in b || !spec) return { ok: false, issuer: t.detector.def.verify?.issuer ?? t.detector.provider.id, method: spec?.method ?? '-', endpoint: '-', status: null, reason: 'error' in b ? b.error : 'no revoke block' };
-  const endpoint = `${b.base.replace(/\/+$/, '')}${spec.path}`;
-  const built = buildRevokeRequest(spec, b.base, { secret: t.secret, parts: t.parts });
-  if (!built.ok) return { ok: false, issuer: b.issuer, method: spec.method, endpoint, status: null, reason: built.reason };
-  try {
-    const res = await opts.client.schedule(
+  const shape = spec ? revokeRequestShape(t) : { error: 'no revoke block' };
+  const method = 'method' in shape ? shape.method : '-';
+  if ('error' in b || 'error' in shape || !spec) {
+    return { ok: false, issuer: t.detector.def.verify?.issuer ?? t.detector.provider.id, method, endpoint: '-', status: null, reason: 'error' in b ? b.error : 'error' in shape ? shape.error : 'no revoke block' };
+  }
+  const endpoint = shownEndpoint(b.base, shape.path);
+  const send = (req: HttpRequest) =>
+    opts.client.schedule(
       b.issuer,
-      () => opts.client.send(b.issuer, b.base, built.request, { purpose: 'revoke', fingerprint: t.fingerprint }),
+      () => opts.client.send(b.issuer, b.base, req, { purpose: 'revoke', fingerprint: t.fingerprint }),
       (s) => {
         throw new Inconclusive(`not sent: ${b.issuer} rate limited for ${s} s more`);
       },
     );
-    let parsed: unknown;
-    let jsonOk = false;
-    try {
-      parsed = JSON.parse(res.body);
-      jsonOk = true;
-    } catch {
-      // a 204 has no body
-    }
-    const ok = spec.ok.some((r) => r.status.includes(res.status) && (!r.json || (jsonOk && readPath(parsed, r.json.path) === r.json.equals)));
-    if (ok) return { ok: true, issuer: b.issuer, method: spec.method, endpoint, status: res.status };
-    return { ok: false, issuer: b.issuer, method: spec.method, endpoint, status: res.status, reason: `the issuer answered HTTP ${res.status}` };
+  try {
+    const out = spec.kind === 'http' ? await revokeHttp(spec, t, b.base, send) : await codeRevokers.get(spec.revoker)!.revoke({ secret: t.secret, parts: t.parts, base: b.base, send });
+    return { issuer: b.issuer, method, endpoint, ...out };
   } catch (err) {
-    if (err instanceof Inconclusive) return { ok: false, issuer: b.issuer, method: spec.method, endpoint, status: null, reason: err.reason };
+    if (err instanceof Inconclusive) return { ok: false, issuer: b.issuer, method, endpoint, status: null, reason: err.reason };
     throw err;
   }
 }
