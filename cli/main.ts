@@ -206,7 +206,7 @@ function addInventoryCommands({ program, ctx, setExit }: Wiring): void {
     .addOption(formatOption(['table', 'json', 'sarif'], { description: 'output format (sarif: open secrets, paths as owner/repo/path)' }))
     .addOption(minConfidenceOption())
     .addOption(new Option('--sort <order>', 'recent: most recently introduced first; risk: highest risk first (what the key can do, public repo, exposure age, locations)').choices(['recent', 'risk']).default('recent'))
-    .option('--unused <days>', 'only live keys their issuer reports unused for DAYS days or never used (GitLab, AWS expose last use): safe to revoke first', int)
+    .option('--unused <days>', 'only live keys their issuer reports unused for DAYS days or never used (GitLab, AWS, and GitHub fine-grained tokens through their organization expose last use): safe to revoke first', int)
     .action(async (opts: SecretsCommandOptions) => {
       const { secretsCommand } = await import('./commands/secrets.js');
       setExit(await secretsCommand(opts, ctx));

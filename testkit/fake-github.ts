@@ -74,6 +74,18 @@ export interface FakeInstallation {
   account: string;
   /** Full names of repositories the installation can see; 'all': every repo of `account`. */
   repositories: string[] | 'all';
+  /** The App's permissions on the account, as GitHub names them (organization_personal_access_tokens: read …). */
+  permissions?: Record<string, string>;
+}
+
+/** A fine-grained personal access token: one resource owner (the user or an organization), an expiry, a last use. */
+export interface FakeFineGrainedToken {
+  resourceOwner: string;
+  name: string;
+  /** ISO time; null: never expires. */
+  expiresAt: string | null;
+  /** ISO time; null: never used. */
+  lastUsedAt: string | null;
 }
 
 export interface LoggedRequest {
@@ -162,6 +174,8 @@ export class FakeGitHub {
   readonly tokenScopes = new Map<string, string | null>();
   /** token → GitHub-Authentication-Token-Expiration value ("2031-01-01 00:00:00 UTC"); absent: no header. */
   readonly tokenExpiry = new Map<string, string>();
+  /** Fine-grained tokens (addFineGrainedToken): what GitHub knows of each beyond its user. */
+  readonly fineGrained = new Map<string, FakeFineGrainedToken>();
   /** repo full name → login → the user's role there (what GET /user/repos reports as `permissions`). */
   readonly roles = new Map<string, Map<string, RepoRole>>();
   readonly requests: LoggedRequest[] = [];
@@ -256,6 +270,18 @@ export class FakeGitHub {
 
   addInstallation(inst: FakeInstallation): void {
     this.installations.set(inst.id, inst);
+  }
+
+  /**
+   * A fine-grained token of `login`: no X-OAuth-Scopes, its expiry in GitHub-Authentication-Token-Expiration, only its
+   * resource owner's repositories on /user/repos, and an entry in its organization's token list once approved there.
+   */
+  addFineGrainedToken(token: string, login: string, t: FakeFineGrainedToken): void {
+    this.tokens.set(token, login);
+    this.addUser(login);
+    this.tokenScopes.set(token, null);
+    if (t.expiresAt) this.tokenExpiry.set(token, `${new Date(t.expiresAt).toISOString().slice(0, 19).replace('T', ' ')} UTC`);
+    this.fineGrained.set(token, t);
   }
 
   /** A token the fake accepts as an installation token of `installationId` (as POST …/access_tokens would mint). */
@@ -850,7 +876,10 @@ export class FakeGitHub {
     this.route('GET', '/user/repos', (c) => {
       const login = c.as && !c.as.includes(':') ? c.as : null;
       if (!login) return c.send(c.as ? 403 : 401, { message: c.as ? 'Resource not accessible by integration' : 'Requires authentication' });
+      // a fine-grained token reaches its resource owner's repositories only
+      const fine = this.fineGrained.get(/^(?:token|bearer)\s+(.+)$/i.exec(c.req.headers.authorization?.trim() ?? '')?.[1] ?? '');
       const repos = [...this.repos.values()]
+        .filter((r) => !fine || r.owner.toLowerCase() === fine.resourceOwner.toLowerCase())
         .map((r) => ({ r, role: this.roleOf(r, login) }))
         .filter((x): x is { r: FakeRepo; role: RepoRole } => x.role !== null)
         .sort((a, b) => a.r.fullName.localeCompare(b.r.fullName));
@@ -874,6 +903,36 @@ export class FakeGitHub {
     this.route('GET', '/orgs/:org/members/:login', (c) => {
       const ok = this.members.get(c.params.org!)?.has(c.params.login!) ?? false;
       c.send(ok ? 204 : 404, ok ? undefined : { message: 'Not Found' });
+    });
+
+    // List fine-grained personal access tokens with access to organization resources: only a GitHub App installed
+    // on the organization with "Personal access tokens" (read); times as the reference's example writes them.
+    this.route('GET', '/orgs/:org/personal-access-tokens', (c) => {
+      const m = /^installation:(\d+)$/.exec(c.as ?? '');
+      const inst = m ? this.installations.get(Number(m[1])) : undefined;
+      if (!inst) return c.send(403, { message: 'Resource not accessible by personal access token' });
+      if (inst.account.toLowerCase() !== c.params.org!.toLowerCase() || inst.permissions?.organization_personal_access_tokens !== 'read')
+        return c.send(403, { message: 'Resource not accessible by integration' });
+      const pacific = (iso: string | null) => (iso === null ? null : new Date(Date.parse(iso) - 7 * 3600_000).toISOString().replace('Z', '-07:00'));
+      const grants = [...this.fineGrained.entries()]
+        .filter(([, t]) => t.resourceOwner.toLowerCase() === inst.account.toLowerCase())
+        .map(([token, t], i) => {
+          const owner = this.users.get(this.tokens.get(token)!)!;
+          return {
+            id: 25381 + i,
+            owner: { login: owner.login, id: owner.id, type: 'User', site_admin: false },
+            repository_selection: 'all',
+            repositories_url: `${c.apiBase}/organizations/652551/personal-access-tokens/${25381 + i}/repositories`,
+            permissions: { organization: { members: 'read' }, repository: { metadata: 'read' } },
+            access_granted_at: '2024-05-16T08:47:09.000-07:00',
+            token_id: 9000 + i,
+            token_name: t.name,
+            token_expired: t.expiresAt !== null && Date.parse(t.expiresAt) < Date.now(),
+            token_expires_at: pacific(t.expiresAt),
+            token_last_used_at: pacific(t.lastUsedAt),
+          };
+        });
+      this.paginate(c, grants);
     });
 
     // ---- GitHub App

@@ -129,7 +129,7 @@ export async function secretsCommand(opts: SecretsCommandOptions, ctx: CommandCo
       maxWidth: { 0: 28, 3: 20 },
     }) +
       `\n${rows.length} secret(s); ${rows.filter((r) => r.presence === 'head').length} still at HEAD` +
-      (opts.unused !== undefined ? `; live and unused for ${opts.unused}+ days (or never) by what their issuers report (GitLab, AWS)` : '') +
+      (opts.unused !== undefined ? `; live and unused for ${opts.unused}+ days (or never) by what their issuers report (GitLab, AWS, GitHub organizations)` : '') +
       '\n',
   );
   return 0;

@@ -7,6 +7,7 @@ import { systemClock } from '../core/ports.js';
 import type { Catalog } from '../detection/types.js';
 import { createGitHubClient } from '../adapters/github/client.js';
 import { GitHubIssueTracker } from '../adapters/github/issue-tracker.js';
+import { orgTokenGrants } from '../adapters/github/org-token-grants.js';
 import type { AfterScanContext } from '../sources/github-org.js';
 import type { Store } from '../core/store.js';
 import type { Logger } from '../util/logger.js';
@@ -15,6 +16,7 @@ import { checkIssuerOverrides } from '../verification/net.js';
 import { joinUrl } from '../verification/http.js';
 import { createVerifier, type VerifierOptions } from '../verification/verify.js';
 import type { FetchLike } from '../verification/http-client.js';
+import { withOrgTokenLastUse } from './org-token-last-use.js';
 import { catalogReverify, runIssueLoop, type LoopResult } from './run.js';
 
 export interface IssueLoopSetup {
@@ -56,6 +58,9 @@ export function verifierOnStore(store: Store, o: { reach: boolean; cacheTtlHours
   };
 }
 
+/** The owners (organizations) of the repositories the store holds, lowercase: whose token lists the loop may read. */
+const repoOwners = async (store: Store) => new Set((await store.listRepos()).map((r) => r.fullName.split('/')[0]!.toLowerCase()));
+
 export async function runLoopOnStore(store: Store, setup: IssueLoopSetup, extra: { runId?: number; verifiedSince?: string; repos?: string[]; claimant?: string } = {}): Promise<LoopResult> {
   const loopConfig = setup.config.loop;
   const clock = setup.clock ?? systemClock;
@@ -82,7 +87,7 @@ export async function runLoopOnStore(store: Store, setup: IssueLoopSetup, extra:
     clock,
     registry: setup.registry,
     logger: setup.logger,
-    ...(verifier ? { reverify: catalogReverify(verifier, setup.catalog) } : {}),
+    ...(verifier ? { reverify: withOrgTokenLastUse(catalogReverify(verifier, setup.catalog), { list: orgTokenGrants(octokit), orgs: () => repoOwners(store) }) } : {}),
     catalog: setup.catalog,
     dryRun: setup.dryRun ?? false,
     audit: store.auditSink(),
