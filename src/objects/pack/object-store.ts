@@ -4,6 +4,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { inflateSync } from 'node:zlib';
+import { BaseCache } from './base-cache.js';
 import { applyDelta } from './delta.js';
 import { PackFormatError } from './errors.js';
 import { OBJ_BLOB, OBJ_OFS_DELTA, OBJ_REF_DELTA, PackFile, positionIn, TYPE_NAMES, type ObjectType } from './pack-file.js';
@@ -37,6 +38,29 @@ export interface IterateOptions {
   /** Byte budget of the delta-base cache; bases evicted beyond it are re-read on demand. Default 256 MiB. */
   cacheBytes?: number;
 }
+
+/** A pack's entries after pass 1 (ObjectStore.layout), by position in pack order. */
+interface PackLayout {
+  pack: PackFile;
+  offsets: Float64Array;
+  /** Real type (a delta's is its base's); UNKNOWN_TYPE when its base is missing. */
+  type: Uint8Array;
+  /** Position of each delta's base in this pack, else -1. */
+  basePos: Int32Array;
+  /** Position → REF_DELTA base oid outside this pack. */
+  external: Map<number, string>;
+  /** Position → why the entry cannot be read. */
+  bad: Map<number, string>;
+  /** How many blob deltas use each entry as their base. */
+  refs: Uint32Array;
+  oidOf(pos: number): string;
+}
+
+/** An entry inflated: its bytes and, for a delta, the target ranges copied from the base (delta.ts). */
+type Materialized = { data: Buffer; copies?: number[] };
+
+/** The type of an entry whose delta base is missing. */
+const UNKNOWN_TYPE = 255;
 
 export interface StoreProblem {
   kind: 'corrupt-object';
@@ -169,10 +193,53 @@ export class ObjectStore {
   private *packBlobs(pack: PackFile, seen: Set<string>, opts: IterateOptions): Generator<BlobIteration> {
     const want = opts.want ?? (() => true);
     const maxSize = opts.maxBlobSize ?? Infinity;
-    const cacheLimit = opts.cacheBytes ?? 256 << 20;
+    const layout = this.layout(pack);
+    const { type, basePos, external, bad, refs } = layout;
+    const cache = new BaseCache(refs, opts.cacheBytes ?? 256 << 20);
+    // Pass 2: materialize blobs in pack order.
+    for (let i = 0; i < type.length; i++) {
+      if (type[i] !== OBJ_BLOB && !(type[i] === UNKNOWN_TYPE || bad.has(i))) continue;
+      const oid = layout.oidOf(i);
+      const wanted = !seen.has(oid) && want(oid);
+      if (bad.has(i) || type[i] === UNKNOWN_TYPE) {
+        // its type is unknown: report it only when a blob scan could have wanted it
+        if (wanted) {
+          seen.add(oid);
+          yield { oid, error: 'corrupt-object', detail: bad.get(i) ?? `${pack.packPath}: delta base missing` };
+        }
+        continue;
+      }
+      const bp = basePos[i]!;
+      if (!wanted && refs[i] === 0) {
+        if (bp >= 0) cache.release(bp);
+        continue;
+      }
+      const got = this.readEntry(layout, cache, i, maxSize);
+      if (bp >= 0) cache.release(bp);
+      if ('error' in got) {
+        if (wanted) {
+          seen.add(oid);
+          yield { oid, ...got };
+        }
+        continue;
+      }
+      cache.put(i, got.data);
+      if (!wanted) continue;
+      seen.add(oid);
+      if (got.data.length > maxSize) yield { oid, error: 'too-large', detail: `${got.data.length} bytes`, size: got.data.length };
+      else if (got.copies && bp >= 0) yield { oid, data: got.data, delta: { baseOid: layout.oidOf(bp), copies: got.copies } };
+      else if (got.copies && external.has(i)) yield { oid, data: got.data, delta: { baseOid: external.get(i)!, copies: got.copies } };
+      else yield { oid, data: got.data };
+    }
+  }
+
+  /**
+   * Pass 1 of a pack walk, headers only: each entry's real type (a delta's is its base's), its base, and how many
+   * blob deltas use each base.
+   */
+  private layout(pack: PackFile): PackLayout {
     const { offsets, idx } = pack.order();
     const n = offsets.length;
-    // Pass 1: headers only. Resolve each entry's real type and its base, count blob-delta children per base.
     const type = new Uint8Array(n);
     const basePos = new Int32Array(n).fill(-1);
     const external = new Map<number, string>(); // pos → REF_DELTA base oid outside this pack
@@ -181,32 +248,42 @@ export class ObjectStore {
     for (let i = 0; i < n; i++) {
       try {
         const h = pack.header(offsets[i]!);
-        if (h.type === OBJ_OFS_DELTA || h.type === OBJ_REF_DELTA) {
-          let bp = -1;
-          if (h.baseOffset !== undefined) {
-            bp = positionIn(offsets, h.baseOffset);
-            if (bp < 0) throw new PackFormatError(`${pack.packPath}: delta at ${h.offset} points at no object (${h.baseOffset})`);
-          } else {
-            const off = pack.findOffset(h.baseOid!);
-            if (off >= 0) bp = positionIn(offsets, off);
-            else external.set(i, h.baseOid!);
-          }
-          basePos[i] = bp;
-          if (bp >= 0 && type[bp]) type[i] = type[bp]!;
-          else pending.push(i);
-        } else type[i] = h.type;
+        if (h.type !== OBJ_OFS_DELTA && h.type !== OBJ_REF_DELTA) {
+          type[i] = h.type;
+          continue;
+        }
+        let bp = -1;
+        if (h.baseOffset !== undefined) {
+          bp = positionIn(offsets, h.baseOffset);
+          if (bp < 0) throw new PackFormatError(`${pack.packPath}: delta at ${h.offset} points at no object (${h.baseOffset})`);
+        } else {
+          const off = pack.findOffset(h.baseOid!);
+          if (off >= 0) bp = positionIn(offsets, off);
+          else external.set(i, h.baseOid!);
+        }
+        basePos[i] = bp;
+        if (bp >= 0 && type[bp]) type[i] = type[bp]!;
+        else pending.push(i);
       } catch (e) {
         bad.set(i, (e as Error).message);
       }
     }
-    // forward REF_DELTA bases and out-of-pack bases: resolve types until stable
+    this.resolvePendingTypes(pending, type, basePos, external);
+    for (const i of pending) bad.set(i, `${pack.packPath}: delta base chain of object at ${offsets[i]} does not resolve`);
+    const refs = new Uint32Array(n);
+    for (let i = 0; i < n; i++) if (type[i] === OBJ_BLOB && basePos[i]! >= 0) refs[basePos[i]!]!++;
+    return { pack, offsets, type, basePos, external, bad, refs, oidOf: (pos) => pack.oidOfIndex(idx[pos]!) };
+  }
+
+  /** Types of deltas whose base came later (forward REF_DELTA) or lives outside the pack, until stable; `pending` keeps the unresolved. */
+  private resolvePendingTypes(pending: number[], type: Uint8Array, basePos: Int32Array, external: Map<number, string>): void {
     for (let changed = true; changed && pending.length;) {
       changed = false;
       for (let k = pending.length - 1; k >= 0; k--) {
         const i = pending[k]!;
         const bp = basePos[i]!;
-        // 255: base missing, reported when reached if it is a blob we cannot tell
-        const t = bp >= 0 ? type[bp]! : (this.typeOfExternal(external.get(i)!) ?? 255);
+        // base missing: reported when reached if it is a blob we cannot tell
+        const t = bp >= 0 ? type[bp]! : (this.typeOfExternal(external.get(i)!) ?? UNKNOWN_TYPE);
         if (t) {
           type[i] = t;
           pending.splice(k, 1);
@@ -214,113 +291,50 @@ export class ObjectStore {
         }
       }
     }
-    for (const i of pending) bad.set(i, `${pack.packPath}: delta base chain of object at ${offsets[i]} does not resolve`);
-    const refs = new Uint32Array(n);
-    for (let i = 0; i < n; i++) if (type[i] === OBJ_BLOB && basePos[i]! >= 0) refs[basePos[i]!]!++;
+  }
 
-    // Pass 2: materialize blobs in pack order.
-    const cache = new Map<number, Buffer>();
-    let cacheSize = 0;
-    const put = (pos: number, data: Buffer) => {
-      if (refs[pos] === 0 || cache.has(pos)) return;
-      cache.set(pos, data);
-      cacheSize += data.length;
-      // oldest first: pack order means the oldest cached bases are the least likely to be needed soon
-      for (const [k, v] of cache) {
-        if (cacheSize <= cacheLimit || k === pos) break;
-        cache.delete(k);
-        cacheSize -= v.length;
+  /** Entry `i`'s content (from the cache, or inflated), or the problem that stops it. */
+  private readEntry(l: PackLayout, cache: BaseCache, i: number, maxSize: number): Materialized | Omit<BlobProblem, 'oid'> {
+    try {
+      const cached = cache.get(i);
+      if (cached) return { data: cached };
+      if (l.refs[i] === 0 && l.basePos[i]! < 0 && l.external.get(i) === undefined) {
+        // too large and nobody's base: report without inflating
+        const h = l.pack.header(l.offsets[i]!);
+        if (h.size > maxSize) return { error: 'too-large', detail: `${h.size} bytes`, size: h.size };
       }
-    };
-    const release = (pos: number) => {
-      if (refs[pos]! > 0 && --refs[pos]! === 0) {
-        const v = cache.get(pos);
-        if (v) {
-          cache.delete(pos);
-          cacheSize -= v.length;
-        }
-      }
-    };
-    const oidOf = (pos: number) => pack.oidOfIndex(idx[pos]!);
-    const materialize = (pos: number, depth: number): { data: Buffer; copies?: number[] } => {
-      if (depth > 10_000) throw new PackFormatError(`${pack.packPath}: delta chain too deep`);
-      const why = bad.get(pos);
-      if (why) throw new PackFormatError(why);
-      const random = depth > 0;
-      const h = pack.header(offsets[pos]!, random);
-      if (h.type === OBJ_BLOB) return { data: pack.inflate(h, random) };
-      const delta = pack.inflate(h, random);
-      let base: Buffer;
-      const bp = basePos[pos]!;
-      if (bp >= 0) {
-        const cached = cache.get(bp);
-        if (cached) base = cached;
-        else {
-          base = materialize(bp, depth + 1).data;
-          // a forward base (REF_DELTA) read early, or an evicted one: keep it for its turn and its other children
-          put(bp, base);
-        }
-      } else {
-        const ext = this.read(external.get(pos)!);
-        if (!ext) throw new PackFormatError(`${pack.packPath}: delta base ${external.get(pos)} not found`);
-        base = ext.data;
-      }
-      return applyDelta(base, delta, true);
-    };
-
-    for (let i = 0; i < n; i++) {
-      if (type[i] !== OBJ_BLOB && !(type[i] === 255 || bad.has(i))) continue;
-      const oid = oidOf(i);
-      const wanted = !seen.has(oid) && want(oid);
-      if (bad.has(i) || type[i] === 255) {
-        // its type is unknown: report it only when a blob scan could have wanted it
-        if (wanted) {
-          seen.add(oid);
-          yield { oid, error: 'corrupt-object', detail: bad.get(i) ?? `${pack.packPath}: delta base missing` };
-        }
-        continue;
-      }
-      if (!wanted && refs[i] === 0) {
-        if (basePos[i]! >= 0) release(basePos[i]!);
-        continue;
-      }
-      let got: { data: Buffer; copies?: number[] };
-      try {
-        const cached = cache.get(i);
-        if (cached) got = { data: cached };
-        else {
-          if (refs[i] === 0 && basePos[i]! < 0 && external.get(i) === undefined) {
-            // too large and nobody's base: report without inflating
-            const h = pack.header(offsets[i]!);
-            if (h.size > maxSize) {
-              seen.add(oid);
-              yield { oid, error: 'too-large', detail: `${h.size} bytes`, size: h.size };
-              continue;
-            }
-          }
-          got = materialize(i, 0);
-        }
-      } catch (e) {
-        if (basePos[i]! >= 0) release(basePos[i]!);
-        if (wanted) {
-          seen.add(oid);
-          yield { oid, error: 'corrupt-object', detail: (e as Error).message };
-        }
-        continue;
-      }
-      if (basePos[i]! >= 0) release(basePos[i]!);
-      put(i, got.data);
-      if (!wanted) continue;
-      seen.add(oid);
-      if (got.data.length > maxSize) {
-        yield { oid, error: 'too-large', detail: `${got.data.length} bytes`, size: got.data.length };
-        continue;
-      }
-      const bp = basePos[i]!;
-      if (got.copies && bp >= 0) yield { oid, data: got.data, delta: { baseOid: oidOf(bp), copies: got.copies } };
-      else if (got.copies && external.has(i)) yield { oid, data: got.data, delta: { baseOid: external.get(i)!, copies: got.copies } };
-      else yield { oid, data: got.data };
+      return this.materialize(l, cache, i, 0);
+    } catch (e) {
+      return { error: 'corrupt-object', detail: (e as Error).message };
     }
+  }
+
+  /** Inflates entry `pos`, applying its delta chain (bases from the cache, or read and cached for their turn). */
+  private materialize(l: PackLayout, cache: BaseCache, pos: number, depth: number): Materialized {
+    const pack = l.pack;
+    if (depth > 10_000) throw new PackFormatError(`${pack.packPath}: delta chain too deep`);
+    const why = l.bad.get(pos);
+    if (why) throw new PackFormatError(why);
+    const random = depth > 0;
+    const h = pack.header(l.offsets[pos]!, random);
+    if (h.type === OBJ_BLOB) return { data: pack.inflate(h, random) };
+    const delta = pack.inflate(h, random);
+    let base: Buffer;
+    const bp = l.basePos[pos]!;
+    if (bp >= 0) {
+      const cached = cache.get(bp);
+      if (cached) base = cached;
+      else {
+        base = this.materialize(l, cache, bp, depth + 1).data;
+        // a forward base (REF_DELTA) read early, or an evicted one: keep it for its turn and its other children
+        cache.put(bp, base);
+      }
+    } else {
+      const ext = this.read(l.external.get(pos)!);
+      if (!ext) throw new PackFormatError(`${pack.packPath}: delta base ${l.external.get(pos)} not found`);
+      base = ext.data;
+    }
+    return applyDelta(base, delta, true);
   }
 
   private typeOfExternal(oid: string): number | null {
