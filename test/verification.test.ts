@@ -3,7 +3,8 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Finding } from '../src/core/model.js';
+import type { RawFinding } from '../src/core/model.js';
+import { verifyFindings } from '../src/core/pipeline.js';
 import type { LoadedDetector } from '../src/detection/types.js';
 import { DetectorDef } from '../src/detection/schema.js';
 import { createLogger } from '../src/util/logger.js';
@@ -11,7 +12,8 @@ import { SecretRegistry } from '../src/util/redact.js';
 import { MemoryVerificationCache } from '../src/verification/cache.js';
 import { accountFromKeyId } from '../src/verification/issuers/aws-sts.js';
 import { isNonPublicAddress, hostMatches } from '../src/verification/net.js';
-import { createVerifier, onlyLive, verifyFindings, type VerifierOptions, type VerifyRequest } from '../src/verification/verify.js';
+import { findingsVerifier } from '../src/verification/findings.js';
+import { createVerifier, onlyLive, type VerifierOptions, type VerifyRequest } from '../src/verification/verify.js';
 import { FakeIssuer } from '../testkit/fake-issuer.js';
 
 let fake: FakeIssuer;
@@ -335,13 +337,30 @@ describe('side effects, cache, scrubbing', () => {
     for (const s of secrets) expect(text).not.toContain(s.slice(4, 20));
   });
 
-  it('verifyFindings attaches results; onlyLive filters', async () => {
+  it('verifyFindings (the use case) sends each finding to its detector\'s issuer and records the verdicts; onlyLive filters', async () => {
     const { verifier } = make();
-    const [a, b] = [`ghp_${rand(18)}`, `ghp_${rand(18)}`];
+    const [a, b, c] = [`ghp_${rand(18)}`, `ghp_${rand(18)}`, `ghp_${rand(18)}`];
     fake.setKey('github', a);
-    const finding = (fp: string): Finding => ({ detector: 'gh-token', name: 'x', provider: 'github', severity: 'high', confidence: 'high', fingerprint: fp, redacted: '…', locations: [] });
-    const out = await verifyFindings([finding(`fp-gh-token-${a}`), finding(`fp-gh-token-${b}`), finding('no-plaintext')], [req(githubDet, a), req(githubDet, b)], verifier);
+    const finding = (secret: string, detector = 'gh-token'): RawFinding => ({
+      detector,
+      name: 'x',
+      provider: 'github',
+      severity: 'high',
+      confidence: 'medium',
+      fingerprint: `fp-${detector}-${secret}`,
+      redacted: '…',
+      locations: [],
+      secret,
+      parts: {},
+    });
+    const catalog = { detectors: [githubDet], byId: new Map([[githubDet.def.id, githubDet]]), providers: new Map() };
+    // a detector the catalog does not hold: nothing says where its key belongs, so it is not sent
+    const out = [finding(a), finding(b), finding(c, 'not-in-catalog')];
+    await verifyFindings(out, findingsVerifier(verifier, catalog));
     expect(out.map((f) => f.verification?.status)).toEqual(['live', 'dead', undefined]);
+    // a key its issuer accepted is high confidence; the others keep theirs
+    expect(out.map((f) => f.confidence)).toEqual(['high', 'medium', 'medium']);
+    expect(fake.requests).toHaveLength(2);
     expect(onlyLive(out).map((f) => f.fingerprint)).toEqual([`fp-gh-token-${a}`]);
   });
 

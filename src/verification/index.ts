@@ -1,4 +1,5 @@
-export { createVerifier, verifyFindings, onlyLive, issuerOf } from './verify.js';
+export { createVerifier, onlyLive, issuerOf } from './verify.js';
+export { findingsVerifier } from './findings.js';
 export type { Verifier, VerifierOptions, VerifyRequest, IssuerLimits } from './verify.js';
 export { MemoryVerificationCache } from './cache.js';
 export type { VerificationCache } from './cache.js';

@@ -236,22 +236,6 @@ async function checkPartSets(checker: Checker, group: VerifyRequest[], fp: strin
   return firstUnknown ?? firstDead!;
 }
 
-/**
- * CLI entry point: attach a verification to each finding. `requests` carry the plaintext (from the matches);
- * findings without a request (no plaintext at hand) are left unverified.
- */
-export async function verifyFindings(
-  findings: Finding[],
-  requests: Iterable<VerifyRequest>,
-  verifier: Verifier,
-): Promise<Finding[]> {
-  const results = await verifier.verifyAll(requests);
-  return findings.map((f) => {
-    const v = results.get(f.fingerprint);
-    return v ? { ...f, verification: v } : f;
-  });
-}
-
 /** --only-live. */
 export function onlyLive(findings: Finding[]): Finding[] {
   return findings.filter((f) => f.verification?.status === 'live');
