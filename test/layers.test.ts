@@ -21,6 +21,8 @@ const RULES: { from: string; to: string; why: string }[] = [
   { from: 'core', to: 'loop', why: 'core is the ground every stage stands on' },
   { from: 'core', to: 'store', why: 'the store is an adapter behind a port' },
   { from: 'detection', to: 'verification', why: 'the verify spec type is a ground type (core)' },
+  { from: 'detection', to: 'reach', why: 'the reach and revoke spec types are ground types (core/reach-spec.ts)' },
+  { from: 'core', to: 'reach', why: 'core is the ground every stage stands on' },
   { from: 'sources', to: 'store', why: 'sources say what to scan; recording is the use case’s' },
   { from: 'sources', to: 'loop', why: 'the issue loop runs after the scan' },
   { from: 'config', to: 'loop', why: 'config types are ground types (core)' },

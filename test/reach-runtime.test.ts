@@ -9,7 +9,7 @@ import { AUDIT_SENDING, type OutboundCall } from '../src/core/ports.js';
 import { DetectorDef } from '../src/detection/schema.js';
 import type { LoadedDetector } from '../src/detection/types.js';
 import { finishReach } from '../src/reach/finish.js';
-import { HttpReach } from '../src/reach/spec.js';
+import { HttpReach } from '../src/core/reach-spec.js';
 import { SecretRegistry } from '../src/util/redact.js';
 import { createVerifier } from '../src/verification/verify.js';
 

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { Severity } from '../core/model.js';
 import { VerifySpec } from '../core/verify-spec.js';
-import { ReachSpec, RevokeSpec } from '../reach/spec.js';
+import { ReachSpec, RevokeSpec } from '../core/reach-spec.js';
 
 export const Checksum = z.enum(['github-crc32', 'npm-crc32', 'pypi-macaroon', 'jwt', 'luhn']);
 export type Checksum = z.infer<typeof Checksum>;

@@ -2,7 +2,7 @@
 // from grants and resources, counts, and the resources worth showing.
 import { accessAtLeast, maxAccess, type AccessLevel, type FactValue, type Reach, type ReachResource } from '../core/model.js';
 import { factHolds } from './run-http.js';
-import type { Grant, Limit } from './spec.js';
+import type { Grant, Limit } from '../core/reach-spec.js';
 import type { ReachDraft } from './types.js';
 
 /** Resources kept in the result (counts cover all of them). */

@@ -5,7 +5,7 @@ import type { AccessLevel, FactValue, ReachResource } from '../core/model.js';
 import { Inconclusive, type HttpResponse } from '../verification/http-client.js';
 import { buildRequest, joinUrl } from '../verification/http.js';
 import { encodePathValue } from '../verification/template.js';
-import type { FactTest, HttpReach, ItemTest, Paginate, ReachRequest, ResourcesSpec, Source } from './spec.js';
+import type { FactTest, HttpReach, ItemTest, Paginate, ReachRequest, ResourcesSpec, Source } from '../core/reach-spec.js';
 import type { ReachContext, ReachDraft } from './types.js';
 
 /** Resources kept per request before the rest are only counted (a token with 50k repositories). */

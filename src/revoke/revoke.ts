@@ -2,7 +2,7 @@
 // code (issuers/) where it takes more, always to the key's own issuer through the shared issuer client (queue, base
 // check, audit). Only an explicit command calls this.
 import type { LoadedDetector } from '../detection/types.js';
-import type { HttpRevoke } from '../reach/spec.js';
+import type { HttpRevoke } from '../core/reach-spec.js';
 import { readPath } from '../reach/run-http.js';
 import { Inconclusive, type HttpRequest, type HttpResponse } from '../verification/http-client.js';
 import { buildRequest } from '../verification/http.js';

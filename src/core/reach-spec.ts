@@ -1,7 +1,8 @@
 // The `reach:` and `revoke:` blocks of a detector: what to ask a live key's issuer about what the key can do, and how
-// to revoke the key through the issuer's own API. Validated with zod at load; run by src/reach.
+// to revoke the key through the issuer's own API. Validated with zod at load (detection/schema.ts); run by src/reach
+// and src/revoke. A ground type, like the verify spec: the catalog's schema uses it without importing what runs it.
 import { z } from 'zod';
-import { AccessLevel } from '../core/model.js';
+import { AccessLevel } from './model.js';
 
 const Name = z.string().regex(/^[a-z][a-z0-9_]*$/);
 const Template = z.string();
