@@ -10,7 +10,19 @@ import type { PgContext } from './context.js';
 /** Array parameters per statement: large enough to be few round trips, small enough for any server. */
 const CHUNK = 5000;
 
+/** The repo-scan half of the port: what a scan found, the blobs it looked at, a repo that failed. */
+type RepoScans = Pick<RunsStore, 'scannedBlobs' | 'recordRepoScan' | 'recordRepoFailure'>;
+
+/** A finding sealed for storage, as the Sealer hands it back. */
+type SealedFinding = { f: FindingInput; enc: Buffer };
+type BlobToMark = ReturnType<typeof blobsToMark>[number];
+
 export function pgRuns(c: PgContext): RunsStore {
+  return { ...runRecords(c), ...repoScans(c) };
+}
+
+/** Runs: begin or resume, totals, close, and reading them back with their per-repo rows. */
+function runRecords(c: PgContext): Omit<RunsStore, keyof RepoScans> {
   const getRun = async (id: number) => {
     const r = await c.one('SELECT * FROM scan_runs WHERE id = $1', [id]);
     return r ? toRun(r) : undefined;
@@ -67,7 +79,12 @@ export function pgRuns(c: PgContext): RunsStore {
     async repoConfigSuppressions() {
       return c.q<RepoConfigSuppression>(REPO_CONFIG_SUPPRESSIONS);
     },
+  };
+}
 
+/** Recording what one repo's scan found (or that it failed), and the blobs it looked at. */
+function repoScans(c: PgContext): RepoScans {
+  return {
     async scannedBlobs(repo, catalog) {
       const rows = await c.q<{ oid: string }>(
         `SELECT b.oid FROM scanned_blobs b JOIN repos r ON r.id = b.repo_id JOIN catalog_versions v ON v.id = b.catalog_id
@@ -88,33 +105,8 @@ export function pgRuns(c: PgContext): RunsStore {
         for (const fp of order) await db.query("SELECT pg_advisory_xact_lock(hashtextextended('keyloop-secret:' || $1, 0))", [fp]);
         const repoId = await c.repoId(repo, db);
         const now = c.now();
-        let newSecrets = 0;
-        let newLocations = 0;
-        for (const { f, enc } of sealed) {
-          const { id: secretId, created } = await ensureSecret(c, db, f, enc, keyId, now);
-          if (created) newSecrets++;
-          const hadRepo = !!(await c.one('SELECT 1 FROM locations WHERE secret_id = $1 AND repo_id = $2 LIMIT 1', [secretId, repoId], db));
-          const added = await insertLocations(c, db, f, secretId, repoId, runId, now);
-          newLocations += added;
-          if (!hadRepo && added > 0) await c.insertEvent({ kind: 'detected', runId: runId ?? undefined, detail: detectedDetail(created, added) }, secretId, repoId, null, now, db);
-        }
-        let blobsScanned = 0;
-        let blobsSkipped = 0;
-        for (let i = 0; i < blobs.length; i += CHUNK) {
-          const part = blobs.slice(i, i + CHUNK);
-          // As SQLite: a blob already recorded under this catalog is left as it is; under another (or none), recorded again.
-          const rows = await c.q<{ outcome: string }>(
-            `INSERT INTO scanned_blobs (repo_id, oid, outcome, run_id, catalog_id)
-             SELECT $1, u.oid, u.outcome, $4, $5::bigint FROM unnest($2::text[], $3::text[]) AS u(oid, outcome)
-             ON CONFLICT (repo_id, oid) DO UPDATE SET outcome = excluded.outcome, run_id = excluded.run_id, catalog_id = excluded.catalog_id
-             WHERE scanned_blobs.catalog_id IS DISTINCT FROM excluded.catalog_id
-             RETURNING outcome`,
-            [repoId, part.map((b) => b[0]), part.map((b) => b[1]), runId, catalogId],
-            db,
-          );
-          for (const r of rows) if (r.outcome === 'scanned') blobsScanned++;
-          else blobsSkipped++;
-        }
+        const { newSecrets, newLocations } = await recordFindings(c, db, runId, repoId, sealed, keyId, now);
+        const { blobsScanned, blobsSkipped } = await markBlobs(c, db, runId, repoId, catalogId, blobs);
         await c.q(
           'UPDATE repos SET last_scanned_at = $1, last_error = NULL, head_commit = coalesce($2, head_commit), pushed_at = coalesce($3, pushed_at) WHERE id = $4',
           [now, input.headCommit ?? null, input.pushedAt ?? null, repoId],
@@ -144,6 +136,43 @@ export function pgRuns(c: PgContext): RunsStore {
   };
 }
 
+/** A repo scan's findings: secrets (new or with raised confidence), their locations, a 'detected' event per secret new to the repo; inside a transaction. */
+async function recordFindings(c: PgContext, db: pg.PoolClient, runId: number | null, repoId: number, sealed: SealedFinding[], keyId: string, now: string): Promise<{ newSecrets: number; newLocations: number }> {
+  let newSecrets = 0;
+  let newLocations = 0;
+  for (const { f, enc } of sealed) {
+    const { id: secretId, created } = await ensureSecret(c, db, f, enc, keyId, now);
+    if (created) newSecrets++;
+    const hadRepo = !!(await c.one('SELECT 1 FROM locations WHERE secret_id = $1 AND repo_id = $2 LIMIT 1', [secretId, repoId], db));
+    const added = await insertLocations(c, db, f, secretId, repoId, runId, now);
+    newLocations += added;
+    if (!hadRepo && added > 0) await c.insertEvent({ kind: 'detected', runId: runId ?? undefined, detail: detectedDetail(created, added) }, secretId, repoId, null, now, db);
+  }
+  return { newSecrets, newLocations };
+}
+
+/** Records the blobs looked at under `catalogId`, in chunks; counts those newly recorded, scanned and skipped. */
+async function markBlobs(c: PgContext, db: pg.PoolClient, runId: number | null, repoId: number, catalogId: number | null, blobs: BlobToMark[]): Promise<{ blobsScanned: number; blobsSkipped: number }> {
+  let blobsScanned = 0;
+  let blobsSkipped = 0;
+  for (let i = 0; i < blobs.length; i += CHUNK) {
+    const part = blobs.slice(i, i + CHUNK);
+    // As SQLite: a blob already recorded under this catalog is left as it is; under another (or none), recorded again.
+    const rows = await c.q<{ outcome: string }>(
+      `INSERT INTO scanned_blobs (repo_id, oid, outcome, run_id, catalog_id)
+       SELECT $1, u.oid, u.outcome, $4, $5::bigint FROM unnest($2::text[], $3::text[]) AS u(oid, outcome)
+       ON CONFLICT (repo_id, oid) DO UPDATE SET outcome = excluded.outcome, run_id = excluded.run_id, catalog_id = excluded.catalog_id
+       WHERE scanned_blobs.catalog_id IS DISTINCT FROM excluded.catalog_id
+       RETURNING outcome`,
+      [repoId, part.map((b) => b[0]), part.map((b) => b[1]), runId, catalogId],
+      db,
+    );
+    for (const r of rows) if (r.outcome === 'scanned') blobsScanned++;
+    else blobsSkipped++;
+  }
+  return { blobsScanned, blobsSkipped };
+}
+
 /** The secret's id; `created` when this transaction inserted it (a concurrent writer's insert is waited for). */
 async function ensureSecret(c: PgContext, db: pg.PoolClient, f: FindingInput, enc: Buffer, keyId: string, now: string): Promise<{ id: number; created: boolean }> {
   const found = await c.one<{ id: number; confidence: Confidence }>('SELECT id, confidence FROM secrets WHERE fingerprint = $1', [f.fingerprint], db);
@@ -163,6 +192,7 @@ async function ensureSecret(c: PgContext, db: pg.PoolClient, f: FindingInput, en
   return ensureSecret(c, db, f, enc, keyId, now);
 }
 
+/** The finding's locations not recorded yet; returns how many were added. */
 async function insertLocations(c: PgContext, db: pg.PoolClient, f: FindingInput, secretId: number, repoId: number, runId: number | null, now: string): Promise<number> {
   const ls = f.locations;
   if (ls.length === 0) return 0;
@@ -192,6 +222,7 @@ async function insertLocations(c: PgContext, db: pg.PoolClient, f: FindingInput,
   return rows.length;
 }
 
+/** The run's per-repo row for a finished scan; a later batch of the same repo adds to its counters. */
 async function addRunRepo(c: PgContext, db: pg.PoolClient, runId: number, repoId: number, now: string, input: RepoScanInput, blobsScanned: number, blobsSkipped: number): Promise<void> {
   await c.q(
     `INSERT INTO run_repos (run_id, repo_id, status, finished_at, elapsed_ms, blobs_scanned, blobs_skipped, bytes_scanned, findings,

@@ -1,11 +1,23 @@
 // SQLite RunsStore: runs (begin/resume/finish), per-repo outcomes, scanned blobs, and recording a repo's scan.
 import { hostname } from 'node:os';
 import type { Confidence } from '../../core/model.js';
-import type { RepoConfigSuppression, RepoScanOutcome, RunHandle, RunsStore, RunStatus } from '../../core/store.js';
+import type { FindingInput, RepoConfigSuppression, RepoScanInput, RepoScanOutcome, RunHandle, RunsStore, RunStatus } from '../../core/store.js';
 import { blobsToMark, detectedDetail, raisedConfidence, refuseHeldRun, type LastRun, REPO_CONFIG_SUPPRESSIONS, runRepoValues, toRun, toRunRepo, type Row } from '../rows.js';
 import type { SqliteContext } from './context.js';
 
+/** The repo-scan half of the port: what a scan found, the blobs it looked at, a repo that failed. */
+type RepoScans = Pick<RunsStore, 'scannedBlobs' | 'recordRepoScan' | 'recordRepoFailure'>;
+
+/** A finding sealed for storage, as the Sealer hands it back. */
+type SealedFinding = { f: FindingInput; enc: Buffer };
+type BlobToMark = ReturnType<typeof blobsToMark>[number];
+
 export function sqliteRuns(c: SqliteContext): RunsStore {
+  return { ...runRecords(c), ...repoScans(c) };
+}
+
+/** Runs: begin or resume, totals, close, and reading them back with their per-repo rows. */
+function runRecords(c: SqliteContext): Omit<RunsStore, keyof RepoScans> {
   const getRun = async (id: number) => {
     const r = c.q('SELECT * FROM scan_runs WHERE id = ?').get(id) as Row | undefined;
     return r ? toRun(r) : undefined;
@@ -55,7 +67,12 @@ export function sqliteRuns(c: SqliteContext): RunsStore {
     async repoConfigSuppressions() {
       return c.q(REPO_CONFIG_SUPPRESSIONS).all() as RepoConfigSuppression[];
     },
+  };
+}
 
+/** Recording what one repo's scan found (or that it failed), and the blobs it looked at. */
+function repoScans(c: SqliteContext): RepoScans {
+  return {
     async scannedBlobs(repo, catalog) {
       const id = c.q('SELECT id FROM repos WHERE full_name = ?').get(repo) as { id: number } | undefined;
       const version = c.q('SELECT id FROM catalog_versions WHERE version = ?').get(catalog) as { id: number } | undefined;
@@ -72,86 +89,13 @@ export function sqliteRuns(c: SqliteContext): RunsStore {
         const catalogId = input.catalog ? c.catalogId(input.catalog) : null;
         const repoId = c.repoId(repo);
         const now = c.now();
-        let newSecrets = 0;
-        let newLocations = 0;
-        for (const { f, enc } of sealed) {
-          const existing = c.q('SELECT id, confidence FROM secrets WHERE fingerprint = ?').get(f.fingerprint) as { id: number; confidence: Confidence } | undefined;
-          const created = existing === undefined;
-          let secretId: number;
-          if (existing) {
-            secretId = existing.id;
-            const raised = raisedConfidence(existing.confidence, f.confidence);
-            if (raised) c.q('UPDATE secrets SET confidence = ? WHERE id = ?').run(raised, secretId);
-          } else {
-            secretId = Number(
-              c
-                .q(
-                  `INSERT INTO secrets (fingerprint, detector, name, provider, severity, redacted, secret_enc, key_id, detected_at, confidence)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-                )
-                .run(f.fingerprint, f.detector, f.name, f.provider, f.severity, f.redacted, enc, keyId, now, f.confidence ?? 'medium').lastInsertRowid,
-            );
-            newSecrets++;
-          }
-          const hadRepo = !!c.q('SELECT 1 FROM locations WHERE secret_id = ? AND repo_id = ? LIMIT 1').get(secretId, repoId);
-          let added = 0;
-          for (const l of f.locations) {
-            const info = c
-              .q(
-                `INSERT INTO locations (secret_id, repo_id, blob, commit_oid, path, line, col, author_name, author_email,
-                   authored_at, decoded, run_id, found_at)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                 ON CONFLICT (secret_id, repo_id, blob, commit_oid, path, line, col) DO NOTHING`,
-              )
-              .run(
-                secretId,
-                repoId,
-                l.blob ?? '',
-                l.commit ?? '',
-                l.path,
-                l.line,
-                l.column,
-                l.author?.name ?? null,
-                l.author?.email ?? null,
-                l.date,
-                l.decoded?.length ? JSON.stringify(l.decoded) : null,
-                runId,
-                now,
-              );
-            added += info.changes;
-          }
-          newLocations += added;
-          if (!hadRepo && added > 0) c.insertEvent({ kind: 'detected', runId: runId ?? undefined, detail: detectedDetail(created, added) }, secretId, repoId, null, now);
-        }
-        let blobsScanned = 0;
-        let blobsSkipped = 0;
-        // A blob already recorded under this catalog is left as it is; under another (or none), recorded again.
-        const mark = c.q(
-          `INSERT INTO scanned_blobs (repo_id, oid, outcome, run_id, catalog_id) VALUES (?, ?, ?, ?, ?)
-           ON CONFLICT (repo_id, oid) DO UPDATE SET outcome = excluded.outcome, run_id = excluded.run_id, catalog_id = excluded.catalog_id
-           WHERE scanned_blobs.catalog_id IS NOT excluded.catalog_id`,
-        );
-        for (const [oid, outcome] of blobs) {
-          if (mark.run(repoId, oid, outcome, runId, catalogId).changes === 0) continue;
-          if (outcome === 'scanned') blobsScanned++;
-          else blobsSkipped++;
-        }
+        const { newSecrets, newLocations } = recordFindings(c, runId, repoId, sealed, keyId, now);
+        const { blobsScanned, blobsSkipped } = markBlobs(c, runId, repoId, catalogId, blobs);
         c.q(
           'UPDATE repos SET last_scanned_at = ?, last_error = NULL, head_commit = coalesce(?, head_commit), pushed_at = coalesce(?, pushed_at) WHERE id = ?',
         ).run(now, input.headCommit ?? null, input.pushedAt ?? null, repoId);
         if (input.wholeHistory && catalogId !== null) c.q('UPDATE repos SET catalog_id = ? WHERE id = ?').run(catalogId, repoId);
-        if (runId !== null) {
-          c.q(
-            `INSERT INTO run_repos (run_id, repo_id, status, finished_at, elapsed_ms, blobs_scanned, blobs_skipped, bytes_scanned, findings,
-               suppressed_by_repo_config, error)
-             VALUES (?, ?, 'done', ?, ?, ?, ?, ?, ?, ?, NULL)
-             ON CONFLICT (run_id, repo_id) DO UPDATE SET status = 'done', finished_at = excluded.finished_at,
-               elapsed_ms = elapsed_ms + excluded.elapsed_ms, blobs_scanned = blobs_scanned + excluded.blobs_scanned,
-               blobs_skipped = blobs_skipped + excluded.blobs_skipped, bytes_scanned = bytes_scanned + excluded.bytes_scanned,
-               findings = findings + excluded.findings,
-               suppressed_by_repo_config = suppressed_by_repo_config + excluded.suppressed_by_repo_config, error = NULL`,
-          ).run(...runRepoValues(runId, repoId, now, input, blobsScanned, blobsSkipped));
-        }
+        if (runId !== null) addRunRepo(c, runId, repoId, now, input, blobsScanned, blobsSkipped);
         return { newSecrets, newLocations, blobsScanned, blobsSkipped };
       });
     },
@@ -170,6 +114,103 @@ export function sqliteRuns(c: SqliteContext): RunsStore {
       });
     },
   };
+}
+
+/** A repo scan's findings: secrets (new or with raised confidence), their locations, a 'detected' event per secret new to the repo; inside a transaction. */
+function recordFindings(c: SqliteContext, runId: number | null, repoId: number, sealed: SealedFinding[], keyId: string, now: string): { newSecrets: number; newLocations: number } {
+  let newSecrets = 0;
+  let newLocations = 0;
+  for (const { f, enc } of sealed) {
+    const { id: secretId, created } = ensureSecret(c, f, enc, keyId, now);
+    if (created) newSecrets++;
+    const hadRepo = !!c.q('SELECT 1 FROM locations WHERE secret_id = ? AND repo_id = ? LIMIT 1').get(secretId, repoId);
+    const added = insertLocations(c, f, secretId, repoId, runId, now);
+    newLocations += added;
+    if (!hadRepo && added > 0) c.insertEvent({ kind: 'detected', runId: runId ?? undefined, detail: detectedDetail(created, added) }, secretId, repoId, null, now);
+  }
+  return { newSecrets, newLocations };
+}
+
+/** The secret's id; `created` when this call inserted it. */
+function ensureSecret(c: SqliteContext, f: FindingInput, enc: Buffer, keyId: string, now: string): { id: number; created: boolean } {
+  const existing = c.q('SELECT id, confidence FROM secrets WHERE fingerprint = ?').get(f.fingerprint) as { id: number; confidence: Confidence } | undefined;
+  if (existing) {
+    const raised = raisedConfidence(existing.confidence, f.confidence);
+    if (raised) c.q('UPDATE secrets SET confidence = ? WHERE id = ?').run(raised, existing.id);
+    return { id: existing.id, created: false };
+  }
+  const id = Number(
+    c
+      .q(
+        `INSERT INTO secrets (fingerprint, detector, name, provider, severity, redacted, secret_enc, key_id, detected_at, confidence)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(f.fingerprint, f.detector, f.name, f.provider, f.severity, f.redacted, enc, keyId, now, f.confidence ?? 'medium').lastInsertRowid,
+  );
+  return { id, created: true };
+}
+
+/** The finding's locations not recorded yet; returns how many were added. */
+function insertLocations(c: SqliteContext, f: FindingInput, secretId: number, repoId: number, runId: number | null, now: string): number {
+  let added = 0;
+  for (const l of f.locations) {
+    const info = c
+      .q(
+        `INSERT INTO locations (secret_id, repo_id, blob, commit_oid, path, line, col, author_name, author_email,
+           authored_at, decoded, run_id, found_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (secret_id, repo_id, blob, commit_oid, path, line, col) DO NOTHING`,
+      )
+      .run(
+        secretId,
+        repoId,
+        l.blob ?? '',
+        l.commit ?? '',
+        l.path,
+        l.line,
+        l.column,
+        l.author?.name ?? null,
+        l.author?.email ?? null,
+        l.date,
+        l.decoded?.length ? JSON.stringify(l.decoded) : null,
+        runId,
+        now,
+      );
+    added += info.changes;
+  }
+  return added;
+}
+
+/** Records the blobs looked at under `catalogId`; counts those newly recorded, scanned and skipped. */
+function markBlobs(c: SqliteContext, runId: number | null, repoId: number, catalogId: number | null, blobs: BlobToMark[]): { blobsScanned: number; blobsSkipped: number } {
+  let blobsScanned = 0;
+  let blobsSkipped = 0;
+  // A blob already recorded under this catalog is left as it is; under another (or none), recorded again.
+  const mark = c.q(
+    `INSERT INTO scanned_blobs (repo_id, oid, outcome, run_id, catalog_id) VALUES (?, ?, ?, ?, ?)
+     ON CONFLICT (repo_id, oid) DO UPDATE SET outcome = excluded.outcome, run_id = excluded.run_id, catalog_id = excluded.catalog_id
+     WHERE scanned_blobs.catalog_id IS NOT excluded.catalog_id`,
+  );
+  for (const [oid, outcome] of blobs) {
+    if (mark.run(repoId, oid, outcome, runId, catalogId).changes === 0) continue;
+    if (outcome === 'scanned') blobsScanned++;
+    else blobsSkipped++;
+  }
+  return { blobsScanned, blobsSkipped };
+}
+
+/** The run's per-repo row for a finished scan; a later batch of the same repo adds to its counters. */
+function addRunRepo(c: SqliteContext, runId: number, repoId: number, now: string, input: RepoScanInput, blobsScanned: number, blobsSkipped: number): void {
+  c.q(
+    `INSERT INTO run_repos (run_id, repo_id, status, finished_at, elapsed_ms, blobs_scanned, blobs_skipped, bytes_scanned, findings,
+       suppressed_by_repo_config, error)
+     VALUES (?, ?, 'done', ?, ?, ?, ?, ?, ?, ?, NULL)
+     ON CONFLICT (run_id, repo_id) DO UPDATE SET status = 'done', finished_at = excluded.finished_at,
+       elapsed_ms = elapsed_ms + excluded.elapsed_ms, blobs_scanned = blobs_scanned + excluded.blobs_scanned,
+       blobs_skipped = blobs_skipped + excluded.blobs_skipped, bytes_scanned = bytes_scanned + excluded.bytes_scanned,
+       findings = findings + excluded.findings,
+       suppressed_by_repo_config = suppressed_by_repo_config + excluded.suppressed_by_repo_config, error = NULL`,
+  ).run(...runRepoValues(runId, repoId, now, input, blobsScanned, blobsSkipped));
 }
 
 /** Sets a run's end and its counters, the sums over its per-repo rows (so a resumed run counts every part); inside a transaction. */
