@@ -9,6 +9,11 @@ import { upsertRepoOn } from './repos.js';
 const CLAIM_TRIES = 5;
 
 export function pgDeliveries(c: PgContext): DeliveriesStore {
+  return { ...deliveryIntake(c), ...deliveryOutcomes(c), ...deliveryReads(c), ...installationRepos(c) };
+}
+
+/** Deliveries in and out of the queue: recorded once by GUID, claimed (the next due, or one by GUID), and those still queued to send again. */
+function deliveryIntake(c: PgContext): Pick<DeliveriesStore, 'insertDelivery' | 'claimDelivery' | 'startDelivery' | 'queuedDeliveries'> {
   return {
     async insertDelivery(d) {
       const rows = await c.q(
@@ -67,7 +72,12 @@ export function pgDeliveries(c: PgContext): DeliveriesStore {
     async queuedDeliveries(before, limit = 500) {
       return (await c.q<{ guid: string }>(`SELECT guid FROM app_deliveries WHERE status = 'queued' AND received_at < $1 ORDER BY seq LIMIT $2`, [before, limit])).map((r) => r.guid);
     },
+  };
+}
 
+/** How an attempt ends: done, retried later, failed, or put back without spending the attempt. */
+function deliveryOutcomes(c: PgContext): Pick<DeliveriesStore, 'completeDelivery' | 'retryDelivery' | 'failDelivery' | 'requeueDeliveries'> {
+  return {
     async completeDelivery(seq, at, result) {
       await c.q(`UPDATE app_deliveries SET status = 'done', finished_at = $1, result = $2, error = NULL WHERE seq = $3`, [at, JSON.stringify(result ?? null), seq]);
     },
@@ -85,7 +95,12 @@ export function pgDeliveries(c: PgContext): DeliveriesStore {
       const rows = seq === undefined ? await c.q(`${set} RETURNING seq`) : await c.q(`${set} AND seq = $1 RETURNING seq`, [seq]);
       return rows.length;
     },
+  };
+}
 
+/** The queue read back: when the next delivery is due, counts by status, one delivery. */
+function deliveryReads(c: PgContext): Pick<DeliveriesStore, 'nextDeliveryDue' | 'deliveryCounts' | 'getDelivery'> {
+  return {
     async nextDeliveryDue() {
       return (await c.one<{ at: number | null }>(`SELECT min(next_attempt_at) AS at FROM app_deliveries WHERE status = 'queued'`))?.at ?? null;
     },
@@ -100,7 +115,12 @@ export function pgDeliveries(c: PgContext): DeliveriesStore {
       const r = await c.one(`SELECT * FROM app_deliveries WHERE guid = $1`, [guid]);
       return r ? toDelivery(r) : undefined;
     },
+  };
+}
 
+/** The repositories the App is installed on. */
+function installationRepos(c: PgContext): Pick<DeliveriesStore, 'recordInstallationRepos' | 'installedRepos'> {
+  return {
     async recordInstallationRepos(ch) {
       return c.tx(async (db) => {
         for (const r of ch.added) {

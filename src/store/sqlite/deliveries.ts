@@ -5,6 +5,11 @@ import type { SqliteContext } from './context.js';
 import { upsertRepoSync } from './repos.js';
 
 export function sqliteDeliveries(c: SqliteContext): DeliveriesStore {
+  return { ...deliveryIntake(c), ...deliveryOutcomes(c), ...deliveryReads(c), ...installationRepos(c) };
+}
+
+/** Deliveries in and out of the queue: recorded once by GUID, claimed (the next due, or one by GUID), and those still queued to send again. */
+function deliveryIntake(c: SqliteContext): Pick<DeliveriesStore, 'insertDelivery' | 'claimDelivery' | 'startDelivery' | 'queuedDeliveries'> {
   return {
     async insertDelivery(d) {
       const r = c
@@ -62,7 +67,12 @@ export function sqliteDeliveries(c: SqliteContext): DeliveriesStore {
     async queuedDeliveries(before, limit = 500) {
       return c.q(`SELECT guid FROM app_deliveries WHERE status = 'queued' AND received_at < ? ORDER BY seq LIMIT ?`).pluck().all(before, limit) as string[];
     },
+  };
+}
 
+/** How an attempt ends: done, retried later, failed, or put back without spending the attempt. */
+function deliveryOutcomes(c: SqliteContext): Pick<DeliveriesStore, 'completeDelivery' | 'retryDelivery' | 'failDelivery' | 'requeueDeliveries'> {
+  return {
     async completeDelivery(seq, at, result) {
       c.q(`UPDATE app_deliveries SET status = 'done', finished_at = ?, result = ?, error = NULL WHERE seq = ?`).run(at, JSON.stringify(result ?? null), seq);
     },
@@ -79,7 +89,12 @@ export function sqliteDeliveries(c: SqliteContext): DeliveriesStore {
       const set = `UPDATE app_deliveries SET status = 'queued', attempts = max(attempts - 1, 0) WHERE status = 'running'`;
       return (seq === undefined ? c.q(set).run() : c.q(`${set} AND seq = ?`).run(seq)).changes;
     },
+  };
+}
 
+/** The queue read back: when the next delivery is due, counts by status, one delivery. */
+function deliveryReads(c: SqliteContext): Pick<DeliveriesStore, 'nextDeliveryDue' | 'deliveryCounts' | 'getDelivery'> {
+  return {
     async nextDeliveryDue() {
       return (c.q(`SELECT min(next_attempt_at) FROM app_deliveries WHERE status = 'queued'`).pluck().get() as number | null) ?? null;
     },
@@ -94,7 +109,12 @@ export function sqliteDeliveries(c: SqliteContext): DeliveriesStore {
       const r = c.q(`SELECT * FROM app_deliveries WHERE guid = ?`).get(guid) as Row | undefined;
       return r ? toDelivery(r) : undefined;
     },
+  };
+}
 
+/** The repositories the App is installed on. */
+function installationRepos(c: SqliteContext): Pick<DeliveriesStore, 'recordInstallationRepos' | 'installedRepos'> {
+  return {
     async recordInstallationRepos(ch) {
       return c.tx(() => {
         for (const r of ch.added) {
