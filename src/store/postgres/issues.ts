@@ -7,6 +7,11 @@ const ISSUE_SELECT = `SELECT i.*, r.full_name AS repo, s.fingerprint, sr.full_na
   JOIN repos r ON r.id = i.repo_id JOIN secrets s ON s.id = i.secret_id LEFT JOIN repos sr ON sr.id = i.subject_repo_id`;
 
 export function pgIssues(c: PgContext): IssuesStore {
+  return { ...issueRecords(c), ...eventLog(c) };
+}
+
+/** Issues as recorded on the host, and the claim that makes one issue per secret × leaking repo. */
+function issueRecords(c: PgContext): Pick<IssuesStore, 'upsertIssue' | 'getIssue' | 'issuesFor' | 'listIssues' | 'claimIssue'> {
   const getIssue = async (repo: string, number: number) => {
     const r = await c.one(`${ISSUE_SELECT} WHERE r.full_name = $1 AND i.number = $2`, [repo, number]);
     return r ? toIssue(r) : undefined;
@@ -62,7 +67,12 @@ export function pgIssues(c: PgContext): IssuesStore {
       const row = mine ?? (await c.one<{ claimant: string; claimed_at: string }>('SELECT claimant, claimed_at FROM issue_claims WHERE secret_id = $1 AND subject_repo_id = $2', params))!;
       return { won: row.claimant === claimant, claimant: row.claimant, claimedAt: row.claimed_at };
     },
+  };
+}
 
+/** The append-only event log. */
+function eventLog(c: PgContext): Pick<IssuesStore, 'addEvent' | 'events'> {
+  return {
     async addEvent(e) {
       const secretId = e.fingerprint ? await c.secretId(e.fingerprint) : null;
       const repoId = e.repo ? await c.repoId(e.repo) : null;

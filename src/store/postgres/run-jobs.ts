@@ -1,7 +1,7 @@
 // PostgreSQL RunJobsStore: runs handed to workers and their jobs; advancing a run locks its row, so of the workers
 // that finish its last jobs at once, one moves it on.
 import { hostname } from 'node:os';
-import type { QueuedRunOptions, RunAdvance, RunJobInput, RunJobsStore } from '../../core/store.js';
+import type { QueuedRunOptions, RunAdvance, RunJobInput, RunJobRow, RunJobsStore } from '../../core/store.js';
 import { queuedAndRunning, refuseHeldRun, toRun, toRunJob, toRunOptions, type LastRun } from '../rows.js';
 import type { Db, PgContext } from './context.js';
 import { closeRun } from './runs.js';
@@ -9,19 +9,11 @@ import { closeRun } from './runs.js';
 const KEY = 'run_id = $1 AND kind = $2 AND subject = $3';
 
 export function pgRunJobs(c: PgContext): RunJobsStore {
-  const jobsOf = async (runId: number, db?: Db) => (await c.q('SELECT * FROM run_jobs WHERE run_id = $1 ORDER BY kind, subject', [runId], db)).map(toRunJob);
-  const insert = async (runId: number, jobs: RunJobInput[], db: Db) => {
-    if (jobs.length === 0) return [];
-    const rows = await c.q<{ kind: string; subject: string }>(
-      `INSERT INTO run_jobs (run_id, kind, subject, data, state, queued_at)
-       SELECT $1, u.kind, u.subject, u.data, 'queued', $5 FROM unnest($2::text[], $3::text[], $4::jsonb[]) AS u(kind, subject, data)
-       ON CONFLICT DO NOTHING RETURNING kind, subject`,
-      [runId, jobs.map((j) => j.kind), jobs.map((j) => j.subject), jobs.map((j) => JSON.stringify(j.data)), c.now()],
-      db,
-    );
-    const added = new Set(rows.map((r) => `${r.kind}\0${r.subject}`));
-    return jobs.filter((j) => added.has(`${j.kind}\0${j.subject}`));
-  };
+  return { ...queuedRuns(c), ...runJobRecords(c), ...runAdvance(c) };
+}
+
+/** Runs handed to workers: begun (or found unfinished) and their options. */
+function queuedRuns(c: PgContext): Pick<RunJobsStore, 'beginQueuedRun' | 'runOptions'> {
   return {
     async beginQueuedRun(target, options) {
       return c.tx(async (db) => {
@@ -41,9 +33,14 @@ export function pgRunJobs(c: PgContext): RunJobsStore {
     async runOptions(runId) {
       return toRunOptions((await c.one<{ options: unknown }>('SELECT options FROM scan_runs WHERE id = $1', [runId]))?.options ?? null);
     },
+  };
+}
 
+/** A run's jobs: added, started, finished, listed, and those queued too long. */
+function runJobRecords(c: PgContext): Pick<RunJobsStore, 'addRunJobs' | 'startRunJob' | 'finishRunJob' | 'runJobs' | 'queuedRunJobs'> {
+  return {
     async addRunJobs(runId, jobs) {
-      return c.tx((db) => insert(runId, jobs, db));
+      return c.tx((db) => insertJobs(c, runId, jobs, db));
     },
 
     async startRunJob(runId, kind, subject, worker) {
@@ -67,7 +64,7 @@ export function pgRunJobs(c: PgContext): RunJobsStore {
     },
 
     async runJobs(runId) {
-      return jobsOf(runId);
+      return jobsOf(c, runId);
     },
 
     async queuedRunJobs(olderThanMs) {
@@ -78,18 +75,42 @@ export function pgRunJobs(c: PgContext): RunJobsStore {
       );
       return rows.map(toRunJob);
     },
+  };
+}
 
+/** What comes after the last job of a run, decided once. */
+function runAdvance(c: PgContext): Pick<RunJobsStore, 'advanceRun'> {
+  return {
     async advanceRun(runId, decide) {
       return c.tx(async (db): Promise<RunAdvance | null> => {
         const run = await c.one('SELECT * FROM scan_runs WHERE id = $1 FOR UPDATE', [runId], db);
         if (!run || run.status !== 'running') return null;
-        const jobs = await jobsOf(runId, db);
+        const jobs = await jobsOf(c, runId, db);
         if (jobs.some((j) => j.state === 'queued' || j.state === 'running')) return null;
         const next = decide(toRun(run), jobs);
-        if ('add' in next) await insert(runId, next.add, db);
+        if ('add' in next) await insertJobs(c, runId, next.add, db);
         else await closeRun(c, db, runId, next.finish.status, next.finish.error);
         return next;
       });
     },
   };
+}
+
+/** A run's jobs, ordered by kind, then subject. */
+async function jobsOf(c: PgContext, runId: number, db?: Db): Promise<RunJobRow[]> {
+  return (await c.q('SELECT * FROM run_jobs WHERE run_id = $1 ORDER BY kind, subject', [runId], db)).map(toRunJob);
+}
+
+/** Queues the jobs the run does not have yet; returns those added. */
+async function insertJobs(c: PgContext, runId: number, jobs: RunJobInput[], db: Db): Promise<RunJobInput[]> {
+  if (jobs.length === 0) return [];
+  const rows = await c.q<{ kind: string; subject: string }>(
+    `INSERT INTO run_jobs (run_id, kind, subject, data, state, queued_at)
+     SELECT $1, u.kind, u.subject, u.data, 'queued', $5 FROM unnest($2::text[], $3::text[], $4::jsonb[]) AS u(kind, subject, data)
+     ON CONFLICT DO NOTHING RETURNING kind, subject`,
+    [runId, jobs.map((j) => j.kind), jobs.map((j) => j.subject), jobs.map((j) => JSON.stringify(j.data)), c.now()],
+    db,
+  );
+  const added = new Set(rows.map((r) => `${r.kind}\0${r.subject}`));
+  return jobs.filter((j) => added.has(`${j.kind}\0${j.subject}`));
 }

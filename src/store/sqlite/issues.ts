@@ -7,6 +7,11 @@ export const ISSUE_SELECT = `SELECT i.*, r.full_name AS repo, s.fingerprint, sr.
   JOIN repos r ON r.id = i.repo_id JOIN secrets s ON s.id = i.secret_id LEFT JOIN repos sr ON sr.id = i.subject_repo_id`;
 
 export function sqliteIssues(c: SqliteContext): IssuesStore {
+  return { ...issueRecords(c), ...eventLog(c) };
+}
+
+/** Issues as recorded on the host, and the claim that makes one issue per secret × leaking repo. */
+function issueRecords(c: SqliteContext): Pick<IssuesStore, 'upsertIssue' | 'getIssue' | 'issuesFor' | 'listIssues' | 'claimIssue'> {
   const getIssue = async (repo: string, number: number) => {
     const r = c.q(`${ISSUE_SELECT} WHERE r.full_name = ? AND i.number = ?`).get(repo, number) as Row | undefined;
     return r ? toIssue(r) : undefined;
@@ -63,7 +68,12 @@ export function sqliteIssues(c: SqliteContext): IssuesStore {
         return { won: row.claimant === claimant, claimant: row.claimant, claimedAt: row.claimed_at };
       });
     },
+  };
+}
 
+/** The append-only event log. */
+function eventLog(c: SqliteContext): Pick<IssuesStore, 'addEvent' | 'events'> {
+  return {
     async addEvent(e) {
       const secretId = e.fingerprint ? c.secretId(e.fingerprint) : null;
       const repoId = e.repo ? c.repoId(e.repo) : null;

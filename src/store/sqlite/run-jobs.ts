@@ -9,12 +9,11 @@ import { closeRun } from './runs.js';
 const KEY = 'run_id = ? AND kind = ? AND subject = ?';
 
 export function sqliteRunJobs(c: SqliteContext): RunJobsStore {
-  const jobsOf = (runId: number) => (c.q('SELECT * FROM run_jobs WHERE run_id = ? ORDER BY kind, subject').all(runId) as Row[]).map(toRunJob);
-  const insert = (runId: number, jobs: RunJobInput[]) => {
-    const now = c.now();
-    const add = c.q(`INSERT INTO run_jobs (run_id, kind, subject, data, state, queued_at) VALUES (?, ?, ?, ?, 'queued', ?) ON CONFLICT DO NOTHING`);
-    return jobs.filter((j) => add.run(runId, j.kind, j.subject, JSON.stringify(j.data), now).changes > 0);
-  };
+  return { ...queuedRuns(c), ...runJobRecords(c), ...runAdvance(c) };
+}
+
+/** Runs handed to workers: begun (or found unfinished) and their options. */
+function queuedRuns(c: SqliteContext): Pick<RunJobsStore, 'beginQueuedRun' | 'runOptions'> {
   return {
     async beginQueuedRun(target, options) {
       return c.tx(() => {
@@ -31,9 +30,14 @@ export function sqliteRunJobs(c: SqliteContext): RunJobsStore {
     async runOptions(runId) {
       return toRunOptions(c.q('SELECT options FROM scan_runs WHERE id = ?').pluck().get(runId));
     },
+  };
+}
 
+/** A run's jobs: added, started, finished, listed, and those queued too long. */
+function runJobRecords(c: SqliteContext): Pick<RunJobsStore, 'addRunJobs' | 'startRunJob' | 'finishRunJob' | 'runJobs' | 'queuedRunJobs'> {
+  return {
     async addRunJobs(runId, jobs) {
-      return c.tx(() => insert(runId, jobs));
+      return c.tx(() => insertJobs(c, runId, jobs));
     },
 
     async startRunJob(runId, kind, subject, worker) {
@@ -56,7 +60,7 @@ export function sqliteRunJobs(c: SqliteContext): RunJobsStore {
     },
 
     async runJobs(runId) {
-      return jobsOf(runId);
+      return jobsOf(c, runId);
     },
 
     async queuedRunJobs(olderThanMs) {
@@ -66,18 +70,35 @@ export function sqliteRunJobs(c: SqliteContext): RunJobsStore {
         .all(before) as Row[];
       return rows.map(toRunJob);
     },
+  };
+}
 
+/** What comes after the last job of a run, decided once. */
+function runAdvance(c: SqliteContext): Pick<RunJobsStore, 'advanceRun'> {
+  return {
     async advanceRun(runId, decide) {
       return c.tx((): RunAdvance | null => {
         const run = c.q('SELECT * FROM scan_runs WHERE id = ?').get(runId) as Row | undefined;
         if (!run || run.status !== 'running') return null;
-        const jobs: RunJobRow[] = jobsOf(runId);
+        const jobs: RunJobRow[] = jobsOf(c, runId);
         if (jobs.some((j) => j.state === 'queued' || j.state === 'running')) return null;
         const next = decide(toRun(run), jobs);
-        if ('add' in next) insert(runId, next.add);
+        if ('add' in next) insertJobs(c, runId, next.add);
         else closeRun(c, runId, next.finish.status, next.finish.error);
         return next;
       });
     },
   };
+}
+
+/** A run's jobs, ordered by kind, then subject. */
+function jobsOf(c: SqliteContext, runId: number): RunJobRow[] {
+  return (c.q('SELECT * FROM run_jobs WHERE run_id = ? ORDER BY kind, subject').all(runId) as Row[]).map(toRunJob);
+}
+
+/** Queues the jobs the run does not have yet; returns those added. */
+function insertJobs(c: SqliteContext, runId: number, jobs: RunJobInput[]): RunJobInput[] {
+  const now = c.now();
+  const add = c.q(`INSERT INTO run_jobs (run_id, kind, subject, data, state, queued_at) VALUES (?, ?, ?, ?, 'queued', ?) ON CONFLICT DO NOTHING`);
+  return jobs.filter((j) => add.run(runId, j.kind, j.subject, JSON.stringify(j.data), now).changes > 0);
 }
