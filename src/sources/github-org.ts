@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import PQueue from 'p-queue';
 import { asError, ConfigError, InternalError, NotARepositoryError, StoreUnavailableError } from '../core/errors.js';
-import { recordScan, scanRepository, type ScanPorts } from '../core/pipeline.js';
+import { recordScan, scanRepository, type RepositoryScan, type ScanPorts } from '../core/pipeline.js';
 import type { HostedRepo, RepoFilter, RepoHost } from '../core/ports.js';
 import { catalogVersion } from '../detection/catalog-version.js';
 import type { Engine } from '../detection/types.js';
@@ -211,6 +211,26 @@ function unchanged(prev: RepoRow | undefined, repo: HostedRepo, catalog: string)
   return prev.defaultBranch === repo.defaultBranch && !!prev.mirrorPath && existsSync(prev.mirrorPath);
 }
 
+/** Scans a mirror's whole history, blobs `known` to this catalog left out, narrowed by the repo's own and the operator's suppressions. */
+function scanMirror(path: string, repo: HostedRepo, known: Set<string> | undefined, opts: RepoScanOptions, log: Logger): Promise<RepositoryScan> {
+  const narrow = mirrorNarrowing(path, repo, {
+    repoConfig: !!opts.repoConfig,
+    detectorIds: new Set(opts.engine.catalog.byId.keys()),
+    operator: opts.suppression ?? null,
+    fingerprints: opts.suppressFingerprints ?? null,
+    warn: (w) => log.warn(w),
+  });
+  return scanRepository({ kind: 'git', dir: path, backend: opts.gitBackend ?? 'auto' }, { kind: 'all' }, { open: opts.contents, narrow }, {
+    maxBlobSize: opts.maxBlobSize,
+    ...(known ? { known } : {}),
+    excludePath: opts.excludePath,
+    fingerprintKey: opts.fingerprintKey,
+    registry: opts.registry,
+    signal: opts.signal,
+    onProgress: opts.progress ? (st) => opts.progress!.bytes(repo.fullName, st.bytes) : undefined,
+  });
+}
+
 /**
  * Mirrors and scans one repository of run `runId` and records it (one transaction), or records why it failed.
  * null: interrupted (nothing recorded; the repo is scanned again). Throws what is not the repo's fault.
@@ -252,22 +272,7 @@ export async function scanOneRepo(
     });
     if (opts.signal?.aborted) return null;
     const known = opts.rescan ? undefined : await store.scannedBlobs(repo.fullName, catalog);
-    const narrow = mirrorNarrowing(m.path, repo, {
-      repoConfig: !!opts.repoConfig,
-      detectorIds: new Set(opts.engine.catalog.byId.keys()),
-      operator: opts.suppression ?? null,
-      fingerprints: opts.suppressFingerprints ?? null,
-      warn: (w) => log.warn(w),
-    });
-    const result = await scanRepository({ kind: 'git', dir: m.path, backend: opts.gitBackend ?? 'auto' }, { kind: 'all' }, { open: opts.contents, narrow }, {
-      maxBlobSize: opts.maxBlobSize,
-      ...(known ? { known } : {}),
-      excludePath: opts.excludePath,
-      fingerprintKey: opts.fingerprintKey,
-      registry: opts.registry,
-      signal: opts.signal,
-      onProgress: opts.progress ? (st) => opts.progress!.bytes(repo.fullName, st.bytes) : undefined,
-    });
+    const result = await scanMirror(m.path, repo, known, opts, log);
     // An interrupted scan is not recorded: the resumed run rescans this repo from its last committed state.
     if (opts.signal?.aborted) return null;
     const rec = await recordScan(result, store, { runId, repo: repo.fullName, pushedAt: repo.pushedAt ?? null, elapsedMs: Date.now() - t0 });
