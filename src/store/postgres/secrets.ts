@@ -7,19 +7,15 @@ import { foldEmail, type PgContext } from './context.js';
 const VERIFICATIONS_OF = 'SELECT v.* FROM verifications v JOIN secrets s ON s.id = v.secret_id WHERE s.fingerprint = $1';
 
 export function pgSecrets(c: PgContext): SecretsStore {
-  const getSecret = async (fingerprint: string) => {
-    const r = await c.one('SELECT * FROM secrets WHERE fingerprint = $1', [fingerprint]);
-    return r ? toSecret(r) : undefined;
-  };
-  const addVerification: SecretsStore['addVerification'] = async (fingerprint, v, expiresAt) => {
-    await c.tx(async (db) => {
-      const id = await c.secretId(fingerprint, db);
-      await c.q('INSERT INTO verifications (secret_id, status, checked_at, reason, identity, expires_at, reach) VALUES ($1, $2, $3, $4, $5, $6, $7)', verificationValues(id, v, expiresAt), db);
-      await c.insertEvent(verificationEvent(v), id, null, null, v.checkedAt, db);
-    });
-  };
+  return { ...secretRecords(c), ...verificationRecords(c), ...ownerRecords(c), ...secretQueries(c) };
+}
+
+/** Secrets themselves: read, resolved from a prefix, listed, revealed, triaged. */
+function secretRecords(c: PgContext): Pick<SecretsStore, 'getSecret' | 'resolveFingerprint' | 'listSecrets' | 'revealSecret' | 'setSecretStatus'> {
   return {
-    getSecret,
+    async getSecret(fingerprint) {
+      return readSecret(c, fingerprint);
+    },
 
     async resolveFingerprint(prefix) {
       const p = fingerprintPrefix(prefix);
@@ -46,7 +42,19 @@ export function pgSecrets(c: PgContext): SecretsStore {
         await c.insertEvent({ kind: statusEventKind(row.status, status), detail: { from: row.status, to: status, ...detail } }, row.id, null, null, c.now(), db);
       });
     },
+  };
+}
 
+/** A secret's verifications, its latest reach, and the verifier's cache over them. */
+function verificationRecords(c: PgContext): Pick<SecretsStore, 'addVerification' | 'verifications' | 'latestVerification' | 'recentReach' | 'verificationCache'> {
+  const addVerification: SecretsStore['addVerification'] = async (fingerprint, v, expiresAt) => {
+    await c.tx(async (db) => {
+      const id = await c.secretId(fingerprint, db);
+      await c.q('INSERT INTO verifications (secret_id, status, checked_at, reason, identity, expires_at, reach) VALUES ($1, $2, $3, $4, $5, $6, $7)', verificationValues(id, v, expiresAt), db);
+      await c.insertEvent(verificationEvent(v), id, null, null, v.checkedAt, db);
+    });
+  };
+  return {
     addVerification,
 
     async verifications(fingerprint) {
@@ -70,13 +78,18 @@ export function pgSecrets(c: PgContext): SecretsStore {
             const r = await c.one(`${VERIFICATIONS_OF} AND v.expires_at > $2 ORDER BY v.checked_at DESC, v.id DESC LIMIT 1`, [fp, now]);
             return r ? toVerification(r) : undefined;
           },
-          exists: async (fp) => !!(await getSecret(fp)),
+          exists: async (fp) => !!(await readSecret(c, fp)),
           add: addVerification,
         },
         c.clock,
       );
     },
+  };
+}
 
+/** Who owns a secret's leak in a repo, and the email → login cache that finds them. */
+function ownerRecords(c: PgContext): Pick<SecretsStore, 'setOwner' | 'owners' | 'getEmailLogin' | 'setEmailLogin'> {
+  return {
     async setOwner(fingerprint, repo, login, source) {
       const secretId = await c.secretId(fingerprint);
       await c.q(
@@ -107,7 +120,12 @@ export function pgSecrets(c: PgContext): SecretsStore {
         [foldEmail(email), login, c.now()],
       );
     },
+  };
+}
 
+/** The inventory and the places each secret appears. */
+function secretQueries(c: PgContext): Pick<SecretsStore, 'inventory' | 'locations'> {
+  return {
     async inventory() {
       const rows = await c.q(inventorySql({ array: 'json_agg', object: 'json_build_object', json: (col) => col }));
       return rows.map(toSummary);
@@ -120,4 +138,10 @@ export function pgSecrets(c: PgContext): SecretsStore {
       return (await c.q(sql, fingerprint ? [fingerprint] : [])).map(toLocation);
     },
   };
+}
+
+/** A secret by its full fingerprint. */
+async function readSecret(c: PgContext, fingerprint: string) {
+  const r = await c.one('SELECT * FROM secrets WHERE fingerprint = $1', [fingerprint]);
+  return r ? toSecret(r) : undefined;
 }

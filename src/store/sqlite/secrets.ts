@@ -7,19 +7,15 @@ import type { SqliteContext } from './context.js';
 const VERIFICATIONS_OF = 'SELECT v.* FROM verifications v JOIN secrets s ON s.id = v.secret_id WHERE s.fingerprint = ?';
 
 export function sqliteSecrets(c: SqliteContext): SecretsStore {
-  const getSecret = async (fingerprint: string) => {
-    const r = c.q('SELECT * FROM secrets WHERE fingerprint = ?').get(fingerprint) as Row | undefined;
-    return r ? toSecret(r) : undefined;
-  };
-  const addVerification: SecretsStore['addVerification'] = async (fingerprint, v, expiresAt) => {
-    c.tx(() => {
-      const id = c.secretId(fingerprint);
-      c.q('INSERT INTO verifications (secret_id, status, checked_at, reason, identity, expires_at, reach) VALUES (?, ?, ?, ?, ?, ?, ?)').run(...verificationValues(id, v, expiresAt));
-      c.insertEvent(verificationEvent(v), id, null, null, v.checkedAt);
-    });
-  };
+  return { ...secretRecords(c), ...verificationRecords(c), ...ownerRecords(c), ...secretQueries(c) };
+}
+
+/** Secrets themselves: read, resolved from a prefix, listed, revealed, triaged. */
+function secretRecords(c: SqliteContext): Pick<SecretsStore, 'getSecret' | 'resolveFingerprint' | 'listSecrets' | 'revealSecret' | 'setSecretStatus'> {
   return {
-    getSecret,
+    async getSecret(fingerprint) {
+      return readSecret(c, fingerprint);
+    },
 
     async resolveFingerprint(prefix) {
       const p = fingerprintPrefix(prefix);
@@ -45,7 +41,19 @@ export function sqliteSecrets(c: SqliteContext): SecretsStore {
         c.insertEvent({ kind: statusEventKind(before, status), detail: { from: before, to: status, ...detail } }, id, null, null, c.now());
       });
     },
+  };
+}
 
+/** A secret's verifications, its latest reach, and the verifier's cache over them. */
+function verificationRecords(c: SqliteContext): Pick<SecretsStore, 'addVerification' | 'verifications' | 'latestVerification' | 'recentReach' | 'verificationCache'> {
+  const addVerification: SecretsStore['addVerification'] = async (fingerprint, v, expiresAt) => {
+    c.tx(() => {
+      const id = c.secretId(fingerprint);
+      c.q('INSERT INTO verifications (secret_id, status, checked_at, reason, identity, expires_at, reach) VALUES (?, ?, ?, ?, ?, ?, ?)').run(...verificationValues(id, v, expiresAt));
+      c.insertEvent(verificationEvent(v), id, null, null, v.checkedAt);
+    });
+  };
+  return {
     addVerification,
 
     async verifications(fingerprint) {
@@ -69,13 +77,18 @@ export function sqliteSecrets(c: SqliteContext): SecretsStore {
             const r = c.q(`${VERIFICATIONS_OF} AND v.expires_at > ? ORDER BY v.checked_at DESC, v.id DESC LIMIT 1`).get(fp, now) as Row | undefined;
             return r ? toVerification(r) : undefined;
           },
-          exists: async (fp) => !!(await getSecret(fp)),
+          exists: async (fp) => !!(await readSecret(c, fp)),
           add: addVerification,
         },
         c.clock,
       );
     },
+  };
+}
 
+/** Who owns a secret's leak in a repo, and the email → login cache that finds them. */
+function ownerRecords(c: SqliteContext): Pick<SecretsStore, 'setOwner' | 'owners' | 'getEmailLogin' | 'setEmailLogin'> {
+  return {
     async setOwner(fingerprint, repo, login, source) {
       c.q(
         `INSERT INTO owners (secret_id, repo_id, login, source, decided_at) VALUES (?, ?, ?, ?, ?)
@@ -104,7 +117,12 @@ export function sqliteSecrets(c: SqliteContext): SecretsStore {
          ON CONFLICT (email) DO UPDATE SET login = excluded.login, checked_at = excluded.checked_at`,
       ).run(email, login, c.now());
     },
+  };
+}
 
+/** The inventory and the places each secret appears. */
+function secretQueries(c: SqliteContext): Pick<SecretsStore, 'inventory' | 'locations'> {
+  return {
     async inventory() {
       const rows = c.q(inventorySql({ array: 'json_group_array', object: 'json_object', json: (col) => `json(${col})` })).all() as Row[];
       return rows.map(toSummary);
@@ -118,4 +136,10 @@ export function sqliteSecrets(c: SqliteContext): SecretsStore {
       return rows.map(toLocation);
     },
   };
+}
+
+/** A secret by its full fingerprint. */
+async function readSecret(c: SqliteContext, fingerprint: string) {
+  const r = c.q('SELECT * FROM secrets WHERE fingerprint = ?').get(fingerprint) as Row | undefined;
+  return r ? toSecret(r) : undefined;
 }
