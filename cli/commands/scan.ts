@@ -8,7 +8,7 @@ import { SecretRegistry } from '../../src/util/redact.js';
 import { createLogger } from '../../src/util/logger.js';
 import { escapeControls } from '../../src/util/terminal-safe.js';
 import { VERSION } from '../../src/version.js';
-import { atLeast, type Confidence, type ScanStats } from '../../src/core/model.js';
+import { atLeast, onlyLive, type Confidence, type ScanStats } from '../../src/core/model.js';
 import type { RawFinding } from '../../src/core/model.js';
 import { writeOutputFile } from '../../src/util/private-fs.js';
 import type { Store } from '../../src/core/store.js';
@@ -119,7 +119,7 @@ async function scanAndReport(
     const rec = await recordLocalScan(store, { repo, result: out.result, elapsedMs: Date.now() - started });
     if (!opts.quiet) ctx.stderr.write(`keyloop: recorded in the store as run ${rec.runId} of ${escapeControls(registry.scrub(repo))}: ${rec.newSecrets} new secret(s), ${rec.newLocations} new location(s)\n`);
   }
-  if (opts.onlyLive) findings = findings.filter((f) => f.verification?.status === 'live');
+  if (opts.onlyLive) findings = onlyLive(findings);
   if (opts.minConfidence) findings = findings.filter((f) => atLeast(f.confidence, opts.minConfidence!));
 
   const report = reporters[format]({

@@ -165,6 +165,11 @@ export interface RawFinding extends Omit<Finding, 'secret'> {
   parts: Record<string, string>;
 }
 
+/** --only-live: the findings whose key its issuer said is live. */
+export function onlyLive<F extends Pick<Finding, 'verification'>>(findings: F[]): F[] {
+  return findings.filter((f) => f.verification?.status === 'live');
+}
+
 /** Raw match from the detection engine, before grouping into findings. Holds plaintext: never log it. */
 export interface Match {
   detectorId: string;

@@ -1,6 +1,6 @@
 // Verification runtime: live | dead | unknown per secret, with host rules, per-issuer queues, Retry-After and a cache;
 // for a live key, what it can reach (src/reach), asked of the same issuer through the same queue.
-import type { Finding, Reach, Verification } from '../core/model.js';
+import type { Reach, Verification } from '../core/model.js';
 import { systemClock, type AuditSink, type Clock, type VerificationCache } from '../core/ports.js';
 import type { LoadedDetector } from '../detection/types.js';
 import { codeReachers as defaultCodeReachers } from '../reach/issuers/index.js';
@@ -236,7 +236,5 @@ async function checkPartSets(checker: Checker, group: VerifyRequest[], fp: strin
   return firstUnknown ?? firstDead!;
 }
 
-/** --only-live. */
-export function onlyLive(findings: Finding[]): Finding[] {
-  return findings.filter((f) => f.verification?.status === 'live');
-}
+/** --only-live (in core/model.ts, which `keyloop scan` loads anyway). */
+export { onlyLive } from '../core/model.js';
