@@ -2,29 +2,26 @@
 // drivers differ only in how booleans and JSON come back), plus the few rules both adapters apply the same way.
 import { ConfigError, InternalError } from '../core/errors.js';
 import { maxConfidence, type Confidence, type Reach, type Verification } from '../core/model.js';
-import type { CallPurpose, Clock, VerificationCache } from '../core/ports.js';
+import type { Clock, VerificationCache } from '../core/ports.js';
 import type {
   DeliveryRow,
   DeliveryStatus,
   EventInput,
   EventRow,
+  FindingInput,
   IssueRow,
   LocationRow,
   OutboundCallFilter,
   OutboundCallRow,
   OwnerRow,
-  OwnerSource,
   RepoRow,
   QueuedRunOptions,
   RepoScanInput,
-  RunJobKind,
   RunJobRow,
-  RunJobState,
-  RunKind,
   RunRepoRow,
   RunRow,
+  RunsStore,
   RunStatus,
-  ScanCounts,
   SecretRow,
   SecretsStore,
   SecretStatus,
@@ -40,23 +37,58 @@ export const bool = (v: unknown): boolean => v === 1 || v === 1n || v === true;
 export const json = <T>(v: unknown, fallback: T): T => (typeof v === 'string' ? (JSON.parse(v) as T) : v === null || v === undefined ? fallback : (v as T));
 const str = (v: unknown): string | null => (v as string | null | undefined) ?? null;
 
-export function toRepo(r: Row): RepoRow {
-  return {
-    id: r.id as number,
-    fullName: r.full_name as string,
-    defaultBranch: str(r.default_branch),
-    cloneUrl: str(r.clone_url),
-    fork: bool(r.fork),
-    archived: bool(r.archived),
-    private: bool(r.private),
-    mirrorPath: str(r.mirror_path),
-    headCommit: str(r.head_commit),
-    lastScannedAt: str(r.last_scanned_at),
-    lastError: str(r.last_error),
-    pushedAt: str(r.pushed_at),
-    catalog: str(r.catalog),
-  };
+type Words<S extends string> = S extends `${infer W} ${infer R}` ? W | Words<R> : S;
+type Camel<S extends string> = S extends `${infer H}_${infer R}` ? `${H}${Capitalize<Camel<R>>}` : S;
+type ColumnOf<W extends string> = W extends `${infer C}:${string}` ? C : W;
+type FieldOf<W extends string> = W extends `${string}:${infer F}` ? F : Camel<W>;
+/** Nothing when the columns name exactly the fields of T, else what is off (the compiler then shows it). */
+type Covering<T, S extends string> = [Exclude<keyof T & string, FieldOf<Words<S>>>] extends [never]
+  ? [Exclude<FieldOf<Words<S>>, keyof T>] extends [never]
+    ? unknown
+    : { 'not a field': Exclude<FieldOf<Words<S>>, keyof T> }
+  : { 'missing field': Exclude<keyof T & string, FieldOf<Words<S>>> };
+
+/** How a column that is not read as it comes is read: a boolean, JSON (with what NULL reads as), or '' as null too. */
+interface ColumnReads<C extends string> {
+  bool?: C[];
+  json?: Partial<Record<C, 'null' | '[]' | '{}'>>;
+  emptyAsNull?: C[];
 }
+
+const camel = (column: string) => column.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+const fresh = { null: () => null, '[]': () => [], '{}': () => ({}) } as const;
+
+/**
+ * A row → port type mapper. `columns` lists the row's snake_case columns in the order of the fields (each field
+ * the column in camelCase, or the name after `:`); a column reads as the driver gives it, NULL or absent as null,
+ * unless `reads` says otherwise. The compiler checks that the columns name every field of T and no other.
+ */
+export const rowMapper =
+  <T>() =>
+  <S extends string>(columns: S & Covering<T, S>, reads: NoInfer<ColumnReads<ColumnOf<Words<S>>>> = {}): ((r: Row) => T) => {
+    const as = (column: string) => column as ColumnOf<Words<S>>;
+    const read = (column: string): ((v: unknown) => unknown) => {
+      const asJson = reads.json?.[as(column)];
+      if (asJson) return (v) => json(v, fresh[asJson]());
+      if (reads.bool?.includes(as(column))) return bool;
+      if (reads.emptyAsNull?.includes(as(column))) return (v) => v || null;
+      return (v) => v ?? null;
+    };
+    const fields = columns.split(' ').map((w) => {
+      const [column, field = camel(column)] = w.split(':') as [string, string?];
+      return { column, field, read: read(column) };
+    });
+    return (r) => {
+      const out: Record<string, unknown> = {};
+      for (const f of fields) out[f.field] = f.read(r[f.column]);
+      return out as T;
+    };
+  };
+
+export const toRepo = rowMapper<RepoRow>()(
+  'id full_name default_branch clone_url fork archived private mirror_path head_commit last_scanned_at last_error pushed_at catalog',
+  { bool: ['fork', 'archived', 'private'] },
+);
 
 /** Repository rows as toRepo reads them (its catalog's version joined in); both dialects append WHERE/ORDER BY on `r`. */
 export const REPOS = 'SELECT r.*, v.version AS catalog FROM repos r LEFT JOIN catalog_versions v ON v.id = r.catalog_id';
@@ -78,71 +110,36 @@ export function inventorySql(d: { array: string; object: string; json: (column: 
    FROM secrets s ORDER BY last_seen DESC NULLS LAST, s.fingerprint`;
 }
 
+/** The RunsStore half that records a repo's scan: what it found, the blobs it looked at, a repo that failed. */
+export type RepoScans = Pick<RunsStore, 'scannedBlobs' | 'recordRepoScan' | 'recordRepoFailure'>;
+/** The other half: runs begun or resumed, totals, closed, and read back with their per-repo rows. */
+export type RunRecords = Omit<RunsStore, keyof RepoScans>;
+/** A finding sealed for storage, as the Sealer hands it back. */
+export type SealedFinding = { f: FindingInput; enc: Buffer };
+/** What recording a scan's findings added. */
+export type AddedFindings = { newSecrets: number; newLocations: number };
+/** A blob a scan looked at, and whether it scanned it. */
+export type BlobToMark = [oid: string, outcome: 'scanned' | 'skipped'];
+/** What marking a scan's blobs counted (blobs already marked by the same catalog are not counted again). */
+export type MarkedBlobs = { blobsScanned: number; blobsSkipped: number };
+
 /** The blobs of a RepoScanInput, each once (the last outcome given wins), refused without the catalog that looked at them. */
-export function blobsToMark(input: RepoScanInput): [oid: string, outcome: 'scanned' | 'skipped'][] {
+export function blobsToMark(input: RepoScanInput): BlobToMark[] {
   const blobs = [...new Map(input.blobs)];
   if (blobs.length > 0 && !input.catalog) throw new InternalError('blobs recorded without the version of the catalog that scanned them');
   return blobs;
 }
 
-export function toRun(r: Row): RunRow {
-  // in the order the run's JSON (keyloop org --format json) has always had
-  const { suppressedByRepoConfig, ...counts } = toScanCounts(r);
-  return {
-    id: r.id as number,
-    kind: r.kind as RunKind,
-    target: r.target as string,
-    startedAt: r.started_at as string,
-    finishedAt: str(r.finished_at),
-    status: r.status as RunStatus,
-    resumes: r.resumes as number,
-    reposTotal: r.repos_total as number,
-    reposDone: r.repos_done as number,
-    reposFailed: r.repos_failed as number,
-    ...counts,
-    newSecrets: r.new_secrets as number,
-    suppressedByRepoConfig,
-    error: str(r.error),
-  };
-}
+// in the order the run's JSON (keyloop org --format json) has always had; the scan counters are those of run_repos
+export const toRun = rowMapper<RunRow>()(
+  'id kind target started_at finished_at status resumes repos_total repos_done repos_failed blobs_scanned blobs_skipped bytes_scanned findings new_secrets suppressed_by_repo_config error',
+);
 
-/** The counter columns scan_runs and run_repos share. */
-function toScanCounts(r: Row): ScanCounts {
-  return {
-    blobsScanned: r.blobs_scanned as number,
-    blobsSkipped: r.blobs_skipped as number,
-    bytesScanned: r.bytes_scanned as number,
-    findings: r.findings as number,
-    suppressedByRepoConfig: r.suppressed_by_repo_config as number,
-  };
-}
+export const toRunRepo = rowMapper<RunRepoRow>()('repo status elapsed_ms blobs_scanned blobs_skipped bytes_scanned findings suppressed_by_repo_config error');
 
-export function toRunRepo(r: Row): RunRepoRow {
-  return {
-    repo: r.repo as string,
-    status: r.status as 'done' | 'failed',
-    elapsedMs: r.elapsed_ms as number,
-    ...toScanCounts(r),
-    error: str(r.error),
-  };
-}
-
-export function toRunJob(r: Row): RunJobRow {
-  return {
-    runId: r.run_id as number,
-    kind: r.kind as RunJobKind,
-    subject: r.subject as string,
-    data: json<Record<string, unknown>>(r.data, {}),
-    state: r.state as RunJobState,
-    worker: str(r.worker),
-    attempts: r.attempts as number,
-    queuedAt: r.queued_at as string,
-    startedAt: str(r.started_at),
-    finishedAt: str(r.finished_at),
-    result: json<Record<string, unknown> | null>(r.result, null),
-    error: str(r.error),
-  };
-}
+export const toRunJob = rowMapper<RunJobRow>()('run_id kind subject data state worker attempts queued_at started_at finished_at result error', {
+  json: { data: '{}', result: 'null' },
+});
 
 /** A run's options column, or null for a run not handed to workers. */
 export const toRunOptions = (v: unknown): QueuedRunOptions | null => json<QueuedRunOptions | null>(v, null);
@@ -166,32 +163,14 @@ export function refuseHeldRun(kind: string, target: string, last: LastRun | unde
   if (heldElsewhere(last, host)) throw new ConfigError(`another keyloop ${kind} run for ${target} is in progress (pid ${last.pid})`);
 }
 
-export function toSecret(r: Row): SecretRow {
-  return {
-    id: r.id as number,
-    fingerprint: r.fingerprint as string,
-    detector: r.detector as string,
-    name: r.name as string,
-    provider: r.provider as string,
-    severity: r.severity as SecretRow['severity'],
-    confidence: r.confidence as Confidence,
-    redacted: r.redacted as string,
-    status: r.status as SecretStatus,
-    detectedAt: r.detected_at as string,
-  };
-}
+export const toSecret = rowMapper<SecretRow>()('id fingerprint detector name provider severity confidence redacted status detected_at');
+
+const toVerificationHead = rowMapper<Omit<VerificationRow, 'identity' | 'reach'>>()('id status checked_at reason');
 
 export function toVerification(r: Row): VerificationRow {
   const identity = json<Record<string, string> | null>(r.identity, null);
   const reach = json<Reach | null>(r.reach, null);
-  return {
-    id: r.id as number,
-    status: r.status as Verification['status'],
-    checkedAt: r.checked_at as string,
-    reason: r.reason as string,
-    ...(identity ? { identity } : {}),
-    ...(reach ? { reach } : {}),
-  };
+  return { ...toVerificationHead(r), ...(identity ? { identity } : {}), ...(reach ? { reach } : {}) };
 }
 
 /** A stored reach column (the newest one) if it was asked at or after `since`. */
@@ -200,20 +179,7 @@ export function reachSince(v: unknown, since: string): Reach | undefined {
   return reach && reach.checkedAt >= since ? reach : undefined;
 }
 
-export function toOutboundCall(r: Row): OutboundCallRow {
-  return {
-    id: r.id as number,
-    at: r.at as string,
-    purpose: r.purpose as CallPurpose,
-    issuer: r.issuer as string,
-    fingerprint: str(r.fingerprint),
-    method: r.method as string,
-    url: r.url as string,
-    status: (r.status as number | null) ?? null,
-    outcome: r.outcome as string,
-    durationMs: r.duration_ms as number,
-  };
-}
+export const toOutboundCall = rowMapper<OutboundCallRow>()('id at purpose issuer fingerprint method url status outcome duration_ms');
 
 /** Column values of an outbound_calls row (at, purpose, issuer, fingerprint, method, url, status, outcome, duration_ms). */
 export const outboundCallValues = (c: OutboundCallRow | Omit<OutboundCallRow, 'id'>) => [
@@ -232,7 +198,12 @@ export const outboundCallValues = (c: OutboundCallRow | Omit<OutboundCallRow, 'i
 export function outboundCallWhere(filter: OutboundCallFilter, param: (i: number) => string): { where: string; args: unknown[] } {
   const clauses: string[] = [];
   const args: unknown[] = [];
-  for (const [column, v] of [['fingerprint', filter.fingerprint], ['issuer', filter.issuer], ['purpose', filter.purpose], ['at', filter.since]] as const) {
+  for (const [column, v] of [
+    ['fingerprint', filter.fingerprint],
+    ['issuer', filter.issuer],
+    ['purpose', filter.purpose],
+    ['at', filter.since],
+  ] as const) {
     if (!v) continue;
     args.push(v);
     clauses.push(`${column} ${column === 'at' ? '>=' : '='} ${param(args.length)}`);
@@ -240,87 +211,41 @@ export function outboundCallWhere(filter: OutboundCallFilter, param: (i: number)
   return { where: clauses.length ? 'WHERE ' + clauses.join(' AND ') : '', args };
 }
 
-export function toOwner(r: Row): OwnerRow {
-  return { repo: r.repo as string, login: r.login as string, source: r.source as OwnerSource, decidedAt: r.decided_at as string };
-}
+export const toOwner = rowMapper<OwnerRow>()('repo login source decided_at');
 
-export function toIssue(r: Row): IssueRow {
-  return {
-    id: r.id as number,
-    repo: r.repo as string,
-    number: r.number as number,
-    fingerprint: r.fingerprint as string,
-    subjectRepo: str(r.subject_repo),
-    state: r.state as 'open' | 'closed',
-    stateReason: str(r.state_reason),
-    url: str(r.url),
-    assignees: json<string[]>(r.assignees, []),
-    createdAt: r.created_at as string,
-    updatedAt: r.updated_at as string,
-    closedAt: str(r.closed_at),
-  };
-}
+export const toIssue = rowMapper<IssueRow>()('id repo number fingerprint subject_repo state state_reason url assignees created_at updated_at closed_at', {
+  json: { assignees: '[]' },
+});
 
-export function toEvent(r: Row): EventRow {
-  return {
-    id: r.id as number,
-    at: r.at as string,
-    kind: r.kind as string,
-    fingerprint: str(r.fingerprint),
-    repo: str(r.repo),
-    issueNumber: (r.issue_number as number | null) ?? null,
-    runId: (r.run_id as number | null) ?? null,
-    detail: json<Record<string, unknown> | null>(r.detail, null),
-  };
-}
+export const toEvent = rowMapper<EventRow>()('id at kind fingerprint repo issue_number run_id detail', { json: { detail: 'null' } });
 
-export function toLocation(r: Row): LocationRow {
-  return {
-    fingerprint: r.fingerprint as string,
-    repo: r.repo as string,
-    mirrorPath: str(r.mirror_path),
-    blob: (r.blob as string) || null,
-    commit: (r.commit_oid as string) || null,
-    path: r.path as string,
-    line: r.line as number,
-    column: r.col as number,
-    authorName: str(r.author_name),
-    authorEmail: str(r.author_email),
-    date: str(r.authored_at),
-    decoded: json<string[] | null>(r.decoded, null),
-  };
-}
+export const toLocation = rowMapper<LocationRow>()(
+  'fingerprint repo mirror_path blob commit_oid:commit path line col:column author_name author_email authored_at:date decoded',
+  { emptyAsNull: ['blob', 'commit_oid'], json: { decoded: 'null' } },
+);
 
 /** One inventory row; `repos`, `owners` and `last_verification` are JSON built by the query. */
 export function toSummary(r: Row): SecretSummary {
-  const v = json<{ status: Verification['status']; checkedAt: string; reason: string; identity: Record<string, string> | null; reach?: Reach | null } | null>(r.last_verification, null);
+  const v = json<{ status: Verification['status']; checkedAt: string; reason: string; identity: Record<string, string> | null; reach?: Reach | null } | null>(
+    r.last_verification,
+    null,
+  );
   return {
     ...toSecret(r),
     repos: (json<(string | null)[]>(r.repos, []) ?? []).filter((x): x is string => x !== null).sort(),
     locations: r.n_locations as number,
     firstSeen: str(r.first_seen),
     lastSeen: str(r.last_seen),
-    lastVerification: v ? { status: v.status, checkedAt: v.checkedAt, reason: v.reason, ...(v.identity ? { identity: v.identity } : {}), ...(v.reach ? { reach: v.reach } : {}) } : null,
+    lastVerification: v
+      ? { status: v.status, checkedAt: v.checkedAt, reason: v.reason, ...(v.identity ? { identity: v.identity } : {}), ...(v.reach ? { reach: v.reach } : {}) }
+      : null,
     owners: (json<(string | null)[]>(r.owners, []) ?? []).filter((x): x is string => x !== null).sort(),
   };
 }
 
-export function toDelivery(r: Row): DeliveryRow {
-  return {
-    seq: r.seq as number,
-    guid: r.guid as string,
-    event: r.event as string,
-    action: str(r.action),
-    repo: str(r.repo),
-    status: r.status as DeliveryStatus,
-    attempts: r.attempts as number,
-    error: str(r.error),
-    result: json<unknown>(r.result, null),
-    receivedAt: r.received_at as string,
-    startedAt: str(r.started_at),
-    finishedAt: str(r.finished_at),
-  };
-}
+export const toDelivery = rowMapper<DeliveryRow>()('seq guid event action repo status attempts error result received_at started_at finished_at', {
+  json: { result: 'null' },
+});
 
 /** startDelivery's answer when its UPDATE took no row: the delivery ended, another of its repo runs, or it does not exist. */
 export const startOutcome = (status: DeliveryStatus | undefined): 'finished' | 'busy' | undefined =>
@@ -346,7 +271,13 @@ export const noSecret = (fingerprint: string) => new ConfigError(`no secret with
 
 /** The event a status change is logged as. */
 export function statusEventKind(before: SecretStatus, status: SecretStatus): string {
-  return status === 'false-positive' ? 'marked-false-positive' : before === 'false-positive' ? 'unmarked-false-positive' : status === 'revoked' ? 'revoked' : 'status-changed';
+  return status === 'false-positive'
+    ? 'marked-false-positive'
+    : before === 'false-positive'
+      ? 'unmarked-false-positive'
+      : status === 'revoked'
+        ? 'revoked'
+        : 'status-changed';
 }
 
 export function pidAlive(pid: number): boolean {
@@ -369,7 +300,11 @@ export function heldElsewhere(last: { status: string; pid: number | null; host: 
  * still unexpired. Secrets not in the store are not cached.
  */
 export function verificationCacheOver(
-  s: { unexpired(fingerprint: string, nowIso: string): Promise<VerificationRow | undefined>; exists(fingerprint: string): Promise<boolean>; add: SecretsStore['addVerification'] },
+  s: {
+    unexpired(fingerprint: string, nowIso: string): Promise<VerificationRow | undefined>;
+    exists(fingerprint: string): Promise<boolean>;
+    add: SecretsStore['addVerification'];
+  },
   clock: Clock,
 ): VerificationCache {
   return {
@@ -399,18 +334,19 @@ export const verificationValues = (secretId: number, v: Verification, expiresAt?
 ];
 
 /** The event a verification is logged as: its status, and the reach level when reach was asked. */
-export const verificationEvent = (v: Verification) => ({ kind: `verified-${v.status}`, detail: { reason: v.reason, ...(v.reach ? { reach: v.reach.level } : {}) } });
+export const verificationEvent = (v: Verification) => ({
+  kind: `verified-${v.status}`,
+  detail: { reason: v.reason, ...(v.reach ? { reach: v.reach.level } : {}) },
+});
 
 /** Column values of an events row (at, kind, secret_id, repo_id, issue_id, run_id, detail). */
-export const eventValues = (e: Pick<EventInput, 'kind' | 'runId' | 'detail'>, secretId: number | null, repoId: number | null, issueId: number | null, at: string) => [
-  at,
-  e.kind,
-  secretId,
-  repoId,
-  issueId,
-  e.runId ?? null,
-  e.detail ? JSON.stringify(e.detail) : null,
-];
+export const eventValues = (
+  e: Pick<EventInput, 'kind' | 'runId' | 'detail'>,
+  secretId: number | null,
+  repoId: number | null,
+  issueId: number | null,
+  at: string,
+) => [at, e.kind, secretId, repoId, issueId, e.runId ?? null, e.detail ? JSON.stringify(e.detail) : null];
 
 /** The 'detected' event detail written when a secret is first seen in a repo. */
 export const detectedDetail = (created: boolean, added: number) => ({ first: created ? 1 : 0, locations: added });

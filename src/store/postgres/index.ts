@@ -3,6 +3,7 @@
 import type pg from 'pg';
 import { ConfigError } from '../../core/errors.js';
 import type { Store } from '../../core/store.js';
+import { concernsOver } from '../concerns.js';
 import { defaultMigrationsDir, loadMigrations, schemaGap, type Migration } from '../migrate.js';
 import { describeUrl } from '../db-url.js';
 import { createPool, unavailable } from './connect.js';
@@ -69,13 +70,7 @@ export async function openPostgresStore(url: string, opts: PostgresOptions & { m
     kind: 'postgres',
     location: safe,
     pool,
-    ...pgRepos(c),
-    ...pgRuns(c),
-    ...pgRunJobs(c),
-    ...pgSecrets(c),
-    ...pgIssues(c),
-    ...pgDeliveries(c),
-    ...pgAudit(c),
+    ...concernsOver(c, [pgRepos, pgRuns, pgRunJobs, pgSecrets, pgIssues, pgDeliveries, pgAudit]),
     async close() {
       await pool.end();
     },

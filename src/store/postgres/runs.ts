@@ -4,25 +4,19 @@ import { hostname } from 'node:os';
 import type pg from 'pg';
 import type { Confidence } from '../../core/model.js';
 import type { FindingInput, RepoConfigSuppression, RepoScanInput, RepoScanOutcome, RunHandle, RunsStore, RunStatus } from '../../core/store.js';
-import { blobsToMark, detectedDetail, raisedConfidence, refuseHeldRun, type LastRun, REPO_CONFIG_SUPPRESSIONS, runRepoValues, toRun, toRunRepo } from '../rows.js';
+import type { AddedFindings, BlobToMark, LastRun, MarkedBlobs, RepoScans, RunRecords, SealedFinding } from '../rows.js';
+import { blobsToMark, detectedDetail, raisedConfidence, refuseHeldRun, REPO_CONFIG_SUPPRESSIONS, runRepoValues, toRun, toRunRepo } from '../rows.js';
 import type { PgContext } from './context.js';
 
 /** Array parameters per statement: large enough to be few round trips, small enough for any server. */
 const CHUNK = 5000;
-
-/** The repo-scan half of the port: what a scan found, the blobs it looked at, a repo that failed. */
-type RepoScans = Pick<RunsStore, 'scannedBlobs' | 'recordRepoScan' | 'recordRepoFailure'>;
-
-/** A finding sealed for storage, as the Sealer hands it back. */
-type SealedFinding = { f: FindingInput; enc: Buffer };
-type BlobToMark = ReturnType<typeof blobsToMark>[number];
 
 export function pgRuns(c: PgContext): RunsStore {
   return { ...runRecords(c), ...repoScans(c) };
 }
 
 /** Runs: begin or resume, totals, close, and reading them back with their per-repo rows. */
-function runRecords(c: PgContext): Omit<RunsStore, keyof RepoScans> {
+function runRecords(c: PgContext): RunRecords {
   const getRun = async (id: number) => {
     const r = await c.one('SELECT * FROM scan_runs WHERE id = $1', [id]);
     return r ? toRun(r) : undefined;
@@ -39,7 +33,11 @@ function runRecords(c: PgContext): Omit<RunsStore, keyof RepoScans> {
         );
         refuseHeldRun(kind, target, last, hostname());
         if (last && (last.status === 'running' || last.status === 'interrupted')) {
-          await c.q("UPDATE scan_runs SET status = 'running', pid = $1, host = $2, resumes = resumes + 1, finished_at = NULL WHERE id = $3", [process.pid, hostname(), last.id], db);
+          await c.q(
+            "UPDATE scan_runs SET status = 'running', pid = $1, host = $2, resumes = resumes + 1, finished_at = NULL WHERE id = $3",
+            [process.pid, hostname(), last.id],
+            db,
+          );
           const done = await c.q<{ full_name: string }>(
             `SELECT r.full_name FROM run_repos rr JOIN repos r ON r.id = rr.repo_id WHERE rr.run_id = $1 AND rr.status = 'done'`,
             [last.id],
@@ -72,7 +70,9 @@ function runRecords(c: PgContext): Omit<RunsStore, keyof RepoScans> {
     },
 
     async runRepos(runId) {
-      const rows = await c.q(`SELECT r.full_name AS repo, rr.* FROM run_repos rr JOIN repos r ON r.id = rr.repo_id WHERE rr.run_id = $1 ORDER BY r.full_name`, [runId]);
+      const rows = await c.q(`SELECT r.full_name AS repo, rr.* FROM run_repos rr JOIN repos r ON r.id = rr.repo_id WHERE rr.run_id = $1 ORDER BY r.full_name`, [
+        runId,
+      ]);
       return rows.map(toRunRepo);
     },
 
@@ -137,7 +137,15 @@ function repoScans(c: PgContext): RepoScans {
 }
 
 /** A repo scan's findings: secrets (new or with raised confidence), their locations, a 'detected' event per secret new to the repo; inside a transaction. */
-async function recordFindings(c: PgContext, db: pg.PoolClient, runId: number | null, repoId: number, sealed: SealedFinding[], keyId: string, now: string): Promise<{ newSecrets: number; newLocations: number }> {
+async function recordFindings(
+  c: PgContext,
+  db: pg.PoolClient,
+  runId: number | null,
+  repoId: number,
+  sealed: SealedFinding[],
+  keyId: string,
+  now: string,
+): Promise<AddedFindings> {
   let newSecrets = 0;
   let newLocations = 0;
   for (const { f, enc } of sealed) {
@@ -146,13 +154,21 @@ async function recordFindings(c: PgContext, db: pg.PoolClient, runId: number | n
     const hadRepo = !!(await c.one('SELECT 1 FROM locations WHERE secret_id = $1 AND repo_id = $2 LIMIT 1', [secretId, repoId], db));
     const added = await insertLocations(c, db, f, secretId, repoId, runId, now);
     newLocations += added;
-    if (!hadRepo && added > 0) await c.insertEvent({ kind: 'detected', runId: runId ?? undefined, detail: detectedDetail(created, added) }, secretId, repoId, null, now, db);
+    if (!hadRepo && added > 0)
+      await c.insertEvent({ kind: 'detected', runId: runId ?? undefined, detail: detectedDetail(created, added) }, secretId, repoId, null, now, db);
   }
   return { newSecrets, newLocations };
 }
 
 /** Records the blobs looked at under `catalogId`, in chunks; counts those newly recorded, scanned and skipped. */
-async function markBlobs(c: PgContext, db: pg.PoolClient, runId: number | null, repoId: number, catalogId: number | null, blobs: BlobToMark[]): Promise<{ blobsScanned: number; blobsSkipped: number }> {
+async function markBlobs(
+  c: PgContext,
+  db: pg.PoolClient,
+  runId: number | null,
+  repoId: number,
+  catalogId: number | null,
+  blobs: BlobToMark[],
+): Promise<MarkedBlobs> {
   let blobsScanned = 0;
   let blobsSkipped = 0;
   for (let i = 0; i < blobs.length; i += CHUNK) {
@@ -167,14 +183,22 @@ async function markBlobs(c: PgContext, db: pg.PoolClient, runId: number | null, 
       [repoId, part.map((b) => b[0]), part.map((b) => b[1]), runId, catalogId],
       db,
     );
-    for (const r of rows) if (r.outcome === 'scanned') blobsScanned++;
-    else blobsSkipped++;
+    for (const r of rows)
+      if (r.outcome === 'scanned') blobsScanned++;
+      else blobsSkipped++;
   }
   return { blobsScanned, blobsSkipped };
 }
 
 /** The secret's id; `created` when this transaction inserted it (a concurrent writer's insert is waited for). */
-async function ensureSecret(c: PgContext, db: pg.PoolClient, f: FindingInput, enc: Buffer, keyId: string, now: string): Promise<{ id: number; created: boolean }> {
+async function ensureSecret(
+  c: PgContext,
+  db: pg.PoolClient,
+  f: FindingInput,
+  enc: Buffer,
+  keyId: string,
+  now: string,
+): Promise<{ id: number; created: boolean }> {
   const found = await c.one<{ id: number; confidence: Confidence }>('SELECT id, confidence FROM secrets WHERE fingerprint = $1', [f.fingerprint], db);
   if (found) {
     const raised = raisedConfidence(found.confidence, f.confidence);
@@ -193,7 +217,15 @@ async function ensureSecret(c: PgContext, db: pg.PoolClient, f: FindingInput, en
 }
 
 /** The finding's locations not recorded yet; returns how many were added. */
-async function insertLocations(c: PgContext, db: pg.PoolClient, f: FindingInput, secretId: number, repoId: number, runId: number | null, now: string): Promise<number> {
+async function insertLocations(
+  c: PgContext,
+  db: pg.PoolClient,
+  f: FindingInput,
+  secretId: number,
+  repoId: number,
+  runId: number | null,
+  now: string,
+): Promise<number> {
   const ls = f.locations;
   if (ls.length === 0) return 0;
   const rows = await c.q(
@@ -223,7 +255,16 @@ async function insertLocations(c: PgContext, db: pg.PoolClient, f: FindingInput,
 }
 
 /** The run's per-repo row for a finished scan; a later batch of the same repo adds to its counters. */
-async function addRunRepo(c: PgContext, db: pg.PoolClient, runId: number, repoId: number, now: string, input: RepoScanInput, blobsScanned: number, blobsSkipped: number): Promise<void> {
+async function addRunRepo(
+  c: PgContext,
+  db: pg.PoolClient,
+  runId: number,
+  repoId: number,
+  now: string,
+  input: RepoScanInput,
+  blobsScanned: number,
+  blobsSkipped: number,
+): Promise<void> {
   await c.q(
     `INSERT INTO run_repos (run_id, repo_id, status, finished_at, elapsed_ms, blobs_scanned, blobs_skipped, bytes_scanned, findings,
        suppressed_by_repo_config, error)

@@ -5,6 +5,7 @@ import Database from 'better-sqlite3';
 import { ConfigError } from '../../core/errors.js';
 import { ensurePrivateFile, mkdirPrivateSync, narrow } from '../../util/private-fs.js';
 import type { Store } from '../../core/store.js';
+import { concernsOver } from '../concerns.js';
 import { loadMigrations } from '../migrate.js';
 import { SqliteContext, type SqliteOptions } from './context.js';
 import { sqliteAudit } from './audit.js';
@@ -66,13 +67,7 @@ export function openSqliteStore(path: string, opts: SqliteOptions = {}): SqliteS
     location: path,
     db,
     schema,
-    ...sqliteRepos(c),
-    ...sqliteRuns(c),
-    ...sqliteRunJobs(c),
-    ...sqliteSecrets(c),
-    ...sqliteIssues(c),
-    ...sqliteDeliveries(c),
-    ...sqliteAudit(c),
+    ...concernsOver(c, [sqliteRepos, sqliteRuns, sqliteRunJobs, sqliteSecrets, sqliteIssues, sqliteDeliveries, sqliteAudit]),
     async close() {
       db.close();
     },

@@ -2,22 +2,16 @@
 import { hostname } from 'node:os';
 import type { Confidence } from '../../core/model.js';
 import type { FindingInput, RepoConfigSuppression, RepoScanInput, RepoScanOutcome, RunHandle, RunsStore, RunStatus } from '../../core/store.js';
-import { blobsToMark, detectedDetail, raisedConfidence, refuseHeldRun, type LastRun, REPO_CONFIG_SUPPRESSIONS, runRepoValues, toRun, toRunRepo, type Row } from '../rows.js';
+import type { AddedFindings, BlobToMark, LastRun, MarkedBlobs, RepoScans, Row, RunRecords, SealedFinding } from '../rows.js';
+import { blobsToMark, detectedDetail, raisedConfidence, refuseHeldRun, REPO_CONFIG_SUPPRESSIONS, runRepoValues, toRun, toRunRepo } from '../rows.js';
 import type { SqliteContext } from './context.js';
-
-/** The repo-scan half of the port: what a scan found, the blobs it looked at, a repo that failed. */
-type RepoScans = Pick<RunsStore, 'scannedBlobs' | 'recordRepoScan' | 'recordRepoFailure'>;
-
-/** A finding sealed for storage, as the Sealer hands it back. */
-type SealedFinding = { f: FindingInput; enc: Buffer };
-type BlobToMark = ReturnType<typeof blobsToMark>[number];
 
 export function sqliteRuns(c: SqliteContext): RunsStore {
   return { ...runRecords(c), ...repoScans(c) };
 }
 
 /** Runs: begin or resume, totals, close, and reading them back with their per-repo rows. */
-function runRecords(c: SqliteContext): Omit<RunsStore, keyof RepoScans> {
+function runRecords(c: SqliteContext): RunRecords {
   const getRun = async (id: number) => {
     const r = c.q('SELECT * FROM scan_runs WHERE id = ?').get(id) as Row | undefined;
     return r ? toRun(r) : undefined;
@@ -26,11 +20,14 @@ function runRecords(c: SqliteContext): Omit<RunsStore, keyof RepoScans> {
     async beginRun(kind, target) {
       return c.tx((): RunHandle => {
         const last = c.q('SELECT id, status, pid, host, options FROM scan_runs WHERE kind = ? AND target = ? ORDER BY id DESC LIMIT 1').get(kind, target) as
-          | LastRun
-          | undefined;
+          LastRun | undefined;
         refuseHeldRun(kind, target, last, hostname());
         if (last && (last.status === 'running' || last.status === 'interrupted')) {
-          c.q("UPDATE scan_runs SET status = 'running', pid = ?, host = ?, resumes = resumes + 1, finished_at = NULL WHERE id = ?").run(process.pid, hostname(), last.id);
+          c.q("UPDATE scan_runs SET status = 'running', pid = ?, host = ?, resumes = resumes + 1, finished_at = NULL WHERE id = ?").run(
+            process.pid,
+            hostname(),
+            last.id,
+          );
           const done = c
             .q(`SELECT r.full_name FROM run_repos rr JOIN repos r ON r.id = rr.repo_id WHERE rr.run_id = ? AND rr.status = 'done'`)
             .pluck()
@@ -60,7 +57,9 @@ function runRecords(c: SqliteContext): Omit<RunsStore, keyof RepoScans> {
     },
 
     async runRepos(runId) {
-      const rows = c.q(`SELECT r.full_name AS repo, rr.* FROM run_repos rr JOIN repos r ON r.id = rr.repo_id WHERE rr.run_id = ? ORDER BY r.full_name`).all(runId) as Row[];
+      const rows = c
+        .q(`SELECT r.full_name AS repo, rr.* FROM run_repos rr JOIN repos r ON r.id = rr.repo_id WHERE rr.run_id = ? ORDER BY r.full_name`)
+        .all(runId) as Row[];
       return rows.map(toRunRepo);
     },
 
@@ -117,7 +116,7 @@ function repoScans(c: SqliteContext): RepoScans {
 }
 
 /** A repo scan's findings: secrets (new or with raised confidence), their locations, a 'detected' event per secret new to the repo; inside a transaction. */
-function recordFindings(c: SqliteContext, runId: number | null, repoId: number, sealed: SealedFinding[], keyId: string, now: string): { newSecrets: number; newLocations: number } {
+function recordFindings(c: SqliteContext, runId: number | null, repoId: number, sealed: SealedFinding[], keyId: string, now: string): AddedFindings {
   let newSecrets = 0;
   let newLocations = 0;
   for (const { f, enc } of sealed) {
@@ -126,7 +125,8 @@ function recordFindings(c: SqliteContext, runId: number | null, repoId: number, 
     const hadRepo = !!c.q('SELECT 1 FROM locations WHERE secret_id = ? AND repo_id = ? LIMIT 1').get(secretId, repoId);
     const added = insertLocations(c, f, secretId, repoId, runId, now);
     newLocations += added;
-    if (!hadRepo && added > 0) c.insertEvent({ kind: 'detected', runId: runId ?? undefined, detail: detectedDetail(created, added) }, secretId, repoId, null, now);
+    if (!hadRepo && added > 0)
+      c.insertEvent({ kind: 'detected', runId: runId ?? undefined, detail: detectedDetail(created, added) }, secretId, repoId, null, now);
   }
   return { newSecrets, newLocations };
 }
@@ -182,7 +182,7 @@ function insertLocations(c: SqliteContext, f: FindingInput, secretId: number, re
 }
 
 /** Records the blobs looked at under `catalogId`; counts those newly recorded, scanned and skipped. */
-function markBlobs(c: SqliteContext, runId: number | null, repoId: number, catalogId: number | null, blobs: BlobToMark[]): { blobsScanned: number; blobsSkipped: number } {
+function markBlobs(c: SqliteContext, runId: number | null, repoId: number, catalogId: number | null, blobs: BlobToMark[]): MarkedBlobs {
   let blobsScanned = 0;
   let blobsSkipped = 0;
   // A blob already recorded under this catalog is left as it is; under another (or none), recorded again.
