@@ -13,7 +13,7 @@ import { scanPackDeltaAware } from '../src/scan/delta-scan.js';
 import { startPrescan } from '../src/scan/pack-path.js';
 import type * as ScanPoolModule from '../src/scan/pool.js';
 import type { ScanJob } from '../src/scan/task.js';
-import { buildScanPool } from './helpers/built-scan-pool.js';
+import { buildScanPool } from './helpers/built-product.js';
 import { buildRepo, git, type CommitSpec } from '../testkit/git-repo.js';
 import { generateSample, rng } from '../testkit/token-gen.js';
 

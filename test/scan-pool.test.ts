@@ -9,7 +9,7 @@ import { loadCatalog } from '../src/detection/load.js';
 import { createScanPool, type ScanPool } from '../src/scan/pool.js';
 import type * as PoolModule from '../src/scan/pool.js';
 import type { JobResult, ScanJob } from '../src/scan/task.js';
-import { buildScanPool } from './helpers/built-scan-pool.js';
+import { buildScanPool } from './helpers/built-product.js';
 
 const FIXTURE = resolve('test/fixtures/detectors/basic');
 const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
