@@ -27,7 +27,7 @@ mkdirSync(vendor, { recursive: true });
 for (const f of ['uPlot.iife.min.js', 'uPlot.min.css']) copyFileSync(`${uplotDist}/${f}`, new URL(f, vendor));
 copyFileSync(`${uplotDist}/../LICENSE`, new URL('LICENSE', vendor));
 
-// The built-in detector catalog, parsed and validated once (src/detection/load.ts: the compiled catalog). A catalog
+// The built-in detector catalog, parsed and validated once (src/detection/compiled-catalog.ts). A catalog
 // that does not validate is not compiled: keyloop then reads the YAML and reports the error where it is used.
 const { writeCompiledCatalog, COMPILED_CATALOG_FILE } = await import(new URL('src/detection/load.js', dist).href);
 const compiledCatalog = new URL(`src/detection/${COMPILED_CATALOG_FILE}`, dist);

@@ -2,7 +2,7 @@
 // start-up reads the bundle's files instead of ~200 modules (zod's 95 among them), and every file a module finds
 // beside itself (compiled catalog, migrations, uPlot, the scan worker) is still found from the bundle.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -44,7 +44,7 @@ beforeAll(async () => {
 });
 
 describe('the bundled CLI', () => {
-  it('scans an empty folder loading its own files, not zod from node_modules nor the unbundled modules', async () => {
+  it('scans an empty folder loading its own files and no zod (neither from node_modules nor bundled), no unbundled module', async () => {
     const empty = join(tmp, 'empty');
     mkdirSync(empty);
     const r = await keyloop(['scan', empty, '--format', 'json'], { trace: true });
@@ -52,6 +52,12 @@ describe('the bundled CLI', () => {
     expect(r.code).toBe(0);
     expect(r.loaded[0]).toBe(pathToFileURL(bin).href);
     expect(r.loaded.filter((u) => u.includes('/node_modules/zod/'))).toEqual([]);
+    // nor the bundle's own copy of zod: nothing to validate (no config file, the compiled catalog), so no zod at all
+    const zodChunks = readdirSync(join(tmp, 'pkg', 'dist', 'cli', 'chunks')).filter((f) =>
+      readFileSync(join(tmp, 'pkg', 'dist', 'cli', 'chunks', f), 'utf8').includes('$ZodType'),
+    );
+    expect(zodChunks.length).toBeGreaterThan(0);
+    expect(r.loaded.filter((u) => zodChunks.some((f) => u.endsWith(`/chunks/${f}`)))).toEqual([]);
     // everything of keyloop's own comes from the bundle (cli/main.js, cli/chunks/); dist/src is the worker's
     const own = r.loaded.filter((u) => u.startsWith(distUrl));
     expect(own.filter((u) => !u.startsWith(distUrl + 'cli/chunks/') && u !== pathToFileURL(bin).href)).toEqual([]);

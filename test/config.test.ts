@@ -2,6 +2,9 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadOperatorConfig } from '../src/config/load.js';
+import { CONFIG_SECTIONS } from '../src/config/fields.js';
+import { normalizeOperator } from '../src/config/operator.js';
+import { ConfigFile } from '../src/config/schema.js';
 import { ConfigError } from '../src/core/errors.js';
 import { DEFAULT_FINGERPRINT_KEY } from '../src/core/fingerprint.js';
 import { tempDir } from '../testkit/git-repo.js';
@@ -17,13 +20,20 @@ const load = (cwd: string, env: Record<string, string | undefined> = {}) => load
 describe('loadOperatorConfig', () => {
   it('defaults when there is no file; env key wins over the file', async () => {
     const dir = await tempDir();
-    const c = loadOperatorConfig({ cwd: dir, env: { XDG_CONFIG_HOME: join(dir, 'none') } });
+    const c = await loadOperatorConfig({ cwd: dir, env: { XDG_CONFIG_HOME: join(dir, 'none') } });
     expect(c.source).toBeNull();
     expect(c.fingerprintKey).toBe(DEFAULT_FINGERPRINT_KEY);
     expect(c.loop.policy.maxLiveDays).toBe(7);
     const d = await withConfig('fingerprint:\n  key: from-the-file-123\n');
-    expect(load(d).fingerprintKey).toBe('from-the-file-123');
-    expect(load(d, { KEYLOOP_FINGERPRINT_KEY: 'from-env-4567' }).fingerprintKey).toBe('from-env-4567');
+    expect((await load(d)).fingerprintKey).toBe('from-the-file-123');
+    expect((await load(d, { KEYLOOP_FINGERPRINT_KEY: 'from-env-4567' })).fingerprintKey).toBe('from-env-4567');
+  });
+
+  it('with no file, the defaults are what the schema fills in for an empty file (no zod loaded for them)', async () => {
+    const dir = await tempDir();
+    const env = { XDG_CONFIG_HOME: join(dir, 'none'), KEYLOOP_FINGERPRINT_KEY: 'from-env-4567' };
+    expect(await loadOperatorConfig({ cwd: dir, env })).toStrictEqual(normalizeOperator(undefined, null, env));
+    expect(Object.keys(ConfigFile.shape).sort()).toStrictEqual([...CONFIG_SECTIONS].sort());
   });
 
   it.each([
@@ -37,7 +47,7 @@ describe('loadOperatorConfig', () => {
     const dir = await withConfig(text);
     let err: unknown;
     try {
-      load(dir);
+      await load(dir);
     } catch (e) {
       err = e;
     }

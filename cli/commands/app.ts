@@ -64,12 +64,12 @@ export type AppRuntimeFlags = Pick<
 >;
 
 /** The part of the runtime options both `app` and `receive` derive from flags, env and the operator config. */
-export function runtimeOptions(
+export async function runtimeOptions(
   opts: AppRuntimeFlags,
   ctx: CommandContext,
   registry: SecretRegistry,
-): Omit<AppRuntimeOptions, 'app' | 'token'> {
-  const config = loadOperatorConfig({ explicit: opts.config, cwd: ctx.cwd, env: ctx.env });
+): Promise<Omit<AppRuntimeOptions, 'app' | 'token'>> {
+  const config = await loadOperatorConfig({ explicit: opts.config, cwd: ctx.cwd, env: ctx.env });
   const logger = createLogger({ registry, level: opts.logLevel ?? 'info', format: opts.logFormat ?? 'text', base: { name: 'keyloop-app' }, write: (l) => ctx.stderr.write(l + '\n') });
   const hint = unusedCwdConfigHint(ctx.cwd, config);
   if (hint) logger.warn(hint);
@@ -103,7 +103,7 @@ export async function appCommand(opts: AppCommandOptions, ctx: CommandContext): 
   const registry = new SecretRegistry();
   const creds = appCredentialsFromEnv(ctx.env, ctx.cwd);
   registry.add(creds.webhookSecret);
-  const base = runtimeOptions(opts, ctx, registry);
+  const base = await runtimeOptions(opts, ctx, registry);
   const app = await startApp({
     ...base,
     app: { appId: creds.appId, privateKey: creds.privateKey },

@@ -122,7 +122,7 @@ export async function auditCommand(opts: AuditCommandOptions, ctx: CommandContex
     });
     let problems: string[] = [];
     if (opts.check) {
-      const config = loadOperatorConfig({ explicit: opts.config, cwd: ctx.cwd, env: ctx.env });
+      const config = await loadOperatorConfig({ explicit: opts.config, cwd: ctx.cwd, env: ctx.env });
       const catalog = loadCatalog(opts.detectors ? resolve(ctx.cwd, opts.detectors) : defaultDetectorsDir());
       const dest = destinations(catalog, issuerOverrides(config, { flag: opts.githubUrl, env: ctx.env }));
       problems = calls.flatMap((c) => {

@@ -33,7 +33,7 @@ export async function issuesCommand(opts: IssuesCommandOptions, ctx: CommandCont
   const token = resolveToken(opts.token, ctx.env);
   if (token) registry.add(token);
   const logger = createLogger({ registry, write: (l) => ctx.stderr.write(l + '\n') });
-  const config = loadOperatorConfig({ explicit: opts.config, cwd: ctx.cwd, env: ctx.env });
+  const config = await loadOperatorConfig({ explicit: opts.config, cwd: ctx.cwd, env: ctx.env });
   const hint = unusedCwdConfigHint(ctx.cwd, config);
   if (hint) logger.warn(hint);
   const issuerUrls = issuerOverrides(config, { flag: opts.githubUrl, env: ctx.env });

@@ -80,7 +80,7 @@ export async function orgCommand(opts: OrgCommandOptions, ctx: CommandContext, d
   if (!token) logger.warn('no token (--token / GITHUB_TOKEN): only public repositories, and a low API rate limit');
   if (opts.enqueue) return enqueueCommand(opts, ctx, { token, baseUrl, logger, issues: !!deps.afterScan, client: deps.client });
 
-  const config = loadOperatorConfig({ explicit: opts.config, cwd: ctx.cwd, env: ctx.env });
+  const config = await loadOperatorConfig({ explicit: opts.config, cwd: ctx.cwd, env: ctx.env });
   const hint = unusedCwdConfigHint(ctx.cwd, config);
   if (hint) logger.warn(hint);
   const catalog = loadCatalog(opts.detectors ? resolve(ctx.cwd, opts.detectors) : defaultDetectorsDir());

@@ -36,7 +36,7 @@ export async function receiveCommand(opts: ReceiveCommandOptions, ctx: CommandCo
   const creds = ctx.env.APP_ID ? appCredentialsFromEnv({ WEBHOOK_SECRET: 'unused-by-receive', ...ctx.env }, ctx.cwd) : null;
   const token = creds ? undefined : resolveToken(opts.token, ctx.env);
   if (token) registry.add(token);
-  const base = runtimeOptions(opts, ctx, registry);
+  const base = await runtimeOptions(opts, ctx, registry);
   const rt = await createAppRuntime({
     ...base,
     ...(creds ? { app: { appId: creds.appId, privateKey: creds.privateKey } } : {}),

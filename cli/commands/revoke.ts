@@ -71,7 +71,7 @@ function revokeText(
 export async function revokeCommand(opts: RevokeCommandOptions, ctx: CommandContext): Promise<number> {
   const registry = new SecretRegistry();
   const logger = createLogger({ registry, write: (l) => ctx.stderr.write(l + '\n') });
-  const config = loadOperatorConfig({ explicit: opts.config, cwd: ctx.cwd, env: ctx.env });
+  const config = await loadOperatorConfig({ explicit: opts.config, cwd: ctx.cwd, env: ctx.env });
   const hint = unusedCwdConfigHint(ctx.cwd, config);
   if (hint) logger.warn(hint);
   const baseUrls = issuerOverrides(config, { flag: opts.githubUrl, env: ctx.env });

@@ -61,7 +61,7 @@ export async function workerCommand(opts: WorkerCommandOptions, ctx: CommandCont
   if (token) registry.add(token);
   const logger = createLogger({ registry, level: opts.logLevel, format: opts.logFormat, base: { name: 'keyloop-worker' }, write: (l) => ctx.stderr.write(l + '\n') });
   const githubUrl = resolveGitHubUrl(opts.githubUrl, ctx.env);
-  const config = loadOperatorConfig({ explicit: opts.config, cwd: ctx.cwd, env: ctx.env });
+  const config = await loadOperatorConfig({ explicit: opts.config, cwd: ctx.cwd, env: ctx.env });
   const hint = unusedCwdConfigHint(ctx.cwd, config);
   if (hint) logger.warn(hint);
   const catalog = loadCatalog(opts.detectors ? resolve(ctx.cwd, opts.detectors) : defaultDetectorsDir());
@@ -119,7 +119,7 @@ export async function workerCommand(opts: WorkerCommandOptions, ctx: CommandCont
 async function pushWorker(opts: WorkerCommandOptions, ctx: CommandContext, registry: SecretRegistry): Promise<AppRuntime> {
   const creds = appCredentialsFromEnv(ctx.env, ctx.cwd, { webhook: false });
   const rt = await createAppRuntime({
-    ...runtimeOptions({ ...opts, checkRuns: true, scanNewRepos: false }, ctx, registry),
+    ...(await runtimeOptions({ ...opts, checkRuns: true, scanNewRepos: false }, ctx, registry)),
     app: { appId: creds.appId, privateKey: creds.privateKey },
     concurrency: opts.concurrency,
     leaseSeconds: opts.lease,

@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { parseYaml } from '../util/yaml.js';
 import { ConfigError } from '../core/errors.js';
 import { userConfigDir } from '../util/dirs.js';
-import { normalizeOperator, normalizeRepository, type OperatorConfig, type RepositoryConfig } from './normalize.js';
+import { defaultOperatorConfig, normalizeRepository, type OperatorConfig, type RepositoryConfig } from './normalize.js';
 
 export const CONFIG_FILE_NAME = '.keyloop.yaml';
 /** A repository config larger than this is ignored (with a warning): it only ever holds short lists. */
@@ -36,15 +36,17 @@ export function operatorConfigPath(opts: OperatorConfigOptions): string | null {
   return existsSync(user) ? user : null;
 }
 
-export function loadOperatorConfig(opts: OperatorConfigOptions): OperatorConfig {
+/** The operator config in effect; its file, when there is one, validated by config/operator.ts (zod, loaded then). */
+export async function loadOperatorConfig(opts: OperatorConfigOptions): Promise<OperatorConfig> {
   const file = operatorConfigPath(opts);
-  if (!file) return normalizeOperator(undefined, null, opts.env);
+  if (!file) return defaultOperatorConfig(opts.env);
   let raw: unknown;
   try {
     raw = parseYaml(readFileSync(file, 'utf8'), { logLevel: 'error' }) ?? {};
   } catch (e) {
     throw new ConfigError(`not valid YAML: ${(e as Error).message.split('\n')[0]}`, file);
   }
+  const { normalizeOperator } = await import('./operator.js');
   return normalizeOperator(raw, { kind: 'operator', file }, opts.env);
 }
 

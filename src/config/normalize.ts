@@ -2,14 +2,16 @@
 // value is a ConfigError; a repository file (.keyloop.yaml inside scanned content) may only narrow the report
 // (REPOSITORY_FIELDS), and anything else in it is ignored with a warning naming the file and the field: a
 // hostile repository can neither steer keyloop nor stop its own scan.
+// Loads no zod: an operator file is validated by config/operator.ts, loaded only when there is one.
 import RE2 from 're2';
-import type { z } from 'zod';
 import { ConfigError } from '../core/errors.js';
 import { DEFAULT_FINGERPRINT_KEY } from '../core/fingerprint.js';
-import { parseLoopConfig, type LoopConfig } from '../core/loop-config.js';
+import type { LoopConfig } from '../core/loop-config.js';
+import { defaultLoopConfig } from '../core/loop-defaults.js';
 import { closest } from '../util/closest.js';
 import { compileGlob, GlobError } from './glob.js';
-import { ConfigFile, FingerprintEntry, REPOSITORY_FIELDS, type RepositoryField } from './schema.js';
+import { CONFIG_DEFAULTS, CONFIG_SECTIONS, FINGERPRINT_PATTERN, REPOSITORY_FIELDS, type RepositoryField } from './fields.js';
+import type { ConfigFile } from './schema.js';
 
 export type SourceKind = 'operator' | 'repository';
 
@@ -61,13 +63,6 @@ const emptySuppression = (source: ConfigSource | null): Suppression => ({
   allowFingerprints: [],
 });
 
-export function formatZodError(err: z.ZodError, file: string): ConfigError {
-  const issue = err.issues[0];
-  const field = issue && issue.path.length > 0 ? issue.path.join('.') : '(root)';
-  const more = err.issues.length > 1 ? ` (+${err.issues.length - 1} more)` : '';
-  return new ConfigError(`${issue?.message ?? 'invalid'}${more}`, `${file}: ${field}`);
-}
-
 /** Why a pattern or fingerprint cannot be used, or null. Shared by both kinds of source. */
 function entryProblem(field: RepositoryField, value: string): string | null {
   if (field === 'allow.regexes') {
@@ -87,7 +82,7 @@ function entryProblem(field: RepositoryField, value: string): string | null {
       throw e;
     }
   }
-  if (field === 'allow.fingerprints') return FingerprintEntry.safeParse(value).success ? null : 'expected a hex fingerprint';
+  if (field === 'allow.fingerprints') return FINGERPRINT_PATTERN.test(value) ? null : 'expected a hex fingerprint';
   return null;
 }
 
@@ -99,12 +94,12 @@ const setField = (s: Suppression, field: RepositoryField, values: string[]) => {
   else s.allowFingerprints = values;
 };
 
-/** Operator file (or defaults when `raw` is undefined): every field, errors are ConfigErrors naming the field. */
-export function normalizeOperator(raw: unknown, source: ConfigSource | null, env: Record<string, string | undefined>): OperatorConfig {
+/**
+ * An operator config from its validated form (config/operator.ts) or the defaults: every list entry checked, errors
+ * are ConfigErrors naming the field. `loop` validates the issue loop's sections, after the rest.
+ */
+export function operatorConfig(c: ConfigFile, loop: () => LoopConfig, source: ConfigSource | null, env: Record<string, string | undefined>): OperatorConfig {
   const file = source?.file ?? '(defaults)';
-  const parsed = ConfigFile.safeParse(raw ?? {});
-  if (!parsed.success) throw formatZodError(parsed.error, file);
-  const c = parsed.data;
   const suppression = emptySuppression(source);
   const lists: Record<RepositoryField, string[]> = {
     'paths.exclude': c.paths.exclude,
@@ -132,9 +127,14 @@ export function normalizeOperator(raw: unknown, source: ConfigSource | null, env
       ]),
     ),
     verify: c.verify,
-    loop: parseLoopConfig(c, file),
+    loop: loop(),
     issuesSection: c.issues !== undefined,
   };
+}
+
+/** The operator config when there is no operator file. */
+export function defaultOperatorConfig(env: Record<string, string | undefined>): OperatorConfig {
+  return operatorConfig(structuredClone(CONFIG_DEFAULTS), defaultLoopConfig, null, env);
 }
 
 /** Bounds on what a repository may ask for: its own scan must stay cheap whatever it writes. */
@@ -161,7 +161,7 @@ export function normalizeRepository(raw: unknown, file: string): RepositoryConfi
     const [section, key] = f.split('.') as [string, string];
     allowed.set(section, (allowed.get(section) ?? new Set()).add(key));
   }
-  const operatorOnly = new Set(Object.keys(ConfigFile.shape));
+  const operatorOnly = new Set<string>(CONFIG_SECTIONS);
   for (const [section, value] of Object.entries(raw)) {
     const keys = allowed.get(section);
     if (!keys) {

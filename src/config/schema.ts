@@ -1,6 +1,9 @@
 // keyloop configuration as written (YAML). Unknown keys are errors in operator files, reported with the field path.
 // Which fields a repository's own .keyloop.yaml may set is REPOSITORY_FIELDS: only those that narrow the report.
 import { z } from 'zod';
+import { CONFIG_DEFAULTS as D, FINGERPRINT_PATTERN } from './fields.js';
+
+export { REPOSITORY_FIELDS, type RepositoryField } from './fields.js';
 
 const IssuerOverride = z
   .object({
@@ -12,42 +15,42 @@ const IssuerOverride = z
   .refine((o) => o.baseUrl !== undefined || o.hosts !== undefined, 'baseUrl or hosts');
 
 /** One allowlisted fingerprint (hex, as keyloop prints it). */
-export const FingerprintEntry = z.string().regex(/^[0-9a-f]{16,64}$/, 'expected a hex fingerprint');
+export const FingerprintEntry = z.string().regex(FINGERPRINT_PATTERN, 'expected a hex fingerprint');
 
 export const ConfigFile = z
   .object({
     /** Glob patterns (picomatch, matched against repo-relative paths) never scanned / reported. */
-    paths: z.object({ exclude: z.array(z.string()).default([]) }).strict().default({ exclude: [] }),
+    paths: z.object({ exclude: z.array(z.string()).default(D.paths.exclude) }).strict().default(D.paths),
     detectors: z
       .object({
         /** Detector ids turned off. */
-        disable: z.array(z.string()).default([]),
+        disable: z.array(z.string()).default(D.detectors.disable),
         /** When non-empty, only these detector ids run. */
-        only: z.array(z.string()).default([]),
+        only: z.array(z.string()).default(D.detectors.only),
       })
       .strict()
-      .default({ disable: [], only: [] }),
+      .default(D.detectors),
     allow: z
       .object({
         /** RE2 patterns: a finding whose secret matches one is dropped. */
-        regexes: z.array(z.string()).default([]),
+        regexes: z.array(z.string()).default(D.allow.regexes),
         /** Fingerprints (hex, as printed by keyloop) accepted as not-a-leak. */
-        fingerprints: z.array(FingerprintEntry).default([]),
+        fingerprints: z.array(FingerprintEntry).default(D.allow.fingerprints),
       })
       .strict()
-      .default({ regexes: [], fingerprints: [] }),
+      .default(D.allow),
     fingerprint: z.object({ key: z.string().min(8) }).strict().optional(),
     /** Per-issuer base URL overrides: `issuers.github.baseUrl` (GitHub Enterprise), test fakes… Operator only. */
-    issuers: z.record(z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'issuer ids are lowercase'), IssuerOverride).default({}),
+    issuers: z.record(z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'issuer ids are lowercase'), IssuerOverride).default(D.issuers),
     verify: z
       .object({
-        timeoutMs: z.number().int().positive().max(120_000).default(10_000),
-        cacheTtlHours: z.number().positive().default(24),
+        timeoutMs: z.number().int().positive().max(120_000).default(D.verify.timeoutMs),
+        cacheTtlHours: z.number().positive().default(D.verify.cacheTtlHours),
         /** Ask a live key's issuer what the key can do (reach) when the issue loop and the App verify. */
-        reach: z.boolean().default(true),
+        reach: z.boolean().default(D.verify.reach),
       })
       .strict()
-      .default({ timeoutMs: 10_000, cacheTtlHours: 24, reach: true }),
+      .default(D.verify),
     /** Owner attribution, issue lifecycle and policy: validated by the issue loop (src/core/loop-config.ts). */
     owners: z.unknown().optional(),
     issues: z.unknown().optional(),
@@ -55,11 +58,3 @@ export const ConfigFile = z
   })
   .strict();
 export type ConfigFile = z.infer<typeof ConfigFile>;
-
-/**
- * The only fields a repository config (a `.keyloop.yaml` inside scanned content) may set: each can only drop
- * findings from the report. Everything else (issuers, verify, fingerprint, owners, issues, policy) decides where
- * data goes or who is told, so it comes from the operator alone.
- */
-export const REPOSITORY_FIELDS = ['paths.exclude', 'detectors.disable', 'detectors.only', 'allow.regexes', 'allow.fingerprints'] as const;
-export type RepositoryField = (typeof REPOSITORY_FIELDS)[number];

@@ -2,7 +2,10 @@
 // cross-field rules. Ground types: config/, attribution/, the loop and the App read them.
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
-import { Confidence } from './model.js';
+import { LOOP_DEFAULTS as D } from './loop-defaults.js';
+import { Confidence } from './model-schema.js';
+
+export { defaultLoopConfig } from './loop-defaults.js';
 
 const Login = z.string().regex(/^@?[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/, 'expected a GitHub login');
 const Team = z.string().regex(/^@?[A-Za-z0-9][A-Za-z0-9-]*\/[A-Za-z0-9._-]+$/, 'expected a team as org/team-slug');
@@ -14,47 +17,47 @@ export const OwnersConfig = z
     /** Last resort when neither the commit author nor CODEOWNERS gives an assignable owner: a user or a team. */
     fallback: UserOrTeam.optional(),
     /** Extra bot patterns (picomatch globs, case-insensitive) matched against author email and name. */
-    bots: z.array(z.string().min(1)).default([]),
+    bots: z.array(z.string().min(1)).default(D.owners.bots),
     /** Use CODEOWNERS from the mirror's default branch. */
-    codeowners: z.boolean().default(true),
+    codeowners: z.boolean().default(D.owners.codeowners),
     /** Resolve commit authors to logins (noreply parsing, then the commits API). */
-    commitAuthors: z.boolean().default(true),
+    commitAuthors: z.boolean().default(D.owners.commitAuthors),
     /** Days an "email maps to no account" answer is trusted before asking GitHub again. */
-    unknownEmailTtlDays: z.number().positive().default(30),
+    unknownEmailTtlDays: z.number().positive().default(D.owners.unknownEmailTtlDays),
   })
   .strict();
 
 export const IssuesConfig = z
   .object({
-    enabled: z.boolean().default(true),
+    enabled: z.boolean().default(D.issues.enabled),
     /** Which verification states open an issue. */
-    openOn: z.enum(['live', 'live-or-unknown']).default('live'),
+    openOn: z.enum(['live', 'live-or-unknown']).default(D.issues.openOn),
     /**
      * Lowest confidence that opens an issue (a live key is always high): by default a generic guess (low) never
      * lands on a person's desk unverified.
      */
-    minConfidence: Confidence.default('medium'),
+    minConfidence: Confidence.default(D.issues.minConfidence),
     /** Private repo (owner/name) that receives issues for leaks in public repos. Unset: public leaks get no issue. */
     repo: RepoName.optional(),
     /** Extra labels on every issue. */
-    labels: z.array(z.string().min(1).max(50)).default([]),
+    labels: z.array(z.string().min(1).max(50)).default(D.issues.labels),
     /** Consecutive dead checks before an issue is closed. */
-    closeAfterDeadChecks: z.number().int().min(1).max(10).default(2),
+    closeAfterDeadChecks: z.number().int().min(1).max(10).default(D.issues.closeAfterDeadChecks),
     /** Web base for permalinks (GitHub Enterprise: https://ghe.example.com). */
-    webUrl: z.string().url().default('https://github.com'),
+    webUrl: z.string().url().default(D.issues.webUrl),
   })
   .strict();
 
 export const PolicyConfig = z
   .object({
     /** A key live for longer than this (days since detection) gets reminder comments. */
-    maxLiveDays: z.number().positive().default(7),
+    maxLiveDays: z.number().positive().default(D.policy.maxLiveDays),
     /** Minimum days between two reminders on one issue. */
-    remindEveryDays: z.number().positive().default(7),
+    remindEveryDays: z.number().positive().default(D.policy.remindEveryDays),
     /** Team (org/slug) or user mentioned in reminders. */
     escalate: UserOrTeam.optional(),
     /** Send leaked GitHub tokens to POST /credentials/revoke (irreversible; GitHub notifies the token owner). */
-    revokeGitHubTokens: z.boolean().default(false),
+    revokeGitHubTokens: z.boolean().default(D.policy.revokeGitHubTokens),
   })
   .strict();
 
@@ -83,8 +86,6 @@ export function parseLoopConfig(raw: { owners?: unknown; issues?: unknown; polic
     policy: parse(PolicyConfig, raw.policy, 'policy'),
   };
 }
-
-export const defaultLoopConfig = (): LoopConfig => parseLoopConfig({});
 
 /** `@org/team` → team, `@login`/`login` → user; leading @ dropped. */
 export function parsePrincipal(s: string): { kind: 'user'; login: string } | { kind: 'team'; org: string; slug: string } {

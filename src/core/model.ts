@@ -1,19 +1,9 @@
-// Domain model shared by every stage: zod schema and inferred type under one name.
-import { z } from 'zod';
+// Domain model shared by every stage: its types, the enums' values and the rules on them. Loads no zod: the
+// schemas the object types are inferred from are in model-schema.ts, for code that validates (start-up: a
+// `keyloop scan` with nothing to validate never loads zod).
+import type { Finding, Origin, Verification } from './model-schema.js';
 
-export const Author = z.object({ name: z.string(), email: z.string() });
-export type Author = z.infer<typeof Author>;
-
-/** Where a blob entered history: the commit that introduced it at `path` (differs from every parent there). */
-export const Origin = z.object({
-  commit: z.string(),
-  author: Author,
-  /** Author date, ISO 8601. */
-  date: z.string(),
-  subject: z.string(),
-  path: z.string(),
-});
-export type Origin = z.infer<typeof Origin>;
+export type { Author, FactValue, Finding, IncompleteItem, Location, Origin, Reach, ReachResource, Verification } from './model-schema.js';
 
 /** A unit of content to scan: a git blob (oid = blob sha) or a plain file (oid = null). */
 export interface ScanItem {
@@ -24,12 +14,12 @@ export interface ScanItem {
   size: number;
 }
 
-export const VerificationStatus = z.enum(['live', 'dead', 'unknown']);
-export type VerificationStatus = z.infer<typeof VerificationStatus>;
+export const VERIFICATION_STATUSES = ['live', 'dead', 'unknown'] as const;
+export type VerificationStatus = (typeof VERIFICATION_STATUSES)[number];
 
 /** How far a key reaches on something: read < write < admin. */
-export const AccessLevel = z.enum(['read', 'write', 'admin']);
-export type AccessLevel = z.infer<typeof AccessLevel>;
+export const ACCESS_LEVELS = ['read', 'write', 'admin'] as const;
+export type AccessLevel = (typeof ACCESS_LEVELS)[number];
 const ACCESS_RANK: Record<AccessLevel, number> = { read: 0, write: 1, admin: 2 };
 export function maxAccess(a: AccessLevel, b: AccessLevel): AccessLevel {
   return ACCESS_RANK[a] >= ACCESS_RANK[b] ? a : b;
@@ -38,61 +28,9 @@ export function accessAtLeast(a: AccessLevel, min: AccessLevel): boolean {
   return ACCESS_RANK[a] >= ACCESS_RANK[min];
 }
 
-/** A thing the key can touch (repository, package, project, domain, account …) and how. */
-export const ReachResource = z.object({
-  kind: z.string(),
-  name: z.string(),
-  access: AccessLevel,
-  /** The resource is public (a public repository, a public package): writing to it reaches everyone. */
-  public: z.boolean().optional(),
-});
-export type ReachResource = z.infer<typeof ReachResource>;
-
-export const FactValue = z.union([z.string(), z.number(), z.boolean(), z.array(z.string())]);
-export type FactValue = z.infer<typeof FactValue>;
-
-/**
- * What a live key can do, as its own issuer reports it (src/reach). Never holds the secret: values come from the
- * issuer's answers and pass through the SecretRegistry before they are kept.
- */
-export const Reach = z.object({
-  checkedAt: z.string(),
-  /** Strongest access found; `unknown` when no request answered. */
-  level: z.union([AccessLevel, z.literal('unknown')]),
-  /** What makes the key dangerous beyond its level: admin, write, prod, billing, publish, public-write, pii … */
-  tags: z.array(z.string()),
-  /** Who the key acts as (login, e-mail, account id, team …). */
-  account: z.string().optional(),
-  scopes: z.array(z.string()).optional(),
-  /** null: the issuer says the key never expires; absent: not known. */
-  expiresAt: z.string().nullable().optional(),
-  /** Only where the issuer exposes it; null: never used. */
-  lastUsedAt: z.string().nullable().optional(),
-  /** Everything else the issuer told (organization, project, mode, site, team …). */
-  facts: z.record(z.string(), FactValue),
-  /** The resources reached, strongest first (at most 50 kept); `counts` covers all of them. */
-  resources: z.array(ReachResource),
-  /** `<kind>` and `<kind>:<level>` → how many (e.g. repository: 40, repository:admin: 3, repository:public-write: 1). */
-  counts: z.record(z.string(), z.number()),
-  /** Requests that did not answer, so the picture may be incomplete (e.g. "orgs: HTTP 403"). */
-  gaps: z.array(z.string()),
-});
-export type Reach = z.infer<typeof Reach>;
-
-export const Verification = z.object({
-  status: VerificationStatus,
-  checkedAt: z.string(),
-  reason: z.string(),
-  /** What the issuer said about the key when cheap to learn: login, scopes, account, arn, team, expiry … */
-  identity: z.record(z.string(), z.string()).optional(),
-  /** What the key can do (src/reach), when reach analysis ran for a live key. */
-  reach: Reach.optional(),
-});
-export type Verification = z.infer<typeof Verification>;
-
 /** How sure keyloop is that a finding is a real secret (detection/confidence.ts). */
-export const Confidence = z.enum(['low', 'medium', 'high']);
-export type Confidence = z.infer<typeof Confidence>;
+export const CONFIDENCES = ['low', 'medium', 'high'] as const;
+export type Confidence = (typeof CONFIDENCES)[number];
 const CONFIDENCE_RANK: Record<Confidence, number> = { low: 0, medium: 1, high: 2 };
 
 export function atLeast(c: Confidence, min: Confidence): boolean {
@@ -109,55 +47,18 @@ export function applyVerification(f: { verification?: Verification; confidence: 
   if (v.status === 'live') f.confidence = 'high';
 }
 
-export const Severity = z.enum(['low', 'medium', 'high', 'critical']);
-export type Severity = z.infer<typeof Severity>;
+export const SEVERITIES = ['low', 'medium', 'high', 'critical'] as const;
+export type Severity = (typeof SEVERITIES)[number];
 
 /** Where a secret stands: open until rotated (`revoked`) or triaged (`false-positive`, accepted risk: `ignored`). */
-export const SecretStatus = z.enum(['open', 'false-positive', 'revoked', 'ignored']);
-export type SecretStatus = z.infer<typeof SecretStatus>;
+export const SECRET_STATUSES = ['open', 'false-positive', 'revoked', 'ignored'] as const;
+export type SecretStatus = (typeof SECRET_STATUSES)[number];
 
 /** Who made a login a secret's owner: attribution's tiers (AttributedSource), or a person assigning the issue. */
-export const OwnerSource = z.enum(['commit-author', 'codeowners', 'fallback', 'manual']);
-export type OwnerSource = z.infer<typeof OwnerSource>;
+export const OWNER_SOURCES = ['commit-author', 'codeowners', 'fallback', 'manual'] as const;
+export type OwnerSource = (typeof OWNER_SOURCES)[number];
 /** The sources attribution itself decides from (src/attribution/owners.ts). */
 export type AttributedSource = Exclude<OwnerSource, 'manual'>;
-
-export const Location = z.object({
-  /** Commit that introduced the blob at `path`; null for plain files / staged content. */
-  commit: z.string().nullable(),
-  author: Author.nullable(),
-  date: z.string().nullable(),
-  path: z.string(),
-  /** 1-based line; 1-based column in UTF-16 code units of the line (SARIF's default columnKind). */
-  line: z.number().int().positive(),
-  column: z.number().int().positive(),
-  /** Blob oid the match was found in, null for plain files. */
-  blob: z.string().nullable(),
-  /** Decoders applied to reach the secret, outermost first (e.g. ["base64"]); absent when found in plain text. */
-  decoded: z.array(z.string()).optional(),
-  /** `fixture`: the path is a test fixture or example (test/, fixtures/, examples/ …): lower confidence. */
-  context: z.enum(['fixture']).optional(),
-});
-export type Location = z.infer<typeof Location>;
-
-export const Finding = z.object({
-  detector: z.string(),
-  /** Human name of the detector. */
-  name: z.string(),
-  provider: z.string(),
-  severity: Severity,
-  confidence: Confidence,
-  /** Other detectors that matched the same secret (one finding per secret: the most specific detector's). */
-  alsoMatched: z.array(z.string()).optional(),
-  /** hex HMAC-SHA256(fingerprint key, detector + "\0" + secret). */
-  fingerprint: z.string(),
-  /** Plaintext: present only with --reveal. */
-  secret: z.string().optional(),
-  redacted: z.string(),
-  locations: z.array(Location),
-  verification: Verification.optional(),
-});
-export type Finding = z.infer<typeof Finding>;
 
 /** Plaintext finding, in-process only: reporters drop `secret`/`parts` unless --reveal. */
 export interface RawFinding extends Omit<Finding, 'secret'> {
@@ -197,22 +98,6 @@ export interface SkippedItem {
   reason: 'binary' | 'too-large' | 'unreadable' | 'missing-object' | 'corrupt-object' | 'excluded' | 'error';
   detail?: string;
 }
-
-/**
- * Something the scan could not read, so a secret might be in it: an unreadable object (corrupt, truncated,
- * missing), a blob over --max-blob-size, an unreadable file. Any such entry makes the scan *incomplete*.
- */
-export const IncompleteItem = z.object({
-  /** Object id (blob, tree, commit) when known; null for plain files or a failure no object is named in. */
-  object: z.string().nullable(),
-  /** Path of the content, when known. */
-  path: z.string().optional(),
-  /** Why, as a stable code: too-large, missing-object, corrupt-object, unreadable, error, git-error… */
-  reason: z.string(),
-  /** The reason in words (git's message, the size and the limit…). */
-  detail: z.string().optional(),
-});
-export type IncompleteItem = z.infer<typeof IncompleteItem>;
 
 export interface ScanStats {
   blobs: number;

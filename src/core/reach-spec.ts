@@ -2,7 +2,7 @@
 // to revoke the key through the issuer's own API. Validated with zod at load (detection/schema.ts); run by src/reach
 // and src/revoke. A ground type, like the verify spec: the catalog's schema uses it without importing what runs it.
 import { z } from 'zod';
-import { AccessLevel } from './model.js';
+import { AccessLevel } from './model-schema.js';
 
 const Name = z.string().regex(/^[a-z][a-z0-9_]*$/);
 const Template = z.string();

@@ -1,29 +1,22 @@
-// detectors/*.yaml → zod → RE2: the catalog every engine is built from. Errors name the file and the field.
-import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+// detectors/*.yaml → zod → RE2: the catalog every engine is built from. Errors name the file and the field. Start-up
+// takes the compiled catalog instead (detection/compiled-catalog.ts), which loads neither zod nor this module.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { parseYaml } from '../util/yaml.js';
 import type { z } from 'zod';
 import { ConfigError } from '../core/errors.js';
+import { assemble, BUILT_CATALOG, catalogDigest, COMPILED_FORMAT, loadCompiledCatalog, providerFiles, type CompiledCatalog } from './compiled-catalog.js';
 import { compileRe2 } from './regex.js';
 import { ProviderFile } from './schema.js';
-import type { Catalog, LoadedDetector, ProviderInfo } from './types.js';
+import type { Catalog } from './types.js';
 
-/** Files in the detectors folder that are not provider files (carrier templates, rulesets). */
-const NOT_PROVIDER = new Set(['contexts.yaml', 'contexts.yml']);
-
-/** The provider files of `dir`, sorted so the catalog order is stable. */
-export function providerFiles(dir: string): string[] {
-  if (!existsSync(dir)) throw new ConfigError(`detector directory not found: ${dir}`);
-  return readdirSync(dir)
-    .filter((f) => /\.ya?ml$/.test(f) && !NOT_PROVIDER.has(f) && !f.startsWith('_') && !f.startsWith('.'))
-    .sort()
-    .map((f) => join(dir, f));
-}
+export { COMPILED_CATALOG_FILE, catalogDigest, defaultDetectorsDir, providerFiles } from './compiled-catalog.js';
 
 export function formatZodPath(path: readonly PropertyKey[]): string {
-  return path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
+  return path
+    .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
+    .join('')
+    .replace(/^\./, '');
 }
 
 function zodIssue(file: string, error: z.ZodError): ConfigError {
@@ -58,11 +51,13 @@ export function detectorPatterns(def: ProviderFile['detectors'][number]): { fiel
  * Loads every provider file of `dir`: from the compiled catalog when it was built from these very files (same
  * names and bytes), else by parsing, validating and compiling each one. Throws ConfigError naming file and field.
  */
-export function loadCatalog(dir: string, compiledFile: string | URL = new URL(COMPILED_CATALOG_FILE, import.meta.url)): Catalog {
-  const files = providerFiles(dir);
-  const compiled = readCompiledCatalog(files, compiledFile);
-  if (compiled) return assemble(compiled.map((p) => ({ file: join(dir, p.file), pf: p.data })));
-  return assemble(files.map((file) => ({ file, pf: validProviderFile(file) })));
+export function loadCatalog(dir: string, compiledFile: string | URL = BUILT_CATALOG): Catalog {
+  return loadCompiledCatalog(dir, compiledFile) ?? loadYamlCatalog(dir);
+}
+
+/** Every provider file of `dir` parsed, validated and compiled (what the compiled catalog saves at start-up). */
+export function loadYamlCatalog(dir: string): Catalog {
+  return assemble(providerFiles(dir).map((file) => ({ file, pf: validProviderFile(file) })));
 }
 
 /** A provider file read, validated by zod, its patterns compiled by RE2 once (to report what RE2 refuses). */
@@ -84,63 +79,6 @@ function validProviderFile(file: string): ProviderFile {
   return pf;
 }
 
-function assemble(files: { file: string; pf: ProviderFile }[]): Catalog {
-  const detectors: LoadedDetector[] = [];
-  const byId = new Map<string, LoadedDetector>();
-  const providers = new Map<string, ProviderInfo>();
-  for (const { file, pf } of files) {
-    providers.set(pf.provider.id, pf.provider);
-    pf.detectors.forEach((def, i) => {
-      const prior = byId.get(def.id);
-      if (prior) throw new ConfigError(`duplicate detector id "${def.id}" (also in ${basename(prior.file)})`, `${basename(file)}: detectors[${i}].id`);
-      const loaded: LoadedDetector = { def, provider: pf.provider, file };
-      detectors.push(loaded);
-      byId.set(def.id, loaded);
-    });
-  }
-  return { detectors, byId, providers };
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// The compiled catalog: `npm run build` (scripts/postbuild.mjs) parses and validates the built-in detectors/ once
-// and writes the result next to this module as JSON. Start-up then reads one JSON file instead of parsing 120 YAML
-// files through zod and compiling every pattern (≈ 0.4 s of a 0.7 s `keyloop scan`). It is used for any folder
-// whose provider files are byte for byte the ones it was built from (their digest is checked on every load), so
-// an edited detector, or --detectors pointing elsewhere, takes the YAML path above.
-
-/** Bumped when the compiled file's shape changes. */
-const COMPILED_FORMAT = 1;
-export const COMPILED_CATALOG_FILE = 'catalog.generated.json';
-
-interface CompiledCatalog {
-  format: number;
-  /** catalogDigest of the provider files it was built from. */
-  digest: string;
-  providers: { file: string; data: ProviderFile }[];
-}
-
-/** sha256 over each provider file's name and bytes, in catalog order. */
-export function catalogDigest(files: readonly string[]): string {
-  const h = createHash('sha256');
-  for (const f of files) h.update(basename(f)).update('\0').update(readFileSync(f)).update('\0');
-  return h.digest('hex');
-}
-
-/** The compiled catalog when it matches `files`; null when there is none (run from source) or it is stale. */
-function readCompiledCatalog(files: readonly string[], at: string | URL): CompiledCatalog['providers'] | null {
-  let raw: string;
-  try {
-    raw = readFileSync(at, 'utf8');
-  } catch {
-    return null;
-  }
-  // Not parsed by zod again: the build wrote it from these files' zod output (the digest says they have not
-  // changed since), and re-validating is the cost this file exists to save.
-  const c = JSON.parse(raw) as CompiledCatalog;
-  if (c.format !== COMPILED_FORMAT || c.digest !== catalogDigest(files)) return null;
-  return c.providers;
-}
-
 /** Validates `dir` as loadCatalog does and writes its compiled catalog to `out` (scripts/postbuild.mjs). */
 export function writeCompiledCatalog(dir: string, out: string): void {
   const files = providerFiles(dir);
@@ -148,18 +86,4 @@ export function writeCompiledCatalog(dir: string, out: string): void {
   assemble(providers.map((p) => ({ file: join(dir, p.file), pf: p.data })));
   const c: CompiledCatalog = { format: COMPILED_FORMAT, digest: catalogDigest(files), providers };
   writeFileSync(out, JSON.stringify({ '//': 'do not edit: generated by scripts/postbuild.mjs from detectors/*.yaml', ...c }));
-}
-
-/**
- * The package's own detectors/ folder, from src/detection (tsx, vitest) or dist/src/detection (npm bin), so
- * `npx keyloop` works from any cwd.
- */
-export function defaultDetectorsDir(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 5; i++) {
-    const candidate = join(dir, 'detectors');
-    if (existsSync(join(dir, 'package.json')) && existsSync(candidate)) return candidate;
-    dir = resolve(dir, '..');
-  }
-  throw new ConfigError('built-in detectors/ folder not found next to the keyloop package');
 }

@@ -1,6 +1,6 @@
 // detectors/*.yaml as written: one file per provider, validated with zod. See README "Adding a detector".
 import { z } from 'zod';
-import { Severity } from '../core/model.js';
+import { Severity } from '../core/model-schema.js';
 import { VerifySpec } from '../core/verify-spec.js';
 import { ReachSpec, RevokeSpec } from '../core/reach-spec.js';
 

@@ -140,7 +140,7 @@ export async function issueLoopFromFlags(
   const { resolveGitHubUrl, resolveToken } = await import('../adapters/github/client.js');
   const { createLogger } = await import('../util/logger.js');
   const { SecretRegistry } = await import('../util/redact.js');
-  const config = loadOperatorConfig({ explicit: opts.config, cwd: ctx.cwd, env: ctx.env });
+  const config = await loadOperatorConfig({ explicit: opts.config, cwd: ctx.cwd, env: ctx.env });
   const enabled = opts.issues ?? (!!opts.dryRun || (config.issuesSection && config.loop.issues.enabled));
   const issuerUrls = issuerOverrides(config, { flag: opts.githubUrl, env: ctx.env });
   // Refused before the crawl, not after it.

@@ -2,9 +2,10 @@
 // before it); findings whose fingerprint it lists are not new.
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { FINGERPRINT_PATTERN } from '../config/fields.js';
 import { ConfigError } from '../core/errors.js';
 
-const Findings = z.array(z.object({ fingerprint: z.string().regex(/^[0-9a-f]{16,64}$/) }).loose());
+const Findings = z.array(z.object({ fingerprint: z.string().regex(FINGERPRINT_PATTERN) }).loose());
 const Report = z.object({ version: z.number().int().positive(), findings: Findings }).loose();
 
 export function loadBaseline(file: string): Set<string> {

@@ -9,12 +9,11 @@ import { scanRepository, verifyFindings, type RepositoryScan, type RepositorySou
 import type { IncompleteItem, RawFinding, ScanStats } from '../core/model.js';
 import type { AuditSink, FindingsVerifier } from '../core/ports.js';
 import { createEngine } from '../detection/engine.js';
-import { defaultDetectorsDir, loadCatalog } from '../detection/load.js';
+import { defaultDetectorsDir, openCatalog } from '../detection/compiled-catalog.js';
 import type { Catalog } from '../detection/types.js';
 import { resolveTarget, type ResolvedTarget } from '../sources/resolve.js';
 import { contentOpener } from '../scan/contents.js';
 import { packReaderEnabled, type PackScanStats } from '../scan/pack-path.js';
-import { loadBaseline } from './baseline.js';
 import type { Logger } from '../util/logger.js';
 import type { SecretRegistry } from '../util/redact.js';
 
@@ -79,7 +78,7 @@ export function incompleteMessage(i: IncompleteItem): string {
 }
 
 export async function scanPath(opts: ScanPathOptions): Promise<ScanPathResult> {
-  const operator = loadOperatorConfig({ explicit: opts.config, cwd: opts.cwd, env: opts.env });
+  const operator = await loadOperatorConfig({ explicit: opts.config, cwd: opts.cwd, env: opts.env });
   // Where keys would go is checked before the scan, not after it.
   if (opts.verify) checkIssuerOverrides(issuerOverrides(operator, { flag: opts.githubUrl, env: opts.env }), !!opts.allowInsecureIssuers);
   const target = await resolveTarget(opts.path, {
@@ -92,7 +91,7 @@ export async function scanPath(opts: ScanPathOptions): Promise<ScanPathResult> {
     // The scanned root's .keyloop.yaml is data from the repository: it may only narrow the report.
     const repository = opts.repoConfig === false ? null : readRepositoryConfig(target.root);
     const detectorsDir = opts.detectorsDir ?? defaultDetectorsDir();
-    const catalog = loadCatalog(detectorsDir);
+    const catalog = await openCatalog(detectorsDir);
     const ids = new Set(catalog.byId.keys());
     checkDetectorIds(operator, ids);
     const configWarnings = repository ? [...repository.warnings, ...checkDetectorIds(repository, ids)] : [];
@@ -101,7 +100,8 @@ export async function scanPath(opts: ScanPathOptions): Promise<ScanPathResult> {
     const excluded = globMatcher(operator.suppression.excludePaths);
 
     const source: RepositorySource = target.kind === 'git' ? { kind: 'git', dir: target.root, objects: target.objects } : { kind: 'directory', dir: target.root };
-    const baseline = opts.baseline ? loadBaseline(opts.baseline) : null;
+    // validated by zod: loaded only with --baseline
+    const baseline = opts.baseline ? (await import('./baseline.js')).loadBaseline(opts.baseline) : null;
     const fingerprints = baseline && opts.suppressFingerprints ? new Set([...baseline, ...opts.suppressFingerprints]) : (baseline ?? opts.suppressFingerprints ?? null);
     const open = opts.contents ?? contentOpener({
       engine,

@@ -16,7 +16,7 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 import { asError, HostError, InternalError } from '../core/errors.js';
 import { createEngine, type EngineOptions } from '../detection/engine.js';
-import { loadCatalog } from '../detection/load.js';
+import { openCatalog } from '../detection/compiled-catalog.js';
 import type { Engine } from '../detection/types.js';
 import { BufferShelf } from './buffer-shelf.js';
 import { isSettled, WholeBlobs, type Router, type Settled } from './router.js';
@@ -97,12 +97,18 @@ export function workerEntry(): string | null {
 
 export function createScanPool(opts: ScanPoolOptions): ScanPool {
   const entry = workerEntry();
-  const build = () => opts.engine ?? createEngine(loadCatalog(opts.detectorsDir), opts.engineOptions);
-  if (opts.jobs <= 1 || entry === null) return new InThreadPool(build());
+  const build = async () => opts.engine ?? createEngine(await openCatalog(opts.detectorsDir), opts.engineOptions);
+  if (opts.jobs <= 1 || entry === null) return new InThreadPool(opts.engine ?? settledLater(build()));
   const helps = opts.readerHelps ?? true;
   // without an engine, this thread's is built on first help, after the workers started: a bad catalog fails the
   // scan at worker init, with the workers' message
   return new WorkerPool(entry, { ...opts, jobs: helps ? opts.jobs - 1 : opts.jobs }, helps ? build : null);
+}
+
+/** `p`, with its rejection handled until someone awaits it (no unhandled rejection if no one ever does). */
+function settledLater<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => {});
+  return p;
 }
 
 const newStats = (): ScanPoolStats => ({
@@ -151,9 +157,11 @@ class InThreadPool implements ScanPool {
   readonly jobs = 1;
   readonly stats = newStats();
   helping = true;
-  constructor(private readonly engine: Engine) {}
+  /** Without an engine, the catalog's (detectorsDir) is being built: a bad catalog fails the first scan. */
+  constructor(private readonly engine: Engine | Promise<Engine>) {}
 
   async *scan(jobs: Iterable<ScanJob> | AsyncIterable<ScanJob>, router: Router = new WholeBlobs()): AsyncIterable<JobResult> {
+    const engine = await this.engine;
     const tasks: ScanTask[] = [];
     const redo = (t: ScanTask) => tasks.push(t);
     try {
@@ -162,7 +170,7 @@ class InThreadPool implements ScanPool {
         const plan = router.plan(job);
         if (isSettled(plan)) yield* settleAll(router, this.stats, [plan], redo);
         else tasks.push(plan);
-        for (let t = tasks.pop(); t; t = tasks.pop()) yield* settleAll(router, this.stats, [runTask(this.engine, t)], redo);
+        for (let t = tasks.pop(); t; t = tasks.pop()) yield* settleAll(router, this.stats, [runTask(engine, t)], redo);
       }
     } finally {
       endScan(router, this.stats);
@@ -213,7 +221,7 @@ class WorkerPool implements ScanPool {
   constructor(
     entry: string,
     opts: ScanPoolOptions,
-    private readonly makeHelper: (() => Engine) | null,
+    private readonly makeHelper: (() => Promise<Engine>) | null,
   ) {
     this.jobs = opts.jobs;
     this.batchBytes = opts.batchBytes ?? 1 << 20;
@@ -411,7 +419,8 @@ class WorkerPool implements ScanPool {
           while (router.openBytes >= this.keptHigh && this.inFlight > 0 && !stop()) await this.wait();
         }
         // the workers have a full queue: scan this one here instead of waiting, then let their results in
-        this.absorb([runTask((this.helper ??= this.makeHelper()), plan)]);
+        this.helper ??= await this.makeHelper();
+        this.absorb([runTask(this.helper, plan)]);
         this.stats.helped++;
         this.wake();
         await yieldToLoop();

@@ -1,9 +1,11 @@
 // Worker-thread entry of the scan pool (pool.ts): one engine per thread, scanning whatever tasks it is sent (the
 // calling thread routes jobs and keeps the verdicts). Workers outlive pools, so each `init` may bring another
-// catalog; it usually comes loaded, so this thread imports the YAML and schema modules only when it does not.
+// catalog; it usually comes loaded, else it is the compiled one, and this thread imports the YAML and schema
+// modules only when neither.
 // First import: this isolate's young generation stays small too (see src/util/heap.ts).
 import '../util/heap.js';
 import { parentPort } from 'node:worker_threads';
+import { openCatalog } from '../detection/compiled-catalog.js';
 import { createEngine } from '../detection/engine.js';
 import type { Engine } from '../detection/types.js';
 import { runTask, type TaskResult } from './task.js';
@@ -18,7 +20,7 @@ async function init(msg: WorkerInit): Promise<void> {
     const key = JSON.stringify([msg.detectorsDir, msg.engineOptions ?? {}]);
     if (key !== engineKey || !engine) {
       engine = null;
-      const catalog = msg.catalog ?? (await import('../detection/load.js')).loadCatalog(msg.detectorsDir);
+      const catalog = msg.catalog ?? (await openCatalog(msg.detectorsDir));
       engine = createEngine(catalog, msg.engineOptions);
       engineKey = key;
     }

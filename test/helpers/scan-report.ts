@@ -1,6 +1,6 @@
 // Parses `keyloop scan --format json` output: the versioned report object, checked against its documented shape.
 import { z } from 'zod';
-import { Finding, IncompleteItem } from '../../src/core/model.js';
+import { Finding, IncompleteItem } from '../../src/core/model-schema.js';
 
 export const ScanReport = z.object({
   version: z.literal(1),

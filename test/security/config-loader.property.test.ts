@@ -9,7 +9,8 @@ import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { compileGlob } from '../../src/config/glob.js';
 import { loadOperatorConfig, parseRepositoryConfig } from '../../src/config/load.js';
-import { normalizeOperator, normalizeRepository, type RepositoryConfig } from '../../src/config/normalize.js';
+import { normalizeRepository, type RepositoryConfig } from '../../src/config/normalize.js';
+import { normalizeOperator } from '../../src/config/operator.js';
 import { REPOSITORY_FIELDS } from '../../src/config/schema.js';
 import { ConfigError } from '../../src/core/errors.js';
 import { tempDir } from '../../testkit/git-repo.js';
@@ -96,24 +97,24 @@ describe('config loader properties', () => {
   });
 
   it('an operator config either loads or fails with a ConfigError naming the file, from objects and from files', async () => {
-    const onlyConfigError = (run: () => unknown) => {
+    const onlyConfigError = async (run: () => unknown) => {
       try {
-        run();
+        await run();
       } catch (e) {
         expect(e).toBeInstanceOf(ConfigError);
         expect((e as Error).message).toContain('operator.yaml');
       }
     };
-    fc.assert(
-      fc.property(configLike, (raw) => onlyConfigError(() => normalizeOperator(raw, { kind: 'operator', file: '/x/operator.yaml' }, {}))),
+    await fc.assert(
+      fc.asyncProperty(configLike, (raw) => onlyConfigError(() => normalizeOperator(raw, { kind: 'operator', file: '/x/operator.yaml' }, {}))),
       { numRuns: 500 },
     );
     const dir = await tempDir('keyloop-prop-');
     const file = join(dir, 'operator.yaml');
-    fc.assert(
-      fc.property(fc.oneof(fc.string({ maxLength: 200 }), configLike.map((r) => stringify(r) ?? '')), (text) => {
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(fc.string({ maxLength: 200 }), configLike.map((r) => stringify(r) ?? '')), async (text) => {
         writeFileSync(file, text);
-        onlyConfigError(() => loadOperatorConfig({ explicit: 'operator.yaml', cwd: dir, env: {} }));
+        await onlyConfigError(() => loadOperatorConfig({ explicit: 'operator.yaml', cwd: dir, env: {} }));
       }),
       { numRuns: 300 },
     );
