@@ -13,6 +13,7 @@ import {
   configOption,
   dbOption,
   detectorsOption,
+  fingerprintArgument,
   formatOption,
   githubUrlOption,
   gitBackendOption,
@@ -35,23 +36,9 @@ import {
 import { ConfigError, ExitError, HostError } from '../src/core/errors.js';
 import { VERSION } from '../src/version.js';
 import { escapeControls } from '../src/util/terminal-safe.js';
-// Types only: each command's module still loads lazily, when it runs. Commander hands actions untyped option
-// objects; these annotations say what each command expects from its declared options.
-import type { AppCommandOptions } from './commands/app.js';
-import type { DbMigrateOptions } from './commands/db.js';
-import type { DetectorsCheckOptions, DetectorsListOptions } from './commands/detectors.js';
-import type { IssuesCommandOptions } from './commands/issues.js';
+// Types only: org's module still loads lazily, when it runs (every other command's option type comes from its
+// function, through lazy()).
 import type { OrgCommandOptions } from './commands/org.js';
-import type { ReceiveCommandOptions } from './commands/receive.js';
-import type { AuditCommandOptions } from './commands/audit.js';
-import type { ReportCommandOptions } from './commands/report.js';
-import type { RunsCommandOptions } from './commands/runs.js';
-import type { WorkerCommandOptions } from './commands/worker.js';
-import type { RevokeCommandOptions } from './commands/revoke.js';
-import type { ScanCommandOptions } from './commands/scan.js';
-import type { SecretsCommandOptions } from './commands/secrets.js';
-import type { TriageCommandOptions } from './commands/triage.js';
-import type { WhereCommandOptions } from './commands/where.js';
 
 const exitCodeArg = (v: string) => {
   const n = Number(v);
@@ -76,6 +63,23 @@ interface Wiring {
   setExit: (code: number) => void;
 }
 
+/** A command's function: its options (its positional argument among them) and the injected context in, the exit code out. */
+type CommandFn<O> = (opts: O, ctx: CommandContext) => Promise<number>;
+
+/**
+ * The action of a command whose module `load` imports only when the command runs (start-up loads no command
+ * module); `arg` names the option that the command's one positional argument is passed as.
+ */
+function lazy<O>(w: Wiring, load: () => Promise<CommandFn<O>>): (opts: O) => Promise<void>;
+function lazy<O, K extends keyof O>(w: Wiring, load: () => Promise<CommandFn<O>>, arg: K): (value: O[K], opts: Omit<O, K>) => Promise<void>;
+function lazy<O>(w: Wiring, load: () => Promise<CommandFn<O>>, arg?: keyof O): (...args: unknown[]) => Promise<void> {
+  return async (...args) => {
+    const opts = (arg === undefined ? args[0] : { ...(args[1] as object), [arg]: args[0] }) as O;
+    const command = await load();
+    w.setExit(await command(opts, w.ctx));
+  };
+}
+
 export function buildProgram(ctx: CommandContext, setExit: (code: number) => void): Command {
   const program = new Command('keyloop')
     .description('Find secrets in git history, verify them with their issuer, and close the loop with owners.')
@@ -97,8 +101,8 @@ export function buildProgram(ctx: CommandContext, setExit: (code: number) => voi
   return program;
 }
 
-function addScanCommand({ program, ctx, setExit }: Wiring): void {
-  program
+function addScanCommand(w: Wiring): void {
+  w.program
     .command('scan')
     .description('scan a git repository (every blob in every ref) or a plain directory')
     .argument('[path]', 'repository or directory to scan', '.')
@@ -128,31 +132,22 @@ function addScanCommand({ program, ctx, setExit }: Wiring): void {
     .addOption(dbOption('also record the scan in this store (a SQLite file or postgres:// URL) for secrets, where, triage and report; secrets triaged false-positive there are left out'))
     .addOption(keyFileOption({ creates: true, prefix: 'with --db: ' }))
     .addHelpText('after', SCAN_HELP)
-    .action(async (path: string, opts: Omit<ScanCommandOptions, 'path'>) => {
-      const { scanCommand } = await import('./commands/scan.js');
-      setExit(await scanCommand({ ...opts, path }, ctx));
-    });
+    .action(lazy(w, async () => (await import('./commands/scan.js')).scanCommand, 'path'));
 }
 
-function addDetectorsCommands({ program, ctx, setExit }: Wiring): void {
-  const detectors = program.command('detectors').description('list and check the detector catalog');
+function addDetectorsCommands(w: Wiring): void {
+  const detectors = w.program.command('detectors').description('list and check the detector catalog');
   detectors
     .command('list')
     .description('list detectors (id, name, keywords, verifies?)')
     .addOption(formatOption(['table', 'json']))
     .addOption(detectorsOption('detector directory (default: built-in catalog)'))
-    .action(async (opts: DetectorsListOptions) => {
-      const { detectorsListCommand } = await import('./commands/detectors.js');
-      setExit(await detectorsListCommand(opts, ctx));
-    });
+    .action(lazy(w, async () => (await import('./commands/detectors.js')).detectorsListCommand));
   detectors
     .command('check')
     .description('validate detectors: unique ids, RE2 patterns, one capture group, every sample behaves')
     .addOption(detectorsOption('detector directory (default: built-in catalog)'))
-    .action(async (opts: DetectorsCheckOptions) => {
-      const { detectorsCheckCommand } = await import('./commands/detectors.js');
-      setExit(await detectorsCheckCommand(opts, ctx));
-    });
+    .action(lazy(w, async () => (await import('./commands/detectors.js')).detectorsCheckCommand));
 }
 
 // ---- org / secrets / where (store-backed org crawl) ----
@@ -198,8 +193,8 @@ function addOrgCommand({ program, ctx, setExit }: Wiring): void {
     });
 }
 
-function addInventoryCommands({ program, ctx, setExit }: Wiring): void {
-  program
+function addInventoryCommands(w: Wiring): void {
+  w.program
     .command('secrets')
     .description('inventory of stored secrets: repos, first/last seen, still at HEAD or only in history, verification, owner')
     .addOption(dbOption())
@@ -207,35 +202,26 @@ function addInventoryCommands({ program, ctx, setExit }: Wiring): void {
     .addOption(minConfidenceOption())
     .addOption(new Option('--sort <order>', 'recent: most recently introduced first; risk: highest risk first (what the key can do, public repo, exposure age, locations)').choices(['recent', 'risk']).default('recent'))
     .option('--unused <days>', 'only live keys their issuer reports unused for DAYS days or never used (GitLab, AWS, and GitHub fine-grained tokens through their organization expose last use): safe to revoke first', int)
-    .action(async (opts: SecretsCommandOptions) => {
-      const { secretsCommand } = await import('./commands/secrets.js');
-      setExit(await secretsCommand(opts, ctx));
-    });
-  program
+    .action(lazy(w, async () => (await import('./commands/secrets.js')).secretsCommand));
+  w.program
     .command('where')
     .description('every repo/commit/path/line where a stored secret appears')
-    .argument('<fingerprint>', 'fingerprint or a unique prefix (8+ hex characters)')
+    .addArgument(fingerprintArgument())
     .addOption(dbOption())
     .addOption(formatOption(['table', 'json']))
-    .action(async (fingerprint: string, opts: Omit<WhereCommandOptions, 'fingerprint'>) => {
-      const { whereCommand } = await import('./commands/where.js');
-      setExit(await whereCommand({ ...opts, fingerprint }, ctx));
-    });
-  program
+    .action(lazy(w, async () => (await import('./commands/where.js')).whereCommand, 'fingerprint'));
+  w.program
     .command('runs')
     .description('each run: repositories queued/running/done/failed, findings, start/end, which worker holds what, failed jobs and why')
     .addOption(dbOption())
     .addOption(formatOption(['table', 'json']))
     .option('--limit <n>', 'newest runs shown', int, 20)
-    .action(async (opts: RunsCommandOptions) => {
-      const { runsCommand } = await import('./commands/runs.js');
-      setExit(await runsCommand(opts, ctx));
-    });
+    .action(lazy(w, async () => (await import('./commands/runs.js')).runsCommand));
 }
 
 // ---- section:scale (workers on a shared PostgreSQL queue) ----
-function addScaleCommands({ program, ctx, setExit }: Wiring): void {
-  program
+function addScaleCommands(w: Wiring): void {
+  w.program
     .command('worker')
     .description('take jobs from the shared queue (org runs from `org --enqueue`, App pushes) until SIGINT/SIGTERM, then drain; needs a PostgreSQL --db')
     .addOption(dbOption())
@@ -259,18 +245,12 @@ function addScaleCommands({ program, ctx, setExit }: Wiring): void {
     .addOption(metricsHostOption('address for /healthz and /metrics (0.0.0.0 in a container)'))
     .addOption(logFormatOption())
     .addOption(logLevelOption())
-    .action(async (opts: WorkerCommandOptions) => {
-      const { workerCommand } = await import('./commands/worker.js');
-      setExit(await workerCommand(opts, ctx));
-    });
-  const db = program.command('db').description('the store: create or upgrade its schema');
+    .action(lazy(w, async () => (await import('./commands/worker.js')).workerCommand));
+  const db = w.program.command('db').description('the store: create or upgrade its schema');
   db.command('migrate')
     .description('apply pending schema migrations (needed after upgrading keyloop on a PostgreSQL store; SQLite migrates on open)')
     .addOption(dbOption())
-    .action(async (opts: DbMigrateOptions) => {
-      const { dbMigrateCommand } = await import('./commands/db.js');
-      setExit(await dbMigrateCommand(opts, ctx));
-    });
+    .action(lazy(w, async () => (await import('./commands/db.js')).dbMigrateCommand));
 }
 // ---- end section:scale ----
 
@@ -294,9 +274,9 @@ const appShared = (c: Command) =>
     .addOption(logLevelOption())
     .addOption(logFormatOption());
 
-function addAppCommands({ program, ctx, setExit }: Wiring): void {
+function addAppCommands(w: Wiring): void {
   appShared(
-    program
+    w.program
       .command('app')
       .description('run the GitHub App: verify and queue webhooks, scan each push, check runs and issues (env: APP_ID, PRIVATE_KEY or PRIVATE_KEY_PATH, WEBHOOK_SECRET)')
       .option('--port <n>', 'port to listen on', int, 3000)
@@ -307,28 +287,22 @@ function addAppCommands({ program, ctx, setExit }: Wiring): void {
       .addOption(leaseOption('PostgreSQL --db: a delivery a replica stopped renewing (it died) goes to another replica after this long'))
       .addOption(metricsPortOption('serve /healthz and /metrics (Prometheus) on this port, apart from the webhook port'))
       .addOption(metricsHostOption('address for /healthz and /metrics')),
-  ).action(async (opts: AppCommandOptions) => {
-    const { appCommand } = await import('./commands/app.js');
-    setExit(await appCommand(opts, ctx));
-  });
+  ).action(lazy(w, async () => (await import('./commands/app.js')).appCommand));
   appShared(
-    program
+    w.program
       .command('receive')
       .description('replay a webhook payload (JSON file, - for stdin) through the App handler without a server')
       .argument('<file>', 'payload JSON as GitHub sent it')
       .requiredOption('--event <name>', 'the X-GitHub-Event name (push, installation, installation_repositories)')
       .option('--id <guid>', 'X-GitHub-Delivery to record (default: a fresh one, so the replay always runs)')
       .addOption(tokenOption('GitHub token when no App credentials are set (default: $GITHUB_TOKEN)')),
-  ).action(async (file: string, opts: Omit<ReceiveCommandOptions, 'file'>) => {
-    const { receiveCommand } = await import('./commands/receive.js');
-    setExit(await receiveCommand({ ...opts, file }, ctx));
-  });
+  ).action(lazy(w, async () => (await import('./commands/receive.js')).receiveCommand, 'file'));
 }
 // ---- end section:app ----
 
 // ---- section:loop (issues / triage / report) ----
-function addLoopCommands({ program, ctx, setExit }: Wiring): void {
-  program
+function addLoopCommands(w: Wiring): void {
+  w.program
     .command('issues')
     .description('run the issue loop over the store: re-verify, open/comment/close/reopen/remind (what `keyloop org` runs at its end)')
     .option('--dry-run', 'print the planned actions only; change nothing on GitHub or in the store', false)
@@ -342,14 +316,11 @@ function addLoopCommands({ program, ctx, setExit }: Wiring): void {
     .addOption(detectorsOption('detector directory (provider names and rotation steps; default: built-in)'))
     .addOption(allowInsecureIssuersOption())
     .addOption(formatOption(['text', 'json']))
-    .action(async (opts: IssuesCommandOptions) => {
-      const { issuesCommand } = await import('./commands/issues.js');
-      setExit(await issuesCommand(opts, ctx));
-    });
-  program
+    .action(lazy(w, async () => (await import('./commands/issues.js')).issuesCommand));
+  w.program
     .command('triage')
     .description('record a verdict on a secret and label + close (or reopen) its issues')
-    .argument('<fingerprint>', 'fingerprint or a unique prefix (8+ hex characters)')
+    .addArgument(fingerprintArgument())
     .option('--false-positive', 'not a secret: close its issues, suppress it in later scans')
     .option('--accepted-risk', 'a real secret kept knowingly: close its issues, no reminders')
     .option('--reopen', 'track it again: reopen its issues')
@@ -359,29 +330,23 @@ function addLoopCommands({ program, ctx, setExit }: Wiring): void {
     .addOption(tokenOption())
     .option('--no-github', 'update the store only; the next loop run syncs the issues')
     .addOption(formatOption(['text', 'json']))
-    .action(async (fingerprint: string, opts: Omit<TriageCommandOptions, 'fingerprint'>) => {
-      const { triageCommand } = await import('./commands/triage.js');
-      setExit(await triageCommand({ ...opts, fingerprint }, ctx));
-    });
-  program
+    .action(lazy(w, async () => (await import('./commands/triage.js')).triageCommand, 'fingerprint'));
+  w.program
     .command('report')
     .description('loop report: open/closed/live/dead, time to rotate, exposure windows, per repo/owner, detector precision')
     .addOption(formatOption(['md', 'json', 'html'], { description: 'output format (html: one self-contained file with charts, works offline, prints)' }))
     .addOption(dbOption())
     .addOption(outputOption('write the report to FILE instead of stdout'))
-    .action(async (opts: ReportCommandOptions) => {
-      const { reportCommand } = await import('./commands/report.js');
-      setExit(await reportCommand(opts, ctx));
-    });
+    .action(lazy(w, async () => (await import('./commands/report.js')).reportCommand));
 }
 // ---- end section:loop ----
 
 // ---- section:reach (revoke / audit) ----
-function addReachCommands({ program, ctx, setExit }: Wiring): void {
-  program
+function addReachCommands(w: Wiring): void {
+  w.program
     .command('revoke')
     .description("revoke a stored key through its issuer's own API (GitHub, GitLab, Slack, npm tokens), after a confirmation; recorded and re-verified")
-    .argument('<fingerprint>', 'fingerprint or a unique prefix (8+ hex characters)')
+    .addArgument(fingerprintArgument())
     .option('--yes', 'do not ask for confirmation (scripts); without it, keyloop asks on the terminal and refuses when there is none', false)
     .option('--dry-run', 'print the request that would be sent; send nothing', false)
     .option('--note <text>', 'why (recorded with who and when)')
@@ -393,11 +358,8 @@ function addReachCommands({ program, ctx, setExit }: Wiring): void {
     .addOption(allowInsecureIssuersOption())
     .addOption(formatOption(['text', 'json']))
     .addHelpText('after', '\nExit codes: 0 revoked, 1 not revoked (the issuer refused, or no confirmation), 2 usage (no revoke API for this key: rotate it by hand).\n')
-    .action(async (fingerprint: string, opts: Omit<RevokeCommandOptions, 'fingerprint'>) => {
-      const { revokeCommand } = await import('./commands/revoke.js');
-      setExit(await revokeCommand({ ...opts, fingerprint }, ctx));
-    });
-  program
+    .action(lazy(w, async () => (await import('./commands/revoke.js')).revokeCommand, 'fingerprint'));
+  w.program
     .command('audit')
     .description('every request sent with a secret (verification, reach, revocation): issuer, endpoint, time, answer; never the secret')
     .addOption(dbOption())
@@ -411,10 +373,7 @@ function addReachCommands({ program, ctx, setExit }: Wiring): void {
     .addOption(githubUrlOption('GitHub API base URL the GitHub calls were allowed to go to (default: $GITHUB_API_URL)'))
     .addOption(detectorsOption('detector directory (default: built-in)'))
     .addOption(keyFileOption({ description: 'store key file for --check (default: $KEYLOOP_KEY)' }))
-    .action(async (opts: AuditCommandOptions) => {
-      const { auditCommand } = await import('./commands/audit.js');
-      setExit(await auditCommand(opts, ctx));
-    });
+    .action(lazy(w, async () => (await import('./commands/audit.js')).auditCommand));
 }
 // ---- end section:reach ----
 

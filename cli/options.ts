@@ -1,8 +1,11 @@
 // Every flag that more than one command takes, declared once: its spelling, argument, parser, default and help.
 // Commands add them with .addOption(…); test/cli-options.test.ts fails when one of these flags is spelled out
 // anywhere else in cli/.
-import { Option } from 'commander';
+import { Argument, Option } from 'commander';
 import { ConfigError } from '../src/core/errors.js';
+
+/** <fingerprint>, said once: the argument of every command that acts on one stored secret. */
+export const fingerprintArgument = (): Argument => new Argument('<fingerprint>', 'fingerprint or a unique prefix (8+ hex characters)');
 
 /** A non-negative integer argument. */
 export const int = (v: string): number => {
