@@ -1,6 +1,7 @@
 // The `reach:` and `revoke:` blocks of a detector: what to ask a live key's issuer about what the key can do, and how
 // to revoke the key through the issuer's own API. Validated with zod at load (detection/schema.ts); run by src/reach
 // and src/revoke. A ground type, like the verify spec: the catalog's schema uses it without importing what runs it.
+import { httpOrCode } from './spec-kind.js';
 import { z } from 'zod';
 import { AccessLevel } from './model-schema.js';
 
@@ -155,9 +156,12 @@ export const Locate = z
   .strict();
 export type Locate = z.infer<typeof Locate>;
 
-export const HttpReach = z
-  .object({
-    kind: z.literal('http'),
+export const {
+  Http: HttpReach,
+  Code: CodeReach,
+  Spec: ReachSpec,
+} = httpOrCode(
+  {
     /** Other official hosts of the same issuer, by name (override: `issuers.<id>.hosts.<name>`); https only. */
     hosts: z.record(Name, z.string().startsWith('https://')).default({}),
     locate: Locate.optional(),
@@ -166,21 +170,15 @@ export const HttpReach = z
     limits: z.array(Limit).default([]),
     /** The issuer's pages the requests, fields and grants come from. */
     references: z.array(z.string().url()).min(1),
-  })
-  .strict();
-export type HttpReach = z.infer<typeof HttpReach>;
-
-export const CodeReach = z
-  .object({
-    kind: z.literal('code'),
+  },
+  {
     /** Name of a reacher registered in src/reach/issuers/. */
     reacher: z.string(),
     references: z.array(z.string().url()).min(1),
-  })
-  .strict();
+  },
+);
+export type HttpReach = z.infer<typeof HttpReach>;
 export type CodeReach = z.infer<typeof CodeReach>;
-
-export const ReachSpec = z.discriminatedUnion('kind', [HttpReach, CodeReach]);
 export type ReachSpec = z.infer<typeof ReachSpec>;
 
 /** What every revoke block may say besides how to send it. */
@@ -199,9 +197,12 @@ const revokeCommon = {
  * `DELETE /personal_access_tokens/self`, Slack's `auth.revoke`, …). Run only by `keyloop revoke` (or the
  * operator's revocation policy); never as part of a scan.
  */
-export const HttpRevoke = z
-  .object({
-    kind: z.literal('http'),
+export const {
+  Http: HttpRevoke,
+  Code: CodeRevoke,
+  Spec: RevokeSpec,
+} = httpOrCode(
+  {
     method: z.enum(['POST', 'DELETE']),
     path: Template,
     headers: z.record(z.string(), Template).default({}),
@@ -222,20 +223,14 @@ export const HttpRevoke = z
       )
       .min(1),
     ...revokeCommon,
-  })
-  .strict();
-export type HttpRevoke = z.infer<typeof HttpRevoke>;
-
-/** A revocation that needs more than one request (npm: find the token's key, then delete it), in src/revoke/issuers/. */
-export const CodeRevoke = z
-  .object({
-    kind: z.literal('code'),
+  },
+  // a revocation that needs more than one request (npm: find the token's key, then delete it), in src/revoke/issuers/
+  {
     /** Name of a revoker registered in src/revoke/issuers/. */
     revoker: z.string(),
     ...revokeCommon,
-  })
-  .strict();
+  },
+);
+export type HttpRevoke = z.infer<typeof HttpRevoke>;
 export type CodeRevoke = z.infer<typeof CodeRevoke>;
-
-export const RevokeSpec = z.discriminatedUnion('kind', [HttpRevoke, CodeRevoke]);
 export type RevokeSpec = z.infer<typeof RevokeSpec>;

@@ -1,6 +1,7 @@
 // The `verify:` block of a detector: how to ask the issuer whether a key is live. Validated with zod at load;
 // a ground type, since detection (the schema) and verification (the checks) both read it.
 import { z } from 'zod';
+import { httpOrCode } from './spec-kind.js';
 
 /** Template strings may use {{secret}}, {{parts.NAME}} (companion values) and {{base64 X:Y}} is NOT supported:
  *  use `auth: {basic: [user, pass]}` for Basic auth instead. */
@@ -20,11 +21,16 @@ export const ResponseRule = z
   .strict();
 export type ResponseRule = z.infer<typeof ResponseRule>;
 
-export const HttpVerify = z
-  .object({
-    kind: z.literal('http'),
-    /** Issuer id (lowercase): key for `issuers.<id>.baseUrl` overrides, rate-limit queues and the allowlist. */
-    issuer: z.string().regex(/^[a-z0-9][a-z0-9-]*$/),
+/** Issuer id (lowercase): key for `issuers.<id>.baseUrl` overrides, rate-limit queues and the allowlist. */
+const IssuerId = z.string().regex(/^[a-z0-9][a-z0-9-]*$/);
+
+export const {
+  Http: HttpVerify,
+  Code: CodeVerify,
+  Spec: VerifySpec,
+} = httpOrCode(
+  {
+    issuer: IssuerId,
     /** Official base URL, https. May contain {{parts.NAME}} for hosts taken from scanned data (then `allowed_hosts` is required). */
     base_url: z.string(),
     /** Hosts (glob with leading `*.`) that a data-derived base_url may resolve to. */
@@ -44,21 +50,15 @@ export const HttpVerify = z
     identity: z.record(z.string(), z.string().regex(/^(json|header):.+$/)).optional(),
     /** Set when the request has a side effect (writes, rotates, notifies): runs only with --verify-unsafe. */
     unsafe: z.string().optional(),
-  })
-  .strict();
-export type HttpVerify = z.infer<typeof HttpVerify>;
-
-export const CodeVerify = z
-  .object({
-    kind: z.literal('code'),
-    issuer: z.string().regex(/^[a-z0-9][a-z0-9-]*$/),
+  },
+  {
+    issuer: IssuerId,
     /** Name of a verifier registered in src/verification/issuers/ (e.g. 'aws-sts', 'azure-storage', 'gcp-sa', 'github-app'). */
     verifier: z.string(),
     base_url: z.string().optional(),
     unsafe: z.string().optional(),
-  })
-  .strict();
+  },
+);
+export type HttpVerify = z.infer<typeof HttpVerify>;
 export type CodeVerify = z.infer<typeof CodeVerify>;
-
-export const VerifySpec = z.discriminatedUnion('kind', [HttpVerify, CodeVerify]);
 export type VerifySpec = z.infer<typeof VerifySpec>;

@@ -12,25 +12,23 @@ export interface ValueContext {
   start: number;
 }
 
-const NAMES = new Set<string>(['filezilla-base64', 'winscp', 'jetbrains-xor', 'basic-auth'] satisfies ValueDecoder[]);
+/** The decoder behind each `decode:` a detector may name (the compiler wants one for every name). */
+const DECODERS: Record<ValueDecoder, (value: string, ctx?: ValueContext) => string | null> = {
+  'filezilla-base64': decodeFilezillaBase64,
+  'jetbrains-xor': decodeJetbrainsXor,
+  'basic-auth': decodeBasicAuth,
+  winscp: (value, ctx) => {
+    if (!ctx) return decodeWinscpPassword(value, null);
+    const before = ctx.data.toString('latin1', Math.max(0, ctx.start - 24), ctx.start);
+    return decodeWinscpPassword(value, winscpKeyAt(ctx.data, ctx.start, before.includes('TunnelPassword')));
+  },
+};
 
 export function isValueDecoder(name: string): name is ValueDecoder {
-  return NAMES.has(name);
+  return Object.hasOwn(DECODERS, name);
 }
 
 /** The secret a store value holds, or null when it does not decode. */
 export function decodeValue(decoder: ValueDecoder, value: string, ctx?: ValueContext): string | null {
-  switch (decoder) {
-    case 'filezilla-base64':
-      return decodeFilezillaBase64(value);
-    case 'jetbrains-xor':
-      return decodeJetbrainsXor(value);
-    case 'basic-auth':
-      return decodeBasicAuth(value);
-    case 'winscp': {
-      if (!ctx) return decodeWinscpPassword(value, null);
-      const before = ctx.data.toString('latin1', Math.max(0, ctx.start - 24), ctx.start);
-      return decodeWinscpPassword(value, winscpKeyAt(ctx.data, ctx.start, before.includes('TunnelPassword')));
-    }
-  }
+  return DECODERS[decoder](value, ctx);
 }
