@@ -198,12 +198,7 @@ export const outboundCallValues = (c: OutboundCallRow | Omit<OutboundCallRow, 'i
 export function outboundCallWhere(filter: OutboundCallFilter, param: (i: number) => string): { where: string; args: unknown[] } {
   const clauses: string[] = [];
   const args: unknown[] = [];
-  for (const [column, v] of [
-    ['fingerprint', filter.fingerprint],
-    ['issuer', filter.issuer],
-    ['purpose', filter.purpose],
-    ['at', filter.since],
-  ] as const) {
+  for (const [column, v] of [['fingerprint', filter.fingerprint], ['issuer', filter.issuer], ['purpose', filter.purpose], ['at', filter.since]] as const) {
     if (!v) continue;
     args.push(v);
     clauses.push(`${column} ${column === 'at' ? '>=' : '='} ${param(args.length)}`);
@@ -236,9 +231,7 @@ export function toSummary(r: Row): SecretSummary {
     locations: r.n_locations as number,
     firstSeen: str(r.first_seen),
     lastSeen: str(r.last_seen),
-    lastVerification: v
-      ? { status: v.status, checkedAt: v.checkedAt, reason: v.reason, ...(v.identity ? { identity: v.identity } : {}), ...(v.reach ? { reach: v.reach } : {}) }
-      : null,
+    lastVerification: v ? { status: v.status, checkedAt: v.checkedAt, reason: v.reason, ...(v.identity ? { identity: v.identity } : {}), ...(v.reach ? { reach: v.reach } : {}) } : null,
     owners: (json<(string | null)[]>(r.owners, []) ?? []).filter((x): x is string => x !== null).sort(),
   };
 }

@@ -33,11 +33,7 @@ function runRecords(c: PgContext): RunRecords {
         );
         refuseHeldRun(kind, target, last, hostname());
         if (last && (last.status === 'running' || last.status === 'interrupted')) {
-          await c.q(
-            "UPDATE scan_runs SET status = 'running', pid = $1, host = $2, resumes = resumes + 1, finished_at = NULL WHERE id = $3",
-            [process.pid, hostname(), last.id],
-            db,
-          );
+          await c.q("UPDATE scan_runs SET status = 'running', pid = $1, host = $2, resumes = resumes + 1, finished_at = NULL WHERE id = $3", [process.pid, hostname(), last.id], db);
           const done = await c.q<{ full_name: string }>(
             `SELECT r.full_name FROM run_repos rr JOIN repos r ON r.id = rr.repo_id WHERE rr.run_id = $1 AND rr.status = 'done'`,
             [last.id],
@@ -70,9 +66,7 @@ function runRecords(c: PgContext): RunRecords {
     },
 
     async runRepos(runId) {
-      const rows = await c.q(`SELECT r.full_name AS repo, rr.* FROM run_repos rr JOIN repos r ON r.id = rr.repo_id WHERE rr.run_id = $1 ORDER BY r.full_name`, [
-        runId,
-      ]);
+      const rows = await c.q(`SELECT r.full_name AS repo, rr.* FROM run_repos rr JOIN repos r ON r.id = rr.repo_id WHERE rr.run_id = $1 ORDER BY r.full_name`, [runId]);
       return rows.map(toRunRepo);
     },
 
@@ -137,15 +131,7 @@ function repoScans(c: PgContext): RepoScans {
 }
 
 /** A repo scan's findings: secrets (new or with raised confidence), their locations, a 'detected' event per secret new to the repo; inside a transaction. */
-async function recordFindings(
-  c: PgContext,
-  db: pg.PoolClient,
-  runId: number | null,
-  repoId: number,
-  sealed: SealedFinding[],
-  keyId: string,
-  now: string,
-): Promise<AddedFindings> {
+async function recordFindings(c: PgContext, db: pg.PoolClient, runId: number | null, repoId: number, sealed: SealedFinding[], keyId: string, now: string): Promise<AddedFindings> {
   let newSecrets = 0;
   let newLocations = 0;
   for (const { f, enc } of sealed) {
@@ -154,21 +140,13 @@ async function recordFindings(
     const hadRepo = !!(await c.one('SELECT 1 FROM locations WHERE secret_id = $1 AND repo_id = $2 LIMIT 1', [secretId, repoId], db));
     const added = await insertLocations(c, db, f, secretId, repoId, runId, now);
     newLocations += added;
-    if (!hadRepo && added > 0)
-      await c.insertEvent({ kind: 'detected', runId: runId ?? undefined, detail: detectedDetail(created, added) }, secretId, repoId, null, now, db);
+    if (!hadRepo && added > 0) await c.insertEvent({ kind: 'detected', runId: runId ?? undefined, detail: detectedDetail(created, added) }, secretId, repoId, null, now, db);
   }
   return { newSecrets, newLocations };
 }
 
 /** Records the blobs looked at under `catalogId`, in chunks; counts those newly recorded, scanned and skipped. */
-async function markBlobs(
-  c: PgContext,
-  db: pg.PoolClient,
-  runId: number | null,
-  repoId: number,
-  catalogId: number | null,
-  blobs: BlobToMark[],
-): Promise<MarkedBlobs> {
+async function markBlobs(c: PgContext, db: pg.PoolClient, runId: number | null, repoId: number, catalogId: number | null, blobs: BlobToMark[]): Promise<MarkedBlobs> {
   let blobsScanned = 0;
   let blobsSkipped = 0;
   for (let i = 0; i < blobs.length; i += CHUNK) {
@@ -183,22 +161,14 @@ async function markBlobs(
       [repoId, part.map((b) => b[0]), part.map((b) => b[1]), runId, catalogId],
       db,
     );
-    for (const r of rows)
-      if (r.outcome === 'scanned') blobsScanned++;
-      else blobsSkipped++;
+    for (const r of rows) if (r.outcome === 'scanned') blobsScanned++;
+    else blobsSkipped++;
   }
   return { blobsScanned, blobsSkipped };
 }
 
 /** The secret's id; `created` when this transaction inserted it (a concurrent writer's insert is waited for). */
-async function ensureSecret(
-  c: PgContext,
-  db: pg.PoolClient,
-  f: FindingInput,
-  enc: Buffer,
-  keyId: string,
-  now: string,
-): Promise<{ id: number; created: boolean }> {
+async function ensureSecret(c: PgContext, db: pg.PoolClient, f: FindingInput, enc: Buffer, keyId: string, now: string): Promise<{ id: number; created: boolean }> {
   const found = await c.one<{ id: number; confidence: Confidence }>('SELECT id, confidence FROM secrets WHERE fingerprint = $1', [f.fingerprint], db);
   if (found) {
     const raised = raisedConfidence(found.confidence, f.confidence);
@@ -217,15 +187,7 @@ async function ensureSecret(
 }
 
 /** The finding's locations not recorded yet; returns how many were added. */
-async function insertLocations(
-  c: PgContext,
-  db: pg.PoolClient,
-  f: FindingInput,
-  secretId: number,
-  repoId: number,
-  runId: number | null,
-  now: string,
-): Promise<number> {
+async function insertLocations(c: PgContext, db: pg.PoolClient, f: FindingInput, secretId: number, repoId: number, runId: number | null, now: string): Promise<number> {
   const ls = f.locations;
   if (ls.length === 0) return 0;
   const rows = await c.q(
@@ -255,16 +217,7 @@ async function insertLocations(
 }
 
 /** The run's per-repo row for a finished scan; a later batch of the same repo adds to its counters. */
-async function addRunRepo(
-  c: PgContext,
-  db: pg.PoolClient,
-  runId: number,
-  repoId: number,
-  now: string,
-  input: RepoScanInput,
-  blobsScanned: number,
-  blobsSkipped: number,
-): Promise<void> {
+async function addRunRepo(c: PgContext, db: pg.PoolClient, runId: number, repoId: number, now: string, input: RepoScanInput, blobsScanned: number, blobsSkipped: number): Promise<void> {
   await c.q(
     `INSERT INTO run_repos (run_id, repo_id, status, finished_at, elapsed_ms, blobs_scanned, blobs_skipped, bytes_scanned, findings,
        suppressed_by_repo_config, error)

@@ -20,14 +20,11 @@ function runRecords(c: SqliteContext): RunRecords {
     async beginRun(kind, target) {
       return c.tx((): RunHandle => {
         const last = c.q('SELECT id, status, pid, host, options FROM scan_runs WHERE kind = ? AND target = ? ORDER BY id DESC LIMIT 1').get(kind, target) as
-          LastRun | undefined;
+          | LastRun
+          | undefined;
         refuseHeldRun(kind, target, last, hostname());
         if (last && (last.status === 'running' || last.status === 'interrupted')) {
-          c.q("UPDATE scan_runs SET status = 'running', pid = ?, host = ?, resumes = resumes + 1, finished_at = NULL WHERE id = ?").run(
-            process.pid,
-            hostname(),
-            last.id,
-          );
+          c.q("UPDATE scan_runs SET status = 'running', pid = ?, host = ?, resumes = resumes + 1, finished_at = NULL WHERE id = ?").run(process.pid, hostname(), last.id);
           const done = c
             .q(`SELECT r.full_name FROM run_repos rr JOIN repos r ON r.id = rr.repo_id WHERE rr.run_id = ? AND rr.status = 'done'`)
             .pluck()
@@ -57,9 +54,7 @@ function runRecords(c: SqliteContext): RunRecords {
     },
 
     async runRepos(runId) {
-      const rows = c
-        .q(`SELECT r.full_name AS repo, rr.* FROM run_repos rr JOIN repos r ON r.id = rr.repo_id WHERE rr.run_id = ? ORDER BY r.full_name`)
-        .all(runId) as Row[];
+      const rows = c.q(`SELECT r.full_name AS repo, rr.* FROM run_repos rr JOIN repos r ON r.id = rr.repo_id WHERE rr.run_id = ? ORDER BY r.full_name`).all(runId) as Row[];
       return rows.map(toRunRepo);
     },
 
@@ -125,8 +120,7 @@ function recordFindings(c: SqliteContext, runId: number | null, repoId: number, 
     const hadRepo = !!c.q('SELECT 1 FROM locations WHERE secret_id = ? AND repo_id = ? LIMIT 1').get(secretId, repoId);
     const added = insertLocations(c, f, secretId, repoId, runId, now);
     newLocations += added;
-    if (!hadRepo && added > 0)
-      c.insertEvent({ kind: 'detected', runId: runId ?? undefined, detail: detectedDetail(created, added) }, secretId, repoId, null, now);
+    if (!hadRepo && added > 0) c.insertEvent({ kind: 'detected', runId: runId ?? undefined, detail: detectedDetail(created, added) }, secretId, repoId, null, now);
   }
   return { newSecrets, newLocations };
 }
