@@ -6,7 +6,7 @@ import type { LoadedDetector } from '../detection/types.js';
 import { askReach, type ApprovedBase, type ReachAsker } from './ask-reach.js';
 import { Inconclusive } from './http-client.js';
 import { buildRequest, judge, type Outcome } from './http.js';
-import type { CodeVerifier } from './issuers/types.js';
+import { type CodeVerifier, verifyWith } from './issuers/types.js';
 import { checkDataDerivedUrl, type Lookup } from './net.js';
 import { encodeHostValue, placeholders, render, UnsafeValueError } from './template.js';
 
@@ -121,7 +121,7 @@ function askIssuer(checker: Checker, spec: VerifySpec, code: CodeVerifier | unde
           const o = judge(serverErrorRules(spec), res);
           return o.status === 'unknown' ? { status: 'unknown', reason: `issuer error: HTTP ${res.status}` } : o;
         }
-        return await code!.verify({
+        return await verifyWith(code!, {
           secret,
           parts,
           baseUrl: base,

@@ -77,13 +77,12 @@ export function signedQuery(
   return { method: 'POST', url: url.toString(), headers, body };
 }
 
-export const awsSts: CodeVerifier = {
+export const awsSts: CodeVerifier<{ id: string; key: string }> = {
   name: 'aws-sts',
   baseUrl: 'https://sts.amazonaws.com',
   needs: 'an access key id (AKIA…/ASIA…) and a 40-character secret key, one as the secret and the other as a part',
-  async verify(ctx): Promise<Outcome> {
-    const p = pair(ctx.secret, ctx.parts);
-    if (!p) return { status: 'unknown', reason: 'missing part: AWS key id and secret key pair' };
+  read: (secret, parts) => pair(secret, parts) ?? 'missing part: AWS key id and secret key pair',
+  async check(p, ctx): Promise<Outcome> {
     if (p.id.startsWith('ASIA')) return { status: 'unknown', reason: 'temporary key (ASIA…) needs its session token' };
     const account = accountFromKeyId(p.id);
     if (account && CANARY_ACCOUNTS.has(account))

@@ -20,21 +20,23 @@ export function sharedKeyStringToSign(method: string, account: string, path: str
   return [method, '', '', '', '', '', '', '', '', '', '', ''].join('\n') + '\n' + canonHeaders + canonResource;
 }
 
-export const azureStorage: CodeVerifier = {
+export const azureStorage: CodeVerifier<{ account: string; key: Buffer }> = {
   name: 'azure-storage',
   baseUrl: 'https://{{parts.account_name}}.blob.core.windows.net',
   allowedHosts: ['*.blob.core.windows.net'],
   needs: 'secret: the base64 account key; parts.account_name: the storage account name',
-  async verify(ctx): Promise<Outcome> {
-    const account = part(ctx.parts, 'account_name', 'account');
-    if (!account) return { status: 'unknown', reason: 'missing part account_name' };
+  read(secret, parts) {
+    const account = part(parts, 'account_name', 'account');
+    if (!account) return 'missing part account_name';
     let key: Buffer;
     try {
-      key = Buffer.from(ctx.secret, 'base64');
+      key = Buffer.from(secret, 'base64');
     } catch {
-      return { status: 'unknown', reason: 'account key is not base64' };
+      return 'account key is not base64';
     }
-    if (key.length < 32) return { status: 'unknown', reason: 'account key is too short' };
+    return key.length < 32 ? 'account key is too short' : { account, key };
+  },
+  async check({ account, key }, ctx): Promise<Outcome> {
     const msHeaders = { 'x-ms-date': ctx.now().toUTCString(), 'x-ms-version': AZURE_VERSION };
     const query = new URLSearchParams({ comp: 'list', maxresults: '1' });
     const toSign = sharedKeyStringToSign('GET', account, '/', query, msHeaders);

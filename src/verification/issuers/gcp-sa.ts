@@ -31,13 +31,12 @@ function material(secret: string, parts: Record<string, string>): KeyMaterial | 
   return { email, key: trimmed, ...(keyId ? { keyId } : {}) };
 }
 
-export const gcpServiceAccount: CodeVerifier = {
+export const gcpServiceAccount: CodeVerifier<KeyMaterial> = {
   name: 'gcp-sa',
   baseUrl: 'https://oauth2.googleapis.com',
   needs: 'secret: the service-account JSON, or its private_key PEM with parts.client_email',
-  async verify(ctx): Promise<Outcome> {
-    const m = material(ctx.secret, ctx.parts);
-    if (typeof m === 'string') return { status: 'unknown', reason: m };
+  read: material,
+  async check(m, ctx): Promise<Outcome> {
     const now = Math.floor(ctx.now().getTime() / 1000);
     const assertion = signRs256(
       { iss: m.email, scope: 'https://www.googleapis.com/auth/cloud-platform', aud: AUDIENCE, iat: now, exp: now + 3600 },

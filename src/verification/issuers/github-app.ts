@@ -4,13 +4,15 @@ import type { Outcome } from '../http.js';
 import type { CodeVerifier } from './types.js';
 import { part, signRs256 } from './jwt.js';
 
-export const githubApp: CodeVerifier = {
+export const githubApp: CodeVerifier<{ appId: string }> = {
   name: 'github-app',
   baseUrl: 'https://api.github.com',
   needs: 'secret: the App private key (PEM); parts.app_id: the App id or client id',
-  async verify(ctx): Promise<Outcome> {
-    const appId = part(ctx.parts, 'app_id', 'appid', 'client_id', 'id');
-    if (!appId) return { status: 'unknown', reason: 'missing part app_id' };
+  read(_secret, parts) {
+    const appId = part(parts, 'app_id', 'appid', 'client_id', 'id');
+    return appId ? { appId } : 'missing part app_id';
+  },
+  async check({ appId }, ctx): Promise<Outcome> {
     const now = Math.floor(ctx.now().getTime() / 1000);
     // iat in the past absorbs clock drift, as GitHub recommends; exp stays under GitHub's 10-minute ceiling.
     const jwt = signRs256({ iat: now - 60, exp: now + 540, iss: /^\d+$/.test(appId) ? Number(appId) : appId }, ctx.secret);

@@ -14,7 +14,8 @@ export interface CodeVerifierContext {
   sensitive(value: string): void;
 }
 
-export interface CodeVerifier {
+/** A verifier written in code; M is what it reads from the secret and parts before it asks (never a string). */
+export interface CodeVerifier<M = unknown> {
   /** Name used in a detector's `verify: {kind: code, verifier: <name>}`. */
   name: string;
   /** Official base URL (https); may use {{parts.NAME}} for a host label, then `allowedHosts` applies. */
@@ -22,5 +23,13 @@ export interface CodeVerifier {
   allowedHosts?: string[];
   /** What the verifier reads from the secret and parts, for docs and generated tests. */
   needs: string;
-  verify(ctx: CodeVerifierContext): Promise<Outcome>;
+  /** What the check needs, read from the secret and parts, or why it cannot be had (then nothing is sent). */
+  read(secret: string, parts: Record<string, string>): M | string;
+  check(m: M, ctx: CodeVerifierContext): Promise<Outcome>;
+}
+
+/** A code verifier's outcome: unknown, with the reason, when it cannot read what it needs; else what its check says. */
+export async function verifyWith<M>(v: CodeVerifier<M>, ctx: CodeVerifierContext): Promise<Outcome> {
+  const m = v.read(ctx.secret, ctx.parts);
+  return typeof m === 'string' ? { status: 'unknown', reason: m } : v.check(m, ctx);
 }
