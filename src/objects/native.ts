@@ -174,7 +174,7 @@ export class NativeGitObjects implements GitObjects {
   async *read(oids: Iterable<string>, opts: { maxBlobSize: number }): AsyncIterable<BlobRead> {
     const wanted = new Set(oids);
     if (wanted.size === 0) return;
-    const order = await this.packOrder(wanted);
+    const order = wanted.size <= FEW_BLOBS ? await this.askedOrder(wanted) : await this.packOrder(wanted);
     const queue: string[] = [];
     for (const { oid, size } of order) {
       if (size > opts.maxBlobSize) {
@@ -185,6 +185,26 @@ export class NativeGitObjects implements GitObjects {
       yield { oid, error: 'missing-object', detail: `blob ${oid} is not in the object database` };
     }
     yield* this.catBatch(queue, opts.maxBlobSize);
+  }
+
+  /**
+   * A few wanted blobs (a staged scan's): their sizes asked one by one (`cat-file --batch-check`), not found by
+   * listing every object as packOrder does, which costs ~0.1 s CPU per thousand loose objects whatever is wanted.
+   * Removes every found blob from `wanted`, leaving the missing ones.
+   */
+  private async askedOrder(wanted: Set<string>): Promise<Array<{ oid: string; size: number }>> {
+    const oids = [...wanted];
+    const q = new SizeQuery(this.git);
+    for (const oid of oids) q.ask(oid);
+    const sizeOf = await q.finish(() => oids, []);
+    const out: Array<{ oid: string; size: number }> = [];
+    oids.forEach((oid, i) => {
+      const size = sizeOf(oid, i);
+      if (size === undefined) return;
+      wanted.delete(oid);
+      out.push({ oid, size });
+    });
+    return out;
   }
 
   /**
@@ -404,6 +424,9 @@ class SizeQuery {
     return sizeOf;
   }
 }
+
+/** Up to this many blobs, read() asks for their sizes instead of listing the object database (askedOrder). */
+const FEW_BLOBS = 256;
 
 const MODE_BYTES = ['100644', '100755', '120000', '100664'].map((m) => Buffer.from(m, 'latin1'));
 
