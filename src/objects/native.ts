@@ -151,8 +151,10 @@ export class NativeGitObjects implements GitObjects {
   private async staged(): Promise<Enumeration> {
     const problems: EnumerationProblem[] = [];
     const collector = new OriginCollector();
-    const base = (await this.resolve('HEAD')) ?? EMPTY_TREE_SHA1;
-    const r = await this.git.run(['diff-index', '--cached', '--raw', '-z', '--no-renames', '--no-abbrev', base, '--']);
+    const against = (base: string) => this.git.run(['diff-index', '--cached', '--raw', '-z', '--no-renames', '--no-abbrev', base, '--']);
+    // against HEAD straight away (one git process less at every commit); an unborn branch compares with nothing
+    let r = await against('HEAD');
+    if (r.code !== 0 && (await this.resolve('HEAD')) === null) r = await against(EMPTY_TREE_SHA1);
     if (r.code !== 0) throw new ConfigError(`cannot read the index: ${firstLine(r.stderr)}`);
     const staged: CommitMeta = { commit: '', author: NO_ONE, date: '', subject: '' };
     const toks = splitNul(r.stdout);

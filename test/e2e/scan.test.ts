@@ -159,6 +159,13 @@ describe('keyloop scan (inputs and bad input)', () => {
     expect(fs[0]!.locations[0]).toMatchObject({ commit: null, path: 'b.txt', line: 1 });
   });
 
+  it('--staged before the first commit (no HEAD yet) scans everything staged', async () => {
+    const staged = 'acme_' + alnum(32);
+    const r = await buildRepo({ staged: { 'first.txt': `new ${staged}\n` } });
+    const out = await scan([r.dir, '--staged', '--format', 'json', '--reveal']);
+    expect(json(out.stdout).map((f) => [f.secret, f.locations[0]!.path])).toEqual([[staged, 'first.txt']]);
+  });
+
   it('scans a plain directory honouring .gitignore', async () => {
     const dir = await tempDir();
     const kept = 'acme_' + alnum(32);
