@@ -192,6 +192,63 @@ describe('delta-aware pack scan', () => {
     expect(stats.full).toBe(2);
   });
 
+  /** Scans a two-commit history delta-aware and whole; both must agree. */
+  async function beforeAfter(path: string, before: string, after: string) {
+    const r = await buildRepo({ bare: true, commits: [{ id: 'a', files: { [path]: before } }, { id: 'b', files: { [path]: after } }] });
+    await git(r.dir, 'repack', '-adf', '--depth=50', '--window=250');
+    const afterOid = (await git(r.dir, 'rev-parse', `${r.sha.b}:${path}`)).toString().trim();
+    const store = ObjectStore.open(r.dir);
+    const delta = [...store.blobs()].find((b) => b.oid === afterOid);
+    store.close();
+    // the fixture is meaningful only if git stored the new version as a delta of the old one
+    expect(delta && 'delta' in delta && delta.delta).toBeTruthy();
+    const paths = new Map([...(await pathsOf(r.dir))].filter(([, p]) => p === path));
+    const stats = newStats();
+    const fast = run(r.dir, paths, true, stats);
+    const reference = run(r.dir, paths, false, newStats());
+    expect([...fast]).toEqual([...reference]);
+    return { stats, found: fast.get(afterOid) ?? [] };
+  }
+
+  it("a multiline detector's keyword in a clean base (.netrc's `default`, `machine` in code) leaves its deltas to regions", async () => {
+    const lines = Array.from({ length: 2000 }, (_, i) => `  export default function step${i}(machine) { return machine.run(${i}); }`);
+    const after = [...lines.slice(0, 1000), '  export default function edited(machine) { return 1; }', ...lines.slice(1001)].join('\n') + '\n';
+    const before = lines.join('\n') + '\n' + '// pad\n'.repeat(100);
+    const { stats, found } = await beforeAfter('src/steps.js', before, after);
+    expect(found).toEqual([]);
+    // before the multiline gate, `default` and `machine` made the base dirty and its delta was scanned whole
+    expect(stats.regions).toBe(1);
+    expect(stats.full).toBe(1);
+  });
+
+  it("a .netrc entry completed lines away from its `machine` line: the multiline gate has the delta scanned whole", async () => {
+    const password = generateSample(catalog.byId.get('github-pat-classic')!.def, rng(11)).secret.slice(4, 28);
+    // the login line is longer than the margin, so the region around the new password line does not reach `machine`
+    const head = `machine build.internal.example\n  login ${'ci-deploy-user-'.repeat(8)}\n`;
+    const before = head + Array.from({ length: 40 }, (_, i) => `# trailing note ${i}`).join('\n') + '\n';
+    const after = head + `  password ${password}\n`;
+    const { stats, found } = await beforeAfter('ci/netrc', before, after);
+    expect(found.map((m) => [m.detectorId, m.secret, m.line])).toEqual([['netrc-password', password, 3]]);
+    expect(stats.full).toBe(2);
+  });
+
+  it('a PEM key in a notebook cell mended lines away from its header: the gate reads decoded string runs across lines', async () => {
+    const r = rng(5);
+    const body = Buffer.from(Array.from({ length: 1152 }, () => Math.floor(r() * 256))).toString('base64');
+    // EC: no multiline pattern reads an EC key through the literals' quotes and escapes, so only the decoded run holds it
+    const armor = (edge: string) => `-----${edge} EC PRIVATE KEY-----`;
+    const pem = [armor('BEGIN'), ...(body.match(/.{1,64}/g) ?? []), armor('END')];
+    const code = Array.from({ length: 300 }, (_, i) => `    "step_${i} = run_step(${i}, retries=3)\\n",`);
+    const cell = (ls: string[]) =>
+      ['{ "cells": [ { "cell_type": "code", "source": [', ...code, ...ls.map((l, i) => `    ${JSON.stringify(l + '\n')}${i < ls.length - 1 ? ',' : ''}`), '] } ] }'].join('\n') + '\n';
+    // the old version lacks the END line (no key in it) and carries padding, so git stores the new one as its delta
+    const before = cell(pem.slice(0, -1)) + ' '.repeat(400) + '\n';
+    const after = cell(pem);
+    const { stats, found } = await beforeAfter('notebooks/setup.ipynb', before, after);
+    expect(found.map((m) => [m.detectorId, m.decoded, m.secret.split('\n').length])).toEqual([['private-key-ec', ['json-string'], pem.length]]);
+    expect(stats.full).toBe(2);
+  });
+
   it('regions cover inserts and seams, widened to whole lines', () => {
     const data = Buffer.from(Array.from({ length: 400 }, (_, i) => `line ${i}`).join('\n') + '\n');
     const n = data.length;

@@ -91,7 +91,7 @@ describe('scan pool with delta routing (compiled build, 2 workers)', () => {
     }
     for (let round = 0; round < 2; round++) {
       const got = new Map<string, Match[]>();
-      for await (const r of pool.scan(jobs(), deltaPlanner())) {
+      for await (const r of pool.scan(jobs(), deltaPlanner(pool.multiline))) {
         expect(r.error).toBeUndefined();
         got.set(r.oid, r.matches);
       }
@@ -118,7 +118,7 @@ describe('scan pool with delta routing (compiled build, 2 workers)', () => {
     // two workers and a reader that only reads: the same results
     const plain = built.createScanPool({ detectorsDir: DETECTORS, jobs: 2, readerHelps: false, batchBytes: 64 * 1024, highWaterBytes: 256 * 1024 });
     const got = new Map<string, Match[]>();
-    for await (const r of plain.scan(jobs(), deltaPlanner())) got.set(r.oid, r.matches);
+    for await (const r of plain.scan(jobs(), deltaPlanner(plain.multiline))) got.set(r.oid, r.matches);
     for (const [oid, ms] of reference) expect(got.get(oid), oid).toEqual(ms);
     expect(plain.stats.helped).toBe(0);
     expect(plain.stats.regions).toBe(inThread.regions);

@@ -38,6 +38,8 @@ const JSON_LINE = new RE2(JSON_STRINGS.source);
 const JSON_STRINGS_1L = new RE2(`${JSON_FIRST}(?:[ \\t]*,[ \\t]*${JSON_LITERAL})*`, 'g');
 const JSON_LINE_1L = new RE2(JSON_STRINGS_1L.source);
 const HAS_ESCAPE = new RE2('\\\\(?:[nrt"/\\\\]|u[0-9A-Fa-f]{4})');
+/** Two adjacent literals on different lines: the separator of a run that crosses lines (JSON_STRINGS' `\s*,\s*`). */
+const LINE_CONTINUATION = new RE2('"[^\\S\\n]*(?:\\n\\s*,|,[^\\S\\n]*\\n)\\s*"');
 
 /** Text, not binary noise: no NUL/control bytes except whitespace, at most a few invalid UTF-8 sequences. */
 export function looksLikeText(b: Buffer): boolean {
@@ -251,6 +253,22 @@ export function findEncodedSpans(
       if (bytes.length === 0) continue;
       if (!push({ decoder: 'json-string', start, end, bytes, ...(detectors ? { detectors } : {}) })) return out;
     }
+  }
+  return out;
+}
+
+/**
+ * The decoded values of the JSON string runs that cross a line break (`"a\n",` then `"b"` on the next line, as in
+ * notebook cells): the only decoded text whose matches do not depend on one line alone. findEncodedSpans hands
+ * them to multiline detectors; the multiline gate (multiline-gate.ts) tests them.
+ */
+export function decodedAcrossLines(data: Buffer): Buffer[] {
+  // literals hold no line break, so a run crosses lines only at a separator (`",` line break `"`): without one
+  // (a minified bundle, a source map: one line) there is nothing to decode
+  if (!HAS_ESCAPE.test(data) || !LINE_CONTINUATION.test(data)) return [];
+  const out: Buffer[] = [];
+  for (const { start, end } of jsonStringRuns(data)) {
+    if (data.subarray(start, end).includes(0x0a)) out.push(decodeJsonStrings(data.toString('utf8', start, end)));
   }
   return out;
 }

@@ -189,9 +189,7 @@ export class DetectionEngine implements Engine {
   private readonly reference: boolean;
   /** Last scan's dropped candidates when `explain` is on. */
   rejections: Rejection[] | null = null;
-  /** Per keyword: whether it triggers a multiline detector (whose matches span more than the delta margin). */
-  private readonly multilineKeyword: Uint8Array;
-  /** Set during scanVerdict: a multiline keyword, or a candidate that failed only for want of a required companion. */
+  /** Set during scanVerdict: a candidate that failed only for want of a required companion. */
   private dirtyHint = false;
   /** Per keyword: whether it is a store's (stores/content.ts STORE_KEYWORDS). */
   private readonly storeKeyword: Uint8Array;
@@ -229,10 +227,6 @@ export class DetectionEngine implements Engine {
     this.keywords.forEach((k, i) => {
       if (STORE_KEYWORDS.includes(k.text)) this.storeKeyword[i] = 1;
     });
-    this.multilineKeyword = new Uint8Array(this.keywords.length);
-    this.keywords.forEach((k, i) => {
-      if (k.detectors.some((d) => this.compiled[d]!.def.multiline)) this.multilineKeyword[i] = 1;
-    });
     this.prefilterArgs = [this.keywords.map((k) => k.text), this.keywords.map((k) => [...spellings.get(k.text)!]), this.decodeDepth >= 2];
   }
 
@@ -243,9 +237,10 @@ export class DetectionEngine implements Engine {
 
   /**
    * `scan`, plus whether `data` is *dirty* for delta-aware scanning (src/scan/delta-plan.ts): it has a
-   * match, a keyword of a multiline detector, or a candidate that only lacked a required companion. A clean blob
-   * has none of these, so every match a delta of it can gain lies within the delta margin of a changed byte:
-   * companions (up to 4 KiB away) and PEM blocks do not stretch that margin.
+   * match, a store's keyword, or a candidate that only lacked a required companion. A clean blob has none of
+   * these, so every match of a single-line detector a delta of it can gain lies within the delta margin of a
+   * changed byte: companions (up to 4 KiB away) do not stretch that margin. Multiline detectors (PEM blocks,
+   * .netrc entries) are the planner's to rule out on the delta's whole bytes (multiline-gate.ts).
    */
   scanVerdict(data: Buffer, ctx: ScanContext): { matches: Match[]; dirty: boolean } {
     if (!ctx.text && skipBinary(data)) return { matches: [], dirty: false };
@@ -283,7 +278,6 @@ export class DetectionEngine implements Engine {
     const twoMore = depth + 1 < this.decodeDepth;
     const hits = this.reference ? { keywords: [], base64: [], nested: [] } : this.prefilter.hits(data, twoMore);
     const base64 = twoMore && hits.nested.length > 0 ? [...hits.base64, ...hits.nested] : hits.base64;
-    if (verdict && depth === 0 && hits.keywords.some((k) => this.multilineKeyword[k] === 1)) this.dirtyHint = true;
     const cands = this.reference ? this.referenceCandidates(data, only) : this.candidates(data, hits.keywords, only);
     for (const cand of cands) {
       const m = this.evaluate(data, cand, lines, ctx);

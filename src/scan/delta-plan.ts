@@ -1,15 +1,17 @@
 // Delta-aware planning, the pack path's router (router.ts). The planner (the thread reading the pack) holds every
 // blob's verdict and decides, per blob, whether to scan it whole or only around what its delta changed; `runTask`
-// (task.ts, any thread) scans. A blob is *clean* when its full scan found no match, no multiline keyword and no
+// (task.ts, any thread) scans. A blob is *clean* when its full scan found no match, no store keyword and no
 // candidate lacking only a required companion (Engine.scanVerdict); a delta of a clean base with the same path can
-// only gain matches on the lines it changed (see DELTA_MARGIN), so only those regions are scanned, and a region
-// that finds anything sends the blob to a full scan. Matches are therefore always those of a full scan of their
-// own blob.
+// only gain single-line matches on the lines it changed (see DELTA_MARGIN), so only those regions are scanned, and
+// a region that finds anything sends the blob to a full scan. A multiline detector's match may reach lines the
+// delta left alone, so a delta the multiline gate (detection/multiline-gate.ts) cannot clear is scanned whole.
+// Matches are therefore always those of a full scan of their own blob.
 //
 // Targets are planned before their base's verdict is back (workers scan in parallel, in any order): such a
 // target is scanned by regions speculatively and its result held until the base settles; if the base turns out
 // dirty, the target is scanned again, whole. Nothing is ever skipped on a guess.
 import { isBinary } from '../detection/binary.js';
+import type { MultilineGate } from '../detection/multiline-gate.js';
 import type { Router, Settled } from './router.js';
 import type { ScanJob, ScanTask, TaskResult } from './task.js';
 
@@ -20,14 +22,17 @@ export interface DeltaPlanOptions {
   maxRegionBlob: number;
   /** false: every blob whole (the reference). */
   deltaAware: boolean;
+  /** Whether a blob may hold a multiline detector's match (then it is scanned whole): the catalog's gate. */
+  multiline: MultilineGate;
 }
 
 /**
  * Bytes either side of each inserted range or seam before a region snaps out to whole lines. Every match lies
  * within one line: a single-line detector's match holds no line break except as context at either end, the
  * decoded spans single-line detectors read never cross one (engine.ts, decoders.ts), a match's filters read only
- * its line, and every match contains one of its detector's keywords. So the lines a delta touches are all a clean base's delta can gain matches on. What reaches further
- * makes the base dirty instead: a multiline detector's keyword, a candidate lacking only a required companion.
+ * its line, and every match contains one of its detector's keywords. So the lines a delta touches are all a clean
+ * base's delta can gain matches on. What reaches further makes the base dirty instead (a candidate lacking only a
+ * required companion), or the delta whole (a multiline detector's match: the planner's multiline gate).
  * The margin only has to take in both lines at a seam; a little more costs next to nothing.
  */
 export const DELTA_MARGIN = 64;
@@ -122,7 +127,8 @@ export class DeltaPlanner implements Router {
       !(base.anyPath || (!anyPath && base.path === job.path)) ||
       job.data.length > this.opts.maxRegionBlob ||
       // binary: planned whole, so the task reports it as binary
-      isBinary(job.data)
+      isBinary(job.data) ||
+      this.opts.multiline(job.data)
     ) {
       return { oid: job.oid, path: job.path, data: job.data, report, ...(anyPath ? { anyPath } : {}) };
     }
@@ -188,7 +194,12 @@ export class DeltaPlanner implements Router {
 /** Regions only for blobs up to this size by default (the engine's per-blob decode budget is not local). */
 export const MAX_REGION_BLOB = 512 * 1024;
 
-/** A planner for one scan; unset options take their defaults (delta-aware, DELTA_MARGIN, MAX_REGION_BLOB). */
-export function deltaPlanner(opts: Partial<DeltaPlanOptions> = {}): DeltaPlanner {
-  return new DeltaPlanner({ deltaAware: opts.deltaAware ?? true, margin: opts.margin ?? DELTA_MARGIN, maxRegionBlob: opts.maxRegionBlob ?? MAX_REGION_BLOB });
+/** A planner for one scan with the catalog's multiline gate; unset options take their defaults (delta-aware, DELTA_MARGIN, MAX_REGION_BLOB). */
+export function deltaPlanner(multiline: MultilineGate, opts: Partial<Omit<DeltaPlanOptions, 'multiline'>> = {}): DeltaPlanner {
+  return new DeltaPlanner({
+    deltaAware: opts.deltaAware ?? true,
+    margin: opts.margin ?? DELTA_MARGIN,
+    maxRegionBlob: opts.maxRegionBlob ?? MAX_REGION_BLOB,
+    multiline,
+  });
 }

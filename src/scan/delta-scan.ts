@@ -2,6 +2,7 @@
 // (delta-plan.ts: whole, or only around what its delta changed when its base is clean) and scanned by `runTask`.
 // Every reported match comes from a full scan of its own blob, so results equal a full scan of every blob.
 import type { Match } from '../core/model.js';
+import { multilineGate } from '../detection/multiline-gate.js';
 import type { Engine } from '../detection/types.js';
 import type { ObjectStore } from '../objects/pack/object-store.js';
 import { deltaPlanner } from './delta-plan.js';
@@ -42,7 +43,7 @@ export interface DeltaScanStats {
 export function* scanPackDeltaAware(store: ObjectStore, engine: Engine, opts: DeltaScanOptions = {}, stats?: DeltaScanStats): Generator<BlobScan> {
   const st: DeltaScanStats = stats ?? { blobs: 0, bytes: 0, scannedBytes: 0, full: 0, regions: 0, binary: 0, problems: 0 };
   const deltaAware = opts.deltaAware ?? true;
-  const planner = deltaPlanner({ deltaAware, margin: opts.margin, maxRegionBlob: opts.maxRegionBlob });
+  const planner = deltaPlanner(multilineGate(engine.catalog), { deltaAware, margin: opts.margin, maxRegionBlob: opts.maxRegionBlob });
   const pathOf = opts.pathOf ?? (() => undefined);
   const want = opts.want;
   // A base must be scanned to vouch for its deltas, so with delta-aware scanning every blob is read;

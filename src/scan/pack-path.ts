@@ -94,7 +94,7 @@ export function startPrescan(gitDir: string, pool: ScanPool, opts: { maxBlobSize
   }
   const findings = (async () => {
     try {
-      for await (const r of pool.scan(jobs(), deltaPlanner({ deltaAware: opts.deltaAware }))) {
+      for await (const r of pool.scan(jobs(), deltaPlanner(pool.multiline, { deltaAware: opts.deltaAware }))) {
         if (r.mode === 'binary') found.binary.add(r.oid);
         else if (r.error !== undefined) found.errors.set(r.oid, r.error);
         else if (r.matches.length > 0) found.matches.set(r.oid, r.matches);
@@ -234,7 +234,7 @@ async function* fusedScan(base: ContentSource, store: ObjectStore, ids: string[]
     // Delta-aware scanning reads every blob of the packs; for a small part of the history (most paths excluded)
     // reading just those blobs through the wrapped source is cheaper.
     if (ids.length * 2 >= base.items.length) {
-      for await (const r of pool.scan(jobs(), deltaPlanner({ deltaAware: opts.deltaAware }))) {
+      for await (const r of pool.scan(jobs(), deltaPlanner(pool.multiline, { deltaAware: opts.deltaAware }))) {
         while (skips.length) yield skips.shift()!;
         yield outcomeOf(r);
       }

@@ -17,7 +17,8 @@ import { Worker } from 'node:worker_threads';
 import { asError, HostError, InternalError } from '../core/errors.js';
 import { createEngine, type EngineOptions } from '../detection/engine.js';
 import { openCatalog } from '../detection/compiled-catalog.js';
-import type { Engine } from '../detection/types.js';
+import { multilineGate, type MultilineGate } from '../detection/multiline-gate.js';
+import type { Catalog, Engine } from '../detection/types.js';
 import { BufferShelf } from './buffer-shelf.js';
 import { isSettled, WholeBlobs, type Router, type Settled } from './router.js';
 import { bufferSize, packBatch, type WorkerBatch, type WorkerInit, type WorkerResult } from './protocol.js';
@@ -87,6 +88,11 @@ export interface ScanPool {
    * (default: whole blobs) lives for this scan only.
    */
   scan(jobs: Iterable<ScanJob> | AsyncIterable<ScanJob>, router?: Router): AsyncIterable<JobResult>;
+  /**
+   * The catalog's multiline gate, for a DeltaPlanner routing this pool's scans. The pool loads its catalog before
+   * it routes the first job; asked earlier, the gate answers true (scan whole), which is always safe.
+   */
+  readonly multiline: MultilineGate;
   close(): Promise<void>;
 }
 
@@ -97,12 +103,24 @@ export function workerEntry(): string | null {
 
 export function createScanPool(opts: ScanPoolOptions): ScanPool {
   const entry = workerEntry();
-  const build = async () => opts.engine ?? createEngine(await openCatalog(opts.detectorsDir), opts.engineOptions);
+  let catalog: Promise<Catalog> | null = opts.engine ? Promise.resolve(opts.engine.catalog) : null;
+  const catalogOnce = () => (catalog ??= settledLater(openCatalog(opts.detectorsDir)));
+  const build = async () => opts.engine ?? createEngine(await catalogOnce(), opts.engineOptions);
   if (opts.jobs <= 1 || entry === null) return new InThreadPool(opts.engine ?? settledLater(build()));
   const helps = opts.readerHelps ?? true;
-  // without an engine, this thread's is built on first help, after the workers started: a bad catalog fails the
-  // scan at worker init, with the workers' message
-  return new WorkerPool(entry, { ...opts, jobs: helps ? opts.jobs - 1 : opts.jobs }, helps ? build : null);
+  // without an engine, this thread's is built on first help (its catalog loaded before the first job is routed,
+  // for the multiline gate), after the workers started: a bad catalog fails the scan at worker init, with the
+  // workers' message
+  return new WorkerPool(entry, { ...opts, jobs: helps ? opts.jobs - 1 : opts.jobs }, helps ? build : null, catalogOnce);
+}
+
+/** The multiline gate of a catalog that is being loaded: true (scan whole) until `load` is given the catalog. */
+class PendingGate {
+  private gate: MultilineGate | null = null;
+  readonly check: MultilineGate = (data) => (this.gate ? this.gate(data) : true);
+  load(catalog: Catalog): void {
+    this.gate ??= multilineGate(catalog);
+  }
 }
 
 /** `p`, with its rejection handled until someone awaits it (no unhandled rejection if no one ever does). */
@@ -157,11 +175,14 @@ class InThreadPool implements ScanPool {
   readonly jobs = 1;
   readonly stats = newStats();
   helping = true;
+  private readonly gate = new PendingGate();
+  readonly multiline = this.gate.check;
   /** Without an engine, the catalog's (detectorsDir) is being built: a bad catalog fails the first scan. */
   constructor(private readonly engine: Engine | Promise<Engine>) {}
 
   async *scan(jobs: Iterable<ScanJob> | AsyncIterable<ScanJob>, router: Router = new WholeBlobs()): AsyncIterable<JobResult> {
     const engine = await this.engine;
+    this.gate.load(engine.catalog);
     const tasks: ScanTask[] = [];
     const redo = (t: ScanTask) => tasks.push(t);
     try {
@@ -217,11 +238,14 @@ class WorkerPool implements ScanPool {
   private router: Router | null = null;
   /** This thread's engine when it scans too (while the workers' queues are full), built on first use. */
   private helper: Engine | null = null;
+  private readonly gate = new PendingGate();
+  readonly multiline = this.gate.check;
 
   constructor(
     entry: string,
     opts: ScanPoolOptions,
     private readonly makeHelper: (() => Promise<Engine>) | null,
+    private readonly catalog: () => Promise<Catalog>,
   ) {
     this.jobs = opts.jobs;
     this.batchBytes = opts.batchBytes ?? 1 << 20;
@@ -403,6 +427,7 @@ class WorkerPool implements ScanPool {
   /** Reads and routes the jobs: batches to the workers under the water marks, or scanned here when they are full. */
   private async produce(jobs: Iterable<ScanJob> | AsyncIterable<ScanJob>, router: Router, stop: () => boolean): Promise<void> {
     await Promise.all(this.slots.map((s) => s.ready));
+    this.gate.load(await this.catalog());
     for await (const job of jobs) {
       if (stop()) break;
       const plan = router.plan(job);
