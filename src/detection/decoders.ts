@@ -167,7 +167,7 @@ function decodePercent(s: string): Buffer {
   const out: number[] = [];
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    if (c === 0x25 && /^[0-9A-Fa-f]{2}$/.test(s.slice(i + 1, i + 3))) {
+    if (c === 0x25 && isHex(s, i + 1, 2)) {
       out.push(parseInt(s.slice(i + 1, i + 3), 16));
       i += 2;
     } else if (c === 0x2b) out.push(0x20);
@@ -178,18 +178,59 @@ function decodePercent(s: string): Buffer {
 
 const SIMPLE_ESCAPES: Record<string, string> = { n: '\n', r: '\r', t: '\t', b: '\b', f: '\f', v: '\v', '0': '\0', '/': '/', '\\': '\\', '"': '"', "'": "'" };
 
-/** Decodes a run of adjacent JSON/JS string literals into their concatenated value. */
-function decodeJsonStrings(s: string): Buffer {
+/**
+ * Decodes a run of adjacent JSON/JS string literals into their concatenated value: each `"…"` (no raw line break
+ * inside; `\` escapes any character but a line terminator), separators skipped. A literal that breaks those rules
+ * is not one: the search resumes at the next quote after its opening one. By hand, not with a JS RegExp: scanned
+ * content goes through RE2 only, and a loop over the string is faster than a regex with a replace callback.
+ */
+export function decodeJsonStrings(s: string): Buffer {
   let out = '';
-  const literal = /"((?:[^"\\\r\n]|\\.)*)"/g;
-  let m: RegExpExecArray | null;
-  while ((m = literal.exec(s)) !== null) {
-    out += m[1]!.replace(/\\(u[0-9A-Fa-f]{4}|x[0-9A-Fa-f]{2}|.)/g, (_, e: string) => {
-      if (e.length > 1) return String.fromCharCode(parseInt(e.slice(1), 16));
-      return SIMPLE_ESCAPES[e] ?? e;
-    });
+  for (let open = s.indexOf('"'); open !== -1;) {
+    const lit = literalAt(s, open + 1);
+    if (lit === null) {
+      open = s.indexOf('"', open + 1);
+      continue;
+    }
+    out += lit.value;
+    open = s.indexOf('"', lit.end + 1);
   }
   return Buffer.from(out, 'utf8');
+}
+
+/** The literal whose content starts at `from`: its decoded value and its closing quote's index; null if malformed. */
+function literalAt(s: string, from: number): { value: string; end: number } | null {
+  let value = '';
+  let chunk = from;
+  for (let j = from; j < s.length;) {
+    const c = s.charCodeAt(j);
+    if (c === 0x22) return { value: value + s.slice(chunk, j), end: j };
+    if (c === 0x0a || c === 0x0d) return null;
+    if (c !== 0x5c) {
+      j++;
+      continue;
+    }
+    const e = s.charCodeAt(j + 1);
+    if (Number.isNaN(e) || e === 0x0a || e === 0x0d || e === 0x2028 || e === 0x2029) return null;
+    value += s.slice(chunk, j);
+    const hex = e === 0x75 ? 4 : e === 0x78 ? 2 : 0;
+    if (hex > 0 && isHex(s, j + 2, hex)) {
+      value += String.fromCharCode(parseInt(s.slice(j + 2, j + 2 + hex), 16));
+      j += 2 + hex;
+    } else {
+      const ch = s[j + 1]!;
+      value += SIMPLE_ESCAPES[ch] ?? ch;
+      j += 2;
+    }
+    chunk = j;
+  }
+  return null;
+}
+
+function isHex(s: string, from: number, n: number): boolean {
+  if (from + n > s.length) return false;
+  for (let i = from; i < from + n; i++) if (!HEX[s.charCodeAt(i)]) return false;
+  return true;
 }
 
 /**
