@@ -37,26 +37,33 @@ export interface Rejection {
   filter?: string;
 }
 
-/** A detector's RE2 objects. */
+/** A detector's own RE2 objects: what runs once its probes say it may match. */
 interface Regexes {
   re: RE2;
   allow: RE2[];
   companions: { name: string; re: RE2; within: number; required: boolean }[];
-  /** Necessary conditions RE2 searches faster than `re` (literal prefixes); empty: run `re` directly. */
-  probes: RE2[];
-  probeSources: string[];
+}
+
+/** A detector's probes as text: necessary conditions RE2 searches faster than its pattern (regex.ts). */
+interface ProbeText {
+  /** Empty: the pattern has none (or RE2 refuses one): run `re` directly. */
+  sources: string[];
   /** Per probe: where a match can start given the probe's first match (null: anywhere). */
   bounds: (StartBound | null)[];
 }
 
 /**
- * A detector as the engine runs it. Its RE2 objects are compiled on first use, when one of its keywords first
- * occurs: compiling the whole catalog up front took most of a short scan's start-up (a pre-commit run touches a
- * handful of detectors), and each worker thread paid it again. The catalog's patterns were already checked when
- * it was loaded (load.ts), so a first use cannot fail where construction would not have.
+ * A detector as the engine runs it. Its RE2 objects are compiled on first use, in two steps: its probes when they
+ * are first run, its pattern, allow list and companions when a probe first matches. Compiling the whole catalog up
+ * front took most of a short scan's start-up (a pre-commit run touches a handful of detectors), and each worker
+ * thread paid it again; and on minified code, where most keywords occur, the group Sets (probeSets) need only the
+ * probes' text: of axios's 300 detectors 249 were compiled whole, 58 ever ran. The catalog's patterns were already
+ * checked when it was loaded (load.ts), so a first use cannot fail where construction would not have.
  */
 class Compiled {
   private rx: Regexes | null = null;
+  private text: ProbeText | null = null;
+  private compiledProbes: RE2[] | null = null;
   /** specificity(def): which detector a secret's finding goes to when several match it. */
   readonly rank: number;
   constructor(
@@ -77,14 +84,15 @@ class Compiled {
   get companions(): Regexes['companions'] {
     return this.regexes.companions;
   }
+  /** The probes compiled; none when the pattern has no probe or RE2 refuses one (then `re` runs directly). */
   get probes(): RE2[] {
-    return this.regexes.probes;
+    return (this.compiledProbes ??= compileProbes(this.probeSources));
   }
   get probeSources(): string[] {
-    return this.regexes.probeSources;
+    return (this.text ??= probeText(this.def.pattern)).sources;
   }
   get bounds(): (StartBound | null)[] {
-    return this.regexes.bounds;
+    return (this.text ??= probeText(this.def.pattern)).bounds;
   }
 }
 
@@ -93,7 +101,6 @@ function compileRegexes(def: DetectorDef): Regexes {
     re: new RE2(def.pattern, 'gd'),
     allow: def.allow.map((a) => new RE2(a)),
     companions: def.companions.map((c) => ({ name: c.name, re: new RE2(c.pattern, 'gd'), within: c.within, required: c.required })),
-    ...compileProbes(def.pattern),
   };
 }
 
@@ -197,7 +204,10 @@ export class DetectionEngine implements Engine {
   private readonly keyFiles: number[];
   private readonly keyFileMax: number;
 
-  constructor(readonly catalog: Catalog, opts: EngineOptions = {}) {
+  constructor(
+    readonly catalog: Catalog,
+    opts: EngineOptions = {},
+  ) {
     this.decodeDepth = opts.decodeDepth ?? 2;
     this.decodeBudget = opts.decodeBudget ?? 1 << 20;
     this.reference = opts.reference ?? false;
@@ -286,7 +296,8 @@ export class DetectionEngine implements Engine {
     // Whole-content stores (DBeaver) hold no keyword until decrypted; a recognised one makes the blob dirty.
     // A store keyword makes the blob dirty too: a delta's changed line alone does not say it is in a manifest.
     const storeHit = this.reference ? containsStoreKeyword(data) : hits.keywords.some((k) => this.storeKeyword[k] === 1);
-    const spans: { decoder: string; start: number; end: number; bytes: Buffer; detectors?: DecodedSpan['detectors'] }[] = depth === 0 ? storeSpans(data, storeHit) : [];
+    const spans: { decoder: string; start: number; end: number; bytes: Buffer; detectors?: DecodedSpan['detectors'] }[] =
+      depth === 0 ? storeSpans(data, storeHit) : [];
     if (verdict && depth === 0 && (spans.length > 0 || storeHit)) this.dirtyHint = true;
     // Decoding keeps ASCII letters of JSON escapes and percent-encoding, so without a keyword in the blob there is
     // nothing to find there; base64 hides them, hence the Set's base64 forms.
@@ -325,7 +336,8 @@ export class DetectionEngine implements Engine {
             rank: def ? specificity(def) : 0,
             generic: def?.generic ?? false,
           });
-          for (const enc of [`${im.detectorId}\0${span.start}\0${span.end}`, `*\0${span.start}\0${span.end}`]) encoded.set(enc, (encoded.get(enc) ?? 0) | classes);
+          for (const enc of [`${im.detectorId}\0${span.start}\0${span.end}`, `*\0${span.start}\0${span.end}`])
+            encoded.set(enc, (encoded.get(enc) ?? 0) | classes);
         }
       }
       // A plain capture that is exactly an encoded span is the encoding of what was found decoded in it, when the
@@ -449,11 +461,13 @@ export class DetectionEngine implements Engine {
     const patterns: string[] = [];
     for (let d = g * SET_GROUP; d < Math.min(this.compiled.length, (g + 1) * SET_GROUP); d++) {
       const c = this.compiled[d]!;
-      const sources = c.probes.length > 0 ? c.probeSources : [c.def.pattern];
+      // the probes' text only: a detector is compiled when a probe of it first matches
+      const probed = c.probeSources.length > 0;
+      const sources = probed ? c.probeSources : [c.def.pattern];
       sources.forEach((p, i) => {
         patterns.push(p);
         owner.push(d);
-        probeIdx.push(c.probes.length > 0 ? i : -1);
+        probeIdx.push(probed ? i : -1);
       });
     }
     try {
@@ -756,13 +770,22 @@ function sameClaim(a: Match, b: Match): boolean {
   return text.includes(decoded.secret);
 }
 
-/** The detector's probes compiled, or none when the pattern has no cheaper necessary condition (or RE2 refuses one). */
-function compileProbes(pattern: string): { probes: RE2[]; probeSources: string[]; bounds: (StartBound | null)[] } {
+/** The probes of `pattern` as text, with their start bounds; none when it has no cheaper necessary condition. */
+function probeText(pattern: string): ProbeText {
   try {
     const specs = probeSpecs(pattern);
-    return { probes: specs.map((p) => new RE2(withoutCaptures(p.source))), probeSources: specs.map((p) => p.source), bounds: specs.map((p) => startBound(p.prefix)) };
+    return { sources: specs.map((p) => p.source), bounds: specs.map((p) => startBound(p.prefix)) };
   } catch {
-    return { probes: [], probeSources: [], bounds: [] };
+    return { sources: [], bounds: [] };
+  }
+}
+
+/** The probes compiled, or none when RE2 refuses one (the detector then runs its pattern directly). */
+function compileProbes(sources: string[]): RE2[] {
+  try {
+    return sources.map((p) => new RE2(withoutCaptures(p)));
+  } catch {
+    return [];
   }
 }
 
