@@ -89,10 +89,13 @@ class Compiled {
     return (this.compiledProbes ??= compileProbes(this.probeSources));
   }
   get probeSources(): string[] {
-    return (this.text ??= probeText(this.def.pattern)).sources;
+    return this.probeText.sources;
   }
   get bounds(): (StartBound | null)[] {
-    return (this.text ??= probeText(this.def.pattern)).bounds;
+    return this.probeText.bounds;
+  }
+  private get probeText(): ProbeText {
+    return (this.text ??= probeText(this.def.pattern));
   }
 }
 
