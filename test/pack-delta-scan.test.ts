@@ -9,7 +9,7 @@ import type { Match } from '../src/core/model.js';
 import { createEngine } from '../src/detection/engine.js';
 import { loadCatalog } from '../src/detection/load.js';
 import { ObjectStore } from '../src/objects/pack/index.js';
-import { DELTA_MARGIN, deltaRegions } from '../src/scan/delta-plan.js';
+import { DELTA_MARGIN, deltaPlanner, deltaRegions } from '../src/scan/delta-plan.js';
 import { scanPackDeltaAware, type DeltaScanStats } from '../src/scan/delta-scan.js';
 import { buildRepo, git, type CommitSpec } from '../testkit/git-repo.js';
 import { generateSample, rng } from '../testkit/token-gen.js';
@@ -151,7 +151,7 @@ describe('delta-aware pack scan', () => {
     expect(regionBytes).toBeLessThan(1000);
   });
 
-  it('a required companion added beyond the margin: the base is dirty (a candidate lacking only it), so the delta is scanned whole', async () => {
+  it("a required companion added beyond the margin: the base's reach (the companion's `within`) widens the regions to the candidate's line, so the delta is scanned whole", async () => {
     // a catalog of one detector whose companion may sit further away than the delta margin; values assembled
     // here so this file holds no assignment that looks like a secret (keyloop scans its own history)
     const value = ['q1w2e', '3r4t5', 'y6u7i', '8o9p0'].join('');
@@ -192,6 +192,140 @@ describe('delta-aware pack scan', () => {
     expect(found.map((m) => [m.detectorId, m.parts])).toEqual([['paired-secret', { pair_id: id }]]);
     // the base had no finding, yet its delta was scanned whole
     expect(stats.full).toBe(2);
+  });
+
+  it("a base with a candidate lacking its companion still has deltas far from that candidate scanned by regions", async () => {
+    const value = ['q1w2e', '3r4t5', 'y6u7i', '8o9p0'].join('');
+    const dir = mkdtempSync(join(tmpdir(), 'keyloop-companion-'));
+    writeFileSync(
+      join(dir, 'paired.yaml'),
+      [
+        'provider: { id: paired, name: Paired }',
+        'detectors:',
+        '  - id: paired-secret',
+        '    name: Paired secret',
+        '    keywords: [ pairsecret, pairid ]',
+        "    pattern: 'pairsecret=([a-z0-9]{20})'",
+        '    companions:',
+        "      - { name: pair_id, pattern: 'pairid=([a-z0-9]{10})', within: 2000, required: true }",
+        `    examples: [ "pairsecret=${value} pairid=${['a1s2d', '3f4g5'].join('')}" ]`,
+        '',
+      ].join('\n'),
+    );
+    const paired = createEngine(loadCatalog(dir));
+    const filler = Array.from({ length: 400 }, (_, i) => `  filler line ${i} of the config file`);
+    const head = `pairsecret=${value}\n`;
+    // an edit 10 KB from the candidate (its companion's reach is 2 KB); the padding makes git store the edit as the delta
+    const before = head + filler.join('\n') + '\n' + '# pad\n'.repeat(200);
+    const after = head + [...filler.slice(0, 300), '  an edited line', ...filler.slice(301)].join('\n') + '\n';
+    const r = await buildRepo({ bare: true, commits: [{ id: 'a', files: { 'conf.txt': before } }, { id: 'b', files: { 'conf.txt': after } }] });
+    await git(r.dir, 'repack', '-adf', '--depth=50', '--window=250');
+    const store = ObjectStore.open(r.dir);
+    const afterOid = (await git(r.dir, 'rev-parse', `${r.sha.b}:conf.txt`)).toString().trim();
+    expect([...store.blobs()].some((b) => b.oid === afterOid && 'delta' in b && b.delta)).toBe(true);
+    const stats = newStats();
+    const found = [...scanPackDeltaAware(store, paired, {}, stats)].flatMap((b) => ('matches' in b ? b.matches : []));
+    const reference = [...scanPackDeltaAware(store, paired, { deltaAware: false })].flatMap((b) => ('matches' in b ? b.matches : []));
+    store.close();
+    expect(found).toEqual([]);
+    expect(reference).toEqual([]);
+    // before a candidate lacking a companion had a reach, it made the base dirty and this delta was scanned whole
+    expect(stats.regions).toBe(1);
+    expect(stats.full).toBe(1);
+  });
+
+  it('candidates lacking companions that commits add and take away at random distances: equals a full scan', async () => {
+    // one detector (companion within 1,500 bytes) over plain filler, so a base's only hint is that detector's
+    const dir = mkdtempSync(join(tmpdir(), 'keyloop-companion-'));
+    const word = (r: () => number, n: number) => Array.from({ length: n }, () => 'abcdefghijklmnopqrstuvwxyz0123456789'[Math.floor(r() * 36)]).join('');
+    const r = rng(41);
+    writeFileSync(
+      join(dir, 'paired.yaml'),
+      [
+        'provider: { id: paired, name: Paired }',
+        'detectors:',
+        '  - id: paired-secret',
+        '    name: Paired secret',
+        '    keywords: [ pairsecret ]',
+        "    pattern: 'pairsecret=([a-z0-9]{20})'",
+        '    companions:',
+        "      - { name: pair_id, pattern: 'pairid=([a-z0-9]{10})', within: 1500, required: true }",
+        `    examples: [ "pairsecret=${word(r, 20)} pairid=${word(r, 10)}" ]`,
+        '',
+      ].join('\n'),
+    );
+    const paired = createEngine(loadCatalog(dir));
+    const int = (n: number) => Math.floor(r() * n);
+    const files = Array.from({ length: 6 }, (_, i) => ({ path: `conf/f${i}.txt`, lines: Array.from({ length: 200 + int(200) }, (_, k) => `  filler ${k} ${word(r, 8)}`) }));
+    const commits: CommitSpec[] = [];
+    for (let c = 0; c < 200; c++) {
+      const f = files[int(files.length)]!;
+      const op = r();
+      const at = int(f.lines.length + 1);
+      const ids = f.lines.flatMap((l, i) => (l.startsWith('pairid=') ? [i] : []));
+      if (op < 0.1) f.lines.splice(at, 0, `pairsecret=${word(r, 20)}`);
+      else if (op < 0.3) {
+        // a companion 0 to ~3 KB from some candidate (or anywhere)
+        const cands = f.lines.flatMap((l, i) => (l.startsWith('pairsecret=') ? [i] : []));
+        const near = cands.length > 0 ? cands[int(cands.length)]! + (r() < 0.5 ? -1 : 1) * int(150) : at;
+        f.lines.splice(Math.max(0, Math.min(f.lines.length, near)), 0, `pairid=${word(r, 10)}`);
+      } else if (op < 0.7 && ids.length > 0) f.lines.splice(ids[int(ids.length)]!, 1);
+      else if (op < 0.85) f.lines.splice(at, 1 + int(20));
+      else f.lines.splice(at, 0, ...Array.from({ length: 1 + int(30) }, () => `  added ${word(r, 12)}`));
+      commits.push({ id: `c${c}`, files: { [f.path]: f.lines.join('\n') + '\n' } });
+    }
+    const repo = await buildRepo({ bare: true, commits });
+    await git(repo.dir, 'repack', '-adf', '--depth=50', '--window=250');
+    const store = ObjectStore.open(repo.dir);
+    const stats = newStats();
+    const scan = (deltaAware: boolean, st?: DeltaScanStats) =>
+      new Map([...scanPackDeltaAware(store, paired, { deltaAware }, st)].flatMap((b) => ('matches' in b ? [[b.oid, b.matches] as const] : [])));
+    const reference = scan(false);
+    const fast = scan(true, stats);
+    store.close();
+    expect([...fast]).toEqual([...reference]);
+    // the fixture is meaningful: findings, and deltas scanned by regions
+    expect([...reference.values()].flat().length).toBeGreaterThan(20);
+    expect(stats.regions).toBeGreaterThan(20);
+  });
+
+  it('a base whose full scan ran out of decode budget vouches for nothing: a secret the budget reaches in its delta is found', async () => {
+    const def = catalog.byId.get('github-pat-classic')!.def;
+    const token = generateSample(def, rng(21)).secret;
+    // each line a base64 value the engine decodes (it holds a base64 form of the keyword `ghp_`), ~70 bytes decoded
+    const noise = Array.from({ length: 40 }, (_, i) => `  blob${i}: ${Buffer.from(`ghp_ marks a classic token; note ${i} of the setup guide`).toString('base64')}`);
+    const secretLine = `  blob_final: ${Buffer.from(`export GITHUB_TOKEN=${token}`).toString('base64')}`;
+    const tail = Array.from({ length: 60 }, (_, i) => `  unrelated line ${i}`);
+    // the base decodes the 40 noise values first and runs out of a 2,000-byte budget before the last one; the
+    // target drops 35 of them (the budget then reaches it) and the padding makes git store the target as the delta
+    const before = [...noise, secretLine, ...tail].join('\n') + '\n' + '# pad\n'.repeat(300);
+    const after = [...noise.slice(35), secretLine, ...tail].join('\n') + '\n';
+    const small = createEngine(catalog, { decodeBudget: 2000 });
+    const r = await buildRepo({ bare: true, commits: [{ id: 'a', files: { 'ci/env.yaml': before } }, { id: 'b', files: { 'ci/env.yaml': after } }] });
+    await git(r.dir, 'repack', '-adf', '--depth=50', '--window=250');
+    const store = ObjectStore.open(r.dir);
+    const afterOid = (await git(r.dir, 'rev-parse', `${r.sha.b}:ci/env.yaml`)).toString().trim();
+    expect([...store.blobs()].some((b) => b.oid === afterOid && 'delta' in b && b.delta)).toBe(true);
+    const pathOf = () => 'ci/env.yaml';
+    const byOid = (deltaAware: boolean) =>
+      new Map([...scanPackDeltaAware(store, small, { pathOf, deltaAware })].flatMap((b) => ('matches' in b ? [[b.oid, b.matches] as const] : [])));
+    const reference = byOid(false);
+    const fast = byOid(true);
+    store.close();
+    // the fixture is meaningful: only the target's full scan reaches the secret
+    expect(reference.get(afterOid)!.map((m) => [m.detectorId, m.secret, m.decoded])).toEqual([[def.id, token, ['base64']]]);
+    expect([...reference.values()].flat()).toHaveLength(1);
+    expect([...fast]).toEqual([...reference]);
+  });
+
+  it('a blob over 512 KiB is scanned by regions too: a one-line edit reads that line', async () => {
+    const lines = Array.from({ length: 24000 }, (_, i) => `  const value${i} = compute(${i}, "config entry");`);
+    const v1 = lines.join('\n') + '\n';
+    const v2 = [...lines.slice(0, 12000), '  const changed = compute(1, "edited");', ...lines.slice(12001)].join('\n') + '\n';
+    expect(v2.length).toBeGreaterThan(1 << 20);
+    const { stats } = await beforeAfter('src/big.js', v1 + '// pad\n'.repeat(100), v2);
+    expect(stats.regions).toBe(1);
+    expect(stats.scannedBytes - (v1.length + 700)).toBeLessThan(1000);
   });
 
   /** Scans a two-commit history delta-aware and whole; both must agree. */
@@ -249,6 +383,67 @@ describe('delta-aware pack scan', () => {
     const { stats, found } = await beforeAfter('notebooks/setup.ipynb', before, after);
     expect(found.map((m) => [m.detectorId, m.decoded, m.secret.split('\n').length])).toEqual([['private-key-ec', ['json-string'], pem.length]]);
     expect(stats.full).toBe(2);
+  });
+
+  it("a notebook cell whose lines decode to backslashes (a second decoding level's input) is cleared by the gate when nothing decodes to a key", async () => {
+    // string literals continued across lines whose decoded text holds backslashes and long identifiers
+    const code = Array.from({ length: 300 }, (_, i) => `    "path_${i} = \\"C:\\\\build\\\\step_${i}_configuration_directory\\"\\n",`);
+    const cell = (ls: string[]) => ['{ "cells": [ { "cell_type": "code", "source": [', ...ls, '    "done = True\\n"', '] } ] }'].join('\n') + '\n';
+    const before = cell(code) + ' '.repeat(400) + '\n';
+    const after = cell([...code.slice(0, 150), '    "edited = 1\\n",', ...code.slice(151)]);
+    const { stats, found } = await beforeAfter('notebooks/paths.ipynb', before, after);
+    expect(found).toEqual([]);
+    // before the gate decoded the second level itself, any backslash there had the delta scanned whole
+    expect(stats.regions).toBe(1);
+  });
+
+  it('a PEM key base64-encoded in pieces across notebook lines (two decoding levels) has the delta scanned whole', async () => {
+    const r = rng(9);
+    const body = Buffer.from(Array.from({ length: 1152 }, () => Math.floor(r() * 256))).toString('base64');
+    const armor = (edge: string) => `-----${edge} EC PRIVATE KEY-----`;
+    const pem = [armor('BEGIN'), ...(body.match(/.{1,64}/g) ?? []), armor('END')].join('\n') + '\n';
+    const pieces = Buffer.from(pem).toString('base64').match(/.{1,76}/g)!;
+    const cell = (ls: string[]) =>
+      ['{ "cells": [ { "cell_type": "code", "source": [', '    "key_b64 = (\\n",', ...ls.map((l) => `    "${l}",`), '    ")\\n"', '] } ] }'].join('\n') + '\n';
+    // the old version lacks the last pieces (no END line once decoded) and carries padding, so git stores the new one as its delta
+    const before = cell(pieces.slice(0, -3)) + ' '.repeat(400) + '\n';
+    const after = cell(pieces);
+    const { stats, found } = await beforeAfter('notebooks/key.ipynb', before, after);
+    expect(found.map((m) => [m.detectorId, m.decoded])).toEqual([['private-key-ec', ['json-string', 'base64']]]);
+    expect(stats.full).toBe(2);
+  });
+
+  it("a base's reach widens its deltas' regions; a delta planned before its base settled with a longer reach is rescanned whole", () => {
+    const data = Buffer.from(Array.from({ length: 2000 }, (_, i) => `line ${i}`).join('\n') + '\n');
+    const n = data.length;
+    // the target inserts 10 bytes at 5000 into a copy of the base
+    const target = (oid: string) => ({ oid, path: 'a.txt', data, delta: { baseOid: 'base', copies: [0, 5000, 0, 5010, n, 5000] } });
+    const result = (oid: string, mode: 'full' | 'regions', reach = 0) => ({ oid, report: true, matches: [], mode, size: n, scanned: 0, dirty: false, ...(reach ? { reach } : {}) });
+    const spans = (t: { regions?: number[] } | object) => ('regions' in t && t.regions ? t.regions : []);
+    for (const reach of [0, 3000]) {
+      const planner = deltaPlanner(() => false);
+      planner.plan({ oid: 'base', path: 'a.txt', data: Buffer.alloc(n - 10, 0x61) });
+      // planned while the base is out: a margin for reach 0
+      const early = planner.plan(target('early'));
+      const [s0, e0] = spans(early);
+      expect(e0! - s0!).toBeLessThan(200);
+      expect(planner.settle(result('early', 'regions'))).toEqual({ done: [], redo: [] });
+      const settled = planner.settle(result('base', 'full', reach));
+      if (reach === 0) expect(settled.done.map((r) => r.oid)).toEqual(['base', 'early']);
+      else {
+        // held for a base whose candidates' companions may lie 3,000 bytes away: scanned again, whole
+        expect(settled.done.map((r) => r.oid)).toEqual(['base']);
+        expect(settled.redo.map((j) => j.oid)).toEqual(['early']);
+      }
+      // planned after the base settled: the margin takes in its reach
+      const [s1, e1] = spans(planner.plan(target('late')));
+      expect(s1).toBeLessThanOrEqual(5000 - DELTA_MARGIN - reach);
+      expect(e1).toBeGreaterThanOrEqual(5010 + DELTA_MARGIN + reach);
+      // a clean region result of a base with that reach is final, and the target inherits the reach
+      expect(planner.settle(result('late', 'regions')).done.map((r) => r.oid)).toEqual(['late']);
+      const next = planner.plan({ ...target('next'), delta: { baseOid: 'late', copies: [0, 5000, 0, 5010, n, 5000] } });
+      expect(spans(next)[0]).toBeLessThanOrEqual(5000 - DELTA_MARGIN - reach);
+    }
   });
 
   it('regions cover inserts and seams, widened to whole lines', () => {

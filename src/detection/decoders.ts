@@ -26,6 +26,9 @@ export interface DecodedSpan {
 export const NESTED_BASE64_SIGNATURE = '(?:[K-Za-e][C-HS-Xi-ny-z0-3][A-Za-z0-9+/_-]{2}){8}';
 
 // Long enough to hold a 15-byte secret; shorter runs are mostly identifiers.
+/** Decoding levels by default (EngineOptions.decodeDepth): a base64 value inside a JSON string is read. */
+export const DECODE_DEPTH = 2;
+
 const BASE64_RUN = new RE2('[A-Za-z0-9+/]{20,}={0,2}', 'g');
 const BASE64URL_RUN = new RE2('[A-Za-z0-9_-]{20,}', 'g');
 const PERCENT_RUN = new RE2('[^\\s"\'<>`]*%[0-9A-Fa-f]{2}[^\\s"\'<>`]*', 'g');
@@ -259,18 +262,32 @@ function isHex(s: string, from: number, n: number): boolean {
 }
 
 /**
- * Candidate encoded spans of `data`, decoded, within `budget.bytes` of decoded output (decremented).
+ * Bytes of decoded output one scan may still produce. `short` is set once a span is refused for want of it: the
+ * scan then saw less than its content holds (a delta-aware verdict must not vouch for such a blob, see
+ * Engine.scanVerdict).
+ */
+export interface DecodeBudget {
+  bytes: number;
+  short?: boolean;
+}
+
+/**
+ * Candidate encoded spans of `data`, decoded, within `budget.bytes` of decoded output (decremented; the first span
+ * that does not fit ends the search and sets `budget.short`).
  * Only spans that decode to text differing from the original are returned.
  */
 export function findEncodedSpans(
   data: Buffer,
-  budget: { bytes: number },
+  budget: DecodeBudget,
   /** Offsets inside base64 runs worth decoding (null: find every run), and whether to try the text decoders. */
   which: { base64: number[] | null; text: boolean } = { base64: null, text: true },
 ): DecodedSpan[] {
   const out: DecodedSpan[] = [];
   const push = (span: DecodedSpan): boolean => {
-    if (budget.bytes - span.bytes.length < 0) return false;
+    if (budget.bytes - span.bytes.length < 0) {
+      budget.short = true;
+      return false;
+    }
     budget.bytes -= span.bytes.length;
     out.push(span);
     return true;

@@ -7,7 +7,7 @@ import RE2 from 're2';
 import type { Match } from '../core/model.js';
 import { isBinary } from './binary.js';
 import { validChecksum } from './checksums.js';
-import { decodeWith, findEncodedSpans, type DecodedSpan } from './decoders.js';
+import { DECODE_DEPTH, decodeWith, findEncodedSpans, type DecodeBudget, type DecodedSpan } from './decoders.js';
 import { shannonEntropy } from './entropy.js';
 import { judge, pathClass } from './filters.js';
 import { Prefilter } from './prefilter.js';
@@ -15,7 +15,7 @@ import { compareSpecificity, specificity } from './specificity.js';
 import { probeSpecs, startBound, withoutCaptures, type StartBound } from './regex.js';
 import type { DetectorDef } from './schema.js';
 import { decodeValue, mayHoldStore, STORE_KEYWORDS, storeSpans } from './stores/index.js';
-import type { Catalog, Engine, LoadedDetector, ScanContext } from './types.js';
+import type { Catalog, Engine, LoadedDetector, ScanContext, Verdict } from './types.js';
 
 export interface EngineOptions {
   /** Decoder nesting depth (0 disables decoding). Default 2. */
@@ -194,13 +194,18 @@ export class DetectionEngine implements Engine {
   private stamp = 0;
   /** Per group of SET_GROUP detectors: its probe Set (undefined: not built yet; null: RE2 refused it, or retired). */
   private readonly sets: (CachedSet | null | undefined)[];
-  private readonly decodeDepth: number;
+  readonly decodeDepth: number;
   private readonly decodeBudget: number;
   private readonly reference: boolean;
   /** Last scan's dropped candidates when `explain` is on. */
   rejections: Rejection[] | null = null;
-  /** Set during scanVerdict: a candidate that failed only for want of a required companion. */
-  private dirtyHint = false;
+  /** Set during scanVerdict: a store was recognised or a store's keyword seen (the blob is dirty). */
+  private storeHint = false;
+  /**
+   * Set during scanVerdict: the largest `within` of a required companion some candidate failed for want of
+   * (everything else about it passed); 0 when none did.
+   */
+  private companionReach = 0;
   /** Per keyword: whether it is a store's (stores/content.ts STORE_KEYWORDS). */
   private readonly storeKeyword: Uint8Array;
   /** Key-file detectors (DetectorDef.file_max_bytes), run on every content that small; and the largest bound. */
@@ -211,7 +216,7 @@ export class DetectionEngine implements Engine {
     readonly catalog: Catalog,
     opts: EngineOptions = {},
   ) {
-    this.decodeDepth = opts.decodeDepth ?? 2;
+    this.decodeDepth = opts.decodeDepth ?? DECODE_DEPTH;
     this.decodeBudget = opts.decodeBudget ?? 1 << 20;
     this.reference = opts.reference ?? false;
     this.compiled = catalog.detectors.map((loaded) => new Compiled(loaded, loaded.def));
@@ -249,17 +254,22 @@ export class DetectionEngine implements Engine {
   }
 
   /**
-   * `scan`, plus whether `data` is *dirty* for delta-aware scanning (src/scan/delta-plan.ts): it has a
-   * match, a store's keyword, or a candidate that only lacked a required companion. A clean blob has none of
-   * these, so every match of a single-line detector a delta of it can gain lies within the delta margin of a
-   * changed byte: companions (up to 4 KiB away) do not stretch that margin. Multiline detectors (PEM blocks,
-   * .netrc entries) are the planner's to rule out on the delta's whole bytes (multiline-gate.ts).
+   * `scan`, plus the verdict delta-aware scanning needs (src/scan/delta-plan.ts). *Dirty*: it has a match, a
+   * store's keyword, or it ran out of decode budget (it saw less than it holds). *Reach*: the largest `within` of a
+   * required companion that some candidate lacked, and lacked only (0: none). A clean blob of reach 0 can gain, in
+   * a delta, only matches of a single-line detector within the delta margin of a changed byte; with reach R, a
+   * candidate it already holds gains a match when a companion comes within R of it, so a change lies within R of
+   * it. Multiline detectors (PEM blocks, .netrc entries) are the planner's to rule out on the delta's whole bytes
+   * (multiline-gate.ts).
    */
-  scanVerdict(data: Buffer, ctx: ScanContext): { matches: Match[]; dirty: boolean } {
-    if (!ctx.text && skipBinary(data)) return { matches: [], dirty: false };
-    this.dirtyHint = false;
-    const matches = this.scanAt(data, ctx, 0, { bytes: this.decodeBudget }, true);
-    return { matches, dirty: matches.length > 0 || this.dirtyHint };
+  scanVerdict(data: Buffer, ctx: ScanContext): Verdict {
+    if (!ctx.text && skipBinary(data)) return { matches: [], dirty: false, reach: 0 };
+    this.storeHint = false;
+    this.companionReach = 0;
+    const budget: DecodeBudget = { bytes: this.decodeBudget };
+    const matches = this.scanAt(data, ctx, 0, budget, true);
+    // a scan that ran out of decode budget saw less than its content holds: it vouches for nothing
+    return { matches, dirty: matches.length > 0 || this.storeHint || budget.short === true, reach: this.companionReach };
   }
 
   /** Like scan, and records why each candidate was dropped in `this.rejections`. */
@@ -283,7 +293,7 @@ export class DetectionEngine implements Engine {
   }
 
   /** `only`: which detectors run (a decoded span's scope, see DecodedSpan.detectors); all when absent. */
-  private scanAt(data: Buffer, ctx: ScanContext, depth: number, budget: { bytes: number }, verdict = false, only?: Scope): Match[] {
+  private scanAt(data: Buffer, ctx: ScanContext, depth: number, budget: DecodeBudget, verdict = false, only?: Scope): Match[] {
     const lines = new LineIndex(data);
     const found: Found[] = [];
     // a keyword encoded twice shows no form of itself: runs that look like base64 of text are decoded too, while
@@ -301,10 +311,10 @@ export class DetectionEngine implements Engine {
     const storeHit = this.reference ? containsStoreKeyword(data) : hits.keywords.some((k) => this.storeKeyword[k] === 1);
     const spans: { decoder: string; start: number; end: number; bytes: Buffer; detectors?: DecodedSpan['detectors'] }[] =
       depth === 0 ? storeSpans(data, storeHit) : [];
-    if (verdict && depth === 0 && (spans.length > 0 || storeHit)) this.dirtyHint = true;
+    if (verdict && depth === 0 && (spans.length > 0 || storeHit)) this.storeHint = true;
     // Decoding keeps ASCII letters of JSON escapes and percent-encoding, so without a keyword in the blob there is
     // nothing to find there; base64 hides them, hence the Set's base64 forms.
-    if (depth < this.decodeDepth && budget.bytes > 0 && (this.reference || base64.length > 0 || hits.keywords.length > 0)) {
+    if (depth < this.decodeDepth && (this.reference || base64.length > 0 || hits.keywords.length > 0)) {
       const which = this.reference ? { base64: null, text: true } : { base64, text: hits.keywords.length > 0 };
       // first, so a value both decode is reported as the base64 decoder's (the store spans repeat it with context)
       spans.unshift(...findEncodedSpans(data, budget, which));
@@ -543,7 +553,7 @@ export class DetectionEngine implements Engine {
       const value = findCompanion(data, comp.re, start, end, comp.within);
       if (value !== null) parts[comp.name] = value;
       else if (comp.required) {
-        this.dirtyHint = true;
+        if (comp.within > this.companionReach) this.companionReach = comp.within;
         return this.reject(c, `required companion ${comp.name} missing`);
       }
     }

@@ -2,34 +2,48 @@
 // scans a delta of a clean base only around the lines it changed, which holds for single-line detectors (their
 // matches depend on one line alone); a multiline detector's match can reach lines the delta did not touch, so a
 // target this gate passes is scanned whole. A superset test, never a guess: every pattern of every multiline
-// detector over the raw bytes (one RE2.Set pass) and over the decoded JSON string runs that cross lines.
+// detector over the raw bytes (one RE2.Set pass), over the decoded JSON string runs that cross lines, and over what
+// the engine's further decoding levels read inside those.
 import RE2 from 're2';
-import { decodedAcrossLines } from './decoders.js';
+import { DECODE_DEPTH, decodedAcrossLines, findEncodedSpans } from './decoders.js';
 import type { Catalog } from './types.js';
 
 /** true: the blob may hold a multiline detector's match (scan it whole); false: it holds none. */
 export type MultilineGate = (data: Buffer) => boolean;
 
 /**
- * What a second decoding level reads inside decoded text (base64 runs of 20+ characters, percent and backslash
- * escapes): inside a run that crosses lines its pieces may come from different lines, so the gate does not judge it.
+ * `decodeDepth`: the engine's (EngineOptions.decodeDepth). A run that crosses lines is decoded at the first level and
+ * its decoded text decoded again by the levels left, exactly as the engine reads it; a match there depends on lines
+ * the delta may not have touched, so every level is tested.
  */
-const NESTED_ENCODING = new RE2('[A-Za-z0-9+/_-]{20,}|%[0-9A-Fa-f]{2}|\\\\');
-
-export function multilineGate(catalog: Catalog): MultilineGate {
+export function multilineGate(catalog: Catalog, decodeDepth = DECODE_DEPTH): MultilineGate {
   const patterns = catalog.detectors.filter((d) => d.def.multiline).map((d) => d.def.pattern);
   if (patterns.length === 0) return () => false;
   const test = anyOf(patterns);
+  // what the engine reads in decoded text `d` with `more` levels of decoding left: `d`, then each span it decodes
+  // (every base64 run, as if the prefilter had hit everywhere; the text decoders as if a keyword had); no budget
+  const holds = (d: Buffer, more: number): boolean => {
+    if (test(d)) return true;
+    if (more <= 0) return false;
+    for (const span of findEncodedSpans(d, { bytes: Number.POSITIVE_INFINITY }, { base64: everyOffset(d), text: true }))
+      if (holds(span.bytes, more - 1)) return true;
+    return false;
+  };
   return (data) => {
     try {
       if (test(data)) return true;
-      for (const decoded of decodedAcrossLines(data)) if (test(decoded) || NESTED_ENCODING.test(decoded)) return true;
+      if (decodeDepth < 1) return false;
+      for (const decoded of decodedAcrossLines(data)) if (holds(decoded, decodeDepth - 1)) return true;
       return false;
     } catch {
       // RE2 out of memory on this input: the gate cannot vouch for it
       return true;
     }
   };
+}
+
+function everyOffset(d: Buffer): number[] {
+  return Array.from({ length: d.length }, (_, i) => i);
 }
 
 /** One RE2.Set pass over all patterns; one regex each when RE2 refuses the Set. */

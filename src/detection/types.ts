@@ -33,10 +33,21 @@ export interface ScanContext {
 }
 
 /** Synchronous, pure matcher over one Buffer. Construct once per thread. */
+/** A full scan's matches and what they say about its deltas (DetectionEngine.scanVerdict). */
+export interface Verdict {
+  matches: Match[];
+  /** A match, a store, or less decoded than it holds: its deltas are scanned whole. */
+  dirty: boolean;
+  /** The largest `within` of a required companion a candidate lacked (and lacked only); 0: none. */
+  reach: number;
+}
+
 export interface Engine {
   readonly catalog: Catalog;
+  /** Decoding levels it reads (EngineOptions.decodeDepth): the multiline gate must read as deep. */
+  readonly decodeDepth: number;
   /** All matches in `data` (already filtered: checksums, entropy, allow patterns, inline keyloop:allow, placeholders). */
   scan(data: Buffer, ctx: ScanContext): Match[];
   /** `scan` plus the delta-scanning verdict (see DetectionEngine.scanVerdict). */
-  scanVerdict(data: Buffer, ctx: ScanContext): { matches: Match[]; dirty: boolean };
+  scanVerdict(data: Buffer, ctx: ScanContext): Verdict;
 }

@@ -1,15 +1,17 @@
 // Delta-aware planning, the pack path's router (router.ts). The planner (the thread reading the pack) holds every
 // blob's verdict and decides, per blob, whether to scan it whole or only around what its delta changed; `runTask`
-// (task.ts, any thread) scans. A blob is *clean* when its full scan found no match, no store keyword and no
-// candidate lacking only a required companion (Engine.scanVerdict); a delta of a clean base with the same path can
-// only gain single-line matches on the lines it changed (see DELTA_MARGIN), so only those regions are scanned, and
-// a region that finds anything sends the blob to a full scan. A multiline detector's match may reach lines the
-// delta left alone, so a delta the multiline gate (detection/multiline-gate.ts) cannot clear is scanned whole.
-// Matches are therefore always those of a full scan of their own blob.
+// (task.ts, any thread) scans. A blob is *clean* when its full scan found no match, no store and decoded all it
+// holds (Engine.scanVerdict); its *reach* is how far a required companion that one of its candidates lacked may
+// lie (0: no such candidate). A delta of a clean base with the same path can only gain single-line matches on
+// the lines within the margin plus the base's reach of a change (see DELTA_MARGIN), so only those regions are
+// scanned, and a region that finds anything (a candidate lacking a companion included) sends the blob to a full
+// scan. A multiline detector's match may reach lines the delta left alone, so a delta the multiline gate
+// (detection/multiline-gate.ts) cannot clear is scanned whole. Matches are therefore always those of a full scan
+// of their own blob.
 //
 // Targets are planned before their base's verdict is back (workers scan in parallel, in any order): such a
-// target is scanned by regions speculatively and its result held until the base settles; if the base turns out
-// dirty, the target is scanned again, whole. Nothing is ever skipped on a guess.
+// target is scanned by regions speculatively (reach 0) and its result held until the base settles; if the base
+// turns out dirty, or of a longer reach, the target is scanned again, whole. Nothing is ever skipped on a guess.
 import { isBinary } from '../detection/binary.js';
 import type { MultilineGate } from '../detection/multiline-gate.js';
 import type { Router, Settled } from './router.js';
@@ -18,7 +20,7 @@ import type { ScanJob, ScanTask, TaskResult } from './task.js';
 export interface DeltaPlanOptions {
   /** Bytes either side of each inserted range / seam. */
   margin: number;
-  /** Regions only for blobs up to this size (the engine's per-blob decode budget is not local). */
+  /** Regions only for blobs up to this size (Infinity: any size). */
   maxRegionBlob: number;
   /** false: every blob whole (the reference). */
   deltaAware: boolean;
@@ -31,8 +33,11 @@ export interface DeltaPlanOptions {
  * within one line: a single-line detector's match holds no line break except as context at either end, the
  * decoded spans single-line detectors read never cross one (engine.ts, decoders.ts), a match's filters read only
  * its line, and every match contains one of its detector's keywords. So the lines a delta touches are all a clean
- * base's delta can gain matches on. What reaches further makes the base dirty instead (a candidate lacking only a
- * required companion), or the delta whole (a multiline detector's match: the planner's multiline gate).
+ * base's delta can gain matches on, but for companions: a candidate on a line left alone gains a match when a
+ * required companion it lacked in the base comes within `within` bytes of it, or a seam brings one that close,
+ * so a change lies within `within` of it, and a margin widened by the base's reach takes in its line (where the
+ * region scan finds it, with or without the companion: dirty either way). A multiline detector's match reaches
+ * further: the planner's multiline gate has such deltas scanned whole.
  * The margin only has to take in both lines at a seam; a little more costs next to nothing.
  */
 export const DELTA_MARGIN = 64;
@@ -81,6 +86,8 @@ const DIRTY = 2;
 
 interface Verdict {
   status: typeof PENDING | typeof CLEAN | typeof DIRTY;
+  /** CLEAN: the blob's reach (Verdict.reach of its full scan, or its base's when it was scanned by regions). */
+  reach: number;
   length: number;
   path: string;
   /** Scanned for any path: its verdict holds whatever the path (matches for any path include those of each). */
@@ -92,8 +99,11 @@ interface Verdict {
 /** The verdicts of one scan, kept by the thread that reads the pack. */
 export class DeltaPlanner implements Router {
   private readonly verdicts = new Map<string, Verdict>();
-  /** Targets planned by regions whose results are not final yet, with their base (kept for a full rescan). */
-  private readonly open = new Map<string, { job: ScanJob; baseOid: string }>();
+  /**
+   * Targets planned by regions whose results are not final yet, with their base (kept for a full rescan) and the
+   * base reach their margin took in.
+   */
+  private readonly open = new Map<string, { job: ScanJob; baseOid: string; reach: number }>();
   /** Speculative plans (base pending when planned) and how many had to be scanned again. */
   speculative = 0;
   rescanned = 0;
@@ -120,7 +130,7 @@ export class DeltaPlanner implements Router {
     const report = job.report ?? true;
     const base = this.opts.deltaAware && job.delta ? this.verdicts.get(job.delta.baseOid) : undefined;
     const anyPath = job.anyPath ?? false;
-    this.verdicts.set(job.oid, { status: PENDING, length: job.data.length, path: job.path, anyPath });
+    this.verdicts.set(job.oid, { status: PENDING, reach: 0, length: job.data.length, path: job.path, anyPath });
     if (
       base === undefined ||
       base.status === DIRTY ||
@@ -133,8 +143,10 @@ export class DeltaPlanner implements Router {
       return { oid: job.oid, path: job.path, data: job.data, report, ...(anyPath ? { anyPath } : {}) };
     }
     if (base.status === PENDING) this.speculative++;
-    const regions = deltaRegions(job.data, base.length, job.delta!.copies, this.opts.margin).flat();
-    this.open.set(job.oid, { job, baseOid: job.delta!.baseOid });
+    // a pending base's reach is not known yet: planned for 0, rescanned whole if it turns out longer
+    const reach = base.status === CLEAN ? base.reach : 0;
+    const regions = deltaRegions(job.data, base.length, job.delta!.copies, this.opts.margin + reach).flat();
+    this.open.set(job.oid, { job, baseOid: job.delta!.baseOid, reach });
     this.openBytes += job.data.length;
     if (this.openBytes > this.peakOpenBytes) this.peakOpenBytes = this.openBytes;
     return { oid: job.oid, path: job.path, data: job.data, report, regions, ...(anyPath ? { anyPath } : {}) };
@@ -155,14 +167,23 @@ export class DeltaPlanner implements Router {
     }
     if (r.mode !== 'regions' || !open) {
       this.close(r.oid);
-      this.finish(r, r.dirty || r.mode === 'binary' || r.error !== undefined ? DIRTY : CLEAN, into);
+      this.finish(r, r.dirty || r.mode === 'binary' || r.error !== undefined ? DIRTY : CLEAN, r.reach ?? 0, into);
       return into;
     }
     const base = this.verdicts.get(open.baseOid)!;
-    if (base.status === CLEAN) this.finish(r, CLEAN, into);
-    else if (base.status === DIRTY) this.redo(r.oid, into);
-    else (base.held ??= []).push(r);
+    if (base.status === PENDING) (base.held ??= []).push(r);
+    else this.settleOnBase(r, base, open.reach, into);
     return into;
+  }
+
+  /**
+   * A clean region result whose base has settled: final when the base is clean and its reach within what the
+   * regions' margin took in (the target inherits that reach: it holds the same candidates on the lines it left
+   * alone), else the target is scanned again, whole.
+   */
+  private settleOnBase(r: TaskResult, base: Verdict, plannedReach: number, into: Settled): void {
+    if (base.status === CLEAN && base.reach <= plannedReach) this.finish(r, CLEAN, base.reach, into);
+    else this.redo(r.oid, into);
   }
 
   private redo(oid: string, into: Settled): void {
@@ -171,28 +192,35 @@ export class DeltaPlanner implements Router {
     into.redo.push(open.job);
   }
 
-  private finish(first: TaskResult, firstStatus: typeof CLEAN | typeof DIRTY, into: Settled): void {
+  private finish(first: TaskResult, firstStatus: typeof CLEAN | typeof DIRTY, firstReach: number, into: Settled): void {
     // iterative: a chain of held targets settles in one go
-    const todo: [TaskResult, typeof CLEAN | typeof DIRTY][] = [[first, firstStatus]];
+    const todo: [TaskResult, typeof CLEAN | typeof DIRTY, number][] = [[first, firstStatus, firstReach]];
     for (let next = todo.pop(); next; next = todo.pop()) {
-      const [r, status] = next;
+      const [r, status, reach] = next;
       this.close(r.oid);
       const v = this.verdicts.get(r.oid)!;
       v.status = status;
+      v.reach = reach;
       into.done.push(r);
       const held = v.held;
       if (!held) continue;
       v.held = undefined;
       for (const h of held) {
-        if (status === CLEAN) todo.push([h, CLEAN]);
+        const planned = this.open.get(h.oid)!.reach;
+        if (status === CLEAN && reach <= planned) todo.push([h, CLEAN, reach]);
         else this.redo(h.oid, into);
       }
     }
   }
 }
 
-/** Regions only for blobs up to this size by default (the engine's per-blob decode budget is not local). */
-export const MAX_REGION_BLOB = 512 * 1024;
+/**
+ * Regions for blobs of any size by default. The engine's decode budget is per scan, so a large blob's full scan
+ * may stop decoding before its end, and a region scan (a budget of its own) would then see spans the full scan
+ * did not: a scan that runs short of budget is therefore dirty (Engine.scanVerdict), so a base that vouches for
+ * its deltas decoded everything, and so did every region scan that came back clean.
+ */
+export const MAX_REGION_BLOB = Number.POSITIVE_INFINITY;
 
 /** A planner for one scan with the catalog's multiline gate; unset options take their defaults (delta-aware, DELTA_MARGIN, MAX_REGION_BLOB). */
 export function deltaPlanner(multiline: MultilineGate, opts: Partial<Omit<DeltaPlanOptions, 'multiline'>> = {}): DeltaPlanner {

@@ -18,7 +18,7 @@ export interface DeltaScanOptions {
   deltaAware?: boolean;
   /** Bytes either side of each inserted range / seam. Default: DELTA_MARGIN. */
   margin?: number;
-  /** Regions only for blobs up to this size (the engine's per-blob decode budget is not local). Default 512 KiB. */
+  /** Regions only for blobs up to this size. Default: any size (MAX_REGION_BLOB). */
   maxRegionBlob?: number;
 }
 
@@ -43,7 +43,7 @@ export interface DeltaScanStats {
 export function* scanPackDeltaAware(store: ObjectStore, engine: Engine, opts: DeltaScanOptions = {}, stats?: DeltaScanStats): Generator<BlobScan> {
   const st: DeltaScanStats = stats ?? { blobs: 0, bytes: 0, scannedBytes: 0, full: 0, regions: 0, binary: 0, problems: 0 };
   const deltaAware = opts.deltaAware ?? true;
-  const planner = deltaPlanner(multilineGate(engine.catalog), { deltaAware, margin: opts.margin, maxRegionBlob: opts.maxRegionBlob });
+  const planner = deltaPlanner(multilineGate(engine.catalog, engine.decodeDepth), { deltaAware, margin: opts.margin, maxRegionBlob: opts.maxRegionBlob });
   const pathOf = opts.pathOf ?? (() => undefined);
   const want = opts.want;
   // A base must be scanned to vouch for its deltas, so with delta-aware scanning every blob is read;

@@ -17,6 +17,7 @@ import { Worker } from 'node:worker_threads';
 import { asError, HostError, InternalError } from '../core/errors.js';
 import { createEngine, type EngineOptions } from '../detection/engine.js';
 import { openCatalog } from '../detection/compiled-catalog.js';
+import { DECODE_DEPTH } from '../detection/decoders.js';
 import { multilineGate, type MultilineGate } from '../detection/multiline-gate.js';
 import type { Catalog, Engine } from '../detection/types.js';
 import { BufferShelf } from './buffer-shelf.js';
@@ -120,13 +121,17 @@ export function createScanPool(opts: ScanPoolOptions): ScanPool {
  */
 class PendingGate {
   private catalog: Catalog | null = null;
+  private decodeDepth = DECODE_DEPTH;
   private gate: MultilineGate | null = null;
   readonly check: MultilineGate = (data) => {
     if (!this.catalog) return true;
-    return (this.gate ??= multilineGate(this.catalog))(data);
+    return (this.gate ??= multilineGate(this.catalog, this.decodeDepth))(data);
   };
-  load(catalog: Catalog): void {
-    this.catalog ??= catalog;
+  /** `decodeDepth`: the scanning engines' (EngineOptions.decodeDepth). */
+  load(catalog: Catalog, decodeDepth: number): void {
+    if (this.catalog) return;
+    this.catalog = catalog;
+    this.decodeDepth = decodeDepth;
   }
 }
 
@@ -189,7 +194,7 @@ class InThreadPool implements ScanPool {
 
   async *scan(jobs: Iterable<ScanJob> | AsyncIterable<ScanJob>, router: Router = new WholeBlobs()): AsyncIterable<JobResult> {
     const engine = await this.engine;
-    this.gate.load(engine.catalog);
+    this.gate.load(engine.catalog, engine.decodeDepth);
     const tasks: ScanTask[] = [];
     const redo = (t: ScanTask) => tasks.push(t);
     try {
@@ -247,6 +252,8 @@ class WorkerPool implements ScanPool {
   private helper: Engine | null = null;
   private readonly gate = new PendingGate();
   readonly multiline = this.gate.check;
+  /** The workers' engines' decoding levels (the gate reads as deep). */
+  private readonly decodeDepth: number;
 
   constructor(
     entry: string,
@@ -255,6 +262,7 @@ class WorkerPool implements ScanPool {
     private readonly catalog: () => Promise<Catalog>,
   ) {
     this.jobs = opts.jobs;
+    this.decodeDepth = opts.engine?.decodeDepth ?? opts.engineOptions?.decodeDepth ?? DECODE_DEPTH;
     this.batchBytes = opts.batchBytes ?? 1 << 20;
     this.high = opts.highWaterBytes ?? 4 * this.batchBytes * opts.jobs;
     this.low = opts.lowWaterBytes ?? Math.floor(this.high / 2);
@@ -434,7 +442,7 @@ class WorkerPool implements ScanPool {
   /** Reads and routes the jobs: batches to the workers under the water marks, or scanned here when they are full. */
   private async produce(jobs: Iterable<ScanJob> | AsyncIterable<ScanJob>, router: Router, stop: () => boolean): Promise<void> {
     await Promise.all(this.slots.map((s) => s.ready));
-    this.gate.load(await this.catalog());
+    this.gate.load(await this.catalog(), this.decodeDepth);
     for await (const job of jobs) {
       if (stop()) break;
       const plan = router.plan(job);

@@ -3,7 +3,7 @@
 // engine on scanned content. Any thread runs tasks; planning and verdicts stay with the thread that reads.
 import type { Match } from '../core/model.js';
 import { mayHoldStore, skipBinary } from '../detection/engine.js';
-import type { Engine } from '../detection/types.js';
+import type { Engine, Verdict } from '../detection/types.js';
 
 export interface ScanJob {
   /** Blob oid (or any unique id: a plain file's path). */
@@ -53,9 +53,17 @@ export interface ScanTask {
 
 export interface TaskResult extends JobResult {
   report: boolean;
-  /** The blob's verdict: it (or, for 'regions', a scanned range) had a match or a margin-breaking hint. */
+  /**
+   * The blob's verdict (Verdict.dirty): it had a match, a store or too much to decode. For 'regions': a scanned
+   * range had any of these or a candidate lacking a required companion (the blob is then scanned whole).
+   */
   dirty: boolean;
+  /** A full scan's Verdict.reach (how far a companion its candidates lack may be); absent: 0. */
+  reach?: number;
 }
+
+/** A region scan vouches for nothing more than a clean range of reach 0. */
+const regionDirty = (v: Verdict): boolean => v.dirty || v.reach > 0;
 
 /** Bytes a task hands over: its regions' when it has any, else the whole blob. */
 export function taskBytes(task: ScanTask): number {
@@ -84,7 +92,8 @@ export function runTask(engine: Engine, task: ScanTask): TaskResult {
       const r = task.regions!;
       for (let k = 0; k < r.length; k += 2) {
         scanned += r[k + 1]! - r[k]!;
-        if (engine.scanVerdict(data.subarray(r[k], r[k + 1]), textCtx).dirty) return { oid, report, matches: [], mode: 'regions', size, scanned, dirty: true };
+        if (regionDirty(engine.scanVerdict(data.subarray(r[k], r[k + 1]), textCtx)))
+          return { oid, report, matches: [], mode: 'regions', size, scanned, dirty: true };
       }
       return { oid, report, matches: [], mode: 'regions', size, scanned, dirty: false };
     } catch (err) {
@@ -98,12 +107,12 @@ export function runTask(engine: Engine, task: ScanTask): TaskResult {
       const r = task.regions;
       for (let k = 0; k < r.length && !dirty; k += 2) {
         scanned += r[k + 1]! - r[k]!;
-        dirty = engine.scanVerdict(data.subarray(r[k], r[k + 1]), textCtx).dirty;
+        dirty = regionDirty(engine.scanVerdict(data.subarray(r[k], r[k + 1]), textCtx));
       }
       if (!dirty) return { oid, report, matches: [], mode: 'regions', size, scanned, dirty: false };
     }
     const v = engine.scanVerdict(data, textCtx);
-    return { oid, report, matches: v.matches, mode: 'full', size, scanned: scanned + size, dirty: v.dirty };
+    return { oid, report, matches: v.matches, mode: 'full', size, scanned: scanned + size, dirty: v.dirty, ...(v.reach > 0 ? { reach: v.reach } : {}) };
   } catch (err) {
     return { oid, report, matches: [], mode: 'full', size, scanned, dirty: true, error: (err as Error).message };
   }
