@@ -82,12 +82,47 @@ function run(dir: string, paths: Map<string, string>, deltaAware: boolean, stats
   return out;
 }
 
+/** deltaRegions as first written: each range's line ends searched anew (quadratic on one long line). */
+function ref(data: Buffer, baseLength: number, copies: number[], margin: number): [number, number][] {
+  const len = data.length;
+  const dirty: [number, number][] = [];
+  let prevEnd = 0;
+  let prevBaseEnd = -1;
+  for (let k = 0; k < copies.length; k += 3) {
+    const ts = copies[k]!;
+    const te = copies[k + 1]!;
+    const bs = copies[k + 2]!;
+    const continues = k === 0 ? ts === 0 && bs === 0 : ts === prevEnd && bs === prevBaseEnd;
+    if (ts > prevEnd || !continues) dirty.push([prevEnd, ts]);
+    prevEnd = te;
+    prevBaseEnd = bs + (te - ts);
+  }
+  if (prevEnd < len || prevBaseEnd !== baseLength) dirty.push([prevEnd, len]);
+  const out: [number, number][] = [];
+  for (const [a, b] of dirty) {
+    let s = Math.max(0, a - margin);
+    let e = Math.min(len, b + margin);
+    s = s === 0 ? 0 : Math.max(0, data.lastIndexOf(0x0a, s - 1));
+    if (e < len) {
+      const nl = data.indexOf(0x0a, e);
+      e = nl === -1 ? len : nl + 1;
+    }
+    const last = out[out.length - 1];
+    if (last && s <= last[1]) last[1] = Math.max(last[1], e);
+    else out.push([s, e]);
+  }
+  return out;
+}
 const newStats = (): DeltaScanStats => ({ blobs: 0, bytes: 0, scannedBytes: 0, full: 0, regions: 0, binary: 0, problems: 0 });
 
 describe('delta-aware pack scan', () => {
   // seed 3: lines also say default, machine, repository, login (multiline detectors' keywords, which ordinary code
   // is full of), so clean bases hold them and the multiline gate decides for their deltas
-  for (const [seed, moreWords] of [[1, []], [2, []], [3, ['default', 'machine', 'repository', 'login']]] as const) {
+  for (const [seed, moreWords] of [
+    [1, []],
+    [2, []],
+    [3, ['default', 'machine', 'repository', 'login']],
+  ] as const) {
     it(`equals a full scan of every blob (seed ${seed})`, async () => {
       const r = await buildRepo({ bare: true, commits: history(seed, 320, [...moreWords]) });
       await git(r.dir, 'repack', '-adf', '--depth=50', '--window=250');
@@ -116,7 +151,13 @@ describe('delta-aware pack scan', () => {
     const base = [...lines.slice(0, 1200), muted, ...lines.slice(1200)].join('\n') + '\n' + '// pad\n'.repeat(200);
     // the target drops the marker, 400 bytes from the token (and the padding, so git stores it as the delta)
     const target = [...lines.slice(0, 1200), muted.replace('keyloop:allow', 'a comment'), ...lines.slice(1200)].join('\n') + '\n';
-    const repo = await buildRepo({ bare: true, commits: [{ id: 'a', files: { 'src/app.js': base } }, { id: 'b', files: { 'src/app.js': target } }] });
+    const repo = await buildRepo({
+      bare: true,
+      commits: [
+        { id: 'a', files: { 'src/app.js': base } },
+        { id: 'b', files: { 'src/app.js': target } },
+      ],
+    });
     await git(repo.dir, 'repack', '-adf', '--depth=50', '--window=250');
     const store = ObjectStore.open(repo.dir);
     const targetOid = (await git(repo.dir, 'rev-parse', `${repo.sha.b}:src/app.js`)).toString().trim();
@@ -135,7 +176,13 @@ describe('delta-aware pack scan', () => {
     const lines = Array.from({ length: 3000 }, (_, i) => `  const value${i} = compute(${i}, "config entry");`);
     const v1 = lines.join('\n') + '\n';
     const v2 = [...lines.slice(0, 1500), '  const changed = compute(1, "edited");', ...lines.slice(1501)].join('\n') + '\n' + '// pad\n'.repeat(100);
-    const repo = await buildRepo({ bare: true, commits: [{ id: 'a', files: { 'src/app.js': v2 } }, { id: 'b', files: { 'src/app.js': v1 } }] });
+    const repo = await buildRepo({
+      bare: true,
+      commits: [
+        { id: 'a', files: { 'src/app.js': v2 } },
+        { id: 'b', files: { 'src/app.js': v1 } },
+      ],
+    });
     await git(repo.dir, 'repack', '-adf', '--depth=50', '--window=250');
     const store = ObjectStore.open(repo.dir);
     const stats = newStats();
@@ -179,7 +226,13 @@ describe('delta-aware pack scan', () => {
     const before = `pairsecret=${value}\n${filler}\n${padding}\n`;
     const after = `pairsecret=${value}\n${filler}\npairid=${id}\n`;
     expect(after.length - before.indexOf('\n')).toBeGreaterThan(DELTA_MARGIN + 1000);
-    const r = await buildRepo({ bare: true, commits: [{ id: 'a', files: { 'conf.txt': before } }, { id: 'b', files: { 'conf.txt': after } }] });
+    const r = await buildRepo({
+      bare: true,
+      commits: [
+        { id: 'a', files: { 'conf.txt': before } },
+        { id: 'b', files: { 'conf.txt': after } },
+      ],
+    });
     await git(r.dir, 'repack', '-adf', '--depth=50', '--window=250');
     const store = ObjectStore.open(r.dir);
     const stats: DeltaScanStats = newStats();
@@ -194,7 +247,7 @@ describe('delta-aware pack scan', () => {
     expect(stats.full).toBe(2);
   });
 
-  it("a base with a candidate lacking its companion still has deltas far from that candidate scanned by regions", async () => {
+  it('a base with a candidate lacking its companion still has deltas far from that candidate scanned by regions', async () => {
     const value = ['q1w2e', '3r4t5', 'y6u7i', '8o9p0'].join('');
     const dir = mkdtempSync(join(tmpdir(), 'keyloop-companion-'));
     writeFileSync(
@@ -218,7 +271,13 @@ describe('delta-aware pack scan', () => {
     // an edit 10 KB from the candidate (its companion's reach is 2 KB); the padding makes git store the edit as the delta
     const before = head + filler.join('\n') + '\n' + '# pad\n'.repeat(200);
     const after = head + [...filler.slice(0, 300), '  an edited line', ...filler.slice(301)].join('\n') + '\n';
-    const r = await buildRepo({ bare: true, commits: [{ id: 'a', files: { 'conf.txt': before } }, { id: 'b', files: { 'conf.txt': after } }] });
+    const r = await buildRepo({
+      bare: true,
+      commits: [
+        { id: 'a', files: { 'conf.txt': before } },
+        { id: 'b', files: { 'conf.txt': after } },
+      ],
+    });
     await git(r.dir, 'repack', '-adf', '--depth=50', '--window=250');
     const store = ObjectStore.open(r.dir);
     const afterOid = (await git(r.dir, 'rev-parse', `${r.sha.b}:conf.txt`)).toString().trim();
@@ -256,7 +315,10 @@ describe('delta-aware pack scan', () => {
     );
     const paired = createEngine(loadCatalog(dir));
     const int = (n: number) => Math.floor(r() * n);
-    const files = Array.from({ length: 6 }, (_, i) => ({ path: `conf/f${i}.txt`, lines: Array.from({ length: 200 + int(200) }, (_, k) => `  filler ${k} ${word(r, 8)}`) }));
+    const files = Array.from({ length: 6 }, (_, i) => ({
+      path: `conf/f${i}.txt`,
+      lines: Array.from({ length: 200 + int(200) }, (_, k) => `  filler ${k} ${word(r, 8)}`),
+    }));
     const commits: CommitSpec[] = [];
     for (let c = 0; c < 200; c++) {
       const f = files[int(files.length)]!;
@@ -293,7 +355,10 @@ describe('delta-aware pack scan', () => {
     const def = catalog.byId.get('github-pat-classic')!.def;
     const token = generateSample(def, rng(21)).secret;
     // each line a base64 value the engine decodes (it holds a base64 form of the keyword `ghp_`), ~70 bytes decoded
-    const noise = Array.from({ length: 40 }, (_, i) => `  blob${i}: ${Buffer.from(`ghp_ marks a classic token; note ${i} of the setup guide`).toString('base64')}`);
+    const noise = Array.from(
+      { length: 40 },
+      (_, i) => `  blob${i}: ${Buffer.from(`ghp_ marks a classic token; note ${i} of the setup guide`).toString('base64')}`,
+    );
     const secretLine = `  blob_final: ${Buffer.from(`export GITHUB_TOKEN=${token}`).toString('base64')}`;
     const tail = Array.from({ length: 60 }, (_, i) => `  unrelated line ${i}`);
     // the base decodes the 40 noise values first and runs out of a 2,000-byte budget before the last one; the
@@ -301,7 +366,13 @@ describe('delta-aware pack scan', () => {
     const before = [...noise, secretLine, ...tail].join('\n') + '\n' + '# pad\n'.repeat(300);
     const after = [...noise.slice(35), secretLine, ...tail].join('\n') + '\n';
     const small = createEngine(catalog, { decodeBudget: 2000 });
-    const r = await buildRepo({ bare: true, commits: [{ id: 'a', files: { 'ci/env.yaml': before } }, { id: 'b', files: { 'ci/env.yaml': after } }] });
+    const r = await buildRepo({
+      bare: true,
+      commits: [
+        { id: 'a', files: { 'ci/env.yaml': before } },
+        { id: 'b', files: { 'ci/env.yaml': after } },
+      ],
+    });
     await git(r.dir, 'repack', '-adf', '--depth=50', '--window=250');
     const store = ObjectStore.open(r.dir);
     const afterOid = (await git(r.dir, 'rev-parse', `${r.sha.b}:ci/env.yaml`)).toString().trim();
@@ -330,7 +401,13 @@ describe('delta-aware pack scan', () => {
 
   /** Scans a two-commit history delta-aware and whole; both must agree. */
   async function beforeAfter(path: string, before: string, after: string) {
-    const r = await buildRepo({ bare: true, commits: [{ id: 'a', files: { [path]: before } }, { id: 'b', files: { [path]: after } }] });
+    const r = await buildRepo({
+      bare: true,
+      commits: [
+        { id: 'a', files: { [path]: before } },
+        { id: 'b', files: { [path]: after } },
+      ],
+    });
     await git(r.dir, 'repack', '-adf', '--depth=50', '--window=250');
     const afterOid = (await git(r.dir, 'rev-parse', `${r.sha.b}:${path}`)).toString().trim();
     const store = ObjectStore.open(r.dir);
@@ -357,7 +434,7 @@ describe('delta-aware pack scan', () => {
     expect(stats.full).toBe(1);
   });
 
-  it("a .netrc entry completed lines away from its `machine` line: the multiline gate has the delta scanned whole", async () => {
+  it('a .netrc entry completed lines away from its `machine` line: the multiline gate has the delta scanned whole', async () => {
     const password = generateSample(catalog.byId.get('github-pat-classic')!.def, rng(11)).secret.slice(4, 28);
     // the login line is longer than the margin, so the region around the new password line does not reach `machine`
     const head = `machine build.internal.example\n  login ${'ci-deploy-user-'.repeat(8)}\n`;
@@ -376,7 +453,12 @@ describe('delta-aware pack scan', () => {
     const pem = [armor('BEGIN'), ...(body.match(/.{1,64}/g) ?? []), armor('END')];
     const code = Array.from({ length: 300 }, (_, i) => `    "step_${i} = run_step(${i}, retries=3)\\n",`);
     const cell = (ls: string[]) =>
-      ['{ "cells": [ { "cell_type": "code", "source": [', ...code, ...ls.map((l, i) => `    ${JSON.stringify(l + '\n')}${i < ls.length - 1 ? ',' : ''}`), '] } ] }'].join('\n') + '\n';
+      [
+        '{ "cells": [ { "cell_type": "code", "source": [',
+        ...code,
+        ...ls.map((l, i) => `    ${JSON.stringify(l + '\n')}${i < ls.length - 1 ? ',' : ''}`),
+        '] } ] }',
+      ].join('\n') + '\n';
     // the old version lacks the END line (no key in it) and carries padding, so git stores the new one as its delta
     const before = cell(pem.slice(0, -1)) + ' '.repeat(400) + '\n';
     const after = cell(pem);
@@ -402,7 +484,9 @@ describe('delta-aware pack scan', () => {
     const body = Buffer.from(Array.from({ length: 1152 }, () => Math.floor(r() * 256))).toString('base64');
     const armor = (edge: string) => `-----${edge} EC PRIVATE KEY-----`;
     const pem = [armor('BEGIN'), ...(body.match(/.{1,64}/g) ?? []), armor('END')].join('\n') + '\n';
-    const pieces = Buffer.from(pem).toString('base64').match(/.{1,76}/g)!;
+    const pieces = Buffer.from(pem)
+      .toString('base64')
+      .match(/.{1,76}/g)!;
     const cell = (ls: string[]) =>
       ['{ "cells": [ { "cell_type": "code", "source": [', '    "key_b64 = (\\n",', ...ls.map((l) => `    "${l}",`), '    ")\\n"', '] } ] }'].join('\n') + '\n';
     // the old version lacks the last pieces (no END line once decoded) and carries padding, so git stores the new one as its delta
@@ -418,7 +502,16 @@ describe('delta-aware pack scan', () => {
     const n = data.length;
     // the target inserts 10 bytes at 5000 into a copy of the base
     const target = (oid: string) => ({ oid, path: 'a.txt', data, delta: { baseOid: 'base', copies: [0, 5000, 0, 5010, n, 5000] } });
-    const result = (oid: string, mode: 'full' | 'regions', reach = 0) => ({ oid, report: true, matches: [], mode, size: n, scanned: 0, dirty: false, ...(reach ? { reach } : {}) });
+    const result = (oid: string, mode: 'full' | 'regions', reach = 0) => ({
+      oid,
+      report: true,
+      matches: [],
+      mode,
+      size: n,
+      scanned: 0,
+      dirty: false,
+      ...(reach ? { reach } : {}),
+    });
     const spans = (t: { regions?: number[] } | object) => ('regions' in t && t.regions ? t.regions : []);
     for (const reach of [0, 3000]) {
       const planner = deltaPlanner(() => false);
@@ -443,6 +536,26 @@ describe('delta-aware pack scan', () => {
       expect(planner.settle(result('late', 'regions')).done.map((r) => r.oid)).toEqual(['late']);
       const next = planner.plan({ ...target('next'), delta: { baseOid: 'late', copies: [0, 5000, 0, 5010, n, 5000] } });
       expect(spans(next)[0]).toBeLessThanOrEqual(5000 - DELTA_MARGIN - reach);
+    }
+  });
+
+  it('regions equal the straightforward definition (each range searched for its line ends on its own) on random inputs', () => {
+    const r = rng(3);
+    for (let t = 0; t < 20000; t++) {
+      const n = 1 + Math.floor(r() * 400);
+      const nlp = [0, 0.01, 0.1, 0.5][Math.floor(r() * 4)]!;
+      const data = Buffer.from(Array.from({ length: n }, () => (r() < nlp ? 10 : 97)));
+      const copies: number[] = [];
+      let at = Math.floor(r() * 3);
+      while (at < n) {
+        const l = Math.floor(r() * 40);
+        const te = Math.min(n, at + l);
+        copies.push(at, te, Math.floor(r() * 3) === 0 ? at + 5 : at);
+        at = te + Math.floor(r() * 10);
+      }
+      const margin = Math.floor(r() * 30);
+      const baseLength = n + Math.floor(r() * 3) - 1;
+      expect(deltaRegions(data, baseLength, copies, margin), `${t}`).toEqual(ref(data, baseLength, copies, margin));
     }
   });
 

@@ -64,16 +64,33 @@ export function deltaRegions(data: Buffer, baseLength: number, copies: number[],
   }
   if (prevEnd < len || prevBaseEnd !== baseLength) dirty.push([prevEnd, len]);
   const out: [number, number][] = [];
+  // A minified bundle is one long line with many changed ranges: each range's line ends are searched only over
+  // bytes no earlier search covered (the next line break after the last region's end is kept), so the whole
+  // planning stays linear in the blob, not ranges × line length.
+  let nextNl = -1;
   for (const [a, b] of dirty) {
-    let s = Math.max(0, a - margin);
-    let e = Math.min(len, b + margin);
-    // from the line break before the first line: a match may take it as leading context
-    s = s === 0 ? 0 : Math.max(0, data.lastIndexOf(0x0a, s - 1));
-    if (e < len) {
-      const nl = data.indexOf(0x0a, e);
-      e = nl === -1 ? len : nl + 1;
-    }
+    const s0 = Math.max(0, a - margin);
+    const e0 = Math.min(len, b + margin);
     const last = out[out.length - 1];
+    let s: number;
+    if (last && s0 <= last[1]) s = last[0];
+    else {
+      // from the line break before the first line (a match may take it as leading context), looked for only back
+      // to the last region's end: none there means this line began inside it
+      const floor = last ? last[1] : 0;
+      let i = s0 - 1;
+      while (i >= floor && data[i] !== 0x0a) i--;
+      s = i >= floor ? i : last ? last[0] : 0;
+    }
+    let e = len;
+    if (e0 < len) {
+      // through the line break ending the last line (len: none)
+      if (nextNl < e0) {
+        const nl = data.indexOf(0x0a, e0);
+        nextNl = nl === -1 ? len : nl;
+      }
+      e = Math.min(len, nextNl + 1);
+    }
     if (last && s <= last[1]) last[1] = Math.max(last[1], e);
     else out.push([s, e]);
   }
