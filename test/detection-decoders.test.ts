@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import RE2 from 're2';
 import { describe, expect, it } from 'vitest';
 import { loadSample } from '../bench/engine-bench.js';
-import { decodeJsonStrings, jsonStringRuns, percentRuns, runs } from '../src/detection/decoders.js';
+import { decodeJsonStrings, hasSeparatorBreak, jsonStringRuns, percentRuns, runs } from '../src/detection/decoders.js';
 import { rng } from '../testkit/token-gen.js';
 
 // The same sources as decoders.ts, compiled here so the comparison does not share state with the code under test.
@@ -33,6 +33,8 @@ describe('decoder span finders = whole-buffer regex', () => {
     const rand = rng(4242);
     let percent = 0;
     let json = 0;
+    let breaks = 0;
+    let unbroken = 0;
     for (let k = 0; k < 3000; k++) {
       const data = fuzz(rand, 5 + Math.floor(rand() * 120));
       const p = percentRuns(data);
@@ -42,12 +44,27 @@ describe('decoder span finders = whole-buffer regex', () => {
       const j1 = jsonStringRuns(data, true);
       expect(j1, data.toString('latin1')).toEqual(runs(JSON_STRINGS_1L, data));
       for (const r of j1) expect(data.subarray(r.start, r.end).includes(0x0a)).toBe(false);
+      // findEncodedSpans finds the runs once when no separator between literals breaks a line
+      if (hasSeparatorBreak(data)) breaks++;
+      else {
+        expect(j1, data.toString('latin1')).toEqual(j);
+        if (j.length > 0) unbroken++;
+      }
       percent += p.length;
       json += j.length;
     }
     // The fuzz reaches both finders' interesting cases, not only empty results.
     expect(percent).toBeGreaterThan(1000);
     expect(json).toBeGreaterThan(1000);
+    expect(breaks).toBeGreaterThan(0);
+    expect(unbroken).toBeGreaterThan(1000);
+    // where a separator breaks a line, the runs differ: the check is needed
+    for (const sep of [',\n', '\r,', ' ,\f ']) {
+      const data = Buffer.from(`x = ["a\\n"${sep}"b"]`);
+      expect(hasSeparatorBreak(data)).toBe(true);
+      expect(jsonStringRuns(data)).not.toEqual(jsonStringRuns(data, true));
+    }
+    expect(hasSeparatorBreak(Buffer.from('x = ["a\\n", \t"b"]\n'))).toBe(false);
   });
 
   it('on long lines (a minified bundle: many runs and stray backslashes on one line, then a few lines)', () => {

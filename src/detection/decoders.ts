@@ -41,6 +41,16 @@ const JSON_LINE = new RE2(JSON_STRINGS.source);
 const JSON_STRINGS_1L = new RE2(`${JSON_FIRST}(?:[ \\t]*,[ \\t]*${JSON_LITERAL})*`, 'g');
 const JSON_LINE_1L = new RE2(JSON_STRINGS_1L.source);
 const HAS_ESCAPE = new RE2('\\\\(?:[nrt"/\\\\]|u[0-9A-Fa-f]{4})');
+/**
+ * A separator between two literals that holds a line break or another byte `\s` takes and `[ \t]` does not: without
+ * one in the content, JSON_STRINGS and JSON_STRINGS_1L find the same runs (their only difference).
+ */
+const SEPARATOR_BREAK = new RE2('"[ \\t]*(?:[\\n\\r\\f]\\s*,|,[ \\t]*[\\n\\r\\f])\\s*"');
+/** Whether `data` may hold a run JSON_STRINGS finds and JSON_STRINGS_1L does not (else both find the same runs). */
+export function hasSeparatorBreak(data: Buffer): boolean {
+  return SEPARATOR_BREAK.test(data);
+}
+
 /** Two adjacent literals on different lines: the separator of a run that crosses lines (JSON_STRINGS' `\s*,\s*`). */
 const LINE_CONTINUATION = new RE2('"[^\\S\\n]*(?:\\n\\s*,|,[^\\S\\n]*\\n)\\s*"');
 
@@ -323,12 +333,16 @@ export function findEncodedSpans(
     // plain ones (delta regions rely on it); multiline detectors read the runs that cross lines. A run within one
     // line is both and is decoded once, for all.
     const across = jsonStringRuns(data);
-    const within = jsonStringRuns(data, true);
-    const spans: { start: number; end: number; detectors?: DecodedSpan['detectors'] }[] = [];
-    const same = new Set(across.map((r) => `${r.start}:${r.end}`));
-    for (const r of within) spans.push(same.has(`${r.start}:${r.end}`) ? r : { ...r, detectors: 'single-line' });
-    for (const r of across) if (data.subarray(r.start, r.end).includes(0x0a)) spans.push({ ...r, detectors: 'multiline' });
-    spans.sort((a, b) => a.start - b.start || a.end - b.end);
+    // (a minified bundle: one pass, the runs are the same)
+    const within = hasSeparatorBreak(data) ? jsonStringRuns(data, true) : across;
+    let spans: { start: number; end: number; detectors?: DecodedSpan['detectors'] }[] = across;
+    if (within !== across) {
+      spans = [];
+      const same = new Set(across.map((r) => `${r.start}:${r.end}`));
+      for (const r of within) spans.push(same.has(`${r.start}:${r.end}`) ? r : { ...r, detectors: 'single-line' });
+      for (const r of across) if (data.subarray(r.start, r.end).includes(0x0a)) spans.push({ ...r, detectors: 'multiline' });
+      spans.sort((a, b) => a.start - b.start || a.end - b.end);
+    }
     for (const { start, end, detectors } of spans) {
       const bytes = decodeJsonStrings(data.toString('utf8', start, end));
       if (bytes.length === 0) continue;
