@@ -497,7 +497,7 @@ describe('delta-aware pack scan', () => {
     expect(stats.full).toBe(2);
   });
 
-  it("a base's reach widens its deltas' regions; a delta planned before its base settled with a longer reach is rescanned whole", () => {
+  it("a base's reach widens its deltas' regions; a delta planned before its base settled with a longer reach is planned again, wider", () => {
     const data = Buffer.from(Array.from({ length: 2000 }, (_, i) => `line ${i}`).join('\n') + '\n');
     const n = data.length;
     // the target inserts 10 bytes at 5000 into a copy of the base
@@ -524,9 +524,17 @@ describe('delta-aware pack scan', () => {
       const settled = planner.settle(result('base', 'full', reach));
       if (reach === 0) expect(settled.done.map((r) => r.oid)).toEqual(['base', 'early']);
       else {
-        // held for a base whose candidates' companions may lie 3,000 bytes away: scanned again, whole
+        // held for a base whose candidates' companions may lie 3,000 bytes away: planned again, by regions that
+        // take in that reach (not whole: the base is clean), and final once that result is back
         expect(settled.done.map((r) => r.oid)).toEqual(['base']);
         expect(settled.redo.map((j) => j.oid)).toEqual(['early']);
+        const again = planner.planAgain(settled.redo[0]!);
+        const [s2, e2] = spans(again);
+        expect(s2).toBeLessThanOrEqual(5000 - DELTA_MARGIN - reach);
+        expect(e2).toBeGreaterThanOrEqual(5010 + DELTA_MARGIN + reach);
+        expect(e2! - s2!).toBeLessThan(n);
+        expect(planner.settle(result('early', 'regions')).done.map((r) => r.oid)).toEqual(['early']);
+        expect([planner.widened, planner.rescanned]).toEqual([1, 0]);
       }
       // planned after the base settled: the margin takes in its reach
       const [s1, e1] = spans(planner.plan(target('late')));
@@ -537,6 +545,22 @@ describe('delta-aware pack scan', () => {
       const next = planner.plan({ ...target('next'), delta: { baseOid: 'late', copies: [0, 5000, 0, 5010, n, 5000] } });
       expect(spans(next)[0]).toBeLessThanOrEqual(5000 - DELTA_MARGIN - reach);
     }
+  });
+
+  it('a reach that would widen the regions over most of the blob (one long line) has the delta scanned whole at once', () => {
+    const data = Buffer.from('x'.repeat(20000) + '\n');
+    const n = data.length;
+    const job = (oid: string) => ({ oid, path: 'a.min.js', data, delta: { baseOid: 'base', copies: [0, 5000, 0, 5010, n, 5000] } });
+    const planner = deltaPlanner(() => false);
+    planner.plan({ oid: 'base', path: 'a.min.js', data: Buffer.alloc(n - 10, 0x61) });
+    planner.plan(job('early'));
+    planner.settle({ oid: 'early', report: true, matches: [], mode: 'regions', size: n, scanned: 0, dirty: false });
+    const settled = planner.settle({ oid: 'base', report: true, matches: [], mode: 'full', size: n, scanned: 0, dirty: false, reach: 1024 });
+    expect(settled.redo.map((j) => j.oid)).toEqual(['early']);
+    // its regions would be the whole line: whole, not by regions that would find the base's candidates again
+    expect('regions' in planner.planAgain(settled.redo[0]!)).toBe(false);
+    expect('regions' in planner.plan(job('late'))).toBe(false);
+    expect([planner.widened, planner.rescanned]).toEqual([0, 1]);
   });
 
   it('regions equal the straightforward definition (each range searched for its line ends on its own) on random inputs', () => {

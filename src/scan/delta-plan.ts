@@ -11,11 +11,12 @@
 //
 // Targets are planned before their base's verdict is back (workers scan in parallel, in any order): such a
 // target is scanned by regions speculatively (reach 0) and its result held until the base settles; if the base
-// turns out dirty, or of a longer reach, the target is scanned again, whole. Nothing is ever skipped on a guess.
+// turns out dirty, the target is scanned again, whole, and if clean with a longer reach, by regions widened to it.
+// Nothing is ever skipped on a guess.
 import { isBinary } from '../detection/binary.js';
 import type { MultilineGate } from '../detection/multiline-gate.js';
 import type { Router, Settled } from './router.js';
-import type { ScanJob, ScanTask, TaskResult } from './task.js';
+import { regionBytes, type ScanJob, type ScanTask, type TaskResult } from './task.js';
 
 export interface DeltaPlanOptions {
   /** Bytes either side of each inserted range / seam. */
@@ -97,6 +98,11 @@ export function deltaRegions(data: Buffer, baseLength: number, copies: number[],
   return out;
 }
 
+/** A task scanning the whole of `job`. */
+function whole(job: ScanJob): ScanTask {
+  return { oid: job.oid, path: job.path, data: job.data, report: job.report ?? true, ...(job.anyPath ? { anyPath: true } : {}) };
+}
+
 const PENDING = 0;
 const CLEAN = 1;
 const DIRTY = 2;
@@ -121,9 +127,12 @@ export class DeltaPlanner implements Router {
    * base reach their margin took in.
    */
   private readonly open = new Map<string, { job: ScanJob; baseOid: string; reach: number }>();
-  /** Speculative plans (base pending when planned) and how many had to be scanned again. */
+  /** Speculative plans (base pending when planned), how many had to be scanned again whole, and by wider regions. */
   speculative = 0;
   rescanned = 0;
+  widened = 0;
+  /** Targets handed back to be planned again by regions for their (now settled, clean) base's longer reach. */
+  private readonly widen = new Set<string>();
 
   constructor(private readonly opts: DeltaPlanOptions) {}
 
@@ -144,7 +153,6 @@ export class DeltaPlanner implements Router {
   }
 
   plan(job: ScanJob): ScanTask {
-    const report = job.report ?? true;
     const base = this.opts.deltaAware && job.delta ? this.verdicts.get(job.delta.baseOid) : undefined;
     const anyPath = job.anyPath ?? false;
     this.verdicts.set(job.oid, { status: PENDING, reach: 0, length: job.data.length, path: job.path, anyPath });
@@ -157,22 +165,40 @@ export class DeltaPlanner implements Router {
       isBinary(job.data) ||
       this.opts.multiline(job.data)
     ) {
-      return { oid: job.oid, path: job.path, data: job.data, report, ...(anyPath ? { anyPath } : {}) };
+      return whole(job);
     }
     if (base.status === PENDING) this.speculative++;
-    // a pending base's reach is not known yet: planned for 0, rescanned whole if it turns out longer
+    // a pending base's reach is not known yet: planned for 0, planned again if it turns out longer
+    return this.byRegions(job, base) ?? whole(job);
+  }
+
+  /**
+   * A region task for `job` with the margin its base's reach calls for, kept open until its result is final; null
+   * when a reach widens the regions over most of the blob (a minified bundle is one line): they would take in the
+   * candidates that gave the base its reach and be scanned again whole, so the blob is scanned whole at once.
+   */
+  private byRegions(job: ScanJob, base: Verdict): ScanTask | null {
     const reach = base.status === CLEAN ? base.reach : 0;
     const regions = deltaRegions(job.data, base.length, job.delta!.copies, this.opts.margin + reach).flat();
+    if (reach > 0 && 2 * regionBytes(regions) > job.data.length) return null;
     this.open.set(job.oid, { job, baseOid: job.delta!.baseOid, reach });
     this.openBytes += job.data.length;
     if (this.openBytes > this.peakOpenBytes) this.peakOpenBytes = this.openBytes;
-    return { oid: job.oid, path: job.path, data: job.data, report, regions, ...(anyPath ? { anyPath } : {}) };
+    return { oid: job.oid, path: job.path, data: job.data, report: job.report ?? true, regions, ...(job.anyPath ? { anyPath: true } : {}) };
   }
 
-  /** A full scan of a job planned before (a rescan): its verdict stays pending until the result is settled. */
-  planFull(job: ScanJob): ScanTask {
+  /**
+   * A job handed back in `Settled.redo`: by regions again when its base settled clean with a longer reach than
+   * planned for, else whole. Its verdict stays pending until the result is settled.
+   */
+  planAgain(job: ScanJob): ScanTask {
+    const wider = this.widen.delete(job.oid) ? this.byRegions(job, this.verdicts.get(job.delta!.baseOid)!) : null;
+    if (wider) {
+      this.widened++;
+      return wider;
+    }
     this.rescanned++;
-    return { oid: job.oid, path: job.path, data: job.data, report: job.report ?? true, ...(job.anyPath ? { anyPath: true } : {}) };
+    return whole(job);
   }
 
   settle(r: TaskResult, into: Settled = { done: [], redo: [] }): Settled {
@@ -200,12 +226,14 @@ export class DeltaPlanner implements Router {
    */
   private settleOnBase(r: TaskResult, base: Verdict, plannedReach: number, into: Settled): void {
     if (base.status === CLEAN && base.reach <= plannedReach) this.finish(r, CLEAN, base.reach, into);
-    else this.redo(r.oid, into);
+    else this.redo(r.oid, into, base.status === CLEAN);
   }
 
-  private redo(oid: string, into: Settled): void {
+  /** Hands `oid` back to be planned again: by wider regions (`widen`: its base is clean) or whole. */
+  private redo(oid: string, into: Settled, widen = false): void {
     const open = this.open.get(oid)!;
     this.close(oid);
+    if (widen) this.widen.add(oid);
     into.redo.push(open.job);
   }
 
@@ -225,7 +253,7 @@ export class DeltaPlanner implements Router {
       for (const h of held) {
         const planned = this.open.get(h.oid)!.reach;
         if (status === CLEAN && reach <= planned) todo.push([h, CLEAN, reach]);
-        else this.redo(h.oid, into);
+        else this.redo(h.oid, into, status === CLEAN);
       }
     }
   }

@@ -33,9 +33,13 @@ export interface ScanPoolStats {
   regions: number;
   binary: number;
   peakInFlightBytes: number;
-  /** Plans made before their base's verdict was back, and those rescanned whole (dirty base). */
+  /**
+   * Plans made before their base's verdict was back, those rescanned whole (dirty base), and those planned again by
+   * wider regions (a clean base whose reach was longer than planned for).
+   */
   speculative: number;
   rescanned: number;
+  widened: number;
   /** Tasks the reading thread scanned itself while the workers were busy. */
   helped: number;
   /** Peak bytes of region-planned blobs kept for a possible rescan until their results were final. */
@@ -149,6 +153,7 @@ const newStats = (): ScanPoolStats => ({
   peakInFlightBytes: 0,
   speculative: 0,
   rescanned: 0,
+  widened: 0,
   helped: 0,
   peakKeptBytes: 0,
   buffersCreated: 0,
@@ -172,13 +177,14 @@ function settleAll(router: Router, stats: ScanPoolStats, results: TaskResult[], 
     stats[d.mode]++;
     if (d.report) out.push(toJob(d));
   }
-  for (const j of settled.redo) redo(router.planFull(j));
+  for (const j of settled.redo) redo(router.planAgain(j));
   return out;
 }
 
 function endScan(router: Router, stats: ScanPoolStats): void {
   stats.speculative += router.speculative;
   stats.rescanned += router.rescanned;
+  stats.widened += router.widened;
   stats.peakKeptBytes = Math.max(stats.peakKeptBytes, router.peakOpenBytes);
 }
 

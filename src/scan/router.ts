@@ -7,24 +7,28 @@ import type { ScanJob, ScanTask, TaskResult } from './task.js';
 export interface Settled {
   /** Final results, in the order they became final. */
   done: TaskResult[];
-  /** Jobs to scan again, whole (`planFull`): speculative delta targets whose base turned out dirty. */
+  /**
+   * Jobs to scan again (`planAgain`): speculative delta targets whose base turned out dirty (whole), or clean with
+   * a longer reach than their regions took in (wider regions).
+   */
   redo: ScanJob[];
 }
 
 export interface Router {
   /** The task for a job, or its final result when it needs no scan (binary content). */
   plan(job: ScanJob): ScanTask | TaskResult;
-  /** A whole-blob task for a job planned before (a rescan). */
-  planFull(job: ScanJob): ScanTask;
+  /** The task for a job planned before and handed back in `Settled.redo`. */
+  planAgain(job: ScanJob): ScanTask;
   /** Takes a finished task's result: final results go to `into.done`, jobs to scan again to `into.redo`. */
   settle(r: TaskResult, into?: Settled): Settled;
   /** Bytes of blobs kept for a possible rescan, their peak, and how many are kept. */
   readonly openBytes: number;
   readonly peakOpenBytes: number;
   readonly openCount: number;
-  /** Plans made before what they depend on was known, and how many had to be scanned again. */
+  /** Plans made before what they depend on was known, how many had to be scanned again whole, and by wider regions. */
   readonly speculative: number;
   readonly rescanned: number;
+  readonly widened: number;
 }
 
 /** Whether a plan is already a result (`'mode' in` it). */
@@ -37,14 +41,15 @@ export class WholeBlobs implements Router {
   readonly openCount = 0;
   readonly speculative = 0;
   readonly rescanned = 0;
+  readonly widened = 0;
 
   plan(job: ScanJob): ScanTask | TaskResult {
     const report = job.report ?? true;
     if (skipBinary(job.data)) return { oid: job.oid, report, matches: [], mode: 'binary', size: job.data.length, scanned: 0, dirty: true };
-    return this.planFull(job);
+    return this.planAgain(job);
   }
 
-  planFull(job: ScanJob): ScanTask {
+  planAgain(job: ScanJob): ScanTask {
     return { oid: job.oid, path: job.path, data: job.data, report: job.report ?? true, ...(job.anyPath ? { anyPath: true } : {}) };
   }
 

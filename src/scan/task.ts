@@ -67,8 +67,11 @@ const regionDirty = (v: Verdict): boolean => v.dirty || v.reach > 0;
 
 /** Bytes a task hands over: its regions' when it has any, else the whole blob. */
 export function taskBytes(task: ScanTask): number {
-  const r = task.regions;
-  if (!r) return task.data.length;
+  return task.regions ? regionBytes(task.regions) : task.data.length;
+}
+
+/** Bytes of flat [start, end, start, end…] ranges. */
+export function regionBytes(r: number[]): number {
   let n = 0;
   for (let k = 0; k < r.length; k += 2) n += r[k + 1]! - r[k]!;
   return n;
