@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import RE2 from 're2';
 import { describe, expect, it } from 'vitest';
 import { loadSample } from '../bench/engine-bench.js';
-import { decodeJsonStrings, hasSeparatorBreak, jsonStringRuns, percentRuns, runs } from '../src/detection/decoders.js';
+import { decodeAsciiRun, decodeJsonRun, decodeJsonStrings, hasSeparatorBreak, jsonStringRuns, percentRuns, runs } from '../src/detection/decoders.js';
 import { rng } from '../testkit/token-gen.js';
 
 // The same sources as decoders.ts, compiled here so the comparison does not share state with the code under test.
@@ -129,5 +129,40 @@ describe('decodeJsonStrings', () => {
     }
     // the fuzz decodes something in about one string of eight, not only malformed input
     expect(nonEmpty).toBeGreaterThan(2000);
+  });
+
+  it('decodes a run byte by byte exactly as the string decoder does, and only when the run is ASCII', () => {
+    const rand = rng(123);
+    const ascii = ['"', '\\', '\\u', '\\x', 'u', 'x', '0', '4', '7', '8', '1', 'a', 'F', 'g', ',', ' ', '\n', '\r', 'n', "'", '/', '\t', 'D'];
+    const wide = [...ascii, 'é', '\u2028', '\u{1F600}', '\uD83D'];
+    const raw = [0x80, 0xc3, 0xe2, 0xff, 0xed];
+    let fast = 0;
+    let slow = 0;
+    for (let k = 0; k < 20000; k++) {
+      const alphabet = k % 2 === 0 ? ascii : wide;
+      const parts: Buffer[] = [Buffer.from('x = ')];
+      for (let i = 0, n = 1 + Math.floor(rand() * 40); i < n; i++) {
+        if (k % 4 === 3 && rand() < 0.03) parts.push(Buffer.from([raw[Math.floor(rand() * raw.length)]!]));
+        else parts.push(Buffer.from(alphabet[Math.floor(rand() * alphabet.length)]!, 'utf8'));
+      }
+      parts.push(Buffer.from(' ;'));
+      const data = Buffer.concat(parts);
+      const start = 4;
+      const end = data.length - 2;
+      const want = decodeJsonStrings(data.toString('utf8', start, end));
+      expect(decodeJsonRun(data, start, end), data.toString('latin1')).toEqual(want);
+      const bytes = decodeAsciiRun(data, start, end);
+      if (bytes === null) slow++;
+      else {
+        fast++;
+        expect(bytes).toEqual(want);
+      }
+      // ASCII content whose escapes all stand for ASCII characters always takes the byte path
+      if (k % 2 === 0 && !/\\(?:u[89a-fA-F][0-9a-fA-F]{3}|u[0-7][0-9a-fA-F]{3}|x[89a-fA-F][0-9a-fA-F])/.test(data.toString('latin1'))) {
+        expect(bytes, data.toString('latin1')).not.toBeNull();
+      }
+    }
+    expect(fast).toBeGreaterThan(5000);
+    expect(slow).toBeGreaterThan(2000);
   });
 });

@@ -236,6 +236,76 @@ export function decodeJsonStrings(s: string): Buffer {
   return Buffer.from(out, 'utf8');
 }
 
+/**
+ * `decodeJsonStrings` of data[start, end) read as UTF-8, decoded byte by byte when the run is ASCII and every escape
+ * in it stands for an ASCII character (minified bundles and source maps: nearly every run), which yields the same
+ * bytes without building strings; otherwise through the string decoder.
+ */
+export function decodeJsonRun(data: Buffer, start: number, end: number): Buffer {
+  return decodeAsciiRun(data, start, end) ?? decodeJsonStrings(data.toString('utf8', start, end));
+}
+
+/** BYTE_ESCAPES[c]: the byte `\c` stands for (SIMPLE_ESCAPES, or c itself). */
+const BYTE_ESCAPES = new Uint8Array(128).map((_, c) => (SIMPLE_ESCAPES[String.fromCharCode(c)] ?? String.fromCharCode(c)).charCodeAt(0));
+
+function hexAt(data: Buffer, from: number, n: number, end: number): number {
+  if (from + n > end) return -1;
+  let v = 0;
+  for (let i = from; i < from + n; i++) {
+    const c = data[i]!;
+    if (!HEX[c]) return -1;
+    v = v * 16 + (c <= 0x39 ? c - 0x30 : (c | 0x20) - 0x57);
+  }
+  return v;
+}
+
+/** decodeJsonStrings over ASCII bytes, as bytes; null as soon as a byte or an escape is not ASCII. */
+export function decodeAsciiRun(data: Buffer, start: number, end: number): Buffer | null {
+  const out = Buffer.allocUnsafe(end - start);
+  let n = 0;
+  let open = data.indexOf(0x22, start);
+  while (open !== -1 && open < end) {
+    // one literal from open + 1: its bytes go out only once its closing quote is found
+    const mark = n;
+    let j = open + 1;
+    let closed = -1;
+    while (j < end) {
+      const c = data[j]!;
+      if (c >= 0x80) return null;
+      if (c === 0x22) {
+        closed = j;
+        break;
+      }
+      if (c === 0x0a || c === 0x0d) break;
+      if (c !== 0x5c) {
+        out[n++] = c;
+        j++;
+        continue;
+      }
+      if (j + 1 >= end) break;
+      const e = data[j + 1]!;
+      if (e >= 0x80) return null;
+      if (e === 0x0a || e === 0x0d) break;
+      const hex = e === 0x75 ? 4 : e === 0x78 ? 2 : 0;
+      const v = hex > 0 ? hexAt(data, j + 2, hex, end) : -1;
+      if (v >= 0x80) return null;
+      if (v >= 0) {
+        out[n++] = v;
+        j += 2 + hex;
+      } else {
+        out[n++] = BYTE_ESCAPES[e]!;
+        j += 2;
+      }
+    }
+    if (closed === -1) {
+      // not a literal: the search resumes at the next quote after its opening one
+      n = mark;
+      open = data.indexOf(0x22, open + 1);
+    } else open = data.indexOf(0x22, closed + 1);
+  }
+  return out.subarray(0, n);
+}
+
 /** The literal whose content starts at `from`: its decoded value and its closing quote's index; null if malformed. */
 function literalAt(s: string, from: number): { value: string; end: number } | null {
   let value = '';
@@ -344,7 +414,7 @@ export function findEncodedSpans(
       spans.sort((a, b) => a.start - b.start || a.end - b.end);
     }
     for (const { start, end, detectors } of spans) {
-      const bytes = decodeJsonStrings(data.toString('utf8', start, end));
+      const bytes = decodeJsonRun(data, start, end);
       if (bytes.length === 0) continue;
       if (!push({ decoder: 'json-string', start, end, bytes, ...(detectors ? { detectors } : {}) })) return out;
     }
@@ -363,7 +433,7 @@ export function decodedAcrossLines(data: Buffer): Buffer[] {
   if (!HAS_ESCAPE.test(data) || !LINE_CONTINUATION.test(data)) return [];
   const out: Buffer[] = [];
   for (const { start, end } of jsonStringRuns(data)) {
-    if (data.subarray(start, end).includes(0x0a)) out.push(decodeJsonStrings(data.toString('utf8', start, end)));
+    if (data.subarray(start, end).includes(0x0a)) out.push(decodeJsonRun(data, start, end));
   }
   return out;
 }
