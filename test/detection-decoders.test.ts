@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import RE2 from 're2';
 import { describe, expect, it } from 'vitest';
 import { loadSample } from '../bench/engine-bench.js';
-import { decodeAsciiRun, decodeJsonRun, decodeJsonStrings, hasSeparatorBreak, jsonStringRuns, percentRuns, runs } from '../src/detection/decoders.js';
+import { decodeJsonBytes, decodeJsonRun, decodeJsonStrings, hasSeparatorBreak, jsonStringRuns, percentRuns, runs } from '../src/detection/decoders.js';
 import { rng } from '../testkit/token-gen.js';
 
 // The same sources as decoders.ts, compiled here so the comparison does not share state with the code under test.
@@ -15,7 +15,36 @@ const JSON_STRINGS = new RE2('"(?:[^"\\\\\\r\\n]|\\\\.)*\\\\(?:[^"\\\\\\r\\n]|\\
 // The same runs kept within one line (what single-line detectors rescan).
 const JSON_STRINGS_1L = new RE2('"(?:[^"\\\\\\r\\n]|\\\\.)*\\\\(?:[^"\\\\\\r\\n]|\\\\.)*"(?:[ \\t]*,[ \\t]*"(?:[^"\\\\\\r\\n]|\\\\.)*")*', 'g');
 
-const PIECES = ['%', '%2F', '%4', '%zz', '%aF', '\\', '\\n', '\\"', '\\\\', '"', "'", ',', ' ', '\t', '\n', '\r\n', '\f', '\v', '<', '>', '`', 'a', 'Z', '9', '+', '=', 'é', '€'];
+const PIECES = [
+  '%',
+  '%2F',
+  '%4',
+  '%zz',
+  '%aF',
+  '\\',
+  '\\n',
+  '\\"',
+  '\\\\',
+  '"',
+  "'",
+  ',',
+  ' ',
+  '\t',
+  '\n',
+  '\r\n',
+  '\f',
+  '\v',
+  '<',
+  '>',
+  '`',
+  'a',
+  'Z',
+  '9',
+  '+',
+  '=',
+  'é',
+  '€',
+];
 const RAW = [0x80, 0xc3, 0xe2, 0xff, 0x00];
 
 function fuzz(rand: () => number, n: number): Buffer {
@@ -105,7 +134,9 @@ function regexDecode(s: string): Buffer {
   const literal = /"((?:[^"\\\r\n]|\\.)*)"/g;
   let m: RegExpExecArray | null;
   while ((m = literal.exec(s)) !== null) {
-    out += m[1]!.replace(/\\(u[0-9A-Fa-f]{4}|x[0-9A-Fa-f]{2}|.)/g, (_, e: string) => (e.length > 1 ? String.fromCharCode(parseInt(e.slice(1), 16)) : (ESCAPES[e] ?? e)));
+    out += m[1]!.replace(/\\(u[0-9A-Fa-f]{4}|x[0-9A-Fa-f]{2}|.)/g, (_, e: string) =>
+      e.length > 1 ? String.fromCharCode(parseInt(e.slice(1), 16)) : (ESCAPES[e] ?? e),
+    );
   }
   return Buffer.from(out, 'utf8');
 }
@@ -131,18 +162,19 @@ describe('decodeJsonStrings', () => {
     expect(nonEmpty).toBeGreaterThan(2000);
   });
 
-  it('decodes a run byte by byte exactly as the string decoder does, and only when the run is ASCII', () => {
+  it('decodes a run byte by byte exactly as the string decoder does, and takes the byte path unless the run is ill-formed UTF-8 or escapes a surrogate', () => {
     const rand = rng(123);
-    const ascii = ['"', '\\', '\\u', '\\x', 'u', 'x', '0', '4', '7', '8', '1', 'a', 'F', 'g', ',', ' ', '\n', '\r', 'n', "'", '/', '\t', 'D'];
-    const wide = [...ascii, 'é', '\u2028', '\u{1F600}', '\uD83D'];
-    const raw = [0x80, 0xc3, 0xe2, 0xff, 0xed];
+    const ascii = ['"', '\\', '\\u', '\\x', 'u', 'x', '0', '4', '7', '8', 'e', '9', '1', 'a', 'F', 'd', 'D', ',', ' ', '\n', '\r', 'n', "'", '/', '\t'];
+    const wide = [...ascii, 'é', '€', '\u2028', '\u2029', '\u{1F600}', '\\u00e9', '\\u20ac', '\\xff', '\\ud83d', '\\ude00', '\\é', '\\\u2028'];
+    // ill-formed UTF-8: stray continuation, truncated leads, overlong, surrogate, above U+10FFFF
+    const raw = [[0x80], [0xc3], [0xe2, 0x82], [0xc0, 0xaf], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80], [0xff]];
     let fast = 0;
     let slow = 0;
-    for (let k = 0; k < 20000; k++) {
-      const alphabet = k % 2 === 0 ? ascii : wide;
+    for (let k = 0; k < 30000; k++) {
+      const alphabet = k % 3 === 0 ? ascii : wide;
       const parts: Buffer[] = [Buffer.from('x = ')];
       for (let i = 0, n = 1 + Math.floor(rand() * 40); i < n; i++) {
-        if (k % 4 === 3 && rand() < 0.03) parts.push(Buffer.from([raw[Math.floor(rand() * raw.length)]!]));
+        if (k % 3 === 2 && rand() < 0.03) parts.push(Buffer.from(raw[Math.floor(rand() * raw.length)]!));
         else parts.push(Buffer.from(alphabet[Math.floor(rand() * alphabet.length)]!, 'utf8'));
       }
       parts.push(Buffer.from(' ;'));
@@ -151,18 +183,16 @@ describe('decodeJsonStrings', () => {
       const end = data.length - 2;
       const want = decodeJsonStrings(data.toString('utf8', start, end));
       expect(decodeJsonRun(data, start, end), data.toString('latin1')).toEqual(want);
-      const bytes = decodeAsciiRun(data, start, end);
+      const bytes = decodeJsonBytes(data, start, end);
       if (bytes === null) slow++;
       else {
         fast++;
-        expect(bytes).toEqual(want);
+        expect(bytes, data.toString('latin1')).toEqual(want);
       }
-      // ASCII content whose escapes all stand for ASCII characters always takes the byte path
-      if (k % 2 === 0 && !/\\(?:u[89a-fA-F][0-9a-fA-F]{3}|u[0-7][0-9a-fA-F]{3}|x[89a-fA-F][0-9a-fA-F])/.test(data.toString('latin1'))) {
-        expect(bytes, data.toString('latin1')).not.toBeNull();
-      }
+      // well-formed text without surrogate escapes always takes the byte path
+      if (k % 3 !== 2 && !/\\u[dD][89a-fA-F]/.test(data.toString('latin1'))) expect(bytes, data.toString('latin1')).not.toBeNull();
     }
-    expect(fast).toBeGreaterThan(5000);
+    expect(fast).toBeGreaterThan(15000);
     expect(slow).toBeGreaterThan(2000);
   });
 });

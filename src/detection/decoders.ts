@@ -237,12 +237,12 @@ export function decodeJsonStrings(s: string): Buffer {
 }
 
 /**
- * `decodeJsonStrings` of data[start, end) read as UTF-8, decoded byte by byte when the run is ASCII and every escape
- * in it stands for an ASCII character (minified bundles and source maps: nearly every run), which yields the same
- * bytes without building strings; otherwise through the string decoder.
+ * `decodeJsonStrings` of data[start, end) read as UTF-8, decoded byte by byte when the run is well-formed UTF-8
+ * and escapes no surrogate (nearly every run of a bundle or source map), which yields the same bytes without
+ * building strings; otherwise through the string decoder.
  */
 export function decodeJsonRun(data: Buffer, start: number, end: number): Buffer {
-  return decodeAsciiRun(data, start, end) ?? decodeJsonStrings(data.toString('utf8', start, end));
+  return decodeJsonBytes(data, start, end) ?? decodeJsonStrings(data.toString('utf8', start, end));
 }
 
 /** BYTE_ESCAPES[c]: the byte `\c` stands for (SIMPLE_ESCAPES, or c itself). */
@@ -259,8 +259,12 @@ function hexAt(data: Buffer, from: number, n: number, end: number): number {
   return v;
 }
 
-/** decodeJsonStrings over ASCII bytes, as bytes; null as soon as a byte or an escape is not ASCII. */
-export function decodeAsciiRun(data: Buffer, start: number, end: number): Buffer | null {
+/**
+ * decodeJsonStrings over bytes, as bytes: well-formed UTF-8 is copied as it is, escapes are written as UTF-8. null
+ * (the string decoder decides) on ill-formed UTF-8, which the string decoder replaces, and on escapes of UTF-16
+ * surrogates, which it may pair across escapes and literals.
+ */
+export function decodeJsonBytes(data: Buffer, start: number, end: number): Buffer | null {
   const out = Buffer.allocUnsafe(end - start);
   let n = 0;
   let open = data.indexOf(0x22, start);
@@ -271,12 +275,18 @@ export function decodeAsciiRun(data: Buffer, start: number, end: number): Buffer
     let closed = -1;
     while (j < end) {
       const c = data[j]!;
-      if (c >= 0x80) return null;
       if (c === 0x22) {
         closed = j;
         break;
       }
       if (c === 0x0a || c === 0x0d) break;
+      if (c >= 0x80) {
+        const len = utf8Length(data, j, end);
+        if (len === 0) return null;
+        n += data.copy(out, n, j, j + len);
+        j += len;
+        continue;
+      }
       if (c !== 0x5c) {
         out[n++] = c;
         j++;
@@ -284,13 +294,21 @@ export function decodeAsciiRun(data: Buffer, start: number, end: number): Buffer
       }
       if (j + 1 >= end) break;
       const e = data[j + 1]!;
-      if (e >= 0x80) return null;
       if (e === 0x0a || e === 0x0d) break;
+      if (e >= 0x80) {
+        // a backslash before a character stands for that character, but before U+2028/U+2029 (line terminators)
+        const len = utf8Length(data, j + 1, end);
+        if (len === 0) return null;
+        if (len === 3 && e === 0xe2 && data[j + 2] === 0x80 && (data[j + 3] === 0xa8 || data[j + 3] === 0xa9)) break;
+        n += data.copy(out, n, j + 1, j + 1 + len);
+        j += 1 + len;
+        continue;
+      }
       const hex = e === 0x75 ? 4 : e === 0x78 ? 2 : 0;
       const v = hex > 0 ? hexAt(data, j + 2, hex, end) : -1;
-      if (v >= 0x80) return null;
+      if (v >= 0xd800 && v <= 0xdfff) return null;
       if (v >= 0) {
-        out[n++] = v;
+        n = writeUtf8(out, n, v);
         j += 2 + hex;
       } else {
         out[n++] = BYTE_ESCAPES[e]!;
@@ -304,6 +322,38 @@ export function decodeAsciiRun(data: Buffer, start: number, end: number): Buffer
     } else open = data.indexOf(0x22, closed + 1);
   }
   return out.subarray(0, n);
+}
+
+/** Length of the well-formed UTF-8 sequence at data[i] (a byte >= 0x80) within `end`; 0 if ill-formed. */
+function utf8Length(data: Buffer, i: number, end: number): number {
+  const c = data[i]!;
+  const cont = (k: number, lo = 0x80, hi = 0xbf) => i + k < end && data[i + k]! >= lo && data[i + k]! <= hi;
+  if (c >= 0xc2 && c <= 0xdf) return cont(1) ? 2 : 0;
+  if (c >= 0xe0 && c <= 0xef) {
+    const lo = c === 0xe0 ? 0xa0 : 0x80;
+    const hi = c === 0xed ? 0x9f : 0xbf;
+    return cont(1, lo, hi) && cont(2) ? 3 : 0;
+  }
+  if (c >= 0xf0 && c <= 0xf4) {
+    const lo = c === 0xf0 ? 0x90 : 0x80;
+    const hi = c === 0xf4 ? 0x8f : 0xbf;
+    return cont(1, lo, hi) && cont(2) && cont(3) ? 4 : 0;
+  }
+  return 0;
+}
+
+/** Writes code point `v` (< 0x10000, not a surrogate) as UTF-8 at out[n]; returns the new length. */
+function writeUtf8(out: Buffer, n: number, v: number): number {
+  if (v < 0x80) out[n++] = v;
+  else if (v < 0x800) {
+    out[n++] = 0xc0 | (v >> 6);
+    out[n++] = 0x80 | (v & 0x3f);
+  } else {
+    out[n++] = 0xe0 | (v >> 12);
+    out[n++] = 0x80 | ((v >> 6) & 0x3f);
+    out[n++] = 0x80 | (v & 0x3f);
+  }
+  return n;
 }
 
 /** The literal whose content starts at `from`: its decoded value and its closing quote's index; null if malformed. */
