@@ -7,9 +7,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Match } from '../src/core/model.js';
 import { createEngine } from '../src/detection/engine.js';
+import type { Engine } from '../src/detection/types.js';
 import { loadCatalog } from '../src/detection/load.js';
 import { ObjectStore } from '../src/objects/pack/index.js';
-import { DELTA_MARGIN, deltaPlanner, deltaRegions } from '../src/scan/delta-plan.js';
+import { changedRanges, DELTA_MARGIN, deltaPlanner, deltaRegions } from '../src/scan/delta-plan.js';
 import { scanPackDeltaAware, type DeltaScanStats } from '../src/scan/delta-scan.js';
 import { buildRepo, git, type CommitSpec } from '../testkit/git-repo.js';
 import { generateSample, rng } from '../testkit/token-gen.js';
@@ -71,10 +72,10 @@ async function pathsOf(dir: string): Promise<Map<string, string>> {
   return m;
 }
 
-function run(dir: string, paths: Map<string, string>, deltaAware: boolean, stats: DeltaScanStats) {
+function run(dir: string, paths: Map<string, string>, deltaAware: boolean, stats: DeltaScanStats, eng: Engine = engine) {
   const store = ObjectStore.open(dir);
   const out = new Map<string, Match[]>();
-  for (const r of scanPackDeltaAware(store, engine, { deltaAware, pathOf: (o) => paths.get(o) }, stats)) {
+  for (const r of scanPackDeltaAware(store, eng, { deltaAware, pathOf: (o) => paths.get(o) }, stats)) {
     expect('error' in r).toBe(false);
     if ('matches' in r) out.set(r.oid, r.matches);
   }
@@ -82,22 +83,10 @@ function run(dir: string, paths: Map<string, string>, deltaAware: boolean, stats
   return out;
 }
 
-/** deltaRegions as first written: each range's line ends searched anew (quadratic on one long line). */
-function ref(data: Buffer, baseLength: number, copies: number[], margin: number): [number, number][] {
+/** deltaRegions as first written: each changed range's line ends searched anew (quadratic on one long line). */
+function regionsReference(data: Buffer, baseLength: number, copies: number[], margin: number): [number, number][] {
   const len = data.length;
-  const dirty: [number, number][] = [];
-  let prevEnd = 0;
-  let prevBaseEnd = -1;
-  for (let k = 0; k < copies.length; k += 3) {
-    const ts = copies[k]!;
-    const te = copies[k + 1]!;
-    const bs = copies[k + 2]!;
-    const continues = k === 0 ? ts === 0 && bs === 0 : ts === prevEnd && bs === prevBaseEnd;
-    if (ts > prevEnd || !continues) dirty.push([prevEnd, ts]);
-    prevEnd = te;
-    prevBaseEnd = bs + (te - ts);
-  }
-  if (prevEnd < len || prevBaseEnd !== baseLength) dirty.push([prevEnd, len]);
+  const dirty = changedRanges(len, baseLength, copies);
   const out: [number, number][] = [];
   for (const [a, b] of dirty) {
     let s = Math.max(0, a - margin);
@@ -113,6 +102,32 @@ function ref(data: Buffer, baseLength: number, copies: number[], margin: number)
   }
   return out;
 }
+/**
+ * An engine over one detector, `pairsecret=` and 20 characters, whose required companion `pairid=` and 10 characters
+ * may lie `within` bytes away. Values are assembled here so this file holds no assignment that looks like a secret
+ * (keyloop scans its own history).
+ */
+function pairedEngine(within: number, keywords = 'pairsecret'): Engine {
+  const dir = mkdtempSync(join(tmpdir(), 'keyloop-companion-'));
+  const example = `pairsecret=${['q1w2e', '3r4t5', 'y6u7i', '8o9p0'].join('')} pairid=${['a1s2d', '3f4g5'].join('')}`;
+  writeFileSync(
+    join(dir, 'paired.yaml'),
+    [
+      'provider: { id: paired, name: Paired }',
+      'detectors:',
+      '  - id: paired-secret',
+      '    name: Paired secret',
+      `    keywords: [ ${keywords} ]`,
+      "    pattern: 'pairsecret=([a-z0-9]{20})'",
+      '    companions:',
+      `      - { name: pair_id, pattern: 'pairid=([a-z0-9]{10})', within: ${within}, required: true }`,
+      `    examples: [ "${example}" ]`,
+      '',
+    ].join('\n'),
+  );
+  return createEngine(loadCatalog(dir));
+}
+
 const newStats = (): DeltaScanStats => ({ blobs: 0, bytes: 0, scannedBytes: 0, full: 0, regions: 0, binary: 0, problems: 0 });
 
 describe('delta-aware pack scan', () => {
@@ -199,95 +214,33 @@ describe('delta-aware pack scan', () => {
   });
 
   it("a required companion added beyond the margin: the base's reach (the companion's `within`) widens the regions to the candidate's line, so the delta is scanned whole", async () => {
-    // a catalog of one detector whose companion may sit further away than the delta margin; values assembled
-    // here so this file holds no assignment that looks like a secret (keyloop scans its own history)
+    // a companion that may sit further away than the delta margin
     const value = ['q1w2e', '3r4t5', 'y6u7i', '8o9p0'].join('');
     const id = ['a1s2d', '3f4g5'].join('');
-    const dir = mkdtempSync(join(tmpdir(), 'keyloop-companion-'));
-    writeFileSync(
-      join(dir, 'paired.yaml'),
-      [
-        'provider: { id: paired, name: Paired }',
-        'detectors:',
-        '  - id: paired-secret',
-        '    name: Paired secret',
-        '    keywords: [ pairsecret ]',
-        "    pattern: 'pairsecret=([a-z0-9]{20})'",
-        '    companions:',
-        "      - { name: pair_id, pattern: 'pairid=([a-z0-9]{10})', within: 12000, required: true }",
-        `    examples: [ "pairsecret=${value} pairid=${id}" ]`,
-        '',
-      ].join('\n'),
-    );
-    const paired = createEngine(loadCatalog(dir));
+    const paired = pairedEngine(12000);
     const filler = Array.from({ length: 150 }, (_, i) => `  filler line ${i} of the config file`).join('\n');
     // the version with the companion is the smaller one, so git stores it as a delta of the other
     const padding = Array.from({ length: 20 }, (_, i) => `  trailing padding ${i}`).join('\n');
     const before = `pairsecret=${value}\n${filler}\n${padding}\n`;
     const after = `pairsecret=${value}\n${filler}\npairid=${id}\n`;
     expect(after.length - before.indexOf('\n')).toBeGreaterThan(DELTA_MARGIN + 1000);
-    const r = await buildRepo({
-      bare: true,
-      commits: [
-        { id: 'a', files: { 'conf.txt': before } },
-        { id: 'b', files: { 'conf.txt': after } },
-      ],
-    });
-    await git(r.dir, 'repack', '-adf', '--depth=50', '--window=250');
-    const store = ObjectStore.open(r.dir);
-    const stats: DeltaScanStats = newStats();
-    const afterOid = (await git(r.dir, 'rev-parse', `${r.sha.b}:conf.txt`)).toString().trim();
-    const delta = [...store.blobs()].find((b) => b.oid === afterOid);
-    expect(delta && 'delta' in delta && delta.delta).toBeTruthy();
-    const found = [...scanPackDeltaAware(store, paired, {}, stats)].flatMap((b) => ('matches' in b ? b.matches : []));
-    store.close();
-    expect(stats.blobs).toBe(2);
+    const { stats, found, all } = await beforeAfter('conf.txt', before, after, paired);
     expect(found.map((m) => [m.detectorId, m.parts])).toEqual([['paired-secret', { pair_id: id }]]);
+    expect(all).toHaveLength(1);
     // the base had no finding, yet its delta was scanned whole
     expect(stats.full).toBe(2);
   });
 
   it('a base with a candidate lacking its companion still has deltas far from that candidate scanned by regions', async () => {
     const value = ['q1w2e', '3r4t5', 'y6u7i', '8o9p0'].join('');
-    const dir = mkdtempSync(join(tmpdir(), 'keyloop-companion-'));
-    writeFileSync(
-      join(dir, 'paired.yaml'),
-      [
-        'provider: { id: paired, name: Paired }',
-        'detectors:',
-        '  - id: paired-secret',
-        '    name: Paired secret',
-        '    keywords: [ pairsecret, pairid ]',
-        "    pattern: 'pairsecret=([a-z0-9]{20})'",
-        '    companions:',
-        "      - { name: pair_id, pattern: 'pairid=([a-z0-9]{10})', within: 2000, required: true }",
-        `    examples: [ "pairsecret=${value} pairid=${['a1s2d', '3f4g5'].join('')}" ]`,
-        '',
-      ].join('\n'),
-    );
-    const paired = createEngine(loadCatalog(dir));
+    const paired = pairedEngine(2000, 'pairsecret, pairid');
     const filler = Array.from({ length: 400 }, (_, i) => `  filler line ${i} of the config file`);
     const head = `pairsecret=${value}\n`;
     // an edit 10 KB from the candidate (its companion's reach is 2 KB); the padding makes git store the edit as the delta
     const before = head + filler.join('\n') + '\n' + '# pad\n'.repeat(200);
     const after = head + [...filler.slice(0, 300), '  an edited line', ...filler.slice(301)].join('\n') + '\n';
-    const r = await buildRepo({
-      bare: true,
-      commits: [
-        { id: 'a', files: { 'conf.txt': before } },
-        { id: 'b', files: { 'conf.txt': after } },
-      ],
-    });
-    await git(r.dir, 'repack', '-adf', '--depth=50', '--window=250');
-    const store = ObjectStore.open(r.dir);
-    const afterOid = (await git(r.dir, 'rev-parse', `${r.sha.b}:conf.txt`)).toString().trim();
-    expect([...store.blobs()].some((b) => b.oid === afterOid && 'delta' in b && b.delta)).toBe(true);
-    const stats = newStats();
-    const found = [...scanPackDeltaAware(store, paired, {}, stats)].flatMap((b) => ('matches' in b ? b.matches : []));
-    const reference = [...scanPackDeltaAware(store, paired, { deltaAware: false })].flatMap((b) => ('matches' in b ? b.matches : []));
-    store.close();
-    expect(found).toEqual([]);
-    expect(reference).toEqual([]);
+    const { stats, all } = await beforeAfter('conf.txt', before, after, paired);
+    expect(all).toEqual([]);
     // before a candidate lacking a companion had a reach, it made the base dirty and this delta was scanned whole
     expect(stats.regions).toBe(1);
     expect(stats.full).toBe(1);
@@ -295,25 +248,9 @@ describe('delta-aware pack scan', () => {
 
   it('candidates lacking companions that commits add and take away at random distances: equals a full scan', async () => {
     // one detector (companion within 1,500 bytes) over plain filler, so a base's only hint is that detector's
-    const dir = mkdtempSync(join(tmpdir(), 'keyloop-companion-'));
     const word = (r: () => number, n: number) => Array.from({ length: n }, () => 'abcdefghijklmnopqrstuvwxyz0123456789'[Math.floor(r() * 36)]).join('');
     const r = rng(41);
-    writeFileSync(
-      join(dir, 'paired.yaml'),
-      [
-        'provider: { id: paired, name: Paired }',
-        'detectors:',
-        '  - id: paired-secret',
-        '    name: Paired secret',
-        '    keywords: [ pairsecret ]',
-        "    pattern: 'pairsecret=([a-z0-9]{20})'",
-        '    companions:',
-        "      - { name: pair_id, pattern: 'pairid=([a-z0-9]{10})', within: 1500, required: true }",
-        `    examples: [ "pairsecret=${word(r, 20)} pairid=${word(r, 10)}" ]`,
-        '',
-      ].join('\n'),
-    );
-    const paired = createEngine(loadCatalog(dir));
+    const paired = pairedEngine(1500);
     const int = (n: number) => Math.floor(r() * n);
     const files = Array.from({ length: 6 }, (_, i) => ({
       path: `conf/f${i}.txt`,
@@ -366,27 +303,10 @@ describe('delta-aware pack scan', () => {
     const before = [...noise, secretLine, ...tail].join('\n') + '\n' + '# pad\n'.repeat(300);
     const after = [...noise.slice(35), secretLine, ...tail].join('\n') + '\n';
     const small = createEngine(catalog, { decodeBudget: 2000 });
-    const r = await buildRepo({
-      bare: true,
-      commits: [
-        { id: 'a', files: { 'ci/env.yaml': before } },
-        { id: 'b', files: { 'ci/env.yaml': after } },
-      ],
-    });
-    await git(r.dir, 'repack', '-adf', '--depth=50', '--window=250');
-    const store = ObjectStore.open(r.dir);
-    const afterOid = (await git(r.dir, 'rev-parse', `${r.sha.b}:ci/env.yaml`)).toString().trim();
-    expect([...store.blobs()].some((b) => b.oid === afterOid && 'delta' in b && b.delta)).toBe(true);
-    const pathOf = () => 'ci/env.yaml';
-    const byOid = (deltaAware: boolean) =>
-      new Map([...scanPackDeltaAware(store, small, { pathOf, deltaAware })].flatMap((b) => ('matches' in b ? [[b.oid, b.matches] as const] : [])));
-    const reference = byOid(false);
-    const fast = byOid(true);
-    store.close();
+    const { found, all } = await beforeAfter('ci/env.yaml', before, after, small);
     // the fixture is meaningful: only the target's full scan reaches the secret
-    expect(reference.get(afterOid)!.map((m) => [m.detectorId, m.secret, m.decoded])).toEqual([[def.id, token, ['base64']]]);
-    expect([...reference.values()].flat()).toHaveLength(1);
-    expect([...fast]).toEqual([...reference]);
+    expect(found.map((m) => [m.detectorId, m.secret, m.decoded])).toEqual([[def.id, token, ['base64']]]);
+    expect(all).toHaveLength(1);
   });
 
   it('a blob over 512 KiB is scanned by regions too: a one-line edit reads that line', async () => {
@@ -399,8 +319,8 @@ describe('delta-aware pack scan', () => {
     expect(stats.scannedBytes - (v1.length + 700)).toBeLessThan(1000);
   });
 
-  /** Scans a two-commit history delta-aware and whole; both must agree. */
-  async function beforeAfter(path: string, before: string, after: string) {
+  /** Scans a two-commit history delta-aware and whole (with `eng`); both must agree. */
+  async function beforeAfter(path: string, before: string, after: string, eng: Engine = engine) {
     const r = await buildRepo({
       bare: true,
       commits: [
@@ -417,10 +337,10 @@ describe('delta-aware pack scan', () => {
     expect(delta && 'delta' in delta && delta.delta).toBeTruthy();
     const paths = new Map([...(await pathsOf(r.dir))].filter(([, p]) => p === path));
     const stats = newStats();
-    const fast = run(r.dir, paths, true, stats);
-    const reference = run(r.dir, paths, false, newStats());
+    const fast = run(r.dir, paths, true, stats, eng);
+    const reference = run(r.dir, paths, false, newStats(), eng);
     expect([...fast]).toEqual([...reference]);
-    return { stats, found: fast.get(afterOid) ?? [] };
+    return { stats, found: fast.get(afterOid) ?? [], all: [...reference.values()].flat() };
   }
 
   it("a multiline detector's keyword in a clean base (.netrc's `default`, `machine` in code) leaves its deltas to regions", async () => {
@@ -579,7 +499,7 @@ describe('delta-aware pack scan', () => {
       }
       const margin = Math.floor(r() * 30);
       const baseLength = n + Math.floor(r() * 3) - 1;
-      expect(deltaRegions(data, baseLength, copies, margin), `${t}`).toEqual(ref(data, baseLength, copies, margin));
+      expect(deltaRegions(data, baseLength, copies, margin), `${t}`).toEqual(regionsReference(data, baseLength, copies, margin));
     }
   });
 

@@ -44,11 +44,10 @@ export interface DeltaPlanOptions {
 export const DELTA_MARGIN = 64;
 
 /**
- * Scan regions of a delta target: inserted ranges and seams, widened by `margin`, out to whole lines (from the
- * line break before the first, through the one ending the last), merged.
+ * What a delta target of `len` bytes changed: its inserted ranges and its seams (an empty range where two copies
+ * do not continue each other, or where the target's start or end is not the base's), in order.
  */
-export function deltaRegions(data: Buffer, baseLength: number, copies: number[], margin: number): [number, number][] {
-  const len = data.length;
+export function changedRanges(len: number, baseLength: number, copies: number[]): [number, number][] {
   const dirty: [number, number][] = [];
   let prevEnd = 0;
   let prevBaseEnd = -1;
@@ -64,6 +63,16 @@ export function deltaRegions(data: Buffer, baseLength: number, copies: number[],
     prevBaseEnd = bs + (te - ts);
   }
   if (prevEnd < len || prevBaseEnd !== baseLength) dirty.push([prevEnd, len]);
+  return dirty;
+}
+
+/**
+ * Scan regions of a delta target: inserted ranges and seams, widened by `margin`, out to whole lines (from the
+ * line break before the first, through the one ending the last), merged.
+ */
+export function deltaRegions(data: Buffer, baseLength: number, copies: number[], margin: number): [number, number][] {
+  const len = data.length;
+  const dirty = changedRanges(len, baseLength, copies);
   const out: [number, number][] = [];
   // A minified bundle is one long line with many changed ranges: each range's line ends are searched only over
   // bytes no earlier search covered (the next line break after the last region's end is kept), so the whole
