@@ -21,12 +21,12 @@ export function multilineGate(catalog: Catalog, decodeDepth = DECODE_DEPTH): Mul
   if (patterns.length === 0) return () => false;
   const test = anyOf(patterns);
   // what the engine reads in decoded text `d` with `more` levels of decoding left: `d`, then each span it decodes
-  // (every base64 run, as if the prefilter had hit everywhere; the text decoders as if a keyword had); no budget
+  // (every base64 run, the reference engine's way: the same runs and bytes as wherever the prefilter hits; the
+  // text decoders as if a keyword had hit); no budget
   const holds = (d: Buffer, more: number): boolean => {
     if (test(d)) return true;
     if (more <= 0) return false;
-    for (const span of findEncodedSpans(d, { bytes: Number.POSITIVE_INFINITY }, { base64: everyOffset(d), text: true }))
-      if (holds(span.bytes, more - 1)) return true;
+    for (const span of findEncodedSpans(d, { bytes: Number.POSITIVE_INFINITY }, { base64: null, text: true })) if (holds(span.bytes, more - 1)) return true;
     return false;
   };
   return (data) => {
@@ -40,10 +40,6 @@ export function multilineGate(catalog: Catalog, decodeDepth = DECODE_DEPTH): Mul
       return true;
     }
   };
-}
-
-function everyOffset(d: Buffer): number[] {
-  return Array.from({ length: d.length }, (_, i) => i);
 }
 
 /** One RE2.Set pass over all patterns; one regex each when RE2 refuses the Set. */

@@ -32,7 +32,6 @@ export interface ScanContext {
   text?: boolean;
 }
 
-/** Synchronous, pure matcher over one Buffer. Construct once per thread. */
 /** A full scan's matches and what they say about its deltas (DetectionEngine.scanVerdict). */
 export interface Verdict {
   matches: Match[];
@@ -42,6 +41,7 @@ export interface Verdict {
   reach: number;
 }
 
+/** Synchronous, pure matcher over one Buffer. Construct once per thread. */
 export interface Engine {
   readonly catalog: Catalog;
   /** Decoding levels it reads (EngineOptions.decodeDepth): the multiline gate must read as deep. */
