@@ -25,10 +25,10 @@ export interface DecodedSpan {
  */
 export const NESTED_BASE64_SIGNATURE = '(?:[K-Za-e][C-HS-Xi-ny-z0-3][A-Za-z0-9+/_-]{2}){8}';
 
-// Long enough to hold a 15-byte secret; shorter runs are mostly identifiers.
 /** Decoding levels by default (EngineOptions.decodeDepth): a base64 value inside a JSON string is read. */
 export const DECODE_DEPTH = 2;
 
+// Long enough to hold a 15-byte secret; shorter runs are mostly identifiers.
 const BASE64_RUN = new RE2('[A-Za-z0-9+/]{20,}={0,2}', 'g');
 const BASE64URL_RUN = new RE2('[A-Za-z0-9_-]{20,}', 'g');
 const PERCENT_RUN = new RE2('[^\\s"\'<>`]*%[0-9A-Fa-f]{2}[^\\s"\'<>`]*', 'g');

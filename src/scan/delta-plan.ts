@@ -16,7 +16,7 @@
 import { isBinary } from '../detection/binary.js';
 import type { MultilineGate } from '../detection/multiline-gate.js';
 import type { Router, Settled } from './router.js';
-import { regionBytes, type ScanJob, type ScanTask, type TaskResult } from './task.js';
+import { regionBytes, wholeTask, type ScanJob, type ScanTask, type TaskResult } from './task.js';
 
 export interface DeltaPlanOptions {
   /** Bytes either side of each inserted range / seam. */
@@ -107,14 +107,14 @@ export function deltaRegions(data: Buffer, baseLength: number, copies: number[],
   return out;
 }
 
-/** A task scanning the whole of `job`. */
-function whole(job: ScanJob): ScanTask {
-  return { oid: job.oid, path: job.path, data: job.data, report: job.report ?? true, ...(job.anyPath ? { anyPath: true } : {}) };
-}
-
 const PENDING = 0;
 const CLEAN = 1;
 const DIRTY = 2;
+
+/** Whether a base settled as `status` with `reach` vouches for a delta whose regions took in `plannedReach`. */
+function vouches(status: number, reach: number, plannedReach: number): boolean {
+  return status === CLEAN && reach <= plannedReach;
+}
 
 interface Verdict {
   status: typeof PENDING | typeof CLEAN | typeof DIRTY;
@@ -174,11 +174,11 @@ export class DeltaPlanner implements Router {
       isBinary(job.data) ||
       this.opts.multiline(job.data)
     ) {
-      return whole(job);
+      return wholeTask(job);
     }
     if (base.status === PENDING) this.speculative++;
     // a pending base's reach is not known yet: planned for 0, planned again if it turns out longer
-    return this.byRegions(job, base) ?? whole(job);
+    return this.byRegions(job, base) ?? wholeTask(job);
   }
 
   /**
@@ -193,7 +193,7 @@ export class DeltaPlanner implements Router {
     this.open.set(job.oid, { job, baseOid: job.delta!.baseOid, reach });
     this.openBytes += job.data.length;
     if (this.openBytes > this.peakOpenBytes) this.peakOpenBytes = this.openBytes;
-    return { oid: job.oid, path: job.path, data: job.data, report: job.report ?? true, regions, ...(job.anyPath ? { anyPath: true } : {}) };
+    return { ...wholeTask(job), regions };
   }
 
   /**
@@ -207,7 +207,7 @@ export class DeltaPlanner implements Router {
       return wider;
     }
     this.rescanned++;
-    return whole(job);
+    return wholeTask(job);
   }
 
   settle(r: TaskResult, into: Settled = { done: [], redo: [] }): Settled {
@@ -234,7 +234,7 @@ export class DeltaPlanner implements Router {
    * alone), else the target is scanned again, whole.
    */
   private settleOnBase(r: TaskResult, base: Verdict, plannedReach: number, into: Settled): void {
-    if (base.status === CLEAN && base.reach <= plannedReach) this.finish(r, CLEAN, base.reach, into);
+    if (vouches(base.status, base.reach, plannedReach)) this.finish(r, CLEAN, base.reach, into);
     else this.redo(r.oid, into, base.status === CLEAN);
   }
 
@@ -260,8 +260,7 @@ export class DeltaPlanner implements Router {
       if (!held) continue;
       v.held = undefined;
       for (const h of held) {
-        const planned = this.open.get(h.oid)!.reach;
-        if (status === CLEAN && reach <= planned) todo.push([h, CLEAN, reach]);
+        if (vouches(status, reach, this.open.get(h.oid)!.reach)) todo.push([h, CLEAN, reach]);
         else this.redo(h.oid, into, status === CLEAN);
       }
     }

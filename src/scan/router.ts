@@ -2,7 +2,7 @@
 // here without scanning) and what a finished task means (final, or to be scanned again). Whole blobs by default;
 // the pack path's DeltaPlanner (delta-plan.ts) routes each delta by its base's verdict.
 import { skipBinary } from '../detection/engine.js';
-import type { ScanJob, ScanTask, TaskResult } from './task.js';
+import { wholeTask, type ScanJob, type ScanTask, type TaskResult } from './task.js';
 
 export interface Settled {
   /** Final results, in the order they became final. */
@@ -50,7 +50,7 @@ export class WholeBlobs implements Router {
   }
 
   planAgain(job: ScanJob): ScanTask {
-    return { oid: job.oid, path: job.path, data: job.data, report: job.report ?? true, ...(job.anyPath ? { anyPath: true } : {}) };
+    return wholeTask(job);
   }
 
   settle(r: TaskResult, into: Settled = { done: [], redo: [] }): Settled {

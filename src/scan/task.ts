@@ -3,7 +3,7 @@
 // engine on scanned content. Any thread runs tasks; planning and verdicts stay with the thread that reads.
 import type { Match } from '../core/model.js';
 import { mayHoldStore, skipBinary } from '../detection/engine.js';
-import type { Engine, Verdict } from '../detection/types.js';
+import type { Engine, ScanContext } from '../detection/types.js';
 
 export interface ScanJob {
   /** Blob oid (or any unique id: a plain file's path). */
@@ -62,8 +62,10 @@ export interface TaskResult extends JobResult {
   reach?: number;
 }
 
-/** A region scan vouches for nothing more than a clean range of reach 0. */
-const regionDirty = (v: Verdict): boolean => v.dirty || v.reach > 0;
+/** A task scanning the whole of `job`. */
+export function wholeTask(job: ScanJob): ScanTask {
+  return { oid: job.oid, path: job.path, data: job.data, report: job.report ?? true, ...(job.anyPath ? { anyPath: true } : {}) };
+}
 
 /** Bytes a task hands over: its regions' when it has any, else the whole blob. */
 export function taskBytes(task: ScanTask): number {
@@ -85,38 +87,39 @@ export function runTask(engine: Engine, task: ScanTask): TaskResult {
   // the blob itself are scanned as text: a slice must not be judged binary by its own bytes
   const textCtx = { ...ctx, text: true };
   const size = task.size ?? data.length;
-  let scanned = 0;
+  const tally = { scanned: 0 };
   // a whole-content store (DBeaver) is readable only whole: its regions say nothing
   const whole = mayHoldStore(data);
-  if (task.regionsOnly && whole) return { oid, report, matches: [], mode: 'regions', size, scanned, dirty: true };
+  if (task.regionsOnly && whole) return { oid, report, matches: [], mode: 'regions', size, scanned: 0, dirty: true };
   if (task.regionsOnly) {
     // the planner checked the whole blob is not binary; a dirty range is the planner's to rescan
     try {
-      const r = task.regions!;
-      for (let k = 0; k < r.length; k += 2) {
-        scanned += r[k + 1]! - r[k]!;
-        if (regionDirty(engine.scanVerdict(data.subarray(r[k], r[k + 1]), textCtx)))
-          return { oid, report, matches: [], mode: 'regions', size, scanned, dirty: true };
-      }
-      return { oid, report, matches: [], mode: 'regions', size, scanned, dirty: false };
+      const dirty = regionsDirty(engine, data, task.regions!, textCtx, tally);
+      return { oid, report, matches: [], mode: 'regions', size, scanned: tally.scanned, dirty };
     } catch (err) {
-      return { oid, report, matches: [], mode: 'regions', size, scanned, dirty: true, error: (err as Error).message };
+      return { oid, report, matches: [], mode: 'regions', size, scanned: tally.scanned, dirty: true, error: (err as Error).message };
     }
   }
   if (skipBinary(data)) return { oid, report, matches: [], mode: 'binary', size, scanned: 0, dirty: true };
   try {
-    if (task.regions && !whole) {
-      let dirty = false;
-      const r = task.regions;
-      for (let k = 0; k < r.length && !dirty; k += 2) {
-        scanned += r[k + 1]! - r[k]!;
-        dirty = regionDirty(engine.scanVerdict(data.subarray(r[k], r[k + 1]), textCtx));
-      }
-      if (!dirty) return { oid, report, matches: [], mode: 'regions', size, scanned, dirty: false };
-    }
+    if (task.regions && !whole && !regionsDirty(engine, data, task.regions, textCtx, tally))
+      return { oid, report, matches: [], mode: 'regions', size, scanned: tally.scanned, dirty: false };
     const v = engine.scanVerdict(data, textCtx);
-    return { oid, report, matches: v.matches, mode: 'full', size, scanned: scanned + size, dirty: v.dirty, ...(v.reach > 0 ? { reach: v.reach } : {}) };
+    return { oid, report, matches: v.matches, mode: 'full', size, scanned: tally.scanned + size, dirty: v.dirty, ...(v.reach > 0 ? { reach: v.reach } : {}) };
   } catch (err) {
-    return { oid, report, matches: [], mode: 'full', size, scanned, dirty: true, error: (err as Error).message };
+    return { oid, report, matches: [], mode: 'full', size, scanned: tally.scanned, dirty: true, error: (err as Error).message };
   }
+}
+
+/**
+ * Scans the ranges `r` of `data` in order until one is dirty (`tally.scanned`: the bytes handed to the engine). A
+ * region scan vouches for nothing more than a clean range of reach 0: a candidate lacking a companion is dirty here.
+ */
+function regionsDirty(engine: Engine, data: Buffer, r: number[], ctx: ScanContext, tally: { scanned: number }): boolean {
+  for (let k = 0; k < r.length; k += 2) {
+    tally.scanned += r[k + 1]! - r[k]!;
+    const v = engine.scanVerdict(data.subarray(r[k], r[k + 1]), ctx);
+    if (v.dirty || v.reach > 0) return true;
+  }
+  return false;
 }
