@@ -319,29 +319,47 @@ describe('delta-aware pack scan', () => {
     expect(stats.scannedBytes - (v1.length + 700)).toBeLessThan(1000);
   });
 
-  /** Scans a two-commit history delta-aware and whole (with `eng`); both must agree. */
-  async function beforeAfter(path: string, before: string, after: string, eng: Engine = engine) {
+  /**
+   * Scans a two-commit history delta-aware and whole (with `eng`); both must agree. `afterPath`: the second commit
+   * moves the file there.
+   */
+  async function beforeAfter(path: string, before: string, after: string, eng: Engine = engine, afterPath = path) {
     const r = await buildRepo({
       bare: true,
       commits: [
         { id: 'a', files: { [path]: before } },
-        { id: 'b', files: { [path]: after } },
+        { id: 'b', files: { [path]: afterPath === path ? after : null, ...(afterPath === path ? {} : { [afterPath]: after }) } },
       ],
     });
     await git(r.dir, 'repack', '-adf', '--depth=50', '--window=250');
-    const afterOid = (await git(r.dir, 'rev-parse', `${r.sha.b}:${path}`)).toString().trim();
+    const afterOid = (await git(r.dir, 'rev-parse', `${r.sha.b}:${afterPath}`)).toString().trim();
     const store = ObjectStore.open(r.dir);
     const delta = [...store.blobs()].find((b) => b.oid === afterOid);
     store.close();
     // the fixture is meaningful only if git stored the new version as a delta of the old one
     expect(delta && 'delta' in delta && delta.delta).toBeTruthy();
-    const paths = new Map([...(await pathsOf(r.dir))].filter(([, p]) => p === path));
+    const paths = new Map([...(await pathsOf(r.dir))].filter(([, p]) => p === path || p === afterPath));
     const stats = newStats();
     const fast = run(r.dir, paths, true, stats, eng);
     const reference = run(r.dir, paths, false, newStats(), eng);
     expect([...fast]).toEqual([...reference]);
     return { stats, found: fast.get(afterOid) ?? [], all: [...reference.values()].flat() };
   }
+
+  it('a file moved to a path of the same class goes by regions; to another class (other filters), whole', async () => {
+    const code = Array.from({ length: 400 }, (_, i) => `    const step${i} = run(options, ${i});`);
+    // dropped in code (an expression, not a literal: filter-table `code-shape`), a finding in a text file
+    const decoy = "    const urlPassword = urlAuth[1] || '';";
+    const before = [decoy, ...code].join('\n') + '\n' + '// pad\n'.repeat(100);
+    const after = [decoy, ...code.slice(0, 300), '    const edited = 1;', ...code.slice(301)].join('\n') + '\n';
+    const same = await beforeAfter('lib/adapters/http.js', before, after, engine, 'src/net.js');
+    expect(same.found).toEqual([]);
+    expect([same.stats.regions, same.stats.full]).toEqual([1, 1]);
+    // a base clean for code vouches nothing for a text file: the target is scanned whole and the value found
+    const other = await beforeAfter('lib/adapters/http.js', before, after, engine, 'docs/http.md');
+    expect(other.found.map((m) => [m.detectorId, m.secret])).toEqual([['generic-password-assignment', 'urlAuth[1]']]);
+    expect([other.stats.regions, other.stats.full]).toEqual([0, 2]);
+  });
 
   it("a multiline detector's keyword in a clean base (.netrc's `default`, `machine` in code) leaves its deltas to regions", async () => {
     const lines = Array.from({ length: 2000 }, (_, i) => `  export default function step${i}(machine) { return machine.run(${i}); }`);

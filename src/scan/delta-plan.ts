@@ -2,7 +2,7 @@
 // blob's verdict and decides, per blob, whether to scan it whole or only around what its delta changed; `runTask`
 // (task.ts, any thread) scans. A blob is *clean* when its full scan found no match, no store and decoded all it
 // holds (Engine.scanVerdict); its *reach* is how far a required companion that one of its candidates lacked may
-// lie (0: no such candidate). A delta of a clean base with the same path can only gain single-line matches on
+// lie (0: no such candidate). A delta of a clean base of the same path class can only gain single-line matches on
 // the lines within the margin plus the base's reach of a change (see DELTA_MARGIN), so only those regions are
 // scanned, and a region that finds anything (a candidate lacking a companion included) sends the blob to a full
 // scan. A multiline detector's match may reach lines the delta left alone, so a delta the multiline gate
@@ -14,6 +14,7 @@
 // turns out dirty, the target is scanned again, whole, and if clean with a longer reach, by regions widened to it.
 // Nothing is ever skipped on a guess.
 import { isBinary } from '../detection/binary.js';
+import { pathClass } from '../detection/filters.js';
 import type { MultilineGate } from '../detection/multiline-gate.js';
 import type { Router, Settled } from './router.js';
 import { regionBytes, wholeTask, type ScanJob, type ScanTask, type TaskResult } from './task.js';
@@ -121,7 +122,8 @@ interface Verdict {
   /** CLEAN: the blob's reach (Verdict.reach of its full scan, or its base's when it was scanned by regions). */
   reach: number;
   length: number;
-  path: string;
+  /** The class of the path it was scanned for (filters.ts pathClass: all the engine reads of a path). */
+  pathClass: number;
   /** Scanned for any path: its verdict holds whatever the path (matches for any path include those of each). */
   anyPath: boolean;
   /** Region results of deltas planned on this blob before its verdict was known. */
@@ -164,11 +166,13 @@ export class DeltaPlanner implements Router {
   plan(job: ScanJob): ScanTask {
     const base = this.opts.deltaAware && job.delta ? this.verdicts.get(job.delta.baseOid) : undefined;
     const anyPath = job.anyPath ?? false;
-    this.verdicts.set(job.oid, { status: PENDING, reach: 0, length: job.data.length, path: job.path, anyPath });
+    const cls = anyPath ? 0 : pathClass(job.path);
+    this.verdicts.set(job.oid, { status: PENDING, reach: 0, length: job.data.length, pathClass: cls, anyPath });
     if (
       base === undefined ||
       base.status === DIRTY ||
-      !(base.anyPath || (!anyPath && base.path === job.path)) ||
+      // the engine reads a path only through its class: a base clean for that class vouches for any path in it
+      !(base.anyPath || (!anyPath && base.pathClass === cls)) ||
       job.data.length > this.opts.maxRegionBlob ||
       // binary: planned whole, so the task reports it as binary
       isBinary(job.data) ||
