@@ -7,29 +7,69 @@ import RE2 from 're2';
  */
 export function countCaptureGroups(pattern: string): number {
   let n = 0;
-  let i = 0;
-  const len = pattern.length;
-  while (i < len) {
-    const c = pattern[i];
-    if (c === '\\') {
-      if (pattern[i + 1] === 'Q') {
-        const end = pattern.indexOf('\\E', i + 2);
-        i = end < 0 ? len : end + 2;
-      } else i += 2;
-      continue;
-    }
-    if (c === '[') {
-      i = skipClass(pattern, i);
-      continue;
-    }
-    if (c === '(') {
-      if (pattern[i + 1] !== '?') n++;
-      else if (pattern[i + 2] === 'P' && pattern[i + 3] === '<') n++;
-      else if (pattern[i + 2] === '<' && pattern[i + 3] !== '=' && pattern[i + 3] !== '!') n++;
-    }
-    i++;
+  for (let i = 0; i < pattern.length; i = tokenEnd(pattern, i)) {
+    if (pattern[i] !== '(') continue;
+    if (pattern[i + 1] !== '?') n++;
+    else if (pattern[i + 2] === 'P' && pattern[i + 3] === '<') n++;
+    else if (pattern[i + 2] === '<' && pattern[i + 3] !== '=' && pattern[i + 3] !== '!') n++;
   }
   return n;
+}
+
+/**
+ * Index just past the token of `p` at `i`: an escape (`\d`, `\x{41}`, `\p{Greek}`, `\Q…\E` quoting), a character
+ * class, or else that one character.
+ */
+function tokenEnd(p: string, i: number): number {
+  const c = p[i];
+  if (c === '[') return skipClass(p, i);
+  if (c !== '\\') return i + 1;
+  const e = p[i + 1];
+  if (e === 'Q') {
+    const end = p.indexOf('\\E', i + 2);
+    return end < 0 ? p.length : end + 2;
+  }
+  if ((e === 'x' || e === 'p' || e === 'P') && p[i + 2] === '{') {
+    const end = p.indexOf('}', i + 3);
+    return end < 0 ? p.length : end + 1;
+  }
+  return i + 2;
+}
+
+/** The counted repetition (`{m}`, `{m,}`, `{m,n}`) at `i` of `p`: its minimum and its end, or null. */
+function repeatAt(p: string, i: number): { min: number; end: number } | null {
+  if (p[i] !== '{') return null;
+  let j = i + 1;
+  while (p[j]! >= '0' && p[j]! <= '9') j++;
+  if (j === i + 1) return null;
+  const min = Number(p.slice(i + 1, j));
+  if (p[j] === ',') {
+    j++;
+    while (p[j]! >= '0' && p[j]! <= '9') j++;
+  }
+  return p[j] === '}' ? { min, end: j + 1 } : null;
+}
+
+/**
+ * A weaker pattern: every counted repetition `{m,n}` (or `{m}`, `{m,}`) becomes `{min(m, cap),}`. Each allows at
+ * least the counts it replaces, so whatever `pattern` matches, the result matches too, at the same place: a
+ * necessary condition (the probe Sets', engine.ts). RE2 compiles `x{16,256}` as 256 copies of `x`, so the weaker
+ * form compiles into a far smaller program, and a Set of them builds far smaller DFA states.
+ */
+export function relaxRepeats(pattern: string, cap: number): string {
+  let out = '';
+  for (let i = 0; i < pattern.length;) {
+    const r = repeatAt(pattern, i);
+    if (r) {
+      out += `{${Math.min(r.min, cap)},}`;
+      i = r.end;
+    } else {
+      const end = tokenEnd(pattern, i);
+      out += pattern.slice(i, end);
+      i = end;
+    }
+  }
+  return out;
 }
 
 /** Index just past the character class opening at `start`. */
@@ -240,7 +280,18 @@ function probesOf(elems: Elem[], flags: string, budget: number, depth: number, p
   if (first.body !== undefined && depth < 4) {
     const inner = splitPattern(first.body);
     // Flags set inside a group end with it: spliced into the sequence they would reach past it.
-    if (inner && inner.some((alt) => alt.some((e) => e.flags))) return [{ source: f + elems.slice(k).map((e) => e.src).join(''), prefix: pre }];
+    if (inner && inner.some((alt) => alt.some((e) => e.flags)))
+      return [
+        {
+          source:
+            f +
+            elems
+              .slice(k)
+              .map((e) => e.src)
+              .join(''),
+          prefix: pre,
+        },
+      ];
     if (inner && inner.length === 1) return probesOf([...inner[0]!, ...rest], f, budget, depth + 1, pre);
     if (inner && inner.length > 1 && inner.length <= budget) {
       const out: ProbeSpec[] = [];
@@ -259,7 +310,22 @@ function probesOf(elems: Elem[], flags: string, budget: number, depth: number, p
   if (j + 1 >= elems.length) j = elems.length;
   if (j === elems.length) j = k;
   for (let x = k; x < j; x++) if (elems[x]!.flags) f += elems[x]!.src;
-  return [{ source: f + elems.slice(j).map((e) => e.src).join(''), prefix: pre + elems.slice(k, j).map((e) => e.src).join('') }];
+  return [
+    {
+      source:
+        f +
+        elems
+          .slice(j)
+          .map((e) => e.src)
+          .join(''),
+      prefix:
+        pre +
+        elems
+          .slice(k, j)
+          .map((e) => e.src)
+          .join(''),
+    },
+  ];
 }
 
 /** A single unquantified literal character (plain or an escaped punctuation mark). */
