@@ -39,7 +39,6 @@ const JSON_FIRST = '"(?:[^"\\\\\\r\\n]|\\\\.)*\\\\(?:[^"\\\\\\r\\n]|\\\\.)*"';
 const JSON_STRINGS = new RE2(`${JSON_FIRST}(?:\\s*,\\s*${JSON_LITERAL})*`, 'g');
 const JSON_LINE = new RE2(JSON_STRINGS.source);
 const JSON_STRINGS_1L = new RE2(`${JSON_FIRST}(?:[ \\t]*,[ \\t]*${JSON_LITERAL})*`, 'g');
-const JSON_LINE_1L = new RE2(JSON_STRINGS_1L.source);
 const HAS_ESCAPE = new RE2('\\\\(?:[nrt"/\\\\]|u[0-9A-Fa-f]{4})');
 /**
  * A separator between two literals that holds a line break or another byte `\s` takes and `[ \t]` does not: without
@@ -162,15 +161,16 @@ export function percentRuns(data: Buffer): { start: number; end: number }[] {
 }
 
 /**
- * JSON_STRINGS's matches over `data` (or, with `oneLine`, JSON_STRINGS_1L's), running the regex only from lines
- * that can start one. A match's first literal holds an escape and no line break, so it starts on a line with a
+ * JSON_STRINGS's matches over `data` (with `oneLine`, JSON_STRINGS_1L's: oneLineJsonRuns), running the regex only
+ * from lines that can start one. A match's first literal holds an escape and no line break, so it starts on a line with a
  * backslash after it: the scan skips to the line of the next backslash, asks RE2 whether a match starts on that
  * line (the line alone suffices, the first literal lying within it), and only then runs the whole-buffer regex
  * from there (JSON_STRINGS' continuations cross lines), exactly where the whole-buffer scan's next match starts.
  */
 export function jsonStringRuns(data: Buffer, oneLine = false): { start: number; end: number }[] {
-  const whole = oneLine ? JSON_STRINGS_1L : JSON_STRINGS;
-  const line = oneLine ? JSON_LINE_1L : JSON_LINE;
+  if (oneLine) return oneLineJsonRuns(data);
+  const whole = JSON_STRINGS;
+  const line = JSON_LINE;
   const out: { start: number; end: number }[] = [];
   let p = 0;
   // The end of the line of the last backslash, kept while later backslashes lie on that line: a minified bundle is
@@ -197,6 +197,27 @@ export function jsonStringRuns(data: Buffer, oneLine = false): { start: number; 
     const end = m.index + m[0].length;
     out.push({ start: m.index, end });
     p = end;
+  }
+  return out;
+}
+
+/**
+ * JSON_STRINGS_1L's matches over `data`, line by line: a match holds no line break (its literals exclude them, its
+ * separators are `[ \t]`), so RE2 over the line alone finds exactly the whole-buffer matches that start on it, in one
+ * pass over the line (the whole-buffer regex, run from each match's line, read a minified line twice per run). Lines
+ * without a backslash hold none and are skipped.
+ */
+function oneLineJsonRuns(data: Buffer): { start: number; end: number }[] {
+  const out: { start: number; end: number }[] = [];
+  for (let b = data.indexOf(0x5c); b !== -1;) {
+    const nl = data.lastIndexOf(0x0a, b);
+    const ls = nl + 1;
+    const e = data.indexOf(0x0a, b);
+    const le = e === -1 ? data.length : e;
+    const line = data.subarray(ls, le);
+    JSON_STRINGS_1L.lastIndex = 0;
+    for (let m = JSON_STRINGS_1L.exec(line); m !== null; m = JSON_STRINGS_1L.exec(line)) out.push({ start: ls + m.index, end: ls + m.index + m[0].length });
+    b = e === -1 ? -1 : data.indexOf(0x5c, le + 1);
   }
   return out;
 }
@@ -452,9 +473,10 @@ export function findEncodedSpans(
     // Single-line detectors read runs within one line, so their decoded matches depend on that line alone, like
     // plain ones (delta regions rely on it); multiline detectors read the runs that cross lines. A run within one
     // line is both and is decoded once, for all.
-    const across = jsonStringRuns(data);
-    // (a minified bundle: one pass, the runs are the same)
-    const within = hasSeparatorBreak(data) ? jsonStringRuns(data, true) : across;
+    // (no separator breaks a line, as in a minified bundle: the runs are the same, found once, line by line)
+    const broken = hasSeparatorBreak(data);
+    const within = jsonStringRuns(data, true);
+    const across = broken ? jsonStringRuns(data) : within;
     let spans: { start: number; end: number; detectors?: DecodedSpan['detectors'] }[] = across;
     if (within !== across) {
       spans = [];
