@@ -183,8 +183,9 @@ describe('delta-aware pack scan', () => {
     store.close();
     expect(got.get(targetOid)!.map((m) => [m.secret, m.line])).toEqual([[token, 1201]]);
     expect([...got.values()].flat().map((m) => m.detectorId)).toEqual([def.id]);
-    // the region (the long line) found it, so the target was rescanned whole
-    expect(stats.full).toBe(2);
+    // the region (the long line) found it, and the clean base vouches for every other line: the region's match is
+    // the target's, positioned in the whole blob (line 1201), without a rescan
+    expect([stats.full, stats.regions]).toEqual([1, 1]);
   });
 
   it('a one-line edit of a clean base reads only that line', async () => {
@@ -286,6 +287,46 @@ describe('delta-aware pack scan', () => {
     // the fixture is meaningful: findings, and deltas scanned by regions
     expect([...reference.values()].flat().length).toBeGreaterThan(20);
     expect(stats.regions).toBeGreaterThan(20);
+  });
+
+  it("a region's standalone matches are the target's own; matches it cannot vouch for have the target scanned whole", async () => {
+    const token = (seed: number) => generateSample(catalog.byId.get('github-pat-classic')!.def, rng(seed)).secret;
+    const lines = Array.from({ length: 3000 }, (_, i) => `  const value${i} = compute(${i}, "config entry");`);
+    const before = lines.join('\n') + '\n' + '// pad\n'.repeat(200);
+    const edit = (at: Record<number, string>) => lines.map((l, i) => at[i] ?? l).join('\n') + '\n';
+    // one new token mid-file: found by its region, offsets and lines as a full scan reports them, no rescan
+    const one = await beforeAfter('src/app.js', before, edit({ 1700: `  const t = "${token(31)}"; // ci` }));
+    expect(one.found.map((m) => [m.secret, m.line])).toEqual([[token(31), 1701]]);
+    expect([one.stats.regions, one.stats.full]).toEqual([1, 1]);
+    // two regions with matches (a decoded match there could repeat a plain one of the other): scanned whole
+    const two = await beforeAfter('src/app.js', before, edit({ 300: `  const a = "${token(32)}";`, 2600: `  const b = "${token(33)}";` }));
+    expect(two.found).toHaveLength(2);
+    expect([two.stats.regions, two.stats.full]).toEqual([0, 2]);
+    // a match with a companion (which may lie on a line outside the region): scanned whole
+    const aws = generateSample(catalog.byId.get('aws-secret-access-key')!.def, rng(34)).text;
+    const paired = await beforeAfter('src/app.js', before, edit({ 1500: aws.split('\n').join(' ') }));
+    expect(paired.found.length).toBeGreaterThan(0);
+    expect(paired.stats.full).toBe(2);
+  });
+
+  it("a decoded match in a region is not taken as the target's: the full scan's decode budget may run out before it", async () => {
+    const def = catalog.byId.get('github-pat-classic')!.def;
+    const tok = generateSample(def, rng(41)).secret;
+    // each line a base64 value the engine decodes (it holds a base64 form of the keyword `ghp_`), ~70 bytes decoded
+    const noise = (n: number, tag: string) =>
+      Array.from({ length: n }, (_, i) => `  ${tag}${i}: ${Buffer.from(`ghp_ marks a classic token; note ${i} of the setup guide`).toString('base64')}`);
+    const filler = Array.from({ length: 60 }, (_, i) => `  unrelated line ${i}`);
+    // the base decodes 25 noise values within a 2,000-byte budget; the target adds 15 more first and, 60 lines on,
+    // a base64 GITHUB_TOKEN: its region decodes it, a full scan runs out of budget before it
+    const before = [...noise(25, 'a'), ...filler, ...filler].join('\n') + '\n' + '# pad\n'.repeat(300);
+    const secretLine = `  blob_final: ${Buffer.from(`export GITHUB_TOKEN=${tok}`).toString('base64')}`;
+    const after = [...noise(25, 'a'), ...noise(15, 'b'), ...filler, secretLine, ...filler].join('\n') + '\n';
+    const small = createEngine(catalog, { decodeBudget: 2000 });
+    // the fixture is meaningful: the region alone finds the decoded token, the whole blob does not
+    expect(small.scan(Buffer.from(`${secretLine}\n`), { path: 'ci/env.yaml' }).map((m) => m.decoded)).toEqual([['base64']]);
+    const { found, stats } = await beforeAfter('ci/env.yaml', before, after, small);
+    expect(found).toEqual([]);
+    expect(stats.full).toBe(2);
   });
 
   it('a base whose full scan ran out of decode budget vouches for nothing: a secret the budget reaches in its delta is found', async () => {

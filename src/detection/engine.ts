@@ -271,13 +271,14 @@ export class DetectionEngine implements Engine {
    * (multiline-gate.ts).
    */
   scanVerdict(data: Buffer, ctx: ScanContext): Verdict {
-    if (!ctx.text && skipBinary(data)) return { matches: [], dirty: false, reach: 0 };
+    if (!ctx.text && skipBinary(data)) return { matches: [], dirty: false, reach: 0, complete: true };
     this.storeHint = false;
     this.companionReach = 0;
     const budget: DecodeBudget = { bytes: this.decodeBudget };
     const matches = this.scanAt(data, ctx, 0, budget, true);
     // a scan that ran out of decode budget saw less than its content holds: it vouches for nothing
-    return { matches, dirty: matches.length > 0 || this.storeHint || budget.short === true, reach: this.companionReach };
+    const complete = !this.storeHint && budget.short !== true;
+    return { matches, dirty: matches.length > 0 || !complete, reach: this.companionReach, complete };
   }
 
   /** Like scan, and records why each candidate was dropped in `this.rejections`. */

@@ -39,6 +39,8 @@ export interface Verdict {
   dirty: boolean;
   /** The largest `within` of a required companion a candidate lacked (and lacked only); 0: none. */
   reach: number;
+  /** No store and all decoded: dirty only for its matches, if at all. */
+  complete: boolean;
 }
 
 /** Synchronous, pure matcher over one Buffer. Construct once per thread. */

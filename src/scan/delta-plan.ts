@@ -4,7 +4,8 @@
 // holds (Engine.scanVerdict); its *reach* is how far a required companion that one of its candidates lacked may
 // lie (0: no such candidate). A delta of a clean base of the same path class can only gain single-line matches on
 // the lines within the margin plus the base's reach of a change (see DELTA_MARGIN), so only those regions are
-// scanned, and a region that finds anything (a candidate lacking a companion included) sends the blob to a full
+// scanned. Matches that one region alone finds and that depend on their line alone (task.ts standalone) are the
+// blob's own; anything else a region finds (a candidate lacking a companion included) sends the blob to a full
 // scan. A multiline detector's match may reach lines the delta left alone, so a delta the multiline gate
 // (detection/multiline-gate.ts) cannot clear is scanned whole. Matches are therefore always those of a full scan
 // of their own blob.
@@ -108,6 +109,13 @@ export function deltaRegions(data: Buffer, baseLength: number, copies: number[],
   return out;
 }
 
+/** Line breaks in data[0, end): a region starting at `end` (0 or a line break) numbers its lines from there. */
+function lineBreaks(data: Buffer, end: number): number {
+  let n = 0;
+  for (let p = data.indexOf(0x0a); p !== -1 && p < end; p = data.indexOf(0x0a, p + 1)) n++;
+  return n;
+}
+
 const PENDING = 0;
 const CLEAN = 1;
 const DIRTY = 2;
@@ -137,7 +145,7 @@ export class DeltaPlanner implements Router {
    * Targets planned by regions whose results are not final yet, with their base (kept for a full rescan) and the
    * base reach their margin took in.
    */
-  private readonly open = new Map<string, { job: ScanJob; baseOid: string; reach: number }>();
+  private readonly open = new Map<string, { job: ScanJob; baseOid: string; reach: number; regions: number[] }>();
   /** Speculative plans (base pending when planned), how many had to be scanned again whole, and by wider regions. */
   speculative = 0;
   rescanned = 0;
@@ -194,7 +202,7 @@ export class DeltaPlanner implements Router {
     const reach = base.status === CLEAN ? base.reach : 0;
     const regions = deltaRegions(job.data, base.length, job.delta!.copies, this.opts.margin + reach).flat();
     if (reach > 0 && 2 * regionBytes(regions) > job.data.length) return null;
-    this.open.set(job.oid, { job, baseOid: job.delta!.baseOid, reach });
+    this.open.set(job.oid, { job, baseOid: job.delta!.baseOid, reach, regions });
     this.openBytes += job.data.length;
     if (this.openBytes > this.peakOpenBytes) this.peakOpenBytes = this.openBytes;
     return { ...wholeTask(job), regions };
@@ -216,8 +224,9 @@ export class DeltaPlanner implements Router {
 
   settle(r: TaskResult, into: Settled = { done: [], redo: [] }): Settled {
     const open = this.open.get(r.oid);
-    if (r.mode === 'regions' && r.dirty && open) {
-      // a regions-only task found something: the whole blob is scanned again (the data was kept for this)
+    if (r.mode === 'regions' && r.dirty && open && !r.regionMatches) {
+      // a regions-only task found something it cannot vouch for: the whole blob is scanned again (the data was kept
+      // for this)
       this.redo(r.oid, into);
       return into;
     }
@@ -233,13 +242,28 @@ export class DeltaPlanner implements Router {
   }
 
   /**
-   * A clean region result whose base has settled: final when the base is clean and its reach within what the
-   * regions' margin took in (the target inherits that reach: it holds the same candidates on the lines it left
-   * alone), else the target is scanned again, whole.
+   * A region result (clean, or with one region's standalone matches) whose base has settled: final when the base is
+   * clean and its reach within what the regions' margin took in (a clean target inherits that reach: it holds the
+   * same candidates on the lines it left alone), else the target is scanned again, whole.
    */
   private settleOnBase(r: TaskResult, base: Verdict, plannedReach: number, into: Settled): void {
-    if (vouches(base.status, base.reach, plannedReach)) this.finish(r, CLEAN, base.reach, into);
+    if (vouches(base.status, base.reach, plannedReach)) this.finish(...this.vouched(r, base.reach), into);
     else this.redo(r.oid, into, base.status === CLEAN);
+  }
+
+  /**
+   * A region result its base vouches for, as final: clean with the base's reach, or dirty with its region's
+   * matches as the blob's own (task.ts standalone: the lines the delta left alone hold none, so they are all a full
+   * scan finds), positioned from the start of the blob.
+   */
+  private vouched(r: TaskResult, reach: number): [TaskResult, typeof CLEAN | typeof DIRTY, number] {
+    const found = r.regionMatches;
+    if (!found) return [r, CLEAN, reach];
+    const o = this.open.get(r.oid)!;
+    const start = o.regions[2 * found.region]!;
+    const lines = lineBreaks(o.job.data, start);
+    const { regionMatches: _found, ...rest } = r;
+    return [{ ...rest, matches: found.matches.map((m) => ({ ...m, offset: m.offset + start, line: m.line + lines })) }, DIRTY, 0];
   }
 
   /** Hands `oid` back to be planned again: by wider regions (`widen`: its base is clean) or whole. */
@@ -264,7 +288,7 @@ export class DeltaPlanner implements Router {
       if (!held) continue;
       v.held = undefined;
       for (const h of held) {
-        if (vouches(status, reach, this.open.get(h.oid)!.reach)) todo.push([h, CLEAN, reach]);
+        if (vouches(status, reach, this.open.get(h.oid)!.reach)) todo.push(this.vouched(h, reach));
         else this.redo(h.oid, into, status === CLEAN);
       }
     }

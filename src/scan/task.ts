@@ -60,6 +60,12 @@ export interface TaskResult extends JobResult {
   dirty: boolean;
   /** A full scan's Verdict.reach (how far a companion its candidates lack may be); absent: 0. */
   reach?: number;
+  /**
+   * A dirty 'regions' result whose dirt is matches in one region only, all of them standalone (`standalone`): that
+   * region (its index among the task's ranges) and its matches, positioned from the region's start. The planner
+   * takes them as the blob's own once its base vouches for the rest (delta-plan.ts); `matches` stays empty.
+   */
+  regionMatches?: { region: number; matches: Match[] };
 }
 
 /** A task scanning the whole of `job`. */
@@ -94,16 +100,19 @@ export function runTask(engine: Engine, task: ScanTask): TaskResult {
   if (task.regionsOnly) {
     // the planner checked the whole blob is not binary; a dirty range is the planner's to rescan
     try {
-      const dirty = regionsDirty(engine, data, task.regions!, textCtx, tally);
-      return { oid, report, matches: [], mode: 'regions', size, scanned: tally.scanned, dirty };
+      const { dirty, found } = scanRegions(engine, data, task.regions!, textCtx, tally);
+      return { oid, report, matches: [], mode: 'regions', size, scanned: tally.scanned, dirty, ...(found ? { regionMatches: found } : {}) };
     } catch (err) {
       return { oid, report, matches: [], mode: 'regions', size, scanned: tally.scanned, dirty: true, error: (err as Error).message };
     }
   }
   if (skipBinary(data)) return { oid, report, matches: [], mode: 'binary', size, scanned: 0, dirty: true };
   try {
-    if (task.regions && !whole && !regionsDirty(engine, data, task.regions, textCtx, tally))
-      return { oid, report, matches: [], mode: 'regions', size, scanned: tally.scanned, dirty: false };
+    if (task.regions && !whole) {
+      const { dirty, found } = scanRegions(engine, data, task.regions, textCtx, tally);
+      if (!dirty || found)
+        return { oid, report, matches: [], mode: 'regions', size, scanned: tally.scanned, dirty, ...(found ? { regionMatches: found } : {}) };
+    }
     const v = engine.scanVerdict(data, textCtx);
     return { oid, report, matches: v.matches, mode: 'full', size, scanned: tally.scanned + size, dirty: v.dirty, ...(v.reach > 0 ? { reach: v.reach } : {}) };
   } catch (err) {
@@ -112,14 +121,38 @@ export function runTask(engine: Engine, task: ScanTask): TaskResult {
 }
 
 /**
- * Scans the ranges `r` of `data` in order until one is dirty (`tally.scanned`: the bytes handed to the engine). A
- * region scan vouches for nothing more than a clean range of reach 0: a candidate lacking a companion is dirty here.
+ * Scans the ranges `r` of `data` in order (`tally.scanned`: the bytes handed to the engine). Clean: every range is
+ * clean and of reach 0 (a region scan vouches for nothing more: a candidate lacking a companion is dirty here).
+ * Dirty with `found`: one range holds matches, all standalone, and every other range is clean; dirty without it
+ * (stopping there): anything else.
  */
-function regionsDirty(engine: Engine, data: Buffer, r: number[], ctx: ScanContext, tally: { scanned: number }): boolean {
+function scanRegions(
+  engine: Engine,
+  data: Buffer,
+  r: number[],
+  ctx: ScanContext,
+  tally: { scanned: number },
+): { dirty: boolean; found?: { region: number; matches: Match[] } } {
+  let found: { region: number; matches: Match[] } | undefined;
   for (let k = 0; k < r.length; k += 2) {
     tally.scanned += r[k + 1]! - r[k]!;
     const v = engine.scanVerdict(data.subarray(r[k], r[k + 1]), ctx);
-    if (v.dirty || v.reach > 0) return true;
+    if (!v.dirty && v.reach === 0) continue;
+    if (found || v.reach > 0 || !v.complete || !v.matches.every((m) => standalone(engine, m))) return { dirty: true };
+    found = { region: k / 2, matches: v.matches };
   }
-  return false;
+  return found ? { dirty: true, found } : { dirty: false };
+}
+
+/**
+ * Whether a match found in a delta region is one a full scan of the blob reports there, whatever lies outside the
+ * region: plain (not decoded: the full scan's decode budget is shared with the rest of the blob, and may run out
+ * before this line), of a single-line detector (its match depends on its line alone: see DELTA_MARGIN) without
+ * companions (which may lie on other lines), and not of a key-file detector (run only on content that small: a
+ * region may be where its blob is not). The one other cross-line rule, a decoded match dropped when a plain match of
+ * its secret lies anywhere in the blob, is why matches are taken from one region only.
+ */
+function standalone(engine: Engine, m: Match): boolean {
+  const def = engine.catalog.byId.get(m.detectorId)?.def;
+  return def !== undefined && !m.decoded?.length && !def.multiline && def.companions.length === 0 && def.file_max_bytes === undefined;
 }
