@@ -157,6 +157,88 @@ describe('delta-aware pack scan', () => {
     });
   }
 
+  it('secrets that stay for many commits: their deltas go by regions and carry them over, equal to a full scan', async () => {
+    const r = rng(51);
+    const int = (n: number) => Math.floor(r() * n);
+    const pat = catalog.byId.get('github-pat-classic')!.def;
+    const tokens = Array.from({ length: 4 }, () => generateSample(pat, r).secret);
+    const aws = catalog.byId.get('aws-secret-access-key')!.def;
+    let lines = Array.from({ length: 400 }, (_, i) => `  const value${i} = compute(${i}, "config entry");`);
+    lines.splice(100, 0, `  const token = "${tokens[0]}"; // ci`);
+    const commits: CommitSpec[] = [];
+    for (let c = 0; c < 120; c++) {
+      const op = r();
+      const at = int(lines.length);
+      if (op < 0.45) lines[at] = `  const edited${c} = compute(${c}, "changed entry");`;
+      else if (op < 0.6) lines.splice(at, 0, `  const added${c} = ${c};`);
+      else if (op < 0.68) lines.splice(at, 1);
+      // the same token on one more line, or a new one
+      else if (op < 0.72) lines.splice(at, 0, `  const again${c} = "${tokens[int(tokens.length)]}";`);
+      // a token line repeated as it is: a delta may copy its line from the base twice
+      else if (op < 0.76) {
+        const i = lines.findIndex((l) => l.includes(tokens[0]!));
+        if (i >= 0) lines.splice(at, 0, lines[i]!);
+      }
+      // (the next two only before the newest versions)
+      // the token base64-encoded elsewhere: found decoded, or dropped for its plain form while that is there
+      else if (op < 0.8) {
+        if (c < 100) lines.splice(at, 0, `  blob${c}: ${Buffer.from(`export GITHUB_TOKEN=${tokens[int(2)]}`).toString('base64')}`);
+      }
+      // a match with a companion (never carried over)
+      else if (op < 0.82) {
+        if (c < 100) lines.splice(at, 0, `  aws${c}: ${generateSample(aws, r).text.split('\n').join(' ')}`);
+      }
+      // one of those lines removed (a token, a base64 blob, a paired match), the base64 and paired ones soon
+      else if (op < 0.96) {
+        const special = lines.flatMap((l, i) => (/^ {2}(?:const (?:token|again)|blob|aws)/.test(l) ? [i] : []));
+        const late = special.filter((i) => /^ {2}(?:blob|aws)/.test(lines[i]!));
+        const pick = late.length > 0 && r() < 0.8 ? late : special;
+        if (pick.length > 0) lines.splice(pick[int(pick.length)]!, 1);
+      } else lines = lines.map((l) => (l.includes('compute(') && r() < 0.02 ? l.replace('compute', 'evaluate') : l));
+      // the newest versions (git's delta bases) hold plain tokens only
+      if (c === 100) lines = lines.filter((l) => !/^ {2}(?:blob|aws)/.test(l));
+      commits.push({ id: `c${c}`, files: { 'src/app.js': lines.join('\n') + '\n' } });
+    }
+    const repo = await buildRepo({ bare: true, commits });
+    await git(repo.dir, 'repack', '-adf', '--depth=50', '--window=250');
+    const paths = await pathsOf(repo.dir);
+    const ds = newStats();
+    const reference = run(repo.dir, paths, false, newStats());
+    const fast = run(repo.dir, paths, true, ds);
+    expect([...fast.keys()].sort()).toEqual([...reference.keys()].sort());
+    for (const [oid, ms] of reference) expect(fast.get(oid), oid).toEqual(ms);
+    // the fixture is meaningful: most versions hold a token, and most deltas of such versions went by regions
+    const withMatches = [...reference.values()].filter((ms) => ms.length > 0).length;
+    expect(withMatches).toBeGreaterThan(50);
+    expect(ds.regions).toBeGreaterThan(45);
+    expect([...reference.values()].flat().some((m) => m.decoded)).toBe(true);
+  });
+
+  it("a base's matches are carried to every line its delta copies and leaves alone, and only there", async () => {
+    const token = generateSample(catalog.byId.get('github-pat-classic')!.def, rng(61)).secret;
+    const lines = Array.from({ length: 400 }, (_, i) => `  const value${i} = compute(${i}, "config entry");`);
+    lines[200] = `  const token = "${token}"; // ci`;
+    const pad = '// pad\n'.repeat(4000);
+    // the file twice over: the delta copies the base's lines twice, and the token with them
+    const twice = await beforeAfter('src/app.js', lines.join('\n') + '\n' + pad, [...lines, ...lines].join('\n') + '\n');
+    expect(twice.found.map((m) => [m.secret, m.line])).toEqual([
+      [token, 201],
+      [token, 601],
+    ]);
+    expect([twice.stats.regions, twice.stats.full]).toEqual([1, 1]);
+    // an edit next to the token's line: the region holds that line, so its match is the region's, not a copy
+    const edited = lines.map((l, i) => (i === 201 ? '  const edited = 1;' : l));
+    const near = await beforeAfter('src/app.js', lines.join('\n') + '\n' + pad, edited.join('\n') + '\n');
+    expect(near.found.map((m) => [m.secret, m.line])).toEqual([[token, 201]]);
+    expect([near.stats.regions, near.stats.full]).toEqual([1, 1]);
+    // the base's scan dropped the token's base64 form for its plain one (Verdict.deduped): with the plain line gone,
+    // the full scan finds it decoded on a line the delta left alone, so the base carries nothing over
+    const encoded = lines.map((l, i) => (i === 300 ? `  blob: ${Buffer.from(`export GITHUB_TOKEN=${token}`).toString('base64')}` : l));
+    const gone = await beforeAfter('src/app.js', encoded.join('\n') + '\n' + pad, encoded.filter((_, i) => i !== 200).join('\n') + '\n');
+    expect(gone.found.map((m) => [m.secret, m.line, m.decoded])).toEqual([[token, 300, ['base64']]]);
+    expect(gone.stats.full).toBe(2);
+  });
+
   it('a change at one end of a line finds a match at its other end', async () => {
     const def = catalog.byId.get('github-pat-classic')!.def;
     const token = generateSample(def, rng(7)).secret;

@@ -209,6 +209,8 @@ export class DetectionEngine implements Engine {
   rejections: Rejection[] | null = null;
   /** Set during scanVerdict: a store was recognised or a store's keyword seen (the blob is dirty). */
   private storeHint = false;
+  /** Set during scanVerdict: a decoded match was dropped for a plain match of its secret (which may lie on another line). */
+  private deduped = false;
   /**
    * Set during scanVerdict: the largest `within` of a required companion some candidate failed for want of
    * (everything else about it passed); 0 when none did.
@@ -271,14 +273,15 @@ export class DetectionEngine implements Engine {
    * (multiline-gate.ts).
    */
   scanVerdict(data: Buffer, ctx: ScanContext): Verdict {
-    if (!ctx.text && skipBinary(data)) return { matches: [], dirty: false, reach: 0, complete: true };
+    if (!ctx.text && skipBinary(data)) return { matches: [], dirty: false, reach: 0, complete: true, deduped: false };
     this.storeHint = false;
+    this.deduped = false;
     this.companionReach = 0;
     const budget: DecodeBudget = { bytes: this.decodeBudget };
     const matches = this.scanAt(data, ctx, 0, budget, true);
     // a scan that ran out of decode budget saw less than its content holds: it vouches for nothing
     const complete = !this.storeHint && budget.short !== true;
-    return { matches, dirty: matches.length > 0 || !complete, reach: this.companionReach, complete };
+    return { matches, dirty: matches.length > 0 || !complete, reach: this.companionReach, complete, deduped: this.deduped };
   }
 
   /** Like scan, and records why each candidate was dropped in `this.rejections`. */
@@ -347,6 +350,7 @@ export class DetectionEngine implements Engine {
         for (const im of inner) {
           const key = `${im.detectorId}\0${im.secret}`;
           const at0 = `${key}\0${span.start}`;
+          if (verdict && (classesOf(im) & (plain.get(key) ?? 0)) !== 0) this.deduped = true;
           const classes = classesOf(im) & ~(plain.get(key) ?? 0) & ~(seen.get(at0) ?? 0);
           if (classes === 0) continue;
           seen.set(at0, (seen.get(at0) ?? 0) | classes);

@@ -41,6 +41,8 @@ export interface Verdict {
   reach: number;
   /** No store and all decoded: dirty only for its matches, if at all. */
   complete: boolean;
+  /** A decoded match was dropped for a plain match of its secret, which may lie on another line. */
+  deduped: boolean;
 }
 
 /** Synchronous, pure matcher over one Buffer. Construct once per thread. */

@@ -52,7 +52,14 @@ async function openGit(repo: Extract<RepositorySource, { kind: 'git' }>, selecti
   const detectorsDir = opts.detectorsDir ?? '';
   const fast = selection.kind === 'all' && opts.packReader !== false;
   const minPackBytes = opts.packPoolMinBytes;
-  const early = fast ? earlyPackPool(repo.dir, { detectorsDir, jobs: opts.jobs ?? availableParallelism(), engine: opts.engine, ...(minPackBytes !== undefined ? { minPackBytes } : {}) }) : null;
+  const early = fast
+    ? earlyPackPool(repo.dir, {
+        detectorsDir,
+        jobs: opts.jobs ?? availableParallelism(),
+        engine: opts.engine,
+        ...(minPackBytes !== undefined ? { minPackBytes } : {}),
+      })
+    : null;
   const prescan = early ? startPrescan(repo.dir, early, { maxBlobSize: opts.maxBlobSize }) : null;
   let pool: ScanPool | undefined;
   const close = async () => {
@@ -66,7 +73,14 @@ async function openGit(repo: Extract<RepositorySource, { kind: 'git' }>, selecti
     let source: ContentSource & { commits: number } = await gitSource(objects, selection);
     prescan?.walkDone();
     const head = selection.kind === 'all' ? await objects.resolve('HEAD') : null;
-    const packOpts = { detectorsDir, jobs: jobsFor(source, opts), engine: opts.engine, onStats: opts.onPackStats, ...(early ? { pool: early } : {}), ...(prescan ? { prescan } : {}) };
+    const packOpts = {
+      detectorsDir,
+      jobs: jobsFor(source, opts),
+      engine: opts.engine,
+      onStats: opts.onPackStats,
+      ...(early ? { pool: early } : {}),
+      ...(prescan ? { prescan } : {}),
+    };
     if (fast) source = packSource(source, repo.dir, packOpts) ?? source;
     // the fast path matches on its own pool; other sources on one sized to their bytes
     pool = createScanPool({ detectorsDir, jobs: source.scan ? 1 : jobsFor(source, opts), engine: opts.engine });

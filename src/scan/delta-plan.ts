@@ -6,7 +6,9 @@
 // the lines within the margin plus the base's reach of a change (see DELTA_MARGIN), so only those regions are
 // scanned. Matches that one region alone finds and that depend on their line alone (task.ts standalone) are the
 // blob's own; anything else a region finds (a candidate lacking a companion included) sends the blob to a full
-// scan. A multiline detector's match may reach lines the delta left alone, so a delta the multiline gate
+// scan. A base whose matches all depend on their line alone (*known*: a file that keeps a leaked key for a thousand
+// commits) vouches for its deltas like a clean one, and they carry its matches over to the lines they copy and
+// leave alone. A multiline detector's match may reach lines the delta left alone, so a delta the multiline gate
 // (detection/multiline-gate.ts) cannot clear is scanned whole. Matches are therefore always those of a full scan
 // of their own blob.
 //
@@ -18,6 +20,7 @@ import { isBinary } from '../detection/binary.js';
 import { pathClass } from '../detection/filters.js';
 import type { MultilineGate } from '../detection/multiline-gate.js';
 import type { Router, Settled } from './router.js';
+import type { Match } from '../core/model.js';
 import { regionBytes, wholeTask, type ScanJob, type ScanTask, type TaskResult } from './task.js';
 
 export interface DeltaPlanOptions {
@@ -116,19 +119,30 @@ function lineBreaks(data: Buffer, end: number): number {
   return n;
 }
 
+/** `m` moved to `offset` of `data`: its line counted there; its column is the same (the line is the same). */
+function movedTo(m: Match, data: Buffer, offset: number): Match {
+  return { ...m, offset, line: lineBreaks(data, offset) + 1 };
+}
+
 const PENDING = 0;
 const CLEAN = 1;
 const DIRTY = 2;
+/** Dirty only for matches that depend on their line alone (TaskResult.known): its deltas carry them over. */
+const KNOWN = 3;
+type Status = typeof PENDING | typeof CLEAN | typeof DIRTY | typeof KNOWN;
+type Final = Exclude<Status, typeof PENDING>;
 
 /** Whether a base settled as `status` with `reach` vouches for a delta whose regions took in `plannedReach`. */
-function vouches(status: number, reach: number, plannedReach: number): boolean {
-  return status === CLEAN && reach <= plannedReach;
+function vouches(status: Status, reach: number, plannedReach: number): boolean {
+  return (status === CLEAN || status === KNOWN) && reach <= plannedReach;
 }
 
 interface Verdict {
-  status: typeof PENDING | typeof CLEAN | typeof DIRTY;
-  /** CLEAN: the blob's reach (Verdict.reach of its full scan, or its base's when it was scanned by regions). */
+  status: Status;
+  /** CLEAN, KNOWN: the blob's reach (Verdict.reach of its full scan, or its base's when it was scanned by regions). */
   reach: number;
+  /** KNOWN: its matches. */
+  matches?: Match[];
   length: number;
   /** The class of the path it was scanned for (filters.ts pathClass: all the engine reads of a path). */
   pathClass: number;
@@ -199,7 +213,7 @@ export class DeltaPlanner implements Router {
    * candidates that gave the base its reach and be scanned again whole, so the blob is scanned whole at once.
    */
   private byRegions(job: ScanJob, base: Verdict): ScanTask | null {
-    const reach = base.status === CLEAN ? base.reach : 0;
+    const reach = base.status === PENDING ? 0 : base.reach;
     const regions = deltaRegions(job.data, base.length, job.delta!.copies, this.opts.margin + reach).flat();
     if (reach > 0 && 2 * regionBytes(regions) > job.data.length) return null;
     this.open.set(job.oid, { job, baseOid: job.delta!.baseOid, reach, regions });
@@ -232,7 +246,8 @@ export class DeltaPlanner implements Router {
     }
     if (r.mode !== 'regions' || !open) {
       this.close(r.oid);
-      this.finish(r, r.dirty || r.mode === 'binary' || r.error !== undefined ? DIRTY : CLEAN, r.reach ?? 0, into);
+      const status = r.mode === 'binary' || r.error !== undefined ? DIRTY : !r.dirty ? CLEAN : r.known ? KNOWN : DIRTY;
+      this.finish(r, status, r.reach ?? 0, into);
       return into;
     }
     const base = this.verdicts.get(open.baseOid)!;
@@ -247,23 +262,43 @@ export class DeltaPlanner implements Router {
    * same candidates on the lines it left alone), else the target is scanned again, whole.
    */
   private settleOnBase(r: TaskResult, base: Verdict, plannedReach: number, into: Settled): void {
-    if (vouches(base.status, base.reach, plannedReach)) this.finish(...this.vouched(r, base.reach), into);
-    else this.redo(r.oid, into, base.status === CLEAN);
+    if (vouches(base.status, base.reach, plannedReach)) this.finish(...this.vouched(r, base), into);
+    else this.redo(r.oid, into, base.status !== DIRTY);
   }
 
   /**
-   * A region result its base vouches for, as final: clean with the base's reach, or dirty with its region's
-   * matches as the blob's own (task.ts standalone: the lines the delta left alone hold none, so they are all a full
-   * scan finds), positioned from the start of the blob.
+   * A region result its base vouches for, as final, with the base's reach: the matches a full scan finds are its
+   * region's (task.ts standalone), positioned in the blob, and those of a KNOWN base on every line the delta copied
+   * and left alone (a line outside every region lies whole inside one copy, and a standalone match depends on its
+   * line alone), each where it was copied to; none: clean.
    */
-  private vouched(r: TaskResult, reach: number): [TaskResult, typeof CLEAN | typeof DIRTY, number] {
+  private vouched(r: TaskResult, base: Verdict): [TaskResult, Final, number] {
     const found = r.regionMatches;
-    if (!found) return [r, CLEAN, reach];
+    if (!found && !base.matches) return [r, CLEAN, base.reach];
     const o = this.open.get(r.oid)!;
-    const start = o.regions[2 * found.region]!;
-    const lines = lineBreaks(o.job.data, start);
+    const data = o.job.data;
+    const matches: Match[] = [];
+    if (found) {
+      const start = o.regions[2 * found.region]!;
+      const lines = lineBreaks(data, start);
+      for (const m of found.matches) matches.push({ ...m, offset: m.offset + start, line: m.line + lines });
+    }
+    const copies = o.job.delta!.copies;
+    const outside = (at: number): boolean => {
+      for (let k = 0; k < o.regions.length; k += 2) if (at >= o.regions[k]! && at < o.regions[k + 1]!) return false;
+      return true;
+    };
+    for (const m of base.matches ?? []) {
+      for (let k = 0; k < copies.length; k += 3) {
+        const [ts, te, bs] = [copies[k]!, copies[k + 1]!, copies[k + 2]!];
+        const at = ts + (m.offset - bs);
+        if (m.offset >= bs && at < te && outside(at)) matches.push(movedTo(m, data, at));
+      }
+    }
+    // in the engine's order (Engine.scan): by offset, then detector; a stable sort keeps the order of ties
+    matches.sort((a, b) => a.offset - b.offset || a.detectorId.localeCompare(b.detectorId));
     const { regionMatches: _found, ...rest } = r;
-    return [{ ...rest, matches: found.matches.map((m) => ({ ...m, offset: m.offset + start, line: m.line + lines })) }, DIRTY, 0];
+    return [{ ...rest, matches }, matches.length > 0 ? KNOWN : CLEAN, base.reach];
   }
 
   /** Hands `oid` back to be planned again: by wider regions (`widen`: its base is clean) or whole. */
@@ -274,22 +309,23 @@ export class DeltaPlanner implements Router {
     into.redo.push(open.job);
   }
 
-  private finish(first: TaskResult, firstStatus: typeof CLEAN | typeof DIRTY, firstReach: number, into: Settled): void {
+  private finish(first: TaskResult, firstStatus: Final, firstReach: number, into: Settled): void {
     // iterative: a chain of held targets settles in one go
-    const todo: [TaskResult, typeof CLEAN | typeof DIRTY, number][] = [[first, firstStatus, firstReach]];
+    const todo: [TaskResult, Final, number][] = [[first, firstStatus, firstReach]];
     for (let next = todo.pop(); next; next = todo.pop()) {
       const [r, status, reach] = next;
       this.close(r.oid);
       const v = this.verdicts.get(r.oid)!;
       v.status = status;
       v.reach = reach;
+      if (status === KNOWN) v.matches = r.matches;
       into.done.push(r);
       const held = v.held;
       if (!held) continue;
       v.held = undefined;
       for (const h of held) {
-        if (vouches(status, reach, this.open.get(h.oid)!.reach)) todo.push(this.vouched(h, reach));
-        else this.redo(h.oid, into, status === CLEAN);
+        if (vouches(status, reach, this.open.get(h.oid)!.reach)) todo.push(this.vouched(h, v));
+        else this.redo(h.oid, into, status !== DIRTY);
       }
     }
   }

@@ -161,7 +161,7 @@ const newStats = (): ScanPoolStats => ({
 });
 
 const toJob = (r: TaskResult): JobResult => {
-  const { report: _report, dirty: _dirty, ...job } = r;
+  const { report: _report, dirty: _dirty, known: _known, ...job } = r;
   return job;
 };
 

@@ -3,7 +3,7 @@
 // engine on scanned content. Any thread runs tasks; planning and verdicts stay with the thread that reads.
 import type { Match } from '../core/model.js';
 import { mayHoldStore, skipBinary } from '../detection/engine.js';
-import type { Engine, ScanContext } from '../detection/types.js';
+import type { Engine, ScanContext, Verdict } from '../detection/types.js';
 
 export interface ScanJob {
   /** Blob oid (or any unique id: a plain file's path). */
@@ -66,6 +66,11 @@ export interface TaskResult extends JobResult {
    * takes them as the blob's own once its base vouches for the rest (delta-plan.ts); `matches` stays empty.
    */
   regionMatches?: { region: number; matches: Match[] };
+  /**
+   * A full scan dirty only for its matches, all standalone, no decoded match dropped for a plain one: its deltas may
+   * carry those matches over to the lines they leave alone (delta-plan.ts).
+   */
+  known?: boolean;
 }
 
 /** A task scanning the whole of `job`. */
@@ -114,7 +119,18 @@ export function runTask(engine: Engine, task: ScanTask): TaskResult {
         return { oid, report, matches: [], mode: 'regions', size, scanned: tally.scanned, dirty, ...(found ? { regionMatches: found } : {}) };
     }
     const v = engine.scanVerdict(data, textCtx);
-    return { oid, report, matches: v.matches, mode: 'full', size, scanned: tally.scanned + size, dirty: v.dirty, ...(v.reach > 0 ? { reach: v.reach } : {}) };
+    const known = v.matches.length > 0 && selfContained(engine, v);
+    return {
+      oid,
+      report,
+      matches: v.matches,
+      mode: 'full',
+      size,
+      scanned: tally.scanned + size,
+      dirty: v.dirty,
+      ...(v.reach > 0 ? { reach: v.reach } : {}),
+      ...(known ? { known } : {}),
+    };
   } catch (err) {
     return { oid, report, matches: [], mode: 'full', size, scanned: tally.scanned, dirty: true, error: (err as Error).message };
   }
@@ -138,7 +154,7 @@ function scanRegions(
     tally.scanned += r[k + 1]! - r[k]!;
     const v = engine.scanVerdict(data.subarray(r[k], r[k + 1]), ctx);
     if (!v.dirty && v.reach === 0) continue;
-    if (found || v.reach > 0 || !v.complete || !v.matches.every((m) => standalone(engine, m))) return { dirty: true };
+    if (found || v.reach > 0 || !selfContained(engine, v)) return { dirty: true };
     found = { region: k / 2, matches: v.matches };
   }
   return found ? { dirty: true, found } : { dirty: false };
@@ -152,6 +168,11 @@ function scanRegions(
  * region may be where its blob is not). The one other cross-line rule, a decoded match dropped when a plain match of
  * its secret lies anywhere in the blob, is why matches are taken from one region only.
  */
+/** A scan whose matches are all standalone, that saw everything (Verdict.complete) and dropped no decoded match for a plain one. */
+function selfContained(engine: Engine, v: Verdict): boolean {
+  return v.complete && !v.deduped && v.matches.every((m) => standalone(engine, m));
+}
+
 function standalone(engine: Engine, m: Match): boolean {
   const def = engine.catalog.byId.get(m.detectorId)?.def;
   return def !== undefined && !m.decoded?.length && !def.multiline && def.companions.length === 0 && def.file_max_bytes === undefined;
