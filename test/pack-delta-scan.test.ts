@@ -608,6 +608,40 @@ describe('delta-aware pack scan', () => {
     }
   });
 
+  it('a base known by its matches vouches only for deltas scanned its way (for any path, or for a path)', () => {
+    const data = Buffer.from(Array.from({ length: 2000 }, (_, i) => `line ${i}`).join('\n') + '\n');
+    const n = data.length;
+    const match = { detectorId: 'github-pat-classic', secret: 'x', parts: {}, offset: 10, line: 2, column: 1, pathClasses: 1 };
+    const known = { oid: 'base', report: true, matches: [match], mode: 'full' as const, size: n - 10, scanned: 0, dirty: true, known: true };
+    const target = (oid: string, anyPath: boolean) => ({
+      oid,
+      path: 'a.txt',
+      ...(anyPath ? { anyPath } : {}),
+      data,
+      delta: { baseOid: 'base', copies: [0, 5000, 0, 5010, n, 5000] },
+    });
+    const clean = (oid: string) => ({ oid, report: true, matches: [], mode: 'regions' as const, size: n, scanned: 0, dirty: false });
+    const planner = deltaPlanner(() => false);
+    planner.plan({ oid: 'base', path: '', anyPath: true, data: Buffer.alloc(n - 10, 0x61) });
+    // planned while the base is out: by regions, for a path and for any path
+    expect('regions' in planner.plan(target('forPath', false))).toBe(true);
+    expect('regions' in planner.plan(target('anyPath', true))).toBe(true);
+    planner.settle(clean('forPath'));
+    planner.settle(clean('anyPath'));
+    const settled = planner.settle(known);
+    // its matches hold path classes: they carry over to the delta scanned for any path only; the other is scanned
+    // again whole (not by wider regions, which would be held and handed back for ever)
+    expect(settled.done.map((r) => [r.oid, r.matches.length])).toEqual([
+      ['base', 1],
+      ['anyPath', 1],
+    ]);
+    expect(settled.redo.map((j) => j.oid)).toEqual(['forPath']);
+    expect('regions' in planner.planAgain(settled.redo[0]!)).toBe(false);
+    // planned after it settled: whole for a path, by regions for any path
+    expect('regions' in planner.plan(target('later', false))).toBe(false);
+    expect('regions' in planner.plan(target('laterAny', true))).toBe(true);
+  });
+
   it('a reach that would widen the regions over most of the blob (one long line) has the delta scanned whole at once', () => {
     const data = Buffer.from('x'.repeat(20000) + '\n');
     const n = data.length;

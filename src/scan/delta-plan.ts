@@ -132,9 +132,17 @@ const KNOWN = 3;
 type Status = typeof PENDING | typeof CLEAN | typeof DIRTY | typeof KNOWN;
 type Final = Exclude<Status, typeof PENDING>;
 
-/** Whether a base settled as `status` with `reach` vouches for a delta whose regions took in `plannedReach`. */
-function vouches(status: Status, reach: number, plannedReach: number): boolean {
-  return (status === CLEAN || status === KNOWN) && reach <= plannedReach;
+/**
+ * Whether a settled base can vouch for a delta scanned the way `job` is: a clean one can; a known one for a scan of
+ * the same kind (for any path, matches carrying path classes, or for a path) as its matches were found in.
+ */
+function canVouch(base: Verdict, job: ScanJob): boolean {
+  return base.status === CLEAN || (base.status === KNOWN && base.anyPath === (job.anyPath ?? false));
+}
+
+/** Whether a settled base vouches for a delta planned by regions (`planned`: its job and the reach they took in). */
+function vouches(base: Verdict, planned: { job: ScanJob; reach: number }): boolean {
+  return canVouch(base, planned.job) && base.reach <= planned.reach;
 }
 
 interface Verdict {
@@ -193,6 +201,7 @@ export class DeltaPlanner implements Router {
     if (
       base === undefined ||
       base.status === DIRTY ||
+      (base.status === KNOWN && !canVouch(base, job)) ||
       // the engine reads a path only through its class: a base clean for that class vouches for any path in it
       !(base.anyPath || (!anyPath && base.pathClass === cls)) ||
       job.data.length > this.opts.maxRegionBlob ||
@@ -252,7 +261,7 @@ export class DeltaPlanner implements Router {
     }
     const base = this.verdicts.get(open.baseOid)!;
     if (base.status === PENDING) (base.held ??= []).push(r);
-    else this.settleOnBase(r, base, open.reach, into);
+    else this.settleOnBase(r, base, open, into);
     return into;
   }
 
@@ -261,9 +270,9 @@ export class DeltaPlanner implements Router {
    * clean and its reach within what the regions' margin took in (a clean target inherits that reach: it holds the
    * same candidates on the lines it left alone), else the target is scanned again, whole.
    */
-  private settleOnBase(r: TaskResult, base: Verdict, plannedReach: number, into: Settled): void {
-    if (vouches(base.status, base.reach, plannedReach)) this.finish(...this.vouched(r, base), into);
-    else this.redo(r.oid, into, base.status !== DIRTY);
+  private settleOnBase(r: TaskResult, base: Verdict, planned: { job: ScanJob; reach: number }, into: Settled): void {
+    if (vouches(base, planned)) this.finish(...this.vouched(r, base), into);
+    else this.redo(r.oid, into, canVouch(base, planned.job));
   }
 
   /**
@@ -301,7 +310,7 @@ export class DeltaPlanner implements Router {
     return [{ ...rest, matches }, matches.length > 0 ? KNOWN : CLEAN, base.reach];
   }
 
-  /** Hands `oid` back to be planned again: by wider regions (`widen`: its base is clean) or whole. */
+  /** Hands `oid` back to be planned again: by wider regions (`widen`: its base can vouch, with a longer reach) or whole. */
   private redo(oid: string, into: Settled, widen = false): void {
     const open = this.open.get(oid)!;
     this.close(oid);
@@ -324,8 +333,9 @@ export class DeltaPlanner implements Router {
       if (!held) continue;
       v.held = undefined;
       for (const h of held) {
-        if (vouches(status, reach, this.open.get(h.oid)!.reach)) todo.push(this.vouched(h, v));
-        else this.redo(h.oid, into, status !== DIRTY);
+        const planned = this.open.get(h.oid)!;
+        if (vouches(v, planned)) todo.push(this.vouched(h, v));
+        else this.redo(h.oid, into, canVouch(v, planned.job));
       }
     }
   }
