@@ -10,7 +10,7 @@ import { createEngine } from '../src/detection/engine.js';
 import type { Engine } from '../src/detection/types.js';
 import { loadCatalog } from '../src/detection/load.js';
 import { ObjectStore } from '../src/objects/pack/index.js';
-import { changedRanges, DELTA_MARGIN, deltaPlanner, deltaRegions } from '../src/scan/delta-plan.js';
+import { changedRanges, copiedLacking, DELTA_MARGIN, deltaPlanner, deltaRegions, windowsCopied } from '../src/scan/delta-plan.js';
 import { scanPackDeltaAware, type DeltaScanStats } from '../src/scan/delta-scan.js';
 import { buildRepo, git, type CommitSpec } from '../testkit/git-repo.js';
 import { generateSample, rng } from '../testkit/token-gen.js';
@@ -327,6 +327,75 @@ describe('delta-aware pack scan', () => {
     // before a candidate lacking a companion had a reach, it made the base dirty and this delta was scanned whole
     expect(stats.regions).toBe(1);
     expect(stats.full).toBe(1);
+    // and the region is the edited line with its margin, not widened by the 2 KB reach: the delta copies the
+    // candidate with its whole companion window, so it cannot gain a companion (Verdict.lacking)
+    expect(stats.scannedBytes - before.length).toBeLessThan(300);
+  });
+
+  it("a candidate's companion window counts as copied only when the delta holds it whole, cut as the search cuts it", () => {
+    // a 10-byte candidate at 1,000 of a 5,000-byte base whose companion may lie 100 bytes away
+    const lacking = [1000, 1010, 100];
+    // copied in place: its window too
+    expect(windowsCopied(lacking, [0, 5000, 0], 5000, 5000)).toBe(true);
+    // an insert 50 bytes before it, or a seam 50 bytes after it: within the window
+    expect(windowsCopied(lacking, [0, 950, 0, 960, 5010, 950], 5000, 5010)).toBe(false);
+    expect(windowsCopied(lacking, [0, 1060, 0, 1060, 4000, 2000], 5000, 4000)).toBe(false);
+    // an edit 200 bytes away: outside it
+    expect(windowsCopied(lacking, [0, 1210, 0, 1220, 5010, 1210], 5000, 5010)).toBe(true);
+    // the first 890 bytes dropped: the window is whole in both, 110 bytes from the start in the delta
+    expect(windowsCopied(lacking, [0, 4110, 890], 5000, 4110)).toBe(true);
+    // the first 950 bytes dropped: the delta's search starts at its start (50 bytes before the candidate), the
+    // base's 100 bytes before: not the same window, even though the delta's lies inside the copy
+    expect(windowsCopied(lacking, [0, 4050, 950], 5000, 4050)).toBe(false);
+    // where the delta copies it (twice here, then not at all)
+    expect(copiedLacking(lacking, [0, 2000, 0, 2000, 4000, 0])).toEqual([1000, 1010, 100, 3000, 3010, 100]);
+    expect(copiedLacking(lacking, [0, 1005, 0])).toEqual([]);
+    expect(copiedLacking(null, [0, 2000, 0])).toBeNull();
+  });
+
+  it('the engine says where the candidates behind a reach are, unless one lies in decoded text', () => {
+    const value = ['q1w2e', '3r4t5', 'y6u7i', '8o9p0'].join('');
+    const paired = pairedEngine(700);
+    const plain = paired.scanVerdict(Buffer.from(`x = 1\npairsecret=${value}\n`), { path: 'a.txt' });
+    expect([plain.reach, plain.lacking]).toEqual([700, [17, 37, 700]]);
+    const encoded = paired.scanVerdict(Buffer.from(`x = 1\nblob: ${Buffer.from(`pairsecret=${value}`).toString('base64')}\n`), { path: 'a.txt' });
+    expect([encoded.reach, encoded.lacking]).toEqual([700, null]);
+  });
+
+  it("a delta settled by regions inherits the candidates behind its base's reach where it copied them", () => {
+    const line = (i: number) => `line ${String(i).padStart(5, '0')} of the file\n`;
+    const base = Buffer.from(Array.from({ length: 400 }, (_, i) => line(i)).join(''));
+    const n = base.length;
+    const full = (oid: string, size: number) => ({
+      oid,
+      report: true,
+      matches: [],
+      mode: 'full' as const,
+      size,
+      scanned: 0,
+      dirty: false,
+      reach: 500,
+      lacking: [1000, 1010, 500],
+    });
+    const planner = deltaPlanner(() => false);
+    planner.plan({ oid: 'b', path: 'a.txt', data: base });
+    planner.settle(full('b', n));
+    // T: 3,000 bytes inserted at the start; the candidate moves to 4,000 with its window, so T goes by narrow regions
+    const t = Buffer.concat([Buffer.from(Array.from({ length: 120 }, (_, i) => line(9000 + i)).join('')), base]);
+    const shift = t.length - n;
+    const tTask = planner.plan({ oid: 't', path: 'a.txt', data: t, delta: { baseOid: 'b', copies: [shift, t.length, 0] } });
+    const width = (task: object) => ('regions' in task && task.regions ? (task.regions as number[]).reduce((w, x, i) => w + (i % 2 ? x : -x), 0) : Infinity);
+    expect(width(tTask)).toBeLessThan(shift + 200);
+    planner.settle({ oid: 't', report: true, matches: [], mode: 'regions', size: t.length, scanned: 0, dirty: false });
+    // D, a delta of T: an edit 300 bytes after where the candidate now is (within its 500) calls for the reach
+    const at = shift + 1300;
+    const d = Buffer.concat([t.subarray(0, at), Buffer.from('pairid=x\n'), t.subarray(at)]);
+    const near = planner.plan({ oid: 'd', path: 'a.txt', data: d, delta: { baseOid: 't', copies: [0, at, 0, at + 9, d.length, at] } });
+    expect(width(near)).toBeGreaterThan(1000);
+    // an edit at 1,300 (where the candidate was in the base, far from where it is in T) does not
+    const e = Buffer.concat([t.subarray(0, 1300), Buffer.from('pairid=x\n'), t.subarray(1300)]);
+    const far = planner.plan({ oid: 'e', path: 'a.txt', data: e, delta: { baseOid: 't', copies: [0, 1300, 0, 1309, e.length, 1300] } });
+    expect(width(far)).toBeLessThan(200);
   });
 
   it('candidates lacking companions that commits add and take away at random distances: equals a full scan', async () => {

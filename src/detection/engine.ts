@@ -216,6 +216,8 @@ export class DetectionEngine implements Engine {
    * (everything else about it passed); 0 when none did.
    */
   private companionReach = 0;
+  /** Set during scanVerdict: [start, end, within] of each candidate that set companionReach; null: not all known. */
+  private lacking: number[] | null = [];
   /** Per keyword: whether it is a store's (stores/content.ts STORE_KEYWORDS). */
   private readonly storeKeyword: Uint8Array;
   /** Key-file detectors (DetectorDef.file_max_bytes), run on every content that small; and the largest bound. */
@@ -273,15 +275,16 @@ export class DetectionEngine implements Engine {
    * (multiline-gate.ts).
    */
   scanVerdict(data: Buffer, ctx: ScanContext): Verdict {
-    if (!ctx.text && skipBinary(data)) return { matches: [], dirty: false, reach: 0, complete: true, deduped: false };
+    if (!ctx.text && skipBinary(data)) return { matches: [], dirty: false, reach: 0, complete: true, deduped: false, lacking: [] };
     this.storeHint = false;
     this.deduped = false;
     this.companionReach = 0;
+    this.lacking = [];
     const budget: DecodeBudget = { bytes: this.decodeBudget };
     const matches = this.scanAt(data, ctx, 0, budget, true);
     // a scan that ran out of decode budget saw less than its content holds: it vouches for nothing
     const complete = !this.storeHint && budget.short !== true;
-    return { matches, dirty: matches.length > 0 || !complete, reach: this.companionReach, complete, deduped: this.deduped };
+    return { matches, dirty: matches.length > 0 || !complete, reach: this.companionReach, complete, deduped: this.deduped, lacking: this.lacking };
   }
 
   /** Like scan, and records why each candidate was dropped in `this.rejections`. */
@@ -315,7 +318,7 @@ export class DetectionEngine implements Engine {
     const base64 = twoMore && hits.nested.length > 0 ? [...hits.base64, ...hits.nested] : hits.base64;
     const cands = this.reference ? this.referenceCandidates(data, only) : this.candidates(data, hits.keywords, only);
     for (const cand of cands) {
-      const m = this.evaluate(data, cand, lines, ctx);
+      const m = this.evaluate(data, cand, lines, ctx, depth);
       if (m) found.push({ m, end: cand.end, rank: cand.c.rank, generic: cand.c.def.generic });
     }
     // Whole-content stores (DBeaver) hold no keyword until decrypted; a recognised one makes the blob dirty.
@@ -539,7 +542,7 @@ export class DetectionEngine implements Engine {
     return null;
   }
 
-  private evaluate(data: Buffer, cand: Candidate, lines: LineIndex, ctx: ScanContext): Match | null {
+  private evaluate(data: Buffer, cand: Candidate, lines: LineIndex, ctx: ScanContext, depth = 0): Match | null {
     const { c, start, end } = cand;
     const def = c.def;
     let secret = data.toString('utf8', start, end);
@@ -567,6 +570,11 @@ export class DetectionEngine implements Engine {
       if (value !== null) parts[comp.name] = value;
       else if (comp.required) {
         if (comp.within > this.companionReach) this.companionReach = comp.within;
+        // where, in the scanned content (a decoded span's candidate: not there, so unknown)
+        if (this.lacking !== null) {
+          if (depth === 0) this.lacking.push(start, end, comp.within);
+          else this.lacking = null;
+        }
         return this.reject(c, `required companion ${comp.name} missing`);
       }
     }

@@ -43,6 +43,11 @@ export interface Verdict {
   complete: boolean;
   /** A decoded match was dropped for a plain match of its secret, which may lie on another line. */
   deduped: boolean;
+  /**
+   * Flat [start, end, within, …]: each candidate behind `reach`, and how far its missing companion may lie; null when
+   * some lie in decoded text (their place in the content is not known).
+   */
+  lacking: number[] | null;
 }
 
 /** Synchronous, pure matcher over one Buffer. Construct once per thread. */

@@ -3,7 +3,8 @@
 // (task.ts, any thread) scans. A blob is *clean* when its full scan found no match, no store and decoded all it
 // holds (Engine.scanVerdict); its *reach* is how far a required companion that one of its candidates lacked may
 // lie (0: no such candidate). A delta of a clean base of the same path class can only gain single-line matches on
-// the lines within the margin plus the base's reach of a change (see DELTA_MARGIN), so only those regions are
+// the lines within the margin plus the base's reach of a change (see DELTA_MARGIN; the margin alone where the
+// delta copies each candidate behind the reach with its companion window: windowsCopied), so only those regions are
 // scanned. Matches that one region alone finds and that depend on their line alone (task.ts standalone) are the
 // blob's own; anything else a region finds (a candidate lacking a companion included) sends the blob to a full
 // scan. A base whose matches all depend on their line alone (*known*: a file that keeps a leaked key for a thousand
@@ -124,6 +125,43 @@ function movedTo(m: Match, data: Buffer, offset: number): Match {
   return { ...m, offset, line: lineBreaks(data, offset) + 1 };
 }
 
+/**
+ * Whether no candidate in `lacking` (flat [start, end, within] in the base) can gain its companion in a delta with
+ * `copies`: every copy that holds a candidate whole also holds its companion window (`within` either side), so the
+ * delta's bytes there are the base's, and a companion search reads nothing else (engine.ts findCompanion). A
+ * candidate no copy holds whole sits on a line the delta changed: that line's region meets it.
+ */
+export function windowsCopied(lacking: number[], copies: number[], baseLength: number, length: number): boolean {
+  for (let i = 0; i < lacking.length; i += 3) {
+    const [s, e, w] = [lacking[i]!, lacking[i + 1]!, lacking[i + 2]!];
+    for (let k = 0; k < copies.length; k += 3) {
+      const [ts, te, bs] = [copies[k]!, copies[k + 1]!, copies[k + 2]!];
+      if (s < bs || e > bs + (te - ts)) continue;
+      const t = ts + (s - bs);
+      const tEnd = t + (e - s);
+      // the window either side, cut short at either end of the content as the search cuts it, in both
+      const before = Math.min(w, t);
+      const after = Math.min(w, length - tEnd);
+      if (before !== Math.min(w, s) || after !== Math.min(w, baseLength - e) || t - before < ts || tEnd + after > te) return false;
+    }
+  }
+  return true;
+}
+
+/** `lacking` (base positions) where a delta with `copies` copies each candidate whole; null: not known. */
+export function copiedLacking(lacking: number[] | null | undefined, copies: number[]): number[] | null {
+  if (!lacking) return null;
+  const out: number[] = [];
+  for (let i = 0; i < lacking.length; i += 3) {
+    const [s, e, w] = [lacking[i]!, lacking[i + 1]!, lacking[i + 2]!];
+    for (let k = 0; k < copies.length; k += 3) {
+      const [ts, te, bs] = [copies[k]!, copies[k + 1]!, copies[k + 2]!];
+      if (s >= bs && e <= bs + (te - ts)) out.push(ts + (s - bs), ts + (e - bs), w);
+    }
+  }
+  return out;
+}
+
 const PENDING = 0;
 const CLEAN = 1;
 const DIRTY = 2;
@@ -131,6 +169,8 @@ const DIRTY = 2;
 const KNOWN = 3;
 type Status = typeof PENDING | typeof CLEAN | typeof DIRTY | typeof KNOWN;
 type Final = Exclude<Status, typeof PENDING>;
+/** A final result, the verdict it gives its blob, its reach and where the candidates behind the reach are. */
+type Settling = [TaskResult, Final, number, number[] | null];
 
 /**
  * Whether a settled base can vouch for a delta scanned the way `job` is: a clean one can; a known one for a scan of
@@ -140,9 +180,14 @@ function canVouch(base: Verdict, job: ScanJob): boolean {
   return base.status === CLEAN || (base.status === KNOWN && base.anyPath === (job.anyPath ?? false));
 }
 
-/** Whether a settled base vouches for a delta planned by regions (`planned`: its job and the reach they took in). */
+/**
+ * Whether a settled base vouches for a delta planned by regions (`planned`: its job and the reach they took in): its
+ * reach is within that, or the delta copies every candidate behind it with its companion window (windowsCopied).
+ */
 function vouches(base: Verdict, planned: { job: ScanJob; reach: number }): boolean {
-  return canVouch(base, planned.job) && base.reach <= planned.reach;
+  if (!canVouch(base, planned.job)) return false;
+  const { job } = planned;
+  return base.reach <= planned.reach || (base.lacking ? windowsCopied(base.lacking, job.delta!.copies, base.length, job.data.length) : false);
 }
 
 interface Verdict {
@@ -151,6 +196,8 @@ interface Verdict {
   reach: number;
   /** KNOWN: its matches. */
   matches?: Match[];
+  /** With a reach: TaskResult.lacking, where the candidates behind it are (null or absent: not known). */
+  lacking?: number[] | null;
   length: number;
   /** The class of the path it was scanned for (filters.ts pathClass: all the engine reads of a path). */
   pathClass: number;
@@ -223,8 +270,12 @@ export class DeltaPlanner implements Router {
    */
   private byRegions(job: ScanJob, base: Verdict): ScanTask | null {
     const reach = base.status === PENDING ? 0 : base.reach;
-    const regions = deltaRegions(job.data, base.length, job.delta!.copies, this.opts.margin + reach).flat();
-    if (reach > 0 && 2 * regionBytes(regions) > job.data.length) return null;
+    // where the candidates behind the reach are known and the delta copies each one's companion window as it was,
+    // none can gain a companion: the margin need not take in the reach
+    const copies = job.delta!.copies;
+    const widen = reach > 0 && !(base.lacking && windowsCopied(base.lacking, copies, base.length, job.data.length));
+    const regions = deltaRegions(job.data, base.length, copies, this.opts.margin + (widen ? reach : 0)).flat();
+    if (widen && 2 * regionBytes(regions) > job.data.length) return null;
     this.open.set(job.oid, { job, baseOid: job.delta!.baseOid, reach, regions });
     this.openBytes += job.data.length;
     if (this.openBytes > this.peakOpenBytes) this.peakOpenBytes = this.openBytes;
@@ -256,7 +307,7 @@ export class DeltaPlanner implements Router {
     if (r.mode !== 'regions' || !open) {
       this.close(r.oid);
       const status = r.mode === 'binary' || r.error !== undefined ? DIRTY : !r.dirty ? CLEAN : r.known ? KNOWN : DIRTY;
-      this.finish(r, status, r.reach ?? 0, into);
+      this.finish([r, status, r.reach ?? 0, r.lacking ?? null], into);
       return into;
     }
     const base = this.verdicts.get(open.baseOid)!;
@@ -271,7 +322,7 @@ export class DeltaPlanner implements Router {
    * same candidates on the lines it left alone), else the target is scanned again, whole.
    */
   private settleOnBase(r: TaskResult, base: Verdict, planned: { job: ScanJob; reach: number }, into: Settled): void {
-    if (vouches(base, planned)) this.finish(...this.vouched(r, base), into);
+    if (vouches(base, planned)) this.finish(this.vouched(r, base), into);
     else this.redo(r.oid, into, canVouch(base, planned.job));
   }
 
@@ -281,10 +332,12 @@ export class DeltaPlanner implements Router {
    * and left alone (a line outside every region lies whole inside one copy, and a standalone match depends on its
    * line alone), each where it was copied to; none: clean.
    */
-  private vouched(r: TaskResult, base: Verdict): [TaskResult, Final, number] {
-    const found = r.regionMatches;
-    if (!found && !base.matches) return [r, CLEAN, base.reach];
+  private vouched(r: TaskResult, base: Verdict): Settling {
     const o = this.open.get(r.oid)!;
+    // the candidates behind the base's reach, where this delta copied them (it inherits the reach)
+    const lacking = base.reach > 0 ? copiedLacking(base.lacking, o.job.delta!.copies) : null;
+    const found = r.regionMatches;
+    if (!found && !base.matches) return [r, CLEAN, base.reach, lacking];
     const data = o.job.data;
     const matches: Match[] = [];
     if (found) {
@@ -307,7 +360,7 @@ export class DeltaPlanner implements Router {
     // in the engine's order (Engine.scan): by offset, then detector; a stable sort keeps the order of ties
     matches.sort((a, b) => a.offset - b.offset || a.detectorId.localeCompare(b.detectorId));
     const { regionMatches: _found, ...rest } = r;
-    return [{ ...rest, matches }, matches.length > 0 ? KNOWN : CLEAN, base.reach];
+    return [{ ...rest, matches }, matches.length > 0 ? KNOWN : CLEAN, base.reach, lacking];
   }
 
   /** Hands `oid` back to be planned again: by wider regions (`widen`: its base can vouch, with a longer reach) or whole. */
@@ -318,15 +371,16 @@ export class DeltaPlanner implements Router {
     into.redo.push(open.job);
   }
 
-  private finish(first: TaskResult, firstStatus: Final, firstReach: number, into: Settled): void {
+  private finish(first: Settling, into: Settled): void {
     // iterative: a chain of held targets settles in one go
-    const todo: [TaskResult, Final, number][] = [[first, firstStatus, firstReach]];
+    const todo: Settling[] = [first];
     for (let next = todo.pop(); next; next = todo.pop()) {
-      const [r, status, reach] = next;
+      const [r, status, reach, lacking] = next;
       this.close(r.oid);
       const v = this.verdicts.get(r.oid)!;
       v.status = status;
       v.reach = reach;
+      if (reach > 0) v.lacking = lacking;
       if (status === KNOWN) v.matches = r.matches;
       into.done.push(r);
       const held = v.held;

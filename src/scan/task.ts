@@ -60,6 +60,8 @@ export interface TaskResult extends JobResult {
   dirty: boolean;
   /** A full scan's Verdict.reach (how far a companion its candidates lack may be); absent: 0. */
   reach?: number;
+  /** With `reach`: Verdict.lacking, where those candidates are (null: not all known). */
+  lacking?: number[] | null;
   /**
    * A dirty 'regions' result whose dirt is matches in one region only, all of them standalone (`standalone`): that
    * region (its index among the task's ranges) and its matches, positioned from the region's start. The planner
@@ -128,7 +130,7 @@ export function runTask(engine: Engine, task: ScanTask): TaskResult {
       size,
       scanned: tally.scanned + size,
       dirty: v.dirty,
-      ...(v.reach > 0 ? { reach: v.reach } : {}),
+      ...(v.reach > 0 ? { reach: v.reach, lacking: v.lacking } : {}),
       ...(known ? { known } : {}),
     };
   } catch (err) {
