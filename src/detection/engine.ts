@@ -3,6 +3,7 @@
 // detector itself over the whole Buffer; then filters, companions, generic-vs-provider overlap, and a bounded
 // rescan of decoded spans. Running a detector over the whole blob (never windows) keeps its matches exactly those
 // of the brute-force reference; the probes make that cheap, since real source almost never matches.
+import { createHash } from 'node:crypto';
 import RE2 from 're2';
 import type { Match } from '../core/model.js';
 import { isBinary } from './binary.js';
@@ -137,6 +138,11 @@ const SET_GROUP_MIN = 2;
  */
 const SET_REPEAT_CAP = 32;
 
+/** Decoded spans up to this size are keyed by their bytes; longer ones by their SHA-256. */
+const SPAN_KEY_BYTES = 256;
+/** Key bytes scanDecoded remembers before it starts over. */
+const SPAN_CACHE_BYTES = 16 << 20;
+
 const LINE_CONTEXT = 512;
 const ALLOW_MARKER = 'keyloop:allow';
 
@@ -218,6 +224,9 @@ export class DetectionEngine implements Engine {
   private companionReach = 0;
   /** Set during scanVerdict: [start, end, within] of each candidate that set companionReach; null: not all known. */
   private lacking: number[] | null = [];
+  /** scanDecoded's results by content (key: level, scope, path class and the bytes, or their SHA-256 past SPAN_KEY_BYTES). */
+  private readonly spanCache = new Map<string, { matches: Match[]; consumed: number; reach: number }>();
+  private spanCacheBytes = 0;
   /** Per keyword: whether it is a store's (stores/content.ts STORE_KEYWORDS). */
   private readonly storeKeyword: Uint8Array;
   /** Key-file detectors (DetectorDef.file_max_bytes), run on every content that small; and the largest bound. */
@@ -347,7 +356,7 @@ export class DetectionEngine implements Engine {
       const seen = new Map<string, number>();
       const encoded = new Map<string, number>();
       for (const span of spans) {
-        const inner = this.scanAt(span.bytes, ctx, depth + 1, budget, false, narrower(only, span.detectors));
+        const inner = this.scanDecoded(span.bytes, ctx, depth + 1, budget, narrower(only, span.detectors));
         if (inner.length === 0) continue;
         const at = lines.locate(span.start);
         for (const im of inner) {
@@ -375,6 +384,48 @@ export class DetectionEngine implements Engine {
       if (encoded.size > 0) dropEncodedForms(found, encoded);
     }
     return resolveOverlaps(found).sort((a, b) => a.offset - b.offset || a.detectorId.localeCompare(b.detectorId));
+  }
+
+  /**
+   * scanAt over a decoded span, remembered by content: a release's source map or locale bundle decodes to the same
+   * strings as the last one's, thousands of times. A decoded scan's matches depend on its bytes, its decoding level,
+   * its scope and the path class it is judged for, and on the budget only through running out of it: a result that
+   * did not run out is reused when the budget left covers what it consumed, which it then consumes again, along with
+   * the reach it set. Not while explaining (its rejections are wanted).
+   */
+  private scanDecoded(bytes: Buffer, ctx: ScanContext, depth: number, budget: DecodeBudget, only: Scope | undefined): Match[] {
+    if (this.rejections !== null || this.reference) return this.scanAt(bytes, ctx, depth, budget, false, only);
+    const head = `${depth}|${only ?? ''}|${ctx.anyPath ? 'any' : pathClass(ctx.path)}|`;
+    const key = head + (bytes.length <= SPAN_KEY_BYTES ? bytes.toString('latin1') : createHash('sha256').update(bytes).digest('base64'));
+    const hit = this.spanCache.get(key);
+    if (hit && budget.bytes >= hit.consumed) {
+      budget.bytes -= hit.consumed;
+      this.addReach(hit.reach);
+      return hit.matches;
+    }
+    const before = budget.bytes;
+    const outerReach = this.companionReach;
+    this.companionReach = 0;
+    const matches = this.scanAt(bytes, ctx, depth, budget, false, only);
+    const reach = this.companionReach;
+    this.companionReach = outerReach;
+    this.addReach(reach);
+    if (budget.short !== true) {
+      if (this.spanCacheBytes > SPAN_CACHE_BYTES) {
+        this.spanCache.clear();
+        this.spanCacheBytes = 0;
+      }
+      this.spanCache.set(key, { matches, consumed: before - budget.bytes, reach });
+      this.spanCacheBytes += key.length;
+    }
+    return matches;
+  }
+
+  /** A decoded scan's reach, as if its candidates had been judged here (they lie in decoded text: positions unknown). */
+  private addReach(reach: number): void {
+    if (reach === 0) return;
+    if (reach > this.companionReach) this.companionReach = reach;
+    this.lacking = null;
   }
 
   private referenceCandidates(data: Buffer, only?: Scope): Candidate[] {
