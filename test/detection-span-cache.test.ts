@@ -1,12 +1,11 @@
 // The engine remembers its scans of decoded spans by content (engine.ts scanDecoded): a scan that reuses one must
 // report exactly what an engine that never saw it reports, whatever the budget left, the path and the reach.
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createEngine, type EngineOptions } from '../src/detection/engine.js';
 import { loadCatalog } from '../src/detection/load.js';
 import type { Catalog, ScanContext } from '../src/detection/types.js';
+import { PAIRED_VALUE, pairedCatalog } from '../testkit/paired-catalog.js';
 import { generateSample, rng } from '../testkit/token-gen.js';
 
 const catalog = loadCatalog(join(import.meta.dirname, '..', 'detectors'));
@@ -76,24 +75,8 @@ describe('decoded spans scanned once per content', () => {
   });
 
   it('a reused span gives its reach again, and its candidates count as placed nowhere', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'keyloop-span-cache-'));
-    writeFileSync(
-      join(dir, 'paired.yaml'),
-      [
-        'provider: { id: paired, name: Paired }',
-        'detectors:',
-        '  - id: paired-secret',
-        '    name: Paired secret',
-        '    keywords: [ pairsecret ]',
-        "    pattern: 'pairsecret=([a-z0-9]{20})'",
-        '    companions:',
-        "      - { name: pair_id, pattern: 'pairid=([a-z0-9]{10})', within: 700, required: true }",
-        '    examples: [ "pairsecret=q1w2e3r4t5y6u7i8o9p0 pairid=a1s2d3f4g5" ]',
-        '',
-      ].join('\n'),
-    );
-    const paired = loadCatalog(dir);
-    const span = `  blob: ${b64(`pairsecret=${['q1w2e', '3r4t5', 'y6u7i', '8o9p0'].join('')} and nothing else`)}`;
+    const paired = pairedCatalog(700);
+    const span = `  blob: ${b64(`pairsecret=${PAIRED_VALUE} and nothing else`)}`;
     const verdicts = sameAsFresh(paired, [
       { text: `${span}\n`, path: 'a.txt' },
       { text: `other = 1\n${span}\n`, path: 'b.txt' },

@@ -1,8 +1,6 @@
 // Delta-aware scanning must report exactly what a full scan of every blob reports: same blobs, same matches
 // (offsets, lines, columns, companions, decoders). Histories put secrets right at delta boundaries, edit them
 // in place, break and mend PEM keys far from their header, add required companions later, and rename files.
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Match } from '../src/core/model.js';
@@ -13,6 +11,7 @@ import { ObjectStore } from '../src/objects/pack/index.js';
 import { changedRanges, copiedLacking, DELTA_MARGIN, deltaPlanner, deltaRegions, windowsCopied } from '../src/scan/delta-plan.js';
 import { scanPackDeltaAware, type DeltaScanStats } from '../src/scan/delta-scan.js';
 import { buildRepo, git, type CommitSpec } from '../testkit/git-repo.js';
+import { pairedCatalog } from '../testkit/paired-catalog.js';
 import { generateSample, rng } from '../testkit/token-gen.js';
 
 const catalog = loadCatalog(join(import.meta.dirname, '..', 'detectors'));
@@ -108,24 +107,7 @@ function regionsReference(data: Buffer, baseLength: number, copies: number[], ma
  * (keyloop scans its own history).
  */
 function pairedEngine(within: number, keywords = 'pairsecret'): Engine {
-  const dir = mkdtempSync(join(tmpdir(), 'keyloop-companion-'));
-  const example = `pairsecret=${['q1w2e', '3r4t5', 'y6u7i', '8o9p0'].join('')} pairid=${['a1s2d', '3f4g5'].join('')}`;
-  writeFileSync(
-    join(dir, 'paired.yaml'),
-    [
-      'provider: { id: paired, name: Paired }',
-      'detectors:',
-      '  - id: paired-secret',
-      '    name: Paired secret',
-      `    keywords: [ ${keywords} ]`,
-      "    pattern: 'pairsecret=([a-z0-9]{20})'",
-      '    companions:',
-      `      - { name: pair_id, pattern: 'pairid=([a-z0-9]{10})', within: ${within}, required: true }`,
-      `    examples: [ "${example}" ]`,
-      '',
-    ].join('\n'),
-  );
-  return createEngine(loadCatalog(dir));
+  return createEngine(pairedCatalog(within, keywords));
 }
 
 const newStats = (): DeltaScanStats => ({ blobs: 0, bytes: 0, scannedBytes: 0, full: 0, regions: 0, binary: 0, problems: 0 });
