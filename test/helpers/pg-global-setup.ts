@@ -1,6 +1,7 @@
 // vitest globalSetup: a loopback broker that starts ONE embedded PostgreSQL for the whole run, on the first
 // request (test files that never ask cost nothing), creates a database per request, and stops it at the end.
 import { createServer, type Server } from 'node:http';
+import { createRequire } from 'node:module';
 import type { TestProject } from 'vitest/node';
 import { createDatabase, startEmbeddedPostgres, type EmbeddedServer, type TestDatabase } from '../../testkit/embedded-postgres.js';
 
@@ -35,5 +36,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
   return async () => {
     http.close();
     if (started) await (await started.catch(() => null))?.stop();
+    // embedded-postgres stops its servers at exit through async-exit-hook, whose `beforeExit` hook then calls
+    // process.exit(0): a run with failed tests exited 0 whenever a test had asked for PostgreSQL. The server is
+    // stopped above, so its exit hooks (`beforeExit`, and `exit`, which would call them without their callback)
+    // have nothing left to do.
+    const exitHook = createRequire(createRequire(import.meta.url).resolve('embedded-postgres'))('async-exit-hook') as { unhookEvent(event: string): void };
+    exitHook.unhookEvent('beforeExit');
+    exitHook.unhookEvent('exit');
   };
 }
