@@ -155,6 +155,11 @@ interface Elem {
   zeroWidth: boolean;
 }
 
+/** The pattern text of a run of elements. */
+function sourceOf(elems: Elem[]): string {
+  return elems.map((e) => e.src).join('');
+}
+
 /** Index just past the group opening at `start` (which holds '('), skipping escapes and classes. */
 function skipGroup(p: string, start: number): number {
   let depth = 0;
@@ -280,18 +285,7 @@ function probesOf(elems: Elem[], flags: string, budget: number, depth: number, p
   if (first.body !== undefined && depth < 4) {
     const inner = splitPattern(first.body);
     // Flags set inside a group end with it: spliced into the sequence they would reach past it.
-    if (inner && inner.some((alt) => alt.some((e) => e.flags)))
-      return [
-        {
-          source:
-            f +
-            elems
-              .slice(k)
-              .map((e) => e.src)
-              .join(''),
-          prefix: pre,
-        },
-      ];
+    if (inner && inner.some((alt) => alt.some((e) => e.flags))) return [{ source: f + sourceOf(elems.slice(k)), prefix: pre }];
     if (inner && inner.length === 1) return probesOf([...inner[0]!, ...rest], f, budget, depth + 1, pre);
     if (inner && inner.length > 1 && inner.length <= budget) {
       const out: ProbeSpec[] = [];
@@ -310,22 +304,7 @@ function probesOf(elems: Elem[], flags: string, budget: number, depth: number, p
   if (j + 1 >= elems.length) j = elems.length;
   if (j === elems.length) j = k;
   for (let x = k; x < j; x++) if (elems[x]!.flags) f += elems[x]!.src;
-  return [
-    {
-      source:
-        f +
-        elems
-          .slice(j)
-          .map((e) => e.src)
-          .join(''),
-      prefix:
-        pre +
-        elems
-          .slice(k, j)
-          .map((e) => e.src)
-          .join(''),
-    },
-  ];
+  return [{ source: f + sourceOf(elems.slice(j)), prefix: pre + sourceOf(elems.slice(k, j)) }];
 }
 
 /** A single unquantified literal character (plain or an escaped punctuation mark). */
