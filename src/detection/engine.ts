@@ -154,12 +154,13 @@ export function skipBinary(buf: Buffer): boolean {
 }
 
 /** 1-based line and UTF-16 column for byte offsets, computing newline positions only as far as needed. */
-class LineIndex {
+export class LineIndex {
   private readonly newlines: number[] = [];
   private scanned = 0;
   constructor(private readonly data: Buffer) {}
 
-  locate(offset: number): { line: number; column: number; lineStart: number } {
+  /** The line `offset` is on (1-based): the line breaks before it, plus one. Breaks are found once, as far as asked. */
+  line(offset: number): number {
     while (this.scanned <= offset) {
       const nl = this.data.indexOf(0x0a, this.scanned);
       if (nl === -1) {
@@ -177,9 +178,14 @@ class LineIndex {
       if (this.newlines[mid]! < offset) lo = mid + 1;
       else hi = mid;
     }
-    const lineStart = lo === 0 ? 0 : this.newlines[lo - 1]! + 1;
+    return lo + 1;
+  }
+
+  locate(offset: number): { line: number; column: number; lineStart: number } {
+    const line = this.line(offset);
+    const lineStart = line === 1 ? 0 : this.newlines[line - 2]! + 1;
     const column = this.data.toString('utf8', lineStart, offset).length + 1;
-    return { line: lo + 1, column, lineStart };
+    return { line, column, lineStart };
   }
 }
 
@@ -593,7 +599,7 @@ export class DetectionEngine implements Engine {
     return null;
   }
 
-  private evaluate(data: Buffer, cand: Candidate, lines: LineIndex, ctx: ScanContext, depth = 0): Match | null {
+  private evaluate(data: Buffer, cand: Candidate, lines: LineIndex, ctx: ScanContext, depth: number): Match | null {
     const { c, start, end } = cand;
     const def = c.def;
     let secret = data.toString('utf8', start, end);

@@ -18,6 +18,7 @@
 // turns out dirty, the target is scanned again, whole, and if clean with a longer reach, by regions widened to it.
 // Nothing is ever skipped on a guess.
 import { isBinary } from '../detection/binary.js';
+import { LineIndex } from '../detection/engine.js';
 import { pathClass } from '../detection/filters.js';
 import type { MultilineGate } from '../detection/multiline-gate.js';
 import type { Router, Settled } from './router.js';
@@ -113,16 +114,12 @@ export function deltaRegions(data: Buffer, baseLength: number, copies: number[],
   return out;
 }
 
-/** Line breaks in data[0, end): a region starting at `end` (0 or a line break) numbers its lines from there. */
-function lineBreaks(data: Buffer, end: number): number {
-  let n = 0;
-  for (let p = data.indexOf(0x0a); p !== -1 && p < end; p = data.indexOf(0x0a, p + 1)) n++;
-  return n;
-}
-
-/** `m` moved to `offset` of `data`: its line counted there; its column is the same (the line is the same). */
-function movedTo(m: Match, data: Buffer, offset: number): Match {
-  return { ...m, offset, line: lineBreaks(data, offset) + 1 };
+/** Where a delta with `copies` holds the base's bytes [start, end) whole: at `at`, in the copy [ts, te). */
+function* copiedWhole(copies: number[], start: number, end: number): Generator<{ at: number; ts: number; te: number }> {
+  for (let k = 0; k < copies.length; k += 3) {
+    const [ts, te, bs] = [copies[k]!, copies[k + 1]!, copies[k + 2]!];
+    if (start >= bs && end <= bs + (te - ts)) yield { at: ts + (start - bs), ts, te };
+  }
 }
 
 /**
@@ -134,10 +131,7 @@ function movedTo(m: Match, data: Buffer, offset: number): Match {
 export function windowsCopied(lacking: number[], copies: number[], baseLength: number, length: number): boolean {
   for (let i = 0; i < lacking.length; i += 3) {
     const [s, e, w] = [lacking[i]!, lacking[i + 1]!, lacking[i + 2]!];
-    for (let k = 0; k < copies.length; k += 3) {
-      const [ts, te, bs] = [copies[k]!, copies[k + 1]!, copies[k + 2]!];
-      if (s < bs || e > bs + (te - ts)) continue;
-      const t = ts + (s - bs);
+    for (const { at: t, ts, te } of copiedWhole(copies, s, e)) {
       const tEnd = t + (e - s);
       // the window either side, cut short at either end of the content as the search cuts it, in both
       const before = Math.min(w, t);
@@ -154,10 +148,7 @@ export function copiedLacking(lacking: number[] | null | undefined, copies: numb
   const out: number[] = [];
   for (let i = 0; i < lacking.length; i += 3) {
     const [s, e, w] = [lacking[i]!, lacking[i + 1]!, lacking[i + 2]!];
-    for (let k = 0; k < copies.length; k += 3) {
-      const [ts, te, bs] = [copies[k]!, copies[k + 1]!, copies[k + 2]!];
-      if (s >= bs && e <= bs + (te - ts)) out.push(ts + (s - bs), ts + (e - bs), w);
-    }
+    for (const { at } of copiedWhole(copies, s, e)) out.push(at, at + (e - s), w);
   }
   return out;
 }
@@ -338,25 +329,22 @@ export class DeltaPlanner implements Router {
     const lacking = base.reach > 0 ? copiedLacking(base.lacking, o.job.delta!.copies) : null;
     const found = r.regionMatches;
     if (!found && !base.matches) return [r, CLEAN, base.reach, lacking];
-    const data = o.job.data;
+    // the engine's own line numbering, each line break found once however many matches there are
+    const lines = new LineIndex(o.job.data);
     const matches: Match[] = [];
     if (found) {
+      // a region starts at 0 or at a line break: its lines are numbered from there, its columns are the blob's
       const start = o.regions[2 * found.region]!;
-      const lines = lineBreaks(data, start);
-      for (const m of found.matches) matches.push({ ...m, offset: m.offset + start, line: m.line + lines });
+      const before = lines.line(start) - 1;
+      for (const m of found.matches) matches.push({ ...m, offset: m.offset + start, line: m.line + before });
     }
-    const copies = o.job.delta!.copies;
     const outside = (at: number): boolean => {
       for (let k = 0; k < o.regions.length; k += 2) if (at >= o.regions[k]! && at < o.regions[k + 1]!) return false;
       return true;
     };
-    for (const m of base.matches ?? []) {
-      for (let k = 0; k < copies.length; k += 3) {
-        const [ts, te, bs] = [copies[k]!, copies[k + 1]!, copies[k + 2]!];
-        const at = ts + (m.offset - bs);
-        if (m.offset >= bs && at < te && outside(at)) matches.push(movedTo(m, data, at));
-      }
-    }
+    // a carried match keeps its column: its line is the same
+    for (const m of base.matches ?? [])
+      for (const { at } of copiedWhole(o.job.delta!.copies, m.offset, m.offset + 1)) if (outside(at)) matches.push({ ...m, offset: at, line: lines.line(at) });
     // in the engine's order (Engine.scan): by offset, then detector; a stable sort keeps the order of ties
     matches.sort((a, b) => a.offset - b.offset || a.detectorId.localeCompare(b.detectorId));
     const { regionMatches: _found, ...rest } = r;
