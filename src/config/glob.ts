@@ -107,7 +107,11 @@ function patternSource(glob: string): string {
   let g = glob.replace(/^(?:\.\/|\/)+/, '');
   if (g.endsWith('/')) g += '**';
   if (g === '') throw new GlobError('empty pattern');
-  const segs = g.split('/').filter((s, i, all) => !(s === '**' && all[i - 1] === '**'));
+  // A segment of stars only is `**` (git reads `***` so); repeated `**` segments are one.
+  const segs = g
+    .split('/')
+    .map((s) => (/^\*{2,}$/.test(s) ? '**' : s))
+    .filter((s, i, all) => !(s === '**' && all[i - 1] === '**'));
   if (segs.some((s) => s === '')) throw new GlobError('empty path segment');
   let src = '';
   segs.forEach((s, i) => {
