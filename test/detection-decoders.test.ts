@@ -1,5 +1,6 @@
 // The decoders' span finders skip most of a buffer (percent: windows around `%XX`; JSON strings: only lines that
-// can start a literal with an escape). They must report exactly what the plain regexes report over the whole
+// can start a literal with an escape, or, within one line, a byte reader that asks RE2 only where unsure). They
+// must report exactly what the plain regexes report over the whole
 // buffer: checked here on fuzzed bytes dense in the characters that matter (delimiters, escapes, line breaks,
 // invalid UTF-8) and on real source.
 import { join } from 'node:path';
@@ -46,12 +47,24 @@ const PIECES = [
   '€',
 ];
 const RAW = [0x80, 0xc3, 0xe2, 0xff, 0x00];
+// UTF-8 RE2 reads as one character though it is not well-formed (a surrogate, overlong, past U+10FFFF), one it does
+// not (C0 80), and well-formed four-byte and three-byte sequences: the byte reader asks RE2 where they differ.
+const RAW_SEQUENCES = [
+  [0xed, 0xa0, 0x80],
+  [0xe0, 0x80, 0x80],
+  [0xf0, 0x80, 0x80, 0x80],
+  [0xf4, 0x90, 0x80, 0x80],
+  [0xc0, 0x80],
+  [0xf0, 0x9f, 0x98, 0x80],
+  [0xef, 0xbf, 0xbf],
+];
 
 function fuzz(rand: () => number, n: number): Buffer {
   const parts: Buffer[] = [];
   for (let i = 0; i < n; i++) {
     const r = rand();
     if (r < 0.04) parts.push(Buffer.from([RAW[Math.floor(rand() * RAW.length)]!]));
+    else if (r < 0.06) parts.push(Buffer.from(RAW_SEQUENCES[Math.floor(rand() * RAW_SEQUENCES.length)]!));
     else parts.push(Buffer.from(PIECES[Math.floor(rand() * PIECES.length)]!, 'utf8'));
   }
   return Buffer.concat(parts);
