@@ -74,6 +74,22 @@ describe('fast engine = brute-force reference on the real catalog', () => {
     expect(reported.size).toBeGreaterThan(catalog.detectors.length * 0.8);
   });
 
+  it('one probe Set of the whole catalog, the groups it gives way to, and the reference agree on large blobs', () => {
+    // blobs of 64 KiB and more with many candidate detectors are probed with RE2.Sets: carriers concatenated
+    const files = carriers(99);
+    const large: SampleFile[] = [];
+    for (let i = 0; i < files.length; i += 60) {
+      const data = Buffer.concat(files.slice(i, i + 60).map((f) => Buffer.concat([f.data, Buffer.from('\n')])));
+      large.push({ path: `src/large-${i}.js`, data });
+    }
+    expect(Math.min(...large.map((f) => f.data.length))).toBeGreaterThan(64 << 10);
+    const expected = findings(reference, large);
+    expect(expected.filter((k) => !k.includes(' raw ')).length).toBeGreaterThan(large.length * 10);
+    expect(findings(fast, large)).toEqual(expected);
+    expect(findings(createEngine(catalog, { setGroup: 24 }), large)).toEqual(expected);
+    expect(findings(createEngine(catalog, { setGroup: 1 }), large)).toEqual(expected);
+  });
+
   it('real source (node_modules) with a secret spliced into the largest files', () => {
     const files = loadSample(join(import.meta.dirname, '..', 'node_modules'), 1_500_000);
     expect(files.length).toBeGreaterThan(20);
@@ -100,7 +116,11 @@ describe('probes', () => {
       const full = new RE2(def.pattern);
       for (let k = 0; k < 5; k++) {
         const { text } = generateSample(def, rand);
-        if (full.test(text)) expect(probes.some((p) => p.test(text)), `${def.id}: ${probePatterns(def.pattern).join(' || ')}`).toBe(true);
+        if (full.test(text))
+          expect(
+            probes.some((p) => p.test(text)),
+            `${def.id}: ${probePatterns(def.pattern).join(' || ')}`,
+          ).toBe(true);
       }
     }
     expect(probed).toBeGreaterThan(150);

@@ -28,6 +28,11 @@ export interface EngineOptions {
    * encoded span decoded, no prefilter. Same filters, companions and overlap rules: the fast path must agree.
    */
   reference?: boolean;
+  /**
+   * Detectors per probe Set (see SET_GROUP): default the whole catalog in one Set. For tests that compare the
+   * groups' path with the catalog's.
+   */
+  setGroup?: number;
 }
 
 /** Why a candidate was dropped; reported by `explain` for `detectors check` and debugging. */
@@ -121,10 +126,14 @@ interface CachedSet {
 const SET_MIN_BYTES = 64 << 10;
 const SET_MIN_DETECTORS = 6;
 /**
- * Detectors per probe Set: the catalog in fixed groups of this many (in catalog order), each group's Set compiled
- * once, on first use. One Set per candidate list (as before) was compiled again for nearly every large blob of real
- * code, whose candidate lists all differ a little: on jQuery's releases 48 Sets of ~100 patterns, 2.8 s of a 5.7 s
- * scan; a Set of the whole catalog's probes does not compile within RE2's memory budget.
+ * Probe Sets: one Set of the whole catalog's probes (relaxed, see SET_REPEAT_CAP), compiled once, on first use; when
+ * RE2 refuses it (a larger operator catalog) or retires it, fixed groups of this many detectors (in catalog order),
+ * each with its own Set. One Set per candidate list (as before that) was compiled again for nearly every large blob
+ * of real code, whose candidate lists all differ a little: on jQuery's releases 48 Sets of ~100 patterns, 2.8 s of a
+ * 5.7 s scan. One pass of the whole catalog's Set costs about what one group's does (RE2's DFA reads each byte once
+ * whatever the patterns): on 11.7 MB of tsserver.js 23 ms against 225 ms for the 13 groups, on axios' source map
+ * 0.8 ms against 7.2 ms; it compiles in 57–86 ms (the 13 groups in 23–36 ms). As written (unrelaxed) it did not
+ * compile within RE2's memory budget.
  */
 const SET_GROUP = 24;
 /** A group's Set runs when this many of its detectors are candidates; fewer run their probes one by one. */
@@ -212,8 +221,10 @@ export class DetectionEngine implements Engine {
   /** Per-detector stamp of the last candidates() call that ran it (dedupes detectors sharing keywords). */
   private readonly ran: Uint32Array;
   private stamp = 0;
-  /** Per group of SET_GROUP detectors: its probe Set (undefined: not built yet; null: RE2 refused it, or retired). */
-  private readonly sets: (CachedSet | null | undefined)[];
+  /** Detectors per probe Set: the whole catalog, or SET_GROUP once RE2 refused or retired the catalog's Set. */
+  private groupSize: number;
+  /** Per group of `groupSize` detectors: its probe Set (undefined: not built yet; null: RE2 refused it, or retired). */
+  private sets: (CachedSet | null | undefined)[];
   readonly decodeDepth: number;
   private readonly decodeBudget: number;
   private readonly reference: boolean;
@@ -248,7 +259,8 @@ export class DetectionEngine implements Engine {
     this.reference = opts.reference ?? false;
     this.compiled = catalog.detectors.map((loaded) => new Compiled(loaded, loaded.def));
     this.ran = new Uint32Array(this.compiled.length);
-    this.sets = new Array<CachedSet | null | undefined>(Math.ceil(this.compiled.length / SET_GROUP));
+    this.groupSize = Math.max(1, opts.setGroup ?? this.compiled.length);
+    this.sets = new Array<CachedSet | null | undefined>(Math.ceil(this.compiled.length / this.groupSize));
     this.keyFiles = this.compiled.flatMap((c, i) => (c.def.file_max_bytes !== undefined ? [i] : []));
     this.keyFileMax = Math.max(-1, ...this.keyFiles.map((i) => this.compiled[i]!.def.file_max_bytes!));
     const kwIndex = new Map<string, number[]>();
@@ -499,14 +511,17 @@ export class DetectionEngine implements Engine {
   }
 
   /**
-   * Large blobs contain most keywords, and one pass per candidate detector adds up: there, one RE2.Set per group
-   * of candidates (SET_GROUP) says which of them can match. A Set whose automaton outgrows RE2's memory throws,
-   * and one much slower than its members is retired: their detectors fall back to their own probes.
+   * Large blobs contain most keywords, and one pass per candidate detector adds up: there, one RE2.Set (the
+   * catalog's, or its group's: SET_GROUP) says which of them can match. A Set whose automaton outgrows RE2's memory
+   * throws, and one much slower than its members is retired: the catalog's Set gives way to the groups', a group's
+   * detectors fall back to their own probes.
    */
   private probeSets(data: Buffer, todo: number[]): { covered: Set<number>; passed: Map<number, Set<number>> } {
+    if (this.groupSize > SET_GROUP && this.groupSet(0) === null) this.retire(0);
+    const size = this.groupSize;
     const byGroup = new Map<number, number>();
     for (const d of todo) {
-      const g = (d / SET_GROUP) | 0;
+      const g = (d / size) | 0;
       byGroup.set(g, (byGroup.get(g) ?? 0) + 1);
     }
     const covered = new Set<number>();
@@ -520,14 +535,15 @@ export class DetectionEngine implements Engine {
       try {
         hits = entry.set.match(data);
       } catch {
-        this.sets[g] = null;
+        this.retire(g);
         continue;
       }
       entry.ns += Number(process.hrtime.bigint() - t0);
       entry.bytes += data.length;
-      // Slower than ~100 MB/s on a few MB: the combined automaton thrashes; the probes one by one are faster.
-      if (entry.bytes > 4 << 20 && entry.ns > entry.bytes * 10) this.sets[g] = null;
-      for (const d of todo) if (((d / SET_GROUP) | 0) === g) covered.add(d);
+      // Slower than ~100 MB/s on a few MB: the combined automaton thrashes; smaller Sets or the probes one by one are
+      // faster (this blob's result stands: it is exact, only slow)
+      if (entry.bytes > 4 << 20 && entry.ns > entry.bytes * 10) this.retire(g);
+      for (const d of todo) if (((d / size) | 0) === g) covered.add(d);
       for (const i of hits) {
         const d = entry.owner[i]!;
         let probes = passed.get(d);
@@ -538,6 +554,14 @@ export class DetectionEngine implements Engine {
     return { covered, passed };
   }
 
+  /** The catalog's Set gives way to fixed groups of SET_GROUP detectors; a group's Set is dropped. */
+  private retire(g: number): void {
+    if (this.groupSize > SET_GROUP) {
+      this.groupSize = SET_GROUP;
+      this.sets = new Array<CachedSet | null | undefined>(Math.ceil(this.compiled.length / SET_GROUP));
+    } else this.sets[g] = null;
+  }
+
   /** Group `g`'s probe Set, compiled on first use; null when RE2 refuses it or it was retired. */
   private groupSet(g: number): CachedSet | null {
     let entry = this.sets[g];
@@ -545,7 +569,8 @@ export class DetectionEngine implements Engine {
     const owner: number[] = [];
     const probeIdx: number[] = [];
     const patterns: string[] = [];
-    for (let d = g * SET_GROUP; d < Math.min(this.compiled.length, (g + 1) * SET_GROUP); d++) {
+    const size = this.groupSize;
+    for (let d = g * size; d < Math.min(this.compiled.length, (g + 1) * size); d++) {
       const c = this.compiled[d]!;
       // the probes' text only: a detector is compiled when a probe of it first matches
       const probed = c.probeSources.length > 0;
@@ -677,8 +702,9 @@ function foldKeyword(kw: string): string {
 function extendBack(data: Buffer, s: number, max: number): number {
   if (s === 0) return 0;
   const floor = Math.max(0, s - max);
-  const nl = data.lastIndexOf(0x0a, s - 1);
-  return nl >= floor ? nl + 1 : nl === -1 && floor === 0 ? 0 : floor;
+  // looked for in [floor, s) only: from s back to the line's start, it read a minified line for every candidate
+  const nl = data.subarray(floor, s).lastIndexOf(0x0a);
+  return nl === -1 ? floor : floor + nl + 1;
 }
 
 function extendForward(data: Buffer, e: number, max: number): number {

