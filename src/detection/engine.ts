@@ -29,10 +29,12 @@ export interface EngineOptions {
    */
   reference?: boolean;
   /**
-   * Detectors per probe Set (see SET_GROUP): default the whole catalog in one Set. For tests that compare the
-   * groups' path with the catalog's.
+   * Detectors per probe Set, fixed (see SET_GROUP): by default groups of 24, then the whole catalog in one Set once
+   * the groups have matched 16 MB. For tests that compare the groups' path with the catalog's.
    */
   setGroup?: number;
+  /** Bytes the groups' Sets match before the catalog's Set replaces them (default WHOLE_SET_AFTER: 16 MiB). */
+  wholeSetAfter?: number;
 }
 
 /** Why a candidate was dropped; reported by `explain` for `detectors check` and debugging. */
@@ -134,16 +136,19 @@ const SET_WARMUP_BYTES = 4 << 20;
 const SET_MIN_BYTES = 64 << 10;
 const SET_MIN_DETECTORS = 6;
 /**
- * Probe Sets: one Set of the whole catalog's probes (relaxed, see SET_REPEAT_CAP), compiled once, on first use; when
- * RE2 refuses it (a larger operator catalog) or retires it, fixed groups of this many detectors (in catalog order),
- * each with its own Set. One Set per candidate list (as before that) was compiled again for nearly every large blob
- * of real code, whose candidate lists all differ a little: on jQuery's releases 48 Sets of ~100 patterns, 2.8 s of a
- * 5.7 s scan. One pass of the whole catalog's Set costs about what one group's does (RE2's DFA reads each byte once
- * whatever the patterns): on 11.7 MB of tsserver.js 23 ms against 225 ms for the 13 groups, on axios' source map
- * 0.8 ms against 7.2 ms; it compiles in 57–86 ms (the 13 groups in 23–36 ms). As written (unrelaxed) it did not
- * compile within RE2's memory budget.
+ * Probe Sets: fixed groups of this many detectors (in catalog order), each group's Set compiled once, on first use,
+ * until WHOLE_SET_AFTER bytes have gone through them; then one Set of the whole catalog's probes (relaxed, see
+ * SET_REPEAT_CAP), unless RE2 refuses it (a larger operator catalog) or retires it. One Set per candidate list (as
+ * before groups) was compiled again for nearly every large blob of real code, whose candidate lists all differ a
+ * little: on jQuery's releases 48 Sets of ~100 patterns, 2.8 s of a 5.7 s scan. One pass of the whole catalog's Set
+ * costs about what one group's does (RE2's DFA reads each byte once whatever the patterns): on 11.7 MB of
+ * tsserver.js 23 ms against 225 ms for the 13 groups, on axios' source map 0.8 ms against 7.2 ms; but it compiles in
+ * 57–86 ms (a group in 2–3 ms) and its DFA warms up for a few MB, which a small scan does not win back. As written
+ * (unrelaxed) it did not compile within RE2's memory budget.
  */
 const SET_GROUP = 24;
+/** Bytes the groups' Sets match before the catalog's Set replaces them. */
+const WHOLE_SET_AFTER = 16 << 20;
 /** A group's Set runs when this many of its detectors are candidates; fewer run their probes one by one. */
 const SET_GROUP_MIN = 2;
 /**
@@ -229,8 +234,11 @@ export class DetectionEngine implements Engine {
   /** Per-detector stamp of the last candidates() call that ran it (dedupes detectors sharing keywords). */
   private readonly ran: Uint32Array;
   private stamp = 0;
-  /** Detectors per probe Set: the whole catalog, or SET_GROUP once RE2 refused or retired the catalog's Set. */
+  /** Detectors per probe Set: SET_GROUP, or the whole catalog once WHOLE_SET_AFTER bytes went through the groups. */
   private groupSize: number;
+  /** Bytes probed with Sets so far, and after how many the catalog's Set takes over (Infinity: never, or done). */
+  private setBytes = 0;
+  private wholeAfter: number;
   /** Per group of `groupSize` detectors: its probe Set (undefined: not built yet; null: RE2 refused it, or retired). */
   private sets: (CachedSet | null | undefined)[];
   readonly decodeDepth: number;
@@ -267,7 +275,8 @@ export class DetectionEngine implements Engine {
     this.reference = opts.reference ?? false;
     this.compiled = catalog.detectors.map((loaded) => new Compiled(loaded, loaded.def));
     this.ran = new Uint32Array(this.compiled.length);
-    this.groupSize = Math.max(1, opts.setGroup ?? this.compiled.length);
+    this.groupSize = Math.max(1, opts.setGroup ?? Math.min(SET_GROUP, this.compiled.length));
+    this.wholeAfter = opts.setGroup !== undefined ? Number.POSITIVE_INFINITY : (opts.wholeSetAfter ?? WHOLE_SET_AFTER);
     this.sets = new Array<CachedSet | null | undefined>(Math.ceil(this.compiled.length / this.groupSize));
     this.keyFiles = this.compiled.flatMap((c, i) => (c.def.file_max_bytes !== undefined ? [i] : []));
     this.keyFileMax = Math.max(-1, ...this.keyFiles.map((i) => this.compiled[i]!.def.file_max_bytes!));
@@ -519,12 +528,18 @@ export class DetectionEngine implements Engine {
   }
 
   /**
-   * Large blobs contain most keywords, and one pass per candidate detector adds up: there, one RE2.Set (the
-   * catalog's, or its group's: SET_GROUP) says which of them can match. A Set whose automaton outgrows RE2's memory
-   * throws, and one much slower than its members is retired: the catalog's Set gives way to the groups', a group's
-   * detectors fall back to their own probes.
+   * Large blobs contain most keywords, and one pass per candidate detector adds up: there, one RE2.Set (their
+   * group's, or the catalog's: SET_GROUP) says which of them can match. A Set whose automaton outgrows RE2's memory
+   * throws, and one much slower than its members is retired: the catalog's Set gives way to the groups' for good, a
+   * group's detectors fall back to their own probes.
    */
   private probeSets(data: Buffer, todo: number[]): { covered: Set<number>; passed: Map<number, Set<number>> } {
+    if (this.setBytes > this.wholeAfter) {
+      this.wholeAfter = Number.POSITIVE_INFINITY;
+      this.groupSize = this.compiled.length;
+      this.sets = [undefined];
+    }
+    this.setBytes += data.length;
     if (this.groupSize > SET_GROUP && this.groupSet(0) === null) this.retire(0);
     const size = this.groupSize;
     const byGroup = new Map<number, number>();
