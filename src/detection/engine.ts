@@ -30,10 +30,10 @@ export interface EngineOptions {
   reference?: boolean;
   /**
    * Detectors per probe Set, fixed (see SET_GROUP): by default groups of 24, then the whole catalog in one Set once
-   * the groups have matched 16 MB. For tests that compare the groups' path with the catalog's.
+   * the groups have matched 4 MB. For tests that compare the groups' path with the catalog's.
    */
   setGroup?: number;
-  /** Bytes the groups' Sets match before the catalog's Set replaces them (default WHOLE_SET_AFTER: 16 MiB). */
+  /** Bytes the groups' Sets match before the catalog's Set replaces them (default WHOLE_SET_AFTER: 4 MiB). */
   wholeSetAfter?: number;
 }
 
@@ -137,7 +137,7 @@ const SET_MIN_BYTES = 64 << 10;
 const SET_MIN_DETECTORS = 6;
 /**
  * Probe Sets: fixed groups of this many detectors (in catalog order), each group's Set compiled once, on first use,
- * until WHOLE_SET_AFTER bytes have gone through them; then one Set of the whole catalog's probes (relaxed, see
+ * until WHOLE_SET_AFTER bytes have gone through them (per thread); then one Set of the whole catalog's probes (relaxed, see
  * SET_REPEAT_CAP), unless RE2 refuses it (a larger operator catalog) or retires it. One Set per candidate list (as
  * before groups) was compiled again for nearly every large blob of real code, whose candidate lists all differ a
  * little: on jQuery's releases 48 Sets of ~100 patterns, 2.8 s of a 5.7 s scan. One pass of the whole catalog's Set
@@ -147,8 +147,12 @@ const SET_MIN_DETECTORS = 6;
  * (unrelaxed) it did not compile within RE2's memory budget.
  */
 const SET_GROUP = 24;
-/** Bytes the groups' Sets match before the catalog's Set replaces them. */
-const WHOLE_SET_AFTER = 16 << 20;
+/**
+ * Bytes the groups' Sets match before the catalog's Set replaces them. Time in candidates() on one thread, median of
+ * 3: axios' releases 0.97 s switching at once, 1.12 s after 4 MB, 1.17 s after 16 MB, 1.54 s never; lodash's
+ * (under 4 MB of Set work) 0.20 s at once, 0.10 s after 4 MB or never.
+ */
+const WHOLE_SET_AFTER = 4 << 20;
 /** A group's Set runs when this many of its detectors are candidates; fewer run their probes one by one. */
 const SET_GROUP_MIN = 2;
 /**
