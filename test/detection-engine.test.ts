@@ -173,9 +173,46 @@ describe('overlaps', () => {
     const tok = acmeToken();
     const verify = `
     verify: { kind: http, issuer: two, base_url: 'https://api.two.test', path: /me, live: [{ status: [200] }], dead: [{ status: [401] }] }`;
-    expect(twoProviders('', verify).scan(Buffer.from(`k=${tok}`), ctx).map((m) => [m.detectorId, m.alsoMatched])).toEqual([['two-token', ['one-token']]]);
-    expect(twoProviders('', '\n    severity: critical').scan(Buffer.from(`k=${tok}`), ctx).map((m) => [m.detectorId, m.alsoMatched])).toEqual([['two-token', ['one-token']]]);
-    expect(twoProviders('\n    severity: low').scan(Buffer.from(`k=${tok}`), ctx).map((m) => m.detectorId)).toEqual(['two-token']);
+    expect(
+      twoProviders('', verify)
+        .scan(Buffer.from(`k=${tok}`), ctx)
+        .map((m) => [m.detectorId, m.alsoMatched]),
+    ).toEqual([['two-token', ['one-token']]]);
+    expect(
+      twoProviders('', '\n    severity: critical')
+        .scan(Buffer.from(`k=${tok}`), ctx)
+        .map((m) => [m.detectorId, m.alsoMatched]),
+    ).toEqual([['two-token', ['one-token']]]);
+    expect(
+      twoProviders('\n    severity: low')
+        .scan(Buffer.from(`k=${tok}`), ctx)
+        .map((m) => m.detectorId),
+    ).toEqual(['two-token']);
+  });
+
+  test("a catalog's precedence comes before everything specificity weighs", () => {
+    const tok = acmeToken();
+    const verify = `
+    verify: { kind: http, issuer: one, base_url: 'https://api.one.test', path: /me, live: [{ status: [200] }], dead: [{ status: [401] }] }`;
+    expect(
+      twoProviders(verify, '\n    precedence: 1')
+        .scan(Buffer.from(`k=${tok}`), ctx)
+        .map((m) => [m.detectorId, m.alsoMatched]),
+    ).toEqual([['two-token', ['one-token']]]);
+    expect(
+      twoProviders(`${verify}\n    precedence: 2`, '\n    precedence: 1')
+        .scan(Buffer.from(`k=${tok}`), ctx)
+        .map((m) => m.detectorId),
+    ).toEqual(['one-token']);
+  });
+
+  test('a .pypirc password is reported by pypirc-password, not by the INI detector that also reads it', () => {
+    const engine = createEngine(loadCatalog(join(import.meta.dirname, '..', 'detectors')));
+    const secret = `p${rand(40)}`;
+    const text = `[distutils]\nindex-servers = internal\n\n[internal]\nrepository = https://pypi.internal/\nusername = deploy\npassword = ${secret}\n`;
+    const ms = engine.scan(Buffer.from(text), { path: 'home/.pypirc' }).filter((m) => m.secret === secret);
+    expect(ms.map((m) => m.detectorId)).toEqual(['pypirc-password']);
+    expect(ms[0]!.alsoMatched).toContain('ini-password');
   });
 
   test('matches that do not overlap are both kept, and one detector never replaces its own other match', () => {
@@ -193,7 +230,9 @@ describe('overlaps', () => {
     const tok = acmeToken();
     const encoded = Buffer.from(`token=${tok}`).toString('base64');
     const ms = scan(`acme_secret = "${encoded}"\n`);
-    expect(ms.filter((m) => m.secret === tok || m.secret === encoded).map((m) => [m.detectorId, m.decoded, m.alsoMatched])).toEqual([['acme-token', ['base64'], ['generic-secret']]]);
+    expect(ms.filter((m) => m.secret === tok || m.secret === encoded).map((m) => [m.detectorId, m.decoded, m.alsoMatched])).toEqual([
+      ['acme-token', ['base64'], ['generic-secret']],
+    ]);
   });
 });
 
@@ -311,9 +350,14 @@ describe('content shapes', () => {
 
 describe('loadCatalog', () => {
   test('errors name the file and the field path', () => {
-    const dir = catalogDir({ 'bad.yaml': 'provider: { id: bad, name: Bad }\ndetectors:\n  - id: bad-one\n    name: Bad one\n    keywords: [bad_]\n    pattern: "(bad_[a-z]+)"\n' });
+    const dir = catalogDir({
+      'bad.yaml': 'provider: { id: bad, name: Bad }\ndetectors:\n  - id: bad-one\n    name: Bad one\n    keywords: [bad_]\n    pattern: "(bad_[a-z]+)"\n',
+    });
     expect(() => loadCatalog(dir)).toThrow(/bad\.yaml: detectors\[0\]\.examples/);
-    const dir2 = catalogDir({ 'oops.yaml': 'provider: { id: oops, name: Oops }\ndetectors:\n  - id: oops-one\n    name: Oops one\n    keywords: [oops]\n    pattern: "(?<=oops)(x)"\n    examples: [oopsx]\n' });
+    const dir2 = catalogDir({
+      'oops.yaml':
+        'provider: { id: oops, name: Oops }\ndetectors:\n  - id: oops-one\n    name: Oops one\n    keywords: [oops]\n    pattern: "(?<=oops)(x)"\n    examples: [oopsx]\n',
+    });
     expect(() => loadCatalog(dir2)).toThrow(/oops\.yaml: detectors\[0\]\.pattern: RE2 cannot compile/);
   });
 });

@@ -59,6 +59,11 @@ export const DetectorDef = z
     allow: z.array(z.string()).default([]),
     /** Generic (keyword/assignment) detectors lose to a provider detector claiming the same secret. */
     generic: z.boolean().default(false),
+    /**
+     * Which detector reports a secret that several match, before anything specificity.ts weighs: a file format's own
+     * detector (`.pypirc`) over a general format's that also reads it (INI). Default 0.
+     */
+    precedence: z.number().int().min(0).max(3).default(0),
     /** The pattern may span lines (PEM blocks). Other detectors' matches never contain a line break. */
     multiline: z.boolean().default(false),
     companions: z.array(Companion).default([]),

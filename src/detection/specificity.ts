@@ -5,13 +5,15 @@ import type { DetectorDef } from './schema.js';
 const SEVERITY_RANK = { low: 0, medium: 1, high: 2, critical: 3 } as const;
 
 /**
- * A detector's specificity: a provider detector over a generic one; then a checksum (the secret proves its own
+ * A detector's specificity: its catalog `precedence` first (a file format's own detector over a general format's);
+ * then a provider detector over a generic one; then a checksum (the secret proves its own
  * format), a liveness check (it names the issuer: a GCP service-account key over a bare PKCS#8 key), a required
  * companion (an RSA key with a GitHub App id over a bare RSA key), any companion, severity. Equal scores are
  * ordered by detector id (compareSpecificity), so the choice never depends on match order.
  */
 export function specificity(def: DetectorDef): number {
   return (
+    (def.precedence ?? 0) * (1 << 11) +
     (def.generic ? 0 : 1 << 10) +
     (def.checksum ? 1 << 8 : 0) +
     (def.verify ? 1 << 6 : 0) +
