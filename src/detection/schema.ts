@@ -80,13 +80,16 @@ export const DetectorDef = z
   })
   .strict()
   .superRefine((d, ctx) => {
-    if (d.keywords.length === 0 && d.file_max_bytes === undefined) ctx.addIssue({ code: 'custom', path: ['keywords'], message: 'at least one keyword (or file_max_bytes)' });
+    if (d.keywords.length === 0 && d.file_max_bytes === undefined)
+      ctx.addIssue({ code: 'custom', path: ['keywords'], message: 'at least one keyword (or file_max_bytes)' });
     // reach and revoke talk to the verify block's issuer, through its base URL and rate limits: never another one
-    if ((d.reach || d.revoke) && !d.verify) ctx.addIssue({ code: 'custom', path: ['verify'], message: 'reach and revoke need a verify block (it names the issuer)' });
+    if ((d.reach || d.revoke) && !d.verify)
+      ctx.addIssue({ code: 'custom', path: ['verify'], message: 'reach and revoke need a verify block (it names the issuer)' });
     if (d.class !== 'password-hash') return;
     // a hash is not a live credential: nothing to ask an issuer, and cracking it is work
     if (d.verify) ctx.addIssue({ code: 'custom', path: ['verify'], message: 'a password-hash detector is never verified' });
-    if (d.severity !== 'low' && d.severity !== 'medium') ctx.addIssue({ code: 'custom', path: ['severity'], message: 'a password-hash detector reports at low or medium severity' });
+    if (d.severity !== 'low' && d.severity !== 'medium')
+      ctx.addIssue({ code: 'custom', path: ['severity'], message: 'a password-hash detector reports at low or medium severity' });
   });
 export type DetectorDef = z.infer<typeof DetectorDef>;
 
