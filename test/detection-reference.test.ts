@@ -85,7 +85,7 @@ describe('fast engine = brute-force reference on the real catalog', () => {
     expect(Math.min(...large.map((f) => f.data.length))).toBeGreaterThan(64 << 10);
     const expected = findings(reference, large);
     expect(expected.filter((k) => !k.includes(' raw ')).length).toBeGreaterThan(large.length * 10);
-    // the default engine probes with the groups' Sets, then (past 4 MiB; here 256 KiB) with the catalog's
+    // the default engine probes with the groups' Sets, then (past 8 MiB; here 256 KiB) with the catalog's
     const adaptive = createEngine(catalog, { wholeSetAfter: 256 << 10 });
     expect(findings(adaptive, large)).toEqual(expected);
     expect(findings(adaptive, large)).toEqual(expected);

@@ -30,10 +30,10 @@ export interface EngineOptions {
   reference?: boolean;
   /**
    * Detectors per probe Set, fixed (see SET_GROUP): by default groups of 24, then the whole catalog in one Set once
-   * the groups have matched 4 MB. For tests that compare the groups' path with the catalog's.
+   * the groups have matched 8 MB. For tests that compare the groups' path with the catalog's.
    */
   setGroup?: number;
-  /** Bytes the groups' Sets match before the catalog's Set replaces them (default WHOLE_SET_AFTER: 4 MiB). */
+  /** Bytes the groups' Sets match before the catalog's Set replaces them (default WHOLE_SET_AFTER: 8 MiB). */
   wholeSetAfter?: number;
 }
 
@@ -148,11 +148,13 @@ const SET_MIN_DETECTORS = 6;
  */
 const SET_GROUP = 24;
 /**
- * Bytes the groups' Sets match before the catalog's Set replaces them. Time in candidates() on one thread, median of
- * 3: axios' releases 0.97 s switching at once, 1.12 s after 4 MB, 1.17 s after 16 MB, 1.54 s never; lodash's
- * (under 4 MB of Set work) 0.20 s at once, 0.10 s after 4 MB or never.
+ * Bytes the groups' Sets match (per thread) before the catalog's Set replaces them: switching pays its compile and
+ * warm-up (~80 ms) back after ~10 MB of further Set work (axios' releases on one thread: candidates() 0.97 s
+ * switching at once, 1.12 s after 4 MB, 1.17 s after 16 MB, 1.54 s never), and which scans have that much to come is
+ * not known in advance, so it switches once the groups have cost about as much as switching would (rent, then
+ * buy). After 4 MB, react-dom's releases (8.7 MB of Set work, 4.3 per thread) compiled it for almost nothing: +4 %.
  */
-const WHOLE_SET_AFTER = 4 << 20;
+const WHOLE_SET_AFTER = 8 << 20;
 /** A group's Set runs when this many of its detectors are candidates; fewer run their probes one by one. */
 const SET_GROUP_MIN = 2;
 /**
