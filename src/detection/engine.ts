@@ -241,12 +241,12 @@ export class DetectionEngine implements Engine {
   private readonly ran: Uint32Array;
   private stamp = 0;
   /** Detectors per probe Set: SET_GROUP, or the whole catalog once WHOLE_SET_AFTER bytes went through the groups. */
-  private groupSize: number;
+  private groupSize = 0;
   /** Bytes probed with Sets so far, and after how many the catalog's Set takes over (Infinity: never, or done). */
   private setBytes = 0;
   private wholeAfter: number;
   /** Per group of `groupSize` detectors: its probe Set (undefined: not built yet; null: RE2 refused it, or retired). */
-  private sets: (CachedSet | null | undefined)[];
+  private sets: (CachedSet | null | undefined)[] = [];
   readonly decodeDepth: number;
   private readonly decodeBudget: number;
   private readonly reference: boolean;
@@ -281,9 +281,8 @@ export class DetectionEngine implements Engine {
     this.reference = opts.reference ?? false;
     this.compiled = catalog.detectors.map((loaded) => new Compiled(loaded, loaded.def));
     this.ran = new Uint32Array(this.compiled.length);
-    this.groupSize = Math.max(1, opts.setGroup ?? Math.min(SET_GROUP, this.compiled.length));
+    this.regroup(Math.max(1, opts.setGroup ?? Math.min(SET_GROUP, this.compiled.length)));
     this.wholeAfter = opts.setGroup !== undefined ? Number.POSITIVE_INFINITY : (opts.wholeSetAfter ?? WHOLE_SET_AFTER);
-    this.sets = new Array<CachedSet | null | undefined>(Math.ceil(this.compiled.length / this.groupSize));
     this.keyFiles = this.compiled.flatMap((c, i) => (c.def.file_max_bytes !== undefined ? [i] : []));
     this.keyFileMax = Math.max(-1, ...this.keyFiles.map((i) => this.compiled[i]!.def.file_max_bytes!));
     const kwIndex = new Map<string, number[]>();
@@ -542,8 +541,7 @@ export class DetectionEngine implements Engine {
   private probeSets(data: Buffer, todo: number[]): { covered: Set<number>; passed: Map<number, Set<number>> } {
     if (this.setBytes > this.wholeAfter) {
       this.wholeAfter = Number.POSITIVE_INFINITY;
-      this.groupSize = this.compiled.length;
-      this.sets = [undefined];
+      this.regroup(this.compiled.length);
     }
     this.setBytes += data.length;
     if (this.groupSize > SET_GROUP && this.groupSet(0) === null) this.retire(0);
@@ -589,10 +587,14 @@ export class DetectionEngine implements Engine {
 
   /** The catalog's Set gives way to fixed groups of SET_GROUP detectors; a group's Set is dropped. */
   private retire(g: number): void {
-    if (this.groupSize > SET_GROUP) {
-      this.groupSize = SET_GROUP;
-      this.sets = new Array<CachedSet | null | undefined>(Math.ceil(this.compiled.length / SET_GROUP));
-    } else this.sets[g] = null;
+    if (this.groupSize > SET_GROUP) this.regroup(SET_GROUP);
+    else this.sets[g] = null;
+  }
+
+  /** Probe Sets of `size` detectors each from now on, none compiled yet. */
+  private regroup(size: number): void {
+    this.groupSize = size;
+    this.sets = new Array<CachedSet | null | undefined>(Math.ceil(this.compiled.length / size));
   }
 
   /** Group `g`'s probe Set, compiled on first use; null when RE2 refuses it or it was retired. */

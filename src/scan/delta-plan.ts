@@ -313,8 +313,15 @@ export class DeltaPlanner implements Router {
    * same candidates on the lines it left alone), else the target is scanned again, whole.
    */
   private settleOnBase(r: TaskResult, base: Verdict, planned: { job: ScanJob; reach: number }, into: Settled): void {
-    if (vouches(base, planned)) this.finish(this.vouched(r, base), into);
-    else this.redo(r.oid, into, canVouch(base, planned.job));
+    const settling = this.onBase(r, base, planned, into);
+    if (settling) this.finish(settling, into);
+  }
+
+  /** A region result once its base has settled: final (vouched for), or null when handed back to be planned again. */
+  private onBase(r: TaskResult, base: Verdict, planned: { job: ScanJob; reach: number }, into: Settled): Settling | null {
+    if (vouches(base, planned)) return this.vouched(r, base);
+    this.redo(r.oid, into, canVouch(base, planned.job));
+    return null;
   }
 
   /**
@@ -375,9 +382,8 @@ export class DeltaPlanner implements Router {
       if (!held) continue;
       v.held = undefined;
       for (const h of held) {
-        const planned = this.open.get(h.oid)!;
-        if (vouches(v, planned)) todo.push(this.vouched(h, v));
-        else this.redo(h.oid, into, canVouch(v, planned.job));
+        const settling = this.onBase(h, v, this.open.get(h.oid)!, into);
+        if (settling) todo.push(settling);
       }
     }
   }
