@@ -7,6 +7,7 @@ import type { Match } from '../src/core/model.js';
 import { createEngine } from '../src/detection/engine.js';
 import type { Engine } from '../src/detection/types.js';
 import { loadCatalog } from '../src/detection/load.js';
+import { multilineGate } from '../src/detection/multiline-gate.js';
 import { ObjectStore } from '../src/objects/pack/index.js';
 import { changedRanges, copiedLacking, DELTA_MARGIN, deltaPlanner, deltaRegions, windowsCopied } from '../src/scan/delta-plan.js';
 import { scanPackDeltaAware, type DeltaScanStats } from '../src/scan/delta-scan.js';
@@ -607,6 +608,38 @@ describe('delta-aware pack scan', () => {
     const { stats, found } = await beforeAfter('notebooks/key.ipynb', before, after);
     expect(found.map((m) => [m.detectorId, m.decoded])).toEqual([['private-key-ec', ['json-string', 'base64']]]);
     expect(stats.full).toBe(2);
+  });
+
+  it("the multiline gate searches a delta of a blob clear of its literals only around the delta's changes, and still finds a key completed there", () => {
+    const gate = multilineGate(catalog);
+    const calls: (number[] | undefined)[] = [];
+    const planner = deltaPlanner((data, changed) => {
+      calls.push(changed);
+      return gate(data, changed);
+    });
+    const lines = Array.from({ length: 400 }, (_, i) => `  step_${i} = run(${i})`).join('\n') + '\n';
+    const base = Buffer.from(lines);
+    const n = base.length;
+    const pem = generateSample(catalog.byId.get('private-key-rsa')!.def, rng(4)).text;
+    // the key's armor split across the seam: `-----BEG` is copied from the base's end, the rest inserted
+    const head = '-----BEG';
+    const withHead = Buffer.concat([base, Buffer.from(head)]);
+    const tail = Buffer.from(pem.slice(head.length));
+    const isRegion = (t: object) => 'regions' in t && t.regions !== undefined;
+    planner.plan({ oid: 'base', path: 'a.py', data: base });
+    expect(calls).toEqual([]);
+    // its base never went through the gate: searched whole, and found clear
+    expect(isRegion(planner.plan({ oid: 'first', path: 'a.py', data: withHead, delta: { baseOid: 'base', copies: [0, n, 0] } }))).toBe(true);
+    expect(calls).toEqual([undefined]);
+    // a delta of the clear one that completes the key: searched around its change only, found, scanned whole
+    const keyed = Buffer.concat([withHead, tail]);
+    const whole = planner.plan({ oid: 'keyed', path: 'a.py', data: keyed, delta: { baseOid: 'first', copies: [0, withHead.length, 0] } });
+    expect(calls[1]).toEqual([withHead.length, keyed.length]);
+    expect(isRegion(whole)).toBe(false);
+    // a harmless edit of the clear one: searched around the change, by regions
+    const edited = Buffer.concat([withHead, Buffer.from(' done\n')]);
+    expect(isRegion(planner.plan({ oid: 'edited', path: 'a.py', data: edited, delta: { baseOid: 'first', copies: [0, withHead.length, 0] } }))).toBe(true);
+    expect(calls[2]).toEqual([withHead.length, edited.length]);
   });
 
   it("a base's reach widens its deltas' regions; a delta planned before its base settled with a longer reach is planned again, wider", () => {

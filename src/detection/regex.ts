@@ -358,6 +358,50 @@ export function withoutCaptures(pattern: string): string {
   return out;
 }
 
+/**
+ * Literal strings that every match of `pattern` contains, each of them (case-sensitive; [] when none is known):
+ * the runs of plain characters of its top-level sequence, with groups of one alternative spliced in. A run goes
+ * on across zero-width elements (`\b`, `^`) and stops at anything else (a class, an escape of a letter, an
+ * alternation, a quantified element). Nothing is read from a pattern with an alternation at its top level or a
+ * case-insensitive flag anywhere (its literals may match in another case).
+ */
+export function requiredLiterals(pattern: string): string[] {
+  if (/\(\?[A-Za-z]*i/.test(pattern)) return [];
+  const alts = splitPattern(pattern);
+  if (!alts || alts.length !== 1) return [];
+  const runs: string[] = [];
+  let run = '';
+  for (const e of spliced(alts[0]!, 0)) {
+    const c = literalChar(e);
+    if (c !== null) run += c;
+    else if (!(e.zeroWidth || e.flags) || e.src !== e.atom) {
+      if (run) runs.push(run);
+      run = '';
+    }
+  }
+  if (run) runs.push(run);
+  return runs;
+}
+
+/** `elems` with every unquantified group of one alternative replaced by its elements (the same sequence). */
+function spliced(elems: Elem[], depth: number): Elem[] {
+  const out: Elem[] = [];
+  for (const e of elems) {
+    const inner = e.body !== undefined && depth < 8 ? splitPattern(e.body) : null;
+    if (inner && inner.length === 1 && !inner[0]!.some((x) => x.flags)) out.push(...spliced(inner[0]!, depth + 1));
+    else out.push(e);
+  }
+  return out;
+}
+
+/** The one character an unquantified element matches (printable ASCII, plain or escaped punctuation), or null. */
+function literalChar(e: Elem): string | null {
+  if (e.src !== e.atom || e.optional) return null;
+  if (/^[\x20-\x7e]$/.test(e.src) && !/[.[\](){}|^$*+?\\]/.test(e.src)) return e.src;
+  if (/^\\[\x21-\x2f\x3a-\x40\x5b-\x60\x7b-\x7e]$/.test(e.src)) return e.src[1]!;
+  return null;
+}
+
 /** probePatterns with each probe's path prefix. */
 export function probeSpecs(pattern: string): ProbeSpec[] {
   const alts = splitPattern(pattern);

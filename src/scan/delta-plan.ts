@@ -194,6 +194,8 @@ interface Verdict {
   pathClass: number;
   /** Scanned for any path: its verdict holds whatever the path (matches for any path include those of each). */
   anyPath: boolean;
+  /** The multiline gate found it clear of its literals (GateAnswer 'clear'): its deltas are searched around their changes. */
+  clear: boolean;
   /** Region results of deltas planned on this blob before its verdict was known. */
   held?: TaskResult[];
 }
@@ -235,7 +237,8 @@ export class DeltaPlanner implements Router {
     const base = this.opts.deltaAware && job.delta ? this.verdicts.get(job.delta.baseOid) : undefined;
     const anyPath = job.anyPath ?? false;
     const cls = anyPath ? 0 : pathClass(job.path);
-    this.verdicts.set(job.oid, { status: PENDING, reach: 0, length: job.data.length, pathClass: cls, anyPath });
+    const verdict: Verdict = { status: PENDING, reach: 0, length: job.data.length, pathClass: cls, anyPath, clear: false };
+    this.verdicts.set(job.oid, verdict);
     if (
       base === undefined ||
       base.status === DIRTY ||
@@ -245,13 +248,24 @@ export class DeltaPlanner implements Router {
       job.data.length > this.opts.maxRegionBlob ||
       // binary: planned whole, so the task reports it as binary
       isBinary(job.data) ||
-      this.opts.multiline(job.data)
+      this.multiline(job, base, verdict)
     ) {
       return wholeTask(job);
     }
     if (base.status === PENDING) this.speculative++;
     // a pending base's reach is not known yet: planned for 0, planned again if it turns out longer
     return this.byRegions(job, base) ?? wholeTask(job);
+  }
+
+  /**
+   * Whether the multiline gate has `job` scanned whole. A base the gate found clear of its literals lets it search
+   * only around the delta's changes; the answer is kept for the target's own deltas.
+   */
+  private multiline(job: ScanJob, base: Verdict, verdict: Verdict): boolean {
+    const changed = base.clear ? changedRanges(job.data.length, base.length, job.delta!.copies).flat() : undefined;
+    const answer = this.opts.multiline(job.data, changed);
+    verdict.clear = answer === 'clear';
+    return answer === true;
   }
 
   /**

@@ -127,9 +127,9 @@ class PendingGate {
   private catalog: Catalog | null = null;
   private decodeDepth = DECODE_DEPTH;
   private gate: MultilineGate | null = null;
-  readonly check: MultilineGate = (data) => {
+  readonly check: MultilineGate = (data, changed) => {
     if (!this.catalog) return true;
-    return (this.gate ??= multilineGate(this.catalog, this.decodeDepth))(data);
+    return (this.gate ??= multilineGate(this.catalog, this.decodeDepth))(data, changed);
   };
   /** `decodeDepth`: the scanning engines' (EngineOptions.decodeDepth). */
   load(catalog: Catalog, decodeDepth: number): void {
