@@ -140,7 +140,7 @@ describe('multilineGate', () => {
           at += bytes.length;
         }
         const target = Buffer.concat(parts);
-        const changed = changedRanges(target.length, base.length, copies).flat();
+        const changed = changedRanges(target.length, base.length, copies);
         const whole = gate(target);
         if (whole !== 'clear') meaningful++;
         return gate(target, changed) === whole;

@@ -88,7 +88,8 @@ function regionsReference(data: Buffer, baseLength: number, copies: number[], ma
   const len = data.length;
   const dirty = changedRanges(len, baseLength, copies);
   const out: [number, number][] = [];
-  for (const [a, b] of dirty) {
+  for (let k = 0; k < dirty.length; k += 2) {
+    const [a, b] = [dirty[k]!, dirty[k + 1]!];
     let s = Math.max(0, a - margin);
     let e = Math.min(len, b + margin);
     s = s === 0 ? 0 : Math.max(0, data.lastIndexOf(0x0a, s - 1));

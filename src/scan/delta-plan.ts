@@ -52,10 +52,11 @@ export const DELTA_MARGIN = 64;
 
 /**
  * What a delta target of `len` bytes changed: its inserted ranges and its seams (an empty range where two copies
- * do not continue each other, or where the target's start or end is not the base's), in order.
+ * do not continue each other, or where the target's start or end is not the base's), in order, flat [start, end…]
+ * (a delta between two releases of a large file has thousands).
  */
-export function changedRanges(len: number, baseLength: number, copies: number[]): [number, number][] {
-  const dirty: [number, number][] = [];
+export function changedRanges(len: number, baseLength: number, copies: number[]): number[] {
+  const dirty: number[] = [];
   let prevEnd = 0;
   let prevBaseEnd = -1;
   for (let k = 0; k < copies.length; k += 3) {
@@ -65,27 +66,33 @@ export function changedRanges(len: number, baseLength: number, copies: number[])
     // bytes before this copy were inserted; an empty gap is still a seam unless it continues the previous copy
     // (or, at the start, starts where the base starts)
     const continues = k === 0 ? ts === 0 && bs === 0 : ts === prevEnd && bs === prevBaseEnd;
-    if (ts > prevEnd || !continues) dirty.push([prevEnd, ts]);
+    if (ts > prevEnd || !continues) dirty.push(prevEnd, ts);
     prevEnd = te;
     prevBaseEnd = bs + (te - ts);
   }
-  if (prevEnd < len || prevBaseEnd !== baseLength) dirty.push([prevEnd, len]);
+  if (prevEnd < len || prevBaseEnd !== baseLength) dirty.push(prevEnd, len);
   return dirty;
 }
 
 /**
- * Scan regions of a delta target: inserted ranges and seams, widened by `margin`, out to whole lines (from the
- * line break before the first, through the one ending the last), merged.
+ * Scan regions of a delta target: inserted ranges and seams (`changed`: changedRanges, unless given), widened by
+ * `margin`, out to whole lines (from the line break before the first, through the one ending the last), merged.
  */
-export function deltaRegions(data: Buffer, baseLength: number, copies: number[], margin: number): [number, number][] {
+export function deltaRegions(
+  data: Buffer,
+  baseLength: number,
+  copies: number[],
+  margin: number,
+  changed = changedRanges(data.length, baseLength, copies),
+): [number, number][] {
   const len = data.length;
-  const dirty = changedRanges(len, baseLength, copies);
   const out: [number, number][] = [];
   // A minified bundle is one long line with many changed ranges: each range's line ends are searched only over
   // bytes no earlier search covered (the next line break after the last region's end is kept), so the whole
   // planning stays linear in the blob, not ranges × line length.
   let nextNl = -1;
-  for (const [a, b] of dirty) {
+  for (let k = 0; k < changed.length; k += 2) {
+    const [a, b] = [changed[k]!, changed[k + 1]!];
     const s0 = Math.max(0, a - margin);
     const e0 = Math.min(len, b + margin);
     const last = out[out.length - 1];
@@ -247,23 +254,23 @@ export class DeltaPlanner implements Router {
       !(base.anyPath || (!anyPath && base.pathClass === cls)) ||
       job.data.length > this.opts.maxRegionBlob ||
       // binary: planned whole, so the task reports it as binary
-      isBinary(job.data) ||
-      this.multiline(job, base, verdict)
+      isBinary(job.data)
     ) {
       return wholeTask(job);
     }
+    const changed = changedRanges(job.data.length, base.length, job.delta!.copies);
+    if (this.multiline(job, base, verdict, changed)) return wholeTask(job);
     if (base.status === PENDING) this.speculative++;
     // a pending base's reach is not known yet: planned for 0, planned again if it turns out longer
-    return this.byRegions(job, base) ?? wholeTask(job);
+    return this.byRegions(job, base, changed) ?? wholeTask(job);
   }
 
   /**
    * Whether the multiline gate has `job` scanned whole. A base the gate found clear of its literals lets it search
    * only around the delta's changes; the answer is kept for the target's own deltas.
    */
-  private multiline(job: ScanJob, base: Verdict, verdict: Verdict): boolean {
-    const changed = base.clear ? changedRanges(job.data.length, base.length, job.delta!.copies).flat() : undefined;
-    const answer = this.opts.multiline(job.data, changed);
+  private multiline(job: ScanJob, base: Verdict, verdict: Verdict, changed: number[]): boolean {
+    const answer = this.opts.multiline(job.data, base.clear ? changed : undefined);
     verdict.clear = answer === 'clear';
     return answer === true;
   }
@@ -273,13 +280,13 @@ export class DeltaPlanner implements Router {
    * when a reach widens the regions over most of the blob (a minified bundle is one line): they would take in the
    * candidates that gave the base its reach and be scanned again whole, so the blob is scanned whole at once.
    */
-  private byRegions(job: ScanJob, base: Verdict): ScanTask | null {
+  private byRegions(job: ScanJob, base: Verdict, changed?: number[] /* changedRanges, when known */): ScanTask | null {
     const reach = base.status === PENDING ? 0 : base.reach;
     // where the candidates behind the reach are known and the delta copies each one's companion window as it was,
     // none can gain a companion: the margin need not take in the reach
     const copies = job.delta!.copies;
     const widen = reach > 0 && !(base.lacking && windowsCopied(base.lacking, copies, base.length, job.data.length));
-    const regions = deltaRegions(job.data, base.length, copies, this.opts.margin + (widen ? reach : 0)).flat();
+    const regions = deltaRegions(job.data, base.length, copies, this.opts.margin + (widen ? reach : 0), changed).flat();
     if (widen && 2 * regionBytes(regions) > job.data.length) return null;
     this.open.set(job.oid, { job, baseOid: job.delta!.baseOid, reach, regions });
     this.openBytes += job.data.length;

@@ -36,6 +36,18 @@ export interface Applied {
 /** Most target bytes one delta byte can produce: a 4-byte copy instruction (24-bit size) copies 16 MiB. */
 const MAX_BYTES_PER_DELTA_BYTE = 0x400000;
 
+/**
+ * Below this many bytes a copy is a loop: Buffer#copy makes a Uint8Array view of its source for every call (Node 20
+ * `_copyActual`), and a delta between two releases of a large file is mostly short copies and inserts (a
+ * TypeScript history applies ~2 million), where those views cost more than the bytes and feed the GC.
+ */
+const LOOP_COPY = 64;
+
+function copyBytes(from: Buffer, at: number, to: Buffer, o: number, n: number): void {
+  if (n < LOOP_COPY) for (let k = 0; k < n; k++) to[o + k] = from[at + k]!;
+  else from.copy(to, o, at, at + n);
+}
+
 export function applyDelta(base: Buffer, delta: Buffer, wantCopies = false): Applied {
   let [baseSize, pos] = varint(delta, 0);
   if (baseSize !== base.length) throw new PackFormatError(`delta: base size ${baseSize} ≠ actual ${base.length}`);
@@ -64,7 +76,7 @@ export function applyDelta(base: Buffer, delta: Buffer, wantCopies = false): App
       if (size === 0) size = 0x10000;
       if (pos > n) throw new PackFormatError('delta: truncated copy instruction');
       if (off + size > base.length || o + size > targetSize) throw new PackFormatError('delta: copy out of bounds');
-      base.copy(out, o, off, off + size);
+      copyBytes(base, off, out, o, size);
       if (wantCopies) {
         const k = copies.length;
         // merge with the previous copy when it continues it in both base and target
@@ -74,7 +86,7 @@ export function applyDelta(base: Buffer, delta: Buffer, wantCopies = false): App
       o += size;
     } else if (cmd !== 0) {
       if (pos + cmd > n || o + cmd > targetSize) throw new PackFormatError('delta: insert out of bounds');
-      delta.copy(out, o, pos, pos + cmd);
+      copyBytes(delta, pos, out, o, cmd);
       pos += cmd;
       o += cmd;
     } else throw new PackFormatError('delta: reserved opcode 0');
