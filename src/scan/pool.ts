@@ -63,7 +63,11 @@ export interface ScanPoolOptions {
   engineOptions?: EngineOptions;
   /** Target batch size in bytes. Default 1 MiB. */
   batchBytes?: number;
-  /** Stop reading when this many bytes are in flight. Default 4 batches per worker. */
+  /**
+   * The workers' queues are full when they have this many bytes to scan: the reading thread then scans tasks itself
+   * (with `readerHelps`) or stops reading. Batches in flight keep at most about this many bytes alive (whole blobs,
+   * also those of region tasks, kept for a rescan): past it, the reading thread waits. Default 4 batches per worker.
+   */
   highWaterBytes?: number;
   /** Resume reading when in-flight bytes fall to this. Default half the high-water mark. */
   lowWaterBytes?: number;
@@ -243,8 +247,10 @@ class WorkerPool implements ScanPool {
   private readonly low: number;
   private readonly keptHigh: number;
   private inFlight = 0;
+  /** Bytes the workers have to scan (shipped, not yet answered): region tasks weigh their regions only. */
+  private scanInFlight = 0;
   private nextBatch = 0;
-  private readonly batches = new Map<number, { bytes: number; slot: Slot; buffer: SharedArrayBuffer }>();
+  private readonly batches = new Map<number, { bytes: number; scan: number; slot: Slot; buffer: SharedArrayBuffer }>();
   private results: JobResult[] = [];
   private failure: Error | null = null;
   private waiters: (() => void)[] = [];
@@ -338,6 +344,7 @@ class WorkerPool implements ScanPool {
     if (b) {
       this.batches.delete(msg.batchId);
       this.inFlight -= b.bytes;
+      this.scanInFlight -= b.scan;
       b.slot.pendingBytes -= b.bytes;
       this.shelf.give(b.buffer);
     }
@@ -387,8 +394,9 @@ class WorkerPool implements ScanPool {
     // in flight: what the batch keeps alive (at least one byte, so empty blobs keep the scan alive until their
     // results arrive)
     const weight = Math.max(1, kept);
-    this.batches.set(batchId, { bytes: weight, slot, buffer });
+    this.batches.set(batchId, { bytes: weight, scan: bytes, slot, buffer });
     this.inFlight += weight;
+    this.scanInFlight += bytes;
     slot.pendingBytes += weight;
     this.stats.peakInFlightBytes = Math.max(this.stats.peakInFlightBytes, this.inFlight);
     slot.worker.postMessage({ type: 'batch', batchId, tasks, offsets, buffer } satisfies WorkerBatch);
@@ -457,7 +465,13 @@ class WorkerPool implements ScanPool {
         this.wake();
         continue;
       }
-      if (this.makeHelper && this.helping && this.inFlight >= this.high) {
+      // The workers have a full queue when they have `high` bytes to scan, or when their batches keep `high` bytes
+      // alive (region tasks keep their whole blob, for a rescan) and they have at least this task's bytes to scan,
+      // so that they do not run dry while this thread scans it. Else, past `high` kept alive, this thread waits
+      // (below). Counting a region task's blob as work to do left the workers idle while this thread scanned:
+      // a delta of a 10 MB file ships a few KB of regions (TypeScript's history: the worker was 74 % idle).
+      const kept = this.inFlight >= this.high;
+      if (this.makeHelper && this.helping && (this.scanInFlight >= this.high || (kept && this.scanInFlight >= taskBytes(plan)))) {
         if (router.openBytes >= this.keptHigh) {
           // blobs kept for their base's verdict (region results held, tasks in flight) pile up: scanning here
           // would only add to them, so let the workers' verdicts in first
@@ -471,6 +485,12 @@ class WorkerPool implements ScanPool {
         this.wake();
         await yieldToLoop();
         continue;
+      }
+      if (kept) {
+        // batches keep `high` bytes alive (region tasks' whole blobs): let results in first (a limit of 4 × high was
+        // 3 % faster on TypeScript's history and peaked at 419 MB RSS)
+        for (const s of this.slots) this.dispatch(s);
+        while (this.inFlight >= this.high && !stop()) await this.wait();
       }
       const full = this.enqueue(plan);
       if (full) {
