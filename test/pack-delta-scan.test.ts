@@ -615,7 +615,7 @@ describe('delta-aware pack scan', () => {
     const gate = multilineGate(catalog);
     const calls: (number[] | undefined)[] = [];
     const planner = deltaPlanner((data, changed) => {
-      calls.push(changed);
+      calls.push(changed && Array.from(changed));
       return gate(data, changed);
     });
     const lines = Array.from({ length: 400 }, (_, i) => `  step_${i} = run(${i})`).join('\n') + '\n';

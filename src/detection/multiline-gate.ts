@@ -28,7 +28,7 @@ export type GateAnswer = boolean | 'clear';
  * [start, end…], inserted bytes and seams as empty ranges: delta-plan.ts changedRanges); every byte outside them
  * lies in a copy of the base.
  */
-export type MultilineGate = (data: Buffer, changed?: number[]) => GateAnswer;
+export type MultilineGate = (data: Buffer, changed?: ArrayLike<number>) => GateAnswer;
 
 /** Changed windows closer than this are searched as one. */
 const WINDOW_GAP = 1024;
@@ -76,7 +76,7 @@ export function multilineGate(catalog: Catalog, decodeDepth = DECODE_DEPTH): Mul
   const needles = literals.map((l) => Buffer.from(l));
   // an occurrence not lying whole inside one copy meets a changed range: it starts at most this much before one
   const reach = Math.max(0, ...literals.map((l) => l.length)) - 1;
-  const holdsLiteral = (data: Buffer, changed?: number[]): boolean => {
+  const holdsLiteral = (data: Buffer, changed?: ArrayLike<number>): boolean => {
     if (!changed) return needles.some((l) => data.includes(l));
     const found = (s: number, e: number): boolean => {
       const w = data.subarray(s, e);

@@ -23,6 +23,7 @@ import { pathClass } from '../detection/filters.js';
 import type { MultilineGate } from '../detection/multiline-gate.js';
 import type { Router, Settled } from './router.js';
 import type { Match } from '../core/model.js';
+import type { CopyRanges } from '../objects/pack/delta.js';
 import { regionBytes, wholeTask, type ScanJob, type ScanTask, type TaskResult } from './task.js';
 
 export interface DeltaPlanOptions {
@@ -55,8 +56,11 @@ export const DELTA_MARGIN = 64;
  * do not continue each other, or where the target's start or end is not the base's), in order, flat [start, end…]
  * (a delta between two releases of a large file has thousands).
  */
-export function changedRanges(len: number, baseLength: number, copies: number[]): number[] {
-  const dirty: number[] = [];
+export function changedRanges(len: number, baseLength: number, copies: CopyRanges): Float64Array {
+  // at most one range before each copy and one after the last; a typed array, not pushes (~70 ns each on the
+  // reading thread: 0.27 s of a TypeScript history's ~2 million ranges, now 13 ms)
+  const dirty = new Float64Array(2 * (copies.length / 3 + 1));
+  let n = 0;
   let prevEnd = 0;
   let prevBaseEnd = -1;
   for (let k = 0; k < copies.length; k += 3) {
@@ -66,12 +70,18 @@ export function changedRanges(len: number, baseLength: number, copies: number[])
     // bytes before this copy were inserted; an empty gap is still a seam unless it continues the previous copy
     // (or, at the start, starts where the base starts)
     const continues = k === 0 ? ts === 0 && bs === 0 : ts === prevEnd && bs === prevBaseEnd;
-    if (ts > prevEnd || !continues) dirty.push(prevEnd, ts);
+    if (ts > prevEnd || !continues) {
+      dirty[n++] = prevEnd;
+      dirty[n++] = ts;
+    }
     prevEnd = te;
     prevBaseEnd = bs + (te - ts);
   }
-  if (prevEnd < len || prevBaseEnd !== baseLength) dirty.push(prevEnd, len);
-  return dirty;
+  if (prevEnd < len || prevBaseEnd !== baseLength) {
+    dirty[n++] = prevEnd;
+    dirty[n++] = len;
+  }
+  return dirty.subarray(0, n);
 }
 
 /**
@@ -81,7 +91,7 @@ export function changedRanges(len: number, baseLength: number, copies: number[])
 export function deltaRegions(
   data: Buffer,
   baseLength: number,
-  copies: number[],
+  copies: CopyRanges,
   margin: number,
   changed = changedRanges(data.length, baseLength, copies),
 ): [number, number][] {
@@ -122,7 +132,7 @@ export function deltaRegions(
 }
 
 /** Where a delta with `copies` holds the base's bytes [start, end) whole: at `at`, in the copy [ts, te). */
-function* copiedWhole(copies: number[], start: number, end: number): Generator<{ at: number; ts: number; te: number }> {
+function* copiedWhole(copies: CopyRanges, start: number, end: number): Generator<{ at: number; ts: number; te: number }> {
   for (let k = 0; k < copies.length; k += 3) {
     const [ts, te, bs] = [copies[k]!, copies[k + 1]!, copies[k + 2]!];
     if (start >= bs && end <= bs + (te - ts)) yield { at: ts + (start - bs), ts, te };
@@ -135,7 +145,7 @@ function* copiedWhole(copies: number[], start: number, end: number): Generator<{
  * delta's bytes there are the base's, and a companion search reads nothing else (engine.ts findCompanion). A
  * candidate no copy holds whole sits on a line the delta changed: that line's region meets it.
  */
-export function windowsCopied(lacking: number[], copies: number[], baseLength: number, length: number): boolean {
+export function windowsCopied(lacking: number[], copies: CopyRanges, baseLength: number, length: number): boolean {
   for (let i = 0; i < lacking.length; i += 3) {
     const [s, e, w] = [lacking[i]!, lacking[i + 1]!, lacking[i + 2]!];
     for (const { at: t, ts, te } of copiedWhole(copies, s, e)) {
@@ -150,7 +160,7 @@ export function windowsCopied(lacking: number[], copies: number[], baseLength: n
 }
 
 /** `lacking` (base positions) where a delta with `copies` copies each candidate whole; null: not known. */
-export function copiedLacking(lacking: number[] | null | undefined, copies: number[]): number[] | null {
+export function copiedLacking(lacking: number[] | null | undefined, copies: CopyRanges): number[] | null {
   if (!lacking) return null;
   const out: number[] = [];
   for (let i = 0; i < lacking.length; i += 3) {
@@ -269,7 +279,7 @@ export class DeltaPlanner implements Router {
    * Whether the multiline gate has `job` scanned whole. A base the gate found clear of its literals lets it search
    * only around the delta's changes; the answer is kept for the target's own deltas.
    */
-  private multiline(job: ScanJob, base: Verdict, verdict: Verdict, changed: number[]): boolean {
+  private multiline(job: ScanJob, base: Verdict, verdict: Verdict, changed: Float64Array): boolean {
     const answer = this.opts.multiline(job.data, base.clear ? changed : undefined);
     verdict.clear = answer === 'clear';
     return answer === true;
@@ -280,7 +290,7 @@ export class DeltaPlanner implements Router {
    * when a reach widens the regions over most of the blob (a minified bundle is one line): they would take in the
    * candidates that gave the base its reach and be scanned again whole, so the blob is scanned whole at once.
    */
-  private byRegions(job: ScanJob, base: Verdict, changed?: number[] /* changedRanges, when known */): ScanTask | null {
+  private byRegions(job: ScanJob, base: Verdict, changed?: Float64Array /* changedRanges, when known */): ScanTask | null {
     const reach = base.status === PENDING ? 0 : base.reach;
     // where the candidates behind the reach are known and the delta copies each one's companion window as it was,
     // none can gain a companion: the margin need not take in the reach

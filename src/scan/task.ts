@@ -2,6 +2,7 @@
 // is planned into (the whole blob, or only some byte ranges of it), and `runTask`, the one place that calls the
 // engine on scanned content. Any thread runs tasks; planning and verdicts stay with the thread that reads.
 import type { Match } from '../core/model.js';
+import type { CopyRanges } from '../objects/pack/delta.js';
 import { mayHoldStore, skipBinary } from '../detection/engine.js';
 import type { Engine, ScanContext, Verdict } from '../detection/types.js';
 
@@ -12,7 +13,7 @@ export interface ScanJob {
   path: string;
   data: Buffer;
   /** Stored as a delta: its base and the target ranges copied from it. */
-  delta?: { baseOid: string; copies: number[] };
+  delta?: { baseOid: string; copies: CopyRanges };
   /** false: scanned only to vouch for its deltas (not selected, or excluded); no result is reported. */
   report?: boolean;
   /** Scan for any path (`path` unused): matches carry their path classes (ScanContext.anyPath). */

@@ -6,7 +6,7 @@ import { PackFormatError } from './errors.js';
  * Copy ranges of a target, after merging copies that continue each other in the base (git splits copies at
  * 64 KiB). Flat triples: [targetStart, targetEnd, baseStart, ...]. Target bytes outside these were inserted.
  */
-export type CopyRanges = Int32Array | number[];
+export type CopyRanges = Float64Array | number[];
 
 function varint(d: Buffer, pos: number): [number, number] {
   let v = 0;
@@ -30,7 +30,7 @@ export function deltaSizes(delta: Buffer): { baseSize: number; targetSize: numbe
 
 export interface Applied {
   data: Buffer;
-  copies: number[];
+  copies: Float64Array;
 }
 
 /** Most target bytes one delta byte can produce: a 4-byte copy instruction (24-bit size) copies 16 MiB. */
@@ -58,7 +58,10 @@ export function applyDelta(base: Buffer, delta: Buffer, wantCopies = false): App
     throw new PackFormatError(`delta: target size ${targetSize} is impossible for ${delta.length - pos} bytes of instructions`);
   }
   const out = Buffer.allocUnsafe(targetSize);
-  const copies: number[] = [];
+  // a typed array grown by doubling: pushing millions of numbers onto JS arrays (a TypeScript history's deltas)
+  // cost ~70 ns each on the reading thread
+  let copies = new Float64Array(wantCopies ? 96 : 0);
+  let nc = 0;
   let o = 0;
   const n = delta.length;
   while (pos < n) {
@@ -78,10 +81,18 @@ export function applyDelta(base: Buffer, delta: Buffer, wantCopies = false): App
       if (off + size > base.length || o + size > targetSize) throw new PackFormatError('delta: copy out of bounds');
       copyBytes(base, off, out, o, size);
       if (wantCopies) {
-        const k = copies.length;
         // merge with the previous copy when it continues it in both base and target
-        if (k > 0 && copies[k - 2] === o && copies[k - 1]! + (copies[k - 2]! - copies[k - 3]!) === off) copies[k - 2] = o + size;
-        else copies.push(o, o + size, off);
+        if (nc > 0 && copies[nc - 2] === o && copies[nc - 1]! + (copies[nc - 2]! - copies[nc - 3]!) === off) copies[nc - 2] = o + size;
+        else {
+          if (nc + 3 > copies.length) {
+            const grown = new Float64Array(2 * copies.length);
+            grown.set(copies);
+            copies = grown;
+          }
+          copies[nc++] = o;
+          copies[nc++] = o + size;
+          copies[nc++] = off;
+        }
       }
       o += size;
     } else if (cmd !== 0) {
@@ -92,5 +103,5 @@ export function applyDelta(base: Buffer, delta: Buffer, wantCopies = false): App
     } else throw new PackFormatError('delta: reserved opcode 0');
   }
   if (o !== targetSize) throw new PackFormatError(`delta: produced ${o} bytes, header says ${targetSize}`);
-  return { data: out, copies };
+  return { data: out, copies: copies.subarray(0, nc) };
 }

@@ -5,7 +5,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { inflateSync } from 'node:zlib';
 import { BaseCache } from './base-cache.js';
-import { applyDelta } from './delta.js';
+import { applyDelta, type CopyRanges } from './delta.js';
 import { PackFormatError } from './errors.js';
 import { OBJ_BLOB, OBJ_OFS_DELTA, OBJ_REF_DELTA, PackFile, positionIn, TYPE_NAMES, type ObjectType } from './pack-file.js';
 
@@ -18,7 +18,7 @@ export interface PackedBlob {
   oid: string;
   data: Buffer;
   /** Present when the blob is stored as a delta: its base and the target ranges copied from it. */
-  delta?: { baseOid: string; copies: number[] };
+  delta?: { baseOid: string; copies: CopyRanges };
 }
 
 export interface BlobProblem {
@@ -57,7 +57,7 @@ interface PackLayout {
 }
 
 /** An entry inflated: its bytes and, for a delta, the target ranges copied from the base (delta.ts). */
-type Materialized = { data: Buffer; copies?: number[] };
+type Materialized = { data: Buffer; copies?: CopyRanges };
 
 /** The type of an entry whose delta base is missing. */
 const UNKNOWN_TYPE = 255;
