@@ -209,7 +209,7 @@ describe('delta.ts error branches', () => {
     const r = applyDelta(big, d, true);
     expect(r.data.length).toBe(size);
     expect(r.data.subarray(-2).toString()).toBe('ab');
-    expect(r.copies).toEqual([0, 0x10000, 0]);
+    expect([...r.copies]).toEqual([0, 0x10000, 0]);
     expect(deltaSizes(d)).toEqual({ baseSize: 0x10003, targetSize: size });
   });
 });
