@@ -7,7 +7,7 @@
 //
 // The raw pass is the gate's cost (RE2's DFA at ~0.6 GB/s over every delta target: 2.4 s of a TypeScript history),
 // so it runs only where a match can be: every match of a pattern contains that pattern's literals (regex.ts
-// requiredLiterals), so a blob holding none of a few chosen literals (`PRIVATE`, `password`…) can match only the
+// requiredLiterals), so a blob holding none of a few chosen literals (`-----BEGIN `, `password`…) can match only the
 // patterns without one (tested on their own). And a delta of a blob that held none of them can hold one only where
 // it changed the base: a literal lying whole inside one copy is a literal of the base. So a delta is searched only
 // around its changes (changed ranges widened by the longest literal), and a chain of deltas is searched whole once.
