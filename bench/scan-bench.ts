@@ -182,7 +182,7 @@ async function main() {
   );
   if (res.stats)
     console.log(
-      `  blobs scanned whole ${res.stats.full}, by delta regions ${res.stats.regions}, binary ${res.stats.binary}, read back by the fallback ${res.stats.fallback}; speculative region plans ${res.stats.speculative} (rescanned whole ${res.stats.rescanned}, by wider regions ${res.stats.widened}); peak bytes in flight ${mb(res.stats.peakInFlightBytes)} MB, kept for a verdict ${mb(res.stats.peakKeptBytes)} MB`,
+      `  blobs scanned whole ${res.stats.full}, by delta regions ${res.stats.regions}, binary ${res.stats.binary}, read back by the fallback ${res.stats.fallback}; speculative region plans ${res.stats.speculative} (rescanned whole ${res.stats.rescanned}, by wider regions ${res.stats.widened}); peak bytes in flight ${mb(res.stats.peakInFlightBytes)} MB, kept for a verdict ${mb(res.stats.peakKeptBytes)} MB; batch buffers created ${res.stats.buffersCreated} (${mb(res.stats.bufferBytesCreated)} MB); tasks the reading thread scanned ${res.stats.helped}`,
     );
   console.log(`  findings ${res.findings} (detector+secret), ${res.matches} blob matches`);
   console.log(`  ratio to cat-file: ${(total / catFile).toFixed(2)}× (target ≤ 3×)`);

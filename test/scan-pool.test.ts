@@ -2,13 +2,15 @@
 // against a tsc build of src/scan (what `dist/` runs), compared item by item with a plain engine.
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createEngine } from '../src/detection/engine.js';
 import { loadCatalog } from '../src/detection/load.js';
 import { createScanPool, type ScanPool } from '../src/scan/pool.js';
 import type * as PoolModule from '../src/scan/pool.js';
 import type { JobResult, ScanJob } from '../src/scan/task.js';
+import { packBatch, type WorkerInit, type WorkerResult } from '../src/scan/protocol.js';
 import { buildScanPool } from './helpers/built-product.js';
 
 const FIXTURE = resolve('test/fixtures/detectors/basic');
@@ -106,6 +108,48 @@ describe('worker pool (compiled build)', () => {
     expect(pool.stats.buffersCreated).toBeGreaterThan(0);
     expect(pool.stats.buffersCreated).toBeLessThanOrEqual(inFlightMax + 2);
     await pool.close();
+  });
+
+  test('a worker scans batches posted while its engine is still being built, after it, in order (the pool does not wait)', async () => {
+    // the fixture's catalog is not the compiled one: the worker imports the YAML loader, so its init yields before
+    // the engine exists, and both batches below arrive in that gap
+    const worker = new Worker(join(out, 'src/scan/worker.js'));
+    try {
+      const input = items(14, 2000);
+      const halves = [input.slice(0, 7), input.slice(7)];
+      const messages: (WorkerResult | { type: string })[] = [];
+      const done = new Promise<void>((res, rej) => {
+        worker.on('message', (m: WorkerResult | { type: string }) => {
+          messages.push(m);
+          if (messages.filter((x) => x.type === 'result').length === 2) res();
+        });
+        worker.on('error', rej);
+      });
+      worker.postMessage({ type: 'init', detectorsDir: FIXTURE } satisfies WorkerInit);
+      halves.forEach((half, batchId) => {
+        const buffer = new SharedArrayBuffer(half.reduce((n, j) => n + j.data.length, 0));
+        const tasks = half.map((j) => ({ oid: j.oid, path: j.path, data: j.data, report: true }));
+        worker.postMessage({ type: 'batch', batchId, ...packBatch(tasks, Buffer.from(buffer)), buffer });
+      });
+      await done;
+      // ready first, then the batches' results in the order they were posted, scanned by the engine
+      expect(messages.map((m) => m.type)).toEqual(['ready', 'result', 'result']);
+      const results = messages.filter((m): m is WorkerResult => m.type === 'result');
+      expect(results.map((r) => r.batchId)).toEqual([0, 1]);
+      const engine = createEngine(loadCatalog(FIXTURE));
+      const got = results.flatMap((r) => r.results);
+      expect(got.map((r) => r.oid)).toEqual(input.map((j) => j.oid));
+      for (const [i, r] of got.entries()) {
+        expect(r.error).toBeUndefined();
+        if (r.mode !== 'binary') expect(r.matches).toEqual(engine.scan(input[i]!.data, { path: input[i]!.path }));
+      }
+      expect(got.filter((r) => r.matches.length > 0).length).toBeGreaterThan(0);
+    } finally {
+      // never terminated: node-re2 aborts the process when a thread loads it after another that had loaded it
+      // exited (see pool.ts); unref'd, it dies with the test process
+      worker.removeAllListeners();
+      worker.unref();
+    }
   });
 
   test('a bad detectors dir fails the scan with a message instead of hanging', async () => {

@@ -455,8 +455,18 @@ class WorkerPool implements ScanPool {
 
   /** Reads and routes the jobs: batches to the workers under the water marks, or scanned here when they are full. */
   private async produce(jobs: Iterable<ScanJob> | AsyncIterable<ScanJob>, router: Router, stop: () => boolean): Promise<void> {
-    await Promise.all(this.slots.map((s) => s.ready));
-    this.gate.load(await this.catalog(), this.decodeDepth);
+    // Reading starts at once: a worker boots (its thread, modules and engine: ~0.15 s on two cores, which this
+    // thread used to wait out) while this thread routes, and the batches posted meanwhile wait in its queue (the
+    // worker takes them in order once its engine is built); this thread scans itself once that queue is full. A
+    // catalog that does not load fails the scan with the workers' message, as they load it too.
+    let catalog: Catalog;
+    try {
+      catalog = await this.catalog();
+    } catch (err) {
+      await Promise.all(this.slots.map((s) => s.ready));
+      throw err;
+    }
+    this.gate.load(catalog, this.decodeDepth);
     for await (const job of jobs) {
       if (stop()) break;
       const plan = router.plan(job);

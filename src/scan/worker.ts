@@ -51,7 +51,10 @@ function scanBatch(msg: WorkerBatch): void {
   port.postMessage({ type: 'result', batchId: msg.batchId, results } satisfies WorkerResult);
 }
 
+/** The last init: batches may arrive before it is done (the pool does not wait), and are scanned after it, in order. */
+let initialized: Promise<void> = Promise.resolve();
+
 port.on('message', (msg: WorkerInit | WorkerBatch) => {
-  if (msg.type === 'init') void init(msg);
-  else scanBatch(msg);
+  if (msg.type === 'init') initialized = init(msg);
+  else void initialized.then(() => scanBatch(msg));
 });
