@@ -8,9 +8,11 @@ import type { Match } from '../src/core/model.js';
 import { createEngine } from '../src/detection/engine.js';
 import { loadCatalog } from '../src/detection/load.js';
 import { ObjectStore } from '../src/objects/pack/index.js';
+import { TargetBuffers } from '../src/objects/pack/target-buffers.js';
 import { deltaPlanner } from '../src/scan/delta-plan.js';
 import { scanPackDeltaAware } from '../src/scan/delta-scan.js';
 import { startPrescan } from '../src/scan/pack-path.js';
+import { createScanPool } from '../src/scan/pool.js';
 import type * as ScanPoolModule from '../src/scan/pool.js';
 import type { ScanJob } from '../src/scan/task.js';
 import { buildScanPool } from './helpers/built-product.js';
@@ -44,6 +46,22 @@ function history(seed: number, commits: number): CommitSpec[] {
   return out;
 }
 
+/** A packed history (history(seed, 260), deltas up to 50 deep), each blob's path, and a full scan of every blob. */
+async function packedHistory(seed: number) {
+  const repo = await buildRepo({ bare: true, commits: history(seed, 260) });
+  await git(repo.dir, 'repack', '-adf', '--depth=50', '--window=250');
+  const paths = new Map<string, string>();
+  for (const l of (await git(repo.dir, 'rev-list', '--objects', '--all')).split('\n')) {
+    const sp = l.indexOf(' ');
+    if (sp > 0 && !paths.has(l.slice(0, sp))) paths.set(l.slice(0, sp), l.slice(sp + 1));
+  }
+  const engine = createEngine(catalog);
+  const store = ObjectStore.open(repo.dir);
+  const reference = new Map<string, Match[]>();
+  for (const r of scanPackDeltaAware(store, engine, { deltaAware: false, pathOf: (o) => paths.get(o) })) if ('matches' in r) reference.set(r.oid, r.matches);
+  return { paths, engine, store, reference };
+}
+
 describe('batch buffers', () => {
   it('are sized by what a batch ships: powers of two from 64 KiB', async () => {
     const { bufferSize } = await import('../src/scan/protocol.js');
@@ -67,17 +85,7 @@ describe('scan pool with delta routing (compiled build, 2 workers)', () => {
   afterAll(() => rmSync(out, { recursive: true, force: true }));
 
   it('equals a full scan of every blob, scans by regions on the workers, keeps bytes in flight bounded', async () => {
-    const repo = await buildRepo({ bare: true, commits: history(3, 260) });
-    await git(repo.dir, 'repack', '-adf', '--depth=50', '--window=250');
-    const paths = new Map<string, string>();
-    for (const l of (await git(repo.dir, 'rev-list', '--objects', '--all')).split('\n')) {
-      const sp = l.indexOf(' ');
-      if (sp > 0 && !paths.has(l.slice(0, sp))) paths.set(l.slice(0, sp), l.slice(sp + 1));
-    }
-    const engine = createEngine(catalog);
-    const reference = new Map<string, Match[]>();
-    const store = ObjectStore.open(repo.dir);
-    for (const r of scanPackDeltaAware(store, engine, { deltaAware: false, pathOf: (o) => paths.get(o) })) if ('matches' in r) reference.set(r.oid, r.matches);
+    const { paths, engine, store, reference } = await packedHistory(3);
 
     // the same delta-aware scan in one thread: how many blobs it could scan by regions
     const inThread = { blobs: 0, bytes: 0, scannedBytes: 0, full: 0, regions: 0, binary: 0, problems: 0 };
@@ -123,6 +131,39 @@ describe('scan pool with delta routing (compiled build, 2 workers)', () => {
     expect(plain.stats.helped).toBe(0);
     expect(plain.stats.regions).toBe(inThread.regions);
     await plain.close();
+    store.close();
+  });
+
+  it('a blob released only once its final result is out: with the walk reusing released memory (poisoned), results still equal a full scan', async () => {
+    const { paths, engine, store, reference } = await packedHistory(4);
+    expect([...reference.values()].filter((m) => m.length > 0).length).toBeGreaterThan(20);
+    // workers (speculative plans held for their base, rescans of kept blobs), then one thread
+    const pools = [
+      built.createScanPool({ detectorsDir: DETECTORS, engine, jobs: 2, batchBytes: 8 * 1024, highWaterBytes: 16 * 1024, keptHighBytes: 32 * 1024 }),
+      createScanPool({ detectorsDir: DETECTORS, engine, jobs: 1 }),
+    ];
+    for (const pool of pools) {
+      // every blob pooled (these are small), released memory zeroed: a blob read after its release reads as binary
+      const targets = new TargetBuffers({ minBytes: 0, poison: true });
+      function* jobs(): Generator<ScanJob> {
+        for (const b of store.blobs({ targets })) {
+          if (!('data' in b)) continue;
+          const data = b.data;
+          yield { oid: b.oid, path: paths.get(b.oid) ?? '', data, delta: b.delta, report: true, release: () => targets.release(data) };
+        }
+      }
+      const got = new Map<string, Match[]>();
+      for await (const r of pool.scan(jobs(), deltaPlanner(pool.multiline))) {
+        expect(r.error).toBeUndefined();
+        expect(r.mode).not.toBe('binary');
+        got.set(r.oid, r.matches);
+      }
+      for (const [oid, ms] of reference) expect(got.get(oid), oid).toEqual(ms);
+      expect(pool.stats.regions).toBeGreaterThan(30);
+      expect(targets.stats.reused).toBeGreaterThan(100);
+      await pool.close();
+    }
+    expect(pools[0]!.stats.speculative).toBeGreaterThan(0);
     store.close();
   });
 

@@ -11,6 +11,7 @@ import { matchesForPath, type EngineOptions } from '../detection/engine.js';
 import type { Engine } from '../detection/types.js';
 import type { Match } from '../core/model.js';
 import { ObjectStore } from '../objects/pack/object-store.js';
+import { TargetBuffers } from '../objects/pack/target-buffers.js';
 import { deltaPlanner } from './delta-plan.js';
 import { createScanPool, type ScanPool, type ScanPoolStats } from './pool.js';
 import { outcomeOf } from './stage.js';
@@ -32,6 +33,8 @@ export interface PackSourceOptions {
   pool?: ScanPool;
   /** A scan of the packs started before the history walk (startPrescan, on `pool`): its results are used. */
   prescan?: Prescan;
+  /** Memory for the walk's delta targets (default: a new TargetBuffers); tests pass one that poisons released memory. */
+  targets?: TargetBuffers;
 }
 
 /** What the pack path scanned and how: the pool's figures, blobs read back through git, and whether it prescanned. */
@@ -68,7 +71,11 @@ const WALK_SLICE_MS = 2;
  * Starts the prescan on `pool` (earlyPackPool's: workers, so scanning does not compete with the walk for this
  * thread), or returns null when the reader cannot open the repository's packs cleanly.
  */
-export function startPrescan(gitDir: string, pool: ScanPool, opts: { maxBlobSize: number; deltaAware?: boolean }): Prescan | null {
+export function startPrescan(
+  gitDir: string,
+  pool: ScanPool,
+  opts: { maxBlobSize: number; deltaAware?: boolean; targets?: TargetBuffers },
+): Prescan | null {
   const opened = ObjectStore.openClean(gitDir);
   if (!opened) return null;
   const store: ObjectStore = opened;
@@ -76,9 +83,10 @@ export function startPrescan(gitDir: string, pool: ScanPool, opts: { maxBlobSize
   let cancelled = false;
   pool.helping = false;
   const found: PrescanFindings = { size: new Map(), matches: new Map(), binary: new Set(), errors: new Map(), tooLarge: new Map() };
+  const targets = opts.targets ?? new TargetBuffers();
   async function* jobs(): AsyncGenerator<ScanJob> {
     let slice = performance.now();
-    for (const b of store.blobs({ maxBlobSize: opts.maxBlobSize })) {
+    for (const b of store.blobs({ maxBlobSize: opts.maxBlobSize, targets })) {
       if (cancelled) return;
       if (walking && performance.now() - slice > WALK_SLICE_MS) {
         // let the walk's output in: git must never wait on a full pipe for this
@@ -89,7 +97,7 @@ export function startPrescan(gitDir: string, pool: ScanPool, opts: { maxBlobSize
         if (b.error === 'too-large') found.tooLarge.set(b.oid, b.size ?? 0);
         continue;
       }
-      yield { oid: b.oid, path: '', anyPath: true, data: b.data, delta: b.delta, report: true };
+      yield { oid: b.oid, path: '', anyPath: true, data: b.data, delta: b.delta, report: true, release: () => targets.release(b.data) };
     }
   }
   const findings = (async () => {
@@ -214,9 +222,10 @@ async function* fusedScan(base: ContentSource, store: ObjectStore, ids: string[]
   for (const it of base.items) if (it.blob && !wanted.has(it.blob)) anyPath.set(it.blob, it.origins[0]?.path ?? '');
   const pool = opts.pool ?? createScanPool({ detectorsDir: opts.detectorsDir, jobs: opts.jobs, engine: opts.engine, engineOptions: opts.engineOptions });
   const counter = { fallback: 0 };
+  const targets = opts.targets ?? new TargetBuffers();
   try {
     function* jobs(): Generator<ScanJob> {
-      for (const b of store.blobs({ maxBlobSize: o.maxBlobSize })) {
+      for (const b of store.blobs({ maxBlobSize: o.maxBlobSize, targets })) {
         if (o.signal?.aborted) return;
         const report = wanted.has(b.oid);
         if (!('data' in b)) {
@@ -228,7 +237,8 @@ async function* fusedScan(base: ContentSource, store: ObjectStore, ids: string[]
           continue;
         }
         if (report) done.add(b.oid);
-        yield { oid: b.oid, path: report ? o.pathOf(b.oid) : (anyPath.get(b.oid) ?? ''), data: b.data, delta: b.delta, report };
+        const data = b.data;
+        yield { oid: b.oid, path: report ? o.pathOf(b.oid) : (anyPath.get(b.oid) ?? ''), data, delta: b.delta, report, release: () => targets.release(data) };
       }
     }
     // Delta-aware scanning reads every blob of the packs; for a small part of the history (most paths excluded)

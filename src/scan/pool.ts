@@ -169,8 +169,19 @@ const toJob = (r: TaskResult): JobResult => {
   return job;
 };
 
+/**
+ * Jobs' `release` by oid, called when their final result is out: nothing reads a job's data after it (the router has
+ * closed it, and a blob has one task at a time: a rescan is planned only after the result that called for it).
+ */
+type Releases = Map<string, () => void>;
+
+/** Keeps `job.release` for when its final result is out (settleAll). */
+function track(releases: Releases, job: ScanJob): void {
+  if (job.release) releases.set(job.oid, job.release);
+}
+
 /** Settles finished tasks: counts them, returns the reported final results; rescans go to `redo`. */
-function settleAll(router: Router, stats: ScanPoolStats, results: TaskResult[], redo: (t: ScanTask) => void): JobResult[] {
+function settleAll(router: Router, stats: ScanPoolStats, results: TaskResult[], redo: (t: ScanTask) => void, releases: Releases): JobResult[] {
   const settled: Settled = { done: [], redo: [] };
   for (const r of results) {
     stats.scannedBytes += r.scanned;
@@ -180,6 +191,11 @@ function settleAll(router: Router, stats: ScanPoolStats, results: TaskResult[], 
   for (const d of settled.done) {
     stats[d.mode]++;
     if (d.report) out.push(toJob(d));
+    const release = releases.get(d.oid);
+    if (release) {
+      releases.delete(d.oid);
+      release();
+    }
   }
   for (const j of settled.redo) redo(router.planAgain(j));
   return out;
@@ -207,13 +223,15 @@ class InThreadPool implements ScanPool {
     this.gate.load(engine.catalog, engine.decodeDepth);
     const tasks: ScanTask[] = [];
     const redo = (t: ScanTask) => tasks.push(t);
+    const releases: Releases = new Map();
     try {
       for await (const job of jobs) {
         this.stats.peakInFlightBytes = Math.max(this.stats.peakInFlightBytes, job.data.length);
+        track(releases, job);
         const plan = router.plan(job);
-        if (isSettled(plan)) yield* settleAll(router, this.stats, [plan], redo);
+        if (isSettled(plan)) yield* settleAll(router, this.stats, [plan], redo, releases);
         else tasks.push(plan);
-        for (let t = tasks.pop(); t; t = tasks.pop()) yield* settleAll(router, this.stats, [runTask(engine, t)], redo);
+        for (let t = tasks.pop(); t; t = tasks.pop()) yield* settleAll(router, this.stats, [runTask(engine, t)], redo, releases);
       }
     } finally {
       endScan(router, this.stats);
@@ -260,6 +278,8 @@ class WorkerPool implements ScanPool {
   private readonly shelf: BufferShelf;
   /** The current scan's router (verdicts live here, not in the workers). */
   private router: Router | null = null;
+  /** The current scan's jobs' `release` (settleAll). */
+  private releases: Releases = new Map();
   /** This thread's engine when it scans too (while the workers' queues are full), built on first use. */
   private helper: Engine | null = null;
   private readonly gate = new PendingGate();
@@ -357,10 +377,16 @@ class WorkerPool implements ScanPool {
     const router = this.router;
     if (!router) return;
     let redone = false;
-    const out = settleAll(router, this.stats, results, (t) => {
-      redone = true;
-      this.enqueue(t);
-    });
+    const out = settleAll(
+      router,
+      this.stats,
+      results,
+      (t) => {
+        redone = true;
+        this.enqueue(t);
+      },
+      this.releases,
+    );
     for (const r of out) this.results.push(r);
     if (redone) for (const s of this.slots) this.dispatch(s);
   }
@@ -406,6 +432,7 @@ class WorkerPool implements ScanPool {
     if (this.scanning) throw new InternalError('scan pool: one scan at a time');
     this.scanning = true;
     this.router = router;
+    this.releases = new Map();
     let produced = false;
     let abandoned = false;
     const stop = () => this.failure !== null || abandoned;
@@ -449,6 +476,7 @@ class WorkerPool implements ScanPool {
       }
       endScan(router, this.stats);
       this.router = null;
+      this.releases = new Map();
       this.scanning = false;
     }
   }
@@ -469,6 +497,7 @@ class WorkerPool implements ScanPool {
     this.gate.load(catalog, this.decodeDepth);
     for await (const job of jobs) {
       if (stop()) break;
+      track(this.releases, job);
       const plan = router.plan(job);
       if (isSettled(plan)) {
         this.absorb([plan]);

@@ -18,6 +18,11 @@ export interface ScanJob {
   report?: boolean;
   /** Scan for any path (`path` unused): matches carry their path classes (ScanContext.anyPath). */
   anyPath?: boolean;
+  /**
+   * Called once the pool will never read `data` again (the job's final result is out): the pack walk then reuses
+   * its memory (objects/pack/target-buffers.ts). Not called for a scan that stops early.
+   */
+  release?: () => void;
 }
 
 export type JobMode = 'full' | 'regions' | 'binary';

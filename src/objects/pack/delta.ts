@@ -48,7 +48,8 @@ function copyBytes(from: Buffer, at: number, to: Buffer, o: number, n: number): 
   else from.copy(to, o, at, at + n);
 }
 
-export function applyDelta(base: Buffer, delta: Buffer, wantCopies = false): Applied {
+/** `alloc`: where the target's memory comes from (a pack walk reuses it: target-buffers.ts). */
+export function applyDelta(base: Buffer, delta: Buffer, wantCopies = false, alloc: (size: number) => Buffer = (n) => Buffer.allocUnsafe(n)): Applied {
   let [baseSize, pos] = varint(delta, 0);
   if (baseSize !== base.length) throw new PackFormatError(`delta: base size ${baseSize} ≠ actual ${base.length}`);
   let targetSize: number;
@@ -57,7 +58,7 @@ export function applyDelta(base: Buffer, delta: Buffer, wantCopies = false): App
   if (targetSize > (delta.length - pos) * MAX_BYTES_PER_DELTA_BYTE || targetSize > kMaxLength) {
     throw new PackFormatError(`delta: target size ${targetSize} is impossible for ${delta.length - pos} bytes of instructions`);
   }
-  const out = Buffer.allocUnsafe(targetSize);
+  const out = alloc(targetSize);
   // a typed array grown by doubling: pushing millions of numbers onto JS arrays (a TypeScript history's deltas)
   // cost ~70 ns each on the reading thread
   let copies = new Float64Array(wantCopies ? 96 : 0);

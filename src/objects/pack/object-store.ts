@@ -7,6 +7,7 @@ import { inflateSync } from 'node:zlib';
 import { BaseCache } from './base-cache.js';
 import { applyDelta, type CopyRanges } from './delta.js';
 import { PackFormatError } from './errors.js';
+import type { TargetBuffers } from './target-buffers.js';
 import { OBJ_BLOB, OBJ_OFS_DELTA, OBJ_REF_DELTA, PackFile, positionIn, TYPE_NAMES, type ObjectType } from './pack-file.js';
 
 export interface StoredObject {
@@ -37,6 +38,11 @@ export interface IterateOptions {
   maxBlobSize?: number;
   /** Byte budget of the delta-base cache; bases evicted beyond it are re-read on demand. Default 256 MiB. */
   cacheBytes?: number;
+  /**
+   * Memory for delta targets, reused (target-buffers.ts): each yielded blob's `data` is then held for the consumer,
+   * who hands it back with `targets.release(data)` once it will never read it again. Default: fresh buffers.
+   */
+  targets?: TargetBuffers;
 }
 
 /** A pack's entries after pass 1 (ObjectStore.layout), by position in pack order. */
@@ -195,8 +201,10 @@ export class ObjectStore {
     const maxSize = opts.maxBlobSize ?? Infinity;
     const layout = this.layout(pack);
     const { type, basePos, external, bad, refs } = layout;
-    const cache = new BaseCache(refs, opts.cacheBytes ?? 256 << 20);
-    // Pass 2: materialize blobs in pack order.
+    const targets = opts.targets ?? null;
+    const cache = new BaseCache(refs, opts.cacheBytes ?? 256 << 20, targets);
+    // Pass 2: materialize blobs in pack order. What readEntry returns is held once, for this loop: the cache holds
+    // what it keeps too, and this loop's hold goes to the consumer with the blob, or is released here.
     for (let i = 0; i < type.length; i++) {
       if (type[i] !== OBJ_BLOB && !(type[i] === UNKNOWN_TYPE || bad.has(i))) continue;
       const oid = layout.oidOf(i);
@@ -214,7 +222,7 @@ export class ObjectStore {
         if (bp >= 0) cache.release(bp);
         continue;
       }
-      const got = this.readEntry(layout, cache, i, maxSize);
+      const got = this.readEntry(layout, cache, i, maxSize, targets);
       if (bp >= 0) cache.release(bp);
       if ('error' in got) {
         if (wanted) {
@@ -224,6 +232,7 @@ export class ObjectStore {
         continue;
       }
       cache.put(i, got.data);
+      if (!wanted || got.data.length > maxSize) targets?.release(got.data);
       if (!wanted) continue;
       seen.add(oid);
       if (got.data.length > maxSize) yield { oid, error: 'too-large', detail: `${got.data.length} bytes`, size: got.data.length };
@@ -293,24 +302,30 @@ export class ObjectStore {
     }
   }
 
-  /** Entry `i`'s content (from the cache, or inflated), or the problem that stops it. */
-  private readEntry(l: PackLayout, cache: BaseCache, i: number, maxSize: number): Materialized | Omit<BlobProblem, 'oid'> {
+  /** Entry `i`'s content (from the cache, or inflated), held once for the caller; or the problem that stops it. */
+  private readEntry(l: PackLayout, cache: BaseCache, i: number, maxSize: number, targets: TargetBuffers | null): Materialized | Omit<BlobProblem, 'oid'> {
     try {
       const cached = cache.get(i);
-      if (cached) return { data: cached };
+      if (cached) {
+        targets?.hold(cached);
+        return { data: cached };
+      }
       if (l.refs[i] === 0 && l.basePos[i]! < 0 && l.external.get(i) === undefined) {
         // too large and nobody's base: report without inflating
         const h = l.pack.header(l.offsets[i]!);
         if (h.size > maxSize) return { error: 'too-large', detail: `${h.size} bytes`, size: h.size };
       }
-      return this.materialize(l, cache, i, 0);
+      return this.materialize(l, cache, i, 0, targets);
     } catch (e) {
       return { error: 'corrupt-object', detail: (e as Error).message };
     }
   }
 
-  /** Inflates entry `pos`, applying its delta chain (bases from the cache, or read and cached for their turn). */
-  private materialize(l: PackLayout, cache: BaseCache, pos: number, depth: number): Materialized {
+  /**
+   * Inflates entry `pos`, applying its delta chain (bases from the cache, or read and cached for their turn); held
+   * once for the caller (a delta target's memory comes from `targets`).
+   */
+  private materialize(l: PackLayout, cache: BaseCache, pos: number, depth: number, targets: TargetBuffers | null): Materialized {
     const pack = l.pack;
     if (depth > 10_000) throw new PackFormatError(`${pack.packPath}: delta chain too deep`);
     const why = l.bad.get(pos);
@@ -320,12 +335,14 @@ export class ObjectStore {
     if (h.type === OBJ_BLOB) return { data: pack.inflate(h, random) };
     const delta = pack.inflate(h, random);
     let base: Buffer;
+    let ownBase = false;
     const bp = l.basePos[pos]!;
     if (bp >= 0) {
       const cached = cache.get(bp);
       if (cached) base = cached;
       else {
-        base = this.materialize(l, cache, bp, depth + 1).data;
+        base = this.materialize(l, cache, bp, depth + 1, targets).data;
+        ownBase = true;
         // a forward base (REF_DELTA) read early, or an evicted one: keep it for its turn and its other children
         cache.put(bp, base);
       }
@@ -334,7 +351,11 @@ export class ObjectStore {
       if (!ext) throw new PackFormatError(`${pack.packPath}: delta base ${l.external.get(pos)} not found`);
       base = ext.data;
     }
-    return applyDelta(base, delta, true);
+    try {
+      return applyDelta(base, delta, true, targets ? (n) => targets.take(n) : undefined);
+    } finally {
+      if (ownBase) targets?.release(base);
+    }
   }
 
   private typeOfExternal(oid: string): number | null {
