@@ -9,7 +9,7 @@ import type { JobQueue } from '../src/core/jobs.js';
 import type { Store } from '../src/core/store.js';
 import { defaultDetectorsDir, loadCatalog } from '../src/detection/load.js';
 import { openPgBossQueue } from '../src/queue/pg-boss.js';
-import { enqueueOrgRun } from '../src/scale/org-run.js';
+import { enqueueOrgRun, reconcileRuns } from '../src/scale/org-run.js';
 import { startWorker, type RunningWorker } from '../src/scale/worker.js';
 import { openStore } from '../src/store/open.js';
 import { createLogger } from '../src/util/logger.js';
@@ -133,6 +133,25 @@ describe('a run handed to workers, under faults', () => {
     } finally {
       fake.delayMs = 0;
       await h.close();
+    }
+  });
+
+  it('a worker starting while a run is being enqueued leaves it to its enqueuer: a run without jobs yet is moved on only once it is old', async () => {
+    const { url } = await createDatabase(server.adminUrl, 'keyloop_reconcile');
+    const store = await openStore(url, { key: Buffer.from(KEY, 'hex') });
+    const queue = await openPgBossQueue(url, { supervise: false });
+    try {
+      const deps = { store, queue, logger: createLogger({ registry: new SecretRegistry(), write: () => {} }) };
+      // enqueueOrgRun begins the run, then lists the org and adds its jobs: a worker's catch-up lands in between
+      const run = await store.beginQueuedRun('acme', { issues: false, verify: false, rescan: false, refetch: false });
+      await reconcileRuns(deps, 60_000);
+      expect((await store.getRun(run.id))!.status).toBe('running');
+      // its enqueuer died before adding any job: a minute later the run is moved on (it has nothing to wait for)
+      await reconcileRuns(deps, 60_000, Date.now() + 61_000);
+      expect((await store.getRun(run.id))!.status).toBe('completed');
+    } finally {
+      await queue.close();
+      await store.close();
     }
   });
 

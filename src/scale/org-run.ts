@@ -231,9 +231,12 @@ export async function runJobFailed(d: { store: Store; queue: JobQueue; logger: L
 
 /**
  * Recovery for a process that died between two steps: jobs of running runs queued for a while are sent again
- * (the queue ignores those it has), and runs whose jobs have all ended are moved on.
+ * (the queue ignores those it has), and runs whose jobs have all ended are moved on. A run without any job yet is
+ * being enqueued (enqueueOrgRun adds its jobs after it begins it, and moves an empty one on itself): it is moved on
+ * only once it is `olderThanMs` old, when its enqueuer must have died. (A worker starting while `keyloop org
+ * --enqueue` ran used to finish the new run as 'completed' before its jobs were in.)
  */
-export async function reconcileRuns(d: { store: Store; queue: JobQueue; logger: Logger }, olderThanMs: number): Promise<void> {
+export async function reconcileRuns(d: { store: Store; queue: JobQueue; logger: Logger }, olderThanMs: number, now = Date.now()): Promise<void> {
   const stale = await d.store.queuedRunJobs(olderThanMs);
   for (const runId of new Set(stale.map((j) => j.runId))) {
     await sendRunJobs(
@@ -242,5 +245,9 @@ export async function reconcileRuns(d: { store: Store; queue: JobQueue; logger: 
       stale.filter((j) => j.runId === runId),
     );
   }
-  for (const run of await d.store.listRuns(20)) if (run.status === 'running') await advanceRun(d, run.id);
+  for (const run of await d.store.listRuns(20)) {
+    if (run.status !== 'running') continue;
+    if (now - Date.parse(run.startedAt) < olderThanMs && (await d.store.runJobs(run.id)).length === 0) continue;
+    await advanceRun(d, run.id);
+  }
 }
