@@ -36,6 +36,18 @@ describe('TargetBuffers', () => {
     expect([...small]).toEqual(Array(10).fill(7));
   });
 
+  it('takes the smallest released memory that fits, whatever order it was released in', () => {
+    const t = new TargetBuffers({ minBytes: 0 });
+    // capacities a quarter over the size: 5000, 10,000, 20,000, 2,500 bytes
+    const [a, b, c, d] = [4000, 8000, 16_000, 2000].map((n) => t.take(n));
+    for (const x of [c!, a!, d!, b!]) t.release(x);
+    expect(t.take(9000).buffer).toBe(b!.buffer);
+    expect(t.take(4100).buffer).toBe(a!.buffer);
+    expect(t.take(2500).buffer).toBe(d!.buffer);
+    expect(t.take(30_000).buffer).not.toBe(c!.buffer);
+    expect(t.take(16_001).buffer).toBe(c!.buffer);
+  });
+
   it('poisons released memory (tests), and keeps at most its budget of it', () => {
     const t = new TargetBuffers({ minBytes: 0, budget: 10_000, poison: true });
     const a = t.take(4000).fill(0x41);

@@ -33,8 +33,6 @@ export interface PackSourceOptions {
   pool?: ScanPool;
   /** A scan of the packs started before the history walk (startPrescan, on `pool`): its results are used. */
   prescan?: Prescan;
-  /** Memory for the walk's delta targets (default: a new TargetBuffers); tests pass one that poisons released memory. */
-  targets?: TargetBuffers;
 }
 
 /** What the pack path scanned and how: the pool's figures, blobs read back through git, and whether it prescanned. */
@@ -71,11 +69,7 @@ const WALK_SLICE_MS = 2;
  * Starts the prescan on `pool` (earlyPackPool's: workers, so scanning does not compete with the walk for this
  * thread), or returns null when the reader cannot open the repository's packs cleanly.
  */
-export function startPrescan(
-  gitDir: string,
-  pool: ScanPool,
-  opts: { maxBlobSize: number; deltaAware?: boolean; targets?: TargetBuffers },
-): Prescan | null {
+export function startPrescan(gitDir: string, pool: ScanPool, opts: { maxBlobSize: number; deltaAware?: boolean }): Prescan | null {
   const opened = ObjectStore.openClean(gitDir);
   if (!opened) return null;
   const store: ObjectStore = opened;
@@ -83,7 +77,8 @@ export function startPrescan(
   let cancelled = false;
   pool.helping = false;
   const found: PrescanFindings = { size: new Map(), matches: new Map(), binary: new Set(), errors: new Map(), tooLarge: new Map() };
-  const targets = opts.targets ?? new TargetBuffers();
+  // the walk's delta targets reuse memory the pool has released (ScanJob.release)
+  const targets = new TargetBuffers();
   async function* jobs(): AsyncGenerator<ScanJob> {
     let slice = performance.now();
     for (const b of store.blobs({ maxBlobSize: opts.maxBlobSize, targets })) {
@@ -222,7 +217,7 @@ async function* fusedScan(base: ContentSource, store: ObjectStore, ids: string[]
   for (const it of base.items) if (it.blob && !wanted.has(it.blob)) anyPath.set(it.blob, it.origins[0]?.path ?? '');
   const pool = opts.pool ?? createScanPool({ detectorsDir: opts.detectorsDir, jobs: opts.jobs, engine: opts.engine, engineOptions: opts.engineOptions });
   const counter = { fallback: 0 };
-  const targets = opts.targets ?? new TargetBuffers();
+  const targets = new TargetBuffers();
   try {
     function* jobs(): Generator<ScanJob> {
       for (const b of store.blobs({ maxBlobSize: o.maxBlobSize, targets })) {

@@ -20,7 +20,7 @@ export interface TargetBufferStats {
 export class TargetBuffers {
   /** Holders of each pooled buffer's memory; absent: not pooled (too small), or released. */
   private readonly refs = new WeakMap<ArrayBuffer, number>();
-  /** Released memory, by capacity ascending (a few dozen at most: the budget over blobs of MIN_POOLED and up). */
+  /** Released memory, by capacity ascending. */
   private readonly free: ArrayBuffer[] = [];
   private freeBytes = 0;
   readonly stats: TargetBufferStats = { taken: 0, reused: 0, peakFreeBytes: 0 };
@@ -48,14 +48,26 @@ export class TargetBuffers {
     if (size < this.minBytes || size === 0) return Buffer.allocUnsafe(size);
     this.stats.taken++;
     let ab: ArrayBuffer | undefined;
-    const i = this.free.findIndex((b) => b.byteLength >= size);
-    if (i >= 0 && this.free[i]!.byteLength < 2 * size) {
+    const i = this.firstFitting(size);
+    if (i < this.free.length && this.free[i]!.byteLength < 2 * size) {
       ab = this.free.splice(i, 1)[0]!;
       this.freeBytes -= ab.byteLength;
       this.stats.reused++;
     } else ab = Buffer.allocUnsafeSlow(size + (size >>> 2)).buffer;
     this.refs.set(ab, 1);
     return Buffer.from(ab, 0, size);
+  }
+
+  /** Index of the first released buffer of at least `size` bytes (`free` is sorted by capacity), or its length. */
+  private firstFitting(size: number): number {
+    let lo = 0;
+    let hi = this.free.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.free[mid]!.byteLength < size) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
   }
 
   /** One more holder of `b` (no effect on a buffer that is not pooled). */
@@ -78,9 +90,7 @@ export class TargetBuffers {
     const cap = ab.byteLength;
     if (cap > this.budget) return;
     if (this.poison) new Uint8Array(ab).fill(0);
-    let at = this.free.findIndex((x) => x.byteLength >= cap);
-    if (at < 0) at = this.free.length;
-    this.free.splice(at, 0, ab);
+    this.free.splice(this.firstFitting(cap), 0, ab);
     this.freeBytes += cap;
     // over the budget: the largest go first
     while (this.freeBytes > this.budget) this.freeBytes -= this.free.pop()!.byteLength;
