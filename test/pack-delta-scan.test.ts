@@ -727,20 +727,47 @@ describe('delta-aware pack scan', () => {
     expect('regions' in planner.plan(target('laterAny', true))).toBe(true);
   });
 
-  it('a reach that would widen the regions over most of the blob (one long line) has the delta scanned whole at once', () => {
-    const data = Buffer.from('x'.repeat(20000) + '\n');
+  it('a reach that would widen the regions over most of the blob has the delta scanned whole at once', () => {
+    // 200 lines of 100 bytes: the change's own line is a region; widened by a reach of 12,000 they are most of it
+    const data = Buffer.from(('x'.repeat(99) + '\n').repeat(200));
     const n = data.length;
-    const job = (oid: string) => ({ oid, path: 'a.min.js', data, delta: { baseOid: 'base', copies: [0, 5000, 0, 5010, n, 5000] } });
+    const job = (oid: string) => ({ oid, path: 'a.js', data, delta: { baseOid: 'base', copies: [0, 5000, 0, 5010, n, 5000] } });
     const planner = deltaPlanner(() => false);
-    planner.plan({ oid: 'base', path: 'a.min.js', data: Buffer.alloc(n - 10, 0x61) });
-    planner.plan(job('early'));
+    planner.plan({ oid: 'base', path: 'a.js', data: Buffer.alloc(n - 10, 0x61) });
+    expect('regions' in planner.plan(job('early'))).toBe(true);
     planner.settle({ oid: 'early', report: true, matches: [], mode: 'regions', size: n, scanned: 0, dirty: false });
-    const settled = planner.settle({ oid: 'base', report: true, matches: [], mode: 'full', size: n, scanned: 0, dirty: false, reach: 1024 });
+    const settled = planner.settle({ oid: 'base', report: true, matches: [], mode: 'full', size: n, scanned: 0, dirty: false, reach: 12000 });
     expect(settled.redo.map((j) => j.oid)).toEqual(['early']);
-    // its regions would be the whole line: whole, not by regions that would find the base's candidates again
+    // its regions would be most of the blob: whole, not by regions that would find the base's candidates again
     expect('regions' in planner.planAgain(settled.redo[0]!)).toBe(false);
     expect('regions' in planner.plan(job('late'))).toBe(false);
     expect([planner.widened, planner.rescanned]).toEqual([0, 1]);
+  });
+
+  it('a change on a one-line blob (a minified bundle, a source map) has it scanned whole at once: no gate, nothing held, nothing scanned twice', () => {
+    const line = Buffer.from('x'.repeat(20000) + '\n');
+    const n = line.length;
+    const job = (oid: string, data = line) => ({ oid, path: 'a.min.js', data, delta: { baseOid: 'base', copies: [0, 5000, 0, 5010, n, 5000] } });
+    let gated = 0;
+    const planner = deltaPlanner(() => {
+      gated++;
+      return false;
+    });
+    planner.plan({ oid: 'base', path: 'a.min.js', data: Buffer.alloc(n - 10, 0x61) });
+    // planned while the base is out: whole, not speculatively by a region that is the whole line
+    expect('regions' in planner.plan(job('early'))).toBe(false);
+    expect([gated, planner.speculative, planner.openCount]).toEqual([0, 0, 0]);
+    // its full result is final at once; the base turning out dirty has nothing scanned again
+    expect(planner.settle({ oid: 'early', report: true, matches: [], mode: 'full', size: n, scanned: n, dirty: false }).done.map((r) => r.oid)).toEqual([
+      'early',
+    ]);
+    const settled = planner.settle({ oid: 'base', report: true, matches: [], mode: 'full', size: n - 10, scanned: 0, dirty: true });
+    expect([settled.done.map((r) => r.oid), settled.redo]).toEqual([['base'], []]);
+    // the same change on a blob of many lines: one line's region, and the gate decides
+    const lines = Buffer.from(('x'.repeat(99) + '\n').repeat(200));
+    planner.plan({ oid: 'base2', path: 'b.js', data: Buffer.alloc(lines.length - 10, 0x61) });
+    const t = planner.plan({ oid: 'many', path: 'b.js', data: lines, delta: { baseOid: 'base2', copies: [0, 5000, 0, 5010, lines.length, 5000] } });
+    expect([t.regions, gated]).toEqual([[4899, 5100], 1]);
   });
 
   it('regions equal the straightforward definition (each range searched for its line ends on its own) on random inputs', () => {
