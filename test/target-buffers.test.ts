@@ -36,6 +36,17 @@ describe('TargetBuffers', () => {
     expect([...small]).toEqual(Array(10).fill(7));
   });
 
+  it('pools targets from 16 KiB by default (a history of small files reuses their memory), not smaller ones', () => {
+    const t = new TargetBuffers();
+    const a = t.take(20_000);
+    t.release(a);
+    expect(t.take(18_000).buffer).toBe(a.buffer);
+    const small = t.take(15_000);
+    t.release(small);
+    expect(t.take(15_000).buffer).not.toBe(small.buffer);
+    expect(t.stats).toMatchObject({ taken: 2, reused: 1 });
+  });
+
   it('takes the smallest released memory that fits, whatever order it was released in', () => {
     const t = new TargetBuffers({ minBytes: 0 });
     // capacities a quarter over the size: 5000, 10,000, 20,000, 2,500 bytes
