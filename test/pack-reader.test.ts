@@ -2,6 +2,7 @@ import { readdirSync, readFileSync, writeFileSync, unlinkSync, renameSync, trunc
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ObjectStore, PackFile, parsePackIndex, type PackedBlob } from '../src/objects/pack/index.js';
+import { sortByOffset } from '../src/objects/pack/pack-file.js';
 import { buildRepo, git, gitRaw, type CommitSpec } from '../testkit/git-repo.js';
 import { rng } from '../testkit/token-gen.js';
 
@@ -118,6 +119,22 @@ describe('pack reader', () => {
     store.close();
   });
 
+  it('puts objects in pack order by one sort of packed keys, or by indices where those would not be exact, ties by index', () => {
+    const r = rng(7);
+    for (let t = 0; t < 300; t++) {
+      const n = 1 + Math.floor(r() * 200);
+      // offsets up to 2^40 (packs over 4 GiB), sometimes with duplicates (a malformed index)
+      const span = [50, 1e6, 2 ** 40][t % 3]!;
+      const offs = Float64Array.from({ length: n + 3 }, () => 12 + Math.floor(r() * span));
+      const ref = Array.from({ length: n }, (_, i) => i).sort((a, b) => offs[a]! - offs[b]! || a - b);
+      for (const exact of [Number.MAX_SAFE_INTEGER, 0]) {
+        const { offsets, idx } = sortByOffset(offs, n, exact);
+        expect([...idx], `${t} ${exact}`).toEqual(ref);
+        expect([...offsets]).toEqual(ref.map((i) => offs[i]!));
+      }
+    }
+  });
+
   it('reads an index with 64-bit offsets', async () => {
     const r = await buildRepo({ bare: true, commits: evolvingHistory(60, 4, 3) });
     await git(r.dir, 'repack', '-adf');
@@ -160,7 +177,10 @@ describe('pack reader', () => {
     await git(r.dir, 'repack', '-adf', '--depth=50');
     const want = await gitBlobs(r.dir);
     const packDir = path.join(r.dir, 'objects/pack');
-    const packFile = path.join(packDir, readdirSync(packDir).find((f) => f.endsWith('.pack'))!);
+    const packFile = path.join(
+      packDir,
+      readdirSync(packDir).find((f) => f.endsWith('.pack'))!,
+    );
     const bytes = readFileSync(packFile);
     // scribble over the middle of the pack (trailer intact, so the index still matches)
     for (let i = 0, at = Math.floor(bytes.length / 2); i < 400; i++) bytes.writeUInt8(bytes.readUInt8(at + i) ^ 0x5a, at + i);

@@ -5,7 +5,7 @@
 // lie (0: no such candidate). A delta of a clean base of the same path class can only gain single-line matches on
 // the lines within the margin plus the base's reach of a change (see DELTA_MARGIN; the margin alone where the
 // delta copies each candidate behind the reach with its companion window: windowsCopied), so only those regions are
-// scanned. Matches that one region alone finds and that depend on their line alone (task.ts standalone) are the
+// scanned (or the whole blob, when they would take in nearly all of it: WHOLE_AT). Matches that one region alone finds and that depend on their line alone (task.ts standalone) are the
 // blob's own; anything else a region finds (a candidate lacking a companion included) sends the blob to a full
 // scan. A base whose matches all depend on their line alone (*known*: a file that keeps a leaked key for a thousand
 // commits) vouches for its deltas like a clean one, and they carry its matches over to the lines they copy and
@@ -54,7 +54,7 @@ export const DELTA_MARGIN = 64;
 /**
  * Regions of at least this share of their blob have it scanned whole at once (DeltaPlanner.regionsOf). Measured
  * against more than half: typescript's releases then scanned 3 MB more (regions of 50–90 % of a large file cost less
- * than the file), while the one-line bundles and source maps this is for are all region anyway.
+ * than the file), while the one-line bundles and source maps this is for have regions of all of it either way.
  */
 const WHOLE_AT = 0.9;
 
@@ -280,7 +280,8 @@ export class DeltaPlanner implements Router {
     const regions = this.regionsOf(job, base, changed);
     // Nearly all of the blob (a minified bundle or a source map is one line): scanned whole at once, which the
     // regions would cost anyway, without the multiline gate's pass over it on this thread, a result held for the
-    // base's verdict, or a second scan when the base turns out dirty.
+    // base's verdict, or a second scan when the base turns out dirty. (Not gated, it is not known 'clear': the
+    // gate reads its own deltas whole.)
     if (regions === null) return wholeTask(job);
     if (this.multiline(job, base, verdict, changed)) return wholeTask(job);
     if (base.status === PENDING) this.speculative++;

@@ -33,6 +33,34 @@ const WINDOW = 8 << 20;
 /** zlib's worst-case expansion is 1032:1; with a margin. */
 const MAX_INFLATE_RATIO = 1100;
 
+/**
+ * The first `n` of `offs` (oid order) in pack order, and each one's index: ties (a malformed index) by index.
+ * One native sort of offset·n + index when that is an exact integer (below `exact`; a parameter for tests): a sort
+ * of the indices with a comparator calls back into JS n log n times (the generated corpus' 515k objects: 170–250 ms
+ * against 75–90, before its first blob; seconds on a pack of millions).
+ */
+export function sortByOffset(offs: Float64Array, n: number, exact = Number.MAX_SAFE_INTEGER): { offsets: Float64Array; idx: Uint32Array } {
+  const offsets = new Float64Array(n);
+  const idx = new Uint32Array(n);
+  let max = 0;
+  for (let i = 0; i < n; i++) if (offs[i]! > max) max = offs[i]!;
+  if ((max + 1) * n <= exact) {
+    const keys = new Float64Array(n);
+    for (let i = 0; i < n; i++) keys[i] = offs[i]! * n + i;
+    keys.sort();
+    for (let k = 0; k < n; k++) {
+      const i = keys[k]! % n;
+      idx[k] = i;
+      offsets[k] = (keys[k]! - i) / n;
+    }
+  } else {
+    for (let i = 0; i < n; i++) idx[i] = i;
+    idx.sort((a, b) => offs[a]! - offs[b]! || a - b);
+    for (let k = 0; k < n; k++) offsets[k] = offs[idx[k]!]!;
+  }
+  return { offsets, idx };
+}
+
 /** Where `offset` is in `offsets` (sorted ascending, as PackFile.order() gives them), or -1: a binary search. */
 export function positionIn(offsets: Float64Array, offset: number): number {
   let lo = 0;
@@ -113,13 +141,7 @@ export class PackFile {
   /** Pack-order offsets and their oid-table indices (computed once). */
   order(): { offsets: Float64Array; idx: Uint32Array } {
     if (!this.sortedOffsets) {
-      const n = this.idx.count;
-      const ix = new Uint32Array(n);
-      for (let i = 0; i < n; i++) ix[i] = i;
-      const offs = this.idx.offsets;
-      ix.sort((a, b) => offs[a]! - offs[b]!);
-      const so = new Float64Array(n);
-      for (let i = 0; i < n; i++) so[i] = offs[ix[i]!]!;
+      const { offsets: so, idx: ix } = sortByOffset(this.idx.offsets, this.idx.count);
       this.sortedOffsets = so;
       this.sortedIdx = ix;
     }
@@ -191,7 +213,8 @@ export class PackFile {
     if (crc32(raw) !== want) throw new PackFormatError(`${this.packPath}: object ${this.oidOfIndex(idx[k]!)} at ${h.offset} is corrupt (CRC32 mismatch)`);
     const src = raw.subarray(h.dataOffset - h.offset);
     // deflate expands at most ~1032:1: a larger declared size is corrupt (or hostile), never allocated
-    if (h.size > src.length * MAX_INFLATE_RATIO + 64) throw new PackFormatError(`${this.packPath}: object at ${h.offset} declares ${h.size} bytes, more than its ${src.length} compressed bytes can hold`);
+    if (h.size > src.length * MAX_INFLATE_RATIO + 64)
+      throw new PackFormatError(`${this.packPath}: object at ${h.offset} declares ${h.size} bytes, more than its ${src.length} compressed bytes can hold`);
     let out: Buffer;
     try {
       out = inflateKnownSize(src, h.size);
