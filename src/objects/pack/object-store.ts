@@ -4,7 +4,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { inflateSync } from 'node:zlib';
-import { BaseCache } from './base-cache.js';
+import { BaseCache, type BaseUsers } from './base-cache.js';
 import { applyDelta, type CopyRanges } from './delta.js';
 import { PackFormatError } from './errors.js';
 import type { TargetBuffers } from './target-buffers.js';
@@ -59,6 +59,8 @@ interface PackLayout {
   bad: Map<number, string>;
   /** How many blob deltas use each entry as their base. */
   refs: Uint32Array;
+  /** Which they are, in pack order (BaseCache's eviction reads it). */
+  users: BaseUsers;
   oidOf(pos: number): string;
 }
 
@@ -200,9 +202,9 @@ export class ObjectStore {
     const want = opts.want ?? (() => true);
     const maxSize = opts.maxBlobSize ?? Infinity;
     const layout = this.layout(pack);
-    const { type, basePos, external, bad, refs } = layout;
+    const { type, basePos, external, bad, refs, users } = layout;
     const targets = opts.targets ?? null;
-    const cache = new BaseCache(refs, opts.cacheBytes ?? 256 << 20, targets);
+    const cache = new BaseCache(refs, opts.cacheBytes ?? 256 << 20, targets, users);
     // Pass 2: materialize blobs in pack order. What readEntry returns is held once, for this loop: the cache holds
     // what it keeps too, and this loop's hold goes to the consumer with the blob, or is released here.
     for (let i = 0; i < type.length; i++) {
@@ -281,7 +283,13 @@ export class ObjectStore {
     for (const i of pending) bad.set(i, `${pack.packPath}: delta base chain of object at ${offsets[i]} does not resolve`);
     const refs = new Uint32Array(n);
     for (let i = 0; i < n; i++) if (type[i] === OBJ_BLOB && basePos[i]! >= 0) refs[basePos[i]!]!++;
-    return { pack, offsets, type, basePos, external, bad, refs, oidOf: (pos) => pack.oidOfIndex(idx[pos]!) };
+    // each base's users, ascending: counted above, filled in pack order
+    const first = new Uint32Array(n + 1);
+    for (let i = 0; i < n; i++) first[i + 1] = first[i]! + refs[i]!;
+    const list = new Uint32Array(first[n]!);
+    const fill = first.slice(0, n);
+    for (let i = 0; i < n; i++) if (type[i] === OBJ_BLOB && basePos[i]! >= 0) list[fill[basePos[i]!]!++] = i;
+    return { pack, offsets, type, basePos, external, bad, refs, users: { first, list }, oidOf: (pos) => pack.oidOfIndex(idx[pos]!) };
   }
 
   /** Types of deltas whose base came later (forward REF_DELTA) or lives outside the pack, until stable; `pending` keeps the unresolved. */
