@@ -5,9 +5,9 @@
 // lie (0: no such candidate). A delta of a clean base of the same path class can only gain single-line matches on
 // the lines within the margin plus the base's reach of a change (see DELTA_MARGIN; the margin alone where the
 // delta copies each candidate behind the reach with its companion window: windowsCopied), so only those regions are
-// scanned (or the whole blob, when they would take in nearly all of it: WHOLE_AT). Matches that one region alone finds and that depend on their line alone (task.ts standalone) are the
-// blob's own; anything else a region finds (a candidate lacking a companion included) sends the blob to a full
-// scan. A base whose matches all depend on their line alone (*known*: a file that keeps a leaked key for a thousand
+// scanned (or the whole blob, when they would take in nearly all of it: WHOLE_AT). Matches that one region alone
+// finds and that depend on their line alone (task.ts standalone) are the blob's own; anything else a region finds (a
+// candidate lacking a companion included) sends the blob to a full scan. A base whose matches all depend on their line alone (*known*: a file that keeps a leaked key for a thousand
 // commits) vouches for its deltas like a clean one, and they carry its matches over to the lines they copy and
 // leave alone. A multiline detector's match may reach lines the delta left alone, so a delta the multiline gate
 // (detection/multiline-gate.ts) cannot clear is scanned whole. Matches are therefore always those of a full scan
@@ -184,6 +184,11 @@ const DIRTY = 2;
 const KNOWN = 3;
 type Status = typeof PENDING | typeof CLEAN | typeof DIRTY | typeof KNOWN;
 type Final = Exclude<Status, typeof PENDING>;
+/** The base reach a delta's regions take in: a pending base's is not known yet, so 0 (planned again if longer). */
+function plannedReach(base: Verdict): number {
+  return base.status === PENDING ? 0 : base.reach;
+}
+
 /** A final result, the verdict it gives its blob, its reach and where the candidates behind the reach are. */
 type Settling = [TaskResult, Final, number, number[] | null];
 
@@ -304,7 +309,7 @@ export class DeltaPlanner implements Router {
    * most of it (they would take in the candidates that gave the base its reach and have it scanned again whole).
    */
   private regionsOf(job: ScanJob, base: Verdict, changed?: Float64Array /* changedRanges, when known */): number[] | null {
-    const reach = base.status === PENDING ? 0 : base.reach;
+    const reach = plannedReach(base);
     // where the candidates behind the reach are known and the delta copies each one's companion window as it was,
     // none can gain a companion: the margin need not take in the reach
     const copies = job.delta!.copies;
@@ -316,8 +321,7 @@ export class DeltaPlanner implements Router {
 
   /** A region task for `job` (regionsOf), kept open until its result is final. */
   private byRegions(job: ScanJob, base: Verdict, regions: number[]): ScanTask {
-    const reach = base.status === PENDING ? 0 : base.reach;
-    this.open.set(job.oid, { job, baseOid: job.delta!.baseOid, reach, regions });
+    this.open.set(job.oid, { job, baseOid: job.delta!.baseOid, reach: plannedReach(base), regions });
     this.openBytes += job.data.length;
     if (this.openBytes > this.peakOpenBytes) this.peakOpenBytes = this.openBytes;
     return { ...wholeTask(job), regions };
